@@ -1,0 +1,125 @@
+/**
+ * One error base class for all of tsbuild. Callers branch on `code`, never on message text.
+ * Exactly one place maps codes to process exit codes (cli/) and one to HTTP statuses (daemon/).
+ */
+
+/** A position in a source file. Lines and columns are 1-based; `endColumn` is exclusive. */
+export interface SourcePosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** A range in a source file (a Dockerfile, a .dockerignore …). */
+export interface SourceRange {
+  readonly start: SourcePosition;
+  readonly end: SourcePosition;
+}
+
+/** Where in which file something went wrong; `source` lets a printer show the lines around it. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly range: SourceRange;
+  readonly source?: string;
+}
+
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'FAILED_PRECONDITION'
+  | 'CANCELLED'
+  | 'INTERNAL'
+  | 'PARSE_ERROR'
+  | 'DOCKERFILE_ERROR'
+  | 'SHELL_EXPANSION_ERROR'
+  | 'IGNORE_PATTERN_ERROR'
+  | 'LIMIT_EXCEEDED';
+
+export interface TsbuildErrorOptions {
+  readonly hint?: string;
+  readonly cause?: unknown;
+  readonly location?: SourceLocation;
+}
+
+export class TsbuildError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly location: SourceLocation | undefined;
+
+  constructor(code: ErrorCode, message: string, options: TsbuildErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+    this.location = options.location;
+  }
+
+  /** A copy of this error that also knows where it happened (keeps code, hint and cause). */
+  withLocation(location: SourceLocation): TsbuildError {
+    const copy = Object.create(Object.getPrototypeOf(this) as object) as TsbuildError;
+    Object.assign(copy, this, { location, message: this.message, stack: this.stack });
+    return copy;
+  }
+}
+
+export class InvalidArgumentError extends TsbuildError {
+  constructor(message: string, options: TsbuildErrorOptions = {}) {
+    super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+export class NotFoundError extends TsbuildError {
+  constructor(message: string, options: TsbuildErrorOptions = {}) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+export class AlreadyExistsError extends TsbuildError {
+  constructor(message: string, options: TsbuildErrorOptions = {}) {
+    super('ALREADY_EXISTS', message, options);
+  }
+}
+
+export class FailedPreconditionError extends TsbuildError {
+  constructor(message: string, options: TsbuildErrorOptions = {}) {
+    super('FAILED_PRECONDITION', message, options);
+  }
+}
+
+export class CancelledError extends TsbuildError {
+  constructor(message = 'operation cancelled', options: TsbuildErrorOptions = {}) {
+    super('CANCELLED', message, options);
+  }
+}
+
+/** The Dockerfile's syntax is wrong (lines, continuations, directives, heredocs, JSON). */
+export class ParseError extends TsbuildError {
+  constructor(message: string, options: TsbuildErrorOptions = {}) {
+    super('PARSE_ERROR', message, options);
+  }
+}
+
+/** The Dockerfile parses but an instruction is wrong (unknown flag, bad value, missing stage). */
+export class DockerfileError extends TsbuildError {
+  constructor(message: string, options: TsbuildErrorOptions = {}) {
+    super('DOCKERFILE_ERROR', message, options);
+  }
+}
+
+/** Shell-word processing failed (bad substitution, unterminated quote, `${VAR:?msg}`). */
+export class ShellExpansionError extends TsbuildError {
+  constructor(message: string, options: TsbuildErrorOptions = {}) {
+    super('SHELL_EXPANSION_ERROR', message, options);
+  }
+}
+
+/** A .dockerignore pattern is invalid. */
+export class IgnorePatternError extends TsbuildError {
+  constructor(message: string, options: TsbuildErrorOptions = {}) {
+    super('IGNORE_PATTERN_ERROR', message, options);
+  }
+}
+
+export function isTsbuildError(value: unknown): value is TsbuildError {
+  return value instanceof TsbuildError;
+}
