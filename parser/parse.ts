@@ -1,0 +1,189 @@
+/**
+ * Dockerfile text → AST. The lexer (moo + context) feeds the nearley grammar, which must produce exactly
+ * one parse; each logical line is then split by its instruction's line parser and given source ranges.
+ */
+import nearley from 'nearley';
+import { ParseError, TsbuildError } from '../core/errors.js';
+import type { SourcePosition, SourceRange } from '../core/errors.js';
+import type { ArgNode, Heredoc, InstructionNode, ParseResult, ParserDirective, ParseWarning } from './ast.js';
+import grammar from './grammar.js';
+import type { RawFile, RawInstructionItem, RawSegment } from './grammar-types.js';
+import { DockerfileLexer } from './lexer.js';
+import { splitInstruction } from './line-parsers.js';
+import type { RawInstruction } from './line-parsers.js';
+import { leadingSpaceLength, trimSpace } from './text.js';
+
+export interface ParseOptions {
+  /** The name shown in errors and locations. */
+  readonly file?: string;
+}
+
+const compiled = nearley.Grammar.fromCompiled(grammar);
+
+/** Maps offsets in a logical line back to line and column in the file. */
+class OffsetMap {
+  private readonly starts: number[] = [];
+  constructor(private readonly segments: readonly RawSegment[]) {
+    let offset = 0;
+    for (const s of segments) {
+      this.starts.push(offset);
+      offset += s.text.length;
+    }
+  }
+
+  at(offset: number): SourcePosition {
+    let i = this.segments.length - 1;
+    while (i > 0 && ((this.starts[i] ?? 0) > offset || this.segments[i]?.text.length === 0)) i--;
+    const seg = this.segments[i];
+    if (!seg) return { line: 1, column: 1 };
+    return { line: seg.line, column: seg.column + offset - (this.starts[i] ?? 0) };
+  }
+
+  range(start: number, end: number): SourceRange {
+    const s = this.at(start);
+    const e = end > start ? this.at(end - 1) : s;
+    return { start: s, end: { line: e.line, column: e.column + (end > start ? 1 : 0) } };
+  }
+}
+
+function toNode(
+  raw: RawInstruction,
+  extra: { map: OffsetMap; original: string; range: SourceRange; heredocs: Heredoc[]; comments: string[] },
+): InstructionNode {
+  const args: ArgNode[] = raw.args.map((a) => ({ value: a.value, range: extra.map.range(a.start, a.end) }));
+  const child = raw.child
+    ? toNode(raw.child, { ...extra, original: raw.child.value, heredocs: [], comments: [] })
+    : undefined;
+  return {
+    value: raw.value,
+    keyword: raw.value.toLowerCase(),
+    flags: raw.flags,
+    args,
+    ...(child ? { child: { ...child, original: extra.original.slice(raw.child?.start ?? 0) } } : {}),
+    json: raw.json,
+    original: extra.original,
+    heredocs: extra.heredocs,
+    comments: extra.comments,
+    range: extra.range,
+  };
+}
+
+class AstBuilder {
+  readonly instructions: InstructionNode[] = [];
+  readonly warnings: ParseWarning[] = [];
+  private comments: string[] = [];
+
+  constructor(
+    private readonly lexer: DockerfileLexer,
+    private readonly file: string,
+    private readonly source: string,
+  ) {}
+
+  comment(raw: string): void {
+    const text = trimSpace(raw.slice(1));
+    if (text === '') this.comments = [];
+    else this.comments.push(text);
+  }
+
+  instruction(item: RawInstructionItem): void {
+    const original = item.segments.map((s) => s.text).join('');
+    const map = new OffsetMap(item.segments);
+    const first = item.segments[0];
+    const startLine = first?.line ?? 1;
+    const lead = leadingSpaceLength(original);
+    const start = original.length > lead ? map.at(lead) : { line: startLine, column: first?.column ?? 1 };
+    const range = {
+      start,
+      end: { line: item.endLine, column: this.lexer.lineText(item.endLine).length + 1 },
+    };
+    if (item.emptyContinuationLine) this.warnEmptyContinuation(original, item.endLine);
+    let raw: RawInstruction;
+    try {
+      raw = splitInstruction(original, this.lexer.escape);
+    } catch (err) {
+      if (err instanceof TsbuildError)
+        throw err.withLocation({ file: this.file, range, source: this.source });
+      throw err;
+    }
+    const heredocs: Heredoc[] = item.heredocs.flatMap((t) => {
+      const h = t.heredoc;
+      if (!h) return [];
+      return [{ ...h }];
+    });
+    this.instructions.push(toNode(raw, { map, original, range, heredocs, comments: this.comments }));
+    this.comments = [];
+  }
+
+  private warnEmptyContinuation(original: string, line: number): void {
+    this.warnings.push({
+      code: 'NoEmptyContinuation',
+      message: `Empty continuation line found in: ${original}`,
+      detail: 'Empty continuation lines will become errors in a future release',
+      url: 'https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/',
+      range: { start: { line, column: 1 }, end: { line, column: this.lexer.lineText(line).length + 1 } },
+    });
+  }
+}
+
+function runGrammar(lexer: DockerfileLexer, file: string): RawFile {
+  const parser = new nearley.Parser(compiled, { lexer });
+  try {
+    parser.feed('');
+  } catch (err) {
+    if (lexer.failure) throw lexer.failure;
+    const token = (err as { token?: { line: number; col: number } }).token;
+    const at = { line: token?.line ?? 1, column: token?.col ?? 1 };
+    throw new ParseError('unexpected input', {
+      cause: err,
+      location: { file, range: { start: at, end: at } },
+    });
+  }
+  if (lexer.failure) throw lexer.failure;
+  const results = parser.results as RawFile[];
+  if (results.length !== 1) {
+    throw new TsbuildError(
+      'INTERNAL',
+      `the Dockerfile grammar produced ${results.length} parses, expected 1`,
+    );
+  }
+  return results[0] as RawFile;
+}
+
+/** Parses Dockerfile text. Errors are `ParseError`s located in `options.file`. */
+export function parseDockerfile(source: string, options: ParseOptions = {}): ParseResult {
+  const file = options.file ?? 'Dockerfile';
+  const lexer = new DockerfileLexer(source, file);
+  const rawFile = runGrammar(lexer, file);
+  const directives: ParserDirective[] = rawFile.directives.map(({ token }) => ({
+    name: token.directive?.name ?? 'syntax',
+    value: token.directive?.value ?? '',
+    range: {
+      start: { line: token.line, column: 1 },
+      end: { line: token.line, column: lexer.lineText(token.line).length + 1 },
+    },
+  }));
+  const builder = new AstBuilder(lexer, file, source);
+  for (const item of rawFile.items) {
+    if (item.kind === 'comment') builder.comment(item.raw);
+    else builder.instruction(item);
+  }
+  const { instructions } = builder;
+  const firstNode = instructions[0];
+  const lastNode = instructions[instructions.length - 1];
+  if (!firstNode || !lastNode) {
+    const line = Math.max(1, lexer.lineCount);
+    throw new ParseError('file with no instructions', {
+      hint: 'a Dockerfile needs at least one instruction, usually FROM',
+      location: { file, source, range: { start: { line, column: 1 }, end: { line, column: 1 } } },
+    });
+  }
+  return {
+    file,
+    source,
+    escapeToken: lexer.escape,
+    directives,
+    instructions,
+    warnings: builder.warnings,
+    range: { start: firstNode.range.start, end: lastNode.range.end },
+  };
+}

@@ -1,0 +1,2 @@
+export { ShellLex, envFromList } from './lex.js';
+export type { ShellEnv, ShellLexOptions, WordResult } from './types.js';
