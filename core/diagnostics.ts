@@ -13,7 +13,9 @@ export interface FormatOptions {
 }
 
 function splitLines(source: string): string[] {
-  return source.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = source.replace(/^\uFEFF/, '').split(/\r?\n/);
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 /** The source excerpt for a location: numbered lines, `>` on the failing ones, `^~~` under the range. */

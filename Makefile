@@ -1,0 +1,58 @@
+# `make demo` and `make test` do all the set-up on a fresh Debian 12 machine (as root) and are idempotent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages the project needs. Each later capability adds its own here.
+APT_PACKAGES := git make ca-certificates
+NODE_MAJOR_MIN := 20
+
+STAMP_DEPS := node_modules/.tsbuild-deps
+STAMP_BUILD := dist/.tsbuild-build
+SOURCES := $(shell find core parser frontend solver snapshotter cli index.ts -name '*.ts' -o -name '*.ne' 2>/dev/null)
+
+.PHONY: help deps apt build demo test lint typecheck unit clean
+
+help:
+	@echo "make demo   install what is missing, build, and run the example"
+	@echo "make test   install what is missing, build, then lint, typecheck and the whole test suite"
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v node >/dev/null || { echo "node is missing: install Node.js $(NODE_MAJOR_MIN)+ (apt-get install nodejs npm)"; exit 1; }
+	@node -e 'const m=+process.versions.node.split(".")[0]; if (m < $(NODE_MAJOR_MIN)) { console.error("Node.js $(NODE_MAJOR_MIN)+ is required, found " + process.version); process.exit(1) }'
+
+$(STAMP_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: apt $(STAMP_DEPS)
+
+$(STAMP_BUILD): $(STAMP_DEPS) $(SOURCES) tsconfig.json tsconfig.build.json
+	npm run --silent build
+	@chmod +x dist/cli/main.js
+	@touch $@
+
+build: deps $(STAMP_BUILD)
+
+demo: build
+	@echo "== tsbuild debug parse examples/hello/Dockerfile"
+	@node dist/cli/main.js debug parse examples/hello/Dockerfile
+
+lint: build
+	npx eslint .
+	npx prettier --check . --log-level warn
+
+typecheck: build
+	npx tsc -p tsconfig.json
+
+unit: build
+	npx vitest run --reporter=default --reporter=json --outputFile.json=test-results.json
+
+test: lint typecheck unit
+
+clean:
+	rm -rf dist node_modules test-results.json

@@ -1,0 +1,21 @@
+/** The one place that maps error codes to process exit codes. */
+import type { ErrorCode } from '../core/errors.js';
+import { TsbuildError } from '../core/errors.js';
+
+const exitCodes: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 2,
+  NOT_FOUND: 1,
+  ALREADY_EXISTS: 1,
+  FAILED_PRECONDITION: 1,
+  CANCELLED: 130,
+  INTERNAL: 70,
+  PARSE_ERROR: 1,
+  DOCKERFILE_ERROR: 1,
+  SHELL_EXPANSION_ERROR: 1,
+  IGNORE_PATTERN_ERROR: 1,
+  LIMIT_EXCEEDED: 1,
+};
+
+export function exitCodeFor(error: unknown): number {
+  return error instanceof TsbuildError ? exitCodes[error.code] : 70;
+}

@@ -1,0 +1,77 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * The layer table of docs/architecture.md, enforced: each folder lists the folders of ours it must not
+ * import. cli/ and daemon/ reach the engine only through the public API in index.ts.
+ */
+const folders = [
+  'core',
+  'parser',
+  'llb',
+  'frontend',
+  'solver',
+  'snapshotter',
+  'executor',
+  'worker',
+  'image',
+  'runner',
+  'cli',
+  'daemon',
+];
+const mayImport = {
+  core: [],
+  parser: ['core'],
+  llb: ['core'],
+  frontend: ['parser', 'llb', 'core'],
+  solver: ['core'],
+  snapshotter: ['core'],
+  executor: ['core'],
+  worker: ['solver', 'llb', 'snapshotter', 'executor', 'image', 'core'],
+  image: ['snapshotter', 'core'],
+  runner: ['snapshotter', 'executor', 'image', 'core'],
+  cli: ['core'],
+  daemon: ['core'],
+};
+
+const layerRules = Object.entries(mayImport).map(([folder, allowed]) => ({
+  files: [`${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: folders
+          .filter((f) => f !== folder && !allowed.includes(f))
+          .map((f) => ({
+            group: [`**/${f}/**`, `../${f}`, `../../${f}`],
+            message: `${folder}/ may not import ${f}/ (see docs/architecture.md, "Layers")`,
+          })),
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'parser/grammar.ts', 'coverage/**', 'test/tmp/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'ImportDeclaration[source.value=/^(fs|path|os|child_process|crypto|zlib|http|https|url|util|stream|events)$/]',
+          message: 'use the node: prefix',
+        },
+      ],
+    },
+  },
+  ...layerRules,
+);

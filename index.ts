@@ -1,0 +1,12 @@
+/**
+ * tsbuild's public Node API: the one module scripts import. Everything here is stable surface; the
+ * folders behind it are internals.
+ */
+export * from './core/errors.js';
+export { formatError, renderExcerpt } from './core/diagnostics.js';
+export type { FormatOptions } from './core/diagnostics.js';
+export { parseDockerfile, dumpAst, dumpInstruction } from './parser/index.js';
+export type * from './parser/ast.js';
+export type { ParseOptions } from './parser/index.js';
+export { ShellLex } from './parser/shell/index.js';
+export type { ShellEnv, ShellLexOptions } from './parser/shell/index.js';
