@@ -8,7 +8,7 @@
 import moo from 'moo';
 import { ParseError } from '../core/errors.js';
 import type { SourceRange } from '../core/errors.js';
-import { chompHeredocContent, heredocsForInstruction } from './heredoc.js';
+import { heredocsForInstruction } from './heredoc.js';
 import type { HeredocMarker } from './heredoc.js';
 import { leadingSpaceLength } from './text.js';
 
@@ -224,9 +224,9 @@ export class DockerfileLexer {
           start: { line: first, column: 1 },
           end: { line: this.index, column: line.text.length + 1 },
         };
-        const body = marker.chomp ? chompHeredocContent(content) : content;
+        // The body is kept as written; `<<-` tab removal is applied by the instruction that uses it.
         const token = this.token('heredoc', marker.name, this.index, 1);
-        this.queue.push({ ...token, heredoc: { ...marker, content: body, range } });
+        this.queue.push({ ...token, heredoc: { ...marker, content, range } });
         return;
       }
       content += line.text + line.eol;
