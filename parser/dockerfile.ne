@@ -10,7 +10,7 @@
 
 @{%
 import type { DockerfileToken } from './lexer.js';
-import type { RawDirective, RawItem, RawPart, RawSegment, RawTail } from './grammar-types.js';
+import type { List, RawDirective, RawFirst, RawItem, RawPart, RawSegment, RawTail } from './grammar-types.js';
 import { tokenTypes } from './lexer.js';
 
 // The real lexer (DockerfileLexer) is handed to nearley.Parser per parse; this one only answers `has`.
@@ -29,6 +29,10 @@ type Maybe<V> = V | null;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const pp = <A extends unknown[], R>(fn: (d: A) => R): ((d: any[]) => R) => fn as (d: any[]) => R;
 
+function cons<V>(tail: List<V>, head: V): List<V> {
+  return { head, tail };
+}
+
 function segment(ws: Maybe<T>, text: Maybe<T>, at: T): RawSegment {
   const value = (ws?.value ?? '') + (text?.value ?? '');
   return { text: value, line: at.line, column: ws?.col ?? text?.col ?? at.col };
@@ -37,45 +41,38 @@ function segment(ws: Maybe<T>, text: Maybe<T>, at: T): RawSegment {
 
 @lexer lexer
 
-dockerfile -> directive:* item:*
-  {% pp(([directives, items]: [RawDirective[], (RawItem | null)[]]) => ({
-       directives,
-       items: items.filter((i): i is RawItem => i !== null),
-     })) %}
+dockerfile -> directives items
+  {% pp(([directives, items]: [List<RawDirective>, List<RawItem | null>]) => ({ directives, items })) %}
+
+# Lists are left-recursive cons cells and every postprocessor is O(1): a rule like `dockerfile` completes
+# after every item, so converting or copying lists here would make parsing quadratic. parse.ts converts.
+directives -> null  {% () => null %}
+            | directives directive  {% pp(([list, x]: [List<RawDirective>, RawDirective]) => cons(list, x)) %}
+items -> null  {% () => null %}
+       | items item  {% pp(([list, x]: [List<RawItem | null>, RawItem | null]) => cons(list, x)) %}
 
 directive -> %directive %nl  {% pp(([t]: [T]) => ({ token: t })) %}
 
-item -> %ws:? %nl               {% pp(() => null) %}
+item -> %ws:? %nl               {% () => null %}
       | %ws:? %comment %nl      {% pp(([ws, c]: [Maybe<T>, T]) => ({ kind: 'comment' as const, token: c, raw: (ws?.value ?? '') + c.value })) %}
       | instruction             {% pp(([i]: [RawItem]) => i) %}
 
-instruction -> %ws:? first %heredoc:*
-  {% pp(([, first, heredocs]: [Maybe<T>, RawTail & { head: RawSegment }, T[]]) => ({
-       kind: 'instruction' as const,
-       segments: [first.head, ...first.segments],
-       emptyContinuationLine: first.emptyContinuationLine,
-       endLine: heredocs.length > 0 ? heredocs[heredocs.length - 1]!.line : first.endLine,
-       heredocs,
-     })) %}
+instruction -> %ws:? first heredocs
+  {% pp(([, first, heredocs]: [Maybe<T>, RawFirst, List<T>]) => ({ kind: 'instruction' as const, first, heredocs })) %}
+
+heredocs -> null  {% () => null %}
+          | heredocs %heredoc  {% pp(([list, x]: [List<T>, T]) => cons(list, x)) %}
 
 first -> %text %nl
-  {% pp(([t, nl]: [T, T]) => ({ head: segment(null, t, t), segments: [], emptyContinuationLine: false, endLine: nl.line })) %}
+  {% pp(([t, nl]: [T, T]) => ({ head: segment(null, t, t), tail: null, line: nl.line })) %}
        | %text:? %cont %nl tail
-  {% pp(([t, c, , tail]: [Maybe<T>, T, T, RawTail]) => ({
-       head: segment(null, t, c),
-       ...tail,
-       endLine: Math.max(c.line, tail.endLine),
-     })) %}
+  {% pp(([t, c, , tail]: [Maybe<T>, T, T, RawTail]) => ({ head: segment(null, t, c), tail, line: c.line })) %}
 
-tail -> cpart:* cend:?
-  {% pp(([parts, end]: [RawPart[], Maybe<RawPart>]) => {
-       const all = end ? [...parts, end] : parts;
-       return {
-         segments: all.flatMap((p) => (p.segment ? [p.segment] : [])),
-         emptyContinuationLine: all.some((p) => p.kind === 'blank'),
-         endLine: all.length > 0 ? all[all.length - 1]!.line : 0,
-       };
-     }) %}
+tail -> cparts cend:?
+  {% pp(([parts, end]: [List<RawPart>, Maybe<RawPart>]) => ({ parts, end })) %}
+
+cparts -> null  {% () => null %}
+        | cparts cpart  {% pp(([list, x]: [List<RawPart>, RawPart]) => cons(list, x)) %}
 
 cpart -> %cws:? %cnl                  {% pp(([, nl]: [Maybe<T>, T]) => ({ kind: 'blank' as const, line: nl.line })) %}
        | %cws:? %ccomment %cnl        {% pp(([, , nl]: [Maybe<T>, T, T]) => ({ kind: 'comment' as const, line: nl.line })) %}

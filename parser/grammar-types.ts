@@ -15,10 +15,29 @@ export interface RawPart {
   readonly segment?: RawSegment;
 }
 
+/** An immutable singly linked list, newest element first (the grammar's O(1) lists). */
+export type List<V> = { readonly head: V; readonly tail: List<V> } | null;
+
+/** Elements of a List, oldest first. */
+export function toArray<V>(list: List<V>): V[] {
+  const out: V[] = [];
+  for (let l = list; l; l = l.tail) out.push(l.head);
+  return out.reverse();
+}
+
+/** The lines after a first line that ends in a continuation. */
 export interface RawTail {
-  readonly segments: RawSegment[];
-  readonly emptyContinuationLine: boolean;
-  readonly endLine: number;
+  readonly parts: List<RawPart>;
+  /** The last line, without a continuation; null when the file ended first. */
+  readonly end: RawPart | null;
+}
+
+/** An instruction's first line and what continues it. */
+export interface RawFirst {
+  readonly head: RawSegment;
+  readonly tail: RawTail | null;
+  /** The line of the first line's end. */
+  readonly line: number;
 }
 
 export interface RawDirective {
@@ -34,15 +53,13 @@ export interface RawComment {
 
 export interface RawInstructionItem {
   readonly kind: 'instruction';
-  readonly segments: readonly RawSegment[];
-  readonly emptyContinuationLine: boolean;
-  readonly endLine: number;
-  readonly heredocs: readonly DockerfileToken[];
+  readonly first: RawFirst;
+  readonly heredocs: List<DockerfileToken>;
 }
 
 export type RawItem = RawComment | RawInstructionItem;
 
 export interface RawFile {
-  readonly directives: readonly RawDirective[];
-  readonly items: readonly RawItem[];
+  readonly directives: List<RawDirective>;
+  readonly items: List<RawItem | null>;
 }

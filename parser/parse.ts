@@ -7,8 +7,10 @@ import { ParseError, TsbuildError } from '../core/errors.js';
 import type { SourcePosition, SourceRange } from '../core/errors.js';
 import type { ArgNode, Heredoc, InstructionNode, ParseResult, ParserDirective, ParseWarning } from './ast.js';
 import grammar from './grammar.js';
+import { toArray } from './grammar-types.js';
 import type { RawFile, RawInstructionItem, RawSegment } from './grammar-types.js';
 import { DockerfileLexer } from './lexer.js';
+import type { DockerfileToken } from './lexer.js';
 import { splitInstruction } from './line-parsers.js';
 import type { RawInstruction } from './line-parsers.js';
 import { leadingSpaceLength, trimSpace } from './text.js';
@@ -68,6 +70,30 @@ function toNode(
   };
 }
 
+/** The segments, heredocs and line extent of an instruction, from the grammar's lists. */
+function instructionShape(item: RawInstructionItem): {
+  segments: RawSegment[];
+  heredocs: DockerfileToken[];
+  emptyContinuationLine: boolean;
+  logicalEndLine: number;
+  endLine: number;
+} {
+  const { head, tail, line } = item.first;
+  const parts = tail ? toArray(tail.parts) : [];
+  if (tail?.end) parts.push(tail.end);
+  const segments = [head, ...parts.flatMap((p) => (p.segment ? [p.segment] : []))];
+  const logicalEndLine = Math.max(line, parts[parts.length - 1]?.line ?? 0);
+  const heredocs = toArray(item.heredocs);
+  const lastHeredoc = heredocs[heredocs.length - 1];
+  return {
+    segments,
+    heredocs,
+    emptyContinuationLine: parts.some((p) => p.kind === 'blank'),
+    logicalEndLine,
+    endLine: lastHeredoc ? lastHeredoc.line : logicalEndLine,
+  };
+}
+
 class AstBuilder {
   readonly instructions: InstructionNode[] = [];
   readonly warnings: ParseWarning[] = [];
@@ -86,17 +112,16 @@ class AstBuilder {
   }
 
   instruction(item: RawInstructionItem): void {
-    const original = item.segments.map((s) => s.text).join('');
-    const map = new OffsetMap(item.segments);
-    const first = item.segments[0];
+    const shape = instructionShape(item);
+    const original = shape.segments.map((s) => s.text).join('');
+    const map = new OffsetMap(shape.segments);
+    const first = shape.segments[0];
     const startLine = first?.line ?? 1;
     const lead = leadingSpaceLength(original);
     const start = original.length > lead ? map.at(lead) : { line: startLine, column: first?.column ?? 1 };
-    const range = {
-      start,
-      end: { line: item.endLine, column: this.lexer.lineText(item.endLine).length + 1 },
-    };
-    if (item.emptyContinuationLine) this.warnEmptyContinuation(original, item.endLine);
+    const endLine = shape.endLine;
+    const range = { start, end: { line: endLine, column: this.lexer.lineText(endLine).length + 1 } };
+    if (shape.emptyContinuationLine) this.warnEmptyContinuation(original, shape.logicalEndLine);
     let raw: RawInstruction;
     try {
       raw = splitInstruction(original, this.lexer.escape);
@@ -105,7 +130,7 @@ class AstBuilder {
         throw err.withLocation({ file: this.file, range, source: this.source });
       throw err;
     }
-    const heredocs: Heredoc[] = item.heredocs.flatMap((t) => {
+    const heredocs: Heredoc[] = shape.heredocs.flatMap((t) => {
       const h = t.heredoc;
       if (!h) return [];
       return [{ ...h }];
@@ -154,7 +179,7 @@ export function parseDockerfile(source: string, options: ParseOptions = {}): Par
   const file = options.file ?? 'Dockerfile';
   const lexer = new DockerfileLexer(source, file);
   const rawFile = runGrammar(lexer, file);
-  const directives: ParserDirective[] = rawFile.directives.map(({ token }) => ({
+  const directives: ParserDirective[] = toArray(rawFile.directives).map(({ token }) => ({
     name: token.directive?.name ?? 'syntax',
     value: token.directive?.value ?? '',
     range: {
@@ -163,7 +188,8 @@ export function parseDockerfile(source: string, options: ParseOptions = {}): Par
     },
   }));
   const builder = new AstBuilder(lexer, file, source);
-  for (const item of rawFile.items) {
+  for (const item of toArray(rawFile.items)) {
+    if (!item) continue;
     if (item.kind === 'comment') builder.comment(item.raw);
     else builder.instruction(item);
   }
