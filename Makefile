@@ -10,7 +10,7 @@ STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
 SOURCES := $(shell find core parser frontend solver snapshotter cli index.ts -name '*.ts' -o -name '*.ne' 2>/dev/null)
 
-.PHONY: help deps apt build demo test lint typecheck unit clean
+.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse
 
 help:
 	@echo "make demo   install what is missing, build, and run the example"
@@ -44,7 +44,7 @@ demo: build
 
 lint: build
 	npx eslint .
-	npx prettier --check . --log-level warn
+	npx prettier --check "**/*.{ts,js}" --log-level warn
 
 typecheck: build
 	npx tsc -p tsconfig.json
@@ -56,3 +56,6 @@ test: lint typecheck unit
 
 clean:
 	rm -rf dist node_modules test-results.json
+
+bench-parse: build
+	node --expose-gc dist/bench/parse.js

@@ -10,3 +10,14 @@ export type * from './parser/ast.js';
 export type { ParseOptions } from './parser/index.js';
 export { ShellLex } from './parser/shell/index.js';
 export type { ShellEnv, ShellLexOptions } from './parser/shell/index.js';
+export {
+  parseInstruction,
+  parseInstructions,
+  parseStages,
+  parseMount,
+  parseChmod,
+  hostPlatform,
+} from './frontend/instructions/index.js';
+export type * from './frontend/instructions/types.js';
+export type { Stage, StagesOptions, StagesResult } from './frontend/instructions/index.js';
+export { PatternMatcher, readIgnoreFile, loadIgnoreFile } from './frontend/dockerignore/index.js';

@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { TsbuildError } from '../core/errors.js';
+import { parseStages } from '../frontend/instructions/index.js';
 import { parseDockerfile } from '../parser/index.js';
 
 export interface FuzzOutcome {
@@ -15,11 +16,12 @@ export interface FuzzOutcome {
 
 export function checkOne(source: string): Omit<FuzzOutcome, 'index'> {
   try {
-    parseDockerfile(source, { file: 'Dockerfile' });
+    parseStages(parseDockerfile(source, { file: 'Dockerfile' }));
     return { kind: 'ok' };
   } catch (err) {
     if (err instanceof TsbuildError) {
-      if (err.location && err.location.range.start.line >= 1) return { kind: 'located' };
+      const internal = err.message.startsWith('internal error');
+      if (!internal && err.location && err.location.range.start.line >= 1) return { kind: 'located' };
       return { kind: 'unlocated', detail: `${err.code}: ${err.message}` };
     }
     return { kind: 'foreign', detail: err instanceof Error ? (err.stack ?? err.message) : String(err) };

@@ -1,7 +1,7 @@
-/** `tsbuild debug parse`: the AST dump, the typed stages as JSON, or a readable listing. */
+/** `tsbuild debug parse`: the BuildKit AST dump, the typed stages as JSON, or a readable listing. */
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError, dumpAst, formatError, parseDockerfile } from '../../index.js';
-import type { ParseResult } from '../../index.js';
+import { InvalidArgumentError, dumpAst, parseDockerfile, parseStages } from '../../index.js';
+import type { Instruction, ParseResult, Stage, StagesResult } from '../../index.js';
 
 export interface DebugParseOptions {
   readonly format: string;
@@ -22,47 +22,103 @@ async function readSource(file: string): Promise<{ source: string; name: string 
   }
 }
 
+export function parseBuildArgs(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      // Like docker: `--build-arg NAME` takes the value from the environment.
+      const value = eq < 0 ? process.env[pair] : undefined;
+      if (eq === 0 || value === undefined) {
+        throw new InvalidArgumentError(`invalid --build-arg ${JSON.stringify(pair)}`, {
+          hint: 'use KEY=VALUE',
+        });
+      }
+      out[pair] = value;
+    } else out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
 function printWarnings(result: ParseResult): void {
   for (const w of result.warnings) {
-    const location = { file: result.file, range: w.range, source: result.source };
     process.stderr.write(`${result.file}:${w.range.start.line}: warning: ${w.code}: ${w.message}\n`);
-    void location;
   }
 }
 
-function text(result: ParseResult): string {
-  const lines: string[] = [];
-  for (const d of result.directives) lines.push(`# ${d.name}=${d.value}`);
-  for (const n of result.instructions) {
-    const where = `${result.file}:${n.range.start.line}`;
-    lines.push(
-      `${n.value.toUpperCase()} ${n.original.slice(n.value.length).trim()}`.padEnd(60) + `  ${where}`,
-    );
+function describeInstruction(instruction: Instruction): string {
+  const node = instruction.node;
+  let line = node.original.trim().replace(/\s+/g, ' ');
+  line = node.value.toUpperCase() + line.slice(node.value.length);
+  if (line.length > 62) line = line.slice(0, 61) + '…';
+  for (const h of node.heredocs) {
+    const lines = h.content.split('\n').length - 1;
+    line += ` (heredoc ${h.name}: ${lines} line${lines === 1 ? '' : 's'})`;
   }
+  return line;
+}
+
+function stageTitle(stage: Stage, stages: StagesResult): string {
+  const name = stage.name ? ` "${stage.name}"` : '';
+  const marks = [
+    stage === stages.target ? 'target' : '',
+    stages.reachable.includes(stage) ? '' : 'not needed for the target',
+  ].filter(Boolean);
+  const platform = stage.platform ? ` --platform=${stage.platform}` : '';
+  return `stage ${stage.index}${name}: FROM ${stage.baseName}${platform}${marks.length ? `  [${marks.join(', ')}]` : ''}`;
+}
+
+function text(result: ParseResult, stages: StagesResult): string {
+  const lines: string[] = [];
+  const at = (line: number): string => `${result.file}:${line}`;
+  for (const d of result.directives) lines.push(`# ${d.name}=${d.value}`);
+  for (const arg of stages.metaArgs)
+    lines.push(`global ${describeInstruction(arg).padEnd(58)} ${at(arg.range.start.line)}`);
+  for (const stage of stages.stages) {
+    lines.push('', `${stageTitle(stage, stages).padEnd(65)} ${at(stage.range.start.line)}`);
+    for (const i of stage.instructions)
+      lines.push(`  ${describeInstruction(i).padEnd(63)} ${at(i.range.start.line)}`);
+  }
+  const reach = stages.reachable.map((s) => s.name ?? String(s.index)).join(', ');
+  lines.push('', `${stages.stages.length} stages; building the target needs: ${reach}`);
   return lines.join('\n') + '\n';
+}
+
+function json(result: ParseResult, stages: StagesResult): string {
+  const out = {
+    file: result.file,
+    directives: result.directives,
+    warnings: result.warnings,
+    metaArgs: stages.metaArgs,
+    globalArgs: stages.globalArgs,
+    target: stages.target.index,
+    reachable: stages.reachable.map((s) => s.index),
+    stages: stages.stages,
+  };
+  // The AST node behind each instruction and the file text would repeat what the typed fields say.
+  return JSON.stringify(
+    out,
+    (key, value: unknown) => (key === 'node' || key === 'source' ? undefined : value),
+    2,
+  );
 }
 
 export async function debugParse(file: string, options: DebugParseOptions): Promise<void> {
   const { source, name } = await readSource(file);
   const result = parseDockerfile(source, { file: name });
   printWarnings(result);
-  switch (options.format) {
-    case 'dump':
-      process.stdout.write(dumpAst(result));
-      return;
-    case 'json':
-      process.stdout.write(
-        JSON.stringify(result, (k, v: unknown) => (k === 'source' ? undefined : v), 2) + '\n',
-      );
-      return;
-    case 'text':
-      process.stdout.write(text(result));
-      return;
-    default:
-      throw new InvalidArgumentError(`unknown format ${JSON.stringify(options.format)}`, {
-        hint: 'use --format dump, json or text',
-      });
+  if (options.format === 'dump') {
+    process.stdout.write(dumpAst(result));
+    return;
   }
+  if (options.format !== 'json' && options.format !== 'text') {
+    throw new InvalidArgumentError(`unknown format ${JSON.stringify(options.format)}`, {
+      hint: 'use --format dump, json or text',
+    });
+  }
+  const stages = parseStages(result, {
+    buildArgs: parseBuildArgs(options.buildArg),
+    ...(options.target ? { target: options.target } : {}),
+  });
+  process.stdout.write(options.format === 'json' ? json(result, stages) + '\n' : text(result, stages));
 }
-
-export { formatError };
