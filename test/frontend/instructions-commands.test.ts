@@ -1,41 +1,8 @@
 /** Each instruction: its arguments, every flag, and its errors with their locations. */
 import { describe, expect, it } from 'vitest';
-import { DockerfileError } from '../../core/errors.js';
-import type { SourceRange } from '../../core/errors.js';
 import { parseDockerfile } from '../../parser/index.js';
-import { parseInstruction, parseInstructions, parseStages } from '../../frontend/instructions/index.js';
-import type { Instruction, InstructionKind } from '../../frontend/instructions/index.js';
-
-const FILE = 'Dockerfile';
-
-function first(source: string): Instruction {
-  const result = parseDockerfile(source, { file: FILE });
-  const node = result.instructions[0];
-  if (!node) throw new Error('no instruction');
-  return parseInstruction(node, { file: FILE, source, escapeToken: result.escapeToken });
-}
-
-function as<K extends InstructionKind>(kind: K, source: string): Extract<Instruction, { kind: K }> {
-  const instruction = first(source);
-  expect(instruction.kind).toBe(kind);
-  return instruction as Extract<Instruction, { kind: K }>;
-}
-
-function failure(run: () => unknown): DockerfileError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DockerfileError);
-    return error as DockerfileError;
-  }
-  throw new Error('expected a DockerfileError');
-}
-
-const firstError = (source: string): DockerfileError => failure(() => first(source));
-
-function at(line: number, column: number, endLine: number, endColumn: number): SourceRange {
-  return { start: { line, column }, end: { line: endLine, column: endColumn } };
-}
+import { parseInstructions, parseStages } from '../../frontend/instructions/index.js';
+import { FILE, as, at, failure, firstError } from '../helpers/instructions.js';
 
 describe('FROM', () => {
   it('image only', () => {

@@ -14,17 +14,8 @@ import {
   ramInBytes,
   remoteKind,
 } from '../../frontend/instructions/index.js';
+import { failure } from '../helpers/instructions.js';
 import { conformance, hasConformance } from '../helpers/shared.js';
-
-function failure(run: () => unknown): DockerfileError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DockerfileError);
-    return error as DockerfileError;
-  }
-  throw new Error('expected a DockerfileError');
-}
 
 describe('BFlags (bflag_test.go)', () => {
   it('no words, and a bare `--`', () => {
