@@ -14,6 +14,7 @@ import {
   ramInBytes,
   remoteKind,
 } from '../../frontend/instructions/index.js';
+import { prng } from '../../bench/mutate.js';
 import { failure } from '../helpers/instructions.js';
 import { conformance, hasConformance } from '../helpers/shared.js';
 
@@ -292,16 +293,7 @@ describe('Go value parsers', () => {
   });
 });
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = prng;
 
 const PIECES = [
   '-',
