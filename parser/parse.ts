@@ -34,8 +34,16 @@ class OffsetMap {
   }
 
   at(offset: number): SourcePosition {
-    let i = this.segments.length - 1;
-    while (i > 0 && ((this.starts[i] ?? 0) > offset || this.segments[i]?.text.length === 0)) i--;
+    // The last segment starting at or before `offset` (binary search), then back over empty segments.
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.starts[mid] ?? 0) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    let i = lo;
+    while (i > 0 && this.segments[i]?.text.length === 0) i--;
     const seg = this.segments[i];
     if (!seg) return { line: 1, column: 1 };
     return { line: seg.line, column: seg.column + offset - (this.starts[i] ?? 0) };
@@ -54,14 +62,20 @@ function toNode(
 ): InstructionNode {
   const args: ArgNode[] = raw.args.map((a) => ({ value: a.value, range: extra.map.range(a.start, a.end) }));
   const child = raw.child
-    ? toNode(raw.child, { ...extra, original: raw.child.value, heredocs: [], comments: [] })
+    ? toNode(raw.child, {
+        ...extra,
+        original: extra.original.slice(raw.child.start),
+        range: { start: extra.map.at(raw.child.start), end: extra.range.end },
+        heredocs: [],
+        comments: [],
+      })
     : undefined;
   return {
     value: raw.value,
     keyword: raw.value.toLowerCase(),
     flags: raw.flags,
     args,
-    ...(child ? { child: { ...child, original: extra.original.slice(raw.child?.start ?? 0) } } : {}),
+    ...(child ? { child } : {}),
     json: raw.json,
     original: extra.original,
     heredocs: extra.heredocs,
@@ -130,11 +144,7 @@ class AstBuilder {
         throw err.withLocation({ file: this.file, range, source: this.source });
       throw err;
     }
-    const heredocs: Heredoc[] = shape.heredocs.flatMap((t) => {
-      const h = t.heredoc;
-      if (!h) return [];
-      return [{ ...h }];
-    });
+    const heredocs: Heredoc[] = shape.heredocs.flatMap((t) => (t.heredoc ? [t.heredoc] : []));
     this.instructions.push(toNode(raw, { map, original, range, heredocs, comments: this.comments }));
     this.comments = [];
   }

@@ -120,6 +120,8 @@ describe('nodes and ranges', () => {
     const onbuild = result.instructions[1];
     expect(onbuild?.comments).toEqual(['second', 'third']);
     expect(onbuild?.child?.keyword).toBe('run');
+    expect(onbuild?.child?.range.start).toEqual({ line: 7, column: 9 });
+    expect(onbuild?.child?.original).toBe('RUN --mount=type=tmpfs,target=/t echo hi');
     expect(onbuild?.child?.flags).toEqual(['--mount=type=tmpfs,target=/t']);
     expect(dumpAst(result)).toBe('(from "a")\n(onbuild (run ["--mount=type=tmpfs,target=/t"] "echo hi"))\n');
   });
