@@ -1,0 +1,81 @@
+/**
+ * File-system helpers every store uses: crash-safe writes (temp name, fsync, rename, fsync of the
+ * directory), unique temp names, and a per-path async mutex for writers in one process.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** A name beside `path` that no other writer will pick: `.<base>.tmp-<pid>-<random>`. */
+export function tempNameFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/** True for names made by `tempNameFor` (what a crash may leave behind; safe to delete when found). */
+export function isTempName(name: string): boolean {
+  return /^\..*\.tmp-\d+-[0-9a-f]{12}$/.test(name);
+}
+
+/** fsync a directory so that a rename into it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface AtomicWriteOptions {
+  /** fsync the file and its directory (default true). */
+  readonly durable?: boolean;
+  readonly mode?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Writes `data` to `path` so that readers see the old content or the new, never a part. */
+export async function atomicWriteFile(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  options.signal?.throwIfAborted();
+  const durable = options.durable ?? true;
+  await mkdir(dirname(path), { recursive: true });
+  const temp = tempNameFor(path);
+  try {
+    const handle = await open(temp, 'wx', options.mode ?? 0o644);
+    try {
+      await handle.writeFile(data);
+      if (durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    options.signal?.throwIfAborted();
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  if (durable) await fsyncDir(dirname(path));
+}
+
+/** Serialises async work per key within this process (one writer per path at a time). */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const current = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => current);
+    this.tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
