@@ -5,6 +5,7 @@
 import { lexerFor } from './common.js';
 import { Scope } from './scope.js';
 import type { ArgInstruction, InstructionContext } from './types.js';
+import { formatPlatform, hostPlatform as hostPlatformParts } from '../../core/platform.js';
 
 interface PlatformParts {
   readonly os: string;
@@ -12,21 +13,9 @@ interface PlatformParts {
   readonly variant: string;
 }
 
-const NODE_ARCH: Readonly<Record<string, string>> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm/v7',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-  loong64: 'loong64',
-  mips64el: 'mips64le',
-};
-
 /** linux on this machine's architecture, as a platform string. */
 export function hostPlatform(): string {
-  return `linux/${NODE_ARCH[process.arch] ?? process.arch}`;
+  return formatPlatform(hostPlatformParts());
 }
 
 function splitPlatform(platform: string): PlatformParts {
