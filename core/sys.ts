@@ -1,0 +1,233 @@
+/**
+ * The one module that calls libc directly (through koffi), for the few file-system calls Node lacks:
+ * mknod (device nodes, fifos, overlay whiteouts) and the l*xattr family (never following symlinks).
+ * Everything else (lchown, lutimes, link, symlink …) is in node:fs.
+ *
+ * Every call is synchronous, checks its result and turns a failure into a SysError (a TsbuildError)
+ * that carries the errno name. The library is loaded on first use, so importing this module is free.
+ */
+import koffi from 'koffi';
+import type { LibraryHandle } from 'koffi';
+import type { ErrorCode } from './errors.js';
+import { TsbuildError } from './errors.js';
+
+/** A failed system call: `errno` is the symbolic name (`EPERM`, `ENOTSUP` …). */
+export class SysError extends TsbuildError {
+  readonly errno: string;
+  readonly syscall: string;
+  readonly path: string;
+
+  constructor(syscall: string, path: string, errno: string, detail?: string) {
+    super(
+      codeForErrno(errno),
+      `${syscall} ${JSON.stringify(path)}${detail === undefined ? '' : ` ${detail}`}: ${errno}`,
+    );
+    this.errno = errno;
+    this.syscall = syscall;
+    this.path = path;
+  }
+}
+
+function codeForErrno(errno: string): ErrorCode {
+  switch (errno) {
+    case 'ENOENT':
+      return 'NOT_FOUND';
+    case 'EEXIST':
+      return 'ALREADY_EXISTS';
+    case 'EINVAL':
+    case 'ENAMETOOLONG':
+    case 'E2BIG':
+      return 'INVALID_ARGUMENT';
+    case 'EPERM':
+    case 'EACCES':
+    case 'ENOTSUP':
+    case 'EOPNOTSUPP':
+    case 'EROFS':
+    case 'ENOTDIR':
+      return 'FAILED_PRECONDITION';
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'LIMIT_EXCEEDED';
+    default:
+      return 'INTERNAL';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Binding. size_t/ssize_t are spelled uintptr_t/intptr_t (koffi has no ssize_t); dev_t is 64-bit and
+// mode_t 32-bit on every Linux ABI glibc and musl support.
+
+interface Libc {
+  mknod: (path: string, mode: number, dev: bigint) => number;
+  lsetxattr: (path: string, name: string, value: Uint8Array, size: number, flags: number) => number;
+  lgetxattr: (path: string, name: string, value: Uint8Array | null, size: number) => number;
+  llistxattr: (path: string, list: Uint8Array | null, size: number) => number;
+  lremovexattr: (path: string, name: string) => number;
+}
+
+let libc: Libc | undefined;
+let errnoNames: Map<number, string> | undefined;
+
+function load(): Libc {
+  if (libc !== undefined) return libc;
+  if (process.platform !== 'linux') {
+    throw new TsbuildError('FAILED_PRECONDITION', `core/sys: libc calls are implemented for Linux only`);
+  }
+  let lib: LibraryHandle;
+  try {
+    lib = koffi.load('libc.so.6');
+  } catch {
+    lib = koffi.load(null); // musl and static builds: the symbols are in the process itself
+  }
+  let mknod: Libc['mknod'];
+  try {
+    mknod = lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)') as Libc['mknod'];
+  } catch {
+    // glibc < 2.33 exports only __xmknod(version, path, mode, dev *).
+    const xmknod = lib.func('int __xmknod(int ver, const char *path, uint32_t mode, _Inout_ uint64_t *dev)');
+    mknod = (path, mode, dev) => xmknod(0, path, mode, [dev]) as number;
+  }
+  libc = {
+    mknod,
+    lsetxattr: lib.func(
+      'int lsetxattr(const char *path, const char *name, const void *value, uintptr_t size, int flags)',
+    ) as Libc['lsetxattr'],
+    lgetxattr: lib.func(
+      'intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, uintptr_t size)',
+    ) as Libc['lgetxattr'],
+    llistxattr: lib.func(
+      'intptr_t llistxattr(const char *path, _Out_ void *list, uintptr_t size)',
+    ) as Libc['llistxattr'],
+    lremovexattr: lib.func('int lremovexattr(const char *path, const char *name)') as Libc['lremovexattr'],
+  };
+  return libc;
+}
+
+/** The symbolic name of the errno the last call left. */
+function lastErrno(): string {
+  const value = koffi.errno();
+  if (errnoNames === undefined) {
+    errnoNames = new Map();
+    for (const [name, number] of Object.entries(koffi.os.errno)) {
+      if (!errnoNames.has(number)) errnoNames.set(number, name);
+    }
+    // Linux aliases: report the names the man pages use.
+    errnoNames.set(61, 'ENODATA');
+    errnoNames.set(95, 'ENOTSUP');
+  }
+  return errnoNames.get(value) ?? `errno ${value}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Device numbers, glibc's encoding (sys/sysmacros.h): 12 bits of major and 20 of minor in the low
+// word, the rest above.
+
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major >>> 0);
+  const mi = BigInt(minor >>> 0);
+  return (
+    ((ma & 0xfffff000n) << 32n) |
+    ((ma & 0x00000fffn) << 8n) |
+    ((mi & 0xffffff00n) << 12n) |
+    (mi & 0x000000ffn)
+  );
+}
+
+export function major(dev: number | bigint): number {
+  const d = BigInt(dev);
+  return Number(((d >> 32n) & 0xfffff000n) | ((d >> 8n) & 0x00000fffn));
+}
+
+export function minor(dev: number | bigint): number {
+  const d = BigInt(dev);
+  return Number(((d >> 12n) & 0xffffff00n) | (d & 0x000000ffn));
+}
+
+export const S_IFMT = 0o170000;
+export const S_IFSOCK = 0o140000;
+export const S_IFLNK = 0o120000;
+export const S_IFREG = 0o100000;
+export const S_IFBLK = 0o060000;
+export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
+
+/**
+ * mknod(2): `mode` holds the file type (S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG, S_IFSOCK) and the permission bits
+ * (the umask applies, as for every create); `dev` is a makedev() value, ignored for fifos.
+ */
+export function mknod(path: string, mode: number, dev: bigint = 0n): void {
+  const type = mode & S_IFMT;
+  if (type !== S_IFCHR && type !== S_IFBLK && type !== S_IFIFO && type !== S_IFREG && type !== S_IFSOCK) {
+    throw new TsbuildError(
+      'INVALID_ARGUMENT',
+      `mknod ${JSON.stringify(path)}: mode ${mode.toString(8)} has no node type`,
+    );
+  }
+  if (load().mknod(path, mode >>> 0, dev) !== 0) throw new SysError('mknod', path, lastErrno());
+}
+
+export const XATTR_CREATE = 1;
+export const XATTR_REPLACE = 2;
+
+/** lsetxattr(2): sets `name` on the entry itself (a symlink is not followed). */
+export function lsetxattr(path: string, name: string, value: Uint8Array, flags = 0): void {
+  if (load().lsetxattr(path, name, value, value.byteLength, flags) !== 0) {
+    throw new SysError('lsetxattr', path, lastErrno(), name);
+  }
+}
+
+/**
+ * lgetxattr(2): the value of `name`, or undefined when the entry has no such attribute (ENODATA) or
+ * its file system has no extended attributes (ENOTSUP).
+ */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const c = load();
+  // Most values are small: one call with a modest buffer, and the size query only when it is too small.
+  let buffer = Buffer.allocUnsafe(256);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const n = c.lgetxattr(path, name, buffer, buffer.byteLength);
+    if (n >= 0) return Buffer.from(buffer.subarray(0, n));
+    const errno = lastErrno();
+    if (errno === 'ENODATA' || errno === 'ENOTSUP') return undefined;
+    if (errno !== 'ERANGE') throw new SysError('lgetxattr', path, errno, name);
+    const size = c.lgetxattr(path, name, null, 0);
+    if (size < 0) {
+      const again = lastErrno();
+      if (again === 'ENODATA') return undefined;
+      throw new SysError('lgetxattr', path, again, name);
+    }
+    buffer = Buffer.allocUnsafe(Math.max(size, buffer.byteLength * 2)); // it may grow between the calls
+  }
+  throw new SysError('lgetxattr', path, 'ERANGE', name);
+}
+
+/** llistxattr(2): the attribute names of the entry itself; [] when its file system has none. */
+export function llistxattr(path: string): string[] {
+  const c = load();
+  let buffer = Buffer.allocUnsafe(1024);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const n = c.llistxattr(path, buffer, buffer.byteLength);
+    if (n >= 0) {
+      if (n === 0) return [];
+      const names = buffer.toString('utf8', 0, n).split('\0');
+      names.pop(); // the list ends with a NUL
+      return names;
+    }
+    const errno = lastErrno();
+    if (errno === 'ENOTSUP') return [];
+    if (errno !== 'ERANGE') throw new SysError('llistxattr', path, errno);
+    const size = c.llistxattr(path, null, 0);
+    if (size < 0) throw new SysError('llistxattr', path, lastErrno());
+    buffer = Buffer.allocUnsafe(Math.max(size, buffer.byteLength * 2));
+  }
+  throw new SysError('llistxattr', path, 'ERANGE');
+}
+
+/** lremovexattr(2). Returns false when the attribute was not there. */
+export function lremovexattr(path: string, name: string): boolean {
+  if (load().lremovexattr(path, name) === 0) return true;
+  const errno = lastErrno();
+  if (errno === 'ENODATA') return false;
+  throw new SysError('lremovexattr', path, errno, name);
+}

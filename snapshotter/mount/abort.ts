@@ -1,0 +1,31 @@
+/** AbortSignal helpers: every cancellation surfaces as core's `CancelledError`. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CancelledError } from '../../core/errors.js';
+
+/** Throws `CancelledError` (with the signal's reason as cause) when `signal` is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelled(signal);
+}
+
+export function cancelled(signal: AbortSignal): CancelledError {
+  return new CancelledError('operation cancelled', { cause: signal.reason });
+}
+
+/** True for core's `CancelledError` and for the `AbortError` Node throws from an aborted call. */
+export function isAbortError(err: unknown): boolean {
+  return (
+    err instanceof CancelledError ||
+    (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError')
+  );
+}
+
+/** Waits `ms`; rejects with `CancelledError` when `signal` aborts first. */
+export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  try {
+    await sleep(ms, undefined, signal === undefined ? undefined : { signal });
+  } catch (err) {
+    if (signal?.aborted) throw cancelled(signal);
+    throw err;
+  }
+}

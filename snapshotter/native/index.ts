@@ -1,0 +1,2 @@
+export { NativeSnapshotter, copyTree } from './native.js';
+export type { NativeSnapshotterOptions } from './native.js';

@@ -1,0 +1,105 @@
+/** core/sys: the libc calls Node lacks (mknod, l*xattr), device numbers and errors. */
+import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TsbuildError } from '../../core/errors.js';
+import {
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+  SysError,
+  XATTR_CREATE,
+  lgetxattr,
+  llistxattr,
+  lremovexattr,
+  lsetxattr,
+  major,
+  makedev,
+  minor,
+  mknod,
+} from '../../core/sys.js';
+import { tempDir } from './helpers/layers.js';
+
+const isRoot = process.getuid?.() === 0;
+
+describe('core/sys', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    t = tempDir('tsbuild-sys-');
+  });
+  afterAll(() => t.cleanup());
+
+  it('encodes device numbers as glibc does', () => {
+    for (const [ma, mi] of [
+      [0, 0],
+      [1, 3],
+      [8, 17],
+      [259, 65_536],
+      [4095, 1_048_575],
+      [0xfffff, 0xfffff],
+    ] as const) {
+      const dev = makedev(ma, mi);
+      expect([major(dev), minor(dev)]).toEqual([ma, mi]);
+      expect([major(Number(dev)), minor(Number(dev))]).toEqual([ma, mi]);
+    }
+    expect(makedev(1, 3)).toBe(0x103n);
+    expect(makedev(259, 1)).toBe(0x10301n);
+  });
+
+  it('makes fifos, and devices as root; fails with the errno name', () => {
+    const fifo = join(t.path, 'fifo');
+    mknod(fifo, S_IFIFO | 0o600);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    if (isRoot) {
+      mknod(join(t.path, 'null'), S_IFCHR | 0o666, makedev(1, 3));
+      const st = lstatSync(join(t.path, 'null'));
+      expect([st.isCharacterDevice(), major(st.rdev), minor(st.rdev)]).toEqual([true, 1, 3]);
+      mknod(join(t.path, 'blk'), S_IFBLK | 0o600, makedev(7, 200));
+      expect(minor(lstatSync(join(t.path, 'blk')).rdev)).toBe(200);
+    }
+    let err: unknown;
+    try {
+      mknod(fifo, S_IFIFO | 0o600);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SysError);
+    expect(err).toBeInstanceOf(TsbuildError);
+    expect((err as SysError).errno).toBe('EEXIST');
+    expect((err as SysError).code).toBe('ALREADY_EXISTS');
+    expect((err as SysError).message).toMatch(/mknod ".*fifo": EEXIST/);
+    expect(() => mknod(join(t.path, 'x'), 0o644)).toThrow(/no node type/);
+  });
+
+  it('sets, gets, lists and removes xattrs without following symlinks', () => {
+    const f = join(t.path, 'file');
+    writeFileSync(f, '');
+    const big = Buffer.alloc(3000, 0xab); // more than the first buffer guess
+    lsetxattr(f, 'user.small', Buffer.from([0, 1, 0xff]));
+    lsetxattr(f, 'user.big', big);
+    lsetxattr(f, 'user.empty', Buffer.alloc(0));
+    expect(lgetxattr(f, 'user.small')).toEqual(Buffer.from([0, 1, 0xff]));
+    expect(lgetxattr(f, 'user.big')?.equals(big)).toBe(true);
+    expect(lgetxattr(f, 'user.empty')).toEqual(Buffer.alloc(0));
+    expect(lgetxattr(f, 'user.none')).toBeUndefined(); // ENODATA
+    expect(
+      llistxattr(f)
+        .filter((n) => n.startsWith('user.'))
+        .sort(),
+    ).toEqual(['user.big', 'user.empty', 'user.small']);
+    const many = join(t.path, 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 40; i++) lsetxattr(many, `user.attribute-with-a-long-name-${i}`, Buffer.from('v'));
+    expect(llistxattr(many).filter((n) => n.startsWith('user.'))).toHaveLength(40); // > 1 KiB of names
+    expect(() => lsetxattr(f, 'user.small', Buffer.from('x'), XATTR_CREATE)).toThrow(/EEXIST/);
+    expect(lremovexattr(f, 'user.small')).toBe(true);
+    expect(lremovexattr(f, 'user.small')).toBe(false);
+    // l*: a symlink's own attributes; user.* are not allowed on symlinks (EPERM), the target is untouched
+    const link = join(t.path, 'link');
+    symlinkSync(f, link);
+    expect(() => lsetxattr(link, 'user.x', Buffer.from('1'))).toThrow(SysError);
+    expect(lgetxattr(f, 'user.x')).toBeUndefined();
+    expect(lgetxattr(link, 'user.big')).toBeUndefined();
+    expect(() => llistxattr(join(t.path, 'missing'))).toThrow(/ENOENT/);
+  });
+});
