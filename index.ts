@@ -21,3 +21,12 @@ export {
 export type * from './frontend/instructions/types.js';
 export type { Stage, StagesOptions, StagesResult } from './frontend/instructions/index.js';
 export { PatternMatcher, readIgnoreFile, loadIgnoreFile } from './frontend/dockerignore/index.js';
+export { openEngine, resolveRoot, DEFAULT_ROOT } from './engine/open.js';
+export type { Engine, EngineOptions } from './engine/open.js';
+export { importRootfs, inspectImage, familiarName } from './engine/images.js';
+export type { ImageInspect, ImportRootfsOptions } from './engine/images.js';
+export { diskUsage, gc, fsck } from './engine/maintenance.js';
+export type { DiskUsage, FsckReport, GcSummary } from './engine/maintenance.js';
+export { ImageStore } from './image/store.js';
+export type { ImageRecord } from './image/store.js';
+export { normalizeReference, parseReference, familiarReference } from './image/reference.js';

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { formatError } from '../core/diagnostics.js';
+import type { GlobalOptions } from './commands/image.js';
 import { exitCodeFor } from './exit.js';
 
 function packageVersion(): string {
@@ -24,8 +25,12 @@ export function buildProgram(): Command {
   const program = new Command('tsbuild')
     .description('Build container images from Dockerfiles.')
     .version(packageVersion(), '-v, --version')
+    .option('--root <dir>', 'state directory (default: $TSBUILD_ROOT or /var/lib/tsbuild)')
+    .option('--snapshotter <kind>', 'overlayfs, native or auto (default: $TSBUILD_SNAPSHOTTER or auto)')
     .showHelpAfterError()
     .exitOverride();
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  addImageCommands(program, globals);
 
   const debug = program.command('debug').description('Inspect the stages of a build (parser, graph, cache).');
   debug
@@ -48,7 +53,88 @@ export function buildProgram(): Command {
       const { debugParse } = await import('./commands/debug-parse.js');
       await debugParse(file, options);
     });
+  debug
+    .command('fsck')
+    .description(
+      'Check the root: every blob against its digest, every snapshot and its parents, every image.',
+    )
+    .addHelpText('after', examples(['tsbuild debug fsck', 'tsbuild --root /tmp/tsbuild debug fsck']))
+    .action(async () => {
+      const { debugFsck } = await import('./commands/image.js');
+      process.exitCode = await debugFsck(globals());
+    });
   return program;
+}
+
+function addImageCommands(program: Command, globals: () => GlobalOptions): void {
+  const image = program.command('image').description('Manage images in the local image store.');
+  image
+    .command('import')
+    .description(
+      'Make a one-layer image from a root filesystem: a tar file (plain, gzip or zstd), a directory, or - for stdin.',
+    )
+    .argument('<source>', 'rootfs tarball, directory, or -')
+    .argument('<name>', 'image name, for example busybox:latest')
+    .option('-m, --message <text>', 'history comment for the layer')
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild image import rootfs.tar.gz myimage:1.0',
+        'tsbuild image import ./rootfs busybox:latest',
+        'tar -C rootfs -c . | tsbuild image import - base',
+      ]),
+    )
+    .action(async (source: string, name: string, options: { message?: string }) => {
+      const { imageImport } = await import('./commands/image.js');
+      await imageImport(source, name, options, globals());
+    });
+  image
+    .command('ls')
+    .alias('list')
+    .description('List images (SIZE is the compressed size of the config and layers).')
+    .option('-q, --quiet', 'only image IDs')
+    .option('--format <format>', 'table or json', 'table')
+    .addHelpText('after', examples(['tsbuild image ls', 'tsbuild image ls --format json | jq ".[].Name"']))
+    .action(async (options: { quiet?: boolean; format?: string }) => {
+      const { imageLs } = await import('./commands/image.js');
+      await imageLs(options, globals());
+    });
+  image
+    .command('inspect')
+    .description("Print images' OCI config, history, layers and snapshot as JSON.")
+    .argument('<name...>', 'image names')
+    .addHelpText('after', examples(['tsbuild image inspect busybox', 'tsbuild image inspect app:1 app:2']))
+    .action(async (names: string[]) => {
+      const { imageInspect } = await import('./commands/image.js');
+      await imageInspect(names, globals());
+    });
+  image
+    .command('rm')
+    .alias('remove')
+    .description('Remove image names (their blobs and snapshots go with the next `tsbuild prune`).')
+    .argument('<name...>', 'image names')
+    .addHelpText('after', examples(['tsbuild image rm app:old', 'tsbuild image rm a b c && tsbuild prune']))
+    .action(async (names: string[]) => {
+      const { imageRm } = await import('./commands/image.js');
+      await imageRm(names, globals());
+    });
+  program
+    .command('du')
+    .description('Disk usage of the root: images, snapshots and blobs, and what prune would reclaim.')
+    .option('--format <format>', 'table or json', 'table')
+    .addHelpText('after', examples(['tsbuild du', 'tsbuild du --format json']))
+    .action(async (options: { format?: string }) => {
+      const { du } = await import('./commands/image.js');
+      await du(options, globals());
+    });
+  program
+    .command('prune')
+    .description('Remove every snapshot and blob that no image references.')
+    .addHelpText('after', examples(['tsbuild prune']))
+    .action(async () => {
+      const { prune } = await import('./commands/image.js');
+      await prune(globals());
+    });
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,0 +1,162 @@
+/** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
+import { diskUsage, familiarName, fsck, gc, importRootfs, inspectImage, openEngine } from '../../index.js';
+import type { Engine } from '../../index.js';
+
+export interface GlobalOptions {
+  readonly root?: string;
+  readonly snapshotter?: 'overlayfs' | 'native' | 'auto';
+}
+
+async function withEngine<T>(globals: GlobalOptions, fn: (engine: Engine) => Promise<T>): Promise<T> {
+  const engine = await openEngine({
+    ...(globals.root ? { root: globals.root } : {}),
+    ...(globals.snapshotter ? { snapshotter: globals.snapshotter } : {}),
+  });
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s} seconds ago`;
+  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} hours ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, c) => cell.padEnd((widths[c] ?? 0) + 3))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+export async function imageImport(
+  source: string,
+  name: string,
+  options: { message?: string },
+  globals: GlobalOptions,
+): Promise<void> {
+  await withEngine(globals, async (engine) => {
+    const result = await importRootfs(
+      engine,
+      source,
+      name,
+      options.message ? { message: options.message } : {},
+    );
+    process.stdout.write(`${result.record.target.digest}\n`);
+    process.stderr.write(
+      `imported ${familiarName(result.record.name)}: layer ${result.layer.digest.slice(7, 19)} ` +
+        `(${formatBytes(result.layer.size)}), snapshot ${result.snapshot.slice(7, 19)}\n`,
+    );
+  });
+}
+
+export async function imageLs(
+  options: { quiet?: boolean; format?: string },
+  globals: GlobalOptions,
+): Promise<void> {
+  await withEngine(globals, async (engine) => {
+    const images = await Promise.all((await engine.images.list()).map((r) => inspectImage(engine, r.name)));
+    if (options.format === 'json') {
+      process.stdout.write(JSON.stringify(images, null, 2) + '\n');
+      return;
+    }
+    if (options.quiet) {
+      process.stdout.write(images.map((i) => i.Id.slice(7, 19) + '\n').join(''));
+      return;
+    }
+    const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
+    for (const image of images) {
+      const familiar = familiarName(image.Name);
+      const colon = familiar.lastIndexOf(':');
+      const [repo, tag] =
+        colon > familiar.lastIndexOf('/')
+          ? [familiar.slice(0, colon), familiar.slice(colon + 1)]
+          : [familiar, '<none>'];
+      rows.push([
+        repo,
+        tag,
+        image.Id.slice(7, 19),
+        image.Created ? ago(Date.parse(image.Created)) : '',
+        formatBytes(image.Size),
+      ]);
+    }
+    process.stdout.write(table(rows));
+  });
+}
+
+export async function imageInspect(names: string[], globals: GlobalOptions): Promise<void> {
+  await withEngine(globals, async (engine) => {
+    const out = [];
+    for (const name of names) out.push(await inspectImage(engine, name));
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  });
+}
+
+export async function imageRm(names: string[], globals: GlobalOptions): Promise<void> {
+  await withEngine(globals, async (engine) => {
+    for (const name of names) {
+      const record = await engine.images.delete(name);
+      process.stdout.write(`Untagged: ${familiarName(record.name)}\n`);
+    }
+  });
+}
+
+export async function du(options: { format?: string }, globals: GlobalOptions): Promise<void> {
+  await withEngine(globals, async (engine) => {
+    const usage = await diskUsage(engine);
+    if (options.format === 'json') {
+      process.stdout.write(JSON.stringify(usage, null, 2) + '\n');
+      return;
+    }
+    const rows = [['TYPE', 'COUNT', 'SIZE', 'RECLAIMABLE']];
+    for (const [type, u] of Object.entries(usage)) {
+      rows.push([type, String(u.count), formatBytes(u.size), formatBytes(u.reclaimable)]);
+    }
+    process.stdout.write(table(rows));
+  });
+}
+
+export async function prune(globals: GlobalOptions): Promise<void> {
+  await withEngine(globals, async (engine) => {
+    const result = await gc(engine);
+    process.stdout.write(
+      `removed ${result.snapshots} snapshots and ${result.blobs} blobs, ${formatBytes(result.bytes)} reclaimed\n`,
+    );
+  });
+}
+
+export async function debugFsck(globals: GlobalOptions): Promise<number> {
+  return withEngine(globals, async (engine) => {
+    const report = await fsck(engine);
+    for (const problem of report.problems)
+      process.stdout.write(`${problem.kind}: ${problem.path}: ${problem.message}\n`);
+    process.stdout.write(
+      `checked ${report.blobs} blobs, ${report.snapshots} snapshots, ${report.images} images: ` +
+        `${report.problems.length === 0 ? 'no problems' : `${report.problems.length} problems`}\n`,
+    );
+    return report.problems.length === 0 ? 0 : 1;
+  });
+}

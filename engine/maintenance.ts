@@ -1,0 +1,168 @@
+/** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
+import { chainIDs, isIndexType } from '../image/oci.js';
+import type { ImageIndex, Manifest } from '../image/oci.js';
+import { verifyContentStore } from '../snapshotter/content/index.js';
+import { gc as sweep, snapshotCollector } from '../snapshotter/gc.js';
+import type { GcCollector, LeaseResource } from '../snapshotter/gc.js';
+import type { ContentStore, Digest } from '../snapshotter/types.js';
+import type { Engine } from './open.js';
+
+async function readJSON<T>(content: ContentStore, digest: Digest): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await content.read(digest)) chunks.push(Buffer.from(chunk as Uint8Array));
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+}
+
+/** Everything the image store keeps alive: its documents and layers (content) and unpacked chains (snapshots). */
+export async function imageRoots(engine: Engine): Promise<LeaseResource[]> {
+  const roots: LeaseResource[] = [];
+  for (const record of await engine.images.list()) {
+    roots.push({ kind: 'content', id: record.target.digest });
+    const manifests = [record.target];
+    if (isIndexType(record.target.mediaType)) {
+      const index = await readJSON<ImageIndex>(engine.content, record.target.digest).catch(() => undefined);
+      for (const m of index?.manifests ?? []) {
+        roots.push({ kind: 'content', id: m.digest });
+        manifests.push(m);
+      }
+    }
+    for (const descriptor of manifests) {
+      const manifest = await readJSON<Manifest>(engine.content, descriptor.digest).catch(() => undefined);
+      if (!manifest) continue;
+      roots.push({ kind: 'content', id: manifest.config.digest });
+      for (const layer of manifest.layers) roots.push({ kind: 'content', id: layer.digest });
+      const config = await readJSON<{ rootfs?: { diff_ids?: string[] } }>(
+        engine.content,
+        manifest.config.digest,
+      ).catch(() => undefined);
+      for (const chain of chainIDs(config?.rootfs?.diff_ids ?? []))
+        roots.push({ kind: 'snapshots', id: chain });
+    }
+  }
+  return roots;
+}
+
+function contentCollector(content: ContentStore): GcCollector {
+  return {
+    kind: 'content',
+    async *list(signal) {
+      for await (const info of content.walk(signal ? { signal } : {})) yield { id: info.digest, refs: [] };
+    },
+    remove: (id, signal) => content.delete(id as Digest, signal ? { signal } : {}),
+  };
+}
+
+export interface GcSummary {
+  readonly snapshots: number;
+  readonly blobs: number;
+  readonly bytes: number;
+}
+
+/** Removes every snapshot and blob that no image references (leases and gc-root labels are honoured). */
+export async function gc(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
+  const before = await diskUsage(engine);
+  const roots = await imageRoots(engine);
+  const removed = await sweep([snapshotCollector(engine.snapshotter), contentCollector(engine.content)], {
+    roots,
+    ...(signal ? { signal } : {}),
+  });
+  const after = await diskUsage(engine);
+  const bytes = before.snapshots.size + before.blobs.size - after.snapshots.size - after.blobs.size;
+  return {
+    snapshots: removed.snapshots?.length ?? 0,
+    blobs: removed.content?.length ?? 0,
+    bytes: Math.max(0, bytes),
+  };
+}
+
+export interface UsageRow {
+  readonly count: number;
+  readonly size: number;
+  readonly reclaimable: number;
+}
+
+export interface DiskUsage {
+  readonly images: UsageRow;
+  readonly snapshots: UsageRow;
+  readonly blobs: UsageRow;
+}
+
+export async function diskUsage(engine: Engine): Promise<DiskUsage> {
+  const roots = await imageRoots(engine);
+  const kept = new Set(roots.map((r) => `${r.kind}:${r.id}`));
+  const keptSnapshots = new Set<string>();
+  const parents = new Map<string, string | undefined>();
+  const snapshots = { count: 0, size: 0, reclaimable: 0 };
+  const sizes = new Map<string, number>();
+  for await (const info of engine.snapshotter.walk()) {
+    const usage = await engine.snapshotter.usage(info.name).catch(() => ({ size: 0, inodes: 0 }));
+    parents.set(info.name, info.parent);
+    sizes.set(info.name, usage.size);
+    snapshots.count++;
+    snapshots.size += usage.size;
+  }
+  for (const name of parents.keys()) {
+    if (!kept.has(`snapshots:${name}`)) continue;
+    for (let n: string | undefined = name; n !== undefined && !keptSnapshots.has(n); n = parents.get(n))
+      keptSnapshots.add(n);
+  }
+  for (const [name, size] of sizes) if (!keptSnapshots.has(name)) snapshots.reclaimable += size;
+  const blobs = { count: 0, size: 0, reclaimable: 0 };
+  for await (const info of engine.content.walk()) {
+    blobs.count++;
+    blobs.size += info.size;
+    if (!kept.has(`content:${info.digest}`)) blobs.reclaimable += info.size;
+  }
+  const images = (await engine.images.list()).length;
+  return { images: { count: images, size: 0, reclaimable: 0 }, snapshots, blobs };
+}
+
+export interface FsckProblem {
+  readonly kind: string;
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface FsckReport {
+  readonly blobs: number;
+  readonly snapshots: number;
+  readonly images: number;
+  readonly problems: readonly FsckProblem[];
+}
+
+/** Verifies every blob's digest, every snapshot's parent chain and data, and every image's documents. */
+export async function fsck(engine: Engine, signal?: AbortSignal): Promise<FsckReport> {
+  const problems: FsckProblem[] = [];
+  const content = await verifyContentStore(engine.content.root, signal ? { signal } : {});
+  for (const p of content.problems)
+    if (p.severity === 'error')
+      problems.push({ kind: `content/${p.kind}`, path: p.path, message: p.message });
+  const names = new Map<string, string | undefined>();
+  for await (const info of engine.snapshotter.walk(signal ? { signal } : {}))
+    names.set(info.name, info.parent);
+  for (const [name, parent] of names) {
+    if (parent !== undefined && !names.has(parent)) {
+      problems.push({ kind: 'snapshot/parent', path: name, message: `parent ${parent} does not exist` });
+    }
+    try {
+      await engine.snapshotter.usage(name, signal ? { signal } : {});
+    } catch (err) {
+      problems.push({ kind: 'snapshot/data', path: name, message: (err as Error).message });
+    }
+  }
+  const images = await engine.images.list(signal ? { signal } : {});
+  for (const record of images) {
+    try {
+      const resolved = await engine.images.resolve(record.name, signal ? { signal } : {});
+      for (const layer of resolved.manifest.layers) await engine.content.info(layer.digest);
+      const chain = chainIDs(resolved.config.rootfs.diff_ids);
+      const top = chain[chain.length - 1];
+      if (top !== undefined && !names.has(top)) {
+        problems.push({ kind: 'image/snapshot', path: record.name, message: `snapshot ${top} is missing` });
+      }
+    } catch (err) {
+      problems.push({ kind: 'image', path: record.name, message: (err as Error).message });
+    }
+  }
+  return { blobs: content.blobs, snapshots: names.size, images: images.length, problems };
+}

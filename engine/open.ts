@@ -1,0 +1,67 @@
+/**
+ * The composition root: one tsbuild root directory (`--root`, `TSBUILD_ROOT`, default /var/lib/tsbuild)
+ * holds the content store, the snapshots and the image store; the builder and the runner share them.
+ */
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError } from '../core/errors.js';
+import { ImageStore } from '../image/store.js';
+import { createContentStore } from '../snapshotter/content/index.js';
+import type { LocalContentStore } from '../snapshotter/content/index.js';
+import { createApplier, createDiffer } from '../snapshotter/layers/index.js';
+import { createSnapshotter } from '../snapshotter/overlay/index.js';
+import type { SnapshotterKind } from '../snapshotter/overlay/index.js';
+import type { Applier, Differ, Snapshotter } from '../snapshotter/types.js';
+
+export const DEFAULT_ROOT = '/var/lib/tsbuild';
+
+export interface EngineOptions {
+  /** State directory; default `TSBUILD_ROOT` or /var/lib/tsbuild. */
+  readonly root?: string;
+  /** Snapshotter; default `TSBUILD_SNAPSHOTTER` or auto (overlayfs where the kernel allows it). */
+  readonly snapshotter?: SnapshotterKind;
+  readonly signal?: AbortSignal;
+}
+
+export interface Engine {
+  readonly root: string;
+  readonly content: LocalContentStore;
+  readonly snapshotter: Snapshotter;
+  readonly images: ImageStore;
+  readonly differ: Differ;
+  readonly applier: Applier;
+  close(): Promise<void>;
+}
+
+export function resolveRoot(root?: string): string {
+  return resolve(root ?? process.env.TSBUILD_ROOT ?? DEFAULT_ROOT);
+}
+
+function snapshotterKind(kind?: string): SnapshotterKind {
+  const value = kind ?? process.env.TSBUILD_SNAPSHOTTER ?? 'auto';
+  if (value !== 'overlayfs' && value !== 'native' && value !== 'auto') {
+    throw new InvalidArgumentError(`unknown snapshotter ${JSON.stringify(value)}`, {
+      hint: 'use overlayfs, native or auto',
+    });
+  }
+  return value;
+}
+
+/** Opens (creating where needed) the stores under the root. */
+export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
+  const root = resolveRoot(options.root);
+  const content = createContentStore({ root: join(root, 'content') });
+  const snapshotter = await createSnapshotter({
+    root: join(root, 'snapshots'),
+    kind: snapshotterKind(options.snapshotter),
+  });
+  const images = new ImageStore(root, content);
+  return {
+    root,
+    content,
+    snapshotter,
+    images,
+    differ: createDiffer(content),
+    applier: createApplier(content),
+    close: () => snapshotter.close(),
+  };
+}

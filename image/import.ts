@@ -1,0 +1,206 @@
+/**
+ * `tsbuild image import`: a root filesystem (a tar stream, plain or compressed, or a directory) becomes a
+ * one-layer image, like `docker import`. The layer goes into the content store and is unpacked at once
+ * into a committed snapshot named by its chain ID, so the image can run without any unpack step.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { Duplex, PassThrough, Transform, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/errors.js';
+import { hostPlatform } from '../core/platform.js';
+import type { Applier, ContentStore, Descriptor, Differ, Digest, Snapshotter } from '../snapshotter/types.js';
+import type { ContainerConfig, ImageConfig, Manifest } from './oci.js';
+import { MediaType, chainIDs, jsonBytes } from './oci.js';
+import type { ImageRecord, ImageStore } from './store.js';
+
+export interface ImportStores {
+  readonly content: ContentStore;
+  readonly snapshotter: Snapshotter;
+  readonly images: ImageStore;
+  readonly differ: Differ;
+  readonly applier: Applier;
+}
+
+export type ImportSource =
+  { readonly kind: 'tar'; readonly stream: Readable } | { readonly kind: 'dir'; readonly path: string };
+
+export interface ImportOptions {
+  readonly name: string;
+  /** Runtime settings (from `--change`), merged into the image config. */
+  readonly config?: ContainerConfig;
+  /** The history comment. */
+  readonly message?: string;
+  /** Fixed creation time (seconds), for reproducible images; default now. */
+  readonly created?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ImportResult {
+  readonly record: ImageRecord;
+  readonly layer: Descriptor;
+  readonly diffID: Digest;
+  readonly snapshot: string;
+}
+
+const GZIP = [0x1f, 0x8b];
+const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
+
+function startsWith(buf: Buffer, magic: number[]): boolean {
+  return magic.every((b, i) => buf[i] === b);
+}
+
+/** The first bytes of a stream, put back so that the stream still yields everything. */
+async function peek(stream: Readable): Promise<Buffer> {
+  for (;;) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk !== null) {
+      stream.unshift(chunk);
+      return chunk;
+    }
+    if (stream.readableEnded) return Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        stream.off('readable', done).off('end', done).off('error', fail);
+        resolve();
+      };
+      const fail = (err: Error): void => reject(err);
+      stream.once('readable', done).once('end', done).once('error', fail);
+    });
+  }
+}
+
+/** A duplex that decompresses gzip or zstd (chosen by the magic bytes) or passes a plain tar through. */
+function decompressorFor(magic: Buffer): Duplex {
+  if (startsWith(magic, GZIP)) return createGunzip();
+  if (startsWith(magic, ZSTD)) {
+    const child = spawn('zstd', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    if (!child.stdin || !child.stdout) throw new TsbuildError('INTERNAL', 'cannot start zstd');
+    return Duplex.from({ writable: child.stdin, readable: child.stdout });
+  }
+  return new PassThrough();
+}
+
+/** Streams a tar (any compression) into the content store as a gzip layer; returns it and its diffID. */
+async function ingestTar(
+  stream: Readable,
+  content: ContentStore,
+  signal?: AbortSignal,
+): Promise<{ layer: Descriptor; diffID: Digest }> {
+  const diff = createHash('sha256');
+  const writer = await content.writer({
+    ref: `import-${randomBytes(8).toString('hex')}`,
+    ...(signal ? { signal } : {}),
+  });
+  const hashTap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      diff.update(chunk);
+      done(null, chunk);
+    },
+  });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      writer.write(chunk).then(() => done(), done);
+    },
+  });
+  try {
+    const decompress = decompressorFor(await peek(stream));
+    await pipeline(stream, decompress, hashTap, createGzip(), sink, ...(signal ? [{ signal }] : []));
+    const info = await writer.commit(signal ? { signal } : {});
+    return {
+      layer: { mediaType: MediaType.ociLayerGzip, digest: info.digest, size: info.size },
+      diffID: `sha256:${diff.digest('hex')}`,
+    };
+  } catch (err) {
+    await writer.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function snapshotExists(snapshotter: Snapshotter, name: string): Promise<boolean> {
+  try {
+    await snapshotter.stat(name);
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
+/** Unpacks a single (base) layer into the committed snapshot `name`, unless it is already there. */
+async function unpackBaseLayer(
+  stores: ImportStores,
+  layer: Descriptor,
+  diffID: Digest,
+  signal?: AbortSignal,
+): Promise<string> {
+  const name = chainIDs([diffID])[0] as string;
+  if (await snapshotExists(stores.snapshotter, name)) return name;
+  const key = `extract-${randomBytes(8).toString('hex')} ${name}`;
+  const mounts = await stores.snapshotter.prepare(key, undefined, signal ? { signal } : {});
+  try {
+    const whiteouts = stores.snapshotter.name === 'overlayfs' ? 'overlay' : 'delete';
+    const applied = await stores.applier.apply(layer, mounts, { whiteouts, ...(signal ? { signal } : {}) });
+    if (applied !== diffID) {
+      throw new FailedPreconditionError(`layer ${layer.digest} unpacked to ${applied}, expected ${diffID}`);
+    }
+    await stores.snapshotter.commit(name, key, signal ? { signal } : {});
+  } catch (err) {
+    await stores.snapshotter.remove(key).catch(() => undefined);
+    if (err instanceof TsbuildError && err.code === 'ALREADY_EXISTS') return name;
+    throw err;
+  }
+  return name;
+}
+
+export async function importImage(
+  source: ImportSource,
+  stores: ImportStores,
+  options: ImportOptions,
+): Promise<ImportResult> {
+  const { signal } = options;
+  let layer: Descriptor;
+  let diffID: Digest;
+  if (source.kind === 'tar') ({ layer, diffID } = await ingestTar(source.stream, stores.content, signal));
+  else {
+    const result = await stores.differ.compare(
+      [],
+      [{ type: 'bind', source: source.path, options: ['rbind', 'ro'] }],
+      {
+        compression: 'gzip',
+        ...(signal ? { signal } : {}),
+      },
+    );
+    layer = result.descriptor;
+    diffID = result.diffID;
+  }
+  const snapshot = await unpackBaseLayer(stores, layer, diffID, signal);
+  const created = new Date((options.created ?? Date.now() / 1000) * 1000).toISOString();
+  const platform = hostPlatform();
+  const config: ImageConfig = {
+    created,
+    architecture: platform.architecture,
+    os: platform.os,
+    ...(platform.variant ? { variant: platform.variant } : {}),
+    config: options.config ?? {},
+    rootfs: { type: 'layers', diff_ids: [diffID] },
+    history: [{ created, created_by: 'tsbuild image import', comment: options.message ?? 'imported' }],
+  };
+  const configInfo = await stores.content.put(jsonBytes(config), signal ? { signal } : {});
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: configInfo.digest, size: configInfo.size },
+    layers: [layer],
+  };
+  const manifestInfo = await stores.content.put(jsonBytes(manifest), signal ? { signal } : {});
+  const target: Descriptor = {
+    mediaType: MediaType.ociManifest,
+    digest: manifestInfo.digest,
+    size: manifestInfo.size,
+  };
+  const record = await stores.images.put(options.name, target, signal ? { signal } : {});
+  return { record, layer, diffID, snapshot };
+}
