@@ -8,9 +8,9 @@ NODE_MAJOR_MIN := 20
 
 STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
-SOURCES := $(shell find core parser frontend solver snapshotter cli index.ts -name '*.ts' -o -name '*.ne' 2>/dev/null)
+SOURCES := $(shell find core parser frontend solver snapshotter image engine cli bench index.ts -name "*.ts" -o -name "*.ne" 2>/dev/null)
 
-.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse
+.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers
 
 help:
 	@echo "make demo   install what is missing, build, and run the example"
@@ -38,9 +38,16 @@ $(STAMP_BUILD): $(STAMP_DEPS) $(SOURCES) tsconfig.json tsconfig.build.json
 
 build: deps $(STAMP_BUILD)
 
+TSBUILD := node dist/cli/main.js
+
 demo: build
+	@bash scripts/busybox-rootfs.sh build/busybox-rootfs >/dev/null
+	@$(TSBUILD) image inspect busybox:latest >/dev/null 2>&1 || \
+	  $(TSBUILD) image import --message "busybox from Debian's busybox-static" build/busybox-rootfs busybox:latest
+	@echo "== tsbuild image ls"
+	@$(TSBUILD) image ls
 	@echo "== tsbuild debug parse examples/hello/Dockerfile"
-	@node dist/cli/main.js debug parse examples/hello/Dockerfile
+	@$(TSBUILD) debug parse examples/hello/Dockerfile
 
 lint: build
 	npx eslint .
@@ -59,3 +66,6 @@ clean:
 
 bench-parse: build
 	node --expose-gc dist/bench/parse.js
+
+bench-layers: build
+	node dist/bench/layers.js

@@ -1,26 +1,35 @@
 /**
- * The one module that calls libc directly (through koffi), for the few file-system calls Node lacks:
- * mknod (device nodes, fifos, overlay whiteouts) and the l*xattr family (never following symlinks).
- * Everything else (lchown, lutimes, link, symlink …) is in node:fs.
+ * The one module that calls libc directly (through koffi), for the few system calls Node lacks:
+ * mknod (device nodes, fifos, overlay whiteouts), the l*xattr family (never following symlinks),
+ * mount(2)/umount2(2) and flock(2). Everything else (lchown, lutimes, link, symlink …) is in node:fs.
  *
- * Every call is synchronous, checks its result and turns a failure into a SysError (a TsbuildError)
- * that carries the errno name. The library is loaded on first use, so importing this module is free.
+ * Every call is synchronous (mount and unmount take microseconds; flock is only ever called
+ * non-blocking), checks its result and turns a failure into a SysError (a TsbuildError) that carries the
+ * errno name; `hasCode` tests that name on a SysError and `code` on Node's own errors alike. The library
+ * is loaded on first use, so importing this module is free.
  */
+import { constants } from 'node:os';
 import koffi from 'koffi';
 import type { LibraryHandle } from 'koffi';
 import type { ErrorCode } from './errors.js';
 import { TsbuildError } from './errors.js';
 
-/** A failed system call: `errno` is the symbolic name (`EPERM`, `ENOTSUP` …). */
+// ---------------------------------------------------------------------------------------------------
+// Errors.
+
+/**
+ * A failed system call. `errno` is the symbolic name (`EPERM`, `EBUSY` …), what callers branch on (see
+ * `hasCode`); `code` is the TsbuildError code it maps to. `path` is undefined for calls on a descriptor.
+ */
 export class SysError extends TsbuildError {
   readonly errno: string;
   readonly syscall: string;
-  readonly path: string;
+  readonly path: string | undefined;
 
-  constructor(syscall: string, path: string, errno: string, detail?: string) {
+  constructor(syscall: string, path: string | undefined, errno: string, detail?: string) {
     super(
       codeForErrno(errno),
-      `${syscall} ${JSON.stringify(path)}${detail === undefined ? '' : ` ${detail}`}: ${errno}`,
+      `${syscall}${path === undefined ? '' : ` ${JSON.stringify(path)}`}${detail === undefined ? '' : ` ${detail}`}: ${errno}`,
     );
     this.errno = errno;
     this.syscall = syscall;
@@ -53,6 +62,20 @@ function codeForErrno(errno: string): ErrorCode {
   }
 }
 
+/**
+ * True when `err` is a system error with one of the given errno names: a SysError's `errno`, or the
+ * `code` of Node's own errors (fs, child_process, process.kill …).
+ */
+export function hasCode(err: unknown, ...codes: string[]): boolean {
+  if (err instanceof SysError) return codes.includes(err.errno);
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    codes.includes((err as { code: string }).code)
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Binding. size_t/ssize_t are spelled uintptr_t/intptr_t (koffi has no ssize_t); dev_t is 64-bit and
 // mode_t 32-bit on every Linux ABI glibc and musl support.
@@ -63,6 +86,15 @@ interface Libc {
   lgetxattr: (path: string, name: string, value: Uint8Array | null, size: number) => number;
   llistxattr: (path: string, list: Uint8Array | null, size: number) => number;
   lremovexattr: (path: string, name: string) => number;
+  mount: (
+    source: string | null,
+    target: string,
+    fstype: string | null,
+    flags: number,
+    data: string | null,
+  ) => number;
+  umount2: (target: string, flags: number) => number;
+  flock: (fd: number, operation: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -99,13 +131,22 @@ function load(): Libc {
       'intptr_t llistxattr(const char *path, _Out_ void *list, uintptr_t size)',
     ) as Libc['llistxattr'],
     lremovexattr: lib.func('int lremovexattr(const char *path, const char *name)') as Libc['lremovexattr'],
+    mount: lib.func(
+      'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+    ) as Libc['mount'],
+    umount2: lib.func('int umount2(const char *target, int flags)') as Libc['umount2'],
+    flock: lib.func('int flock(int fd, int operation)') as Libc['flock'],
   };
   return libc;
 }
 
 /** The symbolic name of the errno the last call left. */
 function lastErrno(): string {
-  const value = koffi.errno();
+  return errnoName(koffi.errno());
+}
+
+/** The symbolic name of an errno value (`errno 123` for one without a name). */
+export function errnoName(value: number): string {
   if (errnoNames === undefined) {
     errnoNames = new Map();
     for (const [name, number] of Object.entries(koffi.os.errno)) {
@@ -166,6 +207,9 @@ export function mknod(path: string, mode: number, dev: bigint = 0n): void {
   }
   if (load().mknod(path, mode >>> 0, dev) !== 0) throw new SysError('mknod', path, lastErrno());
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Extended attributes.
 
 export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
@@ -230,4 +274,70 @@ export function lremovexattr(path: string, name: string): boolean {
   const errno = lastErrno();
   if (errno === 'ENODATA') return false;
   throw new SysError('lremovexattr', path, errno, name);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Mounts.
+
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
+export const MS_SYNCHRONOUS = 0x10;
+export const MS_REMOUNT = 0x20;
+export const MS_MANDLOCK = 0x40;
+export const MS_DIRSYNC = 0x80;
+export const MS_NOSYMFOLLOW = 0x100;
+export const MS_NOATIME = 0x400;
+export const MS_NODIRATIME = 0x800;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MS_SILENT = 0x8000;
+export const MS_UNBINDABLE = 0x20000;
+export const MS_PRIVATE = 0x40000;
+export const MS_SLAVE = 0x80000;
+export const MS_SHARED = 0x100000;
+export const MS_RELATIME = 0x200000;
+export const MS_STRICTATIME = 0x1000000;
+
+export const MNT_FORCE = 0x1;
+export const MNT_DETACH = 0x2;
+export const UMOUNT_NOFOLLOW = 0x8;
+
+/** mount(2). `data` is the file-system specific option string (at most one page). */
+export function mountSyscall(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  flags: number,
+  data: string | null,
+): void {
+  if (load().mount(source, target, fstype, flags, data) !== 0) {
+    throw new SysError('mount', target, lastErrno(), fstype ?? undefined);
+  }
+}
+
+/** umount2(2). */
+export function umountSyscall(target: string, flags: number): void {
+  if (load().umount2(target, flags) !== 0) throw new SysError('umount2', target, lastErrno());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// File locks.
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+
+/** Takes an exclusive flock on `fd` without blocking; false when another open file holds it. */
+export function tryLockExclusive(fd: number): boolean {
+  if (load().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const errno = koffi.errno();
+  if (errno === constants.errno.EWOULDBLOCK || errno === constants.errno.EINTR) return false;
+  throw new SysError('flock', undefined, errnoName(errno));
+}
+
+/** Releases the flock on `fd`. */
+export function unlockFile(fd: number): void {
+  if (load().flock(fd, LOCK_UN) !== 0) throw new SysError('flock', undefined, lastErrno());
 }

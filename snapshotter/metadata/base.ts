@@ -14,9 +14,9 @@ import { chmod, mkdir, readdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FailedPreconditionError } from '../../core/errors.js';
 import { isTempName, tempNameFor } from '../../core/fs.js';
+import { hasCode } from '../../core/sys.js';
 import type { Mount, Signal, SnapshotInfo, Snapshotter, Usage } from '../types.js';
 import { throwIfAborted } from '../mount/abort.js';
-import { hasCode } from '../mount/libc.js';
 import { removeAll } from '../mount/mount.js';
 import {
   ancestorIds,

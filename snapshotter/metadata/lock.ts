@@ -8,8 +8,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KeyedMutex } from '../../core/fs.js';
+import { tryLockExclusive, unlockFile } from '../../core/sys.js';
 import { delay, throwIfAborted } from '../mount/abort.js';
-import { tryLockExclusive, unlockFile } from '../mount/libc.js';
 
 export class FileLock {
   private readonly mutex = new KeyedMutex();

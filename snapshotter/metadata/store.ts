@@ -7,7 +7,7 @@
 import { open, stat } from 'node:fs/promises';
 import { atomicWriteFile } from '../../core/fs.js';
 import { TsbuildError } from '../../core/errors.js';
-import { hasCode } from '../mount/libc.js';
+import { hasCode } from '../../core/sys.js';
 import { FileLock } from './lock.js';
 
 export interface JsonStoreOptions<T> {

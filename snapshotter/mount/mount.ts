@@ -15,18 +15,19 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TsbuildError } from '../../core/errors.js';
-import type { Mount } from '../types.js';
-import { cancelled, delay, throwIfAborted } from './abort.js';
 import {
   MNT_DETACH,
   MS_BIND,
   MS_REC,
   MS_REMOUNT,
+  SysError,
   UMOUNT_NOFOLLOW,
   hasCode,
   mountSyscall,
   umountSyscall,
-} from './libc.js';
+} from '../../core/sys.js';
+import type { Mount } from '../types.js';
+import { cancelled, delay, throwIfAborted } from './abort.js';
 import { mountsUnder } from './mountinfo.js';
 import {
   OPTIONS_LIMIT,
@@ -38,7 +39,8 @@ import {
 } from './options.js';
 
 function mountError(mount: Mount, target: string, cause: unknown): TsbuildError {
-  if (cause instanceof TsbuildError) return cause;
+  // A failed mount(2) is wrapped too: the message names the mount, and the code is INTERNAL.
+  if (cause instanceof TsbuildError && !(cause instanceof SysError)) return cause;
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new TsbuildError('INTERNAL', `cannot mount ${mount.type} ${mount.source} on ${target}: ${detail}`, {
     cause,

@@ -4,7 +4,6 @@
  * read-only form of a mount.
  */
 import { dirname } from 'node:path';
-import type { Mount } from '../types.js';
 import {
   MS_BIND,
   MS_DIRSYNC,
@@ -25,7 +24,8 @@ import {
   MS_STRICTATIME,
   MS_SYNCHRONOUS,
   MS_UNBINDABLE,
-} from './libc.js';
+} from '../../core/sys.js';
+import type { Mount } from '../types.js';
 
 /** The kernel copies at most one page of mount data; stay a little below it, as containerd does. */
 export const PAGE_SIZE = 4096;

@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasCode } from '../../core/sys.js';
 import { NativeSnapshotter } from '../native/native.js';
 import type { DirectorySnapshotterOptions } from '../metadata/base.js';
-import { hasCode } from '../mount/libc.js';
 import { OverlaySnapshotter, supportsOverlay } from './overlay.js';
 
 export type SnapshotterKind = 'overlayfs' | 'native' | 'auto';

@@ -1,4 +1,4 @@
-/** core/sys: the libc calls Node lacks (mknod, l*xattr), device numbers and errors. */
+/** core/sys: the libc calls Node lacks (mknod, l*xattr; mount and flock are in mount.test), device numbers and errors. */
 import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   S_IFIFO,
   SysError,
   XATTR_CREATE,
+  hasCode,
   lgetxattr,
   llistxattr,
   lremovexattr,
@@ -69,6 +70,24 @@ describe('core/sys', () => {
     expect((err as SysError).code).toBe('ALREADY_EXISTS');
     expect((err as SysError).message).toMatch(/mknod ".*fifo": EEXIST/);
     expect(() => mknod(join(t.path, 'x'), 0o644)).toThrow(/no node type/);
+  });
+
+  it('hasCode matches the errno name of ours and the code of Node errors', () => {
+    const ours = new SysError('umount2', '/x', 'EBUSY');
+    expect(ours.message).toBe('umount2 "/x": EBUSY');
+    expect([hasCode(ours, 'EINVAL', 'EBUSY'), hasCode(ours, ours.code)]).toEqual([true, false]);
+    expect(new SysError('flock', undefined, 'EBADF').message).toBe('flock: EBADF');
+    let node: unknown;
+    try {
+      lstatSync(join(t.path, 'missing'));
+    } catch (e) {
+      node = e;
+    }
+    expect([hasCode(node, 'ENOENT'), hasCode(node, 'EBUSY'), hasCode(undefined, 'ENOENT')]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 
   it('sets, gets, lists and removes xattrs without following symlinks', () => {

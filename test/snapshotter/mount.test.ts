@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../core/errors.js';
+import { MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC } from '../../core/sys.js';
 import {
   compactLowerdirs,
   isMountPoint,
@@ -23,7 +24,6 @@ import {
   withTempMount,
 } from '../../snapshotter/mount/index.js';
 import { parseMountInfo } from '../../snapshotter/mount/mountinfo.js';
-import { MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC } from '../../snapshotter/mount/libc.js';
 import type { Mount } from '../../snapshotter/types.js';
 
 const isRoot = process.getuid?.() === 0;
