@@ -133,7 +133,14 @@ export async function du(options: { format?: string }, globals: GlobalOptions): 
     }
     const rows = [['TYPE', 'COUNT', 'SIZE', 'RECLAIMABLE']];
     for (const [type, u] of Object.entries(usage)) {
-      rows.push([type, String(u.count), formatBytes(u.size), formatBytes(u.reclaimable)]);
+      // Images own no bytes of their own: their documents and layers are counted under blobs.
+      const sized = type !== 'images';
+      rows.push([
+        type,
+        String(u.count),
+        sized ? formatBytes(u.size) : '-',
+        sized ? formatBytes(u.reclaimable) : '-',
+      ]);
     }
     process.stdout.write(table(rows));
   });
