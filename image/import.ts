@@ -5,8 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { Duplex, PassThrough, Transform, Writable } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { Duplex, PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/errors.js';
@@ -78,7 +77,31 @@ function decompressorFor(magic: Buffer): Duplex {
   if (startsWith(magic, ZSTD)) {
     const child = spawn('zstd', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'ignore'] });
     if (!child.stdin || !child.stdout) throw new TsbuildError('INTERNAL', 'cannot start zstd');
-    return Duplex.from({ writable: child.stdin, readable: child.stdout });
+    const stdout = child.stdout;
+    // The output ends only once zstd has exited 0: a corrupt or truncated stream must fail the import,
+    // not give an empty or partial layer (and a spawn error must not be an unhandled 'error' event).
+    const exited = new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, sig) => {
+        if (code === 0) resolve();
+        else reject(new TsbuildError('INVALID_ARGUMENT', `zstd decompression failed (exit ${sig ?? code})`));
+      });
+    });
+    exited.catch(() => undefined);
+    child.stdin.on('error', () => undefined); // EPIPE when zstd stops early: reported through the exit
+    const duplex = Duplex.from({
+      writable: child.stdin,
+      readable: Readable.from(
+        (async function* () {
+          for await (const chunk of stdout) yield chunk as Buffer;
+          await exited;
+        })(),
+      ),
+    });
+    duplex.once('close', () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    return duplex;
   }
   return new PassThrough();
 }

@@ -558,9 +558,8 @@ class Unpacker implements TarHandler {
       for (const name of readdirNames(dirPath)) {
         const child = join(d, name);
         const childPath = `${dirPath}/${name}`;
-        if (keep.has(child)) {
-          sweep(child);
-        } else if (this.unpacked.has(child)) {
+        if (keep.has(child) || this.unpacked.has(child)) {
+          // Only into a real directory: `keep` may name a path this layer later replaced with a symlink.
           if (lstatSync(childPath).isDirectory()) sweep(child);
         } else {
           rmSync(childPath, { recursive: true, force: true });

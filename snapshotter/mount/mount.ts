@@ -113,11 +113,12 @@ function koffiPath(): string {
 }
 
 /** Mounts one entry on `target` (which must exist). */
-async function mountOne(mount: Mount, target: string, signal?: AbortSignal): Promise<void> {
+async function mountOne(mount: Mount, target: string): Promise<void> {
   if (mount.type === 'overlay') {
     const compacted = optionsLength(mount.options) > OPTIONS_LIMIT ? compactLowerdirs(mount) : mount;
-    if (compacted.cwd !== undefined)
-      return mountFromCwd(compacted, target, signal === undefined ? {} : { signal });
+    // Not cancellable: killing the helper after its mount(2) succeeded would leave a mount that the
+    // caller never counted (and so never unmounts). mountAll checks the signal once it returns.
+    if (compacted.cwd !== undefined) return mountFromCwd(compacted, target);
   }
   const { flags, propagation, data } = parseMountOptions(mount.options);
   const dataString = data.join(',');
@@ -142,7 +143,14 @@ async function mountOne(mount: Mount, target: string, signal?: AbortSignal): Pro
   } else {
     mountSyscall(mount.source, target, mount.type, flags, dataString === '' ? null : dataString);
   }
-  if (propagation !== 0) mountSyscall(null, target, null, propagation, null);
+  if (propagation !== 0) {
+    try {
+      mountSyscall(null, target, null, propagation, null);
+    } catch (err) {
+      await unmountOnce(target);
+      throw err;
+    }
+  }
 }
 
 /**
@@ -160,9 +168,10 @@ export async function mountAll(
   try {
     for (const mount of mounts) {
       throwIfAborted(signal);
-      await mountOne(mount, absolute, signal);
+      await mountOne(mount, absolute);
       done++;
     }
+    throwIfAborted(signal);
   } catch (err) {
     const failed = mounts[done];
     for (; done > 0; done--) await unmountOnce(absolute);
