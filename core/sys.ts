@@ -325,16 +325,26 @@ export function umountSyscall(target: string, flags: number): void {
 // ---------------------------------------------------------------------------------------------------
 // File locks.
 
+const LOCK_SH = 1;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
 
-/** Takes an exclusive flock on `fd` without blocking; false when another open file holds it. */
-export function tryLockExclusive(fd: number): boolean {
-  if (load().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+function tryFlock(fd: number, operation: number): boolean {
+  if (load().flock(fd, operation | LOCK_NB) === 0) return true;
   const errno = koffi.errno();
   if (errno === constants.errno.EWOULDBLOCK || errno === constants.errno.EINTR) return false;
   throw new SysError('flock', undefined, errnoName(errno));
+}
+
+/** Takes an exclusive flock on `fd` without blocking; false when another open file holds it. */
+export function tryLockExclusive(fd: number): boolean {
+  return tryFlock(fd, LOCK_EX);
+}
+
+/** Takes a shared flock on `fd` without blocking; false while another open file holds it exclusively. */
+export function tryLockShared(fd: number): boolean {
+  return tryFlock(fd, LOCK_SH);
 }
 
 /** Releases the flock on `fd`. */

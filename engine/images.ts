@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { ImportResult } from '../image/import.js';
+import type { ImportResult, ImportSource } from '../image/import.js';
 import { importImage } from '../image/import.js';
 import type { ContainerConfig, HistoryEntry } from '../image/oci.js';
 import { chainIDs } from '../image/oci.js';
@@ -28,15 +28,21 @@ export async function importRootfs(
     message: options.message ?? `imported from ${source}`,
     ...(options.signal ? { signal: options.signal } : {}),
   };
-  if (source === '-') return importImage({ kind: 'tar', stream: process.stdin }, engine, common);
-  let isDir: boolean;
-  try {
-    isDir = (await stat(source)).isDirectory();
-  } catch (cause) {
-    throw new InvalidArgumentError(`cannot read ${source}: ${(cause as Error).message}`, { cause });
+  let input: ImportSource;
+  if (source === '-') input = { kind: 'tar', stream: process.stdin };
+  else {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(source)).isDirectory();
+    } catch (cause) {
+      throw new InvalidArgumentError(`cannot read ${source}: ${(cause as Error).message}`, { cause });
+    }
+    input = isDir
+      ? { kind: 'dir', path: resolve(source) }
+      : { kind: 'tar', stream: createReadStream(source) };
   }
-  if (isDir) return importImage({ kind: 'dir', path: resolve(source) }, engine, common);
-  return importImage({ kind: 'tar', stream: createReadStream(source) }, engine, common);
+  // Blobs and the snapshot are unreferenced until the image record is written: keep GC out meanwhile.
+  return engine.gcLock.shared(() => importImage(input, engine, common), options.signal);
 }
 
 /** What `tsbuild image inspect` prints, in docker's shape plus the OCI descriptors. */

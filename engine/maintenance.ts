@@ -59,7 +59,11 @@ export interface GcSummary {
 }
 
 /** Removes every snapshot and blob that no image references (leases and gc-root labels are honoured). */
-export async function gc(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
+export function gc(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
+  return engine.gcLock.exclusive(() => collect(engine, signal), signal);
+}
+
+async function collect(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
   const before = await diskUsage(engine);
   const roots = await imageRoots(engine);
   const removed = await sweep([snapshotCollector(engine.snapshotter), contentCollector(engine.content)], {

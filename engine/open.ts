@@ -4,6 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
+import { SharedFileLock } from '../core/lock.js';
 import { ImageStore } from '../image/store.js';
 import { createContentStore } from '../snapshotter/content/index.js';
 import type { LocalContentStore } from '../snapshotter/content/index.js';
@@ -29,6 +30,12 @@ export interface Engine {
   readonly images: ImageStore;
   readonly differ: Differ;
   readonly applier: Applier;
+  /**
+   * Garbage collection holds the exclusive side; every operation that writes blobs or snapshots before an
+   * image (or a cache record) references them holds the shared side, so a collection never sweeps work in
+   * flight.
+   */
+  readonly gcLock: SharedFileLock;
   close(): Promise<void>;
 }
 
@@ -62,6 +69,7 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
     images,
     differ: createDiffer(content),
     applier: createApplier(content),
+    gcLock: new SharedFileLock(join(root, 'gc.lock')),
     close: () => snapshotter.close(),
   };
 }

@@ -1,0 +1,59 @@
+/**
+ * A readers–writer lock between processes on one file (flock(2)): many holders of the shared side, or
+ * one of the exclusive side. Each holder opens the file itself (flock belongs to the open file), and the
+ * kernel drops the lock when its holder dies, so a killed process never leaves it held. Waiting polls
+ * with LOCK_NB, so the event loop is never blocked, and honours an AbortSignal.
+ */
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CancelledError } from './errors.js';
+import { tryLockExclusive, tryLockShared, unlockFile } from './sys.js';
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CancelledError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class SharedFileLock {
+  constructor(readonly path: string) {}
+
+  /** Runs `fn` while holding the shared side (other shared holders may run at the same time). */
+  shared<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.hold(tryLockShared, fn, signal);
+  }
+
+  /** Runs `fn` while holding the exclusive side (no other holder of either side). */
+  exclusive<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.hold(tryLockExclusive, fn, signal);
+  }
+
+  private async hold<T>(
+    tryLock: (fd: number) => boolean,
+    fn: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (signal?.aborted) throw new CancelledError();
+    await mkdir(dirname(this.path), { recursive: true });
+    const handle = await open(this.path, 'a', 0o600);
+    try {
+      for (let wait = 1; !tryLock(handle.fd); wait = Math.min(wait * 2, 50)) await sleep(wait, signal);
+      try {
+        return await fn();
+      } finally {
+        unlockFile(handle.fd);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+}
