@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './diagnostics.js';
+export * from './progress.js';

@@ -1,0 +1,155 @@
+/**
+ * Progress events: what a build reports while it runs. Plain JSON-serialisable data, so the same
+ * events can be rendered by the CLI (tty, plain, json) and streamed by the daemon. Times are epoch
+ * milliseconds (`Date.now()`), durations milliseconds.
+ */
+
+/** A vertex began executing (not sent for a cache hit). */
+export interface VertexStartedEvent {
+  readonly type: 'vertex.started';
+  readonly digest: string;
+  readonly name: string;
+  readonly time: number;
+}
+
+/** A vertex's result came from the cache; `key` is the cache key that matched. */
+export interface VertexCachedEvent {
+  readonly type: 'vertex.cached';
+  readonly digest: string;
+  readonly name: string;
+  readonly time: number;
+  readonly key: string;
+}
+
+/** A vertex finished executing. */
+export interface VertexDoneEvent {
+  readonly type: 'vertex.done';
+  readonly digest: string;
+  readonly name: string;
+  readonly started: number;
+  readonly completed: number;
+  readonly durationMs: number;
+}
+
+/** A vertex failed (or was cancelled; then `cancelled` is true). `started` is absent if it never ran. */
+export interface VertexErrorEvent {
+  readonly type: 'vertex.error';
+  readonly digest: string;
+  readonly name: string;
+  readonly started?: number;
+  readonly completed: number;
+  readonly durationMs?: number;
+  readonly error: string;
+  readonly cancelled: boolean;
+}
+
+/** Output of a vertex's process. `data` is the raw bytes, base64-encoded (see `logEvent`, `logBytes`). */
+export interface LogEvent {
+  readonly type: 'log';
+  readonly digest?: string;
+  readonly stream: 'stdout' | 'stderr';
+  readonly data: string;
+  readonly time: number;
+}
+
+/** Byte progress of one transfer (`id`, e.g. a layer digest); `total` is absent when unknown. */
+export interface BytesProgressEvent {
+  readonly type: 'progress';
+  readonly digest?: string;
+  readonly id: string;
+  readonly current: number;
+  readonly total?: number;
+  readonly time: number;
+}
+
+export interface WarningEvent {
+  readonly type: 'warning';
+  readonly digest?: string;
+  readonly message: string;
+  readonly detail?: string;
+  readonly time: number;
+}
+
+export type ProgressEvent =
+  | VertexStartedEvent
+  | VertexCachedEvent
+  | VertexDoneEvent
+  | VertexErrorEvent
+  | LogEvent
+  | BytesProgressEvent
+  | WarningEvent;
+
+export type ProgressEventType = ProgressEvent['type'];
+
+/** Receives progress events. `write` must not block and should not throw. */
+export interface ProgressWriter {
+  write(event: ProgressEvent): void;
+}
+
+/** A writer that drops everything. */
+export const noopProgress: ProgressWriter = Object.freeze({ write: () => {} });
+
+/** Sends every event to each of `writers`; a writer that throws does not stop the others. */
+export class MultiProgressWriter implements ProgressWriter {
+  private readonly writers = new Set<ProgressWriter>();
+
+  constructor(writers: Iterable<ProgressWriter> = []) {
+    for (const writer of writers) this.add(writer);
+  }
+
+  add(writer: ProgressWriter): void {
+    if (writer !== noopProgress) this.writers.add(writer);
+  }
+
+  delete(writer: ProgressWriter): void {
+    this.writers.delete(writer);
+  }
+
+  get size(): number {
+    return this.writers.size;
+  }
+
+  write(event: ProgressEvent): void {
+    for (const writer of this.writers) {
+      try {
+        writer.write(event);
+      } catch {
+        // A renderer's failure must not fail the build.
+      }
+    }
+  }
+}
+
+/** One writer for several: no-op for none, the writer itself for one, a fan-out otherwise. */
+export function multiProgress(...writers: ProgressWriter[]): ProgressWriter {
+  const live = writers.filter((w) => w !== noopProgress);
+  if (live.length === 0) return noopProgress;
+  if (live.length === 1 && live[0] !== undefined) return live[0];
+  return new MultiProgressWriter(live);
+}
+
+/** Keeps every event in memory (tests, `--progress=json` buffering). */
+export class MemoryProgressWriter implements ProgressWriter {
+  readonly events: ProgressEvent[] = [];
+
+  write(event: ProgressEvent): void {
+    this.events.push(event);
+  }
+
+  ofType<T extends ProgressEventType>(type: T): Extract<ProgressEvent, { type: T }>[] {
+    return this.events.filter((e): e is Extract<ProgressEvent, { type: T }> => e.type === type);
+  }
+}
+
+/** A log event for raw process output. */
+export function logEvent(stream: 'stdout' | 'stderr', bytes: Uint8Array, digest?: string): LogEvent {
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return digest === undefined
+    ? { type: 'log', stream, data, time: Date.now() }
+    : { type: 'log', digest, stream, data, time: Date.now() };
+}
+
+/** The raw bytes of a log event. */
+export function logBytes(event: LogEvent): Uint8Array {
+  return new Uint8Array(Buffer.from(event.data, 'base64'));
+}

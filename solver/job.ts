@@ -1,0 +1,100 @@
+/**
+ * One solve's view: its options, its progress writer and its memo of fast keys (cache maps are
+ * asked once per digest per solve, before anything runs).
+ */
+import { InvalidArgumentError } from '../core/errors.js';
+import { noopProgress } from '../core/progress.js';
+import type { ProgressWriter } from '../core/progress.js';
+import { outputKey, vertexKey, volatileKey } from './cachekey.js';
+import { cancelledBy, VertexError } from './errors.js';
+import type { CacheMap, OpContext, SolveOptions, Vertex } from './types.js';
+
+/** A vertex's definition-based (fast) key and whether a lookup by it can ever hit. */
+export interface VertexKeys {
+  readonly cacheMap: CacheMap;
+  readonly key: string;
+  /** False when the op or any input is volatile: the key is unique to this execution. */
+  readonly stable: boolean;
+}
+
+export class Job {
+  readonly progress: ProgressWriter;
+  private readonly keys = new Map<string, Promise<VertexKeys>>();
+
+  constructor(
+    private readonly options: SolveOptions,
+    readonly signal: AbortSignal,
+  ) {
+    this.progress = options.progress ?? noopProgress;
+  }
+
+  ignoresCache(vertex: Vertex): boolean {
+    return (
+      this.options.noCache === true ||
+      vertex.ignoreCache === true ||
+      (this.options.noCacheFilter?.(vertex) ?? false)
+    );
+  }
+
+  /** The fast key of `vertex` (memoised per digest for this solve). */
+  keysOf(vertex: Vertex): Promise<VertexKeys> {
+    let keys = this.keys.get(vertex.digest);
+    if (keys === undefined) {
+      keys = this.computeKeys(vertex);
+      keys.catch(() => {});
+      this.keys.set(vertex.digest, keys);
+    }
+    return keys;
+  }
+
+  private async computeKeys(vertex: Vertex): Promise<VertexKeys> {
+    const inputs = Promise.all(vertex.inputs.map((input) => this.keysOf(input.vertex)));
+    inputs.catch(() => {});
+    let cacheMap: CacheMap;
+    try {
+      const ctx: OpContext = {
+        signal: this.signal,
+        progress: this.progress,
+        digest: vertex.digest,
+        name: vertex.name,
+      };
+      cacheMap = await vertex.op.cacheMap(ctx);
+      checkCacheMap(vertex, cacheMap);
+    } catch (err) {
+      throw this.failed(vertex, err);
+    }
+    const inputKeys = await inputs;
+    const stable = cacheMap.volatile !== true && inputKeys.every((k) => k.stable);
+    if (cacheMap.volatile === true) return { cacheMap, key: volatileKey(cacheMap), stable };
+    const parts = vertex.inputs.map((input, i) => ({
+      kind: 'key' as const,
+      value: outputKey(inputKeys[i]?.key ?? '', input.index),
+    }));
+    return { cacheMap, key: vertexKey(cacheMap, parts), stable };
+  }
+
+  private failed(vertex: Vertex, err: unknown): unknown {
+    if (this.signal.aborted) return cancelledBy(this.signal);
+    const error = new VertexError(vertex, err);
+    this.progress.write({
+      type: 'vertex.error',
+      digest: vertex.digest,
+      name: vertex.name,
+      completed: Date.now(),
+      error: error.message,
+      cancelled: false,
+    });
+    return error;
+  }
+}
+
+function checkCacheMap(vertex: Vertex, cacheMap: CacheMap): void {
+  if (typeof cacheMap.digest !== 'string' || cacheMap.digest === '') {
+    throw new InvalidArgumentError('the op returned a cache map without a digest');
+  }
+  if (cacheMap.deps.length > vertex.inputs.length) {
+    throw new InvalidArgumentError(
+      `the cache map has ${cacheMap.deps.length} deps for ${vertex.inputs.length} inputs`,
+    );
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The solver: one computation per vertex digest (a memoised promise, shared by every solve running on
+ * this Solver), cache lookups by fast key then slow key, execution in p-queue lanes, progress events,
+ * cancellation and result reference counting. See docs/architecture.md, "The solver".
+ */
+import { availableParallelism } from 'node:os';
+import PQueue from 'p-queue';
+import { CancelledError, InvalidArgumentError } from '../core/errors.js';
+import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
+import { outputKey, vertexKey } from './cachekey.js';
+import type { KeyPart } from './cachekey.js';
+import { Entry } from './entry.js';
+import type { Solved, Subscription } from './entry.js';
+import { cancelledBy, vertexFailure, VertexError } from './errors.js';
+import { Job } from './job.js';
+import type { VertexKeys } from './job.js';
+import { releaseAll } from './result.js';
+import type { Lane, OpContext, Result, SolveOptions, SolverOptions, Vertex, VertexInput } from './types.js';
+
+const LANES: readonly Lane[] = ['exec', 'io', 'network'];
+/** How often a consumer joins a vertex again after someone else's cancellation ended it. */
+const MAX_REJOINS = 3;
+
+export class Solver {
+  private readonly entries = new Map<string, Entry>();
+  private readonly lanes: Record<Lane, PQueue>;
+
+  constructor(private readonly options: SolverOptions) {
+    const lanes = {} as Record<Lane, PQueue>;
+    for (const lane of LANES) {
+      const size = options.lanes?.[lane] ?? availableParallelism();
+      if (!Number.isInteger(size) || size < 1) {
+        throw new InvalidArgumentError(`lane ${lane} needs a positive integer size, got ${size}`);
+      }
+      lanes[lane] = new PQueue({ concurrency: size });
+    }
+    this.lanes = lanes;
+  }
+
+  /** How many vertex digests are being solved or held for a running solve (for tests and metrics). */
+  get activeVertices(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Solves `root` (output 0 of a vertex, or a given output) and returns its result with one reference
+   * for the caller to release. Rejects with CancelledError when `signal` aborts, and with the first
+   * failing vertex's VertexError otherwise.
+   */
+  async solve(root: Vertex | VertexInput, options: SolveOptions = {}): Promise<Result> {
+    const target: VertexInput = 'op' in root ? { vertex: root, index: 0 } : root;
+    const userSignal = options.signal;
+    if (userSignal?.aborted) throw cancelledBy(userSignal);
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(cancelledBy(userSignal ?? controller.signal));
+    userSignal?.addEventListener('abort', onAbort, { once: true });
+    const job = new Job(options, controller.signal);
+    const sub = this.subscribe(target.vertex, job, controller.signal, job.progress);
+    try {
+      const solved = await raceAbort(sub.promise, controller.signal);
+      const result = pickOutput(target.vertex, solved, target.index);
+      result.retain();
+      return result;
+    } catch (err) {
+      if (userSignal?.aborted) throw cancelledBy(userSignal);
+      throw err;
+    } finally {
+      userSignal?.removeEventListener('abort', onAbort);
+      sub.release();
+      // Whatever is still running only for this solve (siblings of a failure) is cancelled.
+      controller.abort(cancelledBy(controller.signal));
+    }
+  }
+
+  /**
+   * Joins (or starts) the shared computation of `vertex`. A computation that was cancelled by
+   * something other than this consumer (the solve that started it gave up) is joined again, fresh.
+   */
+  private subscribe(vertex: Vertex, job: Job, signal: AbortSignal, sink: ProgressWriter): Subscription {
+    let current = this.join(vertex, job, signal, sink);
+    let released = false;
+    const attempt = async (): Promise<Solved> => {
+      for (let retries = 0; ; retries += 1) {
+        try {
+          return await current.promise;
+        } catch (err) {
+          if (!(err instanceof CancelledError) || signal.aborted || released || retries >= MAX_REJOINS)
+            throw err;
+          current.release();
+          current = this.join(vertex, job, signal, sink);
+        }
+      }
+    };
+    return {
+      promise: attempt(),
+      release: () => {
+        released = true;
+        current.release();
+      },
+    };
+  }
+
+  private join(vertex: Vertex, job: Job, signal: AbortSignal, sink: ProgressWriter): Subscription {
+    const memoKey = job.ignoresCache(vertex) ? `${vertex.digest}\0no-cache` : vertex.digest;
+    let entry = this.entries.get(memoKey);
+    if (entry === undefined || entry.dead) {
+      const forget = (e: Entry): void => {
+        if (this.entries.get(memoKey) === e) this.entries.delete(memoKey);
+      };
+      entry = new Entry(vertex.digest, forget, (e) => this.compute(vertex, job, e));
+      this.entries.set(memoKey, entry);
+    }
+    return entry.subscribe(signal, sink);
+  }
+
+  /** Solves one vertex: fast-key hit, else inputs, slow-key hit, else exec and record. */
+  private async compute(vertex: Vertex, job: Job, entry: Entry): Promise<Solved> {
+    const ctx = opContext(vertex, entry);
+    const useCache = !job.ignoresCache(vertex);
+    let keys: VertexKeys;
+    try {
+      keys = await job.keysOf(vertex); // a failing cache map is reported by the job
+    } catch (err) {
+      throw vertexFailure(vertex, err, entry.signal);
+    }
+    try {
+      if (useCache && keys.stable) {
+        const hit = await this.lookup(vertex, keys.key, ctx);
+        if (hit !== undefined) return hit;
+      }
+      return await this.computeFromInputs(vertex, { job, entry, ctx, keys, useCache });
+    } catch (err) {
+      const failure = vertexFailure(vertex, err, entry.signal);
+      if (failure instanceof VertexError && failure.vertexDigest === vertex.digest && !ctx.reported) {
+        entry.write(errorEvent(vertex, failure, undefined));
+      }
+      throw failure;
+    }
+  }
+
+  private async computeFromInputs(vertex: Vertex, state: ComputeState): Promise<Solved> {
+    const { job, entry, ctx, keys, useCache } = state;
+    const subs = vertex.inputs.map((input) => this.subscribe(input.vertex, job, entry.signal, entry));
+    try {
+      const solved = await Promise.all(subs.map((sub) => sub.promise));
+      const inputs = solved.map((s, i) => pickOutput(vertex, s, vertex.inputs[i]?.index ?? 0));
+      const inputKeys = solved.map((s, i) => s.keys[vertex.inputs[i]?.index ?? 0] ?? '');
+      const inputStable = solved.map((s) => s.stable);
+      const slow = await this.slowKey(vertex, { keys, inputs, inputKeys, inputStable, ctx });
+      if (useCache && slow.key !== keys.key && slow.stable) {
+        const hit = await this.lookup(vertex, slow.key, ctx);
+        if (hit !== undefined) return hit;
+      }
+      const results = await this.execute(vertex, ctx, inputs);
+      const outputKeys = results.map((_, i) => outputKey(slow.key, i));
+      if (slow.stable) await this.record(vertex, ctx, { keys, slowKey: slow.key, results });
+      return { results, keys: outputKeys, cached: false, stable: slow.stable };
+    } finally {
+      for (const sub of subs) sub.release();
+    }
+  }
+
+  /**
+   * The slow key: content hashes for deps that declare one, inputs' canonical keys for the rest.
+   * Equal to the fast key when no dep hashes content and every input's key is its fast key.
+   */
+  private async slowKey(vertex: Vertex, s: SlowKeyInput): Promise<{ key: string; stable: boolean }> {
+    const deps = s.keys.cacheMap.deps;
+    const hashesContent = deps.some((dep) => dep.contentHash !== undefined);
+    if (s.keys.cacheMap.volatile === true && !hashesContent) return { key: s.keys.key, stable: false };
+    const parts = await Promise.all(
+      vertex.inputs.map(async (_, i): Promise<KeyPart> => {
+        const hash = deps[i]?.contentHash;
+        const input = s.inputs[i];
+        if (hash === undefined || input === undefined) return { kind: 'key', value: s.inputKeys[i] ?? '' };
+        const value = await this.lanes.io.add(() => hash(input, s.ctx), { signal: s.ctx.signal });
+        return { kind: 'content', value };
+      }),
+    );
+    // An input whose key is unique to its execution (volatile, not content-hashed) makes ours unique.
+    const stable = parts.every((p, i) => p.kind === 'content' || s.inputStable[i] === true);
+    return { key: vertexKey(s.keys.cacheMap, parts), stable };
+  }
+
+  /** A cache hit needs a record and a live result for every output; partial hits are misses. */
+  private async lookup(vertex: Vertex, key: string, ctx: TrackedContext): Promise<Solved | undefined> {
+    const outputs = vertex.outputs ?? 1;
+    const results: Result[] = [];
+    const keys: string[] = [];
+    try {
+      for (let i = 0; i < outputs; i += 1) {
+        const record = await this.options.cache.lookup(outputKey(key, i));
+        const result = record && (await this.options.results.load(record.resultId, ctx.signal));
+        if (record === undefined || result === undefined) {
+          await releaseAll(results);
+          return undefined;
+        }
+        results.push(result);
+        keys.push(record.keys[0] ?? outputKey(key, i));
+      }
+    } catch (err) {
+      await releaseAll(results);
+      throw err;
+    }
+    ctx.reported = true;
+    ctx.progress.write({
+      type: 'vertex.cached',
+      digest: vertex.digest,
+      name: vertex.name,
+      time: Date.now(),
+      key,
+    });
+    return { results, keys, cached: true, stable: true };
+  }
+
+  /** Runs the op in its lane with the entry's signal; emits started/done/error. */
+  private async execute(vertex: Vertex, ctx: TrackedContext, inputs: readonly Result[]): Promise<Result[]> {
+    const lane = this.lanes[vertex.op.lane];
+    if (lane === undefined) throw new InvalidArgumentError(`unknown lane ${String(vertex.op.lane)}`);
+    return lane.add(
+      async () => {
+        ctx.signal.throwIfAborted();
+        const started = Date.now();
+        const t0 = performance.now();
+        ctx.entry.started({
+          type: 'vertex.started',
+          digest: vertex.digest,
+          name: vertex.name,
+          time: started,
+        });
+        try {
+          const results = [...(await vertex.op.exec(ctx, inputs))];
+          await checkOutputs(vertex, results);
+          const completed = Date.now();
+          const durationMs = performance.now() - t0;
+          ctx.reported = true;
+          ctx.progress.write({ ...base(vertex), type: 'vertex.done', started, completed, durationMs });
+          return results;
+        } catch (err) {
+          const failure = vertexFailure(vertex, err, ctx.signal);
+          ctx.reported = true;
+          ctx.progress.write(errorEvent(vertex, failure, { started, durationMs: performance.now() - t0 }));
+          throw failure;
+        }
+      },
+      { signal: ctx.signal },
+    );
+  }
+
+  /** Records the results under the slow key and, if it differs and is stable, the fast key. */
+  private async record(vertex: Vertex, ctx: TrackedContext, r: RecordInput): Promise<void> {
+    for (const [i, result] of r.results.entries()) {
+      const keys = [outputKey(r.slowKey, i)];
+      if (r.keys.stable && r.keys.key !== r.slowKey) keys.push(outputKey(r.keys.key, i));
+      try {
+        await this.options.cache.save(keys, result.id);
+      } catch (err) {
+        // The result is good; only its reuse is lost. Say so and go on.
+        const message = `${vertex.name}: cache record not saved: ${err instanceof Error ? err.message : String(err)}`;
+        ctx.progress.write({ type: 'warning', digest: vertex.digest, message, time: Date.now() });
+      }
+    }
+  }
+}
+
+interface TrackedContext extends OpContext {
+  readonly entry: Entry;
+  /** Set once a cached/done/error event was written for this vertex. */
+  reported: boolean;
+}
+
+interface ComputeState {
+  readonly job: Job;
+  readonly entry: Entry;
+  readonly ctx: TrackedContext;
+  readonly keys: VertexKeys;
+  readonly useCache: boolean;
+}
+
+interface SlowKeyInput {
+  readonly keys: VertexKeys;
+  readonly inputs: readonly Result[];
+  readonly inputKeys: readonly string[];
+  readonly inputStable: readonly boolean[];
+  readonly ctx: OpContext;
+}
+
+interface RecordInput {
+  readonly keys: VertexKeys;
+  readonly slowKey: string;
+  readonly results: readonly Result[];
+}
+
+function base(vertex: Vertex): { digest: string; name: string } {
+  return { digest: vertex.digest, name: vertex.name };
+}
+
+/** The op's context: the entry's signal, and a progress writer that tags events with the digest. */
+function opContext(vertex: Vertex, entry: Entry): TrackedContext {
+  const progress: ProgressWriter = {
+    write: (event: ProgressEvent) => {
+      const tagged =
+        'digest' in event && event.digest !== undefined ? event : { ...event, digest: vertex.digest };
+      entry.write(tagged as ProgressEvent);
+    },
+  };
+  return { signal: entry.signal, progress, digest: vertex.digest, name: vertex.name, entry, reported: false };
+}
+
+function errorEvent(
+  vertex: Vertex,
+  failure: unknown,
+  run: { started: number; durationMs: number } | undefined,
+): ProgressEvent {
+  const error = failure instanceof Error ? failure.message : String(failure);
+  const cancelled = !(failure instanceof VertexError);
+  return { ...base(vertex), type: 'vertex.error', ...run, completed: Date.now(), error, cancelled };
+}
+
+async function checkOutputs(vertex: Vertex, results: Result[]): Promise<void> {
+  const outputs = vertex.outputs ?? 1;
+  if (results.length === outputs) return;
+  await releaseAll(results);
+  throw new InvalidArgumentError(`the op returned ${results.length} results, expected ${outputs}`);
+}
+
+function pickOutput(vertex: Vertex, solved: Solved, index: number): Result {
+  const result = solved.results[index];
+  if (result === undefined) {
+    throw new InvalidArgumentError(`${vertex.name} has no output ${index} (it has ${solved.results.length})`);
+  }
+  return result;
+}
+
+/** `promise`, or a CancelledError as soon as `signal` aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelledBy(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
