@@ -4,21 +4,20 @@
  * size) and hands them to a sink (a content-store writer). In: `openLayer` detects gzip, zstd or plain
  * tar by the magic bytes and returns the uncompressed stream.
  *
- * gzip is compressed in parallel the way pigz does it: the tar is cut into fixed 256 KiB blocks, each
- * deflated on the libuv pool with the 32 KiB before it as dictionary and a sync flush at its end, the
- * pieces joined in order under one gzip header and trailer. The output is a standard single-member
- * gzip file that depends only on the input, the level and the zlib build, not on timing or chunking.
- * zstd goes through the `zstd` CLI (Node 20's zlib has none), streaming.
+ * The codecs live in compression-codec.ts (the contract, identity, the stream base),
+ * compression-gzip.ts (pigz-style parallel gzip, deterministic whatever the timing; a stream fallback)
+ * and compression-zstd.ts (the `zstd` child process, compressing and decompressing).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { TsbuildError } from '../../core/errors.js';
 import type { Compression, Digest } from '../types.js';
+import { BLOCK_SIZE, Identity } from './compression-codec.js';
+import type { Codec } from './compression-codec.js';
+import { ParallelGzip, StreamGzip } from './compression-gzip.js';
+import { ZstdCodec, spawnZstd, zstdExit } from './compression-zstd.js';
 
 export const MEDIA_TYPES: Record<Compression, string> = {
   gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -39,9 +38,6 @@ export interface LayerEncoderOptions {
   /** Receives the compressed bytes in order; the next call waits for the previous one. */
   readonly sink: (chunk: Buffer) => Promise<void>;
 }
-
-const BLOCK_SIZE = 256 * 1024;
-const WINDOW = 32 * 1024;
 
 function digestOf(hash: Hash): Digest {
   return `sha256:${hash.digest('hex')}`;
@@ -190,221 +186,6 @@ export class LayerEncoder {
   }
 }
 
-/** A compressor stage: `push` takes ownership of the block (last=true once, possibly empty). */
-interface Codec {
-  push(block: Buffer, last: boolean): Promise<void> | undefined;
-  end(): Promise<void>;
-  abort(): void;
-}
-
-class Identity implements Codec {
-  constructor(private readonly emit: (chunk: Buffer) => Promise<void>) {}
-  private pending: Promise<void>[] = [];
-
-  push(block: Buffer): Promise<void> | undefined {
-    if (block.length === 0) return undefined;
-    const p = this.emit(block);
-    this.pending.push(p);
-    if (this.pending.length >= 4) return (this.pending.shift() as Promise<void>).then(() => undefined);
-    return undefined;
-  }
-
-  async end(): Promise<void> {
-    await Promise.all(this.pending);
-  }
-
-  abort(): void {}
-}
-
-function deflateRawAsync(input: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    zlib.deflateRaw(input, options, (err, out) => (err ? reject(err) : resolve(out)));
-  });
-}
-
-/** pigz's scheme on the libuv pool (see the file comment). */
-class ParallelGzip implements Codec {
-  private crc = 0;
-  private length = 0;
-  private previousTail: Buffer | undefined;
-  private readonly inflight: Promise<void>[] = [];
-  /** Blocks in flight: twice the libuv pool, so that no worker waits for the main thread. */
-  private readonly parallel = 2 * Math.max(2, Number(process.env.UV_THREADPOOL_SIZE) || 4);
-  private outputChain: Promise<void>;
-  private aborted = false;
-
-  constructor(
-    private readonly level: number,
-    private readonly emit: (chunk: Buffer) => Promise<void>,
-  ) {
-    // RFC 1952 header: no name, mtime 0, XFL as gzip sets it, OS 3 (Unix).
-    const xfl = level === 9 ? 2 : level === 1 ? 4 : 0;
-    this.outputChain = emit(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]));
-  }
-
-  push(block: Buffer, last: boolean): Promise<void> | undefined {
-    if (this.aborted) return Promise.reject(new TsbuildError('CANCELLED', 'gzip aborted'));
-    this.crc = zlib.crc32(block, this.crc);
-    this.length = (this.length + block.length) % 0x100000000;
-    const options: zlib.ZlibOptions = {
-      level: this.level,
-      finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-    };
-    if (this.previousTail !== undefined) options.dictionary = this.previousTail;
-    const work = deflateRawAsync(block, options);
-    work.catch(() => undefined);
-    this.previousTail = block.length >= WINDOW ? block.subarray(block.length - WINDOW) : undefined;
-    const previous = this.outputChain;
-    const next = (async () => {
-      const out = await work;
-      await previous;
-      await this.emit(out);
-    })();
-    next.catch(() => undefined);
-    this.outputChain = next;
-    this.inflight.push(next);
-    if (this.inflight.length >= this.parallel)
-      return (this.inflight.shift() as Promise<void>).then(() => undefined);
-    return undefined;
-  }
-
-  async end(): Promise<void> {
-    await this.outputChain;
-    const trailer = Buffer.alloc(8);
-    trailer.writeUInt32LE(this.crc >>> 0, 0);
-    trailer.writeUInt32LE(this.length >>> 0, 4);
-    await this.emit(trailer);
-  }
-
-  abort(): void {
-    this.aborted = true;
-  }
-}
-
-/** A codec that is a duplex stream: Node's gzip (fallback without zlib.crc32) or a zstd child. */
-abstract class StreamCodec implements Codec {
-  protected abstract readonly input: NodeJS.WritableStream;
-  protected abstract readonly output: NodeJS.ReadableStream;
-  private pump: Promise<void> | undefined;
-  protected failure: unknown;
-
-  constructor(private readonly emit: (chunk: Buffer) => Promise<void>) {}
-
-  protected start(): void {
-    this.pump = (async () => {
-      for await (const chunk of this.output) await this.emit(chunk as Buffer);
-    })();
-    this.pump.catch((err: unknown) => {
-      this.failure ??= err;
-    });
-  }
-
-  push(block: Buffer, last: boolean): Promise<void> | undefined {
-    if (this.failure !== undefined) return Promise.reject(this.failure as Error);
-    const ok = block.length === 0 || this.input.write(block);
-    if (last) this.input.end();
-    if (ok) return undefined;
-    return Promise.race([
-      once(this.input as unknown as NodeJS.EventEmitter, 'drain').then(() => undefined),
-      (this.pump as Promise<void>).then(() => {
-        if (this.failure !== undefined) throw this.failure;
-      }),
-    ]);
-  }
-
-  async end(): Promise<void> {
-    await this.pump;
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  abstract abort(): void;
-}
-
-class StreamGzip extends StreamCodec {
-  protected readonly input: zlib.Gzip;
-  protected readonly output: zlib.Gzip;
-
-  constructor(level: number, emit: (chunk: Buffer) => Promise<void>) {
-    super(emit);
-    this.input = this.output = zlib.createGzip({ level, chunkSize: BLOCK_SIZE });
-    this.start();
-  }
-
-  abort(): void {
-    this.input.destroy();
-  }
-}
-
-function spawnZstd(args: string[]): ChildProcessWithoutNullStreams {
-  const child = spawn('zstd', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  return child;
-}
-
-function zstdFailure(err: unknown, what: string): TsbuildError {
-  if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-    return new TsbuildError('FAILED_PRECONDITION', `${what}: the zstd command is not installed`, {
-      hint: 'install zstd (apt-get install zstd)',
-      cause: err,
-    });
-  }
-  return new TsbuildError('INTERNAL', `${what}: ${(err as Error).message}`, { cause: err });
-}
-
-/** Waits for a zstd child to exit 0 (or rejects with what went wrong). */
-function zstdExit(child: ChildProcessWithoutNullStreams, what: string): Promise<void> {
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
-    if (stderr.length < 4096) stderr += s;
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', (err) => reject(zstdFailure(err, what)));
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else
-        reject(
-          new TsbuildError(
-            'INTERNAL',
-            `${what}: zstd exited with ${signal ?? code}${stderr ? `: ${stderr.trim()}` : ''}`,
-          ),
-        );
-    });
-  });
-}
-
-class ZstdCodec extends StreamCodec {
-  protected readonly input: NodeJS.WritableStream;
-  protected readonly output: NodeJS.ReadableStream;
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly exited: Promise<void>;
-
-  constructor(level: number, emit: (chunk: Buffer) => Promise<void>) {
-    super(emit);
-    // Single-threaded on purpose: the output must not depend on the machine.
-    this.child = spawnZstd(['-c', '-q', `-${level}`, '--no-progress']);
-    this.exited = zstdExit(this.child, 'zstd compression');
-    this.exited.catch((err: unknown) => {
-      this.failure ??= err;
-    });
-    this.child.stdin.on('error', (err) => {
-      this.failure ??= zstdFailure(err, 'zstd compression');
-    });
-    this.input = this.child.stdin;
-    this.output = this.child.stdout;
-    this.start();
-  }
-
-  override async end(): Promise<void> {
-    await super.end();
-    await this.exited;
-  }
-
-  abort(): void {
-    this.child.kill('SIGKILL');
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Reading layers
 
@@ -427,9 +208,8 @@ export interface OpenedLayer {
   destroy(): void;
 }
 
-/** Opens a (possibly compressed) layer stream: gzip, zstd or plain tar, by its first bytes. */
-export async function openLayer(source: NodeJS.ReadableStream): Promise<OpenedLayer> {
-  const iterator = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+/** The first bytes of `source` (at least 4 unless it ends sooner), and whether it ended. */
+async function readHead(iterator: AsyncIterator<Buffer | string>): Promise<{ head: Buffer; ended: boolean }> {
   const chunks: Buffer[] = [];
   let buffered = 0;
   let ended = false;
@@ -443,9 +223,12 @@ export async function openLayer(source: NodeJS.ReadableStream): Promise<OpenedLa
     chunks.push(chunk);
     buffered += chunk.length;
   }
-  const head = Buffer.concat(chunks);
-  const compression = detectCompression(head);
-  const rest = Readable.from(
+  return { head: Buffer.concat(chunks), ended };
+}
+
+/** A readable stream of `head` followed by the rest of `iterator` (unless it already ended). */
+function rejoin(head: Buffer, ended: boolean, iterator: AsyncIterator<Buffer | string>): Readable {
+  return Readable.from(
     (async function* () {
       if (head.length > 0) yield head;
       if (ended) return;
@@ -457,6 +240,33 @@ export async function openLayer(source: NodeJS.ReadableStream): Promise<OpenedLa
     })(),
     { objectMode: false },
   );
+}
+
+/** Pipes `rest` (zstd-compressed) through a `zstd -d` child. */
+function openZstd(rest: Readable, destroySource: () => void): OpenedLayer {
+  const child = spawnZstd(['-d', '-c', '-q']);
+  const exited = zstdExit(child, 'zstd decompression');
+  exited.catch(() => undefined);
+  child.stdin.on('error', () => undefined); // EPIPE when zstd stops early: reported through the exit
+  rest.on('error', (err) => child.stdout.destroy(err));
+  rest.pipe(child.stdin);
+  return {
+    compression: 'zstd',
+    chunks: child.stdout,
+    done: () => exited,
+    destroy: () => {
+      child.kill('SIGKILL');
+      destroySource();
+    },
+  };
+}
+
+/** Opens a (possibly compressed) layer stream: gzip, zstd or plain tar, by its first bytes. */
+export async function openLayer(source: NodeJS.ReadableStream): Promise<OpenedLayer> {
+  const iterator = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const { head, ended } = await readHead(iterator);
+  const compression = detectCompression(head);
+  const rest = rejoin(head, ended, iterator);
   const destroySource = (): void => {
     rest.destroy();
     (source as unknown as { destroy?: () => void }).destroy?.();
@@ -479,19 +289,5 @@ export async function openLayer(source: NodeJS.ReadableStream): Promise<OpenedLa
       },
     };
   }
-  const child = spawnZstd(['-d', '-c', '-q']);
-  const exited = zstdExit(child, 'zstd decompression');
-  exited.catch(() => undefined);
-  child.stdin.on('error', () => undefined); // EPIPE when zstd stops early: reported through the exit
-  rest.on('error', (err) => child.stdout.destroy(err));
-  rest.pipe(child.stdin);
-  return {
-    compression,
-    chunks: child.stdout,
-    done: () => exited,
-    destroy: () => {
-      child.kill('SIGKILL');
-      destroySource();
-    },
-  };
+  return openZstd(rest, destroySource);
 }
