@@ -1,0 +1,136 @@
+/**
+ * Runs the actions of a file op, in order, on the mounted writable root of its output. Sources are the
+ * mounted (read-only) roots of the op's inputs. Nothing is ever written outside `dest`, whatever the
+ * symlinks in the destination or the sources say: every path is resolved inside its root.
+ */
+import type { ErrorCode } from '../../core/errors.js';
+import { CancelledError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
+import type { Chown, FileAction } from '../../llb/ops.js';
+import { SCRATCH } from '../../llb/ops.js';
+import { mkdirAction, mkfileAction, rmAction, symlinkAction } from './actions.js';
+import { copyAction } from './copy.js';
+import type { CopyFilter, CopyPredicate } from './filter.js';
+import { predicateFilter } from './filter.js';
+import type { Owner } from './paths.js';
+
+export interface ApplyFileActionsOptions {
+  /** The mounted writable root the actions change. */
+  readonly dest: string;
+  /** The mounted root of input `index`; undefined (or SCRATCH) is an empty file system. */
+  readonly inputs: (index: number) => string | undefined;
+  readonly signal?: AbortSignal;
+  /**
+   * Turns a chown into numeric ids. Without it, ids must be numbers (or numeric strings) and a missing
+   * group is the user's id, as BuildKit does for a numeric user.
+   */
+  readonly resolveOwner?: (chown: Chown) => Owner | Promise<Owner>;
+  /** Replaces the include/exclude patterns of every copy: false leaves an entry (and its tree) out. */
+  readonly copyFilter?: CopyPredicate;
+  /** File operations run at once in a copy (default 32). */
+  readonly parallelism?: number;
+}
+
+/** Applies `actions` in order to `options.dest`. */
+export async function applyFileActions(
+  actions: readonly FileAction[],
+  options: ApplyFileActionsOptions,
+): Promise<void> {
+  for (const [index, action] of actions.entries()) {
+    if (options.signal?.aborted === true) throw new CancelledError('file operation cancelled');
+    const roots = [options.dest];
+    try {
+      await applyOne(action, options, roots);
+    } catch (err) {
+      throw describeError(err, action, index, roots);
+    }
+  }
+}
+
+async function applyOne(
+  action: FileAction,
+  options: ApplyFileActionsOptions,
+  roots: string[],
+): Promise<void> {
+  const dest = options.dest;
+  switch (action.action) {
+    case 'copy': {
+      const srcRoot = action.src === SCRATCH ? undefined : options.inputs(action.src);
+      if (srcRoot !== undefined) roots.push(srcRoot);
+      const filter: CopyFilter | undefined =
+        options.copyFilter === undefined ? undefined : predicateFilter(options.copyFilter);
+      return copyAction(action, {
+        srcRoot,
+        destRoot: dest,
+        owner: await ownerOf(action.chown, options),
+        filter,
+        signal: options.signal,
+        parallelism: options.parallelism,
+      });
+    }
+    case 'mkdir':
+      return mkdirAction(dest, action, await ownerOf(action.chown, options));
+    case 'mkfile':
+      return mkfileAction(dest, action, await ownerOf(action.chown, options));
+    case 'rm':
+      return rmAction(dest, action);
+    case 'symlink':
+      return symlinkAction(dest, action);
+  }
+}
+
+function numericId(id: number | string, what: string): number {
+  const n = typeof id === 'number' ? id : /^\d+$/u.test(id) ? Number(id) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new InvalidArgumentError(
+      `${what} ${JSON.stringify(id)} is not a numeric id (names are resolved before the file op)`,
+    );
+  }
+  return n;
+}
+
+async function ownerOf(
+  chown: Chown | undefined,
+  options: ApplyFileActionsOptions,
+): Promise<Owner | undefined> {
+  if (chown === undefined) return undefined;
+  if (options.resolveOwner !== undefined) return options.resolveOwner(chown);
+  const uid = numericId(chown.user, 'user');
+  return { uid, gid: chown.group === undefined ? uid : numericId(chown.group, 'group') };
+}
+
+const ERRNO_CODES: Readonly<Record<string, ErrorCode>> = {
+  ENOENT: 'NOT_FOUND',
+  EEXIST: 'ALREADY_EXISTS',
+  ENOTEMPTY: 'FAILED_PRECONDITION',
+  ENOTDIR: 'FAILED_PRECONDITION',
+  EISDIR: 'FAILED_PRECONDITION',
+  EPERM: 'FAILED_PRECONDITION',
+  EACCES: 'FAILED_PRECONDITION',
+  EROFS: 'FAILED_PRECONDITION',
+  ELOOP: 'FAILED_PRECONDITION',
+  ENOSPC: 'LIMIT_EXCEEDED',
+  EDQUOT: 'LIMIT_EXCEEDED',
+};
+
+/** Host paths of the roots, shown as paths inside them (`<root>/a/b` → `/a/b`). */
+function hideRoots(message: string, roots: readonly string[]): string {
+  let out = message;
+  for (const root of roots) out = out.replaceAll(`${root}/`, '/').replaceAll(root, '/');
+  return out;
+}
+
+/** A TsbuildError naming the action, without the host paths of the mounts. */
+function describeError(
+  err: unknown,
+  action: FileAction,
+  index: number,
+  roots: readonly string[],
+): TsbuildError {
+  if (err instanceof CancelledError) return err;
+  const message = hideRoots(err instanceof Error ? err.message : String(err), roots);
+  const code =
+    err instanceof TsbuildError
+      ? err.code
+      : (ERRNO_CODES[(err as NodeJS.ErrnoException | undefined)?.code ?? ''] ?? 'INTERNAL');
+  return new TsbuildError(code, `file action ${index} (${action.action}): ${message}`, { cause: err });
+}

@@ -1,0 +1,105 @@
+/**
+ * The copy action, with BuildKit's semantics (solver/llbsolver/file/backend.go over fsutil's copy):
+ * - the source is resolved inside its root; its final symlink is followed only with `followSymlinks`;
+ * - with `wildcards`, each component of the source may be a Go filepath.Match pattern; no match is an
+ *   error unless `allowEmptyWildcard`; several matches make the destination a directory;
+ * - a directory source with `copyDirContents` has its contents copied into the destination (created
+ *   when missing), without it the directory itself (into the destination when that exists);
+ * - a non-directory source goes into the destination when that is a directory (or is written `dir/`),
+ *   to the destination path otherwise;
+ * - `createDestPath` creates missing parents (0755, `chown`'s owner); without it, the destination's
+ *   parent must exist.
+ */
+import { NotFoundError } from '../../core/errors.js';
+import type { CopyAction } from '../../llb/ops.js';
+import { cleanName, joinRoot, splitName } from '../../snapshotter/layers/root-path.js';
+import type { CopyFilter } from './filter.js';
+import { patternFilter } from './filter.js';
+import { chmodFunction } from './mode.js';
+import type { Owner } from './paths.js';
+import { expandWildcards, hasWildcard, lstatOrUndefined, mkdirAll, resolveIn } from './paths.js';
+import { TreeCopier } from './tree.js';
+
+export interface CopyContext {
+  /** The mounted source root; undefined for an empty file system (scratch). */
+  readonly srcRoot: string | undefined;
+  readonly destRoot: string;
+  readonly owner: Owner | undefined;
+  /** Overrides the action's include/exclude patterns. */
+  readonly filter?: CopyFilter;
+  readonly signal?: AbortSignal;
+  readonly parallelism?: number;
+}
+
+/** True when a destination names a directory by its spelling (`dir/`, `dir/.`, `/`). */
+function spelledAsDir(dest: string): boolean {
+  return dest.endsWith('/') || dest.endsWith('/.') || dest === '.' || cleanName(dest) === '';
+}
+
+/** The source paths (relative to the source root, unresolved) the action copies. */
+async function sourcePaths(action: CopyAction, srcRoot: string | undefined): Promise<string[]> {
+  const clean = cleanName(action.srcPath);
+  if (!action.wildcards || !hasWildcard(clean)) return [clean];
+  const matches = srcRoot === undefined ? [] : await expandWildcards(srcRoot, clean);
+  if (matches.length === 0 && !action.allowEmptyWildcard) {
+    throw new NotFoundError(`no source files match ${JSON.stringify(`/${clean}`)}`);
+  }
+  return matches;
+}
+
+export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<void> {
+  const sources = await sourcePaths(action, ctx.srcRoot);
+  if (sources.length === 0) return;
+  const destIsDir = spelledAsDir(action.dest) || sources.length > 1;
+  if (!action.createDestPath) {
+    const dir = splitName(resolveIn(ctx.destRoot, action.dest, true).rel)[0];
+    const st = await lstatOrUndefined(joinRoot(ctx.destRoot, dir));
+    if (st === undefined) {
+      throw new NotFoundError(
+        `destination directory ${JSON.stringify(`/${dir}`)} of ${JSON.stringify(action.dest)} not found`,
+      );
+    }
+  }
+  // The destination itself when it is spelled as a directory, its parent otherwise (fsutil's Copy).
+  const [destParent] = splitName(cleanName(action.dest));
+  await mkdirAll(ctx.destRoot, destIsDir ? action.dest : destParent, 0o755, ctx.owner);
+  const copier = new TreeCopier({
+    owner: ctx.owner,
+    mode: chmodFunction(action.chmod),
+    filter: ctx.filter ?? patternFilter(action.include, action.exclude),
+    replaceExisting: action.alwaysReplaceExisting,
+    signal: ctx.signal,
+    parallelism: ctx.parallelism,
+  });
+  for (const source of sources) {
+    await copyOne(action, ctx, copier, source);
+  }
+}
+
+async function copyOne(
+  action: CopyAction,
+  ctx: CopyContext,
+  copier: TreeCopier,
+  source: string,
+): Promise<void> {
+  const src = ctx.srcRoot === undefined ? undefined : resolveIn(ctx.srcRoot, source, action.followSymlinks);
+  const srcStat = src === undefined ? undefined : await lstatOrUndefined(src.abs);
+  if (src === undefined || srcStat === undefined) {
+    if (source === '') return; // the root of an empty file system: nothing to copy
+    throw new NotFoundError(`${JSON.stringify(`/${source}`)} not found in source`);
+  }
+  const srcIsDir = srcStat.isDirectory();
+  const dest = resolveIn(ctx.destRoot, action.dest, true);
+  const destStat = await lstatOrUndefined(dest.abs);
+  let target = dest.rel;
+  if (destStat !== undefined && (srcIsDir ? !action.copyDirContents : destStat.isDirectory())) {
+    const base = splitName(source)[1];
+    target = target === '' ? base : base === '' ? target : `${target}/${base}`;
+  }
+  if (srcIsDir && action.copyDirContents && destStat === undefined) {
+    await mkdirAll(ctx.destRoot, target, 0o755, ctx.owner);
+  } else {
+    await mkdirAll(ctx.destRoot, splitName(target)[0], 0o755, ctx.owner);
+  }
+  await copier.copy(src.abs, joinRoot(ctx.destRoot, target));
+}

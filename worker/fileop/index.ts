@@ -1,0 +1,9 @@
+/** The file op's actions (copy, mkdir, mkfile, rm, symlink) run on mounted directories. */
+export { applyFileActions } from './apply.js';
+export type { ApplyFileActionsOptions } from './apply.js';
+export { patternFilter, predicateFilter } from './filter.js';
+export type { CopyFilter, CopyPredicate, FilterDecision } from './filter.js';
+export { chmodFunction } from './mode.js';
+export type { ModeFn } from './mode.js';
+export { compileMatch, expandWildcards, hasWildcard, matchName, mkdirAll, resolveIn } from './paths.js';
+export type { Owner, Rooted } from './paths.js';
