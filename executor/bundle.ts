@@ -1,0 +1,125 @@
+/**
+ * Prepares a runc bundle for one run: resolves the user, creates the working directory, writes the
+ * network files, the secrets (on a tmpfs, outside the rootfs) and config.json. Mount points that runc
+ * will create in the rootfs are recorded so that they can be removed afterwards.
+ */
+import { chmod, chown, mkdir, readFile, statfs, writeFile } from 'node:fs/promises';
+import { join, posix, resolve } from 'node:path';
+import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
+import { mkdirInRoot } from './rootpath.js';
+import type { MountStubs } from './rootpath.js';
+import {
+  DEFAULT_HOSTNAME,
+  buildSpec,
+  grantableRlimits,
+  hostsFile,
+  mergeRlimits,
+  ociMount,
+  resolvConfFile,
+} from './spec.js';
+import type { OciMount } from './spec.js';
+import type { RunRequest, SecretFile } from './types.js';
+import { resolveUser } from './user.js';
+import type { ResolvedUser } from './user.js';
+
+const TMPFS_MAGIC = 0x01021994;
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/;
+
+export interface BundlePaths {
+  readonly id: string;
+  readonly bundle: string;
+  /** A fresh directory on a tmpfs for this run's secrets (created here when there are secrets). */
+  readonly secretsDir: string;
+  readonly stubs: MountStubs;
+}
+
+function checkAbsolute(path: string, what: string): void {
+  if (!path.startsWith('/')) throw new InvalidArgumentError(`${what} must be an absolute path: ${path}`);
+}
+
+function validate(request: RunRequest): void {
+  if (request.args.length === 0) throw new InvalidArgumentError('a run needs at least one argument');
+  for (const m of request.mounts ?? []) {
+    checkAbsolute(m.destination, 'mount destination');
+    if (m.type === 'bind' && (m.source === undefined || !m.source.startsWith('/')))
+      throw new InvalidArgumentError(`bind mount at ${m.destination} needs an absolute source`);
+  }
+  for (const s of request.secretFiles ?? []) checkAbsolute(s.path, 'secret path');
+  const hostname = request.hostname;
+  if (hostname !== undefined && !HOSTNAME.test(hostname))
+    throw new InvalidArgumentError(`invalid hostname ${JSON.stringify(hostname)}`);
+}
+
+async function writeSecrets(
+  secrets: readonly SecretFile[],
+  dir: string,
+  user: ResolvedUser,
+): Promise<OciMount[]> {
+  if (secrets.length === 0) return [];
+  const fs = await statfs(join(dir, '..'));
+  if (fs.type !== TMPFS_MAGIC)
+    throw new FailedPreconditionError(`the secrets directory ${join(dir, '..')} is not on a tmpfs`, {
+      hint: 'secret files are never written to disk; point secretsDir at a tmpfs (e.g. /dev/shm)',
+    });
+  await mkdir(dir, { mode: 0o700 });
+  const mounts: OciMount[] = [];
+  for (const [i, secret] of secrets.entries()) {
+    const file = join(dir, `secret-${i}`);
+    await writeFile(file, secret.data, { mode: 0o600, flag: 'wx' });
+    await chmod(file, secret.mode ?? 0o400); // exact mode, whatever the umask
+    await chown(file, secret.uid ?? user.uid, secret.gid ?? user.gid);
+    const options = ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'];
+    mounts.push({ destination: secret.path, type: 'bind', source: file, options });
+  }
+  return mounts;
+}
+
+async function writeNetworkFiles(bundle: string, request: RunRequest, hostname: string) {
+  const network = request.network ?? 'host';
+  let hostResolv = '';
+  try {
+    hostResolv = await readFile('/etc/resolv.conf', 'utf8');
+  } catch {
+    // No resolver configuration on the host: the container gets the fallback.
+  }
+  const files = {
+    hosts: join(bundle, 'hosts'),
+    resolvConf: join(bundle, 'resolv.conf'),
+    hostname: join(bundle, 'hostname'),
+  };
+  await writeFile(files.hosts, hostsFile(hostname), { mode: 0o644 });
+  await writeFile(files.resolvConf, resolvConfFile(hostResolv, network), { mode: 0o644 });
+  await writeFile(files.hostname, `${hostname}\n`, { mode: 0o644 });
+  return files;
+}
+
+/** Writes everything runc needs into `paths.bundle` (which must exist). */
+export async function prepareBundle(request: RunRequest, paths: BundlePaths): Promise<void> {
+  validate(request);
+  const hostname = request.hostname ?? DEFAULT_HOSTNAME;
+  const user = await resolveUser(request.rootfs, request.user);
+  const cwd = posix.resolve('/', request.cwd ?? '/');
+  await mkdirInRoot(request.rootfs, cwd, { uid: user.uid, gid: user.gid });
+
+  const files = await writeNetworkFiles(paths.bundle, request, hostname);
+  const secretMounts = await writeSecrets(request.secretFiles ?? [], paths.secretsDir, user);
+  const mounts = [...(request.mounts ?? []).map(ociMount), ...secretMounts];
+  for (const dest of ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname', ...mounts.map((m) => m.destination)])
+    await paths.stubs.record(dest);
+
+  const spec = buildSpec({
+    id: paths.id,
+    rootfs: resolve(request.rootfs),
+    readonlyRootfs: request.readonlyRootfs ?? false,
+    args: request.args,
+    env: request.env ?? [],
+    cwd,
+    user,
+    hostname,
+    network: request.network ?? 'host',
+    rlimits: mergeRlimits(await grantableRlimits(), request.rlimits),
+    files,
+    mounts,
+  });
+  await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+}

@@ -1,0 +1,26 @@
+export type {
+  ExecMount,
+  Executor,
+  ExecutorOptions,
+  LogStream,
+  NetworkMode,
+  Rlimit,
+  RunOptions,
+  RunRequest,
+  RunResult,
+  SecretFile,
+} from './types.js';
+export { RuncExecutor } from './runc.js';
+export { resolveUser } from './user.js';
+export type { ResolvedUser } from './user.js';
+export { mkdirInRoot, resolveInRoot, MountStubs } from './rootpath.js';
+export {
+  DEFAULT_HOSTNAME,
+  DEFAULT_PATH,
+  DEFAULT_RLIMITS,
+  buildSpec,
+  hostsFile,
+  processEnv,
+  resolvConfFile,
+} from './spec.js';
+export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, defaultSeccompProfile } from './security.js';
