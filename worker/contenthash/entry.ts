@@ -1,0 +1,124 @@
+/**
+ * What one entry contributes to a content hash: a canonical header (type, permission and special
+ * bits, uid, gid, size, symlink target, device numbers, selected xattrs) and, for a regular file, the
+ * sha256 of its bytes. Times and inode numbers are left out on purpose: the same tree copied elsewhere
+ * hashes the same. Names are added by the directory that holds the entry (see walk.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
+import { open, readFile, readlink } from 'node:fs/promises';
+import { CancelledError } from '../../core/errors.js';
+import { lgetxattr, llistxattr, major, minor } from '../../core/sys.js';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
+
+/** tar type flags, as BuildKit's tarsum header uses them. */
+const TYPE_FLAG: Readonly<Record<EntryType, string>> = {
+  file: '0',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+  socket: 's',
+};
+
+/** Files up to this size are read in one call; bigger ones are streamed in chunks of this size. */
+const CHUNK = 1 << 20;
+
+export function entryType(st: BigIntStats): EntryType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'char';
+  return 'block';
+}
+
+/** The xattrs that take part in a hash (as in BuildKit's fsutil stat): user.* and security.capability. */
+export function hashedXattr(name: string): boolean {
+  return name.startsWith('user.') || name === 'security.capability';
+}
+
+/** The hashed xattrs of `path` itself (never followed), sorted by name. */
+export function readXattrs(path: string): [string, Buffer][] {
+  const out: [string, Buffer][] = [];
+  for (const name of llistxattr(path).filter(hashedXattr).sort()) {
+    const value = lgetxattr(path, name);
+    if (value !== undefined) out.push([name, value]);
+  }
+  return out;
+}
+
+export interface HeaderInput {
+  readonly type: EntryType;
+  readonly st: BigIntStats;
+  readonly linkname: string;
+  readonly xattrs: readonly (readonly [string, Buffer])[];
+}
+
+/**
+ * The canonical header text. Symlinks get permission 0777 (as BuildKit does: link permissions mean
+ * nothing on Linux and differ between file systems); only regular files have a size.
+ */
+export function headerText({ type, st, linkname, xattrs }: HeaderInput): string {
+  const perm = type === 'symlink' ? 0o777 : Number(st.mode & 0o7777n);
+  const size = type === 'file' ? st.size.toString() : '0';
+  const device = type === 'char' || type === 'block' ? `${major(st.rdev)},${minor(st.rdev)}` : '';
+  const attrs = xattrs.map(([name, value]) => `${name}=${value.toString('hex')}`).join(',');
+  return [
+    `t=${TYPE_FLAG[type]}`,
+    `m=${perm.toString(8)}`,
+    `u=${st.uid}`,
+    `g=${st.gid}`,
+    `s=${size}`,
+    `l=${JSON.stringify(linkname)}`,
+    `d=${device}`,
+    `x=${attrs}`,
+  ].join('\n');
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError('content hashing cancelled', { cause: signal.reason });
+}
+
+/** sha256 (hex) of a regular file's bytes: one read for small files, streamed chunks for big ones. */
+export async function hashFileContent(path: string, size: bigint, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  if (size <= BigInt(CHUNK)) {
+    hash.update(await readFile(path, signal ? { signal } : {}));
+    return hash.digest('hex');
+  }
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      checkAborted(signal);
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+/** The hash of a non-directory entry: header plus content digest (files) — no name, no times. */
+export async function hashLeafEntry(path: string, st: BigIntStats, signal?: AbortSignal): Promise<string> {
+  const type = entryType(st);
+  const linkname = type === 'symlink' ? await readlink(path) : '';
+  const xattrs = readXattrs(path);
+  const content = type === 'file' ? await hashFileContent(path, st.size, signal) : '';
+  return createHash('sha256')
+    .update(`leaf\n${headerText({ type, st, linkname, xattrs })}\nc=${content}`)
+    .digest('hex');
+}
+
+/** The header digest part of a directory (its own metadata; children are added by the caller). */
+export function directoryHeader(path: string, st: BigIntStats): string {
+  return `dir\n${headerText({ type: 'dir', st, linkname: '', xattrs: readXattrs(path) })}`;
+}
+
+export { checkAborted };
