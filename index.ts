@@ -30,3 +30,8 @@ export type { DiskUsage, FsckReport, GcSummary } from './engine/maintenance.js';
 export { ImageStore } from './image/store.js';
 export type { ImageRecord } from './image/store.js';
 export { normalizeReference, parseReference, familiarReference } from './image/reference.js';
+export { solve } from './engine/solve.js';
+export type { SolveOptions, SolveResult } from './engine/solve.js';
+export * as llb from './llb/index.js';
+export type { ProgressEvent, ProgressWriter } from './core/progress.js';
+export { MemoryProgressWriter } from './core/progress.js';

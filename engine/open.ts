@@ -5,7 +5,10 @@
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import { SharedFileLock } from '../core/lock.js';
+import { RuncExecutor } from '../executor/index.js';
 import { ImageStore } from '../image/store.js';
+import { StatCache } from '../worker/contenthash/index.js';
+import { Worker } from '../worker/worker.js';
 import { createContentStore } from '../snapshotter/content/index.js';
 import type { LocalContentStore } from '../snapshotter/content/index.js';
 import { createApplier, createDiffer } from '../snapshotter/layers/index.js';
@@ -36,6 +39,8 @@ export interface Engine {
    * flight.
    */
   readonly gcLock: SharedFileLock;
+  /** Runs llb definitions on the stores (RUN in runc, file ops, image and local sources). */
+  readonly worker: Worker;
   close(): Promise<void>;
 }
 
@@ -62,6 +67,14 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
     kind: snapshotterKind(options.snapshotter),
   });
   const images = new ImageStore(root, content);
+  const statCache = await StatCache.open(join(root, 'contenthash', 'statcache.json'));
+  const worker = new Worker({
+    snapshotter,
+    images,
+    executor: new RuncExecutor({ stateDir: join(root, 'runc') }),
+    statCache,
+    cacheDir: join(root, 'cache'),
+  });
   return {
     root,
     content,
@@ -70,6 +83,10 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
     differ: createDiffer(content),
     applier: createApplier(content),
     gcLock: new SharedFileLock(join(root, 'gc.lock')),
-    close: () => snapshotter.close(),
+    worker,
+    close: async () => {
+      await statCache.save();
+      await snapshotter.close();
+    },
   };
 }

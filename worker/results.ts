@@ -1,0 +1,64 @@
+/**
+ * Results of ops, as the solver sees them: `snapshot:<name>` (a committed snapshot), `local:<dir>` (a
+ * local context directory, read in place, never copied unless a COPY needs it) and `scratch`. Committed
+ * snapshots outlive the solve (they are the cache); references only keep them alive while in use.
+ */
+import { NotFoundError } from '../core/errors.js';
+import type { Result, ResultStore } from '../solver/index.js';
+import type { Snapshotter } from '../snapshotter/types.js';
+
+export type ResultKind = 'snapshot' | 'local' | 'scratch';
+
+export class WorkerResult implements Result {
+  private refs = 1;
+
+  constructor(
+    readonly id: string,
+    private readonly onFree?: () => void | Promise<void>,
+  ) {}
+
+  get kind(): ResultKind {
+    return this.id === 'scratch' ? 'scratch' : (this.id.slice(0, this.id.indexOf(':')) as ResultKind);
+  }
+
+  /** The snapshot name or local directory behind the result. */
+  get ref(): string {
+    return this.id.slice(this.id.indexOf(':') + 1);
+  }
+
+  retain(): void {
+    this.refs++;
+  }
+
+  async release(): Promise<void> {
+    this.refs--;
+    if (this.refs === 0) await this.onFree?.();
+  }
+}
+
+export const snapshotResult = (name: string): WorkerResult => new WorkerResult(`snapshot:${name}`);
+export const localResult = (dir: string): WorkerResult => new WorkerResult(`local:${dir}`);
+export const scratchResult = (): WorkerResult => new WorkerResult('scratch');
+
+export function asWorkerResult(result: Result | undefined): WorkerResult {
+  if (result instanceof WorkerResult) return result;
+  return new WorkerResult(result?.id ?? 'scratch');
+}
+
+/** Revives cached results: a snapshot that still exists. Local results are never cached. */
+export class SnapshotResultStore implements ResultStore {
+  constructor(private readonly snapshotter: Snapshotter) {}
+
+  async load(id: string): Promise<Result | undefined> {
+    if (id === 'scratch') return scratchResult();
+    if (!id.startsWith('snapshot:')) return undefined;
+    const name = id.slice('snapshot:'.length);
+    try {
+      const info = await this.snapshotter.stat(name);
+      return info.kind === 'committed' ? snapshotResult(name) : undefined;
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The worker: turns an llb Definition into solver vertices whose ops act on the shared stores, and solves
+ * it. One Solver (and so one memoised computation per digest) per worker, shared by concurrent solves.
+ */
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { ProgressWriter } from '../core/progress.js';
+import type { Executor } from '../executor/index.js';
+import type { ImageStore } from '../image/store.js';
+import type { Definition, DefinitionOp } from '../llb/index.js';
+import { FileCacheStore, Solver } from '../solver/index.js';
+import type { Op, Vertex } from '../solver/index.js';
+import type { Snapshotter } from '../snapshotter/types.js';
+import type { StatCache } from './contenthash/index.js';
+import type { WorkerDeps } from './ops.js';
+import { execOp, fileOp, sourceOp } from './ops.js';
+import type { WorkerResult } from './results.js';
+import { SnapshotResultStore, asWorkerResult } from './results.js';
+
+export interface WorkerOptions {
+  readonly snapshotter: Snapshotter;
+  readonly images: ImageStore;
+  readonly executor: Executor;
+  readonly statCache: StatCache;
+  /** Directory of the persistent cache index. */
+  readonly cacheDir: string;
+}
+
+export interface WorkerSolveOptions {
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressWriter;
+  readonly locals?: Readonly<Record<string, string>>;
+  readonly noCache?: boolean;
+}
+
+export class Worker {
+  private readonly solver: Solver;
+  /** Containers started by this worker (tests count them to prove cache hits). */
+  readonly counters = { containers: 0 };
+
+  constructor(private readonly options: WorkerOptions) {
+    // RUN steps mostly wait (on processes, disks, networks), so the exec lane is wider than the CPU
+    // count, as BuildKit's default of unbounded parallelism would be; file ops share the io lane.
+    const cpus = availableParallelism();
+    this.solver = new Solver({
+      cache: new FileCacheStore(options.cacheDir),
+      results: new SnapshotResultStore(options.snapshotter),
+      lanes: { exec: 4 * cpus, io: 4 * cpus, network: 8 },
+    });
+  }
+
+  private opFor(entry: DefinitionOp, deps: WorkerDeps): Op {
+    const { op, digest } = entry;
+    switch (op.kind) {
+      case 'source':
+        return sourceOp(op, digest, deps);
+      case 'exec':
+        return execOp(op, digest, deps);
+      case 'file':
+        return fileOp(op, digest, deps, entry.inputs.length);
+      default:
+        throw new InvalidArgumentError(`op kind ${op.kind} is not supported by this worker yet`);
+    }
+  }
+
+  /** Builds the vertex graph (definitions are in topological order). */
+  vertices(definition: Definition, locals: Readonly<Record<string, string>>): Vertex | undefined {
+    const deps: WorkerDeps = { ...this.options, locals, counters: this.counters };
+    const byDigest = new Map<string, Vertex>();
+    for (const entry of definition.ops) {
+      const inputs = entry.inputs.map((input) => {
+        const vertex = byDigest.get(input.digest);
+        if (!vertex)
+          throw new InvalidArgumentError(`op ${entry.digest} has an unknown input ${input.digest}`);
+        return { vertex, index: input.index };
+      });
+      const name =
+        entry.metadata?.customName ??
+        entry.metadata?.description?.['llb.customname'] ??
+        `${entry.op.kind} ${entry.digest.slice(7, 19)}`;
+      byDigest.set(entry.digest, {
+        digest: entry.digest,
+        inputs,
+        op: this.opFor(entry, deps),
+        name,
+        ...(entry.metadata?.ignoreCache ? { ignoreCache: true } : {}),
+      });
+    }
+    return definition.root ? byDigest.get(definition.root.digest) : undefined;
+  }
+
+  /** Solves the definition; the result's snapshot holds the root's filesystem. */
+  async solve(definition: Definition, options: WorkerSolveOptions = {}): Promise<WorkerResult | undefined> {
+    const root = this.vertices(definition, options.locals ?? {});
+    if (!root) return undefined;
+    const result = await this.solver.solve(root, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
+      ...(options.noCache ? { noCache: true } : {}),
+    });
+    return asWorkerResult(result);
+  }
+}
