@@ -35,3 +35,4 @@ export type { SolveOptions, SolveResult } from './engine/solve.js';
 export * as llb from './llb/index.js';
 export type { ProgressEvent, ProgressWriter } from './core/progress.js';
 export { MemoryProgressWriter } from './core/progress.js';
+export { withSnapshotDir } from './engine/snapshots.js';

@@ -54,6 +54,48 @@ export function buildProgram(): Command {
       await debugParse(file, options);
     });
   debug
+    .command('llb')
+    .description('Print a serialised llb definition as pretty JSON or as a Graphviz dot graph.')
+    .argument('<definition>', 'definition JSON file, or - for standard input')
+    .option('--format <format>', 'json or dot', 'json')
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild debug llb def.json',
+        'tsbuild debug llb --format dot def.json | dot -Tsvg > graph.svg',
+      ]),
+    )
+    .action(async (file: string, options: { format: string }) => {
+      const { debugLlb } = await import('./commands/debug-llb.js');
+      await debugLlb(file, options);
+    });
+  debug
+    .command('solve')
+    .description(
+      'Solve a serialised llb definition (as `buildctl build` reads LLB) and print the result snapshot.',
+    )
+    .argument('<definition>', 'definition JSON file, or - for standard input')
+    .option('--local <name=dir>', 'a local source directory (repeatable)', collect, [])
+    .option('--output <spec>', 'type=local,dest=DIR: copy the result filesystem to DIR')
+    .option('--no-cache', 'run every step (results are still recorded)')
+    .option('--progress <mode>', 'plain or rawjson (on stderr)', 'plain')
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild debug solve --local context=. def.json',
+        'node make-graph.mjs | tsbuild debug solve --output type=local,dest=out -',
+      ]),
+    )
+    .action(
+      async (
+        file: string,
+        options: { local: string[]; output?: string; cache?: boolean; progress: string },
+      ) => {
+        const { debugSolve } = await import('./commands/debug-llb.js');
+        await debugSolve(file, { ...options, noCache: options.cache === false }, globals());
+      },
+    );
+  debug
     .command('fsck')
     .description(
       'Check the root: every blob against its digest, every snapshot and its parents, every image.',

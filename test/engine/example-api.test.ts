@@ -1,0 +1,30 @@
+/** examples/api/build.mjs runs as documented (against a temporary root with busybox imported). */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/shared.js';
+
+const isRoot = process.getuid?.() === 0;
+const work = mkdtempSync(join(tmpdir(), 'tsbuild-example-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe.skipIf(!isRoot)('examples/api', () => {
+  it('builds, then finds every step cached the second time', () => {
+    const env = { ...process.env, TSBUILD_ROOT: join(work, 'root') };
+    const cli = resolve(repoRoot, 'dist/cli/main.js');
+    execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
+    execFileSync('node', [cli, 'image', 'import', join(work, 'rootfs'), 'busybox:latest'], {
+      env,
+      stdio: 'ignore',
+    });
+    const run = () =>
+      spawnSync('node', [resolve(repoRoot, 'examples/api/build.mjs')], { env, encoding: 'utf8' });
+    const first = run();
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/\(0 steps cached\)\nbuilt by tsbuild on \S+\n\d+ \/src\/build.mjs\n$/);
+    expect(run().stdout).toMatch(/\(3 steps cached\)/);
+  });
+});
