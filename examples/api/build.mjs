@@ -2,10 +2,11 @@
 // directory, then read the result. Run as root after `make demo` (which imports busybox:latest):
 //   node examples/api/build.mjs [context-dir]
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { llb, openEngine, solve, withSnapshotDir } from 'tsbuild';
 
-const context = resolve(process.argv[2] ?? new URL('.', import.meta.url).pathname);
+const context = resolve(process.argv[2] ?? dirname(fileURLToPath(import.meta.url)));
 
 const definition = llb
   .image('busybox:latest')
