@@ -8,9 +8,9 @@ NODE_MAJOR_MIN := 20
 
 STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
-SOURCES := $(shell find core parser frontend solver snapshotter image engine cli bench index.ts -name "*.ts" -o -name "*.ne" 2>/dev/null)
+SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image engine cli bench index.ts -name "*.ts" -o -name "*.ne" 2>/dev/null)
 
-.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers
+.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers bench-solver
 
 help:
 	@echo "make demo   install what is missing, build, and run the example"
@@ -69,3 +69,6 @@ bench-parse: build
 
 bench-layers: build
 	node dist/bench/layers.js
+
+bench-solver: build
+	node dist/bench/solver.js
