@@ -10,6 +10,8 @@ export interface SolveOptions {
   readonly locals?: Readonly<Record<string, string>>;
   /** Run every vertex (results are still recorded). */
   readonly noCache?: boolean;
+  /** Secret values by id for secret mounts; never in a cache key, snapshot, cache record or log. */
+  readonly secrets?: Readonly<Record<string, Uint8Array>>;
 }
 
 export interface SolveResult {

@@ -16,6 +16,8 @@ import { withTempMount } from '../snapshotter/mount/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { StatCache } from './contenthash/index.js';
 import { hashPath } from './contenthash/index.js';
+import { withExecMounts } from './exec-mounts.js';
+import type { PreparedMounts } from './exec-mounts.js';
 import { applyFileActions } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
 import type { WorkerResult } from './results.js';
@@ -30,6 +32,10 @@ export interface WorkerDeps {
   readonly locals: Readonly<Record<string, string>>;
   /** Counts containers started, for tests and progress. */
   readonly counters: { containers: number };
+  /** Where cache mounts live (default: `cachemounts` beside the cache index). */
+  readonly cacheMountsRoot: string;
+  /** Secret values by id, for this solve only; never part of a cache key, snapshot or log. */
+  readonly secrets?: Readonly<Record<string, Uint8Array>>;
 }
 
 const sha = (...parts: string[]): string =>
@@ -99,44 +105,63 @@ async function inNewSnapshot(
   return snapshotResult(name);
 }
 
+/** Runs the process of `op` over `rootfs`, with the extra mounts, secrets and secret env of `extra`. */
+async function runProcess(
+  op: ExecOp,
+  deps: WorkerDeps,
+  ctx: OpContext,
+  rootfs: string,
+  extra: PreparedMounts,
+): Promise<void> {
+  const tail: string[] = [];
+  deps.counters.containers++;
+  const { exitCode } = await deps.executor.run(
+    {
+      rootfs,
+      args: op.args,
+      env: [...op.env, ...extra.env],
+      cwd: op.cwd,
+      user: op.user,
+      network: op.network === 'none' ? 'none' : 'host',
+      mounts: extra.mounts,
+      secretFiles: extra.secretFiles,
+    },
+    {
+      signal: ctx.signal,
+      onLog: (stream, chunk) => {
+        ctx.progress.write(logEvent(stream, chunk, ctx.digest));
+        tail.push(...Buffer.from(chunk).toString('utf8').split('\n'));
+        if (tail.length > 40) tail.splice(0, tail.length - 40);
+      },
+    },
+  );
+  if (exitCode !== 0) {
+    throw new TsbuildError(
+      'FAILED_PRECONDITION',
+      `process "${op.args.join(' ')}" did not complete successfully: exit code: ${exitCode}`,
+      { hint: tail.filter(Boolean).slice(-10).join('\n') || undefined },
+    );
+  }
+}
+
 export function execOp(op: ExecOp, digest: string, deps: WorkerDeps): Op {
   return {
     lane: 'exec',
+    // Cache-mount contents and secret values are not in the op, so never in the key.
     cacheMap: (): CacheMap => ({ digest, deps: [] }),
     exec: async (ctx: OpContext, inputs: readonly Result[]) => {
       const results = inputs.map(asWorkerResult);
-      const root = results[0];
-      const tail: string[] = [];
-      const result = await inNewSnapshot(deps, parentOf(root), ctx.signal, async (rootfs) => {
-        deps.counters.containers++;
-        const { exitCode } = await deps.executor.run(
-          {
-            rootfs,
-            args: op.args,
-            env: op.env,
-            cwd: op.cwd,
-            user: op.user,
-            network: op.network === 'none' ? 'none' : 'host',
-          },
-          {
-            signal: ctx.signal,
-            onLog: (stream, chunk) => {
-              ctx.progress.write(logEvent(stream, chunk, ctx.digest));
-              tail.push(...Buffer.from(chunk).toString('utf8').split('\n'));
-              if (tail.length > 40) tail.splice(0, tail.length - 40);
-            },
-          },
-        );
-        if (exitCode !== 0) {
-          throw new TsbuildError(
-            'FAILED_PRECONDITION',
-            `process "${op.args.join(' ')}" did not complete successfully: exit code: ${exitCode}`,
-            {
-              hint: tail.filter(Boolean).slice(-10).join('\n') || undefined,
-            },
-          );
-        }
-      }).catch((err: unknown) => {
+      const mountDeps = {
+        snapshotter: deps.snapshotter,
+        cacheMountsRoot: deps.cacheMountsRoot,
+        secrets: deps.secrets ?? {},
+        signal: ctx.signal,
+      };
+      const result = await withExecMounts(op.mounts.slice(1), results, mountDeps, (extra) =>
+        inNewSnapshot(deps, parentOf(results[0]), ctx.signal, (rootfs) =>
+          runProcess(op, deps, ctx, rootfs, extra),
+        ),
+      ).catch((err: unknown) => {
         throw failure(ctx.name, err);
       });
       return [result];

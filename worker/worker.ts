@@ -3,11 +3,13 @@
  * it. One Solver (and so one memoised computation per digest) per worker, shared by concurrent solves.
  */
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ProgressWriter } from '../core/progress.js';
 import type { Executor } from '../executor/index.js';
 import type { ImageStore } from '../image/store.js';
 import type { Definition, DefinitionOp } from '../llb/index.js';
+import { describeOp } from '../llb/index.js';
 import { FileCacheStore, Solver } from '../solver/index.js';
 import type { Op, Vertex } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
@@ -24,6 +26,8 @@ export interface WorkerOptions {
   readonly statCache: StatCache;
   /** Directory of the persistent cache index. */
   readonly cacheDir: string;
+  /** Directory of the cache mounts; default `cachemounts` beside `cacheDir`. */
+  readonly cacheMountsRoot?: string;
 }
 
 export interface WorkerSolveOptions {
@@ -31,6 +35,8 @@ export interface WorkerSolveOptions {
   readonly progress?: ProgressWriter;
   readonly locals?: Readonly<Record<string, string>>;
   readonly noCache?: boolean;
+  /** Secret values by id for secret mounts (this solve only). */
+  readonly secrets?: Readonly<Record<string, Uint8Array>>;
 }
 
 export class Worker {
@@ -64,8 +70,14 @@ export class Worker {
   }
 
   /** Builds the vertex graph (definitions are in topological order). */
-  vertices(definition: Definition, locals: Readonly<Record<string, string>>): Vertex | undefined {
-    const deps: WorkerDeps = { ...this.options, locals, counters: this.counters };
+  vertices(
+    definition: Definition,
+    locals: Readonly<Record<string, string>>,
+    secrets: Readonly<Record<string, Uint8Array>> = {},
+  ): Vertex | undefined {
+    const cacheMountsRoot =
+      this.options.cacheMountsRoot ?? join(dirname(this.options.cacheDir), 'cachemounts');
+    const deps: WorkerDeps = { ...this.options, cacheMountsRoot, locals, secrets, counters: this.counters };
     const byDigest = new Map<string, Vertex>();
     for (const entry of definition.ops) {
       const inputs = entry.inputs.map((input) => {
@@ -74,10 +86,7 @@ export class Worker {
           throw new InvalidArgumentError(`op ${entry.digest} has an unknown input ${input.digest}`);
         return { vertex, index: input.index };
       });
-      const name =
-        entry.metadata?.customName ??
-        entry.metadata?.description?.['llb.customname'] ??
-        `${entry.op.kind} ${entry.digest.slice(7, 19)}`;
+      const name = entry.metadata?.description?.['llb.customname'] ?? describeOp(entry);
       byDigest.set(entry.digest, {
         digest: entry.digest,
         inputs,
@@ -91,7 +100,7 @@ export class Worker {
 
   /** Solves the definition; the result's snapshot holds the root's filesystem. */
   async solve(definition: Definition, options: WorkerSolveOptions = {}): Promise<WorkerResult | undefined> {
-    const root = this.vertices(definition, options.locals ?? {});
+    const root = this.vertices(definition, options.locals ?? {}, options.secrets ?? {});
     if (!root) return undefined;
     const result = await this.solver.solve(root, {
       ...(options.signal ? { signal: options.signal } : {}),
