@@ -151,10 +151,19 @@ export class Solver {
         const hit = await this.lookup(vertex, slow.key, ctx);
         if (hit !== undefined) return hit;
       }
-      const results = await this.execute(vertex, ctx, inputs);
-      const outputKeys = results.map((_, i) => outputKey(slow.key, i));
-      if (slow.stable) await this.record(vertex, ctx, { keys, slowKey: slow.key, results });
-      return { results, keys: outputKeys, cached: false, stable: slow.stable };
+      const run = async (): Promise<Solved> => {
+        // Another process may have run this key while we waited for its lock: look again.
+        if (useCache && slow.stable && this.options.keyLock) {
+          const hit = await this.lookup(vertex, slow.key, ctx);
+          if (hit !== undefined) return hit;
+        }
+        const results = await this.execute(vertex, ctx, inputs);
+        const outputKeys = results.map((_, i) => outputKey(slow.key, i));
+        if (slow.stable) await this.record(vertex, ctx, { keys, slowKey: slow.key, results });
+        return { results, keys: outputKeys, cached: false, stable: slow.stable };
+      };
+      const lock = this.options.keyLock;
+      return slow.stable && lock ? await lock(slow.key, run, entry.signal) : await run();
     } finally {
       for (const sub of subs) sub.release();
     }

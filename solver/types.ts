@@ -98,6 +98,12 @@ export interface ResultStore {
 export interface SolverOptions {
   readonly cache: CacheStore;
   readonly results: ResultStore;
+  /**
+   * Serialises the execution of one cache key across processes sharing a cache (two engines on one
+   * root): the solver runs a missed vertex inside `keyLock(key, run)` and looks the key up again first
+   * thing inside, so each key executes once.
+   */
+  readonly keyLock?: <T>(key: string, run: () => Promise<T>, signal: AbortSignal) => Promise<T>;
   /** Lane sizes; each defaults to `os.availableParallelism()`. */
   readonly lanes?: Partial<Record<Lane, number>>;
 }

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
+import { SharedFileLock } from '../core/lock.js';
 import type { ProgressWriter } from '../core/progress.js';
 import type { Executor } from '../executor/index.js';
 import type { ImageStore } from '../image/store.js';
@@ -52,6 +53,12 @@ export class Worker {
       cache: new FileCacheStore(options.cacheDir),
       results: new SnapshotResultStore(options.snapshotter),
       lanes: { exec: 4 * cpus, io: 4 * cpus, network: 8 },
+      // One lock file per key bucket (256 of them), so the directory stays small; a collision only
+      // serialises two unrelated steps.
+      keyLock: (key, run, signal) =>
+        new SharedFileLock(
+          join(options.cacheDir, 'locks', `${key.replace(/^sha256:/, '').slice(0, 2)}.lock`),
+        ).exclusive(run, signal),
     });
   }
 
