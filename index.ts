@@ -36,3 +36,5 @@ export * as llb from './llb/index.js';
 export type { ProgressEvent, ProgressWriter } from './core/progress.js';
 export { MemoryProgressWriter } from './core/progress.js';
 export { withSnapshotDir } from './engine/snapshots.js';
+export { createEngine } from './engine/api.js';
+export type { BuildEngine, BuildSolveOptions } from './engine/api.js';

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { llb, openEngine, solve, withSnapshotDir } from 'tsbuild';
+import { createEngine, llb, withSnapshotDir } from 'tsbuild';
 
 const context = resolve(process.argv[2] ?? dirname(fileURLToPath(import.meta.url)));
 
@@ -15,12 +15,12 @@ const definition = llb
   .run('wc -l /src/build.mjs > /lines.txt')
   .toDefinition();
 
-const engine = await openEngine();
+const engine = await createEngine();
 try {
   const events = [];
-  const result = await solve(engine, definition, {
+  const result = await engine.solve(definition, {
     locals: { context },
-    progress: { write: (event) => events.push(event) },
+    onProgress: (event) => events.push(event),
   });
   const cached = events.filter((e) => e.type === 'vertex.cached').length;
   console.log(`result snapshot ${result.snapshot} (${cached} steps cached)`);
