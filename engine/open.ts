@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import { SharedFileLock } from '../core/lock.js';
 import { RuncExecutor } from '../executor/index.js';
+import { PatternMatcher } from '../frontend/dockerignore/index.js';
 import { ImageStore } from '../image/store.js';
 import { StatCache } from '../worker/contenthash/index.js';
 import { Worker } from '../worker/worker.js';
@@ -58,6 +59,43 @@ function snapshotterKind(kind?: string): SnapshotterKind {
   return value;
 }
 
+/**
+ * A local source's include/exclude patterns as a predicate on paths relative to the local root, with
+ * .dockerignore semantics: an exclude pattern leaves a path (and what is under it) out, `!` brings one
+ * back; with include patterns, only what they match (or lies under a match) is kept, and directories on
+ * the way to a possible match are walked.
+ */
+export function compileLocalFilter(
+  include: readonly string[],
+  exclude: readonly string[],
+): ((relPath: string, isDir: boolean) => boolean) | undefined {
+  const inc = include.length > 0 ? PatternMatcher.compile(include) : undefined;
+  const exc = exclude.length > 0 ? PatternMatcher.compile(exclude) : undefined;
+  if (inc === undefined && exc === undefined) return undefined;
+  // For directories above an include pattern: its first components, as patterns of their own.
+  const prefixes = new Map<number, PatternMatcher | undefined>();
+  const prefixMatcher = (depth: number): PatternMatcher | undefined => {
+    if (!prefixes.has(depth)) {
+      const heads = include
+        .map((p) =>
+          p
+            .replace(/^\/+/u, '')
+            .split('/')
+            .filter((c) => c !== '' && c !== '.'),
+        )
+        .filter((parts) => parts.length > depth)
+        .map((parts) => (parts.slice(0, depth).includes('**') ? '**' : parts.slice(0, depth).join('/')));
+      prefixes.set(depth, heads.length > 0 ? PatternMatcher.compile(heads) : undefined);
+    }
+    return prefixes.get(depth);
+  };
+  return (relPath, isDir) => {
+    if (exc?.matchesOrParentMatches(relPath) === true) return false;
+    if (inc === undefined || inc.matchesOrParentMatches(relPath)) return true;
+    return isDir && prefixMatcher(relPath.split('/').length)?.matchesExact(relPath) === true;
+  };
+}
+
 /** Opens (creating where needed) the stores under the root. */
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const root = resolveRoot(options.root);
@@ -74,6 +112,7 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
     executor: new RuncExecutor({ stateDir: join(root, 'runc') }),
     statCache,
     cacheDir: join(root, 'cache'),
+    compileFilter: compileLocalFilter,
   });
   return {
     root,

@@ -9,19 +9,31 @@ import { logEvent } from '../core/progress.js';
 import type { Executor } from '../executor/index.js';
 import { chainIDs } from '../image/oci.js';
 import type { ImageStore } from '../image/store.js';
-import type { ExecOp, FileOp, SourceOp } from '../llb/index.js';
+import { posix } from 'node:path';
+import { resolveUser } from '../executor/user.js';
+import type { Chown, CopyAction, ExecOp, FileOp, SourceOp } from '../llb/index.js';
 import { parseSourceIdentifier } from '../llb/index.js';
 import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.js';
 import { withTempMount } from '../snapshotter/mount/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
-import type { StatCache } from './contenthash/index.js';
-import { hashPath } from './contenthash/index.js';
+import type { PathPredicate, StatCache } from './contenthash/index.js';
+import { hasMeta, hashPath } from './contenthash/index.js';
 import { withExecMounts } from './exec-mounts.js';
 import type { PreparedMounts } from './exec-mounts.js';
 import { applyFileActions } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
+import type { Owner } from './fileop/paths.js';
 import type { WorkerResult } from './results.js';
-import { asWorkerResult, localResult, snapshotResult } from './results.js';
+import { asWorkerResult, localFilterOf, localResult, snapshotResult } from './results.js';
+
+/**
+ * Compiles a local source's include/exclude patterns into a predicate on paths relative to the local
+ * root ('a/b', no leading slash): false leaves an entry (and its tree) out; undefined keeps everything.
+ */
+export type FilterCompiler = (
+  include: readonly string[],
+  exclude: readonly string[],
+) => PathPredicate | undefined;
 
 export interface WorkerDeps {
   readonly snapshotter: Snapshotter;
@@ -36,6 +48,8 @@ export interface WorkerDeps {
   readonly cacheMountsRoot: string;
   /** Secret values by id, for this solve only; never part of a cache key, snapshot or log. */
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
+  /** Compiles local sources' include/exclude patterns; without it, patterns are an error. */
+  readonly compileFilter?: FilterCompiler;
 }
 
 const sha = (...parts: string[]): string =>
@@ -55,7 +69,16 @@ export function sourceOp(op: SourceOp, digest: string, deps: WorkerDeps): Op {
       cacheMap: () => ({ digest, volatile: true, deps: [] }),
       exec: async () => {
         if (!dir) throw new NotFoundError(`local source ${JSON.stringify(source.name)} was not given`);
-        return [localResult(dir)];
+        const include = op.local?.include ?? [];
+        const exclude = op.local?.exclude ?? [];
+        if (include.length === 0 && exclude.length === 0) return [localResult(dir)];
+        if (!deps.compileFilter) {
+          throw new TsbuildError(
+            'FAILED_PRECONDITION',
+            `local source ${JSON.stringify(source.name)} has include/exclude patterns but this worker cannot compile them`,
+          );
+        }
+        return [localResult(dir, deps.compileFilter(include, exclude))];
       },
     };
   }
@@ -169,6 +192,43 @@ export function execOp(op: ExecOp, digest: string, deps: WorkerDeps): Op {
   };
 }
 
+/** Clean relative form of a path inside a root ('' for the root). */
+const relOf = (path: string): string => posix.normalize(`/${path}`).slice(1).replace(/\/$/, '');
+
+/**
+ * The content hash of `path` in `root`, seen through a local source's `filter` (paths relative to the
+ * root; hashPath's are relative to the selected path, so they are prefixed). A wildcard under a filter
+ * hashes the whole filtered root: coarser, never wrong.
+ */
+async function hashFiltered(
+  root: string,
+  path: string,
+  filter: PathPredicate | undefined,
+  deps: WorkerDeps,
+  signal: AbortSignal,
+): Promise<string> {
+  if (filter === undefined)
+    return hashPath(root, path, { statCache: deps.statCache, wildcard: true, signal });
+  const rel = relOf(path);
+  const selected = hasMeta(rel) ? '' : rel;
+  const exclude = (sub: string, isDir: boolean): boolean =>
+    !filter(selected === '' ? sub : `${selected}/${sub}`, isDir);
+  return sha('filtered', await hashPath(root, selected, { statCache: deps.statCache, exclude, signal }));
+}
+
+/** Resolves a chown's names against the user database of the destination root `dest`. */
+async function resolveOwnerIn(dest: string, chown: Chown): Promise<Owner> {
+  const numeric = (id: number | string | undefined): boolean =>
+    typeof id === 'number' || (typeof id === 'string' && /^\d+$/u.test(id));
+  if (numeric(chown.user) && (chown.group === undefined || numeric(chown.group))) {
+    const uid = Number(chown.user);
+    return { uid, gid: chown.group === undefined ? uid : Number(chown.group) };
+  }
+  const spec = chown.group === undefined ? String(chown.user) : `${chown.user}:${chown.group}`;
+  const user = await resolveUser(dest, spec);
+  return { uid: user.uid, gid: user.gid };
+}
+
 export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount: number): Op {
   const depFor = (index: number): CacheDep => {
     const paths = op.actions.flatMap((a) => (a.action === 'copy' && a.src === index ? [a.srcPath] : []));
@@ -181,15 +241,10 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
           [result],
           { snapshotter: deps.snapshotter, signal: ctx.signal },
           async ([dir]) => {
+            const filter = localFilterOf(result);
             const hashes: string[] = [];
             for (const p of paths) {
-              hashes.push(
-                await hashPath(dir ?? '', p, {
-                  statCache: deps.statCache,
-                  wildcard: true,
-                  signal: ctx.signal,
-                }),
-              );
+              hashes.push(await hashFiltered(dir ?? '', p, filter, deps, ctx.signal));
             }
             return sha(...hashes);
           },
@@ -213,6 +268,58 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
             applyFileActions(op.actions, {
               dest,
               inputs: (i: number) => dirs[indexes.indexOf(i)],
+              sourceFilter: (i: number) => localFilterOf(results[i]),
+              resolveOwner: (chown) => resolveOwnerIn(dest, chown),
+              signal: ctx.signal,
+            }),
+          ),
+      ).catch((err: unknown) => {
+        throw failure(ctx.name, err);
+      });
+      return [result];
+    },
+  };
+}
+
+/** Copies the whole of input `src` over the destination, replacing what is there (a merge layer). */
+const layerCopy = (src: number): CopyAction => ({
+  action: 'copy',
+  src,
+  srcPath: '/',
+  dest: '/',
+  followSymlinks: false,
+  wildcards: false,
+  allowEmptyWildcard: false,
+  include: [],
+  exclude: [],
+  createDestPath: true,
+  copyDirContents: true,
+  alwaysReplaceExisting: true,
+});
+
+/**
+ * The merge op (COPY --link): a new snapshot on the first input when it is a snapshot, with every later
+ * non-scratch input's tree copied on top in order. Deletions in later inputs are not carried over.
+ */
+export function mergeOp(digest: string, deps: WorkerDeps): Op {
+  return {
+    lane: 'io',
+    cacheMap: (): CacheMap => ({ digest, deps: [] }),
+    exec: async (ctx, inputs) => {
+      const results = inputs.map(asWorkerResult);
+      const first = results.findIndex((r) => r.kind !== 'scratch');
+      const base = first >= 0 && results[first]?.kind === 'snapshot' ? first : -1;
+      const layers = results.map((_, i) => i).filter((i) => i !== base && results[i]?.kind !== 'scratch');
+      const sources = layers.map((i) => results[i] as WorkerResult);
+      const result = await withResultDirs(
+        sources,
+        { snapshotter: deps.snapshotter, signal: ctx.signal },
+        (dirs) =>
+          inNewSnapshot(deps, parentOf(results[base]), ctx.signal, (dest) =>
+            applyFileActions(layers.map(layerCopy), {
+              dest,
+              inputs: (i: number) => dirs[layers.indexOf(i)],
+              sourceFilter: (i: number) => localFilterOf(results[i]),
               signal: ctx.signal,
             }),
           ),

@@ -6,6 +6,7 @@
 import { NotFoundError } from '../core/errors.js';
 import type { Result, ResultStore } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
+import type { PathPredicate } from './contenthash/index.js';
 
 export type ResultKind = 'snapshot' | 'local' | 'scratch';
 
@@ -37,7 +38,26 @@ export class WorkerResult implements Result {
 }
 
 export const snapshotResult = (name: string): WorkerResult => new WorkerResult(`snapshot:${name}`);
-export const localResult = (dir: string): WorkerResult => new WorkerResult(`local:${dir}`);
+/**
+ * A local context directory with the include/exclude filter of its source: a predicate on paths relative
+ * to the directory ('a/b', no leading slash), false for what the source leaves out.
+ */
+export class LocalResult extends WorkerResult {
+  constructor(
+    dir: string,
+    readonly filter?: PathPredicate,
+  ) {
+    super(`local:${dir}`);
+  }
+}
+
+export const localResult = (dir: string, filter?: PathPredicate): WorkerResult =>
+  new LocalResult(dir, filter);
+
+/** The filter of a local result (undefined for every other result, or a local one without patterns). */
+export function localFilterOf(result: WorkerResult | undefined): PathPredicate | undefined {
+  return result instanceof LocalResult ? result.filter : undefined;
+}
 export const scratchResult = (): WorkerResult => new WorkerResult('scratch');
 
 export function asWorkerResult(result: Result | undefined): WorkerResult {

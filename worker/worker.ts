@@ -15,8 +15,8 @@ import { FileCacheStore, Solver } from '../solver/index.js';
 import type { Op, Vertex } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { StatCache } from './contenthash/index.js';
-import type { WorkerDeps } from './ops.js';
-import { execOp, fileOp, sourceOp } from './ops.js';
+import type { FilterCompiler, WorkerDeps } from './ops.js';
+import { execOp, fileOp, mergeOp, sourceOp } from './ops.js';
 import type { WorkerResult } from './results.js';
 import { SnapshotResultStore, asWorkerResult } from './results.js';
 
@@ -29,6 +29,11 @@ export interface WorkerOptions {
   readonly cacheDir: string;
   /** Directory of the cache mounts; default `cachemounts` beside `cacheDir`. */
   readonly cacheMountsRoot?: string;
+  /**
+   * Compiles a local source's include/exclude patterns into a predicate on paths relative to the local
+   * root (no leading '/'); the engine injects .dockerignore semantics (worker/ may not import frontend/).
+   */
+  readonly compileFilter?: FilterCompiler;
 }
 
 export interface WorkerSolveOptions {
@@ -71,8 +76,12 @@ export class Worker {
         return execOp(op, digest, deps);
       case 'file':
         return fileOp(op, digest, deps, entry.inputs.length);
+      case 'merge':
+        return mergeOp(digest, deps);
       default:
-        throw new InvalidArgumentError(`op kind ${op.kind} is not supported by this worker yet`);
+        throw new InvalidArgumentError(
+          `op kind ${(op as { kind: string }).kind} is not supported by this worker`,
+        );
     }
   }
 

@@ -26,6 +26,12 @@ export interface ApplyFileActionsOptions {
   readonly resolveOwner?: (chown: Chown) => Owner | Promise<Owner>;
   /** Replaces the include/exclude patterns of every copy: false leaves an entry (and its tree) out. */
   readonly copyFilter?: CopyPredicate;
+  /**
+   * A filter of input `index` itself (a local source's include/exclude): a predicate on paths relative to
+   * that input's root ('a/b', no leading slash). What it leaves out is as if absent from the input; it
+   * applies before the copy's own patterns (or `copyFilter`).
+   */
+  readonly sourceFilter?: (index: number) => CopyPredicate | undefined;
   /** File operations run at once in a copy (default 32). */
   readonly parallelism?: number;
 }
@@ -63,6 +69,7 @@ async function applyOne(
         destRoot: dest,
         owner: await ownerOf(action.chown, options),
         filter,
+        sourceFilter: action.src === SCRATCH ? undefined : options.sourceFilter?.(action.src),
         signal: options.signal,
         parallelism: options.parallelism,
       });

@@ -13,7 +13,7 @@
 import { NotFoundError } from '../../core/errors.js';
 import type { CopyAction } from '../../llb/ops.js';
 import { cleanName, joinRoot, splitName } from '../../snapshotter/layers/root-path.js';
-import type { CopyFilter } from './filter.js';
+import type { CopyFilter, CopyPredicate } from './filter.js';
 import { patternFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
 import type { Owner } from './paths.js';
@@ -27,6 +27,11 @@ export interface CopyContext {
   readonly owner: Owner | undefined;
   /** Overrides the action's include/exclude patterns. */
   readonly filter?: CopyFilter;
+  /**
+   * What the source root holds at all (a local source's filter), on paths relative to the source root:
+   * an entry it refuses is as if absent.
+   */
+  readonly sourceFilter?: CopyPredicate;
   readonly signal?: AbortSignal;
   readonly parallelism?: number;
 }
@@ -63,23 +68,38 @@ export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<
   // The destination itself when it is spelled as a directory, its parent otherwise (fsutil's Copy).
   const [destParent] = splitName(cleanName(action.dest));
   await mkdirAll(ctx.destRoot, destIsDir ? action.dest : destParent, 0o755, ctx.owner);
-  const copier = new TreeCopier({
-    owner: ctx.owner,
-    mode: chmodFunction(action.chmod),
-    filter: ctx.filter ?? patternFilter(action.include, action.exclude),
-    replaceExisting: action.alwaysReplaceExisting,
-    signal: ctx.signal,
-    parallelism: ctx.parallelism,
-  });
+  const filter = ctx.filter ?? patternFilter(action.include, action.exclude);
+  const copierFor = (srcRel: string): TreeCopier =>
+    new TreeCopier({
+      owner: ctx.owner,
+      mode: chmodFunction(action.chmod),
+      filter: withSourceFilter(filter, ctx.sourceFilter, srcRel),
+      replaceExisting: action.alwaysReplaceExisting,
+      signal: ctx.signal,
+      parallelism: ctx.parallelism,
+    });
   for (const source of sources) {
-    await copyOne(action, ctx, copier, source);
+    await copyOne(action, ctx, copierFor, source);
   }
+}
+
+/** `filter` for a tree copied from `srcRel`, behind the source root's own filter. */
+function withSourceFilter(
+  filter: CopyFilter | undefined,
+  sourceFilter: CopyPredicate | undefined,
+  srcRel: string,
+): CopyFilter | undefined {
+  if (sourceFilter === undefined) return filter;
+  return (rel, isDir) => {
+    if (!sourceFilter(srcRel === '' ? rel : `${srcRel}/${rel}`, isDir)) return 'skip';
+    return filter === undefined ? 'copy' : filter(rel, isDir);
+  };
 }
 
 async function copyOne(
   action: CopyAction,
   ctx: CopyContext,
-  copier: TreeCopier,
+  copierFor: (srcRel: string) => TreeCopier,
   source: string,
 ): Promise<void> {
   const src = ctx.srcRoot === undefined ? undefined : resolveIn(ctx.srcRoot, source, action.followSymlinks);
@@ -89,6 +109,10 @@ async function copyOne(
     throw new NotFoundError(`${JSON.stringify(`/${source}`)} not found in source`);
   }
   const srcIsDir = srcStat.isDirectory();
+  if (ctx.sourceFilter !== undefined && src.rel !== '' && !ctx.sourceFilter(src.rel, srcIsDir)) {
+    if (action.wildcards && hasWildcard(cleanName(action.srcPath))) return; // a match left out
+    throw new NotFoundError(`${JSON.stringify(`/${source}`)} not found in source`);
+  }
   const dest = resolveIn(ctx.destRoot, action.dest, true);
   const destStat = await lstatOrUndefined(dest.abs);
   let target = dest.rel;
@@ -101,5 +125,5 @@ async function copyOne(
   } else {
     await mkdirAll(ctx.destRoot, splitName(target)[0], 0o755, ctx.owner);
   }
-  await copier.copy(src.abs, joinRoot(ctx.destRoot, target));
+  await copierFor(src.rel).copy(src.abs, joinRoot(ctx.destRoot, target));
 }

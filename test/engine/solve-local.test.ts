@@ -1,0 +1,154 @@
+/**
+ * Local sources with include/exclude, COPY --chown with names and the merge op, on busybox with runc.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importRootfs, llb, openEngine, solve } from '../../index.js';
+import type { Engine } from '../../index.js';
+import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
+import { repoRoot } from '../helpers/shared.js';
+
+const isRoot = process.getuid?.() === 0;
+const hasRunc = (() => {
+  try {
+    execFileSync('runc', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const work = mkdtempSync(join(tmpdir(), 'tsbuild-solve-local-'));
+const context = join(work, 'context');
+let engine: Engine;
+
+async function inSnapshot<T>(snapshot: string, fn: (dir: string) => T): Promise<T> {
+  const key = `read-${Math.random().toString(16).slice(2)}`;
+  await engine.snapshotter.view(key, snapshot);
+  try {
+    return await withReadonlyTempMount(await engine.snapshotter.mounts(key), async (dir) => fn(dir));
+  } finally {
+    await engine.snapshotter.remove(key);
+  }
+}
+
+describe.skipIf(!isRoot || !hasRunc)('local filters, chown names and merge', () => {
+  beforeAll(async () => {
+    execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
+    mkdirSync(join(context, 'dir'), { recursive: true });
+    writeFileSync(join(context, 'keep.txt'), 'keep\n');
+    writeFileSync(join(context, 'skip.log'), 'skip\n');
+    writeFileSync(join(context, 'dir', 'x.log'), 'x\n');
+    engine = await openEngine({ root: join(work, 'root') });
+    await importRootfs(engine, join(work, 'rootfs'), 'busybox:latest');
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const filtered = (): llb.Definition => {
+    const ctx = llb.local('context', { exclude: ['*.log', '**/*.log'] });
+    return llb
+      .image('busybox:latest')
+      .file(llb.copy(ctx, '.', '/app', { createDestPath: true, copyDirContents: true }))
+      .run('ls -R /app > /listing')
+      .toDefinition();
+  };
+
+  it('copies only what the local source keeps, and hashes only that', async () => {
+    const before = engine.worker.counters.containers;
+    const result = await solve(engine, filtered(), { locals: { context } });
+    expect(engine.worker.counters.containers - before).toBe(1);
+    const { top, sub } = await inSnapshot(result.snapshot ?? '', (dir) => ({
+      top: readdirSync(join(dir, 'app')).sort(),
+      sub: readdirSync(join(dir, 'app', 'dir')),
+    }));
+    expect(top).toEqual(['dir', 'keep.txt']);
+    expect(sub).toEqual([]);
+
+    writeFileSync(join(context, 'skip.log'), 'skip 2\n');
+    writeFileSync(join(context, 'dir', 'x.log'), 'x 2\n');
+    await solve(engine, filtered(), { locals: { context } });
+    expect(engine.worker.counters.containers - before).toBe(1);
+
+    writeFileSync(join(context, 'keep.txt'), 'keep 2\n');
+    await solve(engine, filtered(), { locals: { context } });
+    expect(engine.worker.counters.containers - before).toBe(2);
+  });
+
+  it('an excluded file named by a copy is not found', async () => {
+    const ctx = llb.local('context', { exclude: ['*.log'] });
+    const def = llb
+      .image('busybox:latest')
+      .file(llb.copy(ctx, '/skip.log', '/skip.log'))
+      .toDefinition();
+    await expect(solve(engine, def, { locals: { context } })).rejects.toThrow(/not found/);
+  });
+
+  it('keeps only what include patterns select', async () => {
+    const ctx = llb.local('context', { include: ['dir/*.log'] });
+    const def = llb
+      .scratch()
+      .file(llb.copy(ctx, '/', '/out', { createDestPath: true, copyDirContents: true }))
+      .toDefinition();
+    const result = await solve(engine, def, { locals: { context } });
+    const names = await inSnapshot(result.snapshot ?? '', (dir) => ({
+      top: readdirSync(join(dir, 'out')).sort(),
+      sub: readdirSync(join(dir, 'out', 'dir')),
+    }));
+    expect(names).toEqual({ top: ['dir'], sub: ['x.log'] });
+  });
+
+  it('resolves chown names in the destination', async () => {
+    const def = llb
+      .image('busybox:latest')
+      .file(
+        llb.copy(llb.local('context'), '/keep.txt', '/owned.txt', {
+          chown: { user: 'daemon', group: 'daemon' },
+        }),
+      )
+      .toDefinition();
+    const result = await solve(engine, def, { locals: { context } });
+    const st = await inSnapshot(result.snapshot ?? '', (dir) => statSync(join(dir, 'owned.txt')));
+    expect([st.uid, st.gid]).toEqual([1, 1]);
+
+    const bad = llb
+      .image('busybox:latest')
+      .file(llb.copy(llb.local('context'), '/keep.txt', '/bad.txt', { chown: { user: 'nosuchuser' } }))
+      .toDefinition();
+    await expect(solve(engine, bad, { locals: { context } })).rejects.toThrow(
+      /unable to find user nosuchuser/,
+    );
+  });
+
+  it('merges layers, and a change in one re-runs only it and the merge', async () => {
+    const graph = (b: string): llb.Definition => {
+      const base = llb.image('busybox:latest');
+      return llb.merge([base.run('echo a > /a.txt'), base.run(`echo ${b} > /b.txt`)]).toDefinition();
+    };
+    const before = engine.worker.counters.containers;
+    const first = await solve(engine, graph('b1'), {});
+    expect(engine.worker.counters.containers - before).toBe(2);
+    const files = await inSnapshot(first.snapshot ?? '', (dir) => [
+      readFileSync(join(dir, 'a.txt'), 'utf8'),
+      readFileSync(join(dir, 'b.txt'), 'utf8'),
+    ]);
+    expect(files).toEqual(['a\n', 'b1\n']);
+    const again = await solve(engine, graph('b1'), {});
+    expect(again.snapshot).toBe(first.snapshot);
+    expect(engine.worker.counters.containers - before).toBe(2);
+    const changed = await solve(engine, graph('b2'), {});
+    expect(engine.worker.counters.containers - before).toBe(3);
+    expect(changed.snapshot).not.toBe(first.snapshot);
+    const b = await inSnapshot(changed.snapshot ?? '', (dir) => [
+      readFileSync(join(dir, 'a.txt'), 'utf8'),
+      readFileSync(join(dir, 'b.txt'), 'utf8'),
+    ]);
+    expect(b).toEqual(['a\n', 'b2\n']);
+  });
+});
