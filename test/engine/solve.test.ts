@@ -67,6 +67,8 @@ describe.skipIf(!isRoot || !hasRunc)('solve with runc, overlay snapshots and a l
     const result = await solve(engine, graph(), { locals: { context } });
     expect(engine.worker.counters.containers - before).toBe(2);
     expect(await readFromSnapshot(result.snapshot ?? '', 'app/out')).toBe('one\nalpha\n');
+    expect(result.imageConfig?.os).toBe('linux');
+    expect(result.imageConfig?.history?.[0]?.created_by).toBe('tsbuild image import');
     const again = await solve(engine, graph(), { locals: { context } });
     expect(engine.worker.counters.containers - before).toBe(2);
     expect(again.snapshot).toBe(result.snapshot);
@@ -99,7 +101,8 @@ describe.skipIf(!isRoot || !hasRunc)('solve with runc, overlay snapshots and a l
     for (const i of [2, 3, 4]) chain = chain.copy(branches[i - 1] as llb.State, `/b${i}`, `/b${i}`);
     const def = llb.scratch().file(chain).toDefinition();
     const t0 = performance.now();
-    await solve(engine, def, { noCache: true });
+    const result = await solve(engine, def, { noCache: true });
+    expect(result.imageConfig).toBeUndefined(); // built on scratch
     const elapsed = performance.now() - t0;
     console.log(`four parallel sleep 1 branches: ${elapsed.toFixed(0)} ms`);
     expect(elapsed).toBeLessThan(1600);
