@@ -22,8 +22,6 @@ import { TsbuildError } from '../../core/errors.js';
 import { lgetxattr, lsetxattr, major, minor } from '../../core/sys.js';
 import { LayerApplier, applyLayer, applyTarget, createApplier } from '../../snapshotter/layers/applier.js';
 import type { ApplyTarget } from '../../snapshotter/layers/applier.js';
-import { END_OF_ARCHIVE, encodeHeader, padding } from '../../snapshotter/layers/tar.js';
-import type { TarHeader } from '../../snapshotter/layers/tar.js';
 import {
   canMountOverlay,
   exists,
@@ -34,35 +32,9 @@ import {
   umount,
 } from './helpers/layers.js';
 import { TestContentStore } from './helpers/layers-store.js';
+import { rawTar } from './helpers/raw-tar.js';
 
-type Entry = Partial<TarHeader> & { name: string; content?: string | Buffer };
-
-function tar(entries: Entry[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const content = e.content === undefined ? undefined : Buffer.from(e.content);
-    const type = e.type ?? (e.name.endsWith('/') ? 'dir' : 'file');
-    const { content: _c, ...rest } = e;
-    parts.push(
-      encodeHeader({
-        type,
-        mode: type === 'dir' ? 0o755 : 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: 1_600_000_000,
-        linkname: '',
-        devmajor: 0,
-        devminor: 0,
-        xattrs: new Map(),
-        ...rest,
-        size: content?.length ?? 0,
-      }),
-    );
-    if (content !== undefined) parts.push(content, Buffer.alloc(padding(content.length)));
-  }
-  parts.push(END_OF_ARCHIVE);
-  return Buffer.concat(parts);
-}
+const tar = rawTar;
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
