@@ -1,25 +1,16 @@
 /**
  * Local sources with include/exclude, COPY --chown with names and the merge op, on busybox with runc.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importRootfs, llb, openEngine, solve } from '../../index.js';
 import type { Engine } from '../../index.js';
 import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
-import { repoRoot } from '../helpers/shared.js';
+import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
-const isRoot = process.getuid?.() === 0;
-const hasRunc = (() => {
-  try {
-    execFileSync('runc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const canRun = canRunContainers('solve-local tests');
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-solve-local-'));
 const context = join(work, 'context');
@@ -35,9 +26,9 @@ async function inSnapshot<T>(snapshot: string, fn: (dir: string) => T): Promise<
   }
 }
 
-describe.skipIf(!isRoot || !hasRunc)('local filters, chown names and merge', () => {
+describe.skipIf(!canRun)('local filters, chown names and merge', () => {
   beforeAll(async () => {
-    execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
+    makeBusyboxRootfs(join(work, 'rootfs'));
     mkdirSync(join(context, 'dir'), { recursive: true });
     writeFileSync(join(context, 'keep.txt'), 'keep\n');
     writeFileSync(join(context, 'skip.log'), 'skip\n');

@@ -4,40 +4,24 @@
  * this way ends up in a committed snapshot, and secret values appear in no file under the root and in no
  * progress event.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryProgressWriter, importRootfs, llb, openEngine, solve } from '../../index.js';
+import { MemoryProgressWriter, importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
 import type { Engine } from '../../index.js';
-import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
-import { repoRoot } from '../helpers/shared.js';
+import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
-const isRoot = process.getuid?.() === 0;
-const hasRunc = (() => {
-  try {
-    execFileSync('runc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!isRoot || !hasRunc) console.warn('solve mount tests need root and runc: skipped');
+const canRun = canRunContainers('solve mount tests');
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-solve-mounts-'));
 let engine: Engine;
 
 /** Runs `fn` over a read-only view of the committed snapshot. */
-async function inSnapshot<T>(snapshot: string | undefined, fn: (dir: string) => T): Promise<T> {
-  const key = `read-${Math.random().toString(16).slice(2)}`;
-  await engine.snapshotter.view(key, snapshot ?? '');
-  try {
-    return await withReadonlyTempMount(await engine.snapshotter.mounts(key), async (dir) => fn(dir));
-  } finally {
-    await engine.snapshotter.remove(key);
-  }
+function inSnapshot<T>(snapshot: string | undefined, fn: (dir: string) => T): Promise<T> {
+  return withSnapshotDir(engine, snapshot ?? '', async (dir) => fn(dir));
 }
 
 const readIn = (snapshot: string | undefined, path: string): Promise<string> =>
@@ -61,9 +45,9 @@ function progressText(progress: MemoryProgressWriter): string {
 
 const base = (): llb.State => llb.image('busybox:latest');
 
-describe.skipIf(!isRoot || !hasRunc)('exec mounts with runc and overlay snapshots', () => {
+describe.skipIf(!canRun)('exec mounts with runc and overlay snapshots', () => {
   beforeAll(async () => {
-    execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
+    makeBusyboxRootfs(join(work, 'rootfs'));
     engine = await openEngine({ root: join(work, 'root') });
     await importRootfs(engine, join(work, 'rootfs'), 'busybox:latest');
   });

@@ -6,38 +6,20 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importRootfs, llb, openEngine, solve } from '../../index.js';
+import { importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
 import type { Engine } from '../../index.js';
-import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
-import { repoRoot } from '../helpers/shared.js';
+import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
-const isRoot = process.getuid?.() === 0;
-const hasRunc = (() => {
-  try {
-    execFileSync('runc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!isRoot || !hasRunc) console.warn('solve tests need root and runc: skipped');
+const canRun = canRunContainers('solve tests');
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-solve-'));
 const context = join(work, 'context');
 let engine: Engine;
 
-async function readFromSnapshot(snapshot: string, path: string): Promise<string> {
-  const key = `read-${Math.random().toString(16).slice(2)}`;
-  await engine.snapshotter.view(key, snapshot);
-  try {
-    return await withReadonlyTempMount(await engine.snapshotter.mounts(key), async (dir) =>
-      readFileSync(join(dir, path), 'utf8'),
-    );
-  } finally {
-    await engine.snapshotter.remove(key);
-  }
+function readFromSnapshot(snapshot: string, path: string): Promise<string> {
+  return withSnapshotDir(engine, snapshot, async (dir) => readFileSync(join(dir, path), 'utf8'));
 }
 
 function graph(): llb.Definition {
@@ -47,9 +29,9 @@ function graph(): llb.Definition {
   return copied.run('cat /one /app/a.txt > /app/out').toDefinition();
 }
 
-describe.skipIf(!isRoot || !hasRunc)('solve with runc, overlay snapshots and a local context', () => {
+describe.skipIf(!canRun)('solve with runc, overlay snapshots and a local context', () => {
   beforeAll(async () => {
-    execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
+    makeBusyboxRootfs(join(work, 'rootfs'));
     execFileSync('mkdir', ['-p', context]);
     writeFileSync(join(context, 'a.txt'), 'alpha\n');
     writeFileSync(join(context, 'b.txt'), 'beta\n');
