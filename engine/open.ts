@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import { SharedFileLock } from '../core/lock.js';
 import { RuncExecutor } from '../executor/index.js';
+import { sweepStaleTempMounts } from '../snapshotter/mount/index.js';
 import { PatternMatcher } from '../frontend/dockerignore/index.js';
 import { ImageStore } from '../image/store.js';
 import { StatCache } from '../worker/contenthash/index.js';
@@ -99,6 +100,8 @@ export function compileLocalFilter(
 /** Opens (creating where needed) the stores under the root. */
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const root = resolveRoot(options.root);
+  // A build killed mid-step cannot unmount its temp mounts; clean up after dead owners (best effort).
+  await sweepStaleTempMounts().catch(() => undefined);
   const content = createContentStore({ root: join(root, 'content') });
   const snapshotter = await createSnapshotter({
     root: join(root, 'snapshots'),

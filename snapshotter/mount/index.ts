@@ -4,6 +4,7 @@ export {
   unmount,
   unmountRecursive,
   removeAll,
+  sweepStaleTempMounts,
   withTempMount,
   withMounts,
   withReadonlyTempMount,

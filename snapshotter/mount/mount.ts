@@ -28,7 +28,7 @@ import {
 } from '../../core/sys.js';
 import type { Mount } from '../types.js';
 import { cancelled, delay, throwIfAborted } from './abort.js';
-import { mountsUnder } from './mountinfo.js';
+import { mountsUnder, readMountInfo } from './mountinfo.js';
 import {
   OPTIONS_LIMIT,
   PAGE_SIZE,
@@ -263,7 +263,8 @@ export async function withTempMount<T>(
 ): Promise<T> {
   throwIfAborted(options.signal);
   const list = options.readonly ? mounts.map(readonlyMount) : mounts;
-  const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'tsbuild-mount-'));
+  // The owner's pid is in the name so that `sweepStaleTempMounts` can tell a dead owner's mount.
+  const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), `${TEMP_MOUNT_PREFIX}${process.pid}-`));
   let result: { value: T } | undefined;
   let failure: { error: unknown } | undefined;
   try {
@@ -288,6 +289,45 @@ export async function withTempMount<T>(
   }
   if (failure !== undefined) throw failure.error;
   return (result as { value: T }).value;
+}
+
+const TEMP_MOUNT_PREFIX = 'tsbuild-mount-';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Unmounts and removes the temp mounts (`withTempMount`) of processes that died holding them (a
+ * SIGKILLed build cannot run its `finally`). Returns the directories cleaned. Mounts of live processes,
+ * this one included, are left alone.
+ */
+export async function sweepStaleTempMounts(tempRoot: string = tmpdir()): Promise<string[]> {
+  const prefix = join(tempRoot, TEMP_MOUNT_PREFIX);
+  const stale = new Set<string>();
+  for (const info of await readMountInfo()) {
+    if (!info.mountPoint.startsWith(prefix)) continue;
+    const rest = info.mountPoint.slice(prefix.length);
+    const pid = Number(/^(\d+)-[^/]+$/.exec(rest)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid))
+      stale.add(info.mountPoint);
+  }
+  const cleaned: string[] = [];
+  for (const dir of stale) {
+    try {
+      await unmount(dir);
+      await rmdir(dir);
+      cleaned.push(dir);
+    } catch {
+      // Busy or already gone: the next sweep tries again.
+    }
+  }
+  return cleaned;
 }
 
 /** Another name for `withTempMount`. */
