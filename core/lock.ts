@@ -6,23 +6,8 @@
  */
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CancelledError } from './errors.js';
+import { delay, throwIfAborted } from './abort.js';
 import { tryLockExclusive, tryLockShared, unlockFile } from './sys.js';
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CancelledError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export class SharedFileLock {
   constructor(readonly path: string) {}
@@ -42,11 +27,11 @@ export class SharedFileLock {
     fn: () => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (signal?.aborted) throw new CancelledError();
+    throwIfAborted(signal);
     await mkdir(dirname(this.path), { recursive: true });
     const handle = await open(this.path, 'a', 0o600);
     try {
-      for (let wait = 1; !tryLock(handle.fd); wait = Math.min(wait * 2, 50)) await sleep(wait, signal);
+      for (let wait = 1; !tryLock(handle.fd); wait = Math.min(wait * 2, 50)) await delay(wait, signal);
       try {
         return await fn();
       } finally {

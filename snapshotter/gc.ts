@@ -20,7 +20,7 @@ import {
   NotFoundError,
 } from '../core/errors.js';
 import type { Signal, Snapshotter } from './types.js';
-import { throwIfAborted } from './mount/abort.js';
+import { throwIfAborted } from '../core/abort.js';
 import { JsonStore } from './metadata/store.js';
 
 /** The label that makes a snapshot a GC root by itself. */

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
+import { raceAbort } from '../core/abort.js';
 import { CancelledError, InvalidArgumentError } from '../core/errors.js';
 import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
 import { outputKey, vertexKey } from './cachekey.js';
@@ -57,7 +58,7 @@ export class Solver {
     const job = new Job(options, controller.signal);
     const sub = this.subscribe(target.vertex, job, controller.signal, job.progress);
     try {
-      const solved = await raceAbort(sub.promise, controller.signal);
+      const solved = await raceAbort(sub.promise, controller.signal, (signal) => cancelledBy(signal));
       const result = pickOutput(target.vertex, solved, target.index);
       result.retain();
       return result;
@@ -339,23 +340,4 @@ function pickOutput(vertex: Vertex, solved: Solved, index: number): Result {
     throw new InvalidArgumentError(`${vertex.name} has no output ${index} (it has ${solved.results.length})`);
   }
   return result;
-}
-
-/** `promise`, or a CancelledError as soon as `signal` aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelledBy(signal));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -34,7 +34,8 @@ import {
   writeMetadata,
 } from './layout.js';
 import type { BlobMetadata, Layout } from './layout.js';
-import { readStream, raceAbort } from './streams.js';
+import { raceAbort } from '../../core/abort.js';
+import { readStream } from './streams.js';
 import { LocalContentWriter } from './writer.js';
 import type { IngestCommit } from './writer.js';
 

@@ -53,26 +53,3 @@ export function readStream(
   }
   return out;
 }
-
-/** Resolves as `promise` does, or rejects with CancelledError as soon as `signal` fires. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(new CancelledError('operation cancelled', { cause: signal.reason }));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new CancelledError('operation cancelled', { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}

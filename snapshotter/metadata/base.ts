@@ -16,7 +16,7 @@ import { FailedPreconditionError } from '../../core/errors.js';
 import { isTempName, tempNameFor } from '../../core/fs.js';
 import { hasCode } from '../../core/sys.js';
 import type { Mount, Signal, SnapshotInfo, Snapshotter, Usage } from '../types.js';
-import { throwIfAborted } from '../mount/abort.js';
+import { throwIfAborted } from '../../core/abort.js';
 import { removeAll } from '../mount/mount.js';
 import {
   ancestorIds,

@@ -9,7 +9,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KeyedMutex } from '../../core/fs.js';
 import { tryLockExclusive, unlockFile } from '../../core/sys.js';
-import { delay, throwIfAborted } from '../mount/abort.js';
+import { delay, throwIfAborted } from '../../core/abort.js';
 
 export class FileLock {
   private readonly mutex = new KeyedMutex();

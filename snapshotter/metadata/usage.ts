@@ -3,7 +3,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode } from '../../core/sys.js';
 import type { Usage } from '../types.js';
-import { throwIfAborted } from '../mount/abort.js';
+import { throwIfAborted } from '../../core/abort.js';
 
 const BATCH = 64;
 

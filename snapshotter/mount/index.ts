@@ -13,4 +13,4 @@ export type { CwdMountHelper, TempMountOptions, UnmountOptions } from './mount.j
 export { compactLowerdirs, readonlyMount, parseMountOptions, PAGE_SIZE, OPTIONS_LIMIT } from './options.js';
 export { isMountPoint, mountsUnder, readMountInfo } from './mountinfo.js';
 export type { MountInfo } from './mountinfo.js';
-export { throwIfAborted } from './abort.js';
+export { throwIfAborted } from '../../core/abort.js';

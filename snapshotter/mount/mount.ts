@@ -27,7 +27,7 @@ import {
   umountSyscall,
 } from '../../core/sys.js';
 import type { Mount } from '../types.js';
-import { cancelled, delay, throwIfAborted } from './abort.js';
+import { cancelled, delay, throwIfAborted } from '../../core/abort.js';
 import { mountsUnder, readMountInfo } from './mountinfo.js';
 import {
   OPTIONS_LIMIT,

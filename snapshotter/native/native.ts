@@ -11,7 +11,7 @@ import { TsbuildError } from '../../core/errors.js';
 import type { Mount } from '../types.js';
 import type { DirectorySnapshotterOptions } from '../metadata/base.js';
 import { DirectorySnapshotter, mkdirMode } from '../metadata/base.js';
-import { cancelled } from '../mount/abort.js';
+import { cancelled } from '../../core/abort.js';
 
 export type NativeSnapshotterOptions = DirectorySnapshotterOptions;
 

@@ -1,6 +1,6 @@
 /** AbortSignal helpers: every cancellation surfaces as core's `CancelledError`. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CancelledError } from '../../core/errors.js';
+import { CancelledError } from './errors.js';
 
 /** Throws `CancelledError` (with the signal's reason as cause) when `signal` is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -28,4 +28,34 @@ export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw cancelled(signal);
     throw err;
   }
+}
+
+/**
+ * Settles as `promise` does, or rejects as soon as `signal` aborts (with `error(signal)`, by default a
+ * `CancelledError` whose cause is the signal's reason). Without a signal, `promise` itself.
+ */
+export function raceAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  error: (signal: AbortSignal) => Error = cancelled,
+): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(error(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(error(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
