@@ -18,6 +18,8 @@ export type MountSpec =
       readonly from: State;
       readonly selector?: string;
       readonly readonly?: boolean;
+      /** Writable, but the writes are thrown away (no output). */
+      readonly noOutput?: boolean;
     }
   | {
       readonly type: 'cache';
@@ -83,7 +85,8 @@ export function execOp(root: State, options: RunOptions, inputs: InputList): Exe
   let outputs = 1;
   options.mounts?.forEach((spec, i) => {
     const mount = toMount(spec, i, cwd, inputs);
-    if (mount.type === 'bind' && !mount.readonly) mounts.push({ ...mount, output: outputs++ });
+    if (mount.type === 'bind' && !mount.readonly && !mount.noOutput)
+      mounts.push({ ...mount, output: outputs++ });
     else mounts.push(mount);
   });
   checkDestinations(mounts);
@@ -109,6 +112,7 @@ function toMount(spec: MountSpec, i: number, cwd: string, inputs: InputList): Mo
         input: inputs.add(spec.from.output),
         selector: spec.selector ?? '/',
         readonly: spec.readonly ?? false,
+        ...(spec.noOutput && !spec.readonly ? { noOutput: true } : {}),
       };
     case 'cache': {
       const dest = resolvePath(cwd, spec.dest);

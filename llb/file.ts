@@ -20,6 +20,8 @@ export interface CopyOptions {
   readonly createDestPath?: boolean;
   readonly copyDirContents?: boolean;
   readonly alwaysReplaceExisting?: boolean;
+  readonly attemptUnpack?: boolean;
+  readonly parents?: boolean;
 }
 
 export interface MkdirOptions {
@@ -87,6 +89,8 @@ function copyPending(from: State, srcPath: string, dest: string, o: CopyOptions)
     createDestPath: o.createDestPath ?? true,
     copyDirContents: o.copyDirContents ?? false,
     alwaysReplaceExisting: o.alwaysReplaceExisting ?? false,
+    ...(o.attemptUnpack ? { attemptUnpack: true } : {}),
+    ...(o.parents ? { parents: true } : {}),
   };
   return { action, from };
 }

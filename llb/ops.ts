@@ -35,6 +35,12 @@ export interface SourceOp {
   readonly kind: 'source';
   readonly identifier: string;
   readonly local?: LocalSourceOptions;
+  /**
+   * Scheme-specific options, all part of the digest. `http:`: `checksum` (`sha256:…`, verified),
+   * `filename` (the name the file gets; default: from the URL), `chmod` (octal), `uid`, `gid`.
+   * `git:`: `ref` (branch, tag or commit), `subdir`, `keepGitDir` (`true`/`false`).
+   */
+  readonly attrs?: Readonly<Record<string, string>>;
 }
 
 export type NetworkMode = 'sandbox' | 'none' | 'host';
@@ -51,6 +57,11 @@ export interface BindMount {
   readonly readonly: boolean;
   /** Which output of the exec op this mount's final contents become; absent when read-only. */
   readonly output?: number;
+  /**
+   * Writable during the run, but what is written is thrown away (`RUN --mount=type=bind,rw`): the
+   * mount has no output and the input is never changed.
+   */
+  readonly noOutput?: boolean;
 }
 
 export interface CacheMount {
@@ -133,6 +144,10 @@ export interface CopyAction {
   /** Copy a directory's contents rather than the directory itself. */
   readonly copyDirContents: boolean;
   readonly alwaysReplaceExisting: boolean;
+  /** ADD: a local tar archive (plain, gzip, bzip2, xz, zstd) is extracted at `dest` instead of copied. */
+  readonly attemptUnpack?: boolean;
+  /** COPY --parents: each match keeps its path relative to the source root (or to a `/./` in srcPath). */
+  readonly parents?: boolean;
 }
 
 export interface MkdirAction {

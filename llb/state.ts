@@ -165,6 +165,19 @@ export function image(ref: string, metadata: OpMetadata = {}): State {
   });
 }
 
+/**
+ * A remote source other than an image: `http:<url>` (one file) or `git:<remote>` (a checkout), with its
+ * scheme's attrs (see SourceOp).
+ */
+export function remote(
+  identifier: `http:${string}` | `git:${string}`,
+  attrs: Readonly<Record<string, string>> = {},
+  metadata: OpMetadata = {},
+): State {
+  const op = { kind: 'source' as const, identifier, ...(Object.keys(attrs).length > 0 ? { attrs } : {}) };
+  return new State({ vertex: new Vertex(op, [], metadata), index: 0 });
+}
+
 export interface LocalOptions {
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];

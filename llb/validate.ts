@@ -101,6 +101,10 @@ export class OpChecker {
     const id = this.string(op.identifier, 'identifier');
     if (!/^(image|local|http|git):./.test(id))
       this.fail(`unsupported source identifier ${JSON.stringify(id)}`);
+    if (op.attrs !== undefined) {
+      const attrs = this.object(op.attrs, 'attrs');
+      for (const [key, value] of Object.entries(attrs)) this.string(value, `attrs ${key}`);
+    }
     if (op.local === undefined) return;
     const local = this.object(op.local, 'local');
     this.strings(local.include, 'local include');
@@ -139,6 +143,8 @@ export class OpChecker {
       if (this.bool(m.readonly, `${what} readonly`) && m.output !== undefined)
         this.fail(`${what} is read-only`);
       if (m.output !== undefined) this.int(m.output, `${what} output`);
+      if (m.noOutput !== undefined && this.bool(m.noOutput, `${what} noOutput`) && m.output !== undefined)
+        this.fail(`${what} has noOutput and an output`);
     } else if (type === 'cache') {
       this.string(m.id, `${what} id`);
       this.oneOf(m.sharing, ['shared', 'private', 'locked'], `${what} sharing`);
@@ -176,6 +182,8 @@ export class OpChecker {
         }
         this.bool(a.copyDirContents, `${what} copyDirContents`);
         this.bool(a.alwaysReplaceExisting, `${what} alwaysReplaceExisting`);
+        if (a.attemptUnpack !== undefined) this.bool(a.attemptUnpack, `${what} attemptUnpack`);
+        if (a.parents !== undefined) this.bool(a.parents, `${what} parents`);
         this.strings(a.include, `${what} include`);
         this.strings(a.exclude, `${what} exclude`);
         if (a.chmod !== undefined && typeof a.chmod !== 'string') this.int(a.chmod, `${what} chmod`);
