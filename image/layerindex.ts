@@ -1,0 +1,66 @@
+/**
+ * The layer index: which layer blob (and diffID) holds the changes of a committed snapshot over its
+ * parent. Importing or pulling an image records the layers it unpacked (snapshots named by chain ID); the
+ * image writer records the layers it computes for build snapshots, so that a rebuild that ends on the same
+ * snapshots exports without diffing anything. One small JSON file per (snapshot, compression), written
+ * atomically: `layers/<sha256 of the snapshot name>-<compression>.json`.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { atomicWriteFile } from '../core/fs.js';
+import type { Compression, Descriptor, Digest } from '../snapshotter/types.js';
+
+export interface LayerRecord {
+  /** The layer blob in the content store. */
+  readonly descriptor: Descriptor;
+  /** sha256 of the uncompressed tar. */
+  readonly diffID: Digest;
+}
+
+interface Options {
+  readonly signal?: AbortSignal;
+}
+
+export class LayerIndex {
+  private readonly dir: string;
+
+  constructor(root: string) {
+    this.dir = join(root, 'layers');
+  }
+
+  private file(snapshot: string, compression: Compression): string {
+    return join(this.dir, `${createHash('sha256').update(snapshot).digest('hex')}-${compression}.json`);
+  }
+
+  /** The recorded layer of `snapshot`, or undefined. */
+  async get(
+    snapshot: string,
+    compression: Compression = 'gzip',
+    options: Options = {},
+  ): Promise<LayerRecord | undefined> {
+    options.signal?.throwIfAborted();
+    try {
+      return JSON.parse(await readFile(this.file(snapshot, compression), 'utf8')) as LayerRecord;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async put(
+    snapshot: string,
+    record: LayerRecord,
+    compression: Compression = 'gzip',
+    options: Options = {},
+  ): Promise<void> {
+    await atomicWriteFile(this.file(snapshot, compression), JSON.stringify(record), options);
+  }
+
+  /** Forgets `snapshot`'s layers (when the snapshot is removed). */
+  async delete(snapshot: string): Promise<void> {
+    for (const compression of ['gzip', 'zstd', 'uncompressed'] as const) {
+      await rm(this.file(snapshot, compression), { force: true });
+    }
+  }
+}
