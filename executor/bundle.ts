@@ -31,6 +31,8 @@ export interface BundlePaths {
   /** A fresh directory on a tmpfs for this run's secrets (created here when there are secrets). */
   readonly secretsDir: string;
   readonly stubs: MountStubs;
+  /** Annotations for config.json (the owner of the container, for the orphan sweep). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 function checkAbsolute(path: string, what: string): void {
@@ -120,6 +122,7 @@ export async function prepareBundle(request: RunRequest, paths: BundlePaths): Pr
     rlimits: mergeRlimits(await grantableRlimits(), request.rlimits),
     files,
     mounts,
+    ...(paths.annotations ? { annotations: paths.annotations } : {}),
   });
   await writeFile(join(paths.bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 }

@@ -24,3 +24,5 @@ export {
   resolvConfFile,
 } from './spec.js';
 export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, defaultSeccompProfile } from './security.js';
+export { ownerIsDead, sweepOrphanContainers } from './sweep.js';
+export type { SweepOptions } from './sweep.js';

@@ -14,6 +14,7 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, FailedPreconditionError, TsbuildError } from '../core/errors.js';
 import { prepareBundle } from './bundle.js';
+import { ownerAnnotations } from './sweep.js';
 import { MountStubs } from './rootpath.js';
 import type { Executor, ExecutorOptions, LogStream, RunOptions, RunRequest, RunResult } from './types.js';
 
@@ -46,7 +47,8 @@ export class RuncExecutor implements Executor {
       stubs = await MountStubs.acquire(request.rootfs);
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
       await mkdir(bundle, { recursive: true, mode: 0o700 });
-      await prepareBundle(request, { id, bundle, secretsDir, stubs });
+      const annotations = await ownerAnnotations(secretsDir);
+      await prepareBundle(request, { id, bundle, secretsDir, stubs, annotations });
       if (options.signal?.aborted) throw new CancelledError();
       started = true;
       return await this.runContainer(id, bundle, request.args, options);

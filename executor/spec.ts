@@ -61,6 +61,8 @@ export interface SpecInput {
   readonly files: { readonly hosts: string; readonly resolvConf: string; readonly hostname: string };
   /** Extra mounts, secrets included, already in OCI form. */
   readonly mounts: readonly OciMount[];
+  /** OCI annotations (runc keeps them in its state: the orphan sweep reads the owner from there). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** The env with PATH defaulted and HOME taken from passwd when absent. */
@@ -142,6 +144,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs },
     hostname: input.hostname,
+    ...(input.annotations ? { annotations: { ...input.annotations } } : {}),
     mounts: [...systemMounts(), ...fileMounts(input.files), ...input.mounts],
     linux: {
       namespaces: namespaces.map((type) => ({ type })),

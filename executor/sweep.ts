@@ -1,0 +1,163 @@
+/**
+ * Containers of dead builds. runc gives a container no parent-death signal, so a SIGKILLed build leaves
+ * its container running (and its bundle and secrets on disk). Every container the executor starts
+ * carries its owner in OCI annotations (the build's pid and that process's start time, so a reused pid
+ * is not mistaken for the owner); runc keeps annotations in its state, and the sweep kills, deletes and
+ * cleans up every container whose owner is gone. Containers without our annotations are never touched.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { cancelled, delay, throwIfAborted } from '../core/abort.js';
+import { TsbuildError } from '../core/errors.js';
+
+export const OWNER_PID_ANNOTATION = 'org.tsbuild.owner.pid';
+export const OWNER_START_ANNOTATION = 'org.tsbuild.owner.start';
+export const SECRETS_ANNOTATION = 'org.tsbuild.secrets';
+
+/** The start time of process `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat). */
+async function startTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The annotations that name this process as the owner of a container. */
+export async function ownerAnnotations(secretsDir: string): Promise<Record<string, string>> {
+  return {
+    [OWNER_PID_ANNOTATION]: String(process.pid),
+    [OWNER_START_ANNOTATION]: (await startTime(process.pid)) ?? '',
+    [SECRETS_ANNOTATION]: secretsDir,
+  };
+}
+
+/** True when the annotations name an owner and that process no longer runs (pid gone or reused). */
+export async function ownerIsDead(
+  annotations: Readonly<Record<string, string>> | undefined,
+): Promise<boolean> {
+  const pid = Number(annotations?.[OWNER_PID_ANNOTATION]);
+  if (!Number.isInteger(pid) || pid <= 0) return false; // not ours: never touched
+  if (pid === process.pid) return false;
+  const recorded = annotations?.[OWNER_START_ANNOTATION];
+  const actual = await startTime(pid);
+  if (actual === undefined) return true;
+  return recorded !== undefined && recorded !== '' && recorded !== actual;
+}
+
+export interface SweepOptions {
+  /** runc's state directory (`runc --root`), as given to the executor. */
+  readonly stateDir: string;
+  /** Also look here for bundles of containers that were never created (the executor's bundleDir). */
+  readonly bundleDir?: string;
+  /** The runc binary. Default 'runc'. */
+  readonly runc?: string;
+  readonly signal?: AbortSignal;
+}
+
+interface ContainerState {
+  readonly id: string;
+  readonly status?: string;
+  readonly bundle?: string;
+  readonly annotations?: Record<string, string>;
+}
+
+function runc(bin: string, stateDir: string, args: readonly string[], signal?: AbortSignal) {
+  return new Promise<string>((resolve, reject) => {
+    execFile(bin, ['--root', stateDir, ...args], { signal, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err === null) return resolve(stdout);
+      if (signal?.aborted) return reject(cancelled(signal));
+      reject(new TsbuildError('INTERNAL', `runc ${args[0] ?? ''}: ${stderr.trim() || err.message}`));
+    });
+  });
+}
+
+async function listContainers(bin: string, stateDir: string, signal?: AbortSignal) {
+  try {
+    await readdir(stateDir);
+  } catch {
+    return []; // no state directory: nothing was ever started here
+  }
+  const out = await runc(bin, stateDir, ['list', '--format', 'json'], signal);
+  const parsed = JSON.parse(out.trim() || 'null') as ContainerState[] | null;
+  return parsed ?? [];
+}
+
+/** Removes `dir` when its last component is `name` (never a path the state merely claims). */
+async function removeNamed(dir: string | undefined, name: string): Promise<void> {
+  if (dir !== undefined && dir.startsWith('/') && basename(dir) === name)
+    await rm(dir, { recursive: true, force: true });
+}
+
+/** Kills and deletes one container, then removes its bundle and secrets. */
+async function reap(bin: string, stateDir: string, c: ContainerState, signal?: AbortSignal) {
+  await runc(bin, stateDir, ['kill', c.id, 'KILL'], signal).catch(() => undefined);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await runc(bin, stateDir, ['delete', '--force', c.id], signal);
+      break;
+    } catch (err) {
+      throwIfAborted(signal);
+      const gone = !(await listContainers(bin, stateDir, signal)).some((x) => x.id === c.id);
+      if (gone) break;
+      if (attempt >= 20) throw err;
+      await delay(50, signal);
+    }
+  }
+  await removeNamed(c.bundle, c.id);
+  await removeNamed(c.annotations?.[SECRETS_ANNOTATION], `${c.id}-secrets`);
+}
+
+/** Bundles in `bundleDir` whose owner is dead and whose container does not exist (killed before `runc run`). */
+async function sweepBundles(bundleDir: string, live: ReadonlySet<string>): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(bundleDir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith('tsbuild-') || live.has(name)) continue;
+    let annotations: Record<string, string> | undefined;
+    try {
+      const config = JSON.parse(await readFile(join(bundleDir, name, 'config.json'), 'utf8')) as {
+        annotations?: Record<string, string>;
+      };
+      annotations = config.annotations;
+    } catch {
+      continue; // being written, or not a bundle of ours
+    }
+    if (!(await ownerIsDead(annotations))) continue;
+    await rm(join(bundleDir, name), { recursive: true, force: true });
+    await removeNamed(annotations?.[SECRETS_ANNOTATION], `${name}-secrets`);
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Kills (`runc kill … KILL`) and deletes (`runc delete --force`) every container in `stateDir` whose
+ * owning process is dead, and removes its bundle directory and secrets. Returns the ids reaped.
+ * Containers of live owners (this process included) and containers without an owner are left alone.
+ */
+export async function sweepOrphanContainers(options: SweepOptions): Promise<string[]> {
+  const bin = options.runc ?? 'runc';
+  throwIfAborted(options.signal);
+  const containers = await listContainers(bin, options.stateDir, options.signal);
+  const reaped: string[] = [];
+  for (const c of containers) {
+    throwIfAborted(options.signal);
+    if (!(await ownerIsDead(c.annotations))) continue;
+    await reap(bin, options.stateDir, c, options.signal);
+    reaped.push(c.id);
+  }
+  if (options.bundleDir !== undefined) {
+    const live = new Set(containers.map((c) => c.id).filter((id) => !reaped.includes(id)));
+    reaped.push(...(await sweepBundles(options.bundleDir, live)));
+  }
+  return reaped;
+}
