@@ -9,7 +9,7 @@ import { logEvent } from '../core/progress.js';
 import type { Executor } from '../executor/index.js';
 import { chainIDs } from '../image/oci.js';
 import type { ImageStore } from '../image/store.js';
-import { posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { resolveUser } from '../executor/user.js';
 import type { Chown, CopyAction, ExecOp, FileOp, SourceOp } from '../llb/index.js';
 import { parseSourceIdentifier } from '../llb/index.js';
@@ -22,6 +22,8 @@ import { withExecMounts } from './exec-mounts.js';
 import type { PreparedMounts } from './exec-mounts.js';
 import { applyFileActions } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
+import { gitSourceOp, httpSourceOp } from './sources/index.js';
+import type { SourceDeps } from './sources/index.js';
 import type { Owner } from './fileop/paths.js';
 import type { WorkerResult } from './results.js';
 import { asWorkerResult, localFilterOf, localResult, snapshotResult } from './results.js';
@@ -50,6 +52,8 @@ export interface WorkerDeps {
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
   /** Compiles local sources' include/exclude patterns; without it, patterns are an error. */
   readonly compileFilter?: FilterCompiler;
+  /** The cache index directory; the http and git sources keep their state in `sources` beside it. */
+  readonly cacheDir?: string;
 }
 
 const sha = (...parts: string[]): string =>
@@ -58,6 +62,23 @@ const sha = (...parts: string[]): string =>
 function failure(op: string, cause: unknown): TsbuildError {
   if (cause instanceof TsbuildError) return cause;
   return new TsbuildError('INTERNAL', `${op}: ${(cause as Error).message ?? String(cause)}`, { cause });
+}
+
+/** What the http and git sources need: their state directory (beside the cache index) and snapshots. */
+function sourceDepsOf(deps: WorkerDeps): SourceDeps {
+  const root = deps.cacheDir === undefined ? dirname(deps.cacheMountsRoot) : dirname(deps.cacheDir);
+  return {
+    stateDir: join(root, 'sources'),
+    newSnapshot: (signal, work) => inNewSnapshot(deps, undefined, signal, work),
+    snapshotExists: async (name) => {
+      try {
+        return (await deps.snapshotter.stat(name)).kind === 'committed';
+      } catch (err) {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      }
+    },
+  };
 }
 
 export function sourceOp(op: SourceOp, digest: string, deps: WorkerDeps): Op {
@@ -81,6 +102,12 @@ export function sourceOp(op: SourceOp, digest: string, deps: WorkerDeps): Op {
         return [localResult(dir, deps.compileFilter(include, exclude))];
       },
     };
+  }
+  if (source?.scheme === 'http' || source?.scheme === 'git') {
+    const sources = sourceDepsOf(deps);
+    return source.scheme === 'http'
+      ? httpSourceOp(op, source.url, digest, sources)
+      : gitSourceOp(op, source.remote, digest, sources);
   }
   if (source?.scheme !== 'image') {
     return {
