@@ -1,0 +1,354 @@
+/**
+ * The image writer: a committed snapshot (the end of a build) becomes an OCI image in the stores.
+ *
+ * - The snapshot's parent chain s0 … sn gives the layers, bottom first. Each layer comes from the layer
+ *   index (recorded by import, pull or an earlier commit) or, when none is recorded, from the differ
+ *   over read-only views of the snapshot and its parent; the result is recorded, so a rebuild that ends
+ *   on the same snapshots diffs nothing. Diffs run two at a time.
+ * - A snapshot without changes still gives a layer (an empty tar), as BuildKit keeps them.
+ * - The history is lined up with the layers by BuildKit's rules (normalizeLayersAndHistory): surplus
+ *   non-empty entries past the last layer become empty, missing ones are appended for the topmost
+ *   layers, and missing `created` times are filled in.
+ * - Config and manifest are written to the content store (a put of bytes already there only hashes
+ *   them), then every name is pointed at the manifest with the label `tsbuild.snapshot`, which GC keeps
+ *   and the runner starts from.
+ *
+ * Nothing here holds the GC lock: the caller holds its shared side around the call, since blobs written
+ * here are unreferenced until the image records exist.
+ */
+import { randomBytes } from 'node:crypto';
+import { throwIfAborted } from '../core/abort.js';
+import { TsbuildError } from '../core/errors.js';
+import type { ProgressWriter } from '../core/progress.js';
+import type {
+  Compression,
+  ContentStore,
+  Descriptor,
+  Differ,
+  Digest,
+  Snapshotter,
+} from '../snapshotter/types.js';
+import type { LayerIndex, LayerRecord } from './layerindex.js';
+import type { HistoryEntry, ImageConfig, Manifest } from './oci.js';
+import { MediaType, jsonBytes } from './oci.js';
+import { normalizeReference } from './reference.js';
+import type { ImageRecord, ImageStore } from './store.js';
+
+export interface CommitStores {
+  readonly content: ContentStore;
+  readonly snapshotter: Snapshotter;
+  readonly images: ImageStore;
+  readonly differ: Differ;
+  readonly layers: LayerIndex;
+}
+
+export interface CommitOptions {
+  /** The committed snapshot the image holds; undefined for an empty root filesystem. */
+  readonly snapshot?: string;
+  /** The image config without `rootfs`; `empty_layer: true` marks history entries that made no layer. */
+  readonly config: Omit<ImageConfig, 'rootfs'>;
+  /** Names to point at the image (may be empty). */
+  readonly names: readonly string[];
+  /** Compression of layers that must be computed (recorded layers are reused as they are). */
+  readonly compression?: 'gzip' | 'zstd';
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressWriter;
+  /** Labels for the image records (`tsbuild.snapshot` is added). */
+  readonly labels?: Record<string, string>;
+}
+
+export interface CommitResult {
+  readonly manifest: Descriptor;
+  readonly config: Descriptor;
+  /** The config digest (docker's image ID). */
+  readonly imageID: Digest;
+  readonly records: ImageRecord[];
+}
+
+/** The image label that names the snapshot an image was committed from. */
+export const SNAPSHOT_LABEL = 'tsbuild.snapshot';
+/** A snapshot label whose value describes the step that made it (used for appended history). */
+export const DESCRIPTION_LABEL = 'tsbuild.description';
+const HISTORY_COMMENT = 'tsbuild.exporter.image.v0';
+const DIFF_PARALLELISM = 2;
+const MAX_CHAIN = 4096;
+
+/** One layer of the chain, with what history needs to know about its snapshot. */
+interface ChainLayer {
+  readonly snapshot: string;
+  readonly parent: string | undefined;
+  readonly createdAt: number;
+  readonly description: string | undefined;
+}
+
+/** The chain s0 … sn of committed snapshots that ends on `name`, bottom first. */
+export async function snapshotChain(
+  snapshotter: Snapshotter,
+  name: string,
+  signal?: AbortSignal,
+): Promise<ChainLayer[]> {
+  const out: ChainLayer[] = [];
+  const seen = new Set<string>();
+  let current: string | undefined = name;
+  while (current !== undefined) {
+    if (seen.has(current) || out.length >= MAX_CHAIN) {
+      throw new TsbuildError('INTERNAL', `snapshot chain of ${name} loops or is too long at ${current}`);
+    }
+    seen.add(current);
+    const info = await snapshotter.stat(current, signal ? { signal } : {});
+    if (info.kind !== 'committed') {
+      throw new TsbuildError('FAILED_PRECONDITION', `snapshot ${current} is ${info.kind}, not committed`);
+    }
+    out.push({
+      snapshot: current,
+      parent: info.parent,
+      createdAt: info.createdAt,
+      description: info.labels[DESCRIPTION_LABEL],
+    });
+    current = info.parent;
+  }
+  return out.reverse();
+}
+
+/** The recorded layer of `snapshot`: in `compression` if recorded so, else in any other. */
+async function recordedLayer(
+  layers: LayerIndex,
+  snapshot: string,
+  compression: Compression,
+  signal?: AbortSignal,
+): Promise<LayerRecord | undefined> {
+  const order: Compression[] = [compression, 'gzip', 'zstd', 'uncompressed'];
+  for (const c of new Set(order)) {
+    const found = await layers.get(snapshot, c, signal ? { signal } : {});
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** Diffs `layer` against its parent over read-only views, and records the result. */
+async function diffLayer(
+  stores: CommitStores,
+  layer: ChainLayer,
+  compression: Compression,
+  signal?: AbortSignal,
+): Promise<LayerRecord> {
+  const opts = signal ? { signal } : {};
+  const id = randomBytes(8).toString('hex');
+  const upperKey = `export-${id}-upper`;
+  const lowerKey = `export-${id}-lower`;
+  const views: string[] = [];
+  try {
+    let lower: Awaited<ReturnType<Snapshotter['view']>> = [];
+    if (layer.parent !== undefined) {
+      lower = await stores.snapshotter.view(lowerKey, layer.parent, opts);
+      views.push(lowerKey);
+    }
+    const upper = await stores.snapshotter.view(upperKey, layer.snapshot, opts);
+    views.push(upperKey);
+    const result = await stores.differ.compare(lower, upper, { compression, ...opts });
+    const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID };
+    await stores.layers.put(layer.snapshot, record, compression, opts);
+    return record;
+  } finally {
+    for (const key of views.reverse()) await stores.snapshotter.remove(key).catch(() => undefined);
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; results in order; the first failure wins. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, lane);
+  const settled = await Promise.allSettled(lanes);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+  return results;
+}
+
+/** Layer media types as an OCI manifest lists them (Docker's are converted). */
+function ociLayerDescriptor(descriptor: Descriptor): Descriptor {
+  const mediaType =
+    descriptor.mediaType === MediaType.dockerLayerGzip
+      ? MediaType.ociLayerGzip
+      : descriptor.mediaType === 'application/vnd.docker.image.rootfs.diff.tar'
+        ? MediaType.ociLayer
+        : descriptor.mediaType;
+  return { mediaType, digest: descriptor.digest, size: descriptor.size };
+}
+
+/**
+ * BuildKit's history rules: non-empty entries beyond the layers are marked empty; layers beyond the
+ * non-empty entries get appended entries (their snapshot's time and description); a non-empty entry
+ * without `created` takes its layer's time; the rest without `created` take the first time found after
+ * a gap (or the last one seen), then the previous entry's.
+ */
+export function normalizeHistory(
+  history: readonly HistoryEntry[],
+  layers: readonly Pick<ChainLayer, 'createdAt' | 'description'>[],
+): HistoryEntry[] {
+  let out = history.map((h) => ({ ...h }));
+  const nonEmpty = out.filter((h) => h.empty_layer !== true).length;
+  if (nonEmpty > layers.length) {
+    let seen = 0;
+    out = out.map((h) => {
+      const entry = seen >= layers.length ? { ...h, empty_layer: true } : h;
+      if (entry.empty_layer !== true) seen++;
+      return entry;
+    });
+  }
+  for (const layer of layers.slice(Math.min(nonEmpty, layers.length))) {
+    out.push({
+      created: new Date(layer.createdAt).toISOString(),
+      created_by: layer.description ?? 'created by tsbuild',
+      comment: HISTORY_COMMENT,
+    });
+  }
+  let index = 0;
+  out = out.map((h) => {
+    if (h.empty_layer === true) return h;
+    const layer = layers[index++];
+    return h.created === undefined && layer !== undefined
+      ? { ...h, created: new Date(layer.createdAt).toISOString() }
+      : h;
+  });
+  let created: string | undefined;
+  let gap = false;
+  for (const h of out) {
+    if (h.created === undefined) gap = true;
+    else {
+      created = h.created;
+      if (gap) break;
+    }
+  }
+  gap = false;
+  return out.map((h) => {
+    if (h.created !== undefined) {
+      if (gap) created = h.created;
+      return h;
+    }
+    gap = true;
+    return created === undefined ? h : { ...h, created };
+  });
+}
+
+/** Emits a started/done (or error) vertex pair around `fn`. */
+async function vertex<T>(
+  progress: ProgressWriter | undefined,
+  digest: string,
+  name: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  progress?.write({ type: 'vertex.started', digest, name, time: started });
+  try {
+    const value = await fn();
+    const completed = Date.now();
+    progress?.write({
+      type: 'vertex.done',
+      digest,
+      name,
+      started,
+      completed,
+      durationMs: completed - started,
+    });
+    return value;
+  } catch (err) {
+    const completed = Date.now();
+    progress?.write({
+      type: 'vertex.error',
+      digest,
+      name,
+      started,
+      completed,
+      durationMs: completed - started,
+      error: err instanceof Error ? err.message : String(err),
+      cancelled: err instanceof TsbuildError && err.code === 'CANCELLED',
+    });
+    throw err;
+  }
+}
+
+/** The layers of the chain ending on `snapshot`, bottom first, recorded or computed. */
+export async function chainLayers(
+  stores: CommitStores,
+  snapshot: string | undefined,
+  options: { compression?: Compression; signal?: AbortSignal } = {},
+): Promise<{ chain: ChainLayer[]; layers: LayerRecord[] }> {
+  const { signal } = options;
+  const compression = options.compression ?? 'gzip';
+  if (snapshot === undefined) return { chain: [], layers: [] };
+  const chain = await snapshotChain(stores.snapshotter, snapshot, signal);
+  const layers = await mapLimit(chain, DIFF_PARALLELISM, async (layer) => {
+    throwIfAborted(signal);
+    const found = await recordedLayer(stores.layers, layer.snapshot, compression, signal);
+    return found ?? diffLayer(stores, layer, compression, signal);
+  });
+  return { chain, layers };
+}
+
+export async function commitImage(stores: CommitStores, options: CommitOptions): Promise<CommitResult> {
+  const { signal, progress, snapshot } = options;
+  const opts = signal ? { signal } : {};
+  throwIfAborted(signal);
+  const names = options.names.map((n) => normalizeReference(n));
+  const { chain, layers } = await vertex(
+    progress,
+    `export:${snapshot ?? 'scratch'}`,
+    'exporting layers',
+    () => chainLayers(stores, snapshot, { compression: options.compression ?? 'gzip', ...opts }),
+  );
+  const history = normalizeHistory(options.config.history ?? [], chain);
+  const lastCreated = [...history].reverse().find((h) => h.created !== undefined)?.created;
+  const config: ImageConfig = {
+    ...options.config,
+    ...(options.config.created === undefined && lastCreated !== undefined ? { created: lastCreated } : {}),
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
+    history,
+  };
+  const configBytes = jsonBytes(config);
+  const configInfo = await stores.content.put(configBytes, opts);
+  const configDescriptor: Descriptor = {
+    mediaType: MediaType.ociConfig,
+    digest: configInfo.digest,
+    size: configInfo.size,
+  };
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: configDescriptor,
+    layers: layers.map((l) => ociLayerDescriptor(l.descriptor)),
+  };
+  const manifestInfo = await vertex(
+    progress,
+    `export:image:${configInfo.digest}`,
+    `writing image ${configInfo.digest}`,
+    () => stores.content.put(jsonBytes(manifest), opts),
+  );
+  const manifestDescriptor: Descriptor = {
+    mediaType: MediaType.ociManifest,
+    digest: manifestInfo.digest,
+    size: manifestInfo.size,
+  };
+  const labels = { ...options.labels, ...(snapshot === undefined ? {} : { [SNAPSHOT_LABEL]: snapshot }) };
+  const records: ImageRecord[] = [];
+  for (const name of names) {
+    records.push(
+      await vertex(progress, `export:name:${name}`, `naming to ${name}`, () =>
+        stores.images.put(name, manifestDescriptor, { ...opts, labels }),
+      ),
+    );
+  }
+  return { manifest: manifestDescriptor, config: configDescriptor, imageID: configInfo.digest, records };
+}
