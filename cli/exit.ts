@@ -14,6 +14,9 @@ const exitCodes: Record<ErrorCode, number> = {
   SHELL_EXPANSION_ERROR: 1,
   IGNORE_PATTERN_ERROR: 1,
   LIMIT_EXCEEDED: 1,
+  UNAVAILABLE: 69,
+  UNAUTHENTICATED: 77,
+  PERMISSION_DENIED: 77,
 };
 
 export function exitCodeFor(error: unknown): number {

@@ -33,7 +33,13 @@ export type ErrorCode =
   | 'DOCKERFILE_ERROR'
   | 'SHELL_EXPANSION_ERROR'
   | 'IGNORE_PATTERN_ERROR'
-  | 'LIMIT_EXCEEDED';
+  | 'LIMIT_EXCEEDED'
+  /** A remote service (a registry) cannot be reached or keeps failing; retrying later may work. */
+  | 'UNAVAILABLE'
+  /** A remote service wants credentials we do not have, or rejected the ones we sent. */
+  | 'UNAUTHENTICATED'
+  /** A remote service knows who we are and refuses the operation. */
+  | 'PERMISSION_DENIED';
 
 export interface TsbuildErrorOptions {
   readonly hint?: string;

@@ -8,12 +8,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Duplex, PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/errors.js';
+import { TsbuildError } from '../core/errors.js';
 import { hostPlatform } from '../core/platform.js';
 import type { Applier, ContentStore, Descriptor, Differ, Digest, Snapshotter } from '../snapshotter/types.js';
 import type { ContainerConfig, ImageConfig, Manifest } from './oci.js';
 import { MediaType, chainIDs, jsonBytes } from './oci.js';
 import type { ImageRecord, ImageStore } from './store.js';
+import { unpackLayer } from './unpack.js';
 
 export interface ImportStores {
   readonly content: ContentStore;
@@ -142,17 +143,7 @@ async function ingestTar(
   }
 }
 
-async function snapshotExists(snapshotter: Snapshotter, name: string): Promise<boolean> {
-  try {
-    await snapshotter.stat(name);
-    return true;
-  } catch (err) {
-    if (err instanceof NotFoundError) return false;
-    throw err;
-  }
-}
-
-/** Unpacks a single (base) layer into the committed snapshot `name`, unless it is already there. */
+/** Unpacks a single (base) layer into the committed snapshot named by its chain ID, unless it is there. */
 async function unpackBaseLayer(
   stores: ImportStores,
   layer: Descriptor,
@@ -160,21 +151,7 @@ async function unpackBaseLayer(
   signal?: AbortSignal,
 ): Promise<string> {
   const name = chainIDs([diffID])[0] as string;
-  if (await snapshotExists(stores.snapshotter, name)) return name;
-  const key = `extract-${randomBytes(8).toString('hex')} ${name}`;
-  const mounts = await stores.snapshotter.prepare(key, undefined, signal ? { signal } : {});
-  try {
-    const whiteouts = stores.snapshotter.name === 'overlayfs' ? 'overlay' : 'delete';
-    const applied = await stores.applier.apply(layer, mounts, { whiteouts, ...(signal ? { signal } : {}) });
-    if (applied !== diffID) {
-      throw new FailedPreconditionError(`layer ${layer.digest} unpacked to ${applied}, expected ${diffID}`);
-    }
-    await stores.snapshotter.commit(name, key, signal ? { signal } : {});
-  } catch (err) {
-    await stores.snapshotter.remove(key).catch(() => undefined);
-    if (err instanceof TsbuildError && err.code === 'ALREADY_EXISTS') return name;
-    throw err;
-  }
+  await unpackLayer(stores, name, layer, diffID, signal ? { signal } : {});
   return name;
 }
 

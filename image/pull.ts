@@ -1,0 +1,245 @@
+/**
+ * `FROM` from a registry: resolve the reference (an index → the manifest for the platform), fetch the
+ * config and the layers (three at a time, skipping blobs the content store has), unpack them into the
+ * chain of snapshots named by chain ID while later layers still download, record each layer in the layer
+ * index, and point the image record at the platform's manifest. Every document is verified against its
+ * digest (and size) before it is used or stored.
+ */
+import PQueue from 'p-queue';
+import { cancelled } from '../core/abort.js';
+import { hostPlatform } from '../core/platform.js';
+import type { ProgressWriter } from '../core/progress.js';
+import type { Compression, Descriptor, Digest, Platform } from '../snapshotter/types.js';
+import type { ImportStores } from './import.js';
+import type { LayerIndex } from './layerindex.js';
+import type { ImageConfig, ImageIndex, Manifest } from './oci.js';
+import { isIndexType, isManifestType } from './oci.js';
+import type { ImageReference } from './reference.js';
+import { formatReference, parseReference } from './reference.js';
+import type { RegistryOptions } from './registry/index.js';
+import {
+  RegistryClient,
+  RegistryError,
+  downloadBlob,
+  fetchSmallBlob,
+  selectManifest,
+} from './registry/index.js';
+import type { ImageRecord } from './store.js';
+import { unpackLayers } from './unpack.js';
+
+export type PullStores = ImportStores & { readonly layers: LayerIndex };
+
+export interface PullOptions {
+  readonly ref: string;
+  /** The platform picked from an index; default this host's. */
+  readonly platform?: Platform;
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressWriter;
+  readonly registry?: RegistryOptions;
+  /** A client to reuse (its token cache); by default one is made from `registry` and closed after. */
+  readonly client?: RegistryClient;
+}
+
+export interface PullResult {
+  readonly record: ImageRecord;
+  /** The platform's manifest (the record's target). */
+  readonly manifestDescriptor: Descriptor;
+  readonly config: ImageConfig;
+}
+
+export interface RemoteResolution {
+  /** What the reference names (a manifest or an index). */
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+  /**
+   * The manifest for the platform: the same descriptor for a single-platform image, the index's choice
+   * otherwise. Compare its digest with a pulled image record's target.
+   */
+  readonly manifest: Descriptor;
+}
+
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+const LAYER_CONCURRENCY = 3;
+
+function invalid(what: string): RegistryError {
+  return new RegistryError('FAILED_PRECONDITION', what);
+}
+
+function parseJSON<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch (cause) {
+    throw new RegistryError('FAILED_PRECONDITION', `${what} is not valid JSON`, { cause });
+  }
+}
+
+function checkDescriptor(d: unknown, what: string): Descriptor {
+  const desc = d as Partial<Descriptor> | null;
+  if (
+    desc === null ||
+    typeof desc !== 'object' ||
+    typeof desc.mediaType !== 'string' ||
+    typeof desc.digest !== 'string' ||
+    !DIGEST_RE.test(desc.digest) ||
+    typeof desc.size !== 'number' ||
+    !Number.isSafeInteger(desc.size) ||
+    desc.size < 0
+  ) {
+    throw invalid(`${what}: bad descriptor ${JSON.stringify(d)}`);
+  }
+  return desc as Descriptor;
+}
+
+function reference(ref: ImageReference): string {
+  return ref.digest ?? ref.tag ?? 'latest';
+}
+
+interface ResolvedManifest {
+  readonly descriptor: Descriptor;
+  readonly bytes: Buffer;
+  readonly manifest: Manifest;
+}
+
+/** The manifest for `platform` (through an index when the reference names one), verified. */
+async function resolveManifest(
+  client: RegistryClient,
+  ref: ImageReference,
+  platform: Platform,
+  signal: AbortSignal | undefined,
+): Promise<ResolvedManifest> {
+  const sig = signal ? { signal } : {};
+  let { descriptor, bytes } = await client.manifest(ref, reference(ref), sig);
+  if (isIndexType(descriptor.mediaType)) {
+    const index = parseJSON<ImageIndex>(bytes, `index ${descriptor.digest}`);
+    if (!Array.isArray(index.manifests)) throw invalid(`index ${descriptor.digest} has no manifests`);
+    const choice = selectManifest(index.manifests, platform);
+    if (choice === undefined) {
+      const wanted = [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+      throw new RegistryError('NOT_FOUND', `${formatReference(ref)} has no manifest for ${wanted}`);
+    }
+    const child = checkDescriptor(choice, `index ${descriptor.digest}`);
+    const fetched = await client.manifest(ref, child.digest, { ...sig, expected: child });
+    descriptor = { mediaType: child.mediaType, digest: child.digest, size: child.size };
+    if (child.platform) descriptor = { ...descriptor, platform: child.platform };
+    bytes = fetched.bytes;
+  }
+  if (!isManifestType(descriptor.mediaType)) {
+    throw invalid(`${formatReference(ref)}: unsupported manifest media type ${descriptor.mediaType}`);
+  }
+  const manifest = parseJSON<Manifest>(bytes, `manifest ${descriptor.digest}`);
+  if (manifest.schemaVersion !== 2 || !Array.isArray(manifest.layers)) {
+    throw invalid(`manifest ${descriptor.digest} is not a schema 2 image manifest`);
+  }
+  checkDescriptor(manifest.config, `manifest ${descriptor.digest} config`);
+  manifest.layers.forEach((l, i) => checkDescriptor(l, `manifest ${descriptor.digest} layer ${i}`));
+  return { descriptor, bytes, manifest };
+}
+
+function checkConfig(config: ImageConfig, manifest: Manifest, digest: Digest): readonly Digest[] {
+  const diffIDs = config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIDs) || !diffIDs.every((d) => typeof d === 'string' && DIGEST_RE.test(d))) {
+    throw invalid(`config ${digest} has no valid rootfs.diff_ids`);
+  }
+  if (diffIDs.length !== manifest.layers.length) {
+    throw invalid(`config ${digest} lists ${diffIDs.length} diff IDs for ${manifest.layers.length} layers`);
+  }
+  return diffIDs;
+}
+
+function compressionOf(mediaType: string): Compression {
+  if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) return 'zstd';
+  if (mediaType.endsWith('gzip')) return 'gzip';
+  return 'uncompressed';
+}
+
+/** HEAD (or GET) of the manifest only: what `ref` names now, and the manifest for the platform. */
+export async function resolveRemote(
+  ref: string,
+  options: Omit<PullOptions, 'ref' | 'progress'> = {},
+): Promise<RemoteResolution> {
+  const parsed = parseReference(ref);
+  const client = options.client ?? new RegistryClient(options.registry);
+  const sig = options.signal ? { signal: options.signal } : {};
+  try {
+    const top = await client.head(parsed, reference(parsed), sig);
+    if (!isIndexType(top.mediaType)) return { ...top, manifest: top };
+    const { descriptor } = await resolveManifest(
+      client,
+      { ...parsed, digest: top.digest },
+      options.platform ?? hostPlatform(),
+      options.signal,
+    );
+    return { digest: top.digest, mediaType: top.mediaType, size: top.size, manifest: descriptor };
+  } finally {
+    if (options.client === undefined) client.close();
+  }
+}
+
+/** Pulls `options.ref` into the stores; see the module comment. */
+export async function pullImage(stores: PullStores, options: PullOptions): Promise<PullResult> {
+  const ref = parseReference(options.ref);
+  const client = options.client ?? new RegistryClient(options.registry);
+  // One failed download stops the others and the unpacking.
+  const inner = new AbortController();
+  const onAbort = (): void => inner.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  const signal = inner.signal;
+  try {
+    return await pull(stores, client, ref, options, signal);
+  } catch (err) {
+    inner.abort(err);
+    if (options.signal?.aborted) throw cancelled(options.signal);
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    if (options.client === undefined) client.close();
+  }
+}
+
+async function pull(
+  stores: PullStores,
+  client: RegistryClient,
+  ref: ImageReference,
+  options: PullOptions,
+  signal: AbortSignal,
+): Promise<PullResult> {
+  const { descriptor, bytes, manifest } = await resolveManifest(
+    client,
+    ref,
+    options.platform ?? hostPlatform(),
+    signal,
+  );
+  const configBytes = await fetchSmallBlob(client, ref, manifest.config, stores.content, { signal });
+  const config = parseJSON<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
+  const diffIDs = checkConfig(config, manifest, manifest.config.digest);
+
+  const queue = new PQueue({ concurrency: LAYER_CONCURRENCY });
+  const downloads = manifest.layers.map((layer) =>
+    queue.add(
+      () =>
+        downloadBlob(client, ref, layer, stores.content, {
+          signal,
+          ...(options.progress ? { progress: options.progress } : {}),
+        }),
+      { signal },
+    ),
+  );
+  downloads.forEach((d) => d.catch(() => undefined));
+  const unpacked = await unpackLayers(stores, manifest.layers, diffIDs, {
+    signal,
+    ready: async (i) => {
+      await downloads[i];
+    },
+  });
+  await Promise.all(downloads);
+  for (const { snapshot, layer, diffID } of unpacked) {
+    await stores.layers.put(snapshot, { descriptor: layer, diffID }, compressionOf(layer.mediaType), {
+      signal,
+    });
+  }
+  await stores.content.put(bytes, { expected: descriptor.digest, signal });
+  const record = await stores.images.put(formatReference(ref), descriptor, { signal });
+  return { record, manifestDescriptor: descriptor, config };
+}

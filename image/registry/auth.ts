@@ -1,0 +1,230 @@
+/**
+ * Registry authentication: anonymous first; on 401 the `WWW-Authenticate` challenge says Basic (send the
+ * credentials) or Bearer (ask the realm for a token for the scope, with the credentials when known).
+ * Tokens are cached per (host, scope) until shortly before they expire. Credentials come from the options
+ * or docker's config.json (`auths.<host>.auth` = base64 user:pass, or `username`/`password`).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RegistryError, codeForStatus } from './errors.js';
+import type { Credentials, HttpResponse, RegistryOptions, Transport } from './transport.js';
+import { discard, dockerConfigDir } from './transport.js';
+
+export interface Challenge {
+  /** Lower-case: `basic`, `bearer`. */
+  readonly scheme: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/**
+ * Parses a `WWW-Authenticate` value (RFC 7235): challenges `scheme k=v, k="v", …`, several per header
+ * separated by commas. Parameter names are lower-cased.
+ */
+export function parseChallenges(value: string): Challenge[] {
+  const out: { scheme: string; params: Record<string, string> }[] = [];
+  const re = /\s*(?:,\s*)*([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*))?/gy;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(value)) !== null && m[0] !== '') {
+    const [, token = '', raw] = m;
+    if (raw === undefined) {
+      out.push({ scheme: token.toLowerCase(), params: {} });
+      continue;
+    }
+    const current = out[out.length - 1];
+    if (current === undefined) continue;
+    current.params[token.toLowerCase()] = raw.startsWith('"')
+      ? raw.slice(1, -1).replace(/\\(.)/g, '$1')
+      : raw;
+  }
+  return out;
+}
+
+/** The key docker's config.json uses for a registry host. */
+function configKeys(host: string): string[] {
+  if (host === 'docker.io' || host === 'registry-1.docker.io' || host === 'index.docker.io') {
+    return ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+  }
+  return [host];
+}
+
+/** `https://host:port/v1/` → `host:port`. */
+function keyHost(key: string): string {
+  return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+}
+
+interface AuthEntry {
+  readonly auth?: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/** Credentials for `host` from the options or docker's config.json; undefined when there are none. */
+export function lookupCredentials(host: string, options: RegistryOptions = {}): Credentials | undefined {
+  const explicit = configKeys(host)
+    .map((k) => options.credentials?.[k])
+    .find((c) => c !== undefined);
+  if (explicit) return explicit;
+  let auths: Record<string, AuthEntry>;
+  try {
+    const doc = JSON.parse(readFileSync(join(dockerConfigDir(options), 'config.json'), 'utf8')) as {
+      auths?: Record<string, AuthEntry>;
+    };
+    auths = doc.auths ?? {};
+  } catch {
+    return undefined;
+  }
+  for (const want of configKeys(host)) {
+    const key = Object.keys(auths).find((k) => k === want || keyHost(k) === keyHost(want));
+    const entry = key === undefined ? undefined : auths[key];
+    if (entry === undefined) continue;
+    if (entry.auth) {
+      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    if (entry.username !== undefined && entry.password !== undefined) {
+      return { username: entry.username, password: entry.password };
+    }
+  }
+  return undefined;
+}
+
+function basic(credentials: Credentials): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+}
+
+interface Cached {
+  readonly header: string;
+  readonly expiresAt: number;
+}
+
+/** The minimum life docker assumes for a token without `expires_in`. */
+const DEFAULT_TOKEN_SECONDS = 60;
+
+export class Authenticator {
+  private readonly cache = new Map<string, Promise<Cached>>();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: RegistryOptions = {},
+  ) {}
+
+  /** The cached Authorization header for (host, scope), if a live one is known. */
+  async cached(host: string, scope: string): Promise<string | undefined> {
+    const entry = this.cache.get(`${host} ${scope}`) ?? this.cache.get(`${host} *`);
+    if (entry === undefined) return undefined;
+    try {
+      const value = await entry;
+      return value.expiresAt > Date.now() ? value.header : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Forgets what was cached for (host, scope), after the registry refused it. */
+  forget(host: string, scope: string): void {
+    this.cache.delete(`${host} ${scope}`);
+    this.cache.delete(`${host} *`);
+  }
+
+  /** Answers the 401 `res` (for `scope` on `host`) with an Authorization header, or throws. */
+  async authorize(host: string, scope: string, res: HttpResponse, signal?: AbortSignal): Promise<string> {
+    const value = res.headers['www-authenticate'];
+    const challenges = parseChallenges(Array.isArray(value) ? value.join(', ') : (value ?? ''));
+    const credentials = lookupCredentials(host, this.options);
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer !== undefined && bearer.params.realm !== undefined) {
+      const key = `${host} ${scope}`;
+      const pending = this.fetchToken(bearer, scope, credentials, signal);
+      this.cache.set(key, pending);
+      pending.catch(() => {
+        if (this.cache.get(key) === pending) this.cache.delete(key);
+      });
+      return (await pending).header;
+    }
+    if (challenges.some((c) => c.scheme === 'basic') && credentials !== undefined) {
+      const header = basic(credentials);
+      this.cache.set(`${host} *`, Promise.resolve({ header, expiresAt: Number.POSITIVE_INFINITY }));
+      return header;
+    }
+    throw new RegistryError('UNAUTHENTICATED', `${host} requires authentication`, {
+      status: 401,
+      url: res.url,
+      hint: credentials
+        ? 'the credentials were refused'
+        : `log in to ${host} (docker login writes config.json)`,
+    });
+  }
+
+  private async fetchToken(
+    challenge: Challenge,
+    scope: string,
+    credentials: Credentials | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Cached> {
+    let realm: URL;
+    try {
+      realm = new URL(challenge.params.realm ?? '');
+    } catch {
+      throw new RegistryError(
+        'FAILED_PRECONDITION',
+        `bad token realm ${JSON.stringify(challenge.params.realm)}`,
+      );
+    }
+    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
+      throw new RegistryError('FAILED_PRECONDITION', `token realm with scheme ${realm.protocol}`, {
+        url: realm,
+      });
+    }
+    if (challenge.params.service !== undefined) realm.searchParams.set('service', challenge.params.service);
+    for (const s of new Set([scope, ...(challenge.params.scope?.split(' ') ?? [])])) {
+      if (s !== '') realm.searchParams.append('scope', s);
+    }
+    const started = Date.now();
+    const res = await this.transport.request(realm, {
+      method: 'GET',
+      headers: credentials ? { authorization: basic(credentials) } : {},
+      signal,
+    });
+    const text = await readText(res, 1 << 20);
+    if (res.status !== 200) {
+      throw new RegistryError(codeForStatus(res.status), `token request failed with status ${res.status}`, {
+        status: res.status,
+        url: realm,
+      });
+    }
+    let body: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch (cause) {
+      throw new RegistryError('FAILED_PRECONDITION', 'token response is not JSON', { url: realm, cause });
+    }
+    const token = body.token ?? body.access_token;
+    if (typeof token !== 'string' || token === '') {
+      throw new RegistryError('FAILED_PRECONDITION', 'token response has no token', { url: realm });
+    }
+    const seconds =
+      typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    // Renew a little early so that a token never expires between the check and the request.
+    return { header: `Bearer ${token}`, expiresAt: started + Math.max(1, seconds - 10) * 1000 };
+  }
+}
+
+/** A whole (small) response body as text; more than `limit` bytes is an error. */
+export async function readText(res: HttpResponse, limit: number): Promise<string> {
+  return (await readBody(res, limit)).toString('utf8');
+}
+
+export async function readBody(res: HttpResponse, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      discard(res);
+      throw new RegistryError('LIMIT_EXCEEDED', `response larger than ${limit} bytes`, { url: res.url });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

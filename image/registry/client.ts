@@ -1,0 +1,203 @@
+/**
+ * A client for the distribution API v2: manifests by tag or digest (HEAD and GET, OCI and Docker schema2
+ * manifests and indexes), blobs as streams (redirects followed). Every manifest fetched is checked against
+ * the digest asked for, or the one the registry names in `Docker-Content-Digest`.
+ */
+import type { Readable } from 'node:stream';
+import { cancelled } from '../../core/abort.js';
+import type { Descriptor, Digest } from '../../snapshotter/types.js';
+import { MediaType, sha256Digest } from '../oci.js';
+import type { ImageReference } from '../reference.js';
+import { DEFAULT_DOMAIN } from '../reference.js';
+import { Authenticator, readBody } from './auth.js';
+import { RegistryError, codeForStatus } from './errors.js';
+import type { HttpResponse, RegistryOptions } from './transport.js';
+import { Transport, discard } from './transport.js';
+
+/** What we accept for a manifest, best first. */
+export const MANIFEST_ACCEPT = [
+  MediaType.ociIndex,
+  MediaType.dockerManifestList,
+  MediaType.ociManifest,
+  MediaType.dockerManifest,
+].join(', ');
+
+/** The largest manifest or index we read (containerd's limit). */
+export const MANIFEST_LIMIT = 4 << 20;
+
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+
+/** The host that serves a registry domain's API: Docker Hub's is registry-1.docker.io. */
+export function apiHost(domain: string): string {
+  return domain === DEFAULT_DOMAIN ? 'registry-1.docker.io' : domain;
+}
+
+export interface ManifestResult {
+  /** Media type (from Content-Type or the document), digest and size of the bytes received. */
+  readonly descriptor: Descriptor;
+  readonly bytes: Buffer;
+}
+
+interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+function headerValue(res: HttpResponse, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The media type: Content-Type unless it is generic, else the document's own `mediaType`. */
+function mediaTypeOf(res: HttpResponse, bytes?: Buffer): string {
+  const contentType = headerValue(res, 'content-type')?.split(';')[0]?.trim();
+  if (contentType && contentType !== 'application/json' && contentType !== 'text/plain') return contentType;
+  if (bytes !== undefined) {
+    try {
+      const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown };
+      if (typeof doc.mediaType === 'string') return doc.mediaType;
+      return Array.isArray(doc.manifests) ? MediaType.ociIndex : MediaType.ociManifest;
+    } catch {
+      // not JSON: reported by whoever parses it
+    }
+  }
+  return contentType ?? MediaType.ociManifest;
+}
+
+export class RegistryClient {
+  private readonly transport: Transport;
+  private readonly auth: Authenticator;
+
+  constructor(readonly options: RegistryOptions = {}) {
+    this.transport = new Transport(options);
+    this.auth = new Authenticator(this.transport, options);
+  }
+
+  /** `scheme://host/v2/<path>/<kind>/<reference>`. */
+  url(ref: ImageReference, kind: 'manifests' | 'blobs', reference: string): URL {
+    const host = apiHost(ref.domain);
+    return new URL(`${this.transport.scheme(host)}//${host}/v2/${ref.path}/${kind}/${reference}`);
+  }
+
+  /**
+   * One authenticated request with retries: the cached token first, a challenge answered once on 401.
+   * Non-2xx responses become `RegistryError`s (404 → NOT_FOUND and so on); the body is left to the caller.
+   */
+  async request(
+    ref: ImageReference,
+    url: URL,
+    method: 'GET' | 'HEAD',
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<HttpResponse> {
+    const host = apiHost(ref.domain);
+    const scope = `repository:${ref.path}:pull`;
+    let authorization = await this.auth.cached(host, scope);
+    for (let round = 0; ; round++) {
+      const res = await this.transport.request(url, {
+        method,
+        headers: authorization === undefined ? headers : { ...headers, authorization },
+        signal,
+      });
+      if (res.status === 401 && round === 0) {
+        discard(res);
+        if (authorization !== undefined) this.auth.forget(host, scope);
+        authorization = await this.auth.authorize(host, scope, res, signal);
+        continue;
+      }
+      if (res.status >= 200 && res.status < 300) return res;
+      discard(res);
+      const what = `${method} ${ref.path} ${url.pathname.split('/').slice(-2).join(' ')}`;
+      throw new RegistryError(codeForStatus(res.status), `${what}: HTTP ${res.status}`, {
+        status: res.status,
+        url: res.url,
+      });
+    }
+  }
+
+  /**
+   * The descriptor of a manifest by tag or digest through HEAD (no body). Registries that do not send
+   * `Docker-Content-Digest` on HEAD are asked with GET and the body hashed.
+   */
+  async head(ref: ImageReference, reference: string, options: CallOptions = {}): Promise<Descriptor> {
+    const url = this.url(ref, 'manifests', reference);
+    const res = await this.request(ref, url, 'HEAD', { accept: MANIFEST_ACCEPT }, options.signal);
+    discard(res);
+    const digest = headerValue(res, 'docker-content-digest');
+    const size = Number(headerValue(res, 'content-length'));
+    if (digest !== undefined && DIGEST_RE.test(digest) && Number.isSafeInteger(size) && size > 0) {
+      if (DIGEST_RE.test(reference) && digest !== reference) {
+        throw new RegistryError('FAILED_PRECONDITION', `manifest digest ${digest}, asked for ${reference}`, {
+          url,
+        });
+      }
+      return { mediaType: mediaTypeOf(res), digest: digest as Digest, size };
+    }
+    return (await this.manifest(ref, reference, options)).descriptor;
+  }
+
+  /**
+   * A manifest or index by tag or digest, verified: by digest against it (and `expected`'s size when
+   * given), by tag against `Docker-Content-Digest` when the registry sends one.
+   */
+  async manifest(
+    ref: ImageReference,
+    reference: string,
+    options: CallOptions & { expected?: Descriptor } = {},
+  ): Promise<ManifestResult> {
+    const url = this.url(ref, 'manifests', reference);
+    const res = await this.request(ref, url, 'GET', { accept: MANIFEST_ACCEPT }, options.signal);
+    const limit = options.expected?.size ?? MANIFEST_LIMIT;
+    const bytes = await readBody(res, Math.min(limit, MANIFEST_LIMIT)).catch((err: unknown) => {
+      if (options.signal?.aborted) throw cancelled(options.signal);
+      throw err;
+    });
+    const digest = sha256Digest(bytes);
+    const header = headerValue(res, 'docker-content-digest');
+    const want = DIGEST_RE.test(reference)
+      ? reference
+      : header !== undefined && DIGEST_RE.test(header)
+        ? header
+        : undefined;
+    if (want !== undefined && want !== digest) {
+      throw new RegistryError(
+        'FAILED_PRECONDITION',
+        `manifest ${reference} has digest ${digest}, expected ${want}`,
+        {
+          url,
+        },
+      );
+    }
+    if (options.expected !== undefined && options.expected.size !== bytes.length) {
+      throw new RegistryError(
+        'FAILED_PRECONDITION',
+        `manifest ${reference} is ${bytes.length} bytes, expected ${options.expected.size}`,
+        { url },
+      );
+    }
+    return { descriptor: { mediaType: mediaTypeOf(res, bytes), digest, size: bytes.length }, bytes };
+  }
+
+  /** A blob's bytes as a stream (not verified here: the content store's writer checks them on commit). */
+  async blob(ref: ImageReference, descriptor: Descriptor, options: CallOptions = {}): Promise<Readable> {
+    const url = this.url(ref, 'blobs', descriptor.digest);
+    const res = await this.request(ref, url, 'GET', {}, options.signal);
+    const length = Number(headerValue(res, 'content-length'));
+    if (
+      Number.isSafeInteger(length) &&
+      headerValue(res, 'content-length') !== undefined &&
+      length !== descriptor.size
+    ) {
+      discard(res);
+      throw new RegistryError(
+        'FAILED_PRECONDITION',
+        `blob ${descriptor.digest} is ${length} bytes, expected ${descriptor.size}`,
+        { url: res.url },
+      );
+    }
+    return res.body;
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
