@@ -1,0 +1,74 @@
+/** ENV, ARG, WORKDIR and USER: the instructions that change what later RUN steps see. */
+import { posix } from 'node:path';
+import * as llb from '../../llb/index.js';
+import type { Chown } from '../../llb/index.js';
+import type { ArgInstruction, EnvInstruction, UserInstruction, WorkdirInstruction } from '../instructions/index.js';
+import type { Dispatcher } from './dispatch.js';
+import { addEnv, commitToHistory } from './image.js';
+import type { StageState } from './stage-state.js';
+
+export function dispatchEnv(d: StageState, c: EnvInstruction): void {
+  // Every pair is expanded with the environment from before the instruction (docker's rule).
+  const env = d.env();
+  const pairs = c.env.map((kv) => [d.lex.processWord(kv.key, env), d.lex.processWord(kv.value, env)] as const);
+  for (const [key, value] of pairs) {
+    d.state = d.state.withEnv(key, value);
+    d.image.config.Env = addEnv(d.image.config.Env, key, value);
+  }
+  commitToHistory(d.image, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, false);
+}
+
+/**
+ * ARG: a `--build-arg` wins, then the default (expanded), then the global ARG of the same name. A value
+ * joins the environment of later RUN steps (so changing it re-runs only the steps after it), but not the
+ * image config.
+ */
+export function dispatchArg(dx: Dispatcher, d: StageState, c: ArgInstruction): void {
+  const shown: string[] = [];
+  for (const arg of c.args) {
+    let value: string | undefined;
+    if (Object.hasOwn(dx.buildArgValues, arg.key)) value = dx.buildArgValues[arg.key];
+    else if (arg.value !== undefined) value = d.expand(arg.value);
+    else if (Object.hasOwn(dx.globalArgs, arg.key)) value = dx.globalArgs[arg.key];
+    if (value !== undefined) d.state = d.state.withEnv(arg.key, value);
+    d.buildArgs.push(value === undefined ? { key: arg.key } : { key: arg.key, value });
+    shown.push(value === undefined ? arg.key : `${arg.key}=${value}`);
+  }
+  commitToHistory(d.image, `ARG ${shown.join(' ')}`, false);
+}
+
+/** `user[:group]` as an llb owner: numbers stay numbers, names are looked up in the target. */
+export function parseChown(spec: string): Chown | undefined {
+  if (spec === '') return undefined;
+  const [user = '', group] = spec.split(':', 2);
+  const id = (v: string): number | string => (/^\d+$/.test(v) ? Number(v) : v);
+  return group === undefined || group === '' ? { user: id(user) } : { user: id(user), group: id(group) };
+}
+
+/** WORKDIR: relative to the previous one; created (owned by the current USER) unless it is `/`. */
+export function dispatchWorkdir(dx: Dispatcher, d: StageState, c: WorkdirInstruction): void {
+  const path = d.expand(c.path);
+  const current = d.image.config.WorkingDir || '/';
+  const wd = posix.resolve('/', current, path);
+  d.image.config.WorkingDir = wd;
+  d.state = d.state.withCwd(wd);
+  const withLayer = wd !== '/';
+  if (withLayer) {
+    const user = d.image.config.User;
+    const chown = user ? parseChown(user) : undefined;
+    const name = dx.stepName(d, c);
+    d.state = d.state.file(llb.mkdir(wd, 0o755, { makeParents: true, ...(chown ? { chown } : {}) }), {
+      description: { 'llb.customname': name },
+      location: { file: dx.instructionContext.file, range: c.range },
+      ...(d.ignoreCache ? { ignoreCache: true } : {}),
+    });
+  }
+  commitToHistory(d.image, `WORKDIR ${wd}`, withLayer, false);
+}
+
+export function dispatchUser(d: StageState, c: UserInstruction): void {
+  const user = d.expand(c.user);
+  d.state = d.state.withUser(user);
+  d.image.config.User = user;
+  commitToHistory(d.image, `USER ${user}`, false);
+}

@@ -1,0 +1,112 @@
+/**
+ * The Dockerfile frontend's inputs and outputs. The frontend may not import image/ (see
+ * docs/architecture.md), so it keeps its own copy of the image config shape (docker's, as BuildKit's
+ * dockerspec.DockerOCIImage); the engine passes it through to the image writer unchanged.
+ */
+import type { State } from '../../llb/index.js';
+import type { Definition } from '../../llb/index.js';
+
+export interface HealthcheckSpec {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+export interface ContainerConfigSpec {
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Volumes?: Record<string, object>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  Shell?: string[];
+  Healthcheck?: HealthcheckSpec;
+  OnBuild?: string[] | null;
+  ArgsEscaped?: boolean;
+}
+
+export interface HistorySpec {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+/** An image config document (OCI, with docker's extra fields). */
+export interface ImageSpec {
+  architecture: string;
+  os: string;
+  variant?: string;
+  created?: string;
+  author?: string;
+  config: ContainerConfigSpec;
+  rootfs?: { type: 'layers'; diff_ids: string[] };
+  history?: HistorySpec[];
+}
+
+/** A base image as the resolver found it. */
+export interface ResolvedImage {
+  /** The reference the image source op uses (normalised, e.g. `docker.io/library/busybox:latest`). */
+  readonly ref: string;
+  /** The manifest digest, when known (shown in progress; the source op's cache key includes it anyway). */
+  readonly digest?: string;
+  readonly config: ImageSpec;
+}
+
+/** Finds (and, if needed, pulls) a base image's config. Errors should be TsbuildErrors. */
+export type ImageResolver = (ref: string, options: { signal?: AbortSignal }) => Promise<ResolvedImage>;
+
+/** A `--build-context name=value`: a directory, or another image (`docker-image://ref`). */
+export type NamedContext = { readonly kind: 'local'; readonly path: string } | { readonly kind: 'image'; readonly ref: string };
+
+export type BuildNetwork = 'default' | 'none' | 'host';
+
+export interface ConvertOptions {
+  /** The Dockerfile text. */
+  readonly source: string;
+  /** Its name in messages (default `Dockerfile`). */
+  readonly file?: string;
+  readonly target?: string;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  /** `--label`s, set on the final image. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** `--platform`: only this host's platform can be built (no emulation). */
+  readonly platform?: string;
+  /** `.dockerignore` patterns for the main context. */
+  readonly excludes?: readonly string[];
+  /** `--build-context`s by name. */
+  readonly namedContexts?: Readonly<Record<string, NamedContext>>;
+  /** `--no-cache`: every step runs. */
+  readonly noCache?: boolean;
+  /** `--no-cache-filter`: the steps of these stages run. */
+  readonly noCacheStages?: readonly string[];
+  /** The default network of RUN (`--network`). */
+  readonly network?: BuildNetwork;
+  /** Allow `RUN --security=insecure` (`--allow security.insecure`). */
+  readonly allowInsecure?: boolean;
+  readonly resolveImage: ImageResolver;
+  readonly signal?: AbortSignal;
+}
+
+export interface ConvertResult {
+  /** The target stage's final state. */
+  readonly state: State;
+  readonly definition: Definition;
+  /** The target's image config (history without times: the image writer stamps them). */
+  readonly image: ImageSpec;
+  /** `HTTP_PROXY` & co. from the build args: given to every RUN, kept out of cache keys and history. */
+  readonly proxyEnv: Readonly<Record<string, string>>;
+  /** The context paths the build reads (`/` when everything). */
+  readonly contextPaths: readonly string[];
+  /** Local sources by name that the definition reads, besides `context`: named contexts. */
+  readonly locals: Readonly<Record<string, string>>;
+  /** Lint-like warnings (unused build args, …). */
+  readonly warnings: readonly string[];
+}
