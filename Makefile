@@ -10,7 +10,7 @@ STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
 SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image engine cli bench index.ts -name "*.ts" -o -name "*.ne" 2>/dev/null)
 
-.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers bench-solver
+.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers bench-solver bench-peers compat peer-apt
 
 help:
 	@echo "make demo   install what is missing, build, and run the example"
@@ -72,3 +72,19 @@ bench-layers: build
 
 bench-solver: build
 	node dist/bench/solver.js
+
+# The peers (BuildKit inside dockerd, buildah, a local registry): only these targets need them.
+PEER_PACKAGES := docker.io buildah skopeo docker-registry umoci busybox-static
+
+peer-apt:
+	@missing=""; for p in $(PEER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+bench-peers: build peer-apt
+	node dist/bench/peers/main.js
+
+compat: build peer-apt
+	node dist/bench/compat/main.js

@@ -1,0 +1,154 @@
+/**
+ * tsbuild against BuildKit (inside dockerd 20.10, --network host and the default network) and
+ * `buildah bud --layers`, in one run (`make bench-peers`):
+ *
+ *   node dist/bench/peers/main.js [--runs 5] [--only a,b,c] [--tools tsbuild,buildkit-host,...]
+ *                                 [--files 20000] [--mb 200] [--keep]
+ *
+ * Rows: cold builds of (a) 5 RUN + 2 COPY, (b) 4 parallel `sleep 1` stages, (c) COPY of a 20,000-file /
+ * 200 MB context + RUN; the no-op rebuild of each; for (c) the rebuild after touching one file and after
+ * editing one. Each row runs N times (BENCH_RUNS, default 5); the median counts. Prints a markdown table
+ * with the medians, the ratios to BuildKit and the verdicts on the targets.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isAbortError } from '../../core/abort.js';
+import { Infra, abortOnSignals, requireTools, tsbuildBuildAvailable } from './infra.js';
+import { editProbe, makeScenarios, touchProbe } from './scenarios.js';
+import type { Scenario } from './scenarios.js';
+import { BuildahTool, BuildkitTool, TsbuildTool } from './tools.js';
+import type { BuildSpec, Tool } from './tools.js';
+import { printReport } from './report.js';
+import type { Results, RowId } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: process.env.BENCH_RUNS ?? '5' },
+    only: { type: 'string', default: 'a,b,c' },
+    tools: { type: 'string', default: 'tsbuild,buildkit-host,buildkit-default,buildah' },
+    files: { type: 'string', default: '20000' },
+    mb: { type: 'string', default: '200' },
+    keep: { type: 'boolean', default: process.env.PEERS_KEEP === '1' },
+  },
+});
+const runs = Math.max(1, Number(values.runs));
+const only = new Set(values.only.split(','));
+const wanted = new Set(values.tools.split(','));
+
+function note(line: string): void {
+  console.error(line);
+}
+
+interface Ctx {
+  readonly infra: Infra;
+  readonly results: Results;
+  readonly signal: AbortSignal;
+}
+
+function record(ctx: Ctx, row: RowId, tool: Tool, value: number[] | string): void {
+  const byTool = ctx.results.get(row) ?? new Map<string, number[] | string>();
+  byTool.set(tool.id, value);
+  ctx.results.set(row, byTool);
+}
+
+/** The phases of one scenario for one tool; a failure ends that tool's scenario (reported in the table). */
+async function runScenario(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<void> {
+  const logDir = join(ctx.infra.scratch, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const spec = (phase: string): BuildSpec => ({
+    context: scenario.context,
+    dockerfile: join(scenario.context, 'Dockerfile'),
+    tag: `bench-${scenario.id}:latest`,
+    buildArgs: { BASE: ctx.infra.baseRef },
+    parallel: scenario.parallel,
+    log: join(logDir, `${tool.id}-${scenario.id}-${phase}.log`),
+  });
+  const phases: { row: RowId; before?: (i: number) => Promise<void>; warm?: boolean }[] = [
+    { row: `${scenario.id}-cold`, before: () => tool.reset(ctx.signal) },
+    { row: `${scenario.id}-noop`, warm: true },
+  ];
+  if (scenario.probe !== undefined) {
+    const probe = scenario.probe;
+    phases.push({ row: 'c-touch', before: async (i) => touchProbe(probe, i + 1) });
+    phases.push({ row: 'c-edit', before: async (i) => editProbe(probe, i) });
+  }
+  let failed = '';
+  for (const phase of phases) {
+    if (failed) {
+      record(ctx, phase.row, tool, 'skipped');
+      continue;
+    }
+    const times: number[] = [];
+    try {
+      if (phase.warm) await tool.build(spec(phase.row), ctx.signal);
+      for (let i = 0; i < runs; i++) {
+        await phase.before?.(i);
+        times.push(await tool.build(spec(phase.row), ctx.signal));
+      }
+      note(`  ${tool.id} ${phase.row}: ${times.map((t) => t.toFixed(2)).join(' ')}`);
+      record(ctx, phase.row, tool, times);
+    } catch (err) {
+      if (isAbortError(err) || ctx.signal.aborted) throw err;
+      failed = String((err as Error).message);
+      note(`  ${tool.id} ${phase.row} FAILED: ${failed}`);
+      record(ctx, phase.row, tool, `failed: ${failed.split('\n')[0] ?? ''}`);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  requireTools(['dockerd', '/usr/bin/docker', 'buildah', 'skopeo', 'docker-registry', 'umoci']);
+  const controller = new AbortController();
+  const detach = abortOnSignals(controller);
+  const signal = controller.signal;
+  let infra: Infra | undefined;
+  const tools: Tool[] = [];
+  try {
+    infra = await Infra.open({ baseConfig: 'full', signal, keep: values.keep, log: note });
+    await infra.startDockerd();
+    infra.setUpBuildah();
+    const tsbuildMissing = await tsbuildBuildAvailable(signal);
+    if (tsbuildMissing !== undefined) note(`tsbuild: ${tsbuildMissing}; its column is left empty`);
+    if (wanted.has('tsbuild') && tsbuildMissing === undefined) tools.push(new TsbuildTool(infra));
+    if (wanted.has('buildkit-host')) tools.push(new BuildkitTool(infra, 'host'));
+    if (wanted.has('buildkit-default')) tools.push(new BuildkitTool(infra, 'default'));
+    if (wanted.has('buildah')) tools.push(new BuildahTool(infra));
+    note(`generating contexts (${values.files} files / ${values.mb} MB for c) under ${infra.scratch}`);
+    const scenarios = makeScenarios(join(infra.scratch, 'contexts'), {
+      files: Number(values.files),
+      mb: Number(values.mb),
+    });
+    const ctx: Ctx = { infra, results: new Map(), signal };
+    for (const scenario of scenarios.filter((s) => only.has(s.id))) {
+      note(`scenario ${scenario.id}: ${scenario.title}`);
+      for (const tool of tools) await runScenario(ctx, scenario, tool);
+    }
+    printReport({
+      results: ctx.results,
+      scenarios: scenarios.filter((s) => only.has(s.id)),
+      tools,
+      runs,
+      tsbuildMissing: wanted.has('tsbuild') ? tsbuildMissing : 'not selected (--tools)',
+    });
+    return 0;
+  } catch (err) {
+    if (signal.aborted) {
+      note('interrupted');
+      return 130;
+    }
+    throw err;
+  } finally {
+    for (const tool of tools) await tool.close().catch(() => undefined);
+    await infra?.close();
+    detach();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,116 @@
+/** The benchmark's markdown table: medians, ratios to BuildKit, and the verdicts on the targets. */
+import type { Scenario } from './scenarios.js';
+import type { Tool } from './tools.js';
+
+export type RowId = 'a-cold' | 'b-cold' | 'c-cold' | 'a-noop' | 'b-noop' | 'c-noop' | 'c-touch' | 'c-edit';
+/** Per row, per tool id: the times in seconds, or why there are none. */
+export type Results = Map<RowId, Map<string, number[] | string>>;
+
+const ROWS: readonly RowId[] = [
+  'a-cold',
+  'b-cold',
+  'c-cold',
+  'a-noop',
+  'b-noop',
+  'c-noop',
+  'c-touch',
+  'c-edit',
+];
+/** Absolute targets for tsbuild, in seconds (strictly below). */
+const TARGETS: Partial<Record<RowId, number>> = { 'a-noop': 0.3, 'b-cold': 1.6 };
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function rowTitle(row: RowId, scenarios: readonly Scenario[]): string {
+  const [id, phase] = row.split('-') as [string, string];
+  const title = scenarios.find((s) => s.id === id)?.title ?? '';
+  const what = {
+    cold: 'cold',
+    noop: 'no-op rebuild',
+    touch: 'rebuild after touching one file',
+    edit: 'rebuild after editing one file',
+  }[phase];
+  return phase === 'cold' ? `(${id}) cold: ${title}` : `(${id}) ${what}`;
+}
+
+function med(results: Results, row: RowId, tool: string): number | undefined {
+  const v = results.get(row)?.get(tool);
+  return Array.isArray(v) && v.length > 0 ? median(v) : undefined;
+}
+
+function cell(results: Results, row: RowId, tool: string): string {
+  const v = results.get(row)?.get(tool);
+  if (v === undefined) return '–';
+  if (typeof v === 'string') return v.startsWith('failed') ? 'failed' : v;
+  return `${median(v).toFixed(2)} s`;
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
+}
+
+function verdict(results: Results, row: RowId): string {
+  const ts = med(results, row, 'tsbuild');
+  if (ts === undefined) return 'n/a';
+  const bk = [med(results, row, 'buildkit-host'), med(results, row, 'buildkit-default')].filter(
+    (x): x is number => x !== undefined,
+  );
+  const parts: string[] = [];
+  if (bk.length > 0) parts.push(ts <= Math.min(...bk) ? 'pass (≤ BuildKit)' : 'FAIL (> BuildKit)');
+  const target = TARGETS[row];
+  if (target !== undefined) parts.push(ts < target ? `pass (< ${target} s)` : `FAIL (≥ ${target} s)`);
+  return parts.join(', ') || 'n/a';
+}
+
+export interface ReportInput {
+  readonly results: Results;
+  readonly scenarios: readonly Scenario[];
+  readonly tools: readonly Tool[];
+  readonly runs: number;
+  readonly tsbuildMissing: string | undefined;
+}
+
+export function printReport(input: ReportInput): void {
+  const { results } = input;
+  const ids = new Set(input.scenarios.map((s) => s.id as string));
+  const rows = ROWS.filter((r) => ids.has(r.split('-')[0] as string));
+  const out: string[] = [];
+  out.push(
+    `Medians of ${input.runs} runs, wall time of the CLI. "Cold" = no build cache; the base image ` +
+      '(busybox-static from a local registry on 127.0.0.1) is already present locally, pulled once before ' +
+      'timing for every tool (tsbuild: a fresh --root per cold run, base pulled by a FROM-only build).',
+    'Ratios are tsbuild (or buildah) ÷ BuildKit; the verdict compares tsbuild with the faster BuildKit column.',
+    '',
+    '| scenario | tsbuild | BuildKit --network host | BuildKit default network | buildah --layers | ' +
+      'tsbuild ÷ BK host | tsbuild ÷ BK default | buildah ÷ BK default | verdict |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const row of rows) {
+    const ts = med(results, row, 'tsbuild');
+    const host = med(results, row, 'buildkit-host');
+    const def = med(results, row, 'buildkit-default');
+    const bah = med(results, row, 'buildah');
+    out.push(
+      `| ${rowTitle(row, input.scenarios)} | ${cell(results, row, 'tsbuild')} | ${cell(results, row, 'buildkit-host')} | ` +
+        `${cell(results, row, 'buildkit-default')} | ${cell(results, row, 'buildah')} | ${ratio(ts, host)} | ` +
+        `${ratio(ts, def)} | ${ratio(bah, def)} | ${verdict(results, row)} |`,
+    );
+  }
+  out.push('');
+  if (input.tsbuildMissing !== undefined) out.push(`tsbuild: ${input.tsbuildMissing}.`);
+  const targets = Object.entries(TARGETS).map(
+    ([row, t]) => `${rowTitle(row as RowId, input.scenarios)} < ${t} s`,
+  );
+  out.push(`Targets: tsbuild ≤ BuildKit on every row; ${targets.join('; ')}.`);
+  const failures = [...results.entries()].flatMap(([row, m]) =>
+    [...m.entries()]
+      .filter(([, v]) => typeof v === 'string' && v.startsWith('failed'))
+      .map(([t, v]) => `${row} ${t}: ${String(v)}`),
+  );
+  if (failures.length > 0) out.push('', 'Failures:', ...failures.map((f) => `- ${f}`));
+  console.log(out.join('\n'));
+}
