@@ -14,6 +14,8 @@ export interface SolveOptions {
   readonly noCache?: boolean;
   /** Secret values by id for secret mounts; never in a cache key, snapshot, cache record or log. */
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
+  /** SSH agent sockets by id (`default` → $SSH_AUTH_SOCK) for ssh mounts; never in a key or log. */
+  readonly ssh?: Readonly<Record<string, string>>;
 }
 
 export interface SolveResult {

@@ -26,3 +26,5 @@ export {
 export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, defaultSeccompProfile } from './security.js';
 export { ownerIsDead, sweepOrphanContainers } from './sweep.js';
 export type { SweepOptions } from './sweep.js';
+export { withForwardedSocket } from './ssh.js';
+export type { ForwardedSocketOptions } from './ssh.js';

@@ -27,6 +27,8 @@ export type MountSpec =
       readonly id?: string;
       readonly sharing?: CacheSharing;
       readonly from?: State;
+      /** With `from`: the path in it that seeds the cache (`source=`). */
+      readonly selector?: string;
       readonly uid?: number;
       readonly gid?: number;
       readonly mode?: number;
@@ -118,7 +120,18 @@ function toMount(spec: MountSpec, i: number, cwd: string, inputs: InputList): Mo
       const dest = resolvePath(cwd, spec.dest);
       const input = spec.from === undefined ? -1 : inputs.add(spec.from.output);
       const sharing = spec.sharing ?? 'shared';
-      return { type: 'cache', dest, id: spec.id ?? dest, sharing, input, ...owner, mode: spec.mode ?? 0o755 };
+      const selector =
+        spec.from !== undefined && spec.selector !== undefined ? { selector: spec.selector } : {};
+      return {
+        type: 'cache',
+        dest,
+        id: spec.id ?? dest,
+        sharing,
+        input,
+        ...selector,
+        ...owner,
+        mode: spec.mode ?? 0o755,
+      };
     }
     case 'tmpfs':
       return { type: 'tmpfs', dest: resolvePath(cwd, spec.dest), size: spec.size ?? 0 };

@@ -71,6 +71,8 @@ export interface CacheMount {
   readonly sharing: CacheSharing;
   /** The contents a new cache starts from (SCRATCH for an empty directory). */
   readonly input: number;
+  /** The path inside `input` the new cache is seeded from and mounted at (`source=`; default '/'). */
+  readonly selector?: string;
   readonly uid: number;
   readonly gid: number;
   readonly mode: number;

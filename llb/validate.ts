@@ -149,6 +149,7 @@ export class OpChecker {
       this.string(m.id, `${what} id`);
       this.oneOf(m.sharing, ['shared', 'private', 'locked'], `${what} sharing`);
       this.inputRef(m.input, inputCount, `${what} input`);
+      if (m.selector !== undefined) this.string(m.selector, `${what} selector`);
       this.owner(m, what);
     } else if (type === 'tmpfs') {
       this.int(m.size, `${what} size`);

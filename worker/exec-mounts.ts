@@ -1,21 +1,25 @@
 /**
- * The mounts of an exec op beyond its root: read-only binds of other inputs (a view of the result),
- * persistent cache directories (`<cacheMountsRoot>/<sha256(id)>`, locked or private as asked), tmpfs,
- * and secrets (a file the executor puts on a tmpfs outside the rootfs, or an environment variable of the
- * process only). Everything set up here is released when the callback returns or throws. Secret values
- * go to the executor and nowhere else: not into the op, a snapshot, a cache record or a log.
+ * The mounts of an exec op beyond its root: binds of other inputs (read-only: a view of the result;
+ * writable without output: a throwaway copy, see `withWritableResultDir`), persistent cache directories
+ * (locked or private as asked, optionally seeded from another state), tmpfs, secrets
+ * (a file the executor puts on a tmpfs outside the rootfs, or an environment variable of the process
+ * only) and forwarded SSH agent sockets. Everything set up here is released when the callback returns or
+ * throws. Secret values and agent socket paths go to the executor and nowhere else: not into the op, a
+ * snapshot, a cache record or a log.
  */
-import { createHash } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { FailedPreconditionError, NotFoundError } from '../core/errors.js';
 import { KeyedMutex } from '../core/fs.js';
 import { SharedFileLock } from '../core/lock.js';
 import type { ExecMount, SecretFile } from '../executor/index.js';
-import { resolveInRoot } from '../executor/index.js';
-import type { BindMount, CacheMount, Mount, SecretMount } from '../llb/index.js';
+import { resolveInRoot, withForwardedSocket } from '../executor/index.js';
+import type { BindMount, CacheMount, Mount, SecretMount, SshMount } from '../llb/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
-import { withResultDir } from './mounts.js';
+import { withResultDir, withWritableResultDir } from './mounts.js';
+import type { MountContext } from './mounts.js';
 import type { WorkerResult } from './results.js';
 import { scratchResult } from './results.js';
 
@@ -24,6 +28,12 @@ export interface ExecMountDeps {
   /** Where cache mounts live, one directory per cache id. */
   readonly cacheMountsRoot: string;
   readonly secrets: Readonly<Record<string, Uint8Array>>;
+  /** Host SSH agent sockets by id (`--ssh default=$SSH_AUTH_SOCK`); never part of a key or log. */
+  readonly ssh?: Readonly<Record<string, string>>;
+  /** The op's own environment: SSH_AUTH_SOCK is only added when it sets none. */
+  readonly env?: readonly string[];
+  /** Where writable binds of a local context keep their throwaway changes (default `<root>/tmp`). */
+  readonly tempRoot?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -60,7 +70,7 @@ export async function withExecMounts<T>(
       case 'bind':
         return withBind(mount, inputs, deps, prepared, next);
       case 'cache':
-        return withCache(mount, deps, prepared, next);
+        return withCache(mount, inputs, deps, prepared, next);
       case 'tmpfs': {
         const options = mount.size > 0 ? ['nosuid', 'nodev', 'mode=1777', `size=${mount.size}`] : [];
         return next(withMount(prepared, { destination: mount.dest, type: 'tmpfs', options }));
@@ -68,11 +78,20 @@ export async function withExecMounts<T>(
       case 'secret':
         return next(withSecret(mount, deps, prepared));
       case 'ssh':
-        if (mount.required) throw new FailedPreconditionError('ssh forwarding is not supported yet');
-        return next(prepared);
+        return withSsh(mount, deps, prepared, next);
     }
   };
-  return step(0, EMPTY);
+  return step(0, sshEnv(mounts, deps.env));
+}
+
+/**
+ * Like BuildKit's llb builder: when the op has ssh mounts and sets no SSH_AUTH_SOCK, it points at the
+ * first ssh mount (whether or not its agent was given).
+ */
+function sshEnv(mounts: readonly Mount[], env: readonly string[] = []): PreparedMounts {
+  const first = mounts.find((m): m is SshMount => m.type === 'ssh');
+  if (!first || env.some((e) => e.startsWith('SSH_AUTH_SOCK='))) return EMPTY;
+  return { ...EMPTY, env: [`SSH_AUTH_SOCK=${first.dest}`] };
 }
 
 async function withBind<T>(
@@ -82,12 +101,22 @@ async function withBind<T>(
   prepared: PreparedMounts,
   next: Next<T>,
 ): Promise<T> {
-  if (!mount.readonly || mount.output !== undefined) {
-    throw new FailedPreconditionError(`writable bind mounts are not supported yet (at ${mount.dest})`);
+  if (mount.output !== undefined) {
+    throw new FailedPreconditionError(
+      `writable bind mounts with an output are not supported yet (at ${mount.dest})`,
+    );
   }
   const input = mount.input < 0 ? scratchResult() : inputs[mount.input];
   if (!input) throw new FailedPreconditionError(`bind mount at ${mount.dest} names a missing input`);
   const ctx = { snapshotter: deps.snapshotter, ...(deps.signal ? { signal: deps.signal } : {}) };
+  if (!mount.readonly) {
+    // Writable, and what is written is thrown away (noOutput): a copy-on-write layer over the input.
+    const tempRoot = deps.tempRoot ?? join(dirname(deps.cacheMountsRoot), 'tmp');
+    return withWritableResultDir(input, { ...ctx, tempRoot }, async (dir) => {
+      const source = await resolveInRoot(dir, mount.selector || '/');
+      return next(withMount(prepared, { destination: mount.dest, type: 'bind', source, options: ['rbind'] }));
+    });
+  }
   return withResultDir(input, ctx, async (dir) => {
     const source = await resolveInRoot(dir, mount.selector || '/');
     return next(
@@ -120,26 +149,96 @@ async function using<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+const exists = (path: string): Promise<boolean> =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
+
+function copyTree(src: string, dest: string, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('cp', ['-a', '--reflink=auto', '--', src, dest], { signal }, (err, _out, stderr) =>
+      err
+        ? reject(new FailedPreconditionError(`cannot seed cache: ${String(stderr).trim() || err.message}`))
+        : resolve(),
+    );
+  });
+}
+
+/**
+ * Seeds the cache directory `dir` from `selector` in `seed` unless it holds that path already. BuildKit
+ * starts a new cache as a copy-on-write child of the whole `from` state and mounts the selected path of
+ * it; copying just the selected path to the same place in the cache is what the run can see. The copy is
+ * made beside `dir` and renamed into place, so a concurrent seeder of the same cache loses harmlessly.
+ */
+async function seedCacheDir(
+  dir: string,
+  seed: WorkerResult,
+  selector: string,
+  ctx: MountContext,
+): Promise<void> {
+  if ((await exists(dir)) && (await exists(await resolveInRoot(dir, selector)))) return;
+  const temp = `${dir}.seed-${randomBytes(6).toString('hex')}`;
+  try {
+    await withResultDir(seed, ctx, async (root) => {
+      const src = await resolveInRoot(root, selector);
+      if (!(await exists(src)))
+        throw new NotFoundError(`cache mount source ${selector} not found in the state it is seeded from`);
+      await copyTree(src, temp, ctx.signal);
+    });
+    if (selector === '/' || selector === '') {
+      await rename(temp, dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST' && err.code !== 'ENOTEMPTY') throw err;
+      });
+      return;
+    }
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const target = await resolveInRoot(dir, selector);
+    if (await exists(target)) return;
+    await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+    await rename(temp, target).catch(async (err: unknown) => {
+      if (!(await exists(target))) throw err; // else a concurrent seeder was first
+    });
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}
+
+/** The cache's directory: BuildKit's key is the id, plus the seeding state's identity when seeded. */
+function cacheDirOf(mount: CacheMount, seed: WorkerResult | undefined, root: string): string {
+  const key = seed === undefined ? mount.id : `${mount.id}:${seed.id}`;
+  return join(root, createHash('sha256').update(key).digest('hex'));
+}
+
 async function withCache<T>(
   mount: CacheMount,
+  inputs: readonly WorkerResult[],
   deps: ExecMountDeps,
   prepared: PreparedMounts,
   next: Next<T>,
 ): Promise<T> {
-  if (mount.input >= 0) {
-    throw new FailedPreconditionError(
-      `cache mounts seeded from another state are not supported yet (at ${mount.dest})`,
-    );
-  }
-  const dir = join(deps.cacheMountsRoot, createHash('sha256').update(mount.id).digest('hex'));
+  const seed = mount.input < 0 ? undefined : inputs[mount.input];
+  if (mount.input >= 0 && !seed)
+    throw new FailedPreconditionError(`cache mount at ${mount.dest} names a missing input`);
+  const selector = seed === undefined ? '/' : mount.selector || '/';
+  const dir = cacheDirOf(mount, seed, deps.cacheMountsRoot);
   await mkdir(deps.cacheMountsRoot, { recursive: true, mode: 0o700 });
-  const run = (source: string): Promise<T> =>
-    next(withMount(prepared, { destination: mount.dest, type: 'bind', source, options: ['rbind', 'rw'] }));
+  const ready = async (target: string): Promise<void> => {
+    if (seed === undefined) return ensureCacheDir(target, mount);
+    const ctx = { snapshotter: deps.snapshotter, ...(deps.signal ? { signal: deps.signal } : {}) };
+    return seedCacheDir(target, seed, selector, ctx);
+  };
+  const run = async (target: string): Promise<T> => {
+    const source = await resolveInRoot(target, selector);
+    return next(
+      withMount(prepared, { destination: mount.dest, type: 'bind', source, options: ['rbind', 'rw'] }),
+    );
+  };
   if (mount.sharing === 'locked') {
     const lock = new SharedFileLock(`${dir}.lock`);
     return lockedIds.run(dir, () =>
       lock.exclusive(async () => {
-        await ensureCacheDir(dir, mount);
+        await ready(dir);
         return using(dir, () => run(dir));
       }, deps.signal),
     );
@@ -147,15 +246,46 @@ async function withCache<T>(
   if (mount.sharing === 'private' && inUse.has(dir)) {
     const temp = await mkdtemp(join(deps.cacheMountsRoot, 'private-'));
     try {
-      await chown(temp, mount.uid, mount.gid);
-      await chmod(temp, mount.mode);
+      if (seed === undefined) {
+        await chown(temp, mount.uid, mount.gid);
+        await chmod(temp, mount.mode);
+      } else {
+        await rm(temp, { recursive: true });
+        await ready(temp);
+      }
       return await run(temp);
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
   }
-  await ensureCacheDir(dir, mount);
+  await ready(dir);
   return using(dir, () => run(dir));
+}
+
+/** Forwards the agent socket given for the mount's id, or skips the mount when none was (not required). */
+async function withSsh<T>(
+  mount: SshMount,
+  deps: ExecMountDeps,
+  prepared: PreparedMounts,
+  next: Next<T>,
+): Promise<T> {
+  const sockets = deps.ssh ?? {};
+  const host = Object.prototype.hasOwnProperty.call(sockets, mount.id) ? sockets[mount.id] : undefined;
+  if (host === undefined) {
+    if (!mount.required) return next(prepared);
+    throw new NotFoundError(`no SSH agent socket was given for id ${JSON.stringify(mount.id)}`, {
+      hint: `pass --ssh ${mount.id === 'default' ? 'default' : `${mount.id}=<socket>`}`,
+    });
+  }
+  const options = {
+    uid: mount.uid,
+    gid: mount.gid,
+    mode: mount.mode,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  };
+  return withForwardedSocket(host, options, (socket) =>
+    next(withMount(prepared, { destination: mount.dest, type: 'bind', source: socket, options: ['rbind'] })),
+  );
 }
 
 function withSecret(mount: SecretMount, deps: ExecMountDeps, prepared: PreparedMounts): PreparedMounts {

@@ -50,6 +50,8 @@ export interface WorkerDeps {
   readonly cacheMountsRoot: string;
   /** Secret values by id, for this solve only; never part of a cache key, snapshot or log. */
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
+  /** SSH agent sockets by id (host paths), for this solve only; never part of a cache key or log. */
+  readonly ssh?: Readonly<Record<string, string>>;
   /** Compiles local sources' include/exclude patterns; without it, patterns are an error. */
   readonly compileFilter?: FilterCompiler;
   /** The cache index directory; the http and git sources keep their state in `sources` beside it. */
@@ -205,6 +207,8 @@ export function execOp(op: ExecOp, digest: string, deps: WorkerDeps): Op {
         snapshotter: deps.snapshotter,
         cacheMountsRoot: deps.cacheMountsRoot,
         secrets: deps.secrets ?? {},
+        ssh: deps.ssh ?? {},
+        env: op.env,
         signal: ctx.signal,
       };
       const result = await withExecMounts(op.mounts.slice(1), results, mountDeps, (extra) =>

@@ -43,6 +43,8 @@ export interface WorkerSolveOptions {
   readonly noCache?: boolean;
   /** Secret values by id for secret mounts (this solve only). */
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
+  /** SSH agent sockets by id (`default` → $SSH_AUTH_SOCK) for ssh mounts (this solve only). */
+  readonly ssh?: Readonly<Record<string, string>>;
 }
 
 export class Worker {
@@ -90,10 +92,18 @@ export class Worker {
     definition: Definition,
     locals: Readonly<Record<string, string>>,
     secrets: Readonly<Record<string, Uint8Array>> = {},
+    ssh: Readonly<Record<string, string>> = {},
   ): Vertex | undefined {
     const cacheMountsRoot =
       this.options.cacheMountsRoot ?? join(dirname(this.options.cacheDir), 'cachemounts');
-    const deps: WorkerDeps = { ...this.options, cacheMountsRoot, locals, secrets, counters: this.counters };
+    const deps: WorkerDeps = {
+      ...this.options,
+      cacheMountsRoot,
+      locals,
+      secrets,
+      ssh,
+      counters: this.counters,
+    };
     const byDigest = new Map<string, Vertex>();
     for (const entry of definition.ops) {
       const inputs = entry.inputs.map((input) => {
@@ -116,7 +126,7 @@ export class Worker {
 
   /** Solves the definition; the result's snapshot holds the root's filesystem. */
   async solve(definition: Definition, options: WorkerSolveOptions = {}): Promise<WorkerResult | undefined> {
-    const root = this.vertices(definition, options.locals ?? {}, options.secrets ?? {});
+    const root = this.vertices(definition, options.locals ?? {}, options.secrets ?? {}, options.ssh ?? {});
     if (!root) return undefined;
     const result = await this.solver.solve(root, {
       ...(options.signal ? { signal: options.signal } : {}),
