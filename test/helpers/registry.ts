@@ -1,0 +1,225 @@
+/**
+ * A real local registry for tests: Debian's docker-registry (distribution 2.8) on 127.0.0.1 and a free
+ * port, with images pushed by skopeo from OCI layouts made by umoci from the busybox rootfs.
+ *
+ *   const reason = registryUnavailable();      // undefined when root, docker-registry, skopeo and umoci are here
+ *   const registry = await startRegistry();     // { host: '127.0.0.1:<port>', stop() }
+ *   await pushBusybox(registry.host);           // busybox:latest, one gzip layer
+ *   await pushTwoLayers(registry.host, 'busybox:two');   // the same base + a zstd layer (adds, deletes a file)
+ *   await pushIndex(registry.host, 'busybox:multi');     // an OCI index: host platform + a fake arm64/other one
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostPlatform } from '../../core/platform.js';
+import { makeBusyboxRootfs } from './engine.js';
+
+const TOOLS = ['docker-registry', 'skopeo', 'umoci'];
+
+function hasTool(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why the registry suites cannot run here, or undefined when they can. */
+export function registryUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root';
+  const missing = TOOLS.filter((t) => !hasTool(t));
+  return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(host: string, exited: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && !exited()) {
+    try {
+      const res = await fetch(`http://${host}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+export interface TestRegistry {
+  /** `127.0.0.1:<port>`. */
+  readonly host: string;
+  /** The registry's storage directory. */
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts docker-registry on 127.0.0.1 and a free port; resolves once `GET /v2/` answers. */
+export async function startRegistry(): Promise<TestRegistry> {
+  for (let attempt = 0; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsbuild-registry-'));
+    const host = `127.0.0.1:${await freePort()}`;
+    const config = join(dir, 'config.yml');
+    writeFileSync(
+      config,
+      [
+        'version: 0.1',
+        'log: { level: warn, accesslog: { disabled: true } }',
+        `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
+        `http: { addr: ${host} }`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-4000);
+    });
+    let exited = false;
+    const done = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        exited = true;
+        resolve();
+      }),
+    );
+    const stop = async (): Promise<void> => {
+      if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+      await done;
+      rmSync(dir, { recursive: true, force: true });
+    };
+    if (await waitReady(host, () => exited)) return { host, dir, stop };
+    await stop();
+    if (attempt >= 2) throw new Error(`docker-registry did not start on ${host}: ${log}`);
+  }
+}
+
+let layouts: string | undefined;
+
+/**
+ * The OCI layout (made once per process): `latest` (busybox, one layer, PATH and `sh`), `two` (latest +
+ * a layer adding /extra/hello.txt and deleting /bin/vi), `other` (latest with another architecture).
+ */
+function layout(): string {
+  if (layouts !== undefined) return join(layouts, 'layout');
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-oci-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const L = join(dir, 'layout');
+  const rootfs = join(dir, 'rootfs');
+  makeBusyboxRootfs(rootfs);
+  const umoci = (...args: string[]): void => {
+    execFileSync('umoci', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  umoci('init', '--layout', L);
+  umoci('new', '--image', `${L}:latest`);
+  umoci('unpack', '--image', `${L}:latest`, join(dir, 'b1'));
+  execFileSync('cp', ['-a', `${rootfs}/.`, join(dir, 'b1', 'rootfs')]);
+  umoci('repack', '--image', `${L}:latest`, join(dir, 'b1'));
+  umoci(
+    'config',
+    '--image',
+    `${L}:latest`,
+    '--config.env',
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    '--config.cmd',
+    'sh',
+  );
+  umoci('unpack', '--image', `${L}:latest`, join(dir, 'b2'));
+  mkdirSync(join(dir, 'b2', 'rootfs', 'extra'));
+  writeFileSync(join(dir, 'b2', 'rootfs', 'extra', 'hello.txt'), 'hello\n');
+  rmSync(join(dir, 'b2', 'rootfs', 'bin', 'vi'));
+  umoci('repack', '--image', `${L}:two`, join(dir, 'b2'));
+  const other = hostPlatform().architecture === 'arm64' ? 'amd64' : 'arm64';
+  umoci('config', '--image', `${L}:latest`, '--tag', 'other', '--architecture', other);
+  layouts = dir;
+  return L;
+}
+
+function skopeoCopy(tag: string, host: string, name: string, extra: string[] = []): void {
+  execFileSync(
+    'skopeo',
+    ['copy', '-q', '--dest-tls-verify=false', ...extra, `oci:${layout()}:${tag}`, `docker://${host}/${name}`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+}
+
+/** Pushes the busybox image (one gzip layer) as `name`. */
+export async function pushBusybox(host: string, name = 'busybox:latest'): Promise<void> {
+  skopeoCopy('latest', host, name);
+  return Promise.resolve();
+}
+
+/** Pushes busybox plus a second layer, the second compressed with zstd, as `name`. */
+export async function pushTwoLayers(host: string, name: string): Promise<void> {
+  skopeoCopy('two', host, name, ['--dest-compress-format', 'zstd']);
+  return Promise.resolve();
+}
+
+export interface RemoteDescriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
+}
+
+/** The descriptor a registry gives for a manifest (HEAD). */
+export async function headManifest(host: string, repo: string, reference: string): Promise<RemoteDescriptor> {
+  const res = await fetch(`http://${host}/v2/${repo}/manifests/${reference}`, {
+    method: 'HEAD',
+    headers: {
+      accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json',
+    },
+  });
+  if (res.status !== 200) throw new Error(`HEAD ${repo}:${reference}: ${res.status}`);
+  return {
+    mediaType: res.headers.get('content-type') ?? '',
+    digest: res.headers.get('docker-content-digest') ?? '',
+    size: Number(res.headers.get('content-length')),
+  };
+}
+
+/**
+ * Pushes an OCI index as `name` (`repo:tag`) listing busybox for another architecture first and for
+ * this host second. Returns the index's and the host manifest's descriptors.
+ */
+export async function pushIndex(
+  host: string,
+  name: string,
+): Promise<{ index: RemoteDescriptor; host: RemoteDescriptor; other: RemoteDescriptor }> {
+  const [repo = '', tag = 'latest'] = name.split(':');
+  skopeoCopy('latest', host, `${repo}:index-host`);
+  skopeoCopy('other', host, `${repo}:index-other`);
+  const mine = await headManifest(host, repo, 'index-host');
+  const other = await headManifest(host, repo, 'index-other');
+  const platform = hostPlatform();
+  const otherArch = platform.architecture === 'arm64' ? 'amd64' : 'arm64';
+  const body = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { ...other, platform: { os: 'linux', architecture: otherArch } },
+      { ...mine, platform: { os: platform.os, architecture: platform.architecture } },
+    ],
+  });
+  const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+    body,
+  });
+  await res.arrayBuffer();
+  if (res.status !== 201) throw new Error(`PUT index ${name}: ${res.status}`);
+  return { index: await headManifest(host, repo, tag), host: mine, other };
+}
