@@ -74,11 +74,13 @@ const DIFF_PARALLELISM = 2;
 const MAX_CHAIN = 4096;
 
 /** One layer of the chain, with what history needs to know about its snapshot. */
-interface ChainLayer {
+export interface ChainLayer {
   readonly snapshot: string;
   readonly parent: string | undefined;
+  /** Milliseconds since the epoch. */
   readonly createdAt: number;
-  readonly description: string | undefined;
+  /** The snapshot's `tsbuild.description` label. */
+  readonly description?: string | undefined;
 }
 
 /** The chain s0 … sn of committed snapshots that ends on `name`, bottom first. */

@@ -143,7 +143,7 @@ describe.skipIf(!isRoot)('exportLocal and exportTar', () => {
   it('exportTar writes the tree in order with numeric owners and no whiteouts', async () => {
     const file = join(work, 'two.tar');
     await exportTar(engine, { snapshot: 'two', out: createWriteStream(file) });
-    const headers: tarStream.Headers[] = [];
+    const headers: tarStream.Header[] = [];
     const extract = tarStream.extract();
     extract.on('entry', (header, stream, next) => {
       headers.push(header);

@@ -17,6 +17,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { lgetxattr, llistxattr, lsetxattr, mknod } from '../../core/sys.js';
 import type { Engine } from '../../index.js';
@@ -80,7 +81,7 @@ export interface TreeEntry {
   readonly xattrs?: Record<string, string>;
 }
 
-function typeOf(st: ReturnType<typeof lstatSync>): string {
+function typeOf(st: Stats): string {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
