@@ -9,6 +9,7 @@ import { RuncExecutor } from '../executor/index.js';
 import { sweepStaleTempMounts } from '../snapshotter/mount/index.js';
 import { PatternMatcher } from '../frontend/dockerignore/index.js';
 import { ImageStore } from '../image/store.js';
+import { LayerIndex } from '../image/layerindex.js';
 import { StatCache } from '../worker/contenthash/index.js';
 import { Worker } from '../worker/worker.js';
 import { createContentStore } from '../snapshotter/content/index.js';
@@ -33,6 +34,8 @@ export interface Engine {
   readonly content: LocalContentStore;
   readonly snapshotter: Snapshotter;
   readonly images: ImageStore;
+  /** Which layer blob holds each committed snapshot's changes (import, pull, image writer). */
+  readonly layers: LayerIndex;
   readonly differ: Differ;
   readonly applier: Applier;
   /**
@@ -122,6 +125,7 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
     content,
     snapshotter,
     images,
+    layers: new LayerIndex(root),
     differ: createDiffer(content),
     applier: createApplier(content),
     gcLock: new SharedFileLock(join(root, 'gc.lock')),

@@ -52,6 +52,8 @@ export interface WorkerDeps {
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
   /** SSH agent sockets by id (host paths), for this solve only; never part of a cache key or log. */
   readonly ssh?: Readonly<Record<string, string>>;
+  /** Proxy variables given to every exec that does not set them (never part of a cache key). */
+  readonly proxyEnv?: Readonly<Record<string, string>>;
   /** Compiles local sources' include/exclude patterns; without it, patterns are an error. */
   readonly compileFilter?: FilterCompiler;
   /** The cache index directory; the http and git sources keep their state in `sources` beside it. */
@@ -157,6 +159,14 @@ async function inNewSnapshot(
   return snapshotResult(name);
 }
 
+/** The proxy variables an exec's own environment does not set, as `KEY=value`. */
+function proxyEntries(env: readonly string[], proxy: Readonly<Record<string, string>> = {}): string[] {
+  const set = new Set(env.map((e) => e.split('=', 1)[0]));
+  return Object.entries(proxy)
+    .filter(([key]) => !set.has(key))
+    .map(([key, value]) => `${key}=${value}`);
+}
+
 /** Runs the process of `op` over `rootfs`, with the extra mounts, secrets and secret env of `extra`. */
 async function runProcess(
   op: ExecOp,
@@ -171,7 +181,7 @@ async function runProcess(
     {
       rootfs,
       args: op.args,
-      env: [...op.env, ...extra.env],
+      env: [...op.env, ...proxyEntries(op.env, deps.proxyEnv), ...extra.env],
       cwd: op.cwd,
       user: op.user,
       network: op.network === 'none' ? 'none' : 'host',

@@ -45,6 +45,8 @@ export interface WorkerSolveOptions {
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
   /** SSH agent sockets by id (`default` → $SSH_AUTH_SOCK) for ssh mounts (this solve only). */
   readonly ssh?: Readonly<Record<string, string>>;
+  /** Proxy variables (`HTTP_PROXY` …) given to every RUN that does not set them; never in a cache key. */
+  readonly proxyEnv?: Readonly<Record<string, string>>;
 }
 
 export class Worker {
@@ -90,10 +92,9 @@ export class Worker {
   /** Builds the vertex graph (definitions are in topological order). */
   vertices(
     definition: Definition,
-    locals: Readonly<Record<string, string>>,
-    secrets: Readonly<Record<string, Uint8Array>> = {},
-    ssh: Readonly<Record<string, string>> = {},
+    solveInputs: Pick<WorkerSolveOptions, 'locals' | 'secrets' | 'ssh' | 'proxyEnv'> = {},
   ): Vertex | undefined {
+    const { locals = {}, secrets = {}, ssh = {}, proxyEnv = {} } = solveInputs;
     const cacheMountsRoot =
       this.options.cacheMountsRoot ?? join(dirname(this.options.cacheDir), 'cachemounts');
     const deps: WorkerDeps = {
@@ -102,6 +103,7 @@ export class Worker {
       locals,
       secrets,
       ssh,
+      proxyEnv,
       counters: this.counters,
     };
     const byDigest = new Map<string, Vertex>();
@@ -126,7 +128,7 @@ export class Worker {
 
   /** Solves the definition; the result's snapshot holds the root's filesystem. */
   async solve(definition: Definition, options: WorkerSolveOptions = {}): Promise<WorkerResult | undefined> {
-    const root = this.vertices(definition, options.locals ?? {}, options.secrets ?? {}, options.ssh ?? {});
+    const root = this.vertices(definition, options);
     if (!root) return undefined;
     const result = await this.solver.solve(root, {
       ...(options.signal ? { signal: options.signal } : {}),

@@ -1,0 +1,333 @@
+/**
+ * `tsbuild build`: a Dockerfile and its context → an image in the store (or a filesystem written to a
+ * directory or a tar). The frontend converts the Dockerfile with base images resolved from the store or
+ * pulled from their registry, the worker solves the graph, and the image writer commits the result.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
+import { noopProgress } from '../core/progress.js';
+import { convertDockerfile } from '../frontend/dockerfile2llb/index.js';
+import type {
+  BuildNetwork,
+  ConvertResult,
+  ImageSpec,
+  NamedContext,
+  ResolvedImage,
+} from '../frontend/dockerfile2llb/index.js';
+import { readIgnoreFile } from '../frontend/dockerignore/index.js';
+import { commitImage } from '../image/commit.js';
+import { exportLocal } from '../image/export-local.js';
+import { exportTar } from '../image/export-tar.js';
+import type { ImageConfig } from '../image/oci.js';
+import { pullImage } from '../image/pull.js';
+import { normalizeReference } from '../image/reference.js';
+import type { RegistryOptions } from '../image/registry/transport.js';
+import { VertexError } from '../solver/errors.js';
+import type { Definition } from '../llb/index.js';
+import type { Engine } from './open.js';
+
+export type BuildOutput =
+  | { readonly type: 'image' }
+  | { readonly type: 'local'; readonly dest: string }
+  | { readonly type: 'tar'; readonly dest: string | Writable };
+
+export interface BuildOptions {
+  /** The context directory; undefined for a build without context (Dockerfile text given). */
+  readonly context?: string;
+  /** The Dockerfile's path (default `<context>/Dockerfile`). */
+  readonly dockerfile?: string;
+  /** The Dockerfile's text (instead of a path; `tsbuild build -`). */
+  readonly dockerfileText?: string;
+  readonly tags?: readonly string[];
+  readonly target?: string;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly noCache?: boolean;
+  readonly noCacheFilter?: readonly string[];
+  /** Resolve base images from their registry even when they are in the store. */
+  readonly pull?: boolean;
+  readonly secrets?: Readonly<Record<string, Uint8Array>>;
+  /** ssh agent sockets by id (`default` → `$SSH_AUTH_SOCK`). */
+  readonly ssh?: Readonly<Record<string, string>>;
+  /** `--build-context name=path|docker-image://ref`. */
+  readonly buildContexts?: Readonly<Record<string, string>>;
+  readonly network?: BuildNetwork;
+  readonly platform?: string;
+  readonly allowInsecure?: boolean;
+  readonly registry?: RegistryOptions;
+  /** Default: the image store. */
+  readonly output?: BuildOutput;
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressWriter;
+}
+
+export interface BuildResult {
+  /** The config digest (docker's image ID), when an image was written. */
+  readonly imageID?: string;
+  readonly manifestDigest?: string;
+  readonly names: readonly string[];
+  readonly snapshot?: string;
+  readonly warnings: readonly string[];
+  /** Containers started by this build (0 for a fully cached build). */
+  readonly containers: number;
+  /** The build's image config (what `image inspect` shows). */
+  readonly config?: ImageSpec;
+}
+
+/** Reports an internal step (`[internal] load build definition`) as a vertex. */
+async function step<T>(progress: ProgressWriter, name: string, fn: () => Promise<T>): Promise<T> {
+  const digest = `internal:${randomBytes(6).toString('hex')}`;
+  const started = Date.now();
+  progress.write({ type: 'vertex.started', digest, name, time: started });
+  try {
+    const result = await fn();
+    const completed = Date.now();
+    progress.write({
+      type: 'vertex.done',
+      digest,
+      name,
+      started,
+      completed,
+      durationMs: completed - started,
+    });
+    return result;
+  } catch (err) {
+    const completed = Date.now();
+    const event: ProgressEvent = {
+      type: 'vertex.error',
+      digest,
+      name,
+      started,
+      completed,
+      error: (err as Error).message ?? String(err),
+      cancelled: false,
+    };
+    progress.write(event);
+    throw err;
+  }
+}
+
+async function readDockerfile(options: BuildOptions): Promise<{ text: string; file: string; path?: string }> {
+  if (options.dockerfileText !== undefined) return { text: options.dockerfileText, file: 'Dockerfile' };
+  const path = resolve(options.dockerfile ?? join(options.context ?? '.', 'Dockerfile'));
+  try {
+    return { text: await readFile(path, 'utf8'), file: options.dockerfile ?? 'Dockerfile', path };
+  } catch (cause) {
+    throw new NotFoundError(`cannot read the Dockerfile ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** `<Dockerfile>.dockerignore` beside the Dockerfile wins over the context's `.dockerignore`. */
+async function readExcludes(options: BuildOptions, dockerfilePath?: string): Promise<string[]> {
+  const candidates = [
+    ...(dockerfilePath ? [join(dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`)] : []),
+    ...(options.context ? [join(options.context, '.dockerignore')] : []),
+  ];
+  for (const file of candidates) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      continue;
+    }
+    return readIgnoreFile(text, file);
+  }
+  return [];
+}
+
+function namedContexts(contexts: Readonly<Record<string, string>> = {}): Record<string, NamedContext> {
+  const out: Record<string, NamedContext> = {};
+  for (const [name, value] of Object.entries(contexts)) {
+    if (value.startsWith('docker-image://')) out[name] = { kind: 'image', ref: value.slice(15) };
+    else out[name] = { kind: 'local', path: resolve(value) };
+  }
+  return out;
+}
+
+/** Resolves base images from the store, pulling what is missing (or everything with `pull`). */
+function imageResolver(engine: Engine, options: BuildOptions, progress: ProgressWriter) {
+  return async (ref: string, { signal }: { signal?: AbortSignal }): Promise<ResolvedImage> => {
+    const name = normalizeReference(ref);
+    const local = async () => engine.images.resolve(name, signal ? { signal } : {});
+    if (!options.pull) {
+      try {
+        const found = await local();
+        return {
+          ref: name,
+          digest: found.manifestDescriptor.digest,
+          config: found.config as unknown as ImageSpec,
+        };
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
+    await step(progress, `[internal] load metadata for ${name}`, () =>
+      engine.gcLock.shared(
+        () =>
+          pullImage(engine, {
+            ref: name,
+            progress,
+            ...(signal ? { signal } : {}),
+            ...(options.registry ? { registry: options.registry } : {}),
+          }),
+        signal,
+      ),
+    );
+    const found = await local();
+    return {
+      ref: name,
+      digest: found.manifestDescriptor.digest,
+      config: found.config as unknown as ImageSpec,
+    };
+  };
+}
+
+/** The image config to write: times stamped (SOURCE_DATE_EPOCH when given), rootfs left to the writer. */
+function finalConfig(
+  image: ImageSpec,
+  buildArgs: Readonly<Record<string, string>>,
+): Omit<ImageConfig, 'rootfs'> {
+  const epoch = buildArgs.SOURCE_DATE_EPOCH;
+  const seconds = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) : undefined;
+  const created = new Date(seconds !== undefined ? seconds * 1000 : Date.now()).toISOString();
+  const history = (image.history ?? []).map((h) => (h.created === undefined ? { ...h, created } : h));
+  const { rootfs: _rootfs, ...rest } = image;
+  return { ...rest, created, history } as unknown as Omit<ImageConfig, 'rootfs'>;
+}
+
+/** A failed step's error, pointed at its Dockerfile instruction. */
+function locateFailure(
+  err: unknown,
+  definition: Definition,
+  dockerfile: { text: string; file: string },
+): unknown {
+  if (!(err instanceof VertexError) || err.location !== undefined) return err;
+  const range = definition.ops.find((op) => op.digest === err.vertexDigest)?.metadata?.location?.range;
+  return range ? err.withLocation({ file: dockerfile.file, source: dockerfile.text, range }) : err;
+}
+
+interface Converted {
+  readonly converted: ConvertResult;
+  readonly dockerfile: { readonly text: string; readonly file: string };
+}
+
+async function convert(engine: Engine, options: BuildOptions, progress: ProgressWriter): Promise<Converted> {
+  const dockerfile = await step(
+    progress,
+    `[internal] load build definition from ${options.dockerfile ? basename(options.dockerfile) : 'Dockerfile'}`,
+    () => readDockerfile(options),
+  );
+  const excludes = await step(progress, '[internal] load .dockerignore', () =>
+    readExcludes(options, dockerfile.path),
+  );
+  const converted = await convertDockerfile({
+    source: dockerfile.text,
+    file: dockerfile.file,
+    ...(options.target !== undefined ? { target: options.target } : {}),
+    buildArgs: options.buildArgs ?? {},
+    labels: options.labels ?? {},
+    ...(options.platform !== undefined ? { platform: options.platform } : {}),
+    excludes,
+    namedContexts: namedContexts(options.buildContexts),
+    noCache: options.noCache ?? false,
+    noCacheStages: options.noCacheFilter ?? [],
+    network: options.network ?? 'default',
+    allowInsecure: options.allowInsecure ?? false,
+    resolveImage: imageResolver(engine, options, progress),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { converted, dockerfile };
+}
+
+async function exportResult(
+  engine: Engine,
+  options: BuildOptions,
+  converted: ConvertResult,
+  snapshot: string | undefined,
+  progress: ProgressWriter,
+): Promise<Pick<BuildResult, 'imageID' | 'manifestDigest' | 'names'>> {
+  const output = options.output ?? { type: 'image' };
+  const signal = options.signal;
+  if (output.type === 'local') {
+    await step(progress, `exporting to client directory`, () =>
+      exportLocal(engine, {
+        dest: output.dest,
+        ...(snapshot ? { snapshot } : {}),
+        ...(signal ? { signal } : {}),
+      }),
+    );
+    return { names: [] };
+  }
+  if (output.type === 'tar') {
+    await step(progress, 'exporting to client tarball', async () => {
+      const toStdout = typeof output.dest !== 'string';
+      const out = typeof output.dest === 'string' ? createWriteStream(output.dest) : output.dest;
+      await exportTar(engine, {
+        out,
+        end: !toStdout,
+        ...(snapshot ? { snapshot } : {}),
+        ...(signal ? { signal } : {}),
+      });
+    });
+    return { names: [] };
+  }
+  const names = (options.tags ?? []).map((t) => normalizeReference(t));
+  const committed = await step(progress, 'exporting to image', () =>
+    commitImage(engine, {
+      ...(snapshot ? { snapshot } : {}),
+      config: finalConfig(converted.image, options.buildArgs ?? {}),
+      names,
+      progress,
+      ...(signal ? { signal } : {}),
+    }),
+  );
+  return { imageID: committed.imageID, manifestDigest: committed.manifest.digest, names };
+}
+
+export async function build(engine: Engine, options: BuildOptions): Promise<BuildResult> {
+  const progress = options.progress ?? noopProgress;
+  if (options.context !== undefined) {
+    const info = await stat(options.context).catch(() => undefined);
+    if (!info?.isDirectory())
+      throw new InvalidArgumentError(`the build context ${options.context} is not a directory`);
+  }
+  const { converted, dockerfile } = await convert(engine, options, progress);
+  const locals = {
+    ...converted.locals,
+    ...(options.context !== undefined ? { context: resolve(options.context) } : {}),
+  };
+  const before = engine.worker.counters.containers;
+  return engine.gcLock.shared(async () => {
+    let result;
+    try {
+      result = await engine.worker.solve(converted.definition, {
+        locals,
+        progress,
+        ...(options.secrets ? { secrets: options.secrets } : {}),
+        ...(options.ssh ? { ssh: options.ssh } : {}),
+        proxyEnv: converted.proxyEnv,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (err) {
+      throw locateFailure(err, converted.definition, dockerfile);
+    }
+    try {
+      const snapshot = result?.kind === 'snapshot' ? result.ref : undefined;
+      const exported = await exportResult(engine, options, converted, snapshot, progress);
+      return {
+        ...exported,
+        ...(snapshot ? { snapshot } : {}),
+        warnings: converted.warnings,
+        containers: engine.worker.counters.containers - before,
+        config: converted.image,
+      };
+    } finally {
+      await result?.release();
+    }
+  }, options.signal);
+}
