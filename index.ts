@@ -38,3 +38,7 @@ export { MemoryProgressWriter } from './core/progress.js';
 export { withSnapshotDir } from './engine/snapshots.js';
 export { createEngine } from './engine/api.js';
 export type { BuildEngine, BuildSolveOptions } from './engine/api.js';
+export { build } from './engine/build.js';
+export type { BuildOptions, BuildOutput, BuildResult } from './engine/build.js';
+export { convertDockerfile } from './frontend/dockerfile2llb/index.js';
+export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/dockerfile2llb/index.js';

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { formatError } from '../core/diagnostics.js';
 import type { GlobalOptions } from './commands/image.js';
+import type { BuildFlags } from './commands/build.js';
 import { exitCodeFor } from './exit.js';
 
 function packageVersion(): string {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   addImageCommands(program, globals);
+  addBuildCommand(program, globals);
 
   const debug = program.command('debug').description('Inspect the stages of a build (parser, graph, cache).');
   debug
@@ -176,6 +178,69 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
     .action(async () => {
       const { prune } = await import('./commands/image.js');
       await prune(globals());
+    });
+}
+
+function addBuildCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('build')
+    .description('Build an image from a Dockerfile (the flags of `docker buildx build`).')
+    .argument('[context]', 'the build context directory, or - to read a Dockerfile from stdin', '.')
+    .option('-t, --tag <name>', 'name the image (repeatable)', collect, [])
+    .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile; - for stdin)')
+    .option(
+      '--build-arg <key=value>',
+      'set a build argument (repeatable; KEY alone takes it from the environment)',
+      collect,
+      [],
+    )
+    .option('--target <stage>', 'the stage to build (default: the last one)')
+    .option('--no-cache', 'run every step')
+    .option('--no-cache-filter <stage>', 'run the steps of this stage (repeatable)', collect, [])
+    .option('--pull', 'resolve base images from their registry even when they are in the store')
+    .option(
+      '--secret <spec>',
+      'id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--ssh <spec>',
+      'default or ID=SOCKET: an ssh agent for RUN --mount=type=ssh (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--build-context <name=value>',
+      'an extra named context: a directory or docker-image://REF (repeatable)',
+      collect,
+      [],
+    )
+    .option('--label <key=value>', 'set a label on the image (repeatable)', collect, [])
+    .option('--network <mode>', 'the network of RUN steps: default (the host network), none or host')
+    .option('--platform <platform>', "the target platform (only this host's platform can be built)")
+    .option('--progress <mode>', 'auto, tty, plain, rawjson or quiet', 'auto')
+    .option('-q, --quiet', 'print only the image ID')
+    .option('--iidfile <file>', 'write the image ID to the file')
+    .option('--metadata-file <file>', 'write the build result metadata (digests, names) as JSON')
+    .option('-o, --output <spec>', 'type=local,dest=DIR or type=tar,dest=FILE|- (default: the image store)')
+    .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])
+    .option('--allow <entitlement>', 'allow security.insecure (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild build -t app .',
+        'tsbuild build -t app:1.0 -f docker/Dockerfile --build-arg VERSION=1.0 .',
+        'tsbuild build --target test --progress plain .',
+        'tsbuild build --secret id=npmrc,src=$HOME/.npmrc -t app .',
+        'tsbuild build --output type=local,dest=out .',
+        'tsbuild build -o type=tar,dest=- . | tar -t',
+        'tsbuild build -t app --insecure-registry 127.0.0.1:5000 .',
+      ]),
+    )
+    .action(async (context: string, flags: BuildFlags) => {
+      const { buildCommand } = await import('./commands/build.js');
+      await buildCommand(context, flags, globals());
     });
 }
 
