@@ -9,7 +9,10 @@
  *   await pushIndex(registry.host, 'busybox:multi');     // an OCI index: host platform + a fake arm64/other one
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,4 +225,144 @@ export async function pushIndex(
   await res.arrayBuffer();
   if (res.status !== 201) throw new Error(`PUT index ${name}: ${res.status}`);
   return { index: await headManifest(host, repo, tag), host: mine, other };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A fake registry (node:http on 127.0.0.1) for unit tests: manifests and blobs from memory, optional
+// Basic or Bearer auth with a token endpoint, every request logged, and a hook to inject failures.
+
+export interface FakeRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly authorization: string | undefined;
+}
+
+export type FakeAuth =
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+  | {
+      readonly kind: 'bearer';
+      readonly token: string;
+      /** Credentials the token endpoint wants (Basic); anonymous tokens when absent. */
+      readonly username?: string;
+      readonly password?: string;
+      readonly expiresIn?: number;
+    };
+
+export interface FakeRegistryOptions {
+  readonly auth?: FakeAuth;
+  /** Called for every request before the default handling; return true once it has answered. */
+  readonly intercept?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+}
+
+export interface FakeRegistry {
+  readonly host: string;
+  readonly requests: FakeRequest[];
+  readonly tokenRequests: URL[];
+  /** Stores a manifest (or index) under its digest and, when given, a tag; returns its descriptor. */
+  addManifest(repo: string, tag: string | undefined, doc: unknown, mediaType: string): RemoteDescriptor;
+  addBlob(repo: string, bytes: Buffer, mediaType?: string): RemoteDescriptor;
+  close(): Promise<void>;
+}
+
+function sha256(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export async function startFakeRegistry(options: FakeRegistryOptions = {}): Promise<FakeRegistry> {
+  const manifests = new Map<string, { bytes: Buffer; mediaType: string }>();
+  const blobs = new Map<string, Buffer>();
+  const requests: FakeRequest[] = [];
+  const tokenRequests: URL[] = [];
+  let host = '';
+  const { auth } = options;
+  const authorized = (header: string | undefined): boolean => {
+    if (auth === undefined) return true;
+    if (auth.kind === 'basic') {
+      return header === `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+    }
+    return header === `Bearer ${auth.token}`;
+  };
+  const challenge = (repo: string): string =>
+    auth?.kind === 'basic'
+      ? 'Basic realm="fake"'
+      : `Bearer realm="http://${host}/token",service="fake-registry",scope="repository:${repo}:pull"`;
+  const server = createHttpServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', `http://${host}`);
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname,
+        authorization: req.headers.authorization,
+      });
+      if (options.intercept !== undefined && (await options.intercept(req, res, url))) return;
+      if (url.pathname === '/token' && auth?.kind === 'bearer') {
+        tokenRequests.push(url);
+        const basic = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+        if (auth.username !== undefined && req.headers.authorization !== basic) {
+          res.writeHead(401).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ token: auth.token, expires_in: auth.expiresIn ?? 300 }));
+        return;
+      }
+      const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
+      if (m === null) {
+        res.writeHead(url.pathname === '/v2/' ? 200 : 404).end();
+        return;
+      }
+      const [, repo = '', kind, reference = ''] = m;
+      if (!authorized(req.headers.authorization)) {
+        res.writeHead(401, { 'www-authenticate': challenge(repo) }).end();
+        return;
+      }
+      const key = `${repo}/${reference}`;
+      if (kind === 'manifests') {
+        const found = manifests.get(key);
+        if (found === undefined) {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, {
+          'content-type': found.mediaType,
+          'content-length': found.bytes.length,
+          'docker-content-digest': sha256(found.bytes),
+        });
+        res.end(req.method === 'HEAD' ? undefined : found.bytes);
+        return;
+      }
+      const blob = blobs.get(key);
+      if (blob === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-length': blob.length, 'content-type': 'application/octet-stream' });
+      res.end(req.method === 'HEAD' ? undefined : blob);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  host = `127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  return {
+    host,
+    requests,
+    tokenRequests,
+    addManifest(repo, tag, doc, mediaType) {
+      const bytes = Buffer.isBuffer(doc) ? doc : Buffer.from(JSON.stringify(doc));
+      const digest = sha256(bytes);
+      manifests.set(`${repo}/${digest}`, { bytes, mediaType });
+      if (tag !== undefined) manifests.set(`${repo}/${tag}`, { bytes, mediaType });
+      return { mediaType, digest, size: bytes.length };
+    },
+    addBlob(repo, bytes, mediaType = 'application/octet-stream') {
+      const digest = sha256(bytes);
+      blobs.set(`${repo}/${digest}`, bytes);
+      return { mediaType, digest, size: bytes.length };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
