@@ -6,7 +6,7 @@
  * callback returns or throws.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeAll, withReadonlyTempMount, withTempMount } from '../snapshotter/mount/index.js';
@@ -111,12 +111,43 @@ export async function withWritableResultDir<T>(
     if (!OVERLAY_UNSAFE.test(result.ref)) return await withTempMount(overlay(result.ref), fn, signal);
     // A context path the option list cannot carry is bound read-only to a temp dir first.
     const bind: Mount[] = [{ type: 'bind', source: result.ref, options: ['rbind'] }];
-    return await withReadonlyTempMount(
-      bind,
-      (lower) => withTempMount(overlay(lower), fn, { ...signal, tempRoot: temp }),
-      { ...signal, tempRoot: temp },
-    );
+    return await withReadonlyTempMount(bind, (lower) => withTempMount(overlay(lower), fn, signal), signal);
   } finally {
     await removeAll(temp); // never reaches into a mount that somehow stayed
   }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the throwaway dirs (`withWritableResultDir` of a local context) that processes left in
+ * `tempRoot` when they died (a SIGKILLed build cannot run its `finally`); their overlay mounts are swept
+ * with the other temp mounts. Dirs of live processes are left alone. Returns the dirs removed.
+ */
+export async function sweepStaleWritableDirs(tempRoot: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(tempRoot);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(/^rwbind-(\d+)-/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    try {
+      await removeAll(join(tempRoot, name));
+      removed.push(join(tempRoot, name));
+    } catch {
+      // Still busy: the next sweep tries again.
+    }
+  }
+  return removed;
 }
