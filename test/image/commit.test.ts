@@ -15,6 +15,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryProgressWriter } from '../../core/progress.js';
 import { commitImage, normalizeHistory } from '../../image/commit.js';
+import { exportLocal } from '../../image/export-local.js';
 import type { CommitStores } from '../../image/commit.js';
 import { LayerIndex } from '../../image/layerindex.js';
 import type { HistoryEntry, ImageConfig, Manifest } from '../../image/oci.js';
@@ -38,6 +39,7 @@ const hasUmoci = has('umoci');
 const hasSkopeo = has('skopeo');
 if (isRoot && !hasUmoci) console.warn('umoci is not installed: the umoci interop test is skipped');
 if (isRoot && !hasSkopeo) console.warn('skopeo is not installed: the skopeo interop test is skipped');
+if (isRoot && !has('zstd')) console.warn('zstd is not installed: the native/zstd suite is skipped');
 
 const created = '2024-01-02T03:04:05Z';
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-commit-'));
@@ -298,3 +300,65 @@ describe('normalizeHistory (BuildKit rules)', () => {
     expect(out.map((h) => h.created)).toEqual([epoch, epoch, created]);
   });
 });
+
+describe.skipIf(!isRoot || !has('zstd'))(
+  'commitImage (zstd) and exportLocal with the native snapshotter (walking differ)',
+  () => {
+    const root = join(work, 'native');
+    let native: Engine;
+    let nativeStores: CommitStores;
+
+    beforeAll(async () => {
+      native = await openEngine({ root, snapshotter: 'native' });
+      nativeStores = { ...native, layers: new LayerIndex(root) };
+      await commitSnapshot(native, 'n1', undefined, writeFixture);
+      await commitSnapshot(native, 'n2', 'n1', (dir) => {
+        writeFileSync(join(dir, 'app/hello.txt'), 'changed\n');
+        unlinkSync(join(dir, 'app/tool'));
+      });
+    });
+
+    afterAll(async () => {
+      await native?.close();
+    });
+
+    it('diffs each layer once; the zstd blobs hold the diff_ids; exportLocal gives the snapshot tree', async () => {
+      const compare = vi.spyOn(nativeStores.differ, 'compare');
+      const result = await commitImage(nativeStores, {
+        snapshot: 'n2',
+        config: { architecture: 'amd64', os: 'linux', history: [{ created, created_by: 'one' }] },
+        names: ['native:latest'],
+        compression: 'zstd',
+      });
+      expect(compare).toHaveBeenCalledTimes(2);
+      await commitImage(nativeStores, {
+        snapshot: 'n2',
+        config: { architecture: 'amd64', os: 'linux' },
+        names: [],
+      });
+      expect(compare).toHaveBeenCalledTimes(2); // zstd records serve a gzip request too
+      compare.mockRestore();
+      const manifest = JSON.parse(
+        readFileSync(native.content.path(result.manifest.digest), 'utf8'),
+      ) as Manifest;
+      expect(manifest.layers.map((l) => l.mediaType)).toEqual([
+        'application/vnd.oci.image.layer.v1.tar+zstd',
+        'application/vnd.oci.image.layer.v1.tar+zstd',
+      ]);
+      const config = JSON.parse(
+        readFileSync(native.content.path(result.config.digest), 'utf8'),
+      ) as ImageConfig;
+      expect(config.history?.map((h) => h.comment)).toEqual([undefined, 'tsbuild.exporter.image.v0']);
+      // Each blob decompresses (zstd CLI) to a tar that hashes to its diff_id.
+      manifest.layers.forEach((layer, n) => {
+        const tar = execFileSync('zstd', ['-dc', native.content.path(layer.digest)]);
+        expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(config.rootfs.diff_ids[n]);
+      });
+      const dest = join(work, 'native-export');
+      await exportLocal(native, { snapshot: 'n2', dest });
+      const snapshot = await withSnapshotDir(native, 'n2', async (dir) => listTree(dir));
+      expect(snapshot['app/tool']).toBeUndefined();
+      expect(listTree(dest)).toEqual(snapshot);
+    });
+  },
+);
