@@ -217,9 +217,11 @@ async function withCache<T>(
   prepared: PreparedMounts,
   next: Next<T>,
 ): Promise<T> {
-  const seed = mount.input < 0 ? undefined : inputs[mount.input];
-  if (mount.input >= 0 && !seed)
+  const input = mount.input < 0 ? undefined : inputs[mount.input];
+  if (mount.input >= 0 && !input)
     throw new FailedPreconditionError(`cache mount at ${mount.dest} names a missing input`);
+  // Seeded from scratch is not seeded (BuildKit: no ref, so the key is the id alone).
+  const seed = input?.kind === 'scratch' ? undefined : input;
   const selector = seed === undefined ? '/' : mount.selector || '/';
   const dir = cacheDirOf(mount, seed, deps.cacheMountsRoot);
   await mkdir(deps.cacheMountsRoot, { recursive: true, mode: 0o700 });

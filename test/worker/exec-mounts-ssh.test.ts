@@ -6,7 +6,7 @@
  * reaches the container, a cache key or the progress, and a missing agent fails only when required.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -129,6 +129,11 @@ describe.skipIf(!canRun)('ssh agent forwarding', () => {
       .toDefinition();
     const result = await solve(engine, def, { locals: { tools }, ssh: { work: agentSocket } });
     expect(await readIn(result.snapshot, 'stat')).toBe('1000 1001 640 socket\n');
+    // The mount point runc needed in the rootfs is not committed.
+    const stub = await withSnapshotDir(engine, result.snapshot ?? '', async (dir) =>
+      existsSync(join(dir, 'run/agent.sock')),
+    );
+    expect(stub).toBe(false);
     expect(await readIn(result.snapshot, 'reply')).toBe('fake-agent-reply');
   });
 
