@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { throwIfAborted } from '../core/abort.js';
-import { TsbuildError } from '../core/errors.js';
+import { NotFoundError, TsbuildError } from '../core/errors.js';
 import type { ProgressWriter } from '../core/progress.js';
 import type {
   Compression,
@@ -112,17 +112,27 @@ export async function snapshotChain(
   return out.reverse();
 }
 
-/** The recorded layer of `snapshot`: in `compression` if recorded so, else in any other. */
+/**
+ * The recorded layer of `snapshot`: in `compression` if recorded so, else in any other. A record whose
+ * blob is no longer in the content store (collected) does not count.
+ */
 async function recordedLayer(
-  layers: LayerIndex,
+  stores: Pick<CommitStores, 'content' | 'layers'>,
   snapshot: string,
   compression: Compression,
   signal?: AbortSignal,
 ): Promise<LayerRecord | undefined> {
+  const opts = signal ? { signal } : {};
   const order: Compression[] = [compression, 'gzip', 'zstd', 'uncompressed'];
   for (const c of new Set(order)) {
-    const found = await layers.get(snapshot, c, signal ? { signal } : {});
-    if (found !== undefined) return found;
+    const found = await stores.layers.get(snapshot, c, opts);
+    if (found === undefined) continue;
+    try {
+      await stores.content.info(found.descriptor.digest, opts);
+      return found;
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
   }
   return undefined;
 }
@@ -294,7 +304,7 @@ export async function chainLayers(
   const chain = await snapshotChain(stores.snapshotter, snapshot, signal);
   const layers = await mapLimit(chain, DIFF_PARALLELISM, async (layer) => {
     throwIfAborted(signal);
-    const found = await recordedLayer(stores.layers, layer.snapshot, compression, signal);
+    const found = await recordedLayer(stores, layer.snapshot, compression, signal);
     return found ?? diffLayer(stores, layer, compression, signal);
   });
   return { chain, layers };

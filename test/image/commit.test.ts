@@ -170,6 +170,19 @@ describe.skipIf(!isRoot)('commitImage with overlay snapshots', () => {
     expect(second.imageID).toBe(first.imageID);
   });
 
+  it('diffs a layer again when its recorded blob is gone from the content store', async () => {
+    const options = { snapshot: 'step-3', config: configFor(['a', 'b', 'c']), names: [] };
+    const before = await commitImage(stores, options);
+    const record = await stores.layers.get('step-1');
+    await engine.content.delete(record?.descriptor.digest ?? 'sha256:x');
+    const compare = vi.spyOn(stores.differ, 'compare');
+    const after = await commitImage(stores, options);
+    expect(compare).toHaveBeenCalledTimes(1);
+    compare.mockRestore();
+    expect(after.manifest).toEqual(before.manifest); // the diff is deterministic
+    await engine.content.info(record?.descriptor.digest ?? 'sha256:x');
+  });
+
   it('lines up a history with too few or too many entries with the layers', async () => {
     const few = await commitImage(stores, {
       snapshot: 'step-2',
