@@ -17,8 +17,12 @@ import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError } from '../../core/errors.js';
 import { Daemon, run } from './proc.js';
 
-/** The repository root (this file runs as dist/bench/peers/infra.js). */
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The repository root: this file runs as dist/bench/peers/infra.js, or from source under vitest. */
+export const REPO = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5 && !existsSync(join(dir, 'scripts/busybox-rootfs.sh')); i++) dir = resolve(dir, '..');
+  return dir;
+})();
 export const DOCKER = '/usr/bin/docker';
 export const TSBUILD_MAIN = join(REPO, 'dist/cli/main.js');
 
