@@ -187,7 +187,7 @@ export async function pullImage(stores: PullStores, options: PullOptions): Promi
   if (options.signal?.aborted) onAbort();
   const signal = inner.signal;
   try {
-    return await pull(stores, client, ref, options, signal);
+    return await pull(stores, client, ref, options, signal, (err) => inner.abort(err));
   } catch (err) {
     inner.abort(err);
     if (options.signal?.aborted) throw cancelled(options.signal);
@@ -204,6 +204,7 @@ async function pull(
   ref: ImageReference,
   options: PullOptions,
   signal: AbortSignal,
+  stop: (reason: unknown) => void,
 ): Promise<PullResult> {
   const { descriptor, bytes, manifest } = await resolveManifest(
     client,
@@ -216,24 +217,32 @@ async function pull(
   const diffIDs = checkConfig(config, manifest, manifest.config.digest);
 
   const queue = new PQueue({ concurrency: LAYER_CONCURRENCY });
+  // No `signal` for p-queue: it would reject a running task at once, before the download has dropped its
+  // ingest. Each download watches the signal itself, and a failure waits for all of them to settle.
   const downloads = manifest.layers.map((layer) =>
-    queue.add(
-      () =>
-        downloadBlob(client, ref, layer, stores.content, {
-          signal,
-          ...(options.progress ? { progress: options.progress } : {}),
-        }),
-      { signal },
+    queue.add(() =>
+      downloadBlob(client, ref, layer, stores.content, {
+        signal,
+        ...(options.progress ? { progress: options.progress } : {}),
+      }),
     ),
   );
   downloads.forEach((d) => d.catch(() => undefined));
-  const unpacked = await unpackLayers(stores, manifest.layers, diffIDs, {
-    signal,
-    ready: async (i) => {
-      await downloads[i];
-    },
-  });
-  await Promise.all(downloads);
+  let unpacked: Awaited<ReturnType<typeof unpackLayers>>;
+  try {
+    unpacked = await unpackLayers(stores, manifest.layers, diffIDs, {
+      signal,
+      ready: async (i) => {
+        await downloads[i];
+      },
+    });
+    await Promise.all(downloads);
+  } catch (err) {
+    queue.clear();
+    stop(err);
+    await Promise.allSettled(downloads);
+    throw err;
+  }
   for (const { snapshot, layer, diffID } of unpacked) {
     await stores.layers.put(snapshot, { descriptor: layer, diffID }, compressionOf(layer.mediaType), {
       signal,
