@@ -8,7 +8,7 @@ NODE_MAJOR_MIN := 20
 
 STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
-SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image engine cli bench index.ts -name "*.ts" -o -name "*.ne" 2>/dev/null)
+SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image engine cli bench index.ts scripts/bundle.mjs -name "*.ts" -o -name "*.ne" 2>/dev/null)
 
 .PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers bench-solver bench-peers compat peer-apt
 
@@ -33,12 +33,12 @@ deps: apt $(STAMP_DEPS)
 
 $(STAMP_BUILD): $(STAMP_DEPS) $(SOURCES) tsconfig.json tsconfig.build.json
 	npm run --silent build
-	@chmod +x dist/cli/main.js
+	@chmod +x dist/cli/main.js dist/tsbuild.mjs
 	@touch $@
 
 build: deps $(STAMP_BUILD)
 
-TSBUILD := node dist/cli/main.js
+TSBUILD := node dist/tsbuild.mjs
 
 demo: build
 	@bash scripts/busybox-rootfs.sh build/busybox-rootfs >/dev/null

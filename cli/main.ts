@@ -11,11 +11,16 @@ import type { BuildFlags } from './commands/build.js';
 import { exitCodeFor } from './exit.js';
 
 function packageVersion(): string {
-  const url = new URL(
-    import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json',
-    import.meta.url,
-  );
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  // dist/cli/main.js, dist/tsbuild.mjs (the bundle) and cli/main.ts all find the package.json above them.
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      const json = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (json.name === 'tsbuild') return json.version;
+    } catch {
+      // try the next one
+    }
+  }
+  return 'unknown';
 }
 
 function examples(lines: string[]): string {
