@@ -95,6 +95,11 @@ function reference(ref: ImageReference): string {
   return ref.digest ?? ref.tag ?? 'latest';
 }
 
+function noPlatform(ref: ImageReference, platform: Platform): RegistryError {
+  const wanted = [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+  return new RegistryError('NOT_FOUND', `${formatReference(ref)} has no manifest for ${wanted}`);
+}
+
 interface ResolvedManifest {
   readonly descriptor: Descriptor;
   readonly bytes: Buffer;
@@ -114,10 +119,7 @@ async function resolveManifest(
     const index = parseJSON<ImageIndex>(bytes, `index ${descriptor.digest}`);
     if (!Array.isArray(index.manifests)) throw invalid(`index ${descriptor.digest} has no manifests`);
     const choice = selectManifest(index.manifests, platform);
-    if (choice === undefined) {
-      const wanted = [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-      throw new RegistryError('NOT_FOUND', `${formatReference(ref)} has no manifest for ${wanted}`);
-    }
+    if (choice === undefined) throw noPlatform(ref, platform);
     const child = checkDescriptor(choice, `index ${descriptor.digest}`);
     const fetched = await client.manifest(ref, child.digest, { ...sig, expected: child });
     descriptor = { mediaType: child.mediaType, digest: child.digest, size: child.size };
@@ -164,13 +166,18 @@ export async function resolveRemote(
   try {
     const top = await client.head(parsed, reference(parsed), sig);
     if (!isIndexType(top.mediaType)) return { ...top, manifest: top };
-    const { descriptor } = await resolveManifest(
-      client,
-      { ...parsed, digest: top.digest },
-      options.platform ?? hostPlatform(),
-      options.signal,
-    );
-    return { digest: top.digest, mediaType: top.mediaType, size: top.size, manifest: descriptor };
+    // The index names the platform's manifest with its digest: no need to fetch the manifest itself.
+    const { bytes } = await client.manifest(parsed, top.digest, { ...sig, expected: top });
+    const index = parseJSON<ImageIndex>(bytes, `index ${top.digest}`);
+    const platform = options.platform ?? hostPlatform();
+    const choice = Array.isArray(index.manifests) ? selectManifest(index.manifests, platform) : undefined;
+    if (choice === undefined) throw noPlatform(parsed, platform);
+    return {
+      digest: top.digest,
+      mediaType: top.mediaType,
+      size: top.size,
+      manifest: checkDescriptor(choice, 'index'),
+    };
   } finally {
     if (options.client === undefined) client.close();
   }
