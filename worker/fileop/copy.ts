@@ -14,7 +14,9 @@ import { NotFoundError } from '../../core/errors.js';
 import type { CopyAction } from '../../llb/ops.js';
 import { cleanName, joinRoot, splitName } from '../../snapshotter/layers/root-path.js';
 import type { CopyFilter, CopyPredicate } from './filter.js';
-import { patternFilter } from './filter.js';
+import { copyWithParents } from './parents.js';
+import { archiveCompression, unpackInto } from './unpack.js';
+import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
 import type { Owner } from './paths.js';
 import { expandWildcards, hasWildcard, lstatOrUndefined, mkdirAll, resolveIn } from './paths.js';
@@ -53,6 +55,7 @@ async function sourcePaths(action: CopyAction, srcRoot: string | undefined): Pro
 }
 
 export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<void> {
+  if (action.parents === true) return copyWithParents(action, ctx);
   const sources = await sourcePaths(action, ctx.srcRoot);
   if (sources.length === 0) return;
   const destIsDir = spelledAsDir(action.dest) || sources.length > 1;
@@ -83,19 +86,6 @@ export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<
   }
 }
 
-/** `filter` for a tree copied from `srcRel`, behind the source root's own filter. */
-function withSourceFilter(
-  filter: CopyFilter | undefined,
-  sourceFilter: CopyPredicate | undefined,
-  srcRel: string,
-): CopyFilter | undefined {
-  if (sourceFilter === undefined) return filter;
-  return (rel, isDir) => {
-    if (!sourceFilter(srcRel === '' ? rel : `${srcRel}/${rel}`, isDir)) return 'skip';
-    return filter === undefined ? 'copy' : filter(rel, isDir);
-  };
-}
-
 async function copyOne(
   action: CopyAction,
   ctx: CopyContext,
@@ -112,6 +102,10 @@ async function copyOne(
   if (ctx.sourceFilter !== undefined && src.rel !== '' && !ctx.sourceFilter(src.rel, srcIsDir)) {
     if (action.wildcards && hasWildcard(cleanName(action.srcPath))) return; // a match left out
     throw new NotFoundError(`${JSON.stringify(`/${source}`)} not found in source`);
+  }
+  if (action.attemptUnpack === true && srcStat.isFile()) {
+    const compression = await archiveCompression(src.abs);
+    if (compression !== undefined) return unpackInto(src.abs, compression, action.dest, ctx);
   }
   const dest = resolveIn(ctx.destRoot, action.dest, true);
   const destStat = await lstatOrUndefined(dest.abs);

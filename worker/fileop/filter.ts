@@ -94,3 +94,16 @@ export function patternFilter(
     return inc === 'descend' || exc === 'descend' ? 'descend' : 'copy';
   };
 }
+
+/** `filter` for a tree copied from `srcRel`, behind the source root's own filter. */
+export function withSourceFilter(
+  filter: CopyFilter | undefined,
+  sourceFilter: CopyPredicate | undefined,
+  srcRel: string,
+): CopyFilter | undefined {
+  if (sourceFilter === undefined) return filter;
+  return (rel, isDir) => {
+    if (!sourceFilter(srcRel === '' ? rel : `${srcRel}/${rel}`, isDir)) return 'skip';
+    return filter === undefined ? 'copy' : filter(rel, isDir);
+  };
+}
