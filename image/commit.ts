@@ -26,6 +26,7 @@ import type {
   Descriptor,
   Differ,
   Digest,
+  Mount,
   Snapshotter,
 } from '../snapshotter/types.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
@@ -150,7 +151,7 @@ async function diffLayer(
   const lowerKey = `export-${id}-lower`;
   const views: string[] = [];
   try {
-    let lower: Awaited<ReturnType<Snapshotter['view']>> = [];
+    let lower: Mount[] = [];
     if (layer.parent !== undefined) {
       lower = await stores.snapshotter.view(lowerKey, layer.parent, opts);
       views.push(lowerKey);
