@@ -116,7 +116,15 @@ export class Transport {
     let agent = this.httpsAgents.get(host);
     if (agent) return agent;
     const extra: string[] = [];
-    if (this.options.caFile !== undefined) extra.push(readFileSync(this.options.caFile, 'utf8'));
+    if (this.options.caFile !== undefined) {
+      try {
+        extra.push(readFileSync(this.options.caFile, 'utf8'));
+      } catch (cause) {
+        throw new RegistryError('INVALID_ARGUMENT', `cannot read the CA file ${this.options.caFile}`, {
+          cause,
+        });
+      }
+    }
     const dir = join(this.options.certsDir ?? '/etc/docker/certs.d', host.replace(/^\[|\]/g, ''));
     let names: string[] = [];
     try {

@@ -1,0 +1,161 @@
+/**
+ * TLS with a custom CA: an https fake registry on 127.0.0.1, addressed by this machine's host name (which
+ * must resolve to 127.0.0.1 and is not a loopback name, so the client speaks https to it). The CA comes
+ * from `caFile` or from `<certsDir>/<host:port>/ca.crt`; without it the certificate is refused. A host
+ * in `insecureRegistries` is spoken to over plain http.
+ */
+import { execFileSync } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaType } from '../../image/oci.js';
+import { parseReference } from '../../image/reference.js';
+import { RegistryClient } from '../../image/registry/index.js';
+
+const work = mkdtempSync(join(tmpdir(), 'tsbuild-registry-tls-'));
+const name = hostname().toLowerCase();
+const MANIFEST = Buffer.from(JSON.stringify({ schemaVersion: 2, config: {}, layers: [] }));
+
+async function why(): Promise<string | undefined> {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+  } catch {
+    return 'openssl is missing';
+  }
+  if (name === 'localhost' || !/^[a-z0-9.-]+$/.test(name)) return `host name ${name} is not usable`;
+  try {
+    const { address } = await lookup(name, { family: 4 });
+    return address === '127.0.0.1' ? undefined : `${name} resolves to ${address}, not 127.0.0.1`;
+  } catch {
+    return `${name} does not resolve`;
+  }
+}
+
+const reason = await why();
+if (reason !== undefined) console.warn(`registry-tls: skipped (${reason})`);
+
+let server: Server | undefined;
+let port = 0;
+
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { cwd: work, stdio: 'ignore' });
+}
+
+beforeAll(async () => {
+  if (reason !== undefined) return;
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=tsbuild test CA',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    `/CN=${name}`,
+  );
+  writeFileSync(join(work, 'ext.cnf'), `subjectAltName=DNS:${name}\n`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
+  server = createServer(
+    { key: readFileSync(join(work, 'server.key')), cert: readFileSync(join(work, 'server.crt')) },
+    (req, res) => {
+      if (req.url === '/v2/app/manifests/v1') {
+        res.writeHead(200, { 'content-type': MediaType.ociManifest }).end(MANIFEST);
+      } else res.writeHead(404).end();
+    },
+  );
+  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  if (server) {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server?.close(() => r()));
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.skipIf(reason !== undefined)('registry TLS', () => {
+  it('trusts a CA from caFile', async () => {
+    const host = `${name}:${port}`;
+    const c = new RegistryClient({ caFile: join(work, 'ca.crt'), certsDir: join(work, 'none'), maxTries: 1 });
+    try {
+      const got = await c.manifest(parseReference(`${host}/app:v1`), 'v1');
+      expect(got.bytes.equals(MANIFEST)).toBe(true);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('trusts <certsDir>/<host:port>/ca.crt, and refuses an unknown CA', async () => {
+    const host = `${name}:${port}`;
+    const certs = join(work, 'certs.d');
+    mkdirSync(join(certs, host), { recursive: true });
+    writeFileSync(join(certs, host, 'ca.crt'), readFileSync(join(work, 'ca.crt')));
+    const c = new RegistryClient({ certsDir: certs, maxTries: 1 });
+    const bare = new RegistryClient({ certsDir: join(work, 'none'), maxTries: 1 });
+    try {
+      expect((await c.manifest(parseReference(`${host}/app:v1`), 'v1')).bytes.equals(MANIFEST)).toBe(true);
+      await expect(bare.manifest(parseReference(`${host}/app:v1`), 'v1')).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+      });
+    } finally {
+      c.close();
+      bare.close();
+    }
+  });
+
+  it('speaks plain http to a host in insecureRegistries', async () => {
+    const plain = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': MediaType.ociManifest }).end(MANIFEST);
+    });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const host = `${name}:${(plain.address() as { port: number }).port}`;
+    const c = new RegistryClient({ insecureRegistries: [host], maxTries: 1 });
+    try {
+      expect((await c.manifest(parseReference(`${host}/app:v1`), 'v1')).bytes.equals(MANIFEST)).toBe(true);
+    } finally {
+      c.close();
+      plain.closeAllConnections();
+      await new Promise<void>((r) => plain.close(() => r()));
+    }
+  });
+});
