@@ -94,6 +94,15 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): nu
   return Number.isNaN(when) ? undefined : Math.max(0, when - now);
 }
 
+/** A certificate the client does not trust (not worth a retry). */
+function isTlsVerifyError(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return (
+    /^(?:ERR_TLS_CERT|CERT_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED)/.test(code) ||
+    code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+  );
+}
+
 export class Transport {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgents = new Map<string, https.Agent>();
@@ -167,7 +176,15 @@ export class Transport {
       );
       req.once('error', (err) => {
         if (signal?.aborted || isAbortError(err)) reject(cancelled(signal ?? AbortSignal.abort()));
-        else {
+        else if (isTlsVerifyError(err)) {
+          reject(
+            new RegistryError('FAILED_PRECONDITION', `TLS: ${err.message}`, {
+              url,
+              cause: err,
+              hint: `trust the registry's CA (caFile, or ${this.options.certsDir ?? '/etc/docker/certs.d'}/${url.host}/ca.crt) or list it in insecureRegistries`,
+            }),
+          );
+        } else {
           reject(
             new RegistryError('UNAVAILABLE', `${options.method} failed: ${err.message}`, { url, cause: err }),
           );

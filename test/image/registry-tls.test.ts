@@ -134,9 +134,14 @@ describe.skipIf(reason !== undefined)('registry TLS', () => {
     const bare = new RegistryClient({ certsDir: join(work, 'none'), maxTries: 1 });
     try {
       expect((await c.manifest(parseReference(`${host}/app:v1`), 'v1')).bytes.equals(MANIFEST)).toBe(true);
-      await expect(bare.manifest(parseReference(`${host}/app:v1`), 'v1')).rejects.toMatchObject({
-        code: 'UNAVAILABLE',
+      const bad = new RegistryClient({ certsDir: join(work, 'none') });
+      const started = Date.now();
+      await expect(bad.manifest(parseReference(`${host}/app:v1`), 'v1')).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION',
+        message: expect.stringMatching(/TLS/) as unknown,
       });
+      expect(Date.now() - started).toBeLessThan(2000); // not retried (4 backoffs would take over 3.5 s)
+      bad.close();
     } finally {
       c.close();
       bare.close();
