@@ -187,16 +187,19 @@ function imageResolver(engine: Engine, options: BuildOptions, progress: Progress
   };
 }
 
-/** The image config to write: times stamped (SOURCE_DATE_EPOCH when given), rootfs left to the writer. */
+/**
+ * The image config to write. Without SOURCE_DATE_EPOCH, times are left to the image writer, which takes
+ * them from the layers' snapshots (BuildKit's rule), so an unchanged rebuild gives the same image ID.
+ */
 function finalConfig(
   image: ImageSpec,
   buildArgs: Readonly<Record<string, string>>,
 ): Omit<ImageConfig, 'rootfs'> {
-  const epoch = buildArgs.SOURCE_DATE_EPOCH;
-  const seconds = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) : undefined;
-  const created = new Date(seconds !== undefined ? seconds * 1000 : Date.now()).toISOString();
-  const history = (image.history ?? []).map((h) => (h.created === undefined ? { ...h, created } : h));
   const { rootfs: _rootfs, ...rest } = image;
+  const epoch = buildArgs.SOURCE_DATE_EPOCH;
+  if (epoch === undefined || !/^\d+$/.test(epoch)) return rest as unknown as Omit<ImageConfig, 'rootfs'>;
+  const created = new Date(Number(epoch) * 1000).toISOString();
+  const history = (image.history ?? []).map((h) => (h.created === undefined ? { ...h, created } : h));
   return { ...rest, created, history } as unknown as Omit<ImageConfig, 'rootfs'>;
 }
 

@@ -1,4 +1,5 @@
 /** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
+import { SNAPSHOT_LABEL } from '../image/commit.js';
 import { chainIDs, isIndexType } from '../image/oci.js';
 import type { ImageIndex, Manifest } from '../image/oci.js';
 import { verifyContentStore } from '../snapshotter/content/index.js';
@@ -18,6 +19,9 @@ export async function imageRoots(engine: Engine): Promise<LeaseResource[]> {
   const roots: LeaseResource[] = [];
   for (const record of await engine.images.list()) {
     roots.push({ kind: 'content', id: record.target.digest });
+    // A built image is unpacked already: the snapshot it was committed from (and its parents).
+    const built = record.labels[SNAPSHOT_LABEL];
+    if (built !== undefined) roots.push({ kind: 'snapshots', id: built });
     const manifests = [record.target];
     if (isIndexType(record.target.mediaType)) {
       const index = await readJSON<ImageIndex>(engine.content, record.target.digest).catch(() => undefined);

@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import { SharedFileLock } from '../core/lock.js';
-import { RuncExecutor } from '../executor/index.js';
+import { RuncExecutor, sweepOrphanContainers } from '../executor/index.js';
 import { sweepStaleTempMounts } from '../snapshotter/mount/index.js';
 import { PatternMatcher } from '../frontend/dockerignore/index.js';
 import { ImageStore } from '../image/store.js';
@@ -105,6 +105,11 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const root = resolveRoot(options.root);
   // A build killed mid-step cannot unmount its temp mounts; clean up after dead owners (best effort).
   await sweepStaleTempMounts().catch(() => undefined);
+  const executor = new RuncExecutor({ stateDir: join(root, 'runc') });
+  // …and its containers, which runc keeps running after their owner died (best effort).
+  await sweepOrphanContainers({ stateDir: executor.stateDir, bundleDir: executor.bundleDir }).catch(
+    () => undefined,
+  );
   const content = createContentStore({ root: join(root, 'content') });
   const snapshotter = await createSnapshotter({
     root: join(root, 'snapshots'),
@@ -115,7 +120,7 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const worker = new Worker({
     snapshotter,
     images,
-    executor: new RuncExecutor({ stateDir: join(root, 'runc') }),
+    executor,
     statCache,
     cacheDir: join(root, 'cache'),
     compileFilter: compileLocalFilter,
