@@ -1,6 +1,6 @@
 /**
  * COPY --parents (`CopyAction.parents`): each matched source keeps its path below a pivot directory,
- * the source root, or the part of `srcPath` before a `/./` marker when it has one (BuildKit):
+ * the source root, or the part of `srcPath` before its (last) `/./` marker when it has one (BuildKit):
  * `COPY --parents x/y/z.txt /out/` gives /out/x/y/z.txt, `COPY --parents ./x/./y/z.txt /out/` gives
  * /out/y/z.txt. The destination is always a directory.
  *
@@ -18,10 +18,14 @@ import { chmodFunction } from './mode.js';
 import { expandWildcards, hasWildcard, lstatOrUndefined, mkdirAll, resolveIn } from './paths.js';
 import { TreeCopier } from './tree.js';
 
-/** The pivot (before a `/./` marker, '' without one) and the rest of a source path, both cleaned. */
+/**
+ * The pivot (before the last `/./` marker, '' without one) and the rest of a source path, both
+ * cleaned. The last marker, because llb makes a relative source path absolute by prefixing the source's
+ * working directory (`./x/./y` from `/` arrives as `/./x/./y`).
+ */
 export function splitParents(srcPath: string): { pivot: string; rest: string } {
   const path = srcPath.startsWith('./') ? srcPath.slice(1) : srcPath;
-  const marker = path.indexOf('/./');
+  const marker = path.lastIndexOf('/./');
   if (marker < 0) return { pivot: '', rest: cleanName(path) };
   return { pivot: cleanName(path.slice(0, marker)), rest: cleanName(path.slice(marker + 3)) };
 }
