@@ -14,6 +14,7 @@ import type { Applier, ContentStore, Descriptor, Differ, Digest, Snapshotter } f
 import type { ContainerConfig, ImageConfig, Manifest } from './oci.js';
 import { MediaType, chainIDs, jsonBytes } from './oci.js';
 import type { ImageRecord, ImageStore } from './store.js';
+import type { LayerIndex } from './layerindex.js';
 import { unpackLayer } from './unpack.js';
 
 export interface ImportStores {
@@ -22,6 +23,8 @@ export interface ImportStores {
   readonly images: ImageStore;
   readonly differ: Differ;
   readonly applier: Applier;
+  /** Where the unpacked layer is recorded, so that images built on this one never re-diff it. */
+  readonly layers?: LayerIndex;
 }
 
 export type ImportSource =
@@ -177,6 +180,7 @@ export async function importImage(
     diffID = result.diffID;
   }
   const snapshot = await unpackBaseLayer(stores, layer, diffID, signal);
+  await stores.layers?.put(snapshot, { descriptor: layer, diffID }, 'gzip', signal ? { signal } : {});
   const created = new Date((options.created ?? Date.now() / 1000) * 1000).toISOString();
   const platform = hostPlatform();
   const config: ImageConfig = {
