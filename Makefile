@@ -44,10 +44,10 @@ demo: build
 	@bash scripts/busybox-rootfs.sh build/busybox-rootfs >/dev/null
 	@$(TSBUILD) image inspect busybox:latest >/dev/null 2>&1 || \
 	  $(TSBUILD) image import --message "busybox from Debian's busybox-static" build/busybox-rootfs busybox:latest
+	@echo "== tsbuild build -t hello examples/hello"
+	@$(TSBUILD) build --progress plain -t hello examples/hello
 	@echo "== tsbuild image ls"
 	@$(TSBUILD) image ls
-	@echo "== tsbuild debug parse examples/hello/Dockerfile"
-	@$(TSBUILD) debug parse examples/hello/Dockerfile
 
 lint: build
 	npx eslint .
