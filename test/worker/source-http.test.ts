@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryProgressWriter, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
 import type { Engine } from '../../index.js';
-import { dispositionFileName, urlFileName } from '../../worker/sources/index.js';
+import { dispositionFileName, httpGet, urlFileName } from '../../worker/sources/index.js';
 import { isRoot } from '../helpers/engine.js';
 
 if (!isRoot) console.warn('http source tests need root (overlay snapshots): skipped');
@@ -44,6 +44,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   }
   if (path === '/download') {
     return send(200, { 'content-disposition': 'attachment; filename="named.bin"' }, 'named\n');
+  }
+  if (path === '/hang') {
+    hits.push({ path, status: 0 });
+    return; // never answers
   }
   if (path === '/redirect') return send(302, { location: '/hop2' });
   if (path === '/hop2') return send(307, { location: `${base}/file.txt` });
@@ -81,6 +85,7 @@ describe.skipIf(!isRoot)('http source', () => {
 
   afterAll(async () => {
     await engine?.close();
+    server?.closeAllConnections();
     await new Promise<void>((resolve) => server?.close(() => resolve()));
     rmSync(work, { recursive: true, force: true });
   });
@@ -159,6 +164,21 @@ describe.skipIf(!isRoot)('http source', () => {
     expect(err.message).not.toContain('secret');
     expect(err.message).not.toContain('abc');
     expect(err.message).toContain('token=REDACTED');
+  });
+
+  it('stops on the abort signal, and times out a server that does not answer', async () => {
+    const signal = AbortSignal.timeout(300);
+    const err = (await solve(engine, def(`${base}/hang`), { signal }).catch((e: unknown) => e)) as Error & {
+      code?: string;
+    };
+    expect(err.code).toBe('CANCELLED');
+    const timedOut = (await httpGet(`${base}/hang`, {
+      signal: new AbortController().signal,
+      blobDir: join(work, 'blobs'),
+      idleTimeoutMs: 200,
+    }).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(timedOut.code).toBe('UNAVAILABLE');
+    expect(timedOut.message).toMatch(/timed out/);
   });
 
   it('fails clearly when nothing listens', async () => {

@@ -85,6 +85,10 @@ async function checkout(
     }
   }
   await git('checkout', '-q', '--detach', resolved.commit);
+  // A kept .git must not carry the remote's credentials into the image.
+  if (spec.keepGitDir && redactRemote(spec.url) !== spec.url) {
+    await git('remote', 'set-url', 'origin', redactRemote(spec.url));
+  }
 }
 
 class GitSource {
