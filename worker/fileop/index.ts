@@ -7,3 +7,6 @@ export { chmodFunction } from './mode.js';
 export type { ModeFn } from './mode.js';
 export { compileMatch, expandWildcards, hasWildcard, matchName, mkdirAll, resolveIn } from './paths.js';
 export type { Owner, Rooted } from './paths.js';
+export { archiveCompression, compressionOf, isTarHeader, unpackArchive } from './unpack.js';
+export type { ArchiveCompression } from './unpack.js';
+export { splitParents } from './parents.js';
