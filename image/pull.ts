@@ -245,7 +245,7 @@ async function pull(
     });
     await Promise.all(downloads);
   } catch (err) {
-    queue.clear();
+    // Queued downloads are not cleared (p-queue would never settle them): they start and fail at once.
     stop(err);
     await Promise.allSettled(downloads);
     throw err;

@@ -233,6 +233,37 @@ describe.skipIf(!isRoot)('pullImage from a fake registry', () => {
     expect(ingestEntries()).toEqual([]);
   });
 
+  it('a failed layer among more layers than run at once stops the pull without hanging', async () => {
+    let bad = '';
+    const reg = await fake({
+      intercept: (_req, res, url) => {
+        if (url.pathname !== `/v2/app/blobs/${bad}`) return false;
+        res.writeHead(404).end();
+        return true;
+      },
+    });
+    const built = [0, 1, 2, 3, 4, 5].map((i) => makeLayer({ [`f${i}`]: `${i}\n` }));
+    const layers = built.map((l) => reg.addBlob('app', l.gz, MediaType.ociLayerGzip));
+    bad = layers[0]?.digest ?? '';
+    const config = reg.addBlob(
+      'app',
+      Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          rootfs: { type: 'layers', diff_ids: built.map((l) => l.diffID) },
+        }),
+      ),
+      MediaType.ociConfig,
+    );
+    reg.addManifest('app', 'six', { schemaVersion: 2, config, layers }, MediaType.ociManifest);
+    await expect(pullImage(stores, { ref: `${reg.host}/app:six`, registry: fast })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(ingestEntries()).toEqual([]);
+    expect(await snapshotExists(engine.snapshotter, built[0]?.diffID as string)).toBe(false);
+  });
+
   it('retries a blob whose connection breaks midway', async () => {
     let layerDigest = '';
     let broken = 0;
