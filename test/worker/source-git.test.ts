@@ -178,6 +178,29 @@ describe.skipIf(!canRun)('git source', () => {
     expect(await tree(moved.snapshot)).toMatchObject({ 'a.txt': 'four\n' });
   });
 
+  it('checks out submodules, without their .git', async () => {
+    const lib = join(served, 'lib.git');
+    const libClone = join(work, 'lib');
+    git(work, 'init', '-q', '--bare', lib);
+    git(work, 'clone', '-q', lib, libClone);
+    writeFileSync(join(libClone, 'lib.txt'), 'lib\n');
+    git(libClone, 'add', '-A');
+    git(libClone, 'commit', '-q', '-m', 'lib');
+    git(libClone, 'push', '-q', 'origin', 'HEAD:refs/heads/main');
+    git(clone, 'checkout', '-q', '-b', 'withsub');
+    try {
+      git(clone, 'submodule', 'add', '-q', remote.replace('repo.git', 'lib.git'), 'lib');
+      git(clone, 'commit', '-q', '-m', 'submodule');
+      git(clone, 'push', '-q', 'origin', 'HEAD:refs/heads/withsub');
+    } finally {
+      git(clone, 'checkout', '-q', 'main');
+    }
+    const result = await solve(engine, def(remote, { ref: 'withsub' }));
+    const files = await tree(result.snapshot);
+    expect(files).toMatchObject({ 'lib/lib.txt': 'lib\n' });
+    expect(Object.keys(files).filter((f) => f.endsWith('.git'))).toEqual([]);
+  });
+
   it('fails clearly for a missing ref, an escaping subdir and a refused remote', async () => {
     const missing = (await solve(engine, def(remote, { ref: 'nope' })).catch((e: unknown) => e)) as Error;
     expect(missing.message).toMatch(/ref "nope" not found/);

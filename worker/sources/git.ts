@@ -9,7 +9,7 @@
  * that is a symlink cannot lead outside it).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, TsbuildError } from '../../core/errors.js';
@@ -49,6 +49,12 @@ export function gitSpec(op: SourceOp, remote: string): GitSpec {
   };
 }
 
+const exists = (path: string): Promise<boolean> =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
+
 /** Fetches `resolved.commit` into a new repository in `dir` and checks it out. */
 async function checkout(
   spec: GitSpec,
@@ -85,6 +91,16 @@ async function checkout(
     }
   }
   await git('checkout', '-q', '--detach', resolved.commit);
+  // Submodules, as BuildKit: each at the commit the checkout records, shallow.
+  if (await exists(join(dir, '.gitmodules'))) {
+    await git('submodule', 'update', '--init', '--recursive', '--depth=1');
+    if (!spec.keepGitDir) {
+      const paths = await git('submodule', 'foreach', '--recursive', '--quiet', 'echo "$displaypath"');
+      for (const p of paths.split('\n').filter((l) => l !== '')) {
+        await rm(join(dir, checkSubdir(p), '.git'), { recursive: true, force: true });
+      }
+    }
+  }
   // A kept .git must not carry the remote's credentials into the image.
   if (spec.keepGitDir && redactRemote(spec.url) !== spec.url) {
     await git('remote', 'set-url', 'origin', redactRemote(spec.url));
