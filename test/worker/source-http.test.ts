@@ -42,6 +42,12 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     if (req.headers['if-none-match'] === etag) return send(304, { etag });
     return send(200, { etag, 'last-modified': LAST_MODIFIED, 'content-length': String(body.length) }, body);
   }
+  if (path === '/lm') {
+    // Last-Modified only: the re-check is If-Modified-Since.
+    if (req.headers['if-modified-since'] === LAST_MODIFIED) return send(304);
+    return send(200, { 'last-modified': LAST_MODIFIED }, 'by date\n');
+  }
+  if (path === '/to-file') return send(302, { location: 'file:///etc/passwd' });
   if (path === '/download') {
     return send(200, { 'content-disposition': 'attachment; filename="named.bin"' }, 'named\n');
   }
@@ -124,6 +130,14 @@ describe.skipIf(!isRoot)('http source', () => {
     }
   });
 
+  it('re-checks with If-Modified-Since when the server gives no ETag', async () => {
+    const first = await solve(engine, def(`${base}/lm`));
+    const again = await solve(engine, def(`${base}/lm`));
+    expect(again.snapshot).toBe(first.snapshot);
+    expect(count('/lm', 200)).toBe(1);
+    expect(count('/lm', 304)).toBe(1);
+  });
+
   it('verifies a checksum, and a mismatch names both digests', async () => {
     const ok = await solve(engine, def(`${base}/file.txt`, { checksum: digestOf('hello v1\n') }));
     expect((await read(ok.snapshot, 'file.txt')).data).toBe('hello v1\n');
@@ -150,6 +164,8 @@ describe.skipIf(!isRoot)('http source', () => {
     expect((await read(result.snapshot, 'r.txt')).data).toBe('hello v1\n');
     const err = (await solve(engine, def(`${base}/loop`)).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/more than 10 redirects/);
+    const toFile = (await solve(engine, def(`${base}/to-file`)).catch((e: unknown) => e)) as Error;
+    expect(toFile.message).toMatch(/unsupported URL scheme file:/);
   });
 
   it('fails on 404 with the status and a redacted URL', async () => {
