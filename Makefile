@@ -8,7 +8,7 @@ NODE_MAJOR_MIN := 20
 
 STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
-SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image engine cli bench index.ts scripts/bundle.mjs -name "*.ts" -o -name "*.ne" 2>/dev/null)
+SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image runner engine cli bench index.ts scripts/bundle.mjs -name "*.ts" -o -name "*.ne" 2>/dev/null)
 
 .PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers bench-solver bench-peers compat peer-apt
 
@@ -46,6 +46,8 @@ demo: build
 	  $(TSBUILD) image import --message "busybox from Debian's busybox-static" build/busybox-rootfs busybox:latest
 	@echo "== tsbuild build -t hello examples/hello"
 	@$(TSBUILD) build --progress plain -t hello examples/hello
+	@echo "== tsbuild run hello"
+	@$(TSBUILD) run hello
 	@echo "== tsbuild image ls"
 	@$(TSBUILD) image ls
 

@@ -42,3 +42,5 @@ export { build } from './engine/build.js';
 export type { BuildOptions, BuildOutput, BuildResult } from './engine/build.js';
 export { convertDockerfile } from './frontend/dockerfile2llb/index.js';
 export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/dockerfile2llb/index.js';
+export { runImage } from './runner/index.js';
+export type { RunImageOptions } from './runner/index.js';

@@ -8,13 +8,17 @@ import { Command, CommanderError } from 'commander';
 import { formatError } from '../core/diagnostics.js';
 import type { GlobalOptions } from './commands/image.js';
 import type { BuildFlags } from './commands/build.js';
+import type { RunFlags } from './commands/run.js';
 import { exitCodeFor } from './exit.js';
 
 function packageVersion(): string {
   // dist/cli/main.js, dist/tsbuild.mjs (the bundle) and cli/main.ts all find the package.json above them.
   for (const candidate of ['../package.json', '../../package.json']) {
     try {
-      const json = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: string; version: string };
+      const json = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as {
+        name?: string;
+        version: string;
+      };
       if (json.name === 'tsbuild') return json.version;
     } catch {
       // try the next one
@@ -34,10 +38,36 @@ export function buildProgram(): Command {
     .option('--root <dir>', 'state directory (default: $TSBUILD_ROOT or /var/lib/tsbuild)')
     .option('--snapshotter <kind>', 'overlayfs, native or auto (default: $TSBUILD_SNAPSHOTTER or auto)')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   addImageCommands(program, globals);
   addBuildCommand(program, globals);
+  program
+    .command('run')
+    .description(
+      "Run an image's command in a throwaway container (like `docker run --rm`), from the store's snapshots.",
+    )
+    .argument('<image>', 'image name')
+    .argument('[command...]', "command and arguments instead of the image's CMD")
+    .option('-e, --env <key=value>', 'set an environment variable (repeatable)', collect, [])
+    .option('--entrypoint <path>', "replace the image's ENTRYPOINT")
+    .option('-u, --user <user>', "run as this user instead of the image's USER")
+    .option('-w, --workdir <dir>', "working directory instead of the image's WORKDIR")
+    .option('--network <mode>', 'host (default) or none')
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild run hello',
+        'tsbuild run busybox:latest sh -c "echo hi"',
+        'tsbuild run -e A=1 app env',
+      ]),
+    )
+    .action(async (image: string, command: string[], options: RunFlags) => {
+      const { runCommand } = await import('./commands/run.js');
+      process.exitCode = await runCommand(image, command, options, globals());
+    });
 
   const debug = program.command('debug').description('Inspect the stages of a build (parser, graph, cache).');
   debug
@@ -257,7 +287,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // Commands that end with a status of their own (run, fsck) set process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     process.stderr.write(formatError(error, { color: process.stderr.isTTY === true }) + '\n');
@@ -265,4 +296,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `tsbuild … | head`: a reader that went away is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 process.exitCode = await main(process.argv);

@@ -46,6 +46,8 @@ export interface Engine {
   readonly gcLock: SharedFileLock;
   /** Runs llb definitions on the stores (RUN in runc, file ops, image and local sources). */
   readonly worker: Worker;
+  /** Runs containers (the worker's RUN steps and the runner share it). */
+  readonly executor: RuncExecutor;
   close(): Promise<void>;
 }
 
@@ -135,6 +137,7 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
     applier: createApplier(content),
     gcLock: new SharedFileLock(join(root, 'gc.lock')),
     worker,
+    executor,
     close: async () => {
       await statCache.save();
       await snapshotter.close();

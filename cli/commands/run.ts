@@ -1,0 +1,49 @@
+/** `tsbuild run`: an image's command in a throwaway container, output streamed through. */
+import { InvalidArgumentError, openEngine, runImage } from '../../index.js';
+import type { GlobalOptions } from './image.js';
+
+export interface RunFlags {
+  readonly env: string[];
+  readonly entrypoint?: string;
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly network?: string;
+}
+
+export async function runCommand(
+  image: string,
+  command: string[],
+  flags: RunFlags,
+  globals: GlobalOptions,
+): Promise<number> {
+  if (flags.network !== undefined && flags.network !== 'host' && flags.network !== 'none') {
+    throw new InvalidArgumentError(`unknown network mode ${JSON.stringify(flags.network)}`, {
+      hint: 'use host or none',
+    });
+  }
+  const engine = await openEngine({
+    ...(globals.root ? { root: globals.root } : {}),
+    ...(globals.snapshotter ? { snapshotter: globals.snapshotter } : {}),
+  });
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await runImage(engine, {
+      image,
+      args: command,
+      env: flags.env,
+      ...(flags.entrypoint !== undefined ? { entrypoint: [flags.entrypoint] } : {}),
+      ...(flags.user !== undefined ? { user: flags.user } : {}),
+      ...(flags.workdir !== undefined ? { workdir: flags.workdir } : {}),
+      ...(flags.network !== undefined ? { network: flags.network as 'host' | 'none' } : {}),
+      signal: controller.signal,
+      onOutput: (stream, chunk) => void (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await engine.close();
+  }
+}
