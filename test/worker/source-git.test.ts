@@ -201,6 +201,16 @@ describe.skipIf(!canRun)('git source', () => {
     expect(Object.keys(files).filter((f) => f.endsWith('.git'))).toEqual([]);
   });
 
+  it('checks a checksum against the resolved commit', async () => {
+    const ok = await solve(engine, def(remote, { ref: 'v1', checksum: (commits.first ?? '').slice(0, 12) }));
+    expect(await tree(ok.snapshot)).toMatchObject({ 'a.txt': 'one\n' });
+    const err = (await solve(engine, def(remote, { ref: 'v1', checksum: 'deadbeef' })).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toMatch(/checksum mismatch/);
+    expect(err.message).toContain(commits.first);
+  });
+
   it('fails clearly for a missing ref, an escaping subdir and a refused remote', async () => {
     const missing = (await solve(engine, def(remote, { ref: 'nope' })).catch((e: unknown) => e)) as Error;
     expect(missing.message).toMatch(/ref "nope" not found/);

@@ -1,6 +1,7 @@
 /**
  * The `git:<remote>` source (Dockerfile `ADD <git url>`): a snapshot with a checkout of one commit,
- * without `.git` unless `keepGitDir` is `true`, or only its `subdir`.
+ * without `.git` unless `keepGitDir` is `true`, or only its `subdir`; submodules are checked out too.
+ * A `checksum` attr (`ADD --checksum`) is the commit, or a prefix of it, the ref must resolve to.
  *
  * The cache key is the op digest and the commit the ref resolves to on the remote (`git ls-remote`),
  * so a branch that did not move is a cache hit and one that moved is fetched again. The op fetches that
@@ -12,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError, TsbuildError } from '../../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
 import type { SourceOp } from '../../llb/ops.js';
 import type { CacheMap, Op, OpContext } from '../../solver/index.js';
 import { applyFileActions } from '../fileop/index.js';
@@ -26,6 +27,8 @@ interface GitSpec {
   readonly ref: string | undefined;
   readonly subdir: string;
   readonly keepGitDir: boolean;
+  /** `ADD --checksum` of a git source: the commit (or a prefix of it) the ref must resolve to. */
+  readonly checksum: string | undefined;
 }
 
 const sha = (...parts: string[]): string =>
@@ -41,11 +44,18 @@ export function gitSpec(op: SourceOp, remote: string): GitSpec {
       `git source: keepGitDir must be true or false, got ${JSON.stringify(keep)}`,
     );
   }
+  const checksum = attrs.checksum?.toLowerCase();
+  if (checksum !== undefined && !/^[0-9a-f]{4,64}$/u.test(checksum)) {
+    throw new InvalidArgumentError(
+      `git source: checksum ${JSON.stringify(attrs.checksum)} is not a commit id (or a prefix of one)`,
+    );
+  }
   return {
     url: parsed.url,
     ref: checkRef(attrs.ref ?? parsed.ref),
     subdir: checkSubdir(attrs.subdir ?? parsed.subdir),
     keepGitDir: keep === 'true',
+    checksum,
   };
 }
 
@@ -125,6 +135,12 @@ class GitSource {
     // Resolved at every solve: a branch that moved gives another key.
     this.resolved = undefined;
     const { commit } = await this.resolve(ctx.signal);
+    const { checksum } = this.spec;
+    if (checksum !== undefined && !commit.startsWith(checksum)) {
+      throw new FailedPreconditionError(
+        `git source: checksum mismatch for ${redactRemote(this.spec.url)}: expected ${checksum}, got ${commit}`,
+      );
+    }
     return { digest: sha(this.digest, commit), deps: [] };
   };
 
