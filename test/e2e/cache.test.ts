@@ -195,13 +195,16 @@ describe.skipIf(!canRun)('cache behaviour of tsbuild build', () => {
       expect(again.events.cached.filter((n) => / (RUN|COPY) /.test(n))).toEqual([]);
     });
 
-    // FAILS: tsbuild re-runs nothing. The final stage's last vertex (COPY --from=second) hits its fast
-    // key, and solver/job.ts then never solves its inputs, so the ignoreCache vertices of stage `first`
-    // (marked correctly by frontend/dockerfile2llb/convert.ts `ignoreCache(stage)`) are never reached.
-    // BuildKit gives an ignoreCache vertex no cache keys until it has run, so a vertex downstream of one
-    // cannot match before it re-runs (edge.go noCacheMatchPossible). The fix belongs in solver/: a fast
-    // (or slow) key whose inputs include an ignoreCache vertex must not be looked up before that vertex
-    // has executed. --no-cache works only because every vertex is then ignoreCache.
+    // FAILS: tsbuild re-runs nothing (0 containers). The frontend marks stage `first`'s vertices
+    // ignoreCache correctly (frontend/dockerfile2llb/convert.ts ignoreCache(stage)), but the final
+    // vertex (COPY --from=second) is not ignoreCache, so solver/solver.ts compute() looks up its fast
+    // key (computed for the whole graph up front in solver/job.ts computeKeys), hits, and never solves
+    // its inputs: the ignoreCache vertices are never reached. BuildKit gives an ignoreCache vertex no
+    // cache key until it has run, so nothing downstream of it can match before it re-runs (edge.go,
+    // noCacheMatchPossible); after it runs, downstream vertices may hit by their content-based keys.
+    // Fix in solver/: a vertex with an ignoreCache vertex among its (transitive) inputs must not look up
+    // its fast key; it solves its inputs and looks up its slow key. --no-cache passes only because every
+    // vertex is then ignoreCache.
     it.fails("--no-cache-filter <stage> re-runs only that stage's steps", async () => {
       const again = await run({ context, noCacheFilter: ['first'] });
       expect(again.result.containers).toBe(2);
