@@ -18,6 +18,7 @@ import { withTempMount } from '../snapshotter/mount/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { PathPredicate, StatCache } from './contenthash/index.js';
 import { hasMeta, hashPath } from './contenthash/index.js';
+import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import { withExecMounts } from './exec-mounts.js';
 import type { PreparedMounts } from './exec-mounts.js';
 import { applyFileActions } from './fileop/index.js';
@@ -52,6 +53,8 @@ export interface WorkerDeps {
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
   /** SSH agent sockets by id (host paths), for this solve only; never part of a cache key or log. */
   readonly ssh?: Readonly<Record<string, string>>;
+  /** Remembered content hashes of paths in committed snapshots. */
+  readonly snapshotHashes?: SnapshotHashMemo;
   /** Proxy variables given to every exec that does not set them (never part of a cache key). */
   readonly proxyEnv?: Readonly<Record<string, string>>;
   /** Compiles local sources' include/exclude patterns; without it, patterns are an error. */
@@ -278,18 +281,19 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
       selector: paths.join('\0'),
       contentHash: async (input, ctx) => {
         const result = asWorkerResult(input);
-        return withResultDirs(
-          [result],
-          { snapshotter: deps.snapshotter, signal: ctx.signal },
-          async ([dir]) => {
+        const hash = (): Promise<string> =>
+          withResultDirs([result], { snapshotter: deps.snapshotter, signal: ctx.signal }, async ([dir]) => {
             const filter = localFilterOf(result);
             const hashes: string[] = [];
             for (const p of paths) {
               hashes.push(await hashFiltered(dir ?? '', p, filter, deps, ctx.signal));
             }
             return sha(...hashes);
-          },
-        );
+          });
+        // A committed snapshot never changes: its hashes are computed once.
+        return result.kind === 'snapshot' && deps.snapshotHashes
+          ? deps.snapshotHashes.get(result.ref, paths.join('\0'), hash)
+          : hash();
       },
     };
   };

@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { SharedFileLock } from '../core/lock.js';
 import type { ProgressWriter } from '../core/progress.js';
@@ -53,8 +54,10 @@ export class Worker {
   private readonly solver: Solver;
   /** Containers started by this worker (tests count them to prove cache hits). */
   readonly counters = { containers: 0 };
+  private readonly snapshotHashes: SnapshotHashMemo;
 
   constructor(private readonly options: WorkerOptions) {
+    this.snapshotHashes = new SnapshotHashMemo(join(options.cacheDir, 'snapshot-hashes'));
     // RUN steps mostly wait (on processes, disks, networks), so the exec lane is wider than the CPU
     // count, as BuildKit's default of unbounded parallelism would be; file ops share the io lane.
     const cpus = availableParallelism();
@@ -104,6 +107,7 @@ export class Worker {
       secrets,
       ssh,
       proxyEnv,
+      snapshotHashes: this.snapshotHashes,
       counters: this.counters,
     };
     const byDigest = new Map<string, Vertex>();
