@@ -161,6 +161,12 @@ class Converter implements Dispatcher {
 
   private async baseOf(stage: Stage): Promise<BaseOfStage> {
     const platform = hostPlatform();
+    try {
+      // `FROM --platform=…` names a platform this host must be able to build (no emulation).
+      checkPlatform(stage.platform);
+    } catch (err) {
+      throw this.located(err, stage.from);
+    }
     if (stage.baseStage !== undefined) {
       const base = await this.dispatchStage(this.stages.stages[stage.baseStage] as Stage);
       const image = cloneImage(base.image);
@@ -260,7 +266,9 @@ class Converter implements Dispatcher {
 
 function contextSource(options: ConvertOptions, paths?: readonly string[]): State {
   const include =
-    paths === undefined || paths.includes('/') ? [] : paths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '');
+    paths === undefined || paths.includes('/')
+      ? []
+      : paths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '');
   return llb.local('context', {
     include,
     exclude: [...(options.excludes ?? [])],

@@ -9,9 +9,39 @@ import { commitToHistory, goQuotedSlice, goSlice, withShell } from './image.js';
 import type { StageState } from './stage-state.js';
 
 const SIGNALS = [
-  'HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'IOT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE',
-  'ALRM', 'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM',
-  'PROF', 'WINCH', 'IO', 'POLL', 'PWR', 'SYS',
+  'HUP',
+  'INT',
+  'QUIT',
+  'ILL',
+  'TRAP',
+  'ABRT',
+  'IOT',
+  'BUS',
+  'FPE',
+  'KILL',
+  'USR1',
+  'SEGV',
+  'USR2',
+  'PIPE',
+  'ALRM',
+  'TERM',
+  'STKFLT',
+  'CHLD',
+  'CONT',
+  'STOP',
+  'TSTP',
+  'TTIN',
+  'TTOU',
+  'URG',
+  'XCPU',
+  'XFSZ',
+  'VTALRM',
+  'PROF',
+  'WINCH',
+  'IO',
+  'POLL',
+  'PWR',
+  'SYS',
 ];
 
 function checkSignal(signal: string): void {
@@ -46,7 +76,8 @@ export function parsePorts(ports: readonly string[]): string[] {
     const [spec = '', proto = 'tcp'] = raw.split('/', 2);
     const port = spec.includes(':') ? (spec.split(':').pop() ?? '') : spec;
     const range = /^(\d+)(?:-(\d+))?$/.exec(port);
-    if (!range || !/^(tcp|udp|sctp)$/i.test(proto)) throw new DockerfileError(`invalid containerPort: ${raw}`);
+    if (!range || !/^(tcp|udp|sctp)$/i.test(proto))
+      throw new DockerfileError(`invalid containerPort: ${raw}`);
     const start = Number(range[1]);
     const end = range[2] === undefined ? start : Number(range[2]);
     if (start > 65535 || end > 65535 || end < start) throw new DockerfileError(`invalid port range: ${raw}`);
@@ -118,7 +149,14 @@ export function dispatchImageConfig(d: StageState, c: Instruction): void {
 
 function healthcheck(
   d: StageState,
-  h: { test: readonly string[]; interval: number; timeout: number; startPeriod: number; startInterval: number; retries: number },
+  h: {
+    test: readonly string[];
+    interval: number;
+    timeout: number;
+    startPeriod: number;
+    startInterval: number;
+    retries: number;
+  },
 ): void {
   const hc = {
     Test: [...h.test],

@@ -30,7 +30,8 @@ export function parseGitRef(src: string): { remote: string; ref?: string; subdir
   if (hash < 0) return { remote: src };
   const fragment = src.slice(hash + 1);
   const [ref = '', subdir = ''] = fragment.split(':', 2);
-  if (subdir.split('/').includes('..')) throw new DockerfileError(`invalid git subdir ${JSON.stringify(subdir)}`);
+  if (subdir.split('/').includes('..'))
+    throw new DockerfileError(`invalid git subdir ${JSON.stringify(subdir)}`);
   return { remote: src.slice(0, hash), ...(ref ? { ref } : {}), ...(subdir ? { subdir } : {}) };
 }
 
@@ -69,8 +70,15 @@ async function sourceState(dx: Dispatcher, c: CopyLike): Promise<State | undefin
   return dx.imageState(c.from);
 }
 
-function remoteSource(c: CopyLike, p: CopyParams, src: string, kind: 'http' | 'git'): { state: State; path: string } {
-  if (c.kind !== 'add') throw new DockerfileError(`source can't be a ${kind === 'git' ? 'git ref' : 'URL'} for COPY`);
+function remoteSource(
+  c: CopyLike,
+  p: CopyParams,
+  src: string,
+  kind: 'http' | 'git',
+  metadata: llb.OpMetadata,
+): { state: State; path: string } {
+  if (c.kind !== 'add')
+    throw new DockerfileError(`source can't be a ${kind === 'git' ? 'git ref' : 'URL'} for COPY`);
   if (kind === 'git') {
     const ref = parseGitRef(src);
     const attrs: Record<string, string> = {};
@@ -78,7 +86,7 @@ function remoteSource(c: CopyLike, p: CopyParams, src: string, kind: 'http' | 'g
     if (ref.subdir) attrs.subdir = ref.subdir;
     if (c.keepGitDir) attrs.keepGitDir = 'true';
     if (p.checksum) attrs.checksum = p.checksum;
-    return { state: llb.remote(`git:${ref.remote}`, attrs), path: '/' };
+    return { state: llb.remote(`git:${ref.remote}`, attrs, metadata), path: '/' };
   }
   let filename = '__unnamed__';
   try {
@@ -89,7 +97,7 @@ function remoteSource(c: CopyLike, p: CopyParams, src: string, kind: 'http' | 'g
   }
   const attrs: Record<string, string> = { filename };
   if (p.checksum) attrs.checksum = p.checksum;
-  return { state: llb.remote(`http:${src}`, attrs), path: `/${filename}` };
+  return { state: llb.remote(`http:${src}`, attrs, metadata), path: `/${filename}` };
 }
 
 function addLocal(
@@ -139,7 +147,11 @@ export async function dispatchCopy(dx: Dispatcher, d: StageState, c: CopyLike): 
   for (const src of p.sources) {
     const kind = from ? undefined : remoteKind(src);
     if (kind) {
-      const remote = remoteSource(c, p, src, kind);
+      // The download fails at this ADD (a checksum mismatch, a 404): the source carries its location.
+      const remote = remoteSource(c, p, src, kind, {
+        description: { 'llb.customname': `${c.kind === 'add' ? 'ADD' : 'COPY'} ${src}` },
+        location: { file: dx.instructionContext.file, range: c.range },
+      });
       chain = chain.copy(remote.state, remote.path, dest, { ...common, copyDirContents: kind === 'git' });
       continue;
     }

@@ -2,7 +2,12 @@
 import { posix } from 'node:path';
 import * as llb from '../../llb/index.js';
 import type { Chown } from '../../llb/index.js';
-import type { ArgInstruction, EnvInstruction, UserInstruction, WorkdirInstruction } from '../instructions/index.js';
+import type {
+  ArgInstruction,
+  EnvInstruction,
+  UserInstruction,
+  WorkdirInstruction,
+} from '../instructions/index.js';
 import type { Dispatcher } from './dispatch.js';
 import { addEnv, commitToHistory } from './image.js';
 import type { StageState } from './stage-state.js';
@@ -10,7 +15,9 @@ import type { StageState } from './stage-state.js';
 export function dispatchEnv(d: StageState, c: EnvInstruction): void {
   // Every pair is expanded with the environment from before the instruction (docker's rule).
   const env = d.env();
-  const pairs = c.env.map((kv) => [d.lex.processWord(kv.key, env), d.lex.processWord(kv.value, env)] as const);
+  const pairs = c.env.map(
+    (kv) => [d.lex.processWord(kv.key, env), d.lex.processWord(kv.value, env)] as const,
+  );
   for (const [key, value] of pairs) {
     d.state = d.state.withEnv(key, value);
     d.image.config.Env = addEnv(d.image.config.Env, key, value);

@@ -29,12 +29,14 @@ function targetOf(d: StageState, m: RunMount): string {
 function secretMounts(m: RunMount): MountSpec[] {
   let id = m.source ?? m.id ?? '';
   if (id === '') {
-    if (m.target === undefined || m.target === '') throw new DockerfileError('one of source, target required');
+    if (m.target === undefined || m.target === '')
+      throw new DockerfileError('one of source, target required');
     id = posix.basename(m.target);
   }
   const owner = { uid: m.uid ?? 0, gid: m.gid ?? 0, mode: m.mode ?? 0o400, required: m.required };
   const out: MountSpec[] = [];
-  if (m.env !== undefined) out.push({ type: 'secret', id, env: m.env === '' ? id.toUpperCase() : m.env, ...owner });
+  if (m.env !== undefined)
+    out.push({ type: 'secret', id, env: m.env === '' ? id.toUpperCase() : m.env, ...owner });
   if (m.env === undefined || (m.target !== undefined && m.target !== '')) {
     out.push({ type: 'secret', id, dest: m.target || `/run/secrets/${posix.basename(id)}`, ...owner });
   }
@@ -92,7 +94,11 @@ async function toMounts(dx: Dispatcher, d: StageState, m: RunMount): Promise<Mou
   }
 }
 
-export async function dispatchRunMounts(dx: Dispatcher, d: StageState, c: RunInstruction): Promise<MountSpec[]> {
+export async function dispatchRunMounts(
+  dx: Dispatcher,
+  d: StageState,
+  c: RunInstruction,
+): Promise<MountSpec[]> {
   const out: MountSpec[] = [];
   for (const raw of c.mounts) {
     const m = raw.deferred.length > 0 ? parseMount(raw.raw, (word) => d.expand(word)) : raw;

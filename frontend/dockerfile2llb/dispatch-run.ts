@@ -40,7 +40,13 @@ function heredocCommand(c: RunInstruction): RunCommand {
       const script = llb.scratch().file(llb.mkfile(`/${first.name}`, 0o755, data), {
         description: { 'llb.customname': '[internal] preparing inline document' },
       });
-      const mount: MountSpec = { type: 'bind', dest: '/dev/pipes/', from: script, selector: '/', readonly: true };
+      const mount: MountSpec = {
+        type: 'bind',
+        dest: '/dev/pipes/',
+        from: script,
+        selector: '/',
+        readonly: true,
+      };
       return { args: [`/dev/pipes/${first.name}`], mounts: [mount], summary };
     }
     return { args: [data], mounts: [], summary };
@@ -73,7 +79,9 @@ export async function dispatchRun(dx: Dispatcher, d: StageState, c: RunInstructi
   }
   const required = c.devices.filter((dev) => dev.required);
   if (required.length > 0) {
-    throw new FailedPreconditionError(`RUN --device is not supported (${required.map((x) => x.name).join(', ')})`);
+    throw new FailedPreconditionError(
+      `RUN --device is not supported (${required.map((x) => x.name).join(', ')})`,
+    );
   }
   const mounts = [...command.mounts, ...(await dispatchRunMounts(dx, d, c))];
   const env = d.env();

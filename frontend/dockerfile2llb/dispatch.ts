@@ -24,7 +24,11 @@ export interface Dispatcher {
   stepName(d: StageState, instruction: Instruction): string;
 }
 
-export async function dispatchInstruction(dx: Dispatcher, d: StageState, instruction: Instruction): Promise<void> {
+export async function dispatchInstruction(
+  dx: Dispatcher,
+  d: StageState,
+  instruction: Instruction,
+): Promise<void> {
   switch (instruction.kind) {
     case 'run':
       return dispatchRun(dx, d, instruction);

@@ -47,7 +47,12 @@ export function withShell(image: ImageSpec, args: readonly string[]): string[] {
  * Appends a history entry. `withLayer` entries made a filesystem change (RUN, COPY, ADD, WORKDIR); those
  * made by an llb op get BuildKit's ` # buildkit` suffix.
  */
-export function commitToHistory(image: ImageSpec, message: string, withLayer: boolean, fromOp = withLayer): void {
+export function commitToHistory(
+  image: ImageSpec,
+  message: string,
+  withLayer: boolean,
+  fromOp = withLayer,
+): void {
   image.history = [
     ...(image.history ?? []),
     {

@@ -64,7 +64,8 @@ export interface ResolvedImage {
 export type ImageResolver = (ref: string, options: { signal?: AbortSignal }) => Promise<ResolvedImage>;
 
 /** A `--build-context name=value`: a directory, or another image (`docker-image://ref`). */
-export type NamedContext = { readonly kind: 'local'; readonly path: string } | { readonly kind: 'image'; readonly ref: string };
+export type NamedContext =
+  { readonly kind: 'local'; readonly path: string } | { readonly kind: 'image'; readonly ref: string };
 
 export type BuildNetwork = 'default' | 'none' | 'host';
 

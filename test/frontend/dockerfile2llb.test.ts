@@ -17,7 +17,10 @@ function options(source: string, extra: Partial<ConvertOptions> = {}): ConvertOp
     resolveImage: async (ref) => {
       if (ref === 'missing') throw new Error('not found');
       const onbuild = ref === 'withonbuild' ? { OnBuild: ['RUN echo triggered'] } : {};
-      return { ref: `docker.io/library/${ref}:latest`, config: { ...busybox, config: { ...busybox.config, ...onbuild } } };
+      return {
+        ref: `docker.io/library/${ref}:latest`,
+        config: { ...busybox, config: { ...busybox.config, ...onbuild } },
+      };
     },
     ...extra,
   };
@@ -72,7 +75,9 @@ describe('dockerfile2llb', () => {
     expect(r.image.config.WorkingDir).toBe('/app/sub');
     const files = ops(r).filter((op): op is FileOp => op.kind === 'file');
     expect(files.map((f) => f.actions[0])).toEqual(
-      expect.arrayContaining([expect.objectContaining({ action: 'mkdir', path: '/app/sub', makeParents: true })]),
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'mkdir', path: '/app/sub', makeParents: true }),
+      ]),
     );
     expect(execs(r)[0]?.cwd).toBe('/app/sub');
   });
@@ -135,6 +140,34 @@ describe('dockerfile2llb', () => {
     });
     await expect(convertDockerfile(options('FROM busybox', { platform: 'linux/s390x' }))).rejects.toThrow(
       /cannot be built/,
+    );
+  });
+
+  it('FROM --platform of another platform fails at its FROM line, only when the stage is needed', async () => {
+    const text = 'FROM busybox AS ok\nRUN true\nFROM --platform=linux/s390x busybox AS other\nRUN true\n';
+    await expect(convertDockerfile(options(text))).rejects.toMatchObject({
+      message: expect.stringMatching(/linux\/s390x cannot be built/),
+      location: { range: { start: { line: 3 } } },
+    });
+    await expect(convertDockerfile(options(text, { target: 'ok' }))).resolves.toBeDefined();
+    const host = 'FROM --platform=$BUILDPLATFORM busybox\nRUN true\n';
+    await expect(convertDockerfile(options(host))).resolves.toBeDefined();
+  });
+
+  it('an ADD of a URL or git repository gives its source op the ADD location', async () => {
+    const r = await convertDockerfile(
+      options('FROM busybox\nARG P=8080\nADD http://127.0.0.1:${P}/f.txt /f\nADD git://127.0.0.1/r.git /r\n'),
+    );
+    const sources = r.definition.ops.filter(
+      (o) => o.op.kind === 'source' && !o.op.identifier.startsWith('image:'),
+    );
+    expect(
+      sources.map((o) => [o.op.kind === 'source' && o.op.identifier, o.metadata?.location?.range.start.line]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['http:http://127.0.0.1:8080/f.txt', 3],
+        ['git:git://127.0.0.1/r.git', 4],
+      ]),
     );
   });
 
