@@ -64,7 +64,11 @@ export class Job {
       throw this.failed(vertex, err);
     }
     const inputKeys = await inputs;
-    const stable = cacheMap.volatile !== true && inputKeys.every((k) => k.stable);
+    // Downstream of a step that must run (--no-cache-filter), nothing may match the cache before it ran.
+    const stable =
+      cacheMap.volatile !== true &&
+      inputKeys.every((k) => k.stable) &&
+      vertex.inputs.every((input) => !this.ignoresCache(input.vertex));
     if (cacheMap.volatile === true) return { cacheMap, key: volatileKey(cacheMap), stable };
     const parts = vertex.inputs.map((input, i) => ({
       kind: 'key' as const,
