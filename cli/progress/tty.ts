@@ -81,6 +81,13 @@ interface Line {
   readonly width: number;
 }
 
+/** A vertex's lines in a frame: `head` of them (its name line) are dropped last when space is short. */
+interface Block {
+  readonly lines: Line[];
+  readonly head: number;
+  readonly done: boolean;
+}
+
 const MAX_PARTIAL = 4096;
 const ESC = '\x1b[';
 
@@ -270,7 +277,8 @@ export class TtyRenderer implements ProgressWriter {
     for (const [id, t] of vertex.transfers) {
       const done = t.total !== undefined && t.current >= t.total;
       const right = `${formatSeconds(t.time - t.first)}s${done ? ' done' : ''}`;
-      lines.push(this.row(` => => ${id} ${formatTransfer(t.current, t.total)}`, right, width, ''));
+      const label = ` => => ${shortId(id)} ${formatTransfer(t.current, t.total)}`;
+      lines.push(this.row(label, right, width, ''));
     }
     const logs = vertex.lines.toArray();
     for (const partial of vertex.partial.values()) if (partial !== '') logs.push(partial);
@@ -286,12 +294,13 @@ export class TtyRenderer implements ProgressWriter {
     const now = final ? Math.max(this.now(), this.startedAt) : this.now();
     let total = 0;
     let finished = 0;
-    const blocks: { lines: Line[]; done: boolean }[] = [];
+    const blocks: Block[] = [];
     for (const [key, vertex] of this.vertices) {
       if (key === '') continue;
       total++;
       if (vertex.status !== 'running') finished++;
-      blocks.push({ lines: this.vertexLines(vertex, width, !final, now), done: vertex.status !== 'running' });
+      const lines = this.vertexLines(vertex, width, !final, now);
+      blocks.push({ lines, head: 1, done: vertex.status !== 'running' });
     }
     const orphan = this.vertices.get('');
     if (orphan !== undefined && !final) {
@@ -300,7 +309,7 @@ export class TtyRenderer implements ProgressWriter {
         const text = truncate(` => # ${cleanLine(log)}`, width);
         return { text: this.paint(text, '2'), width: displayWidth(text) };
       });
-      blocks.push({ lines, done: false });
+      blocks.push({ lines, head: 0, done: false });
     }
     const elapsed = formatSeconds(now - this.startedAt);
     const headerText = truncate(
@@ -308,18 +317,29 @@ export class TtyRenderer implements ProgressWriter {
       width,
     );
     const header: Line = { text: headerText, width: displayWidth(headerText) };
-    return [header, ...this.fit(blocks, final ? Infinity : (this.out.rows ?? Infinity) - 1)];
+    // A live frame leaves the last row free, for the cursor.
+    const rows = this.out.rows !== undefined && this.out.rows > 0 ? this.out.rows : Infinity;
+    return [header, ...this.fit(blocks, final ? Infinity : Math.max(1, rows - 2))];
   }
 
-  /** A live frame must fit the screen: drop finished vertices from the top, then the oldest lines. */
-  private fit(blocks: { lines: Line[]; done: boolean }[], maxLines: number): Line[] {
+  /**
+   * A live frame must fit the screen (what scrolled off cannot be redrawn): drop finished vertices
+   * from the top, then the log and transfer lines of running vertices (oldest first), then whatever
+   * lines are oldest.
+   */
+  private fit(blocks: Block[], room: number): Line[] {
     let count = blocks.reduce((n, b) => n + b.lines.length, 0);
-    const room = Math.max(1, maxLines - 1);
     if (count <= room) return blocks.flatMap((b) => b.lines);
-    const kept: typeof blocks = [];
+    const kept: Block[] = [];
     for (const block of blocks) {
       if (block.done && count > room) count -= block.lines.length;
       else kept.push(block);
+    }
+    for (const block of kept) {
+      const drop = Math.min(count - room, block.lines.length - block.head);
+      if (drop <= 0) continue;
+      block.lines.splice(block.head, drop);
+      count -= drop;
     }
     const lines = kept.flatMap((b) => b.lines);
     return lines.length > room ? lines.slice(lines.length - room) : lines;
@@ -338,4 +358,9 @@ export class TtyRenderer implements ProgressWriter {
     this.lastDraw = this.now();
     this.dirty = false;
   }
+}
+
+/** `sha256:<64 hex>` as `sha256:<first 12 hex>…`; other ids as they are. */
+function shortId(id: string): string {
+  return /^sha256:[0-9a-f]{64}$/.test(id) ? `${id.slice(0, 19)}…` : id;
 }

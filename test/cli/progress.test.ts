@@ -460,7 +460,7 @@ describe('tty', () => {
     tty.close();
   });
 
-  it('keeps a live frame within the screen height by dropping finished vertices first', () => {
+  it('keeps a live frame within the screen height: finished vertices go first, then log lines', () => {
     const out = new FakeStream({ columns: 80, rows: 6 });
     const tty = new TtyRenderer({ out, now: () => T0, color: false });
     for (let i = 1; i <= 10; i++) tty.write(cached(i, `step ${i}`, 0));
@@ -471,6 +471,10 @@ describe('tty', () => {
     expect(frame[0]).toContain('(10/11)');
     expect(frame.slice(2)).toEqual([expect.stringMatching(/^ => RUN busy/), ' => # a', ' => # b']);
     expect(tty.frame(80, true)).toHaveLength(12); // the final frame shows everything
+    out.rows = 4; // then log lines go, oldest first, and the vertex line stays
+    expect(tty.frame(80, false).slice(1)).toEqual([expect.stringMatching(/^ => RUN busy/), ' => # b']);
+    out.rows = 0; // unknown (a pty that never had its size set)
+    expect(tty.frame(80, false)).toHaveLength(14);
   });
 
   it('stays linear with 100,000 log lines and keeps only the last lines', () => {
