@@ -76,77 +76,89 @@ export function resolveMode(
 
 /** Creates the renderer for `options.mode` on `options.out`; throws if the log file cannot be opened. */
 export function createRenderer(options: RendererOptions): Renderer {
-  const out = options.out;
-  const env = options.env ?? process.env;
-  const now = options.now ?? Date.now;
-  const mode = resolveMode(options.mode, out as TtyStream & { isTTY?: boolean }, options.isTTY, env);
-  const logFile = options.logFile === undefined ? undefined : new LogFile(options.logFile);
-  const writeOut = (chunk: string | Buffer): void => void out.write(chunk);
+  return new CompositeRenderer(options);
+}
 
-  const writers: ProgressWriter[] = [];
-  let plain: PlainFormatter | undefined;
-  if (mode === 'plain' || logFile !== undefined) {
-    const toOut = mode === 'plain';
-    plain = new PlainFormatter({
-      now,
-      emit: (chunk) => {
-        if (toOut) writeOut(chunk);
+/** The writers a mode needs, side by side; warnings gathered for the end. */
+class CompositeRenderer implements Renderer {
+  readonly mode: ResolvedProgressMode;
+  readonly writer: ProgressWriter;
+  private readonly out: NodeJS.WriteStream | Writable;
+  private readonly writers: ProgressWriter[] = [];
+  private readonly plain: PlainFormatter | undefined;
+  private readonly tty: TtyRenderer | undefined;
+  private readonly logFile: LogFile | undefined;
+  private readonly warnings: WarningEvent[] = [];
+  private failure: unknown;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RendererOptions) {
+    const out = (this.out = options.out);
+    const env = options.env ?? process.env;
+    const now = options.now ?? Date.now;
+    const mode = (this.mode = resolveMode(options.mode, out as TtyStream, options.isTTY, env));
+    const logFile = (this.logFile = options.logFile === undefined ? undefined : new LogFile(options.logFile));
+    if (mode === 'plain' || logFile !== undefined) {
+      const emit = (chunk: Buffer): void => {
+        if (mode === 'plain') this.print(chunk);
         logFile?.write(chunk);
-      },
-    });
-    writers.push(plain);
-  }
-  let tty: TtyRenderer | undefined;
-  if (mode === 'tty') {
-    tty = new TtyRenderer({ out: out as TtyStream, now, color: !env.NO_COLOR });
-    writers.push(tty);
-    tty.start();
-  }
-  if (mode === 'rawjson') writers.push({ write: (event) => writeOut(JSON.stringify(event) + '\n') });
-
-  const warnings: WarningEvent[] = [];
-  let failure: unknown;
-  let closing: Promise<void> | undefined;
-  const writer: ProgressWriter = {
-    write(event: ProgressEvent): void {
-      if (closing !== undefined) return;
-      if (event.type === 'warning') warnings.push(event);
-      for (const w of writers) {
-        try {
-          w.write(event);
-        } catch (err) {
-          failure ??= err; // a renderer's bug must not fail the build; reported at close
-        }
-      }
-    },
-  };
-
-  const close = async (result: { readonly error?: unknown }): Promise<void> => {
-    tty?.close(result);
-    plain?.finish();
-    const summary = warningsSummary(warnings);
-    if (summary !== '') {
-      if (mode === 'plain' || mode === 'tty') writeOut('\n' + summary);
-      logFile?.write(Buffer.from('\n' + summary));
+      };
+      this.writers.push((this.plain = new PlainFormatter({ now, emit })));
     }
-    if (mode === 'quiet') writeOut(warningLines(warnings));
-    if (failure !== undefined) writeOut(`WARNING: rendering the progress failed: ${String(failure)}\n`);
+    if (mode === 'tty') {
+      this.writers.push((this.tty = new TtyRenderer({ out: out as TtyStream, now, color: !env.NO_COLOR })));
+      this.tty.start();
+    }
+    if (mode === 'rawjson') this.writers.push({ write: (event) => this.print(JSON.stringify(event) + '\n') });
+    this.writer = { write: (event) => this.write(event) };
+  }
+
+  close(result: { readonly error?: unknown }): Promise<void> {
+    return (this.closing ??= this.finish(result));
+  }
+
+  private print(chunk: string | Buffer): void {
+    this.out.write(chunk);
+  }
+
+  private write(event: ProgressEvent): void {
+    if (this.closing !== undefined) return;
+    if (event.type === 'warning') this.warnings.push(event);
+    for (const writer of this.writers) {
+      try {
+        writer.write(event);
+      } catch (err) {
+        this.failure ??= err; // a renderer's bug must not fail the build; reported at close
+      }
+    }
+  }
+
+  /**
+   * The final frame or pending partial lines, the warnings, then the log file closed. A log file that
+   * could not be written is reported as a warning, and rejects `close` only when the build succeeded
+   * (the build's own error matters more).
+   */
+  private async finish(result: { readonly error?: unknown }): Promise<void> {
+    this.tty?.close(result);
+    this.plain?.finish();
+    const summary = warningsSummary(this.warnings);
+    if (summary !== '') {
+      if (this.mode === 'plain' || this.mode === 'tty') this.print('\n' + summary);
+      this.logFile?.write(Buffer.from('\n' + summary));
+    }
+    if (this.mode === 'quiet') this.print(warningLines(this.warnings));
+    if (this.failure !== undefined)
+      this.print(`WARNING: rendering the progress failed: ${String(this.failure)}\n`);
     let fileError: unknown;
     try {
-      await logFile?.close();
+      await this.logFile?.close();
     } catch (err) {
       fileError = err;
-      writeOut(`WARNING: ${(err as Error).message}\n`);
+      this.print(`WARNING: ${(err as Error).message}\n`);
     }
-    await flush(out);
+    await flush(this.out);
     if (fileError !== undefined && result.error === undefined) throw fileError;
-  };
-
-  return {
-    writer,
-    mode,
-    close: (result) => (closing ??= close(result)),
-  };
+  }
 }
 
 /** Waits until what was written to `out` has been handed on (never rejects). */

@@ -3,7 +3,8 @@
  * the order they first appear, every log line prefixed with `#N <seconds since the vertex started>`,
  * byte progress at most once a second per transfer, and `#N DONE 1.2s` / `#N CACHED` / `#N ERROR: …` /
  * `#N CANCELED` when a vertex ends. Nothing is clipped: every byte of process output is emitted, split
- * into lines, and a trailing partial line is flushed when its vertex ends (or at `finish`).
+ * into lines, and a trailing partial line is flushed when its vertex ends (or at `finish`). A line
+ * longer than `maxPartialBytes` (64 KiB) is emitted in pieces, so memory stays bounded.
  *
  * The formatter produces bytes (process output is not necessarily UTF-8) and hands each event's text to
  * `emit` in one piece, so several sinks (the terminal, a log file) see identical output.

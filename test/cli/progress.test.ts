@@ -4,7 +4,7 @@
  * the log file), rawjson round trips, tty frames, quiet, warnings, mode selection; and, with the real
  * parts, a solve in runc rendered as plain text.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -324,6 +324,23 @@ describe('plain', () => {
       createRenderer({ mode: 'plain', out: new FakeStream(), logFile: '/proc/nonexistent/x/build.log' }),
     ).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION' }));
   });
+});
+
+describe('log file errors', () => {
+  it.skipIf(!existsSync('/dev/full'))(
+    'a log file that cannot be written fails close after a good build, and only warns after a failed one',
+    async () => {
+      for (const error of [undefined, new Error('build failed')]) {
+        const out = new FakeStream();
+        const r = createRenderer({ mode: 'plain', out, logFile: '/dev/full', now: () => T0 });
+        r.writer.write(cached(1, 'a', 0));
+        const closed = r.close(error === undefined ? {} : { error });
+        if (error === undefined) await expect(closed).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+        else await closed;
+        expect(out.text).toMatch(/^#1 a\n#1 CACHED\nWARNING: writing the progress log \/dev\/full failed: /);
+      }
+    },
+  );
 });
 
 describe('rawjson', () => {
