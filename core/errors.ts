@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'SHELL_EXPANSION_ERROR'
   | 'IGNORE_PATTERN_ERROR'
   | 'LIMIT_EXCEEDED'
+  /** A build step's process exited with a non-zero status. */
+  | 'EXEC_FAILED'
   /** A remote service (a registry) cannot be reached or keeps failing; retrying later may work. */
   | 'UNAVAILABLE'
   /** A remote service wants credentials we do not have, or rejected the ones we sent. */
@@ -109,6 +111,22 @@ export class ParseError extends TsbuildError {
 export class DockerfileError extends TsbuildError {
   constructor(message: string, options: TsbuildErrorOptions = {}) {
     super('DOCKERFILE_ERROR', message, options);
+  }
+}
+
+/** A RUN step's process exited non-zero. `output` is the tail of what it printed (both streams). */
+export class ExecError extends TsbuildError {
+  readonly exitCode: number;
+  readonly output: readonly string[];
+
+  constructor(
+    message: string,
+    details: { readonly exitCode: number; readonly output: readonly string[] },
+    options: TsbuildErrorOptions = {},
+  ) {
+    super('EXEC_FAILED', message, options);
+    this.exitCode = details.exitCode;
+    this.output = details.output;
   }
 }
 

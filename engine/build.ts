@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { ExecError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
 import { noopProgress } from '../core/progress.js';
 import { convertDockerfile } from '../frontend/dockerfile2llb/index.js';
@@ -211,7 +211,21 @@ function locateFailure(
 ): unknown {
   if (!(err instanceof VertexError) || err.location !== undefined) return err;
   const range = definition.ops.find((op) => op.digest === err.vertexDigest)?.metadata?.location?.range;
-  return range ? err.withLocation({ file: dockerfile.file, source: dockerfile.text, range }) : err;
+  const location = range ? { file: dockerfile.file, source: dockerfile.text, range } : undefined;
+  if (err.cause instanceof ExecError) {
+    // The step's name and lines are shown by the location; the hint carries the end of its output.
+    const output = err.cause.output;
+    const hint =
+      output.length > 0
+        ? `the last lines of its output:\n${output.map((l) => `  ${l}`).join('\n')}`
+        : undefined;
+    return new ExecError(`${err.vertexName}: ${err.cause.message}`, err.cause, {
+      cause: err,
+      ...(hint ? { hint } : {}),
+      ...(location ? { location } : {}),
+    });
+  }
+  return location ? err.withLocation(location) : err;
 }
 
 interface Converted {

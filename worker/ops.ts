@@ -4,7 +4,7 @@
  * process with runc and commits on exit 0; file prepares a snapshot on its base and applies its actions.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { NotFoundError, TsbuildError } from '../core/errors.js';
+import { ExecError, NotFoundError, TsbuildError } from '../core/errors.js';
 import { logEvent } from '../core/progress.js';
 import type { Executor } from '../executor/index.js';
 import { chainIDs } from '../image/oci.js';
@@ -201,9 +201,9 @@ async function runProcess(
     },
   );
   if (exitCode !== 0) {
-    throw new TsbuildError(
-      'FAILED_PRECONDITION',
+    throw new ExecError(
       `process "${op.args.join(' ')}" did not complete successfully: exit code: ${exitCode}`,
+      { exitCode, output: tail.filter(Boolean).slice(-10) },
       { hint: tail.filter(Boolean).slice(-10).join('\n') || undefined },
     );
   }
