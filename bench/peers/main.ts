@@ -62,7 +62,7 @@ async function runScenario(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<vo
     tag: `bench-${scenario.id}:latest`,
     buildArgs: { BASE: ctx.infra.baseRef },
     parallel: scenario.parallel,
-    log: join(logDir, `${tool.id}-${scenario.id}-${phase}.log`),
+    log: join(logDir, `${tool.id}-${phase}.log`),
   });
   const phases: { row: RowId; before?: (i: number) => Promise<void>; warm?: boolean }[] = [
     { row: `${scenario.id}-cold`, before: () => tool.reset(ctx.signal) },
