@@ -5,7 +5,8 @@
  */
 import { DockerfileError } from '../../core/errors.js';
 import type { Instruction } from '../instructions/index.js';
-import { commitToHistory, goQuotedSlice, goSlice, withShell } from './image.js';
+import { goQuote } from '../../parser/text.js';
+import { commitToHistory, goQuotedRune, goQuotedSlice, goSlice, withShell } from './image.js';
 import type { StageState } from './stage-state.js';
 
 const SIGNALS = [
@@ -167,8 +168,10 @@ function healthcheck(
     ...(h.retries ? { Retries: h.retries } : {}),
   };
   d.image.config.Healthcheck = hc;
-  const text =
-    `{Test:${goSlice(h.test)} Interval:${goDuration(h.interval)} Timeout:${goDuration(h.timeout)} ` +
-    `StartPeriod:${goDuration(h.startPeriod)} StartInterval:${goDuration(h.startInterval)} Retries:${h.retries}}`;
+  // BuildKit writes `fmt.Sprintf("HEALTHCHECK %q", config.Healthcheck)`: Go's %q of the struct pointer.
+  const durations = [h.interval, h.timeout, h.startPeriod, h.startInterval].map((ns) =>
+    goQuote(goDuration(ns)),
+  );
+  const text = `&{${goQuotedSlice(h.test)} ${durations.join(' ')} ${goQuotedRune(h.retries)}}`;
   commitToHistory(d.image, `HEALTHCHECK ${text}`, false);
 }

@@ -1,5 +1,6 @@
 /** The image config a stage builds up: docker's rules for each instruction's effect on it. */
 import { DEFAULT_PATH } from '../../llb/index.js';
+import { goQuote } from '../../parser/text.js';
 import type { ImageSpec } from './types.js';
 
 /** BuildKit's history comment for what a Dockerfile instruction made. */
@@ -68,7 +69,33 @@ export function goSlice(values: readonly string[]): string {
   return `[${values.join(' ')}]`;
 }
 
-/** Go's `%q` of a string slice: `["a" "b"]`. */
+/** Go's `%q` of a string slice: `["a" "b"]` (each element quoted as strconv.Quote does). */
 export function goQuotedSlice(values: readonly string[] | null | undefined): string {
-  return `[${(values ?? []).map((v) => JSON.stringify(v)).join(' ')}]`;
+  return `[${(values ?? []).map((v) => goQuote(v)).join(' ')}]`;
+}
+
+const printableRune = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+const runeEscapes: Readonly<Record<number, string>> = {
+  0x07: '\\a',
+  0x08: '\\b',
+  0x0c: '\\f',
+  0x0a: '\\n',
+  0x0d: '\\r',
+  0x09: '\\t',
+  0x0b: '\\v',
+  0x27: "\\'",
+  0x5c: '\\\\',
+};
+
+/** Go's `%q` of an integer: strconv.QuoteRune (`4` → `'\x04'`, `65` → `'A'`). */
+export function goQuotedRune(n: number): string {
+  const invalid = !Number.isInteger(n) || n < 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff);
+  const cp = invalid ? 0xfffd : n;
+  const escaped = runeEscapes[cp];
+  if (escaped !== undefined) return `'${escaped}'`;
+  const ch = String.fromCodePoint(cp);
+  if (cp === 0x20 || (cp > 0x20 && cp < 0x7f) || (cp >= 0xa1 && printableRune.test(ch))) return `'${ch}'`;
+  const hex = (width: number): string => cp.toString(16).padStart(width, '0');
+  if (cp < 0x80) return `'\\x${hex(2)}'`;
+  return cp < 0x10000 ? `'\\u${hex(4)}'` : `'\\U${hex(8)}'`;
 }

@@ -171,6 +171,22 @@ describe('dockerfile2llb', () => {
     );
   });
 
+  it("HEALTHCHECK and CMD history texts are Go's %q of the values, as BuildKit writes them", async () => {
+    const r = await convertDockerfile(
+      options(
+        'FROM busybox\nHEALTHCHECK --interval=30s --start-period=1m --retries=4 CMD curl -f "http://x/é"\n' +
+          'HEALTHCHECK --retries=65 CMD ["/bin/true"]\nHEALTHCHECK NONE\nCMD ["a\\tb", "ü\\u001b"]\n',
+      ),
+    );
+    expect(r.image.history?.slice(1).map((h) => h.created_by)).toEqual([
+      'HEALTHCHECK &{["CMD-SHELL" "curl -f \\"http://x/é\\""] "30s" "0s" "1m0s" "0s" \'\\x04\'}',
+      'HEALTHCHECK &{["CMD" "/bin/true"] "0s" "0s" "0s" "0s" \'A\'}',
+      'HEALTHCHECK &{["NONE"] "0s" "0s" "0s" "0s" \'\\x00\'}',
+      'CMD ["a\\tb" "ü\\x1b"]',
+    ]);
+    expect(r.image.config.Healthcheck).toEqual({ Test: ['NONE'] });
+  });
+
   it('a base image that cannot be resolved fails at its FROM line', async () => {
     await expect(convertDockerfile(options('# c\nFROM missing\n'))).rejects.toMatchObject({
       location: { range: { start: { line: 2 } } },
