@@ -51,9 +51,11 @@ describe.skipIf(!canRun)('network modes', () => {
   });
 
   it('sandbox (the default) and host: the host interfaces', async () => {
-    const host = interfaces(readFileSync('/proc/net/dev', 'utf8'));
-    expect(await interfacesIn('sandbox')).toEqual(host);
-    expect(await interfacesIn(undefined)).toEqual(host);
-    expect(await interfacesIn('host')).toEqual(host);
+    // Other work on the machine adds and removes veth pairs: compare the lasting interfaces.
+    const lasting = (names: string[]): string[] => names.filter((n) => !n.startsWith('veth'));
+    const host = lasting(interfaces(readFileSync('/proc/net/dev', 'utf8')));
+    expect(host.length).toBeGreaterThan(1);
+    for (const mode of ['sandbox', undefined, 'host'] as const)
+      expect(lasting(await interfacesIn(mode))).toEqual(host);
   });
 });
