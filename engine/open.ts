@@ -12,6 +12,7 @@ import { ImageStore } from '../image/store.js';
 import { LayerIndex } from '../image/layerindex.js';
 import { StatCache } from '../worker/contenthash/index.js';
 import { Worker } from '../worker/worker.js';
+import { sweepStaleWritableDirs } from '../worker/mounts.js';
 import { createContentStore } from '../snapshotter/content/index.js';
 import type { LocalContentStore } from '../snapshotter/content/index.js';
 import { createApplier, createDiffer } from '../snapshotter/layers/index.js';
@@ -105,13 +106,15 @@ export function compileLocalFilter(
 /** Opens (creating where needed) the stores under the root. */
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const root = resolveRoot(options.root);
-  // A build killed mid-step cannot unmount its temp mounts; clean up after dead owners (best effort).
-  await sweepStaleTempMounts().catch(() => undefined);
   const executor = new RuncExecutor({ stateDir: join(root, 'runc') });
-  // …and its containers, which runc keeps running after their owner died (best effort).
+  // A build killed mid-step leaves its container running (runc has no parent-death signal), its temp
+  // mounts mounted and its rw-bind dirs behind; reap them for dead owners, containers first since they
+  // keep the mounts busy (best effort).
   await sweepOrphanContainers({ stateDir: executor.stateDir, bundleDir: executor.bundleDir }).catch(
     () => undefined,
   );
+  await sweepStaleTempMounts().catch(() => undefined);
+  await sweepStaleWritableDirs(join(root, 'tmp')).catch(() => undefined);
   const content = createContentStore({ root: join(root, 'content') });
   const snapshotter = await createSnapshotter({
     root: join(root, 'snapshots'),
