@@ -20,15 +20,20 @@ export interface SideResult {
 export interface SideOptions {
   readonly infra: Infra;
   readonly testCase: Case;
+  /** The prepared copy of the case directory (the build context, with the Dockerfile). */
+  readonly context: string;
   /** Where the tars, secret files and logs of this case go. */
   readonly out: string;
   readonly signal: AbortSignal;
 }
 
-/** `--build-arg`, `--target` and `--secret` flags (the same for both builders). */
+/** `-f`, `--build-arg`, `--target`, `--network`, `--platform` and `--secret` (the same for both builders). */
 function caseFlags(options: SideOptions): string[] {
-  const { testCase, out } = options;
-  const flags = ['-f', join(testCase.dir, 'Dockerfile')];
+  const { testCase, out, context } = options;
+  const flags = ['-f', join(context, 'Dockerfile')];
+  const o = testCase.options;
+  if (o.network !== undefined && o.network !== 'default') flags.push('--network', o.network);
+  if (o.platform !== undefined) flags.push('--platform', o.platform);
   for (const [k, v] of Object.entries(testCase.options.buildArgs ?? {}))
     flags.push('--build-arg', `${k}=${v}`);
   if (testCase.options.target !== undefined) flags.push('--target', testCase.options.target);
@@ -46,21 +51,18 @@ export function tagFor(name: string): string {
 
 /** BuildKit inside dockerd: `docker build -o type=tar`, `docker build -t`, `docker save`. */
 export async function buildWithBuildkit(options: SideOptions): Promise<SideResult> {
-  const { infra, testCase, out, signal } = options;
+  const { infra, testCase, out, signal, context } = options;
   const env = infra.dockerEnv;
   const log = join(out, 'buildkit.log');
   const flags = caseFlags(options);
   const tar = join(out, 'buildkit.tar');
   const tag = tagFor(testCase.name);
-  await run(
-    [DOCKER, 'build', '--progress', 'plain', ...flags, '--output', `type=tar,dest=${tar}`, testCase.dir],
-    {
-      env,
-      log,
-      signal,
-    },
-  );
-  await run([DOCKER, 'build', '--progress', 'plain', ...flags, '-t', tag, testCase.dir], {
+  await run([DOCKER, 'build', '--progress', 'plain', ...flags, '--output', `type=tar,dest=${tar}`, context], {
+    env,
+    log,
+    signal,
+  });
+  await run([DOCKER, 'build', '--progress', 'plain', ...flags, '-t', tag, context], {
     env,
     log,
     signal,
@@ -72,15 +74,15 @@ export async function buildWithBuildkit(options: SideOptions): Promise<SideResul
 
 /** tsbuild through its CLI: `build --output type=tar`, `build -t`, `image inspect`. */
 export async function buildWithTsbuild(options: SideOptions & { root: string }): Promise<SideResult> {
-  const { infra, testCase, out, signal, root } = options;
+  const { infra, testCase, out, signal, root, context } = options;
   const log = join(out, 'tsbuild.log');
   const flags = caseFlags(options);
   const tar = join(out, 'tsbuild.tar');
   const tag = tagFor(testCase.name);
   const cli = ['node', TSBUILD_MAIN, '--root', root];
   const common = ['build', '--progress', 'plain', '--insecure-registry', `127.0.0.1:${infra.port}`, ...flags];
-  await run([...cli, ...common, '--output', `type=tar,dest=${tar}`, testCase.dir], { log, signal });
-  await run([...cli, ...common, '-t', tag, testCase.dir], { log, signal });
+  await run([...cli, ...common, '--output', `type=tar,dest=${tar}`, context], { log, signal });
+  await run([...cli, ...common, '-t', tag, context], { log, signal });
   const { stdout } = await run([...cli, 'image', 'inspect', tag], { log, signal });
   return { tar, image: fromInspect(JSON.parse(stdout) as unknown) };
 }

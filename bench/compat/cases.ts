@@ -2,14 +2,23 @@
  * The compatibility cases (`test/e2e/cases/<name>/`: a Dockerfile, its context files, an optional
  * case.json) and the list of known differences (docs/compat.md).
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
 
+/** The part of test/e2e/case-format.ts's CaseSpec that the comparison uses. */
 export interface CaseOptions {
   readonly buildArgs?: Readonly<Record<string, string>>;
   readonly target?: string;
   readonly secrets?: Readonly<Record<string, string>>;
+  readonly network?: 'none' | 'host' | 'default';
+  readonly platform?: string;
+  /** Filesystem set-up on the temp copy: `["chmod","0700","dir"]`, `["symlink","target","name"]`, `["mkdir","dir"]`. */
+  readonly setup?: readonly (readonly string[])[];
+  /** Present: the case is skipped (docker build 20.10 has no --build-context). */
+  readonly buildContexts?: Readonly<Record<string, string>>;
+  /** Present: the case is skipped (it needs the e2e suite's fake ssh agent). */
+  readonly ssh?: readonly string[];
   readonly compat?: { readonly skip?: string };
 }
 
@@ -41,12 +50,55 @@ export function readCaseOptions(file: string): CaseOptions {
   const compat = json.compat as { skip?: unknown } | undefined;
   const buildArgs = stringRecord(json.buildArgs, `${file}: buildArgs`);
   const secrets = stringRecord(json.secrets, `${file}: secrets`);
+  const buildContexts = stringRecord(json.buildContexts, `${file}: buildContexts`);
+  const network = json.network;
+  if (network !== undefined && network !== 'none' && network !== 'host' && network !== 'default') {
+    throw new InvalidArgumentError(`${file}: network must be none, host or default`);
+  }
+  const setup = json.setup;
+  if (
+    setup !== undefined &&
+    !(
+      Array.isArray(setup) && setup.every((st) => Array.isArray(st) && st.every((x) => typeof x === 'string'))
+    )
+  ) {
+    throw new InvalidArgumentError(`${file}: setup must be a list of lists of strings`);
+  }
   return {
     ...(buildArgs ? { buildArgs } : {}),
     ...(typeof json.target === 'string' ? { target: json.target } : {}),
     ...(secrets ? { secrets } : {}),
+    ...(network !== undefined ? { network } : {}),
+    ...(typeof json.platform === 'string' ? { platform: json.platform } : {}),
+    ...(setup !== undefined ? { setup: setup as string[][] } : {}),
+    ...(buildContexts ? { buildContexts } : {}),
+    ...(Array.isArray(json.ssh) ? { ssh: json.ssh.map(String) } : {}),
     ...(compat && typeof compat.skip === 'string' ? { compat: { skip: compat.skip } } : {}),
   };
+}
+
+/** Why the comparison cannot run this case, if it cannot. */
+export function skipReason(c: Case): string | undefined {
+  const o = c.options;
+  if (o.compat?.skip !== undefined) return o.compat.skip;
+  if (o.buildContexts !== undefined) return 'named build contexts: docker build 20.10 has no --build-context';
+  if (o.ssh !== undefined) return "needs the e2e suite's ssh agent";
+  if (Object.values(o.buildArgs ?? {}).some((v) => v.includes('{{')))
+    return "needs the e2e suite's servers ({{…}} build args)";
+  return undefined;
+}
+
+/** A copy of the case directory in `dest` with its `setup` steps applied; the repository is never written. */
+export function prepareContext(c: Case, dest: string): string {
+  cpSync(c.dir, dest, { recursive: true });
+  for (const step of c.options.setup ?? []) {
+    const [op, a = '', b = ''] = step;
+    if (op === 'chmod') chmodSync(join(dest, b), parseInt(a, 8));
+    else if (op === 'symlink') symlinkSync(a, join(dest, b));
+    else if (op === 'mkdir') mkdirSync(join(dest, a), { recursive: true });
+    else throw new InvalidArgumentError(`${c.name}: unknown setup step ${JSON.stringify(step)}`);
+  }
+  return dest;
 }
 
 /** Every directory under `root` with a Dockerfile, by name; `only` filters by name. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Infra } from '../peers/infra.js';
 import { buildWithBuildkit, buildWithTsbuild } from './builders.js';
 import type { SideResult } from './builders.js';
+import { prepareContext, skipReason } from './cases.js';
 import type { Case } from './cases.js';
 import { compareConfigs } from './config.js';
 import type { HistoryItem } from './config.js';
@@ -66,14 +67,15 @@ async function differences(
 
 export async function compareCase(ctx: CompareContext, testCase: Case): Promise<CaseOutcome> {
   const name = testCase.name;
-  if (testCase.options.compat?.skip !== undefined)
-    return { name, status: 'skipped', reason: testCase.options.compat.skip, details: [] };
+  const skip = skipReason(testCase);
+  if (skip !== undefined) return { name, status: 'skipped', reason: skip, details: [] };
   if (ctx.signal.aborted) return { name, status: 'error', reason: 'interrupted', details: [] };
   const out = join(ctx.infra.scratch, 'cases', name);
   mkdirSync(out, { recursive: true });
+  const context = prepareContext(testCase, join(out, 'context'));
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.caseTimeoutMs ?? 600_000)]);
   try {
-    const bk = await attempt(() => buildWithBuildkit({ infra: ctx.infra, testCase, out, signal }));
+    const bk = await attempt(() => buildWithBuildkit({ infra: ctx.infra, testCase, context, out, signal }));
     if (ctx.tsbuildRoot === undefined) {
       const side = bk.ok ? 'BuildKit built it' : `BuildKit failed too:`;
       return {
@@ -84,7 +86,9 @@ export async function compareCase(ctx: CompareContext, testCase: Case): Promise<
       };
     }
     const root = ctx.tsbuildRoot;
-    const ts = await attempt(() => buildWithTsbuild({ infra: ctx.infra, testCase, out, signal, root }));
+    const ts = await attempt(() =>
+      buildWithTsbuild({ infra: ctx.infra, testCase, context, out, signal, root }),
+    );
     const knownReason = ctx.known.get(name);
     const verdict = (details: string[], reason?: string): CaseOutcome => {
       if (details.length === 0) return { name, status: 'same', ...(reason ? { reason } : {}), details };

@@ -5,13 +5,22 @@
  * private registry with the busybox base (started and stopped by PID) read back by GNU tar and skopeo.
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tarStream from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findCases, readKnownDifferences } from '../../bench/compat/cases.js';
+import { findCases, prepareContext, readKnownDifferences, skipReason } from '../../bench/compat/cases.js';
 import { compareConfigs, fromImageConfig, fromInspect, stripBase } from '../../bench/compat/config.js';
 import { compareTrees, normalizePath, readTree } from '../../bench/compat/tree.js';
 import { Infra } from '../../bench/peers/infra.js';
@@ -182,6 +191,45 @@ describe('cases and known differences', () => {
     expect(found.map((c) => c.name)).toEqual(['a-case', 'b-case']);
     expect(found[1]?.options).toEqual({ buildArgs: { A: '1' }, target: 't', compat: { skip: 'why' } });
     expect(findCases(cases, new Set(['b-case'])).length).toBe(1);
+  });
+
+  it('skips what docker build 20.10 cannot run and prepares the context with the setup steps', () => {
+    const root = join(dir, 'cases2');
+    for (const [name, json] of [
+      ['ctx', { buildContexts: { x: 'dir' } }],
+      ['ssh', { ssh: ['default'] }],
+      ['http', { buildArgs: { PORT: '{{httpPort}}' } }],
+      [
+        'plain',
+        {
+          network: 'none',
+          setup: [
+            ['chmod', '0700', 'priv'],
+            ['symlink', 'priv', 'link'],
+            ['mkdir', 'empty/sub'],
+          ],
+        },
+      ],
+    ] as const) {
+      mkdirSync(join(root, name, 'priv'), { recursive: true });
+      writeFileSync(join(root, name, 'Dockerfile'), 'FROM busybox\n');
+      writeFileSync(join(root, name, 'case.json'), JSON.stringify(json));
+    }
+    const found = findCases(root);
+    expect(found.map((c) => [c.name, skipReason(c)])).toEqual([
+      ['ctx', 'named build contexts: docker build 20.10 has no --build-context'],
+      ['http', "needs the e2e suite's servers ({{…}} build args)"],
+      ['plain', undefined],
+      ['ssh', "needs the e2e suite's ssh agent"],
+    ]);
+    const plain = found[2];
+    if (!plain) throw new Error('no case');
+    expect(plain.options.network).toBe('none');
+    const ctx = prepareContext(plain, join(dir, 'prepared'));
+    expect(statSync(join(ctx, 'priv')).mode & 0o7777).toBe(0o700);
+    expect(readlinkSync(join(ctx, 'link'))).toBe('priv');
+    expect(statSync(join(ctx, 'empty/sub')).isDirectory()).toBe(true);
+    expect(statSync(join(root, 'plain/priv')).mode & 0o7777).toBe(0o755);
   });
 
   it('takes the median', () => {
