@@ -67,23 +67,14 @@ function snapshotterKind(kind?: string): SnapshotterKind {
 }
 
 /**
- * A local source's include/exclude patterns as a predicate on paths relative to the local root, with
- * .dockerignore semantics: an exclude pattern leaves a path (and what is under it) out, `!` brings one
- * back; with include patterns, only what they match (or lies under a match) is kept, and directories on
- * the way to a possible match are walked.
+ * For the directories above a pattern's match: a matcher of the patterns' first `depth` components, so
+ * that a directory on the way to a possible match is walked.
  */
-export function compileLocalFilter(
-  include: readonly string[],
-  exclude: readonly string[],
-): ((relPath: string, isDir: boolean) => boolean) | undefined {
-  const inc = include.length > 0 ? PatternMatcher.compile(include) : undefined;
-  const exc = exclude.length > 0 ? PatternMatcher.compile(exclude) : undefined;
-  if (inc === undefined && exc === undefined) return undefined;
-  // For directories above an include pattern: its first components, as patterns of their own.
-  const prefixes = new Map<number, PatternMatcher | undefined>();
-  const prefixMatcher = (depth: number): PatternMatcher | undefined => {
-    if (!prefixes.has(depth)) {
-      const heads = include
+function prefixMatchers(patterns: readonly string[]): (depth: number) => PatternMatcher | undefined {
+  const byDepth = new Map<number, PatternMatcher | undefined>();
+  return (depth) => {
+    if (!byDepth.has(depth)) {
+      const heads = patterns
         .map((p) =>
           p
             .replace(/^\/+/u, '')
@@ -92,14 +83,39 @@ export function compileLocalFilter(
         )
         .filter((parts) => parts.length > depth)
         .map((parts) => (parts.slice(0, depth).includes('**') ? '**' : parts.slice(0, depth).join('/')));
-      prefixes.set(depth, heads.length > 0 ? PatternMatcher.compile(heads) : undefined);
+      byDepth.set(depth, heads.length > 0 ? PatternMatcher.compile(heads) : undefined);
     }
-    return prefixes.get(depth);
+    return byDepth.get(depth);
   };
+}
+
+/**
+ * A local source's include/exclude patterns as a predicate on paths relative to the local root, with
+ * .dockerignore semantics: an exclude pattern leaves a path (and what is under it) out, `!` brings one
+ * back (its excluded parent directories are kept for it, holding only what is brought back, as BuildKit's
+ * context transfer does); with include patterns, only what they match (or lies under a match) is kept,
+ * and directories on the way to a possible match are walked.
+ */
+export function compileLocalFilter(
+  include: readonly string[],
+  exclude: readonly string[],
+): ((relPath: string, isDir: boolean) => boolean) | undefined {
+  const inc = include.length > 0 ? PatternMatcher.compile(include) : undefined;
+  const exc = exclude.length > 0 ? PatternMatcher.compile(exclude) : undefined;
+  if (inc === undefined && exc === undefined) return undefined;
+  const includeHeads = prefixMatchers(include);
+  const reincludes = exclude
+    .map((p) => p.trim())
+    .filter((p) => p.startsWith('!'))
+    .map((p) => p.slice(1));
+  const reincludeHeads = prefixMatchers(reincludes);
+  const depthOf = (relPath: string): number => relPath.split('/').length;
   return (relPath, isDir) => {
-    if (exc?.matchesOrParentMatches(relPath) === true) return false;
+    if (exc?.matchesOrParentMatches(relPath) === true) {
+      return isDir && reincludeHeads(depthOf(relPath))?.matchesExact(relPath) === true;
+    }
     if (inc === undefined || inc.matchesOrParentMatches(relPath)) return true;
-    return isDir && prefixMatcher(relPath.split('/').length)?.matchesExact(relPath) === true;
+    return isDir && includeHeads(depthOf(relPath))?.matchesExact(relPath) === true;
   };
 }
 

@@ -162,6 +162,28 @@ async function inNewSnapshot(
   return snapshotResult(name);
 }
 
+/**
+ * A new snapshot on `base`: on its snapshot, or for a local directory (`FROM <named context>`) on a copy
+ * of the directory's (filtered) tree, since a host directory cannot be an overlay parent.
+ */
+async function inNewSnapshotOn(
+  deps: WorkerDeps,
+  base: WorkerResult | undefined,
+  signal: AbortSignal,
+  work: (dir: string) => Promise<void>,
+): Promise<WorkerResult> {
+  if (base?.kind !== 'local') return inNewSnapshot(deps, parentOf(base), signal, work);
+  return inNewSnapshot(deps, undefined, signal, async (dir) => {
+    await applyFileActions([layerCopy(0)], {
+      dest: dir,
+      inputs: () => base.ref,
+      sourceFilter: () => localFilterOf(base),
+      signal,
+    });
+    await work(dir);
+  });
+}
+
 /** The proxy variables an exec's own environment does not set, as `KEY=value`. */
 function proxyEntries(env: readonly string[], proxy: Readonly<Record<string, string>> = {}): string[] {
   const set = new Set(env.map((e) => e.split('=', 1)[0]));
@@ -225,9 +247,7 @@ export function execOp(op: ExecOp, digest: string, deps: WorkerDeps): Op {
         signal: ctx.signal,
       };
       const result = await withExecMounts(op.mounts.slice(1), results, mountDeps, (extra) =>
-        inNewSnapshot(deps, parentOf(results[0]), ctx.signal, (rootfs) =>
-          runProcess(op, deps, ctx, rootfs, extra),
-        ),
+        inNewSnapshotOn(deps, results[0], ctx.signal, (rootfs) => runProcess(op, deps, ctx, rootfs, extra)),
       ).catch((err: unknown) => {
         throw failure(ctx.name, err);
       });
@@ -309,7 +329,7 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
         sources,
         { snapshotter: deps.snapshotter, signal: ctx.signal },
         (dirs) =>
-          inNewSnapshot(deps, parentOf(base), ctx.signal, (dest) =>
+          inNewSnapshotOn(deps, base, ctx.signal, (dest) =>
             applyFileActions(op.actions, {
               dest,
               inputs: (i: number) => dirs[indexes.indexOf(i)],
