@@ -2,6 +2,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Infra } from '../peers/infra.js';
+import { CommandError } from '../peers/proc.js';
 import { buildWithBuildkit, buildWithTsbuild } from './builders.js';
 import type { SideResult } from './builders.js';
 import { prepareContext, skipReason } from './cases.js';
@@ -37,6 +38,17 @@ async function attempt(f: () => Promise<SideResult>): Promise<Attempt> {
   try {
     return { ok: true, value: await f() };
   } catch (err) {
+    if (err instanceof CommandError) {
+      // the command line is long and the progress lines say little: the exit status and the last lines
+      const last = err.tail
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .slice(-4);
+      return {
+        ok: false,
+        error: [`exit ${err.status ?? 'signal'}:`, ...last.map((l) => `  ${l}`)].join('\n'),
+      };
+    }
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 }
@@ -100,7 +112,7 @@ export async function compareCase(ctx: CompareContext, testCase: Case): Promise<
         name,
         status: 'same',
         reason: 'both builders fail',
-        details: ['BuildKit:', ...indent(bk.error, 4), 'tsbuild:', ...indent(ts.error, 4)],
+        details: ['BuildKit:', ...indent(bk.error, 5), 'tsbuild:', ...indent(ts.error, 5)],
       };
     }
     if (!bk.ok)
