@@ -129,6 +129,11 @@ function addLocal(
   });
 }
 
+/** `https://user:pass@host/x` → `https://***@host/x`. */
+export function redactUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+}
+
 export async function dispatchCopy(dx: Dispatcher, d: StageState, c: CopyLike): Promise<void> {
   const p = expandParams(d, c);
   if (p.checksum && (c.kind !== 'add' || p.sources.length !== 1 || !remoteKind(p.sources[0] ?? ''))) {
@@ -149,7 +154,8 @@ export async function dispatchCopy(dx: Dispatcher, d: StageState, c: CopyLike): 
     if (kind) {
       // The download fails at this ADD (a checksum mismatch, a 404): the source carries its location.
       const remote = remoteSource(c, p, src, kind, {
-        description: { 'llb.customname': `${c.kind === 'add' ? 'ADD' : 'COPY'} ${src}` },
+        // Credentials in a URL stay out of progress and logs.
+        description: { 'llb.customname': `${c.kind === 'add' ? 'ADD' : 'COPY'} ${redactUserinfo(src)}` },
         location: { file: dx.instructionContext.file, range: c.range },
       });
       chain = chain.copy(remote.state, remote.path, dest, { ...common, copyDirContents: kind === 'git' });

@@ -43,7 +43,7 @@ function secretMounts(m: RunMount): MountSpec[] {
   return out;
 }
 
-async function toMounts(dx: Dispatcher, d: StageState, m: RunMount): Promise<MountSpec[]> {
+async function toMounts(dx: Dispatcher, d: StageState, m: RunMount, sshIndex: number): Promise<MountSpec[]> {
   switch (m.type) {
     case 'secret':
       return secretMounts(m);
@@ -52,7 +52,8 @@ async function toMounts(dx: Dispatcher, d: StageState, m: RunMount): Promise<Mou
         {
           type: 'ssh',
           id: m.id || 'default',
-          ...(m.target ? { dest: posix.join('/', d.state.cwd, m.target) } : {}),
+          // BuildKit's default socket path, numbered among the RUN's ssh mounts.
+          dest: m.target ? posix.join('/', d.state.cwd, m.target) : `/run/buildkit/ssh_agent.${sshIndex}`,
           uid: m.uid ?? 0,
           gid: m.gid ?? 0,
           mode: m.mode ?? 0o600,
@@ -102,7 +103,7 @@ export async function dispatchRunMounts(
   const out: MountSpec[] = [];
   for (const raw of c.mounts) {
     const m = raw.deferred.length > 0 ? parseMount(raw.raw, (word) => d.expand(word)) : raw;
-    out.push(...(await toMounts(dx, d, m)));
+    out.push(...(await toMounts(dx, d, m, out.filter((x) => x.type === 'ssh').length)));
   }
   return out;
 }
