@@ -136,10 +136,18 @@ export class Daemon {
     const pid = this.child.pid;
     if (pid === undefined || this.exited) return;
     const closed = once(this.child, 'exit').catch(() => undefined);
-    process.kill(pid, 'SIGTERM');
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return; // exited in the meantime
+    }
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
     if ((await Promise.race([closed, timer])) === 'timeout' && !this.exited) {
-      process.kill(pid, 'SIGKILL');
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // exited in the meantime
+      }
       await closed;
     }
   }
