@@ -303,6 +303,8 @@ async function exportResult(
       ...(snapshot ? { snapshot } : {}),
       config: finalConfig(converted.image, options.buildArgs ?? {}),
       names,
+      // The image runs from its snapshots; layer blobs are made when a push or an export needs them.
+      lazyLayers: true,
       progress,
       ...(signal ? { signal } : {}),
     }),

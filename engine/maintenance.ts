@@ -1,4 +1,5 @@
 /** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
+import { NotFoundError } from '../core/errors.js';
 import { SNAPSHOT_LABEL } from '../image/commit.js';
 import { chainIDs, isIndexType } from '../image/oci.js';
 import type { ImageIndex, Manifest } from '../image/oci.js';
@@ -162,9 +163,27 @@ export async function fsck(engine: Engine, signal?: AbortSignal): Promise<FsckRe
   for (const record of images) {
     try {
       const resolved = await engine.images.resolve(record.name, signal ? { signal } : {});
-      for (const layer of resolved.manifest.layers) await engine.content.info(layer.digest);
+      const built = record.labels[SNAPSHOT_LABEL];
+      const diffIDs = new Set<string>(resolved.config.rootfs.diff_ids);
+      for (const layer of resolved.manifest.layers) {
+        // A built image's uncompressed layers are made from its snapshots when needed (lazy blobs).
+        const present = await engine.content.info(layer.digest).then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof NotFoundError) return false;
+            throw err;
+          },
+        );
+        if (!present && !(built !== undefined && diffIDs.has(layer.digest))) {
+          problems.push({
+            kind: 'image/layer',
+            path: record.name,
+            message: `layer ${layer.digest} is missing`,
+          });
+        }
+      }
       const chain = chainIDs(resolved.config.rootfs.diff_ids);
-      const top = chain[chain.length - 1];
+      const top = built ?? chain[chain.length - 1];
       if (top !== undefined && !names.has(top)) {
         problems.push({ kind: 'image/snapshot', path: record.name, message: `snapshot ${top} is missing` });
       }

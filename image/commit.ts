@@ -56,6 +56,12 @@ export interface CommitOptions {
   readonly progress?: ProgressWriter;
   /** Labels for the image records (`tsbuild.snapshot` is added). */
   readonly labels?: Record<string, string>;
+  /**
+   * Layers the store does not hold yet are only hashed (uncompressed, digest = diffID) and not written:
+   * a local build needs no tar blobs, since the image runs from its snapshots; a push or an image export
+   * makes them from the snapshots. Recorded layers (a pulled base's) are used as they are.
+   */
+  readonly lazyLayers?: boolean;
 }
 
 export interface CommitResult {
@@ -121,13 +127,19 @@ async function recordedLayer(
   stores: Pick<CommitStores, 'content' | 'layers'>,
   snapshot: string,
   compression: Compression,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; lazy?: boolean } = {},
 ): Promise<LayerRecord | undefined> {
+  const { signal } = options;
   const opts = signal ? { signal } : {};
   const order: Compression[] = [compression, 'gzip', 'zstd', 'uncompressed'];
+  let lazy: LayerRecord | undefined;
   for (const c of new Set(order)) {
     const found = await stores.layers.get(snapshot, c, opts);
     if (found === undefined) continue;
+    if (found.lazy === true) {
+      lazy = found;
+      continue;
+    }
     try {
       await stores.content.info(found.descriptor.digest, opts);
       return found;
@@ -135,7 +147,7 @@ async function recordedLayer(
       if (!(err instanceof NotFoundError)) throw err;
     }
   }
-  return undefined;
+  return options.lazy ? lazy : undefined;
 }
 
 /** Diffs `layer` against its parent over read-only views, and records the result. */
@@ -143,8 +155,9 @@ async function diffLayer(
   stores: CommitStores,
   layer: ChainLayer,
   compression: Compression,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; lazy?: boolean } = {},
 ): Promise<LayerRecord> {
+  const { signal } = options;
   const opts = signal ? { signal } : {};
   const id = randomBytes(8).toString('hex');
   const upperKey = `export-${id}-upper`;
@@ -158,6 +171,17 @@ async function diffLayer(
     }
     const upper = await stores.snapshotter.view(upperKey, layer.snapshot, opts);
     views.push(upperKey);
+    if (options.lazy) {
+      // Only the diffID: the uncompressed tar is hashed, neither compressed nor stored.
+      const result = await stores.differ.compare(lower, upper, {
+        compression: 'uncompressed',
+        store: false,
+        ...opts,
+      });
+      const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID, lazy: true };
+      await stores.layers.put(layer.snapshot, record, 'uncompressed', opts);
+      return record;
+    }
     const result = await stores.differ.compare(lower, upper, { compression, ...opts });
     const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID };
     await stores.layers.put(layer.snapshot, record, compression, opts);
@@ -297,7 +321,7 @@ async function vertex<T>(
 export async function chainLayers(
   stores: CommitStores,
   snapshot: string | undefined,
-  options: { compression?: Compression; signal?: AbortSignal } = {},
+  options: { compression?: Compression; signal?: AbortSignal; lazy?: boolean } = {},
 ): Promise<{ chain: ChainLayer[]; layers: LayerRecord[] }> {
   const { signal } = options;
   const compression = options.compression ?? 'gzip';
@@ -305,8 +329,9 @@ export async function chainLayers(
   const chain = await snapshotChain(stores.snapshotter, snapshot, signal);
   const layers = await mapLimit(chain, DIFF_PARALLELISM, async (layer) => {
     throwIfAborted(signal);
-    const found = await recordedLayer(stores, layer.snapshot, compression, signal);
-    return found ?? diffLayer(stores, layer, compression, signal);
+    const how = { ...(signal ? { signal } : {}), lazy: options.lazy === true };
+    const found = await recordedLayer(stores, layer.snapshot, compression, how);
+    return found ?? diffLayer(stores, layer, compression, how);
   });
   return { chain, layers };
 }
@@ -320,7 +345,12 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
     progress,
     `export:${snapshot ?? 'scratch'}`,
     'exporting layers',
-    () => chainLayers(stores, snapshot, { compression: options.compression ?? 'gzip', ...opts }),
+    () =>
+      chainLayers(stores, snapshot, {
+        compression: options.compression ?? 'gzip',
+        ...(options.lazyLayers ? { lazy: true } : {}),
+        ...opts,
+      }),
   );
   const history = normalizeHistory(options.config.history ?? [], chain);
   const lastCreated = [...history].reverse().find((h) => h.created !== undefined)?.created;

@@ -16,6 +16,11 @@ export interface LayerRecord {
   readonly descriptor: Descriptor;
   /** sha256 of the uncompressed tar. */
   readonly diffID: Digest;
+  /**
+   * The blob was not written: an uncompressed layer (digest = diffID) that is made again from the
+   * snapshot when something needs its bytes (a push or an image export).
+   */
+  readonly lazy?: boolean;
 }
 
 interface Options {

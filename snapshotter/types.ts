@@ -149,6 +149,11 @@ export interface DiffOptions extends Signal {
   readonly sourceDateEpoch?: number;
   readonly mediaType?: string;
   readonly labels?: Record<string, string>;
+  /**
+   * Write the blob to the content store (default). False only computes the digests and size: a layer
+   * produced lazily later (an uncompressed layer's digest is its diffID, so it can be made again).
+   */
+  readonly store?: boolean;
 }
 
 export interface DiffResult {

@@ -24,7 +24,7 @@ export const REPO = ((): string => {
   return dir;
 })();
 export const DOCKER = '/usr/bin/docker';
-export const TSBUILD_MAIN = join(REPO, 'dist/cli/main.js');
+export const TSBUILD_MAIN = join(REPO, 'dist/tsbuild.mjs');
 
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -280,7 +280,7 @@ export async function tsbuildBuildAvailable(signal: AbortSignal): Promise<string
     // commander prints the top-level help for `build --help` when there is no such command
     const { stdout } = await run(['node', TSBUILD_MAIN, '--help'], { signal });
     if (/^\s+build\b/m.test(stdout)) return undefined;
-    return '`node dist/cli/main.js build` is not available yet (no build command in `tsbuild --help`)';
+    return '`node dist/tsbuild.mjs build` is not available yet (no build command in `tsbuild --help`)';
   } catch (err) {
     const first = String((err as Error).message)
       .split('\n')

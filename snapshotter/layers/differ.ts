@@ -35,6 +35,7 @@ export async function writeLayer(
   const compression = options.compression ?? 'gzip';
   const signal = options.signal;
   if (signal?.aborted) throw new CancelledError('diff: aborted');
+  if (options.store === false) return measureLayer(source, options, produce);
   let opened: Promise<ContentWriter> | undefined;
   const open = (): Promise<ContentWriter> =>
     (opened ??= store.writer({ ref: `layer-${Date.now()}-${randomBytes(6).toString('hex')}`, signal }));
@@ -71,6 +72,43 @@ export async function writeLayer(
     encoder.abort();
     const writer = await opened?.catch(() => undefined);
     await writer?.abort().catch(() => undefined);
+    if (err instanceof Error && err.name === 'AbortError')
+      throw new CancelledError('diff: aborted', { cause: err });
+    throw err;
+  }
+}
+
+/** The digests and size of the layer `produce` describes, without writing it anywhere. */
+async function measureLayer(
+  source: string,
+  options: DiffOptions,
+  produce: (change: ChangeFn) => Promise<void>,
+): Promise<DiffResult> {
+  const compression = options.compression ?? 'gzip';
+  const signal = options.signal;
+  const encoder = new LayerEncoder({
+    compression,
+    ...(options.level === undefined ? {} : { level: options.level }),
+    sink: async () => {},
+  });
+  try {
+    const changes = new ChangeWriter(source, encoder, {
+      ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    await produce((kind, rel, stats) => changes.change(kind, rel, stats));
+    await changes.close();
+    const encoded = await encoder.finish();
+    return {
+      descriptor: {
+        mediaType: options.mediaType ?? MEDIA_TYPES[compression],
+        digest: encoded.digest,
+        size: encoded.size,
+      },
+      diffID: encoded.diffID,
+    };
+  } catch (err) {
+    encoder.abort();
     if (err instanceof Error && err.name === 'AbortError')
       throw new CancelledError('diff: aborted', { cause: err });
     throw err;
