@@ -43,6 +43,7 @@ export class RuncExecutor implements Executor {
     const secretsDir = join(this.secretsDir, `${id}-secrets`);
     let stubs: MountStubs | undefined;
     let started = false;
+    let ended = false;
     try {
       stubs = await MountStubs.acquire(request.rootfs);
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
@@ -51,9 +52,13 @@ export class RuncExecutor implements Executor {
       await prepareBundle(request, { id, bundle, secretsDir, stubs, annotations });
       if (options.signal?.aborted) throw new CancelledError();
       started = true;
-      return await this.runContainer(id, bundle, request.args, options);
+      const result = await this.runContainer(id, bundle, request.args, options);
+      ended = true;
+      return result;
     } finally {
-      if (started) await this.runcCommand(['delete', '-f', id]).catch(() => undefined);
+      // `runc run` deletes the container when its process exits; only a run that did not end that way
+      // (aborted, runc failed) may leave one behind.
+      if (started && !ended) await this.runcCommand(['delete', '-f', id]).catch(() => undefined);
       await stubs?.release();
       await rm(bundle, { recursive: true, force: true });
       await rm(secretsDir, { recursive: true, force: true });
