@@ -163,14 +163,17 @@ async function diffLayer(
   const upperKey = `export-${id}-upper`;
   const lowerKey = `export-${id}-lower`;
   const views: string[] = [];
+  // Read-only mounts of committed snapshots, without recording views where the snapshotter can.
+  const mountsOf = async (name: string, key: string): Promise<Mount[]> => {
+    const free = await stores.snapshotter.committedMounts?.(name, opts);
+    if (free !== undefined) return free;
+    const mounts = await stores.snapshotter.view(key, name, opts);
+    views.push(key);
+    return mounts;
+  };
   try {
-    let lower: Mount[] = [];
-    if (layer.parent !== undefined) {
-      lower = await stores.snapshotter.view(lowerKey, layer.parent, opts);
-      views.push(lowerKey);
-    }
-    const upper = await stores.snapshotter.view(upperKey, layer.snapshot, opts);
-    views.push(upperKey);
+    const lower = layer.parent !== undefined ? await mountsOf(layer.parent, lowerKey) : [];
+    const upper = await mountsOf(layer.snapshot, upperKey);
     if (options.lazy) {
       // Only the diffID: the uncompressed tar is hashed, neither compressed nor stored.
       const result = await stores.differ.compare(lower, upper, {

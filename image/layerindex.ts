@@ -59,7 +59,11 @@ export class LayerIndex {
     compression: Compression = 'gzip',
     options: Options = {},
   ): Promise<void> {
-    await atomicWriteFile(this.file(snapshot, compression), JSON.stringify(record), options);
+    // Not fsynced: a record lost in a crash is only computed again.
+    await atomicWriteFile(this.file(snapshot, compression), JSON.stringify(record), {
+      ...options,
+      durable: false,
+    });
   }
 
   /** Forgets `snapshot`'s layers (when the snapshot is removed). */

@@ -125,6 +125,12 @@ export interface Snapshotter {
     options?: { labels?: Record<string, string> } & Signal,
   ): Promise<Mount[]>;
   commit(name: string, key: string, options?: { labels?: Record<string, string> } & Signal): Promise<void>;
+  /**
+   * Read-only mounts of a committed snapshot without recording a view, when the snapshotter can give
+   * them for free (overlay: its directories as lowerdirs); undefined otherwise, then use `view`. The
+   * caller keeps the snapshot from being removed while it uses them (the GC lock).
+   */
+  committedMounts?(name: string, options?: Signal): Promise<Mount[] | undefined>;
   /** Fails with FailedPreconditionError when the snapshot has children. */
   remove(key: string, options?: Signal): Promise<void>;
   walk(options?: Signal): AsyncIterable<SnapshotInfo>;

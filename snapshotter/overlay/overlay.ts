@@ -18,7 +18,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import type { Mount } from '../types.js';
 import type { DirectorySnapshotterOptions } from '../metadata/base.js';
 import { DirectorySnapshotter, mkdirMode } from '../metadata/base.js';
-import { getRecord } from '../metadata/snapshots.js';
+import { ancestorIds, getRecord } from '../metadata/snapshots.js';
 import { mountAll, removeAll, unmount } from '../mount/mount.js';
 import { OPTIONS_LIMIT, optionsLength } from '../mount/options.js';
 
@@ -101,6 +101,15 @@ export class OverlaySnapshotter extends DirectorySnapshotter {
       ...this.mountOptions,
     ];
     return [{ type: 'overlay', source: 'overlay', options: relative, cwd: this.snapshotsDir }];
+  }
+
+  /** A view's mounts of committed `name`, with no view recorded (nothing is written). */
+  async committedMounts(name: string, options: { signal?: AbortSignal } = {}): Promise<Mount[] | undefined> {
+    this.check(options.signal);
+    const table = await this.store.read();
+    const record = getRecord(table, name);
+    if (record.kind !== 'committed') return undefined;
+    return this.mountsFor('view', '', ancestorIds(table, name));
   }
 
   /** The upper dir of a committed snapshot: exactly its changes, with overlay whiteouts and opaque dirs. */

@@ -61,5 +61,27 @@ describe.skipIf(!canRunContainers('lazy layers'))(
       }
       expect((await fsck(engine)).problems).toEqual([]);
     });
+
+    it("overlay gives a committed snapshot's read-only mounts without recording a view", async () => {
+      const image = await engine.images.resolve('busybox');
+      const top = image.config.rootfs.diff_ids[0] ?? '';
+      const free = await engine.snapshotter.committedMounts?.(top);
+      if (engine.snapshotter.name !== 'overlayfs') {
+        expect(free ?? undefined).toBeUndefined();
+        return;
+      }
+      const viewed = await engine.snapshotter.view('lazy-view', top);
+      try {
+        expect(free).toEqual(viewed);
+      } finally {
+        await engine.snapshotter.remove('lazy-view');
+      }
+      await engine.snapshotter.prepare('lazy-active', top);
+      try {
+        expect(await engine.snapshotter.committedMounts?.('lazy-active')).toBeUndefined();
+      } finally {
+        await engine.snapshotter.remove('lazy-active');
+      }
+    });
   },
 );
