@@ -37,7 +37,7 @@ export type { ProgressEvent, ProgressWriter } from './core/progress.js';
 export { MemoryProgressWriter } from './core/progress.js';
 export { withSnapshotDir } from './engine/snapshots.js';
 export { createEngine } from './engine/api.js';
-export type { BuildEngine, BuildSolveOptions } from './engine/api.js';
+export type { BuildEngine, BuildSolveOptions, DockerfileBuildOptions } from './engine/api.js';
 export { build } from './engine/build.js';
 export type { BuildOptions, BuildOutput, BuildResult } from './engine/build.js';
 export { convertDockerfile } from './frontend/dockerfile2llb/index.js';

@@ -13,7 +13,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe.skipIf(!isRoot)('examples/api', () => {
   it('builds, then finds every step cached the second time', () => {
     const env = { ...process.env, TSBUILD_ROOT: join(work, 'root') };
-    const cli = resolve(repoRoot, 'dist/cli/main.js');
+    const cli = resolve(repoRoot, 'dist/tsbuild.mjs');
     execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
     execFileSync('node', [cli, 'image', 'import', join(work, 'rootfs'), 'busybox:latest'], {
       env,
@@ -26,5 +26,19 @@ describe.skipIf(!isRoot)('examples/api', () => {
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/\(0 steps cached\)\nbuilt by tsbuild on \S+\n\d+ \/src\/build.mjs\n$/);
     expect(run().stdout).toMatch(/\(3 steps cached\)/);
+  });
+
+  it('builds a Dockerfile and runs the image (examples/api/dockerfile.mjs)', () => {
+    const env = { ...process.env, TSBUILD_ROOT: join(work, 'root') };
+    const run = () =>
+      spawnSync('node', [resolve(repoRoot, 'examples/api/dockerfile.mjs')], { env, encoding: 'utf8' });
+    const first = run();
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(
+      /^docker\.io\/library\/hello:api sha256:\w{12} \(\d+ steps run, 0 cached\)\n/,
+    );
+    expect(first.stdout).toMatch(/Hello from tsbuild/);
+    expect(run().stdout).toMatch(/\(0 steps run, \d+ cached\)/);
   });
 });
