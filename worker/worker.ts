@@ -62,7 +62,9 @@ export class Worker {
     // count, as BuildKit's default of unbounded parallelism would be; file ops share the io lane.
     const cpus = availableParallelism();
     this.solver = new Solver({
-      cache: new FileCacheStore(options.cacheDir),
+      // Records are a cache: one lost in a crash is recomputed, and a record whose snapshot is gone is a
+      // miss, so they need no fsync.
+      cache: new FileCacheStore(options.cacheDir, { durable: false }),
       results: new SnapshotResultStore(options.snapshotter),
       lanes: { exec: 4 * cpus, io: 4 * cpus, network: 8 },
       // One lock file per key bucket (256 of them), so the directory stays small; a collision only
