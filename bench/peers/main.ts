@@ -10,6 +10,7 @@
  * editing one. Each row runs N times (BENCH_RUNS, default 5); the median counts. Prints a markdown table
  * with the medians, the ratios to BuildKit and the verdicts on the targets.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +36,11 @@ const { values } = parseArgs({
 const runs = Math.max(1, Number(values.runs));
 const only = new Set(values.only.split(','));
 const wanted = new Set(values.tools.split(','));
+
+/** Flushes dirty pages of every file system (untimed), so that runs do not pay for each other. */
+function settleDisk(): void {
+  execFileSync('sync');
+}
 
 function note(line: string): void {
   console.error(line);
@@ -84,6 +90,9 @@ async function runScenario(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<vo
       if (phase.warm) await tool.build(spec(phase.row), ctx.signal);
       for (let i = 0; i < runs; i++) {
         await phase.before?.(i);
+        // Start every timed run with the disk's write-back done: otherwise the previous run's (or the
+        // previous tool's) 200 MB still being flushed lands on whoever runs next.
+        settleDisk();
         times.push(await tool.build(spec(phase.row), ctx.signal));
       }
       note(`  ${tool.id} ${phase.row}: ${times.map((t) => t.toFixed(2)).join(' ')}`);
