@@ -153,3 +153,37 @@ export function logEvent(stream: 'stdout' | 'stderr', bytes: Uint8Array, digest?
 export function logBytes(event: LogEvent): Uint8Array {
   return new Uint8Array(Buffer.from(event.data, 'base64'));
 }
+
+/**
+ * Reports `fn` as a vertex of its own (started, then done or error), for work outside the solver:
+ * loading the Dockerfile, resolving a base image, exporting.
+ */
+export async function reportStep<T>(
+  progress: ProgressWriter | undefined,
+  step: { readonly digest: string; readonly name: string },
+  fn: () => Promise<T>,
+): Promise<T> {
+  const { digest, name } = step;
+  const started = Date.now();
+  progress?.write({ type: 'vertex.started', digest, name, time: started });
+  try {
+    const value = await fn();
+    const completed = Date.now();
+    progress?.write({
+      type: 'vertex.done',
+      digest,
+      name,
+      started,
+      completed,
+      durationMs: completed - started,
+    });
+    return value;
+  } catch (err) {
+    const completed = Date.now();
+    const cancelled = (err as { code?: unknown } | undefined)?.code === 'CANCELLED';
+    const error = err instanceof Error ? err.message : String(err);
+    const durationMs = completed - started;
+    progress?.write({ type: 'vertex.error', digest, name, started, completed, durationMs, error, cancelled });
+    throw err;
+  }
+}

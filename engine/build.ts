@@ -9,8 +9,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ExecError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
-import { noopProgress } from '../core/progress.js';
+import type { ProgressWriter } from '../core/progress.js';
+import { noopProgress, reportStep } from '../core/progress.js';
 import { convertDockerfile } from '../frontend/dockerfile2llb/index.js';
 import type {
   BuildNetwork,
@@ -80,36 +80,8 @@ export interface BuildResult {
 }
 
 /** Reports an internal step (`[internal] load build definition`) as a vertex. */
-async function step<T>(progress: ProgressWriter, name: string, fn: () => Promise<T>): Promise<T> {
-  const digest = `internal:${randomBytes(6).toString('hex')}`;
-  const started = Date.now();
-  progress.write({ type: 'vertex.started', digest, name, time: started });
-  try {
-    const result = await fn();
-    const completed = Date.now();
-    progress.write({
-      type: 'vertex.done',
-      digest,
-      name,
-      started,
-      completed,
-      durationMs: completed - started,
-    });
-    return result;
-  } catch (err) {
-    const completed = Date.now();
-    const event: ProgressEvent = {
-      type: 'vertex.error',
-      digest,
-      name,
-      started,
-      completed,
-      error: (err as Error).message ?? String(err),
-      cancelled: false,
-    };
-    progress.write(event);
-    throw err;
-  }
+function step<T>(progress: ProgressWriter, name: string, fn: () => Promise<T>): Promise<T> {
+  return reportStep(progress, { digest: `internal:${randomBytes(6).toString('hex')}`, name }, fn);
 }
 
 async function readDockerfile(options: BuildOptions): Promise<{ text: string; file: string; path?: string }> {

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { throwIfAborted } from '../core/abort.js';
 import { NotFoundError, TsbuildError } from '../core/errors.js';
 import type { ProgressWriter } from '../core/progress.js';
+import { reportStep } from '../core/progress.js';
 import type {
   Compression,
   ContentStore,
@@ -283,43 +284,6 @@ export function normalizeHistory(
   });
 }
 
-/** Emits a started/done (or error) vertex pair around `fn`. */
-async function vertex<T>(
-  progress: ProgressWriter | undefined,
-  digest: string,
-  name: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const started = Date.now();
-  progress?.write({ type: 'vertex.started', digest, name, time: started });
-  try {
-    const value = await fn();
-    const completed = Date.now();
-    progress?.write({
-      type: 'vertex.done',
-      digest,
-      name,
-      started,
-      completed,
-      durationMs: completed - started,
-    });
-    return value;
-  } catch (err) {
-    const completed = Date.now();
-    progress?.write({
-      type: 'vertex.error',
-      digest,
-      name,
-      started,
-      completed,
-      durationMs: completed - started,
-      error: err instanceof Error ? err.message : String(err),
-      cancelled: err instanceof TsbuildError && err.code === 'CANCELLED',
-    });
-    throw err;
-  }
-}
-
 /** The layers of the chain ending on `snapshot`, bottom first, recorded or computed. */
 export async function chainLayers(
   stores: CommitStores,
@@ -344,10 +308,9 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
   const opts = signal ? { signal } : {};
   throwIfAborted(signal);
   const names = options.names.map((n) => normalizeReference(n));
-  const { chain, layers } = await vertex(
+  const { chain, layers } = await reportStep(
     progress,
-    `export:${snapshot ?? 'scratch'}`,
-    'exporting layers',
+    { digest: `export:${snapshot ?? 'scratch'}`, name: 'exporting layers' },
     () =>
       chainLayers(stores, snapshot, {
         compression: options.compression ?? 'gzip',
@@ -376,10 +339,9 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
     config: configDescriptor,
     layers: layers.map((l) => ociLayerDescriptor(l.descriptor)),
   };
-  const manifestInfo = await vertex(
+  const manifestInfo = await reportStep(
     progress,
-    `export:image:${configInfo.digest}`,
-    `writing image ${configInfo.digest}`,
+    { digest: `export:image:${configInfo.digest}`, name: `writing image ${configInfo.digest}` },
     () => stores.content.put(jsonBytes(manifest), opts),
   );
   const manifestDescriptor: Descriptor = {
@@ -391,7 +353,7 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
   const records: ImageRecord[] = [];
   for (const name of names) {
     records.push(
-      await vertex(progress, `export:name:${name}`, `naming to ${name}`, () =>
+      await reportStep(progress, { digest: `export:name:${name}`, name: `naming to ${name}` }, () =>
         stores.images.put(name, manifestDescriptor, { ...opts, labels }),
       ),
     );

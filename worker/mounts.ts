@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { removeAll, withReadonlyTempMount, withTempMount } from '../snapshotter/mount/index.js';
 import type { Mount, Snapshotter } from '../snapshotter/types.js';
 import type { WorkerResult } from './results.js';
+import { processAlive } from '../core/process.js';
 
 export interface MountContext {
   readonly snapshotter: Snapshotter;
@@ -114,15 +115,6 @@ export async function withWritableResultDir<T>(
     return await withReadonlyTempMount(bind, (lower) => withTempMount(overlay(lower), fn, signal), signal);
   } finally {
     await removeAll(temp); // never reaches into a mount that somehow stayed
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

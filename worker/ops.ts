@@ -21,7 +21,7 @@ import { hasMeta, hashPath } from './contenthash/index.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import { withExecMounts } from './exec-mounts.js';
 import type { PreparedMounts } from './exec-mounts.js';
-import { applyFileActions } from './fileop/index.js';
+import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
 import { gitSourceOp, httpSourceOp } from './sources/index.js';
 import type { SourceDeps } from './sources/index.js';
@@ -347,20 +347,7 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
 }
 
 /** Copies the whole of input `src` over the destination, replacing what is there (a merge layer). */
-const layerCopy = (src: number): CopyAction => ({
-  action: 'copy',
-  src,
-  srcPath: '/',
-  dest: '/',
-  followSymlinks: false,
-  wildcards: false,
-  allowEmptyWildcard: false,
-  include: [],
-  exclude: [],
-  createDestPath: true,
-  copyDirContents: true,
-  alwaysReplaceExisting: true,
-});
+const layerCopy = (src: number): CopyAction => wholeTreeCopy(src);
 
 /**
  * The merge op (COPY --link): a new snapshot on the first input when it is a snapshot, with every later

@@ -16,15 +16,40 @@ import type { ContentStore, ContentWriter, DiffOptions, DiffResult, Differ, Moun
 import { overlayChanges, walkingChanges } from './changes.js';
 import type { ChangeFn } from './changes.js';
 import { LayerEncoder, MEDIA_TYPES } from './compression.js';
+import type { EncodedLayer } from './compression.js';
 import { OverlayView, mountLayers, parseOverlay } from './overlay.js';
 import { ChangeWriter } from './tar-writer.js';
 
 /** Label containerd puts on a layer blob: the diffID of its uncompressed content. */
 export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
 
+/** Streams the tar of `produce`'s changes through `encoder` (diffID, compression, digest in one pass). */
+async function encodeChanges(
+  source: string,
+  encoder: LayerEncoder,
+  options: DiffOptions,
+  produce: (change: ChangeFn) => Promise<void>,
+): Promise<EncodedLayer> {
+  const signal = options.signal;
+  const changes = new ChangeWriter(source, encoder, {
+    ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+  await produce((kind, rel, stats) => changes.change(kind, rel, stats));
+  await changes.close();
+  return encoder.finish();
+}
+
+function diffFailure(err: unknown): unknown {
+  if (err instanceof Error && err.name === 'AbortError')
+    return new CancelledError('diff: aborted', { cause: err });
+  return err;
+}
+
 /**
  * Writes one layer: `produce` reports changes of the tree `source` to the writer; everything is
- * streamed to a content-store ingest and committed under its digest.
+ * streamed to a content-store ingest and committed under its digest. With `store: false`, only the
+ * digests and size are computed (nothing is written).
  */
 export async function writeLayer(
   store: ContentStore,
@@ -35,83 +60,45 @@ export async function writeLayer(
   const compression = options.compression ?? 'gzip';
   const signal = options.signal;
   if (signal?.aborted) throw new CancelledError('diff: aborted');
-  if (options.store === false) return measureLayer(source, options, produce);
+  const level = options.level === undefined ? {} : { level: options.level };
+  const mediaType = options.mediaType ?? MEDIA_TYPES[compression];
+  if (options.store === false) {
+    const encoder = new LayerEncoder({ compression, ...level, sink: async () => {} });
+    try {
+      const encoded = await encodeChanges(source, encoder, options, produce);
+      return {
+        descriptor: { mediaType, digest: encoded.digest, size: encoded.size },
+        diffID: encoded.diffID,
+      };
+    } catch (err) {
+      encoder.abort();
+      throw diffFailure(err);
+    }
+  }
   let opened: Promise<ContentWriter> | undefined;
   const open = (): Promise<ContentWriter> =>
     (opened ??= store.writer({ ref: `layer-${Date.now()}-${randomBytes(6).toString('hex')}`, signal }));
   // A bad level fails here, before an ingest is opened.
   const encoder = new LayerEncoder({
     compression,
-    ...(options.level === undefined ? {} : { level: options.level }),
+    ...level,
     sink: async (chunk) => (await open()).write(chunk),
   });
   try {
     const writer = await open();
-    const changes = new ChangeWriter(source, encoder, {
-      ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
-      ...(signal === undefined ? {} : { signal }),
-    });
-    await produce((kind, rel, stats) => changes.change(kind, rel, stats));
-    await changes.close();
-    const encoded = await encoder.finish();
+    const encoded = await encodeChanges(source, encoder, options, produce);
     const info = await writer.commit({
       expected: encoded.digest,
       size: encoded.size,
       labels: { ...options.labels, [UNCOMPRESSED_LABEL]: encoded.diffID },
       ...(signal === undefined ? {} : { signal }),
     });
-    return {
-      descriptor: {
-        mediaType: options.mediaType ?? MEDIA_TYPES[compression],
-        digest: info.digest,
-        size: info.size,
-      },
-      diffID: encoded.diffID,
-    };
+    return { descriptor: { mediaType, digest: info.digest, size: info.size }, diffID: encoded.diffID };
   } catch (err) {
     encoder.abort();
     const writer = await opened?.catch(() => undefined);
     await writer?.abort().catch(() => undefined);
-    if (err instanceof Error && err.name === 'AbortError')
-      throw new CancelledError('diff: aborted', { cause: err });
-    throw err;
-  }
-}
-
-/** The digests and size of the layer `produce` describes, without writing it anywhere. */
-async function measureLayer(
-  source: string,
-  options: DiffOptions,
-  produce: (change: ChangeFn) => Promise<void>,
-): Promise<DiffResult> {
-  const compression = options.compression ?? 'gzip';
-  const signal = options.signal;
-  const encoder = new LayerEncoder({
-    compression,
-    ...(options.level === undefined ? {} : { level: options.level }),
-    sink: async () => {},
-  });
-  try {
-    const changes = new ChangeWriter(source, encoder, {
-      ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
-      ...(signal === undefined ? {} : { signal }),
-    });
-    await produce((kind, rel, stats) => changes.change(kind, rel, stats));
-    await changes.close();
-    const encoded = await encoder.finish();
-    return {
-      descriptor: {
-        mediaType: options.mediaType ?? MEDIA_TYPES[compression],
-        digest: encoded.digest,
-        size: encoded.size,
-      },
-      diffID: encoded.diffID,
-    };
-  } catch (err) {
-    encoder.abort();
-    if (err instanceof Error && err.name === 'AbortError')
-      throw new CancelledError('diff: aborted', { cause: err });
-    throw err;
+    throw diffFailure(err);
   }
 }
 

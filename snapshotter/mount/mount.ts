@@ -37,6 +37,7 @@ import {
   parseMountOptions,
   readonlyMount,
 } from './options.js';
+import { processAlive } from '../../core/process.js';
 
 function mountError(mount: Mount, target: string, cause: unknown): TsbuildError {
   // A failed mount(2) is wrapped too: the message names the mount, and the code is INTERNAL.
@@ -292,15 +293,6 @@ export async function withTempMount<T>(
 }
 
 const TEMP_MOUNT_PREFIX = 'tsbuild-mount-';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Unmounts and removes the temp mounts (`withTempMount`) of processes that died holding them (a

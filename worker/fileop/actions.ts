@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { chmod, lchown, mkdir, open, rm, symlink } from 'node:fs/promises';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
-import type { MkdirAction, MkfileAction, RmAction, SymlinkAction } from '../../llb/ops.js';
+import type { CopyAction, MkdirAction, MkfileAction, RmAction, SymlinkAction } from '../../llb/ops.js';
 import { hasCode } from '../../core/sys.js';
 import type { Owner } from './paths.js';
 import {
@@ -98,4 +98,28 @@ export async function symlinkAction(root: string, action: SymlinkAction): Promis
     }
     throw err;
   }
+}
+
+/**
+ * The copy of a whole tree (`srcPath` of input `src`, default its root) over the destination's root,
+ * replacing what is there: a merge layer, a checkout into its snapshot, a named context as a base.
+ */
+export function wholeTreeCopy(
+  src: number,
+  options: { srcPath?: string; followSymlinks?: boolean } = {},
+): CopyAction {
+  return {
+    action: 'copy',
+    src,
+    srcPath: options.srcPath ?? '/',
+    dest: '/',
+    followSymlinks: options.followSymlinks ?? false,
+    wildcards: false,
+    allowEmptyWildcard: false,
+    include: [],
+    exclude: [],
+    createDestPath: true,
+    copyDirContents: true,
+    alwaysReplaceExisting: true,
+  };
 }

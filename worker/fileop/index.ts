@@ -1,5 +1,6 @@
 /** The file op's actions (copy, mkdir, mkfile, rm, symlink) run on mounted directories. */
 export { applyFileActions } from './apply.js';
+export { wholeTreeCopy } from './actions.js';
 export type { ApplyFileActionsOptions } from './apply.js';
 export { patternFilter, predicateFilter } from './filter.js';
 export type { CopyFilter, CopyPredicate, FilterDecision } from './filter.js';

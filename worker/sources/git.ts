@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
 import type { SourceOp } from '../../llb/ops.js';
 import type { CacheMap, Op, OpContext } from '../../solver/index.js';
-import { applyFileActions } from '../fileop/index.js';
+import { applyFileActions, wholeTreeCopy } from '../fileop/index.js';
 import type { WorkerResult } from '../results.js';
 import type { GitRemote, ResolvedRef } from './git-cli.js';
 import { checkRef, checkSubdir, parseRemote, redactRemote, resolveRef, runGit } from './git-cli.js';
@@ -151,25 +151,11 @@ class GitSource {
       await checkout(this.spec, resolved, work, ctx.signal);
       if (!this.spec.keepGitDir) await rm(join(work, '.git'), { recursive: true, force: true });
       const result = await this.deps.newSnapshot(ctx.signal, (dest) =>
-        applyFileActions(
-          [
-            {
-              action: 'copy',
-              src: 0,
-              srcPath: `/${this.spec.subdir}`,
-              dest: '/',
-              followSymlinks: true,
-              wildcards: false,
-              allowEmptyWildcard: false,
-              include: [],
-              exclude: [],
-              createDestPath: true,
-              copyDirContents: true,
-              alwaysReplaceExisting: true,
-            },
-          ],
-          { dest, inputs: (i) => (i === 0 ? work : undefined), signal: ctx.signal },
-        ),
+        applyFileActions([wholeTreeCopy(0, { srcPath: `/${this.spec.subdir}`, followSymlinks: true })], {
+          dest,
+          inputs: (i) => (i === 0 ? work : undefined),
+          signal: ctx.signal,
+        }),
       );
       return [result];
     } finally {
