@@ -76,11 +76,14 @@ function runc(bin: string, stateDir: string, args: readonly string[], signal?: A
 }
 
 async function listContainers(bin: string, stateDir: string, signal?: AbortSignal) {
+  let entries: string[];
   try {
-    await readdir(stateDir);
+    entries = await readdir(stateDir);
   } catch {
     return []; // no state directory: nothing was ever started here
   }
+  // runc keeps one directory per container: none means nothing to list (and no runc process to start).
+  if (entries.length === 0) return [];
   const out = await runc(bin, stateDir, ['list', '--format', 'json'], signal);
   const parsed = JSON.parse(out.trim() || 'null') as ContainerState[] | null;
   return parsed ?? [];
