@@ -8,9 +8,10 @@
  * errno name; `hasCode` tests that name on a SysError and `code` on Node's own errors alike. The library
  * is loaded on first use, so importing this module is free.
  */
+import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import koffi from 'koffi';
 import type { LibraryHandle } from 'koffi';
+import type Koffi from 'koffi';
 import type { ErrorCode } from './errors.js';
 import { TsbuildError } from './errors.js';
 
@@ -99,6 +100,13 @@ interface Libc {
 
 let libc: Libc | undefined;
 let errnoNames: Map<number, string> | undefined;
+let koffiModule: typeof Koffi | undefined;
+
+/** koffi itself, loaded on first use: its native module costs ~9 ms that most commands never need. */
+function ffi(): typeof Koffi {
+  koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi;
+  return koffiModule;
+}
 
 function load(): Libc {
   if (libc !== undefined) return libc;
@@ -107,9 +115,9 @@ function load(): Libc {
   }
   let lib: LibraryHandle;
   try {
-    lib = koffi.load('libc.so.6');
+    lib = ffi().load('libc.so.6');
   } catch {
-    lib = koffi.load(null); // musl and static builds: the symbols are in the process itself
+    lib = ffi().load(null); // musl and static builds: the symbols are in the process itself
   }
   let mknod: Libc['mknod'];
   try {
@@ -142,14 +150,14 @@ function load(): Libc {
 
 /** The symbolic name of the errno the last call left. */
 function lastErrno(): string {
-  return errnoName(koffi.errno());
+  return errnoName(ffi().errno());
 }
 
 /** The symbolic name of an errno value (`errno 123` for one without a name). */
 export function errnoName(value: number): string {
   if (errnoNames === undefined) {
     errnoNames = new Map();
-    for (const [name, number] of Object.entries(koffi.os.errno)) {
+    for (const [name, number] of Object.entries(ffi().os.errno)) {
       if (!errnoNames.has(number)) errnoNames.set(number, name);
     }
     // Linux aliases: report the names the man pages use.
@@ -332,7 +340,7 @@ const LOCK_UN = 8;
 
 function tryFlock(fd: number, operation: number): boolean {
   if (load().flock(fd, operation | LOCK_NB) === 0) return true;
-  const errno = koffi.errno();
+  const errno = ffi().errno();
   if (errno === constants.errno.EWOULDBLOCK || errno === constants.errno.EINTR) return false;
   throw new SysError('flock', undefined, errnoName(errno));
 }
