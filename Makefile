@@ -33,12 +33,12 @@ deps: apt $(STAMP_DEPS)
 
 $(STAMP_BUILD): $(STAMP_DEPS) $(SOURCES) tsconfig.json tsconfig.build.json
 	npm run --silent build
-	@chmod +x dist/cli/main.js dist/tsbuild.mjs
+	@chmod +x dist/cli/main.js dist/tsbuild.mjs bin/tsbuild
 	@touch $@
 
 build: deps $(STAMP_BUILD)
 
-TSBUILD := node dist/tsbuild.mjs
+TSBUILD := bin/tsbuild
 
 demo: build
 	@bash scripts/busybox-rootfs.sh build/busybox-rootfs >/dev/null

@@ -79,7 +79,7 @@ export async function buildWithTsbuild(options: SideOptions & { root: string }):
   const flags = caseFlags(options);
   const tar = join(out, 'tsbuild.tar');
   const tag = tagFor(testCase.name);
-  const cli = ['node', TSBUILD_MAIN, '--root', root];
+  const cli = [TSBUILD_MAIN, '--root', root];
   const common = ['build', '--progress', 'plain', '--insecure-registry', `127.0.0.1:${infra.port}`, ...flags];
   await run([...cli, ...common, '--output', `type=tar,dest=${tar}`, context], { log, signal });
   await run([...cli, ...common, '-t', tag, context], { log, signal });
@@ -97,7 +97,7 @@ export async function baseHistories(
   await run([DOCKER, 'save', '-o', saved, 'busybox:latest'], { env: infra.dockerEnv, signal });
   const buildkit = await configFromDockerSave(saved, signal);
   if (root === undefined) return { buildkit, tsbuild: undefined };
-  const { stdout } = await run(['node', TSBUILD_MAIN, '--root', root, 'image', 'inspect', 'busybox:latest'], {
+  const { stdout } = await run([TSBUILD_MAIN, '--root', root, 'image', 'inspect', 'busybox:latest'], {
     signal,
   });
   return { buildkit, tsbuild: fromInspect(JSON.parse(stdout) as unknown) };

@@ -68,7 +68,6 @@ async function prepareTsbuild(
   mkdirSync(root, { recursive: true });
   await run(
     [
-      'node',
       TSBUILD_MAIN,
       '--root',
       root,

@@ -24,7 +24,9 @@ export const REPO = ((): string => {
   return dir;
 })();
 export const DOCKER = '/usr/bin/docker';
-export const TSBUILD_MAIN = join(REPO, 'dist/tsbuild.mjs');
+/** The `tsbuild` command as users run it (bin/tsbuild: the launcher of dist/tsbuild.mjs). */
+export const TSBUILD_MAIN = join(REPO, 'bin/tsbuild');
+const TSBUILD_BUNDLE = join(REPO, 'dist/tsbuild.mjs');
 
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -275,10 +277,10 @@ export function requireTools(tools: readonly string[]): void {
 
 /** Whether this checkout's CLI has the `build` command yet; the reason when it does not. */
 export async function tsbuildBuildAvailable(signal: AbortSignal): Promise<string | undefined> {
-  if (!existsSync(TSBUILD_MAIN)) return `${TSBUILD_MAIN} does not exist (run make build)`;
+  if (!existsSync(TSBUILD_BUNDLE)) return `${TSBUILD_BUNDLE} does not exist (run make build)`;
   try {
     // commander prints the top-level help for `build --help` when there is no such command
-    const { stdout } = await run(['node', TSBUILD_MAIN, '--help'], { signal });
+    const { stdout } = await run([TSBUILD_MAIN, '--help'], { signal });
     if (/^\s+build\b/m.test(stdout)) return undefined;
     return '`node dist/tsbuild.mjs build` is not available yet (no build command in `tsbuild --help`)';
   } catch (err) {

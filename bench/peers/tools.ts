@@ -41,7 +41,7 @@ export class TsbuildTool implements Tool {
   constructor(private readonly infra: Infra) {}
 
   private rootArgs(): string[] {
-    return ['node', TSBUILD_MAIN, '--root', this.root];
+    return [TSBUILD_MAIN, '--root', this.root];
   }
 
   async reset(signal: AbortSignal): Promise<void> {

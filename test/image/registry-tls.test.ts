@@ -125,6 +125,21 @@ describe.skipIf(reason !== undefined)('registry TLS', () => {
     }
   });
 
+  it('trusts the CA bundle the tsbuild launcher hands over (TSBUILD_EXTRA_CA_CERTS)', async () => {
+    const host = `${name}:${port}`;
+    const before = process.env.TSBUILD_EXTRA_CA_CERTS;
+    process.env.TSBUILD_EXTRA_CA_CERTS = join(work, 'ca.crt');
+    const c = new RegistryClient({ certsDir: join(work, 'none'), maxTries: 1 });
+    try {
+      const got = await c.manifest(parseReference(`${host}/app:v1`), 'v1');
+      expect(got.bytes.equals(MANIFEST)).toBe(true);
+    } finally {
+      c.close();
+      if (before === undefined) delete process.env.TSBUILD_EXTRA_CA_CERTS;
+      else process.env.TSBUILD_EXTRA_CA_CERTS = before;
+    }
+  });
+
   it('trusts <certsDir>/<host:port>/ca.crt, and refuses an unknown CA', async () => {
     const host = `${name}:${port}`;
     const certs = join(work, 'certs.d');
