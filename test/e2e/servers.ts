@@ -7,9 +7,10 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { connect, createServer as createNetServer } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort, waitForPort } from '../helpers/net.js';
 
 export const HTTP_FILES: Readonly<Record<string, string>> = {
   '/hello.txt': 'hello over http\n',
@@ -63,30 +64,6 @@ function git(cwd: string, ...args: string[]): string {
   }).trim();
 }
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`git daemon did not listen on ${port}`);
-}
-
 /**
  * A bare repository `repo.git` (main: `README` and `src/app.txt`, tag `v1` at the first commit where
  * `src/app.txt` was `v1`) served by `git daemon`.
@@ -122,7 +99,7 @@ export async function startGitDaemon(
     ],
     { stdio: 'ignore', env: gitEnv },
   );
-  await waitForPort(port);
+  await waitForPort(port, `git daemon did not listen on ${port}`);
   return {
     port,
     daemon,

@@ -13,11 +13,11 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostPlatform } from '../../core/platform.js';
 import { makeBusyboxRootfs } from './engine.js';
+import { freePort } from './net.js';
 
 const TOOLS = ['docker-registry', 'skopeo', 'umoci'];
 
@@ -35,18 +35,6 @@ export function registryUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root';
   const missing = TOOLS.filter((t) => !hasTool(t));
   return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitReady(host: string, exited: () => boolean): Promise<boolean> {

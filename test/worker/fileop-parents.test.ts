@@ -3,17 +3,7 @@
  * to the part before a `/./` marker; wildcards, directories, parent directory metadata, include and
  * exclude patterns, a missing source, and one solve through the engine.
  */
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  lstatSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  chmodSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -22,6 +12,7 @@ import type { CopyAction, FileAction } from '../../llb/ops.js';
 import { applyFileActions } from '../../worker/fileop/index.js';
 import { splitParents } from '../../worker/fileop/parents.js';
 import { isRoot } from '../helpers/engine.js';
+import { copyAction, listTree } from './helpers/fileop.js';
 
 let base: string;
 let src: string;
@@ -44,41 +35,13 @@ function put(rel: string, data = rel): void {
   writeFileSync(join(src, rel), data);
 }
 
-function parents(srcPath: string, destPath: string, extra: Partial<CopyAction> = {}): CopyAction {
-  return {
-    action: 'copy',
-    src: 0,
-    srcPath,
-    dest: destPath,
-    followSymlinks: true,
-    wildcards: true,
-    allowEmptyWildcard: false,
-    include: [],
-    exclude: [],
-    createDestPath: true,
-    copyDirContents: true,
-    alwaysReplaceExisting: false,
-    parents: true,
-    ...extra,
-  };
-}
+const parents = (srcPath: string, destPath: string, extra: Partial<CopyAction> = {}): CopyAction =>
+  copyAction(srcPath, destPath, { parents: true, ...extra });
 
 const run = (...actions: FileAction[]): Promise<void> =>
   applyFileActions(actions, { dest, inputs: (i) => (i === 0 ? src : undefined) });
 
-function tree(root: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(root, rel)).sort()) {
-      const r = rel === '' ? name : `${rel}/${name}`;
-      const st = lstatSync(join(root, r));
-      out.push(st.isDirectory() ? `${r}/` : r);
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
+const tree = listTree;
 
 describe('copy --parents', () => {
   it('keeps the path from the source root', async () => {

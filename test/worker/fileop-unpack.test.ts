@@ -30,6 +30,7 @@ import type { TarHeader } from '../../snapshotter/layers/index.js';
 import { applyFileActions } from '../../worker/fileop/index.js';
 import { archiveCompression, compressionOf, isTarHeader } from '../../worker/fileop/unpack.js';
 import { isRoot } from '../helpers/engine.js';
+import { copyAction, listTree } from './helpers/fileop.js';
 
 const has = (cmd: string): boolean => {
   try {
@@ -112,41 +113,13 @@ const SAMPLE: Member[] = [
   { name: 'd/h', type: 'link', linkname: 'd/f.txt' },
 ];
 
-function add(srcPath: string, destPath: string, extra: Partial<CopyAction> = {}): CopyAction {
-  return {
-    action: 'copy',
-    src: 0,
-    srcPath,
-    dest: destPath,
-    followSymlinks: true,
-    wildcards: true,
-    allowEmptyWildcard: false,
-    include: [],
-    exclude: [],
-    createDestPath: true,
-    copyDirContents: true,
-    alwaysReplaceExisting: false,
-    attemptUnpack: true,
-    ...extra,
-  };
-}
+const add = (srcPath: string, destPath: string, extra: Partial<CopyAction> = {}): CopyAction =>
+  copyAction(srcPath, destPath, { attemptUnpack: true, ...extra });
 
 const run = (...actions: FileAction[]): Promise<void> =>
   applyFileActions(actions, { dest, inputs: (i) => (i === 0 ? src : undefined) });
 
-function tree(root: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(root, rel)).sort()) {
-      const r = rel === '' ? name : `${rel}/${name}`;
-      const st = lstatSync(join(root, r));
-      out.push(st.isDirectory() ? `${r}/` : r);
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
+const tree = listTree;
 
 describe('attemptUnpack: archives by content', () => {
   for (const [kind, compress] of Object.entries(compressors)) {

@@ -18,9 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lgetxattr, lsetxattr } from '../../core/sys.js';
-import type { CopyAction, FileAction } from '../../llb/ops.js';
+import type { FileAction } from '../../llb/ops.js';
 import { SCRATCH } from '../../llb/ops.js';
 import { applyFileActions, chmodFunction, matchName, patternFilter } from '../../worker/fileop/index.js';
+import { copyAction, listTree } from './helpers/fileop.js';
 
 let base: string;
 let src: string;
@@ -46,41 +47,13 @@ function put(root: string, rel: string, data = rel, mode = 0o644): void {
   chmodSync(path, mode);
 }
 
-function copy(srcPath: string, destPath: string, extra: Partial<CopyAction> = {}): CopyAction {
-  return {
-    action: 'copy',
-    src: 0,
-    srcPath,
-    dest: destPath,
-    followSymlinks: true,
-    wildcards: true,
-    allowEmptyWildcard: false,
-    include: [],
-    exclude: [],
-    createDestPath: true,
-    copyDirContents: true,
-    alwaysReplaceExisting: false,
-    ...extra,
-  };
-}
+const copy = copyAction;
 
 function run(...actions: FileAction[]): Promise<void> {
   return applyFileActions(actions, { dest, inputs: (i) => (i === 0 ? src : undefined) });
 }
 
-function tree(root: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(root, rel)).sort()) {
-      const r = rel === '' ? name : `${rel}/${name}`;
-      const st = lstatSync(join(root, r));
-      out.push(st.isDirectory() ? `${r}/` : r);
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
+const tree = listTree;
 
 const read = (rel: string): string => readFileSync(join(dest, rel), 'utf8');
 

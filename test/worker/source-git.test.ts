@@ -7,8 +7,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +14,7 @@ import { llb, openEngine, solve, withSnapshotDir } from '../../index.js';
 import type { Engine } from '../../index.js';
 import { checkSubdir, parseRemote } from '../../worker/sources/index.js';
 import { isRoot } from '../helpers/engine.js';
+import { freePort, waitForPort } from '../helpers/net.js';
 
 const hasGit = ((): boolean => {
   try {
@@ -64,30 +63,6 @@ function commit(files: Record<string, string>, message: string): string {
   return git(clone, 'rev-parse', 'HEAD');
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('git daemon did not start');
-}
-
 async function tree(snapshot: string | undefined): Promise<Record<string, string>> {
   return withSnapshotDir(engine, snapshot ?? '', async (dir) => {
     const out: Record<string, string> = {};
@@ -132,7 +107,7 @@ describe.skipIf(!canRun)('git source', () => {
       ],
       { stdio: 'ignore', env: gitEnv },
     );
-    await waitForPort(port);
+    await waitForPort(port, 'git daemon did not start');
     remote = `git://127.0.0.1:${port}/repo.git`;
     engine = await openEngine({ root: join(work, 'root') });
   });
