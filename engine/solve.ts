@@ -1,22 +1,15 @@
 /** The programmatic build API: solve an llb definition on the engine's stores. */
-import type { ProgressWriter } from '../core/progress.js';
 import type { ImageConfig } from '../image/oci.js';
 import type { Definition } from '../llb/index.js';
 import * as llb from '../llb/index.js';
+import type { WorkerSolveOptions } from '../worker/worker.js';
 import type { Engine } from './open.js';
 
-export interface SolveOptions {
-  readonly signal?: AbortSignal;
-  readonly progress?: ProgressWriter;
-  /** Local sources by name: `local('context')` reads the directory given here as `context`. */
-  readonly locals?: Readonly<Record<string, string>>;
-  /** Run every vertex (results are still recorded). */
-  readonly noCache?: boolean;
-  /** Secret values by id for secret mounts; never in a cache key, snapshot, cache record or log. */
-  readonly secrets?: Readonly<Record<string, Uint8Array>>;
-  /** SSH agent sockets by id (`default` → $SSH_AUTH_SOCK) for ssh mounts; never in a key or log. */
-  readonly ssh?: Readonly<Record<string, string>>;
-}
+/**
+ * What a solve is given besides the definition: the worker's options (signal, progress, local sources by
+ * name, noCache, secret values and ssh sockets by id, proxy variables), passed through unchanged.
+ */
+export type SolveOptions = WorkerSolveOptions;
 
 export interface SolveResult {
   /** The committed snapshot that holds the root's filesystem (undefined for scratch). */

@@ -40,9 +40,11 @@ export interface WorkerOptions {
 export interface WorkerSolveOptions {
   readonly signal?: AbortSignal;
   readonly progress?: ProgressWriter;
+  /** Local sources by name: `local('context')` reads the directory given here as `context`. */
   readonly locals?: Readonly<Record<string, string>>;
+  /** Run every vertex (results are still recorded). */
   readonly noCache?: boolean;
-  /** Secret values by id for secret mounts (this solve only). */
+  /** Secret values by id for secret mounts (this solve only); never in a key, snapshot, record or log. */
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
   /** SSH agent sockets by id (`default` → $SSH_AUTH_SOCK) for ssh mounts (this solve only). */
   readonly ssh?: Readonly<Record<string, string>>;
