@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { formatError } from '../core/diagnostics.js';
-import type { GlobalOptions } from './commands/image.js';
+import type { GlobalOptions } from './commands/engine.js';
 import type { BuildFlags } from './commands/build.js';
 import type { RunFlags } from './commands/run.js';
 import { exitCodeFor } from './exit.js';

@@ -2,10 +2,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { atomicWriteFile } from '../../core/fs.js';
 import { join } from 'node:path';
-import { InvalidArgumentError, build, openEngine, resolveRoot } from '../../index.js';
+import { InvalidArgumentError, build, resolveRoot } from '../../index.js';
 import type { BuildOptions, BuildOutput } from '../../index.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
-import type { GlobalOptions } from './image.js';
+import { withEngine } from './engine.js';
+import type { GlobalOptions } from './engine.js';
 
 export interface BuildFlags {
   readonly tag: string[];
@@ -165,34 +166,28 @@ export async function buildCommand(
     out: process.stderr,
     logFile: join(logDir, `build-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`),
   });
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const engine = await openEngine({
-    ...(globals.root ? { root: globals.root } : {}),
-    ...(globals.snapshotter ? { snapshotter: globals.snapshotter } : {}),
-  });
   try {
-    const result = await build(engine, { ...options, progress: renderer.writer, signal: controller.signal });
-    await renderer.close({});
-    if (result.imageID && flags.iidfile) await writeSmall(flags.iidfile, result.imageID);
-    if (flags.metadataFile) {
-      const metadata = {
-        'containerimage.config.digest': result.imageID,
-        'containerimage.digest': result.manifestDigest,
-        'image.name': result.names.join(','),
-      };
-      await writeSmall(flags.metadataFile, JSON.stringify(metadata, null, 2) + '\n');
-    }
-    if (result.imageID && (mode === 'quiet' || flags.quiet)) process.stdout.write(`${result.imageID}\n`);
+    await withEngine(
+      globals,
+      async (engine, signal) => {
+        const result = await build(engine, { ...options, progress: renderer.writer, signal });
+        await renderer.close({});
+        if (result.imageID && flags.iidfile) await writeSmall(flags.iidfile, result.imageID);
+        if (flags.metadataFile) {
+          const metadata = {
+            'containerimage.config.digest': result.imageID,
+            'containerimage.digest': result.manifestDigest,
+            'image.name': result.names.join(','),
+          };
+          await writeSmall(flags.metadataFile, JSON.stringify(metadata, null, 2) + '\n');
+        }
+        if (result.imageID && mode === 'quiet') process.stdout.write(`${result.imageID}\n`);
+      },
+      { cancelOnSignal: true },
+    );
   } catch (err) {
     await renderer.close({ error: err });
     throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await engine.close();
   }
 }
 

@@ -2,9 +2,10 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, TsbuildError, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
+import { InvalidArgumentError, TsbuildError, llb, solve, withSnapshotDir } from '../../index.js';
 import type { ProgressEvent } from '../../index.js';
-import type { GlobalOptions } from './image.js';
+import { withEngine } from './engine.js';
+import type { GlobalOptions } from './engine.js';
 
 async function readDefinition(file: string): Promise<llb.Definition> {
   let text: string;
@@ -100,8 +101,7 @@ export async function debugSolve(
     Object.entries(parsePairs(options.local, '--local')).map(([k, v]) => [k, resolve(v)]),
   );
   const dest = parseOutput(options.output);
-  const engine = await openEngine({ ...(globals.root ? { root: globals.root } : {}) });
-  try {
+  await withEngine(globals, async (engine) => {
     const json = options.progress === 'rawjson';
     const result = await solve(engine, definition, {
       locals,
@@ -110,7 +110,5 @@ export async function debugSolve(
     });
     process.stdout.write(`${result.snapshot ?? 'scratch'}\n`);
     if (dest && result.snapshot) await withSnapshotDir(engine, result.snapshot, (dir) => copyOut(dir, dest));
-  } finally {
-    await engine.close();
-  }
+  });
 }

@@ -1,23 +1,7 @@
 /** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
-import { diskUsage, familiarName, fsck, gc, importRootfs, inspectImage, openEngine } from '../../index.js';
-import type { Engine } from '../../index.js';
-
-export interface GlobalOptions {
-  readonly root?: string;
-  readonly snapshotter?: 'overlayfs' | 'native' | 'auto';
-}
-
-async function withEngine<T>(globals: GlobalOptions, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = await openEngine({
-    ...(globals.root ? { root: globals.root } : {}),
-    ...(globals.snapshotter ? { snapshotter: globals.snapshotter } : {}),
-  });
-  try {
-    return await fn(engine);
-  } finally {
-    await engine.close();
-  }
-}
+import { diskUsage, familiarName, fsck, gc, importRootfs, inspectImage } from '../../index.js';
+import { withEngine } from './engine.js';
+import type { GlobalOptions } from './engine.js';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];

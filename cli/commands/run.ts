@@ -1,6 +1,7 @@
 /** `tsbuild run`: an image's command in a throwaway container, output streamed through. */
-import { InvalidArgumentError, openEngine, runImage } from '../../index.js';
-import type { GlobalOptions } from './image.js';
+import { InvalidArgumentError, runImage } from '../../index.js';
+import { withEngine } from './engine.js';
+import type { GlobalOptions } from './engine.js';
 
 export interface RunFlags {
   readonly env: string[];
@@ -21,29 +22,21 @@ export async function runCommand(
       hint: 'use host or none',
     });
   }
-  const engine = await openEngine({
-    ...(globals.root ? { root: globals.root } : {}),
-    ...(globals.snapshotter ? { snapshotter: globals.snapshotter } : {}),
-  });
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await runImage(engine, {
-      image,
-      args: command,
-      env: flags.env,
-      ...(flags.entrypoint !== undefined ? { entrypoint: [flags.entrypoint] } : {}),
-      ...(flags.user !== undefined ? { user: flags.user } : {}),
-      ...(flags.workdir !== undefined ? { workdir: flags.workdir } : {}),
-      ...(flags.network !== undefined ? { network: flags.network as 'host' | 'none' } : {}),
-      signal: controller.signal,
-      onOutput: (stream, chunk) => void (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
-    });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await engine.close();
-  }
+  return withEngine(
+    globals,
+    (engine, signal) =>
+      runImage(engine, {
+        image,
+        args: command,
+        env: flags.env,
+        ...(flags.entrypoint !== undefined ? { entrypoint: [flags.entrypoint] } : {}),
+        ...(flags.user !== undefined ? { user: flags.user } : {}),
+        ...(flags.workdir !== undefined ? { workdir: flags.workdir } : {}),
+        ...(flags.network !== undefined ? { network: flags.network as 'host' | 'none' } : {}),
+        signal,
+        onOutput: (stream, chunk) =>
+          void (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
+      }),
+    { cancelOnSignal: true },
+  );
 }
