@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, build, resolveRoot } from '../../index.js';
 import type { BuildOptions, BuildOutput } from '../../index.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
+import { csvPairs } from './args.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -49,18 +50,6 @@ export function keyValues(
   return out;
 }
 
-/** `a=b,c=d` → record (buildx's csv option syntax). */
-export function csvOptions(spec: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const field of spec.split(',')) {
-    const eq = field.indexOf('=');
-    if (eq <= 0)
-      throw new InvalidArgumentError(`invalid option ${JSON.stringify(field)} in ${JSON.stringify(spec)}`);
-    out[field.slice(0, eq).trim()] = field.slice(eq + 1);
-  }
-  return out;
-}
-
 /** `--secret id=x,src=file` / `id=x,env=VAR` → the secret's bytes by id. */
 export async function readSecrets(
   specs: readonly string[],
@@ -68,7 +57,7 @@ export async function readSecrets(
 ): Promise<Record<string, Uint8Array>> {
   const out: Record<string, Uint8Array> = {};
   for (const spec of specs) {
-    const o = csvOptions(spec);
+    const o = csvPairs(spec, '--secret');
     const id = o.id;
     const src = o.src ?? o.source;
     if (!id) throw new InvalidArgumentError(`--secret ${spec}: id is required`);
@@ -100,7 +89,7 @@ export function sshSockets(specs: readonly string[], env = process.env): Record<
 export function parseOutput(spec: string | undefined): BuildOutput {
   if (spec === undefined) return { type: 'image' };
   if (spec === '-') return { type: 'tar', dest: process.stdout };
-  const o = spec.includes('=') ? csvOptions(spec) : { type: 'local', dest: spec };
+  const o = spec.includes('=') ? csvPairs(spec, '--output') : { type: 'local', dest: spec };
   const type = o.type ?? 'local';
   if (type === 'image' || type === 'docker') return { type: 'image' };
   if (type !== 'local' && type !== 'tar') {

@@ -4,6 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, TsbuildError, llb, solve, withSnapshotDir } from '../../index.js';
 import type { ProgressEvent } from '../../index.js';
+import { csvPairs, parsePairs } from './args.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -33,22 +34,9 @@ export async function debugLlb(file: string, options: { format: string }): Promi
     });
 }
 
-function parsePairs(pairs: readonly string[], what: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0)
-      throw new InvalidArgumentError(`invalid ${what} ${JSON.stringify(pair)}`, {
-        hint: `use ${what} name=value`,
-      });
-    out[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return out;
-}
-
 function parseOutput(spec: string | undefined): string | undefined {
   if (spec === undefined) return undefined;
-  const fields = parsePairs(spec.split(','), '--output');
+  const fields = csvPairs(spec, '--output');
   if (fields.type !== 'local' || !fields.dest) {
     throw new InvalidArgumentError(`unsupported --output ${JSON.stringify(spec)}`, {
       hint: 'use --output type=local,dest=DIR',

@@ -1,0 +1,21 @@
+/** Parsing of `name=value` arguments shared by the commands (`--local`, `--output`, `--secret` …). */
+import { InvalidArgumentError } from '../../index.js';
+
+/** `name=value` entries → a record; an entry without a name before `=` is an error naming `what`. */
+export function parsePairs(pairs: readonly string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0)
+      throw new InvalidArgumentError(`invalid ${what} ${JSON.stringify(pair)}`, {
+        hint: `use ${what} name=value`,
+      });
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** buildx's csv option syntax, `a=b,c=d` → a record. */
+export function csvPairs(spec: string, what: string): Record<string, string> {
+  return parsePairs(spec.split(','), what);
+}
