@@ -11,7 +11,7 @@ import { chainIDs } from '../image/oci.js';
 import type { ImageStore } from '../image/store.js';
 import { dirname, join, posix } from 'node:path';
 import { resolveUser } from '../executor/user.js';
-import type { Chown, CopyAction, ExecOp, FileOp, SourceOp } from '../llb/index.js';
+import type { Chown, ExecOp, FileOp, SourceOp } from '../llb/index.js';
 import { parseSourceIdentifier } from '../llb/index.js';
 import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.js';
 import { withTempMount } from '../snapshotter/mount/index.js';
@@ -174,7 +174,7 @@ async function inNewSnapshotOn(
 ): Promise<WorkerResult> {
   if (base?.kind !== 'local') return inNewSnapshot(deps, parentOf(base), signal, work);
   return inNewSnapshot(deps, undefined, signal, async (dir) => {
-    await applyFileActions([layerCopy(0)], {
+    await applyFileActions([wholeTreeCopy(0)], {
       dest: dir,
       inputs: () => base.ref,
       sourceFilter: () => localFilterOf(base),
@@ -346,9 +346,6 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
   };
 }
 
-/** Copies the whole of input `src` over the destination, replacing what is there (a merge layer). */
-const layerCopy = (src: number): CopyAction => wholeTreeCopy(src);
-
 /**
  * The merge op (COPY --link): a new snapshot on the first input when it is a snapshot, with every later
  * non-scratch input's tree copied on top in order. Deletions in later inputs are not carried over.
@@ -368,12 +365,15 @@ export function mergeOp(digest: string, deps: WorkerDeps): Op {
         { snapshotter: deps.snapshotter, signal: ctx.signal },
         (dirs) =>
           inNewSnapshot(deps, parentOf(results[base]), ctx.signal, (dest) =>
-            applyFileActions(layers.map(layerCopy), {
-              dest,
-              inputs: (i: number) => dirs[layers.indexOf(i)],
-              sourceFilter: (i: number) => localFilterOf(results[i]),
-              signal: ctx.signal,
-            }),
+            applyFileActions(
+              layers.map((i) => wholeTreeCopy(i)),
+              {
+                dest,
+                inputs: (i: number) => dirs[layers.indexOf(i)],
+                sourceFilter: (i: number) => localFilterOf(results[i]),
+                signal: ctx.signal,
+              },
+            ),
           ),
       ).catch((err: unknown) => {
         throw failure(ctx.name, err);
