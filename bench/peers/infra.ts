@@ -4,15 +4,17 @@
  *   - a distribution registry on 127.0.0.1:<free port> with its own config and storage;
  *   - the busybox base (scripts/busybox-rootfs.sh → umoci → skopeo) pushed to it;
  *   - dockerd (BuildKit built in) with its own daemon.json, data root, exec root and unix socket;
- *   - buildah with its own storage.conf, registries.conf and containers.conf (env variables, not /etc).
+ *   - buildah with its own storage.conf, registries.conf and containers.conf (env variables, not /etc);
+ *   - a trash directory: cold resets move old build state there (`moveToTrash`), and it is deleted with
+ *     the scratch directory in `close()` (see `RESET_REASON` for why nothing is deleted before the end).
  * See /work/shared/design/PEERS.md for why each setting is there.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError } from '../../core/errors.js';
 import { Daemon, run } from './proc.js';
@@ -26,7 +28,6 @@ export const REPO = ((): string => {
 export const DOCKER = '/usr/bin/docker';
 /** The `tsbuild` command as users run it (bin/tsbuild: the launcher of dist/tsbuild.mjs). */
 export const TSBUILD_MAIN = join(REPO, 'bin/tsbuild');
-const TSBUILD_BUNDLE = join(REPO, 'dist/tsbuild.mjs');
 
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -75,6 +76,20 @@ export function unmountUnder(dir: string): void {
   }
 }
 
+/**
+ * Why cold resets move old build state to a trash directory instead of deleting it. On ext4 without a
+ * journal (this machine's root file system), the inode allocator skips every free inode deleted within
+ * the last 60 s (360 s while its inode-table block is dirty), reading the inode table for each one it
+ * skips. Deleting the previous run's 20,000 files right before a timed cold run therefore makes that
+ * run's 20,000 file creations cost 10-15 s of kernel time instead of about 2 s, and by how much depends
+ * on how each tool deletes. So every reset gives its tool an empty state at a new path, moves the old one
+ * to `<scratch>/trash`, and the trash is deleted once, with the scratch directory, when the bench ends.
+ */
+export const RESET_REASON =
+  'cold resets move old build state to a trash dir (deleted at the end), never delete it: on ext4 ' +
+  'without a journal the inode allocator skips inodes freed in the last 60-360 s, so a deletion ' +
+  'right before a timed run would slow that run';
+
 export interface InfraOptions {
   /** `full`: busybox config with PATH and Cmd (the benchmarks); `empty`: like `tsbuild image import`. */
   readonly baseConfig: 'full' | 'empty';
@@ -96,6 +111,9 @@ export class Infra {
   dockerEnv: NodeJS.ProcessEnv = {};
   /** CONTAINERS_* variables for buildah. */
   buildahEnv: NodeJS.ProcessEnv = {};
+  private dockerd: Daemon | undefined;
+  private buildahGeneration = 0;
+  private trashed = 0;
   private closed = false;
 
   private constructor(
@@ -156,9 +174,17 @@ export class Infra {
     this.say(`base: ${this.baseRef} (busybox-static, ${this.options.baseConfig} config)`);
   }
 
-  /** dockerd with its own config, data root, exec root and socket; the base pulled into it. */
-  async startDockerd(): Promise<void> {
-    const dir = join(this.scratch, 'dockerd');
+  private dockerdDir(): string {
+    return join(this.scratch, 'dockerd');
+  }
+
+  /**
+   * dockerd with its own config, data root, exec root and socket; the base pulled into it. Also the
+   * second half of `resetDockerd()`: the same socket and paths, with whatever data root is there (none).
+   */
+  async startDockerd(options: { quiet?: boolean } = {}): Promise<void> {
+    if (this.dockerd !== undefined) throw new FailedPreconditionError('dockerd is already running');
+    const dir = this.dockerdDir();
     mkdirSync(dir, { recursive: true });
     const socket = join(dir, 'docker.sock');
     const config = join(dir, 'daemon.json');
@@ -175,6 +201,7 @@ export class Infra {
     writeFileSync(config, `${JSON.stringify(daemonJson, null, 2)}\n`);
     this.dockerEnv = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: '1' };
     const daemon = Daemon.start('dockerd', ['dockerd', '--config-file', config], { log: join(dir, 'log') });
+    this.dockerd = daemon;
     this.daemons.push(daemon);
     await daemon.waitReady(
       async () => {
@@ -184,7 +211,28 @@ export class Infra {
       { timeoutMs: 60_000, signal: this.options.signal },
     );
     await this.docker(['pull', '-q', this.baseRef]);
-    this.say(`dockerd: ${socket} (pid ${daemon.pid}), base pulled`);
+    if (!options.quiet) this.say(`dockerd: ${socket} (pid ${daemon.pid}), base pulled`);
+  }
+
+  /** Stops dockerd by its PID (and waits for it to exit), if it runs. */
+  async stopDockerd(): Promise<void> {
+    const daemon = this.dockerd;
+    if (daemon === undefined) return;
+    this.dockerd = undefined;
+    await daemon.stop();
+    const i = this.daemons.indexOf(daemon);
+    if (i >= 0) this.daemons.splice(i, 1);
+  }
+
+  /**
+   * An empty dockerd (no images, no build cache) without deleting anything (see `RESET_REASON`): stop
+   * it, move its data root and exec root to the trash, start it again on the same socket, pull the base.
+   */
+  async resetDockerd(): Promise<void> {
+    await this.stopDockerd();
+    this.moveToTrash(join(this.dockerdDir(), 'data'));
+    this.moveToTrash(join(this.dockerdDir(), 'exec'));
+    await this.startDockerd({ quiet: true });
   }
 
   async docker(args: readonly string[], options: { log?: string } = {}): Promise<string> {
@@ -196,15 +244,30 @@ export class Infra {
     return stdout;
   }
 
+  private buildahDir(): string {
+    return join(this.scratch, 'buildah');
+  }
+
+  private buildahStore(): { graphroot: string; runroot: string } {
+    const dir = this.buildahDir();
+    const n = this.buildahGeneration;
+    return { graphroot: join(dir, `storage-${n}`), runroot: join(dir, `run-${n}`) };
+  }
+
+  private writeBuildahStorageConf(): string {
+    const { graphroot, runroot } = this.buildahStore();
+    const storage = join(this.buildahDir(), 'storage.conf');
+    const text = `[storage]\ndriver = "overlay"\ngraphroot = "${graphroot}"\nrunroot = "${runroot}"\n`;
+    writeFileSync(`${storage}.tmp`, text);
+    renameSync(`${storage}.tmp`, storage);
+    return storage;
+  }
+
   /** buildah's storage, registries and containers config files in the scratch directory (env only). */
   setUpBuildah(): void {
-    const dir = join(this.scratch, 'buildah');
+    const dir = this.buildahDir();
     mkdirSync(dir, { recursive: true });
-    const storage = join(dir, 'storage.conf');
-    writeFileSync(
-      storage,
-      `[storage]\ndriver = "overlay"\ngraphroot = "${join(dir, 'storage')}"\nrunroot = "${join(dir, 'run')}"\n`,
-    );
+    const storage = this.writeBuildahStorageConf();
     const registries = join(dir, 'registries.conf');
     writeFileSync(
       registries,
@@ -225,6 +288,19 @@ export class Infra {
     };
   }
 
+  /**
+   * An empty buildah store without deleting anything (see `RESET_REASON`): storage.conf names a new
+   * graphroot and runroot (storage-N, run-N), the old ones are unmounted and moved to the trash.
+   * The caller removes the working containers first (`buildah rm -a`) while the old store is current.
+   */
+  freshBuildahStore(): void {
+    const old = this.buildahStore();
+    this.buildahGeneration++;
+    this.writeBuildahStorageConf();
+    this.moveToTrash(old.graphroot);
+    this.moveToTrash(old.runroot);
+  }
+
   async buildah(args: readonly string[], options: { log?: string } = {}): Promise<string> {
     const { stdout } = await run(['buildah', ...args], {
       env: this.buildahEnv,
@@ -234,10 +310,23 @@ export class Infra {
     return stdout;
   }
 
+  /**
+   * Moves `dir` (if it exists) into `<scratch>/trash` under a unique name, after unmounting whatever is
+   * mounted at or under it; nothing is deleted before `close()` (see `RESET_REASON`).
+   */
+  moveToTrash(dir: string): void {
+    if (!existsSync(dir)) return;
+    const trash = join(this.scratch, 'trash');
+    mkdirSync(trash, { recursive: true });
+    unmountUnder(dir);
+    renameSync(dir, join(trash, `${this.trashed++}-${basename(dir)}`));
+  }
+
   /** Stops the daemons (reverse order) by PID, unmounts what is left under the scratch dir, removes it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.dockerd = undefined;
     for (const daemon of [...this.daemons].reverse()) {
       try {
         await daemon.stop();
@@ -277,18 +366,18 @@ export function requireTools(tools: readonly string[]): void {
 
 /** Whether this checkout's CLI has the `build` command yet; the reason when it does not. */
 export async function tsbuildBuildAvailable(signal: AbortSignal): Promise<string | undefined> {
-  if (!existsSync(TSBUILD_BUNDLE)) return `${TSBUILD_BUNDLE} does not exist (run make build)`;
+  // bin/tsbuild names the bundle it runs; if that is missing, `--help` fails and says which file
   try {
     // commander prints the top-level help for `build --help` when there is no such command
     const { stdout } = await run([TSBUILD_MAIN, '--help'], { signal });
     if (/^\s+build\b/m.test(stdout)) return undefined;
-    return '`node dist/tsbuild.mjs build` is not available yet (no build command in `tsbuild --help`)';
+    return '`bin/tsbuild build` is not available yet (no build command in `tsbuild --help`)';
   } catch (err) {
     const first = String((err as Error).message)
       .split('\n')
       .slice(0, 3)
       .join(' ');
-    return `\`node dist/cli/main.js --help\` failed (${first})`;
+    return `\`bin/tsbuild --help\` failed (${first}; run make build)`;
   }
 }
 

@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isAbortError } from '../../core/abort.js';
-import { Infra, abortOnSignals, requireTools, tsbuildBuildAvailable } from './infra.js';
+import { Infra, RESET_REASON, abortOnSignals, requireTools, tsbuildBuildAvailable } from './infra.js';
 import { editProbe, makeScenarios, touchProbe } from './scenarios.js';
 import type { Scenario } from './scenarios.js';
 import { BuildahTool, BuildkitTool, TsbuildTool } from './tools.js';
@@ -113,6 +113,7 @@ async function main(): Promise<number> {
   const signal = controller.signal;
   let infra: Infra | undefined;
   const tools: Tool[] = [];
+  note(`note: ${RESET_REASON}`);
   try {
     infra = await Infra.open({ baseConfig: 'full', signal, keep: values.keep, log: note });
     await infra.startDockerd();

@@ -1,11 +1,25 @@
 /**
  * The builders under comparison, behind one interface: `reset()` empties the build cache and leaves
  * the base image present locally (never timed), `build()` runs one build and returns its wall time.
+ *
+ * No reset deletes anything. This machine's root file system is ext4 without a journal, and there the
+ * kernel's inode allocator skips every free inode whose deletion time is within the last 60 s (360 s
+ * while its inode-table block is dirty), reading the inode table for each one. Deleting the previous
+ * cold run's 20,000 files right before the next timed cold run made that run's file creations cost
+ * 10-15 s of kernel time instead of about 2 s, differently for each tool (each deletes its own way). So
+ * each reset gives its tool a fresh, empty state at a new path and moves the old state into the scratch
+ * directory's trash (`Infra.moveToTrash`); the trash is deleted with the scratch directory at the end.
+ *   - tsbuild: a new `--root`; the old root goes to the trash.
+ *   - BuildKit (one dockerd for both network variants): dockerd stopped by PID, its data root and exec
+ *     root moved to the trash, started again on the same socket (`Infra.resetDockerd`).
+ *   - buildah: `buildah rm -a`, then storage.conf names a new graphroot/runroot (`Infra.freshBuildahStore`).
+ * Each then pulls the base and (tsbuild, BuildKit) runs one untimed `FROM`-only build as a warm-up.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { throwIfAborted } from '../../core/abort.js';
 import type { Infra } from './infra.js';
-import { TSBUILD_MAIN, unmountUnder } from './infra.js';
+import { DOCKER, TSBUILD_MAIN } from './infra.js';
 import { run } from './proc.js';
 
 export interface BuildSpec {
@@ -31,6 +45,14 @@ function argFlags(args: Readonly<Record<string, string>>): string[] {
   return Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
 }
 
+/** A context whose Dockerfile is only `FROM <base>` (the untimed warm-up build after a reset). */
+function fromOnlyContext(infra: Infra, dir: string): string {
+  const ctx = join(infra.scratch, dir);
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, 'Dockerfile'), `FROM ${infra.baseRef}\n`);
+  return ctx;
+}
+
 /** tsbuild through its CLI, a fresh `--root` per reset with the base pulled by a `FROM`-only build. */
 export class TsbuildTool implements Tool {
   readonly id = 'tsbuild';
@@ -48,9 +70,7 @@ export class TsbuildTool implements Tool {
     await this.close();
     this.root = join(this.infra.scratch, 'tsbuild', `root-${this.generation++}`);
     mkdirSync(this.root, { recursive: true });
-    const pullCtx = join(this.infra.scratch, 'tsbuild', 'pull-context');
-    mkdirSync(pullCtx, { recursive: true });
-    writeFileSync(join(pullCtx, 'Dockerfile'), `FROM ${this.infra.baseRef}\n`);
+    const pullCtx = fromOnlyContext(this.infra, join('tsbuild', 'pull-context'));
     await run([...this.rootArgs(), ...this.commonFlags(), '-t', 'tsbuild-base-pull', pullCtx], {
       signal,
       log: join(this.infra.scratch, 'tsbuild', 'pull.log'),
@@ -76,10 +96,10 @@ export class TsbuildTool implements Tool {
     return (await run(argv, { signal, log: spec.log })).seconds;
   }
 
+  /** The current root goes to the trash (deleted with the scratch directory at the end). */
   async close(): Promise<void> {
     if (this.root === '') return;
-    unmountUnder(this.root);
-    rmSync(this.root, { recursive: true, force: true, maxRetries: 3 });
+    this.infra.moveToTrash(this.root);
     this.root = '';
   }
 }
@@ -97,12 +117,25 @@ export class BuildkitTool implements Tool {
     this.label = network === 'host' ? 'BuildKit --network host' : 'BuildKit (default network)';
   }
 
+  /** A restarted, empty dockerd with the base pulled, then an untimed `FROM`-only build. */
   async reset(signal: AbortSignal): Promise<void> {
-    await run(['/usr/bin/docker', 'builder', 'prune', '-af'], { env: this.infra.dockerEnv, signal });
+    throwIfAborted(signal);
+    await this.infra.resetDockerd();
+    const ctx = fromOnlyContext(this.infra, join('buildkit', 'warm-context'));
+    await this.build(
+      {
+        context: ctx,
+        dockerfile: join(ctx, 'Dockerfile'),
+        tag: 'buildkit-base-warm',
+        buildArgs: {},
+        log: join(this.infra.scratch, 'buildkit', 'warm.log'),
+      },
+      signal,
+    );
   }
 
   async build(spec: BuildSpec, signal: AbortSignal): Promise<number> {
-    const argv = ['/usr/bin/docker', 'build', '--progress', 'plain', '-f', spec.dockerfile, '-t', spec.tag];
+    const argv = [DOCKER, 'build', '--progress', 'plain', '-f', spec.dockerfile, '-t', spec.tag];
     if (this.network === 'host') argv.push('--network', 'host');
     argv.push(...argFlags(spec.buildArgs), spec.context);
     return (await run(argv, { env: this.infra.dockerEnv, signal, log: spec.log })).seconds;
@@ -118,11 +151,11 @@ export class BuildahTool implements Tool {
 
   constructor(private readonly infra: Infra) {}
 
+  /** `buildah rm -a`, a fresh graphroot/runroot (the old ones to the trash), the base pulled. */
   async reset(signal: AbortSignal): Promise<void> {
-    const env = this.infra.buildahEnv;
-    await run(['buildah', 'rm', '-a'], { env, signal });
-    await run(['buildah', 'rmi', '-a', '-f'], { env, signal }).catch(() => undefined); // empty store
-    await run(['buildah', 'pull', '-q', this.infra.baseRef], { env, signal });
+    await run(['buildah', 'rm', '-a'], { env: this.infra.buildahEnv, signal });
+    this.infra.freshBuildahStore();
+    await run(['buildah', 'pull', '-q', this.infra.baseRef], { env: this.infra.buildahEnv, signal });
   }
 
   async build(spec: BuildSpec, signal: AbortSignal): Promise<number> {
