@@ -12,7 +12,7 @@ import type { RunFlags } from './commands/run.js';
 import { exitCodeFor } from './exit.js';
 
 function packageVersion(): string {
-  // dist/cli/main.js, dist/tsbuild.mjs (the bundle) and cli/main.ts all find the package.json above them.
+  // dist/cli/main.js, dist/tsbuild-main.cjs (the bundle) and cli/main.ts all find the package.json above them.
   for (const candidate of ['../package.json', '../../package.json']) {
     try {
       const json = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as {
@@ -303,4 +303,6 @@ for (const stream of [process.stdout, process.stderr]) {
     throw err;
   });
 }
-process.exitCode = await main(process.argv);
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

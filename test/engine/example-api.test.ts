@@ -13,7 +13,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe.skipIf(!isRoot)('examples/api', () => {
   it('builds, then finds every step cached the second time', () => {
     const env = { ...process.env, TSBUILD_ROOT: join(work, 'root') };
-    const cli = resolve(repoRoot, 'dist/tsbuild.mjs');
+    const cli = resolve(repoRoot, 'dist/tsbuild.cjs');
     execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
     execFileSync('node', [cli, 'image', 'import', join(work, 'rootfs'), 'busybox:latest'], {
       env,

@@ -83,7 +83,7 @@ export async function recordFailure(
 
 /** The bundled CLI (`make build`), or undefined when dist/ has not been built. */
 export function cliPath(): string | undefined {
-  for (const candidate of ['dist/tsbuild.mjs', 'dist/cli/main.js']) {
+  for (const candidate of ['dist/tsbuild.cjs', 'dist/cli/main.js']) {
     const path = resolve(repoRoot, candidate);
     if (existsSync(path)) return path;
   }

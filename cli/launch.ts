@@ -1,0 +1,99 @@
+/**
+ * How the `tsbuild` command starts (bundled by scripts/bundle.mjs into dist/tsbuild.cjs, which
+ * bin/tsbuild runs). It loads the CLI bundle (dist/tsbuild-main.cjs) through V8's code cache: compiling
+ * the 1 MB bundle, and then each function on its first call, is most of what a cached build costs
+ * after Node's own start-up. The cache file (dist/tsbuild-main.cjs.cache) holds the compiled code of a
+ * whole earlier run, so a later run compiles almost nothing.
+ *
+ * The cache is only an accelerator: it is keyed by the bundle's size and mtime and Node's version, and
+ * carries a CRC-32 of its V8 data (V8 rejects a cache made under other flags, but does not checksum it
+ * in release builds: a damaged cache would crash Node). Any failure to read or write it just means
+ * compiling as usual. It is written once when missing or stale, and once more after the
+ * first `build` if an earlier, smaller command made it, since a build compiles most of the CLI. Writes
+ * go to a temporary name and are renamed into place.
+ */
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+interface CacheHeader {
+  readonly bundle: string;
+  readonly node: string;
+  readonly command: string;
+  readonly crc32: number;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bundlePath = join(here, 'tsbuild-main.cjs');
+const cachePath = `${bundlePath}.cache`;
+
+/** The command a run starts, for the refresh rule: `build` or `other`. */
+function commandClass(argv: readonly string[]): string {
+  return argv.slice(2).includes('build') ? 'build' : 'other';
+}
+
+/** The cache's header and V8 data, when the file exists and was made for this bundle and Node. */
+function readCache(bundleKey: string): { header: CacheHeader; data: Buffer } | undefined {
+  try {
+    const file = readFileSync(cachePath);
+    const length = file.readUInt32LE(0);
+    const header = JSON.parse(file.subarray(4, 4 + length).toString('utf8')) as CacheHeader;
+    if (header.bundle !== bundleKey || header.node !== process.version) return undefined;
+    const data = file.subarray(4 + length);
+    return crc32(data) === header.crc32 ? { header, data } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCache(header: Omit<CacheHeader, 'crc32'>, data: Buffer): void {
+  const json = Buffer.from(JSON.stringify({ ...header, crc32: crc32(data) }), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(json.length, 0);
+  const temp = `${cachePath}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, Buffer.concat([length, json, data]), { mode: 0o644 });
+    renameSync(temp, cachePath);
+  } catch {
+    // a read-only installation, a full disk: the next run compiles as usual
+    rmSync(temp, { force: true });
+  }
+}
+
+function launch(): void {
+  // A shebang line is valid only at the very start of a file: keep the line, as a comment.
+  const source = readFileSync(bundlePath, 'utf8').replace(/^#!/, '//');
+  const stat = statSync(bundlePath);
+  const bundleKey = `${stat.size}:${stat.mtimeMs}`;
+  const cached = readCache(bundleKey);
+  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const script = new Script(wrapper, {
+    filename: bundlePath,
+    ...(cached !== undefined ? { cachedData: cached.data } : {}),
+  });
+  const command = commandClass(process.argv);
+  const stale =
+    cached === undefined ||
+    script.cachedDataRejected === true ||
+    (cached.header.command !== 'build' && command === 'build');
+  if (stale) {
+    // At exit the script holds every function this run compiled.
+    process.once('exit', () =>
+      writeCache({ bundle: bundleKey, node: process.version, command }, script.createCachedData()),
+    );
+  }
+  const fn = script.runInThisContext() as (
+    exports: object,
+    require: NodeJS.Require,
+    module: { exports: object },
+    filename: string,
+    dirname: string,
+  ) => void;
+  const module = { exports: {} };
+  fn.call(module.exports, module.exports, createRequire(bundlePath), module, bundlePath, here);
+}
+
+launch();

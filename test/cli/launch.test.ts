@@ -1,0 +1,84 @@
+/**
+ * The launcher (cli/launch.ts → dist/tsbuild.cjs) runs the CLI bundle through V8's code cache: it
+ * writes the cache when missing, stale or rejected, refreshes it once after a first `build`, and
+ * never fails because of it.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/shared.js';
+
+const launcher = resolve(repoRoot, 'dist/tsbuild.cjs');
+const bundle = resolve(repoRoot, 'dist/tsbuild-main.cjs');
+const built = existsSync(launcher) && existsSync(bundle);
+if (!built) console.warn('dist/tsbuild.cjs is not built (make build): launcher tests skipped');
+
+const dir = mkdtempSync(join(tmpdir(), 'tsbuild-launch-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cache = join(dir, 'tsbuild-main.cjs.cache');
+
+function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync('node', [join(dir, 'tsbuild.cjs'), ...args], { encoding: 'utf8' });
+}
+
+function header(): { bundle: string; node: string; command: string } {
+  const file = readFileSync(cache);
+  return JSON.parse(file.subarray(4, 4 + file.readUInt32LE(0)).toString('utf8'));
+}
+
+describe.skipIf(!built)('the launcher', () => {
+  it('keeps a code cache next to the bundle and renews it when it no longer fits', () => {
+    copyFileSync(launcher, join(dir, 'tsbuild.cjs'));
+    copyFileSync(bundle, join(dir, 'tsbuild-main.cjs'));
+
+    const first = run('--help');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/Usage: tsbuild/);
+    expect(header()).toMatchObject({ node: process.version, command: 'other' });
+    const small = readFileSync(cache).length;
+
+    // Another non-build command keeps it; the first build (here its help) compiles more and renews it.
+    expect(run('image', '--help').status).toBe(0);
+    expect(readFileSync(cache).length).toBe(small);
+    expect(run('build', '--help').stdout).toMatch(/Usage: tsbuild build/);
+    expect(header().command).toBe('build');
+
+    // A damaged cache fails its CRC (V8 itself would crash on it): the CLI runs and rewrites it.
+    const damaged = readFileSync(cache);
+    damaged.fill(7, damaged.length - 64);
+    writeFileSync(cache, damaged);
+    expect(run('--version').stdout).toMatch(/^\d+\.\d+\.\d+|unknown/);
+    expect(readFileSync(cache).equals(damaged)).toBe(false);
+
+    // A changed bundle (new size and mtime) makes the cache stale.
+    const before = header().bundle;
+    appendFileSync(join(dir, 'tsbuild-main.cjs'), '\n// changed\n');
+    expect(run('--version').status).toBe(0);
+    expect(header().bundle).not.toBe(before);
+  });
+
+  it('runs without a writable cache', () => {
+    rmSync(cache, { force: true });
+    const blocker = join(dir, 'tsbuild-main.cjs.cache');
+    // A directory where the cache file should be: reading and renaming both fail.
+    makeDirectory(blocker);
+    const result = run('--version');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+  });
+});
+
+function makeDirectory(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+  spawnSync('mkdir', ['-p', join(path, 'inside')]);
+}
