@@ -3,12 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the project needs. Each later capability adds its own here.
-APT_PACKAGES := git make ca-certificates tar gzip pigz zstd umoci busybox-static runc skopeo docker-registry
+APT_PACKAGES := git make gcc libc6-dev ca-certificates tar gzip pigz zstd umoci busybox-static runc skopeo docker-registry
 NODE_MAJOR_MIN := 20
 
 STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
-SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image runner engine cli bench index.ts scripts/bundle.mjs -name "*.ts" -o -name "*.ne" 2>/dev/null)
+SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image runner engine cli bench native index.ts -name "*.ts" -o -name "*.ne" -o -name "*.c" 2>/dev/null) scripts/bundle.mjs scripts/native.sh
 
 .PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers bench-solver bench-peers compat peer-apt
 
@@ -33,7 +33,8 @@ deps: apt $(STAMP_DEPS)
 
 $(STAMP_BUILD): $(STAMP_DEPS) $(SOURCES) tsconfig.json tsconfig.build.json
 	npm run --silent build
-	@chmod +x dist/cli/main.js dist/tsbuild.mjs bin/tsbuild
+	@bash scripts/native.sh
+	@chmod +x dist/cli/main.js bin/tsbuild
 	@touch $@
 
 build: deps $(STAMP_BUILD)
