@@ -214,7 +214,22 @@ async function hashDir(
     if (hash !== undefined) lines.push(`${JSON.stringify(name)} ${hash as string}`);
   });
   if (lines.length === 0 && !keepEmpty) return undefined;
-  return sha256(`${directoryHeader(abs, st)}\n${lines.join('\n')}`);
+  return sha256(`${cachedDirectoryHeader(abs, st, walk)}\n${lines.join('\n')}`);
+}
+
+/**
+ * A directory's own header, from the stat cache while its metadata is unchanged: reading its xattrs
+ * costs two system calls (and loads koffi), and a change to them changes its ctime. The key ends in
+ * `/`, which no leaf's path does.
+ */
+function cachedDirectoryHeader(abs: string, st: BigIntStats, walk: Walk): string {
+  const key = `${abs}/`;
+  const cached = walk.cache.lookup(key, st);
+  if (cached !== undefined) return cached;
+  const scannedAtNs = nowNs();
+  const header = directoryHeader(abs, st);
+  walk.cache.record(key, st, header, scannedAtNs);
+  return header;
 }
 
 /** A child's hash: a string when the stat cache answers, a promise when it must be read or walked. */
