@@ -69,6 +69,26 @@ export interface TreeOptions {
   readonly signal?: AbortSignal;
   /** How many file operations run at once. */
   readonly parallelism?: number;
+  /**
+   * The overlay mounted at the destination root (`merged`) and its upper directory. What goes into a
+   * directory this copy created is written straight into the upper directory at the same path: such a
+   * directory is new in the upper layer and hides nothing below, so the merged result is the same, and
+   * creating files through overlayfs costs 2–4× what it costs on the file system under it (20,000
+   * files: 1.2–3.2 s against 0.7 s here). Nothing is looked up through the mount in such a directory,
+   * so overlayfs never caches an entry the direct writes would make stale, and the caller unmounts
+   * before the snapshot is read.
+   */
+  readonly overlay?: { readonly merged: string; readonly upper: string } | undefined;
+}
+
+/** Where one of a copy's trees goes. */
+export interface CopyTarget {
+  /**
+   * The top destination directory was just created, empty, by the caller (`COPY dir/ /new/`): its
+   * children need no check for an existing entry (and may be written into the overlay's upper
+   * directory), and it keeps its own metadata.
+   */
+  readonly emptyTop?: boolean;
 }
 
 /** Children of one directory started together; bounds the promises pending for a huge tree. */
@@ -120,6 +140,13 @@ function parentDir(make: () => Promise<boolean>): ParentDir {
   };
 }
 
+/** Where the first copy of a multiply-linked file went: its path as written, and under the mount. */
+interface LinkTarget {
+  readonly path: string;
+  readonly merged: string;
+  readonly direct: boolean;
+}
+
 /** Files up to this size are copied with synchronous calls. */
 const SMALL_FILE = 1n << 20n;
 /** Synchronous leaves between turns of the event loop. */
@@ -129,7 +156,7 @@ export class TreeCopier {
   private syncLeaves = 0;
   private readonly limit: Limiter;
   /** `dev:ino` of a multiply-linked source file → where its first copy is (once written). */
-  private readonly links = new Map<string, Promise<string>>();
+  private readonly links = new Map<string, Promise<LinkTarget>>();
 
   constructor(private readonly opts: TreeOptions) {
     this.limit = new Limiter(opts.parallelism ?? 32);
@@ -139,7 +166,21 @@ export class TreeCopier {
    * Copies `src` (not followed) to `dst`. `rel` is its path inside the copied tree for the filter (''
    * for the top, which the filter never sees). An existing top directory keeps its own metadata.
    */
-  async copy(src: string, dst: string, rel = '', parent?: ParentDir): Promise<void> {
+  async copy(src: string, dst: string, target: CopyTarget = {}): Promise<void> {
+    if (target.emptyTop !== true) return this.copyEntry(src, dst, '');
+    const top = parentDir(() => Promise.resolve(true));
+    await top.ready();
+    await this.copyChildren(src, dst, '', top);
+  }
+
+  /** `dst` (a path under the mounted root) where it is written: in the upper directory when direct. */
+  private physical(dst: string, direct: boolean): string {
+    const overlay = this.opts.overlay;
+    if (!direct || overlay === undefined || !dst.startsWith(`${overlay.merged}/`)) return dst;
+    return `${overlay.upper}${dst.slice(overlay.merged.length)}`;
+  }
+
+  private async copyEntry(src: string, dst: string, rel: string, parent?: ParentDir): Promise<void> {
     this.checkSignal();
     const st = await this.limit.run(() => lstat(src, { bigint: true }));
     const isDir = st.isDirectory();
@@ -153,12 +194,15 @@ export class TreeCopier {
     }
     const dir = parentDir(async () => {
       await parent?.ready();
-      return this.prepareDir(dst, parent?.fresh === true);
+      const fresh = parent?.fresh === true;
+      return this.prepareDir(this.physical(dst, fresh), fresh);
     });
     if (decision === 'copy') await dir.ready();
     await this.copyChildren(src, dst, rel, dir);
     // A directory merged into keeps its metadata at the top, takes the source's below (as fsutil).
-    if (dir.made && (rel !== '' || dir.fresh)) await this.applyMeta(src, dst, st);
+    if (dir.made && (rel !== '' || dir.fresh)) {
+      await this.applyMeta(src, this.physical(dst, parent?.fresh === true), st);
+    }
   }
 
   private async copyChildren(src: string, dst: string, rel: string, dir: ParentDir): Promise<void> {
@@ -168,7 +212,7 @@ export class TreeCopier {
         names
           .slice(i, i + CHUNK)
           .map((name) =>
-            this.copy(`${src}/${name}`, `${dst}/${name}`, rel === '' ? name : `${rel}/${name}`, dir),
+            this.copyEntry(`${src}/${name}`, `${dst}/${name}`, rel === '' ? name : `${rel}/${name}`, dir),
           ),
       );
     }
@@ -200,8 +244,10 @@ export class TreeCopier {
     } else await unlink(dst);
   }
 
-  private async copyLeaf(src: string, dst: string, st: BigIntStats, inFresh: boolean): Promise<void> {
+  /** `merged` is the leaf's path under the mounted root; in a fresh directory it may go to the upper dir. */
+  private async copyLeaf(src: string, merged: string, st: BigIntStats, inFresh: boolean): Promise<void> {
     this.checkSignal();
+    const dst = this.physical(merged, inFresh);
     if (!inFresh) await this.clearForLeaf(dst);
     if ((st.isFile() && st.nlink === 1n && st.size <= SMALL_FILE) || st.isSymbolicLink()) {
       this.copySmallLeafSync(src, dst, st);
@@ -213,12 +259,15 @@ export class TreeCopier {
         const key = `${st.dev}:${st.ino}`;
         const first = this.links.get(key);
         if (first !== undefined) {
-          await link(await first, dst);
+          const other = await first;
+          // Both in the upper directory, or both through the mount (a link cannot cross the two).
+          const direct = other.direct && dst !== merged;
+          await link(direct ? other.path : other.merged, direct ? dst : merged);
           return;
         }
         const written = copyFile(src, dst, constants.COPYFILE_FICLONE)
           .then(() => this.applyMeta(src, dst, st))
-          .then(() => dst);
+          .then((): LinkTarget => ({ path: dst, merged, direct: dst !== merged }));
         this.links.set(key, written);
         written.catch(() => undefined); // a later link awaits it; the error is reported here
         await written;

@@ -15,7 +15,7 @@ import type { Chown, ExecOp, FileOp, SourceOp } from '../llb/index.js';
 import { parseSourceIdentifier } from '../llb/index.js';
 import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.js';
 import { withTempMount } from '../snapshotter/mount/index.js';
-import type { Snapshotter } from '../snapshotter/types.js';
+import type { Mount, Snapshotter } from '../snapshotter/types.js';
 import type { PathPredicate, StatCache } from './contenthash/index.js';
 import { hasMeta, hashPath } from './contenthash/index.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
@@ -147,19 +147,26 @@ async function inNewSnapshot(
   deps: WorkerDeps,
   parent: string | undefined,
   signal: AbortSignal,
-  work: (dir: string) => Promise<void>,
+  work: (dir: string, upper: string | undefined) => Promise<void>,
 ): Promise<WorkerResult> {
   const name = `build-${randomBytes(12).toString('hex')}`;
   const key = `${name}-active`;
   const mounts = await deps.snapshotter.prepare(key, parent, { signal });
   try {
-    await withTempMount(mounts, work, { signal });
+    await withTempMount(mounts, (dir) => work(dir, upperDirOf(mounts)), { signal });
     await deps.snapshotter.commit(name, key, { signal });
   } catch (err) {
     await deps.snapshotter.remove(key).catch(() => undefined);
     throw err;
   }
   return snapshotResult(name);
+}
+
+/** The upper directory of a snapshot mounted as one overlay (absolute), else undefined. */
+function upperDirOf(mounts: readonly Mount[]): string | undefined {
+  if (mounts.length !== 1 || mounts[0]?.type !== 'overlay') return undefined;
+  const upper = mounts[0].options.find((o) => o.startsWith('upperdir='))?.slice('upperdir='.length);
+  return upper !== undefined && upper.startsWith('/') ? upper : undefined;
 }
 
 /**
@@ -170,7 +177,7 @@ async function inNewSnapshotOn(
   deps: WorkerDeps,
   base: WorkerResult | undefined,
   signal: AbortSignal,
-  work: (dir: string) => Promise<void>,
+  work: (dir: string, upper: string | undefined) => Promise<void>,
 ): Promise<WorkerResult> {
   if (base?.kind !== 'local') return inNewSnapshot(deps, parentOf(base), signal, work);
   return inNewSnapshot(deps, undefined, signal, async (dir) => {
@@ -180,7 +187,7 @@ async function inNewSnapshotOn(
       sourceFilter: () => localFilterOf(base),
       signal,
     });
-    await work(dir);
+    await work(dir, undefined);
   });
 }
 
@@ -329,9 +336,10 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
         sources,
         { snapshotter: deps.snapshotter, signal: ctx.signal },
         (dirs) =>
-          inNewSnapshotOn(deps, base, ctx.signal, (dest) =>
+          inNewSnapshotOn(deps, base, ctx.signal, (dest, destUpper) =>
             applyFileActions(op.actions, {
               dest,
+              ...(destUpper !== undefined ? { destUpper } : {}),
               inputs: (i: number) => dirs[indexes.indexOf(i)],
               sourceFilter: (i: number) => localFilterOf(results[i]),
               resolveOwner: (chown) => resolveOwnerIn(dest, chown),

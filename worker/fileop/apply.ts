@@ -34,6 +34,11 @@ export interface ApplyFileActionsOptions {
   readonly sourceFilter?: (index: number) => CopyPredicate | undefined;
   /** File operations run at once in a copy (default 32). */
   readonly parallelism?: number;
+  /**
+   * The upper directory of the overlay mounted at `dest`, when it is one: copies write the trees of
+   * directories they create straight into it (see TreeOptions.overlay).
+   */
+  readonly destUpper?: string;
 }
 
 /** Applies `actions` in order to `options.dest`. */
@@ -72,6 +77,7 @@ async function applyOne(
         sourceFilter: action.src === SCRATCH ? undefined : options.sourceFilter?.(action.src),
         signal: options.signal,
         parallelism: options.parallelism,
+        overlay: options.destUpper === undefined ? undefined : { merged: dest, upper: options.destUpper },
       });
     }
     case 'mkdir':

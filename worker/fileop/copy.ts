@@ -36,6 +36,8 @@ export interface CopyContext {
   readonly sourceFilter?: CopyPredicate;
   readonly signal?: AbortSignal;
   readonly parallelism?: number;
+  /** The overlay mounted at `destRoot`, when it is one (see TreeOptions.overlay). */
+  readonly overlay?: { readonly merged: string; readonly upper: string } | undefined;
 }
 
 /** True when a destination names a directory by its spelling (`dir/`, `dir/.`, `/`). */
@@ -70,6 +72,11 @@ export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<
   }
   // The destination itself when it is spelled as a directory, its parent otherwise (fsutil's Copy).
   const [destParent] = splitName(cleanName(action.dest));
+  // A directory made here for a single source is empty when that source's contents go in.
+  const madeDest =
+    destIsDir &&
+    sources.length === 1 &&
+    (await lstatOrUndefined(resolveIn(ctx.destRoot, action.dest, true).abs)) === undefined;
   await mkdirAll(ctx.destRoot, destIsDir ? action.dest : destParent, 0o755, ctx.owner);
   const filter = ctx.filter ?? patternFilter(action.include, action.exclude);
   const copierFor = (srcRel: string): TreeCopier =>
@@ -80,9 +87,10 @@ export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<
       replaceExisting: action.alwaysReplaceExisting,
       signal: ctx.signal,
       parallelism: ctx.parallelism,
+      overlay: ctx.overlay,
     });
   for (const source of sources) {
-    await copyOne(action, ctx, copierFor, source);
+    await copyOne(action, ctx, copierFor, source, madeDest);
   }
 }
 
@@ -91,6 +99,7 @@ async function copyOne(
   ctx: CopyContext,
   copierFor: (srcRel: string) => TreeCopier,
   source: string,
+  madeDest: boolean,
 ): Promise<void> {
   const src = ctx.srcRoot === undefined ? undefined : resolveIn(ctx.srcRoot, source, action.followSymlinks);
   const srcStat = src === undefined ? undefined : await lstatOrUndefined(src.abs);
@@ -114,10 +123,9 @@ async function copyOne(
     const base = splitName(source)[1];
     target = target === '' ? base : base === '' ? target : `${target}/${base}`;
   }
-  if (srcIsDir && action.copyDirContents && destStat === undefined) {
-    await mkdirAll(ctx.destRoot, target, 0o755, ctx.owner);
-  } else {
-    await mkdirAll(ctx.destRoot, splitName(target)[0], 0o755, ctx.owner);
-  }
-  await copierFor(src.rel).copy(src.abs, joinRoot(ctx.destRoot, target));
+  // Contents into a directory that did not exist: it is made here (or was, by copyAction), empty.
+  const emptyTop =
+    srcIsDir && action.copyDirContents && (destStat === undefined || (madeDest && target === dest.rel));
+  await mkdirAll(ctx.destRoot, emptyTop ? target : splitName(target)[0], 0o755, ctx.owner);
+  await copierFor(src.rel).copy(src.abs, joinRoot(ctx.destRoot, target), { emptyTop });
 }
