@@ -21,7 +21,8 @@ export {
 export type * from './frontend/instructions/types.js';
 export type { Stage, StagesOptions, StagesResult } from './frontend/instructions/index.js';
 export { PatternMatcher, readIgnoreFile, loadIgnoreFile } from './frontend/dockerignore/index.js';
-export { openEngine, resolveRoot, DEFAULT_ROOT } from './engine/open.js';
+export { openEngine } from './engine/open.js';
+export { resolveRoot, DEFAULT_ROOT, daemonSocketPath } from './core/root.js';
 export type { Engine, EngineOptions } from './engine/open.js';
 export { importRootfs, inspectImage, familiarName } from './engine/images.js';
 export type { ImageInspect, ImportRootfsOptions } from './engine/images.js';
@@ -44,3 +45,5 @@ export { convertDockerfile } from './frontend/dockerfile2llb/index.js';
 export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/dockerfile2llb/index.js';
 export { runImage } from './runner/index.js';
 export type { RunImageOptions } from './runner/index.js';
+export { serveDaemon } from './daemon/server.js';
+export type { DaemonOptions } from './daemon/server.js';

@@ -69,6 +69,25 @@ export function buildProgram(): Command {
       process.exitCode = await runCommand(image, command, options, globals());
     });
 
+  program
+    .command('daemon')
+    .description(
+      "Serve builds from a resident engine on the root's socket (<root>/tsbuild.sock), as dockerd does " +
+        'for `docker build`: `tsbuild build` uses it while it runs, and builds in-process otherwise.',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild daemon &                         # then: tsbuild build -t app .',
+        'tsbuild --root /srv/ci/tsbuild daemon    # one daemon per root',
+        'TSBUILD_NO_DAEMON=1 tsbuild build .      # in-process even while a daemon runs',
+      ]),
+    )
+    .action(async () => {
+      const { daemonCommand } = await import('./commands/daemon.js');
+      await daemonCommand(globals());
+    });
+
   const debug = program.command('debug').description('Inspect the stages of a build (parser, graph, cache).');
   debug
     .command('parse')
@@ -303,6 +322,6 @@ for (const stream of [process.stdout, process.stderr]) {
     throw err;
   });
 }
-void main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+// Every command awaits its own work, and stdout and stderr are synchronous on Linux: exiting at once
+// skips tearing down a heap that holds the whole CLI (20 ms of a cached build).
+void main(process.argv).then((code) => process.exit(code));

@@ -2,9 +2,10 @@
  * The composition root: one tsbuild root directory (`--root`, `TSBUILD_ROOT`, default /var/lib/tsbuild)
  * holds the content store, the snapshots and the image store; the builder and the runner share them.
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import { SharedFileLock } from '../core/lock.js';
+import { resolveRoot } from '../core/root.js';
 import { RuncExecutor, sweepOrphanContainers } from '../executor/index.js';
 import { sweepStaleTempMounts } from '../snapshotter/mount/index.js';
 import { PatternMatcher } from '../frontend/dockerignore/index.js';
@@ -19,8 +20,6 @@ import { createApplier, createDiffer } from '../snapshotter/layers/index.js';
 import { createSnapshotter } from '../snapshotter/overlay/index.js';
 import type { SnapshotterKind } from '../snapshotter/overlay/index.js';
 import type { Applier, Differ, Snapshotter } from '../snapshotter/types.js';
-
-export const DEFAULT_ROOT = '/var/lib/tsbuild';
 
 export interface EngineOptions {
   /** State directory; default `TSBUILD_ROOT` or /var/lib/tsbuild. */
@@ -49,11 +48,9 @@ export interface Engine {
   readonly worker: Worker;
   /** Runs containers (the worker's RUN steps and the runner share it). */
   readonly executor: RuncExecutor;
+  /** Writes what the engine keeps in memory for later runs (the context stat cache); for long-lived engines. */
+  flush(): Promise<void>;
   close(): Promise<void>;
-}
-
-export function resolveRoot(root?: string): string {
-  return resolve(root ?? process.env.TSBUILD_ROOT ?? DEFAULT_ROOT);
 }
 
 function snapshotterKind(kind?: string): SnapshotterKind {
@@ -157,6 +154,7 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
     gcLock: new SharedFileLock(join(root, 'gc.lock')),
     worker,
     executor,
+    flush: () => statCache.save(),
     close: async () => {
       await statCache.save();
       await snapshotter.close();

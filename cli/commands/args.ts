@@ -1,5 +1,5 @@
 /** Parsing of `name=value` arguments shared by the commands (`--local`, `--output`, `--secret` …). */
-import { InvalidArgumentError } from '../../index.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 
 /** `name=value` entries → a record; an entry without a name before `=` is an error naming `what`. */
 export function parsePairs(pairs: readonly string[], what: string): Record<string, string> {

@@ -1,12 +1,20 @@
-/** `tsbuild build`: the flags of `docker buildx build`, mapped onto the engine's build API. */
+/**
+ * `tsbuild build`: the flags of `docker buildx build`, mapped onto the engine's build API. The build
+ * runs on the root's daemon (`tsbuild daemon`) when one is listening, in this process otherwise; the
+ * engine is loaded only for the latter.
+ */
 import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { atomicWriteFile } from '../../core/fs.js';
-import { join } from 'node:path';
-import { InvalidArgumentError, build, resolveRoot } from '../../index.js';
+import { daemonSocketPath, resolveRoot } from '../../core/root.js';
+import type { WireBuildRequest } from '../../core/wire.js';
+import { WIRE_VERSION } from '../../core/wire.js';
 import type { BuildOptions, BuildOutput } from '../../index.js';
+import { buildOnDaemon } from '../daemon-client.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
+import type { Renderer } from '../progress/index.js';
 import { csvPairs } from './args.js';
-import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
 export interface BuildFlags {
@@ -156,28 +164,117 @@ export async function buildCommand(
     logFile: join(logDir, `build-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`),
   });
   try {
-    await withEngine(
-      globals,
-      async (engine, signal) => {
-        const result = await build(engine, { ...options, progress: renderer.writer, signal });
-        await renderer.close({});
-        if (result.imageID && flags.iidfile) await writeSmall(flags.iidfile, result.imageID);
-        if (flags.metadataFile) {
-          const metadata = {
-            'containerimage.config.digest': result.imageID,
-            'containerimage.digest': result.manifestDigest,
-            'image.name': result.names.join(','),
-          };
-          await writeSmall(flags.metadataFile, JSON.stringify(metadata, null, 2) + '\n');
-        }
-        if (result.imageID && mode === 'quiet') process.stdout.write(`${result.imageID}\n`);
-      },
-      { cancelOnSignal: true },
-    );
+    const result =
+      (await buildOnRootDaemon(root, options, renderer, globals)) ??
+      (await buildInProcess(globals, options, renderer));
+    await renderer.close({});
+    await writeResultFiles(result, flags);
+    if (result.imageID && mode === 'quiet') process.stdout.write(`${result.imageID}\n`);
   } catch (err) {
     await renderer.close({ error: err });
     throw err;
   }
+}
+
+/** --iidfile and --metadata-file. */
+async function writeResultFiles(result: BuiltImage, flags: BuildFlags): Promise<void> {
+  if (result.imageID && flags.iidfile) await writeSmall(flags.iidfile, result.imageID);
+  if (flags.metadataFile) {
+    const metadata = {
+      'containerimage.config.digest': result.imageID,
+      'containerimage.digest': result.manifestDigest,
+      'image.name': result.names.join(','),
+    };
+    await writeSmall(flags.metadataFile, JSON.stringify(metadata, null, 2) + '\n');
+  }
+}
+
+interface BuiltImage {
+  readonly imageID?: string;
+  readonly manifestDigest?: string;
+  readonly names: readonly string[];
+}
+
+async function buildInProcess(
+  globals: GlobalOptions,
+  options: BuildOptions,
+  renderer: Renderer,
+): Promise<BuiltImage> {
+  const [{ build }, { withEngine }] = await Promise.all([import('../../index.js'), import('./engine.js')]);
+  return withEngine(
+    globals,
+    (engine, signal) => build(engine, { ...options, progress: renderer.writer, signal }),
+    {
+      cancelOnSignal: true,
+    },
+  );
+}
+
+/**
+ * The build on the daemon of `root`, or undefined to build in-process: no daemon listening, another
+ * snapshotter asked for, TSBUILD_NO_DAEMON set, or a tar for this process's stdout.
+ */
+async function buildOnRootDaemon(
+  root: string,
+  options: BuildOptions,
+  renderer: Renderer,
+  globals: GlobalOptions,
+): Promise<BuiltImage | undefined> {
+  if (globals.snapshotter !== undefined || process.env.TSBUILD_NO_DAEMON) return undefined;
+  const request = wireRequest(options);
+  if (request === undefined) return undefined;
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await buildOnDaemon(daemonSocketPath(root), request, {
+      onEvent: (event) => renderer.writer.write(event),
+      signal: controller.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The build as a daemon request: paths made absolute here, secrets as base64. */
+export function wireRequest(options: BuildOptions): WireBuildRequest | undefined {
+  const output = options.output ?? { type: 'image' };
+  if (output.type !== 'image' && typeof output.dest !== 'string') return undefined;
+  const secrets: Record<string, string> = {};
+  for (const [id, bytes] of Object.entries(options.secrets ?? {}))
+    secrets[id] = Buffer.from(bytes).toString('base64');
+  const contexts: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.buildContexts ?? {})) {
+    contexts[name] = value.includes('://') ? value : resolve(value);
+  }
+  const ssh: Record<string, string> = {};
+  for (const [id, path] of Object.entries(options.ssh ?? {})) ssh[id] = resolve(path);
+  return {
+    version: WIRE_VERSION,
+    ...(options.context !== undefined ? { context: resolve(options.context) } : {}),
+    ...(options.dockerfile !== undefined ? { dockerfile: resolve(options.dockerfile) } : {}),
+    ...(options.dockerfileText !== undefined ? { dockerfileText: options.dockerfileText } : {}),
+    tags: options.tags ?? [],
+    ...(options.target !== undefined ? { target: options.target } : {}),
+    buildArgs: options.buildArgs ?? {},
+    labels: options.labels ?? {},
+    noCache: options.noCache ?? false,
+    noCacheFilter: options.noCacheFilter ?? [],
+    pull: options.pull ?? false,
+    secrets,
+    ssh,
+    buildContexts: contexts,
+    ...(options.network !== undefined ? { network: options.network } : {}),
+    ...(options.platform !== undefined ? { platform: options.platform } : {}),
+    allowInsecure: options.allowInsecure ?? false,
+    insecureRegistries: options.registry?.insecureRegistries ?? [],
+    output:
+      output.type === 'image'
+        ? { type: 'image' }
+        : { type: output.type, dest: resolve(output.dest as string) },
+  };
 }
 
 async function writeSmall(path: string, text: string): Promise<void> {

@@ -23,6 +23,8 @@ export async function withEngine<T>(
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   }
+  // For the launcher's code cache (cli/launch.ts): this run compiles the engine too.
+  (globalThis as Record<symbol, unknown>)[Symbol.for('tsbuild.engine-opened')] = true;
   try {
     const engine = await openEngine({
       ...(globals.root ? { root: globals.root } : {}),

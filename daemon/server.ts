@@ -1,0 +1,223 @@
+/**
+ * `tsbuild daemon`: one engine kept open on a root, serving builds over a unix socket (HTTP/1.1, the
+ * protocol in core/wire.ts). A build through the daemon skips what every CLI process pays before its
+ * first step (Node's start-up, loading the engine, opening the stores, reading the stat cache) and
+ * finds its caches warm: BuildKit's model, where `docker build` is a thin client of a resident daemon.
+ *
+ * The socket is created with mode 0600 in the root (root-only, like the stores themselves). A client
+ * that disconnects cancels its build. The stores stay safe for other processes (CLI builds, prune)
+ * at the same time: the engine is multi-process safe, and re-reads what another process changed.
+ */
+import { chmod, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { AlreadyExistsError, InvalidArgumentError, TsbuildError } from '../core/errors.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/wire.js';
+import { WIRE_VERSION, errorToWire } from '../core/wire.js';
+import { build } from '../index.js';
+import type { BuildOptions, BuildResult, Engine } from '../index.js';
+
+export interface DaemonOptions {
+  readonly engine: Engine;
+  readonly socketPath: string;
+  /** Aborting it stops the daemon: no new builds, running ones cancelled, socket removed. */
+  readonly signal: AbortSignal;
+  /** One line per request and per failure (the daemon's log). */
+  readonly log?: (line: string) => void;
+}
+
+/** Largest request body accepted (a Dockerfile sent as text, and secrets). */
+const MAX_BODY = 32 * 1024 * 1024;
+
+/** HTTP statuses for errors found before a build starts (the only map from codes to statuses). */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  FAILED_PRECONDITION: 412,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  UNAVAILABLE: 503,
+};
+
+/** Serves until `signal` aborts; resolves once the socket is closed and removed. */
+export async function serveDaemon(options: DaemonOptions): Promise<void> {
+  await claimSocket(options.socketPath);
+  const running = new Set<AbortController>();
+  const server = createServer((req, res) => {
+    void handle(req, res, options, running);
+  });
+  await listen(server, options.socketPath);
+  try {
+    await chmod(options.socketPath, 0o600);
+    options.log?.(
+      `tsbuild daemon: serving ${options.engine.root} on ${options.socketPath} (pid ${process.pid})`,
+    );
+    await new Promise<void>((resolve) => {
+      if (options.signal.aborted) resolve();
+      else options.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    for (const controller of running) controller.abort();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(options.socketPath, { force: true });
+  }
+}
+
+/** Removes a socket file left by a daemon that died; refuses when a live daemon answers on it. */
+async function claimSocket(path: string): Promise<void> {
+  const live = await new Promise<boolean>((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (live) {
+    throw new AlreadyExistsError(`a tsbuild daemon already serves this root on ${path}`, {
+      hint: 'stop it first, or give this one another --root',
+    });
+  }
+  await rm(path, { force: true });
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: DaemonOptions,
+  running: Set<AbortController>,
+): Promise<void> {
+  if (req.method === 'GET' && req.url === '/v1/ping') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ version: WIRE_VERSION, root: options.engine.root, pid: process.pid }));
+    return;
+  }
+  if (req.method !== 'POST' || req.url !== '/v1/build') {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({ error: errorToWire(new TsbuildError('NOT_FOUND', `no ${req.method} ${req.url}`)) }),
+    );
+    return;
+  }
+  let request: WireBuildRequest;
+  try {
+    request = parseRequest(await readBody(req));
+  } catch (err) {
+    const wire = errorToWire(err);
+    res.writeHead(STATUS[wire.code] ?? 500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: wire }));
+    return;
+  }
+  const controller = new AbortController();
+  running.add(controller);
+  // A client gone before its build ends cancels the build (Ctrl-C on `tsbuild build`).
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const send = (line: WireLine): void => {
+    if (!res.destroyed) res.write(`${JSON.stringify(line)}\n`);
+  };
+  options.log?.(
+    `build: ${request.context ?? '(no context)'}${request.tags.length ? ` -t ${request.tags.join(' -t ')}` : ''}`,
+  );
+  try {
+    const result = await build(options.engine, {
+      ...buildOptions(request),
+      progress: { write: (event) => send({ event }) },
+      signal: controller.signal,
+    });
+    send({ result: wireResult(result) });
+  } catch (err) {
+    options.log?.(`build failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    send({ error: errorToWire(err) });
+  } finally {
+    running.delete(controller);
+    res.end();
+    await options.engine.flush().catch(() => undefined);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new InvalidArgumentError(`request larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseRequest(body: string): WireBuildRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new InvalidArgumentError('the build request is not JSON');
+  }
+  const request = value as Partial<WireBuildRequest> | null;
+  if (request === null || typeof request !== 'object' || request.version !== WIRE_VERSION) {
+    throw new InvalidArgumentError(`unsupported build request (this daemon speaks version ${WIRE_VERSION})`, {
+      hint: 'the client and the daemon come from different tsbuild versions: restart the daemon',
+    });
+  }
+  const paths = [
+    request.context,
+    request.dockerfile,
+    request.output?.type === 'image' ? undefined : request.output?.dest,
+  ];
+  if (paths.some((p) => p !== undefined && !p.startsWith('/'))) {
+    throw new InvalidArgumentError('paths in a build request must be absolute');
+  }
+  return request as WireBuildRequest;
+}
+
+function buildOptions(request: WireBuildRequest): BuildOptions {
+  const secrets: Record<string, Uint8Array> = {};
+  for (const [id, value] of Object.entries(request.secrets)) secrets[id] = Buffer.from(value, 'base64');
+  return {
+    ...(request.context !== undefined ? { context: request.context } : {}),
+    ...(request.dockerfile !== undefined ? { dockerfile: request.dockerfile } : {}),
+    ...(request.dockerfileText !== undefined ? { dockerfileText: request.dockerfileText } : {}),
+    tags: request.tags,
+    ...(request.target !== undefined ? { target: request.target } : {}),
+    buildArgs: request.buildArgs,
+    labels: request.labels,
+    noCache: request.noCache,
+    noCacheFilter: request.noCacheFilter,
+    pull: request.pull,
+    secrets,
+    ssh: request.ssh,
+    buildContexts: request.buildContexts,
+    ...(request.network !== undefined ? { network: request.network } : {}),
+    ...(request.platform !== undefined ? { platform: request.platform } : {}),
+    allowInsecure: request.allowInsecure,
+    registry: { insecureRegistries: request.insecureRegistries },
+    output: request.output,
+  };
+}
+
+function wireResult(result: BuildResult): WireBuildResult {
+  return {
+    ...(result.imageID !== undefined ? { imageID: result.imageID } : {}),
+    ...(result.manifestDigest !== undefined ? { manifestDigest: result.manifestDigest } : {}),
+    names: result.names,
+    containers: result.containers,
+    warnings: result.warnings,
+  };
+}
