@@ -8,9 +8,10 @@
  * The cache is only an accelerator: it is keyed by the bundle's size and mtime and Node's version, and
  * carries a CRC-32 of its V8 data (V8 rejects a cache made under other flags, but does not checksum it
  * in release builds: a damaged cache would crash Node). Any failure to read or write it just means
- * compiling as usual. It is written once when missing or stale, and once more after the
- * first `build` if an earlier, smaller command made it, since a build compiles most of the CLI. Writes
- * go to a temporary name and are renamed into place.
+ * compiling as usual. It is written when missing or stale, and rewritten by a run that compiled more of
+ * the CLI than the run that made it: a build that opened the engine ranks above a build served by a
+ * daemon, which ranks above any other command (the cache holds what its run compiled). Writes go to a
+ * temporary name and are renamed into place.
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,7 +23,8 @@ import { Script } from 'node:vm';
 interface CacheHeader {
   readonly bundle: string;
   readonly node: string;
-  readonly command: string;
+  /** What the run that made it compiled (see `rank`). */
+  readonly rank: number;
   readonly crc32: number;
 }
 
@@ -30,9 +32,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bundlePath = join(here, 'tsbuild-main.cjs');
 const cachePath = `${bundlePath}.cache`;
 
-/** The command a run starts, for the refresh rule: `build` or `other`. */
-function commandClass(argv: readonly string[]): string {
-  return argv.slice(2).includes('build') ? 'build' : 'other';
+/** Set by the CLI when it opens an engine in this process (cli/commands/engine.ts). */
+const ENGINE_OPENED = Symbol.for('tsbuild.engine-opened');
+
+/** How much of the CLI this run compiled: 2 opened an engine, 1 a build (on a daemon), 0 anything else. */
+function rank(argv: readonly string[]): number {
+  if ((globalThis as Record<symbol, unknown>)[ENGINE_OPENED] === true) return 2;
+  return argv.slice(2).includes('build') ? 1 : 0;
 }
 
 /** The cache's header and V8 data, when the file exists and was made for this bundle and Node. */
@@ -74,17 +80,14 @@ function launch(): void {
     filename: bundlePath,
     ...(cached !== undefined ? { cachedData: cached.data } : {}),
   });
-  const command = commandClass(process.argv);
-  const stale =
-    cached === undefined ||
-    script.cachedDataRejected === true ||
-    (cached.header.command !== 'build' && command === 'build');
-  if (stale) {
-    // At exit the script holds every function this run compiled.
-    process.once('exit', () =>
-      writeCache({ bundle: bundleKey, node: process.version, command }, script.createCachedData()),
-    );
-  }
+  const rejected = cached === undefined || script.cachedDataRejected === true;
+  // At exit the script holds every function this run compiled.
+  process.once('exit', () => {
+    const runRank = rank(process.argv);
+    if (rejected || (cached?.header.rank ?? -1) < runRank) {
+      writeCache({ bundle: bundleKey, node: process.version, rank: runRank }, script.createCachedData());
+    }
+  });
   const fn = script.runInThisContext() as (
     exports: object,
     require: NodeJS.Require,

@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ function run(...args: string[]): { status: number | null; stdout: string; stderr
   return spawnSync('node', [join(dir, 'tsbuild.cjs'), ...args], { encoding: 'utf8' });
 }
 
-function header(): { bundle: string; node: string; command: string } {
+function header(): { bundle: string; node: string; rank: number } {
   const file = readFileSync(cache);
   return JSON.parse(file.subarray(4, 4 + file.readUInt32LE(0)).toString('utf8'));
 }
@@ -40,18 +41,29 @@ describe.skipIf(!built)('the launcher', () => {
   it('keeps a code cache next to the bundle and renews it when it no longer fits', () => {
     copyFileSync(launcher, join(dir, 'tsbuild.cjs'));
     copyFileSync(bundle, join(dir, 'tsbuild-main.cjs'));
+    // What the bundle loads from beside it: koffi, and the native addon (dist/native).
+    symlinkSync(resolve(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+    if (existsSync(resolve(repoRoot, 'dist/native')))
+      symlinkSync(resolve(repoRoot, 'dist/native'), join(dir, 'native'));
 
     const first = run('--help');
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/Usage: tsbuild/);
-    expect(header()).toMatchObject({ node: process.version, command: 'other' });
+    expect(header()).toMatchObject({ node: process.version, rank: 0 });
     const small = readFileSync(cache).length;
 
-    // Another non-build command keeps it; the first build (here its help) compiles more and renews it.
+    // Another command of the same rank keeps it; a build (here its help) ranks higher and renews it.
     expect(run('image', '--help').status).toBe(0);
     expect(readFileSync(cache).length).toBe(small);
     expect(run('build', '--help').stdout).toMatch(/Usage: tsbuild build/);
-    expect(header().command).toBe('build');
+    expect(header().rank).toBe(1);
+    // A command that opens an engine ranks highest.
+    expect(run('--root', join(dir, 'root'), 'image', 'ls').status).toBe(0);
+    expect(header().rank).toBe(2);
+    const full = readFileSync(cache).length;
+    expect(full).toBeGreaterThan(small);
+    expect(run('build', '--help').status).toBe(0);
+    expect(readFileSync(cache).length).toBe(full);
 
     // A damaged cache fails its CRC (V8 itself would crash on it): the CLI runs and rewrites it.
     const damaged = readFileSync(cache);
