@@ -142,12 +142,15 @@ export class Solver {
   private async computeFromInputs(vertex: Vertex, state: ComputeState): Promise<Solved> {
     const { job, entry, ctx, keys, useCache } = state;
     const subs = vertex.inputs.map((input) => this.subscribe(input.vertex, job, entry.signal, entry));
+    // Each content hash starts as soon as its own input is solved, not once all of them are: a chain
+    // of COPY --from steps hashes its sources while the steps before it run.
+    const hashes = subs.map((sub, i) => this.hashWhenSolved(vertex, keys, i, sub.promise, ctx));
     try {
       const solved = await Promise.all(subs.map((sub) => sub.promise));
       const inputs = solved.map((s, i) => pickOutput(vertex, s, vertex.inputs[i]?.index ?? 0));
       const inputKeys = solved.map((s, i) => s.keys[vertex.inputs[i]?.index ?? 0] ?? '');
       const inputStable = solved.map((s) => s.stable);
-      const slow = await this.slowKey(vertex, { keys, inputs, inputKeys, inputStable, ctx });
+      const slow = await this.slowKey(vertex, { keys, inputKeys, inputStable, hashes });
       if (useCache && slow.key !== keys.key && slow.stable) {
         const hit = await this.lookup(vertex, slow.key, ctx);
         if (hit !== undefined) return hit;
@@ -170,6 +173,25 @@ export class Solver {
     }
   }
 
+  /** Input `i`'s content hash (when its dep declares one), computed once that input is solved. */
+  private hashWhenSolved(
+    vertex: Vertex,
+    keys: VertexKeys,
+    i: number,
+    solved: Promise<Solved>,
+    ctx: OpContext,
+  ): Promise<string | undefined> | undefined {
+    const hash = keys.cacheMap.deps[i]?.contentHash;
+    if (hash === undefined) return undefined;
+    const promise = solved.then((s) => {
+      const input = pickOutput(vertex, s, vertex.inputs[i]?.index ?? 0);
+      if (input === undefined) return undefined;
+      return this.lanes.io.add(() => hash(input, ctx), { signal: ctx.signal });
+    });
+    promise.catch(() => undefined); // a failure is reported by whoever awaits it (or by the input)
+    return promise;
+  }
+
   /**
    * The slow key: content hashes for deps that declare one, inputs' canonical keys for the rest.
    * Equal to the fast key when no dep hashes content and every input's key is its fast key.
@@ -180,10 +202,8 @@ export class Solver {
     if (s.keys.cacheMap.volatile === true && !hashesContent) return { key: s.keys.key, stable: false };
     const parts = await Promise.all(
       vertex.inputs.map(async (_, i): Promise<KeyPart> => {
-        const hash = deps[i]?.contentHash;
-        const input = s.inputs[i];
-        if (hash === undefined || input === undefined) return { kind: 'key', value: s.inputKeys[i] ?? '' };
-        const value = await this.lanes.io.add(() => hash(input, s.ctx), { signal: s.ctx.signal });
+        const value = await s.hashes[i];
+        if (value === undefined) return { kind: 'key', value: s.inputKeys[i] ?? '' };
         return { kind: 'content', value };
       }),
     );
@@ -289,10 +309,10 @@ interface ComputeState {
 
 interface SlowKeyInput {
   readonly keys: VertexKeys;
-  readonly inputs: readonly Result[];
   readonly inputKeys: readonly string[];
   readonly inputStable: readonly boolean[];
-  readonly ctx: OpContext;
+  /** Per input, its content hash (from `hashWhenSolved`), or undefined for a key-only input. */
+  readonly hashes: readonly (Promise<string | undefined> | undefined)[];
 }
 
 interface RecordInput {

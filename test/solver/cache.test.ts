@@ -214,3 +214,34 @@ describe('FileCacheStore', () => {
     expect(await readdir(dir)).toHaveLength(1);
   });
 });
+
+describe('content hashes', () => {
+  it("start as soon as their own input is solved, not when the vertex's last input is", async () => {
+    const { world, solver } = fresh();
+    const base = vertex('FROM alpine', sourceOp(world, 'alpine', { os: 'alpine' }));
+    const slow = runOp(world, 'RUN slow', { delayMs: 200 });
+    const fast = runOp(world, 'RUN fast');
+    let hashedAt: number | undefined;
+    const copy = new FakeOp(world, {
+      cacheDigest: digestOf('copy', 'fast'),
+      deps: [
+        {},
+        {
+          selector: 'fast',
+          contentHash: async (input) => {
+            hashedAt = performance.now();
+            return digestOf(JSON.stringify(world.files(input)));
+          },
+        },
+      ],
+      produce: (inputs) => ({ ...inputs[0], ...inputs[1] }),
+    });
+    const slowV = vertex('RUN slow', slow, [base]);
+    const fastV = vertex('RUN fast', fast, [base]);
+    await solveOnce(solver, vertex('COPY --from=fast', copy, [slowV, fastV]));
+    // The source (input 1) was hashed while the destination (input 0) was still running.
+    expect(hashedAt).toBeDefined();
+    expect(hashedAt as number).toBeLessThan(slow.ends[0] as number);
+    expect(copy.calls).toBe(1);
+  });
+});
