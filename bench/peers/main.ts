@@ -27,7 +27,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: process.env.BENCH_RUNS ?? '5' },
     only: { type: 'string', default: 'a,b,c' },
-    tools: { type: 'string', default: 'tsbuild,buildkit-host,buildkit-default,buildah' },
+    tools: { type: 'string', default: 'tsbuild,tsbuild-cli,buildkit-host,buildkit-default,buildah' },
     files: { type: 'string', default: '20000' },
     mb: { type: 'string', default: '200' },
     keep: { type: 'boolean', default: process.env.PEERS_KEEP === '1' },
@@ -120,7 +120,8 @@ async function main(): Promise<number> {
     infra.setUpBuildah();
     const tsbuildMissing = await tsbuildBuildAvailable(signal);
     if (tsbuildMissing !== undefined) note(`tsbuild: ${tsbuildMissing}; its column is left empty`);
-    if (wanted.has('tsbuild') && tsbuildMissing === undefined) tools.push(new TsbuildTool(infra));
+    if (wanted.has('tsbuild') && tsbuildMissing === undefined) tools.push(new TsbuildTool(infra, 'daemon'));
+    if (wanted.has('tsbuild-cli') && tsbuildMissing === undefined) tools.push(new TsbuildTool(infra, 'cli'));
     if (wanted.has('buildkit-host')) tools.push(new BuildkitTool(infra, 'host'));
     if (wanted.has('buildkit-default')) tools.push(new BuildkitTool(infra, 'default'));
     if (wanted.has('buildah')) tools.push(new BuildahTool(infra));

@@ -82,12 +82,14 @@ export function printReport(input: ReportInput): void {
   out.push(
     `Medians of ${input.runs} runs, wall time of the CLI. "Cold" = no build cache; the base image ` +
       '(busybox-static from a local registry on 127.0.0.1) is already present locally, pulled once before ' +
-      'timing for every tool (tsbuild: a fresh --root per cold run, base pulled by a FROM-only build).',
+      'timing for every tool (tsbuild: a fresh --root per cold run, base pulled by a FROM-only build). ' +
+      'tsbuild (daemon): `tsbuild daemon` serves the root, as dockerd serves BuildKit; tsbuild (no daemon): ' +
+      'every build in its own process.',
     'Ratios are tsbuild (or buildah) ÷ BuildKit; the verdict compares tsbuild with the faster BuildKit column.',
     '',
-    '| scenario | tsbuild | BuildKit --network host | BuildKit default network | buildah --layers | ' +
-      'tsbuild ÷ BK host | tsbuild ÷ BK default | buildah ÷ BK default | verdict |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| scenario | tsbuild (daemon) | tsbuild (no daemon) | BuildKit --network host | BuildKit default network | ' +
+      'buildah --layers | tsbuild ÷ BK host | tsbuild ÷ BK default | buildah ÷ BK default | verdict |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const row of rows) {
     const ts = med(results, row, 'tsbuild');
@@ -95,7 +97,8 @@ export function printReport(input: ReportInput): void {
     const def = med(results, row, 'buildkit-default');
     const bah = med(results, row, 'buildah');
     out.push(
-      `| ${rowTitle(row, input.scenarios)} | ${cell(results, row, 'tsbuild')} | ${cell(results, row, 'buildkit-host')} | ` +
+      `| ${rowTitle(row, input.scenarios)} | ${cell(results, row, 'tsbuild')} | ${cell(results, row, 'tsbuild-cli')} | ` +
+        `${cell(results, row, 'buildkit-host')} | ` +
         `${cell(results, row, 'buildkit-default')} | ${cell(results, row, 'buildah')} | ${ratio(ts, host)} | ` +
         `${ratio(ts, def)} | ${ratio(bah, def)} | ${verdict(results, row)} |`,
     );

@@ -15,12 +15,12 @@
  *   - buildah: `buildah rm -a`, then storage.conf names a new graphroot/runroot (`Infra.freshBuildahStore`).
  * Each then pulls the base and (tsbuild, BuildKit) runs one untimed `FROM`-only build as a warm-up.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { throwIfAborted } from '../../core/abort.js';
 import type { Infra } from './infra.js';
 import { DOCKER, TSBUILD_MAIN } from './infra.js';
-import { run } from './proc.js';
+import { Daemon, run } from './proc.js';
 
 export interface BuildSpec {
   readonly context: string;
@@ -53,14 +53,30 @@ function fromOnlyContext(infra: Infra, dir: string): string {
   return ctx;
 }
 
-/** tsbuild through its CLI, a fresh `--root` per reset with the base pulled by a `FROM`-only build. */
+/**
+ * tsbuild through its CLI, a fresh `--root` per reset with the base pulled by a `FROM`-only build. With
+ * `daemon` (the `tsbuild` column), `tsbuild daemon` serves that root as dockerd serves BuildKit's
+ * builds: started at each reset, before the warm-up build, and stopped by PID. Without it (the
+ * `tsbuild-cli` column), every build runs in its own process.
+ */
 export class TsbuildTool implements Tool {
-  readonly id = 'tsbuild';
-  readonly label = 'tsbuild';
+  readonly id: string;
+  readonly label: string;
   private generation = 0;
   private root = '';
+  private daemon: Daemon | undefined;
 
-  constructor(private readonly infra: Infra) {}
+  constructor(
+    private readonly infra: Infra,
+    private readonly mode: 'daemon' | 'cli',
+  ) {
+    this.id = mode === 'daemon' ? 'tsbuild' : 'tsbuild-cli';
+    this.label = mode === 'daemon' ? 'tsbuild (daemon)' : 'tsbuild (no daemon)';
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return this.mode === 'cli' ? { ...process.env, TSBUILD_NO_DAEMON: '1' } : process.env;
+  }
 
   private rootArgs(): string[] {
     return [TSBUILD_MAIN, '--root', this.root];
@@ -68,13 +84,23 @@ export class TsbuildTool implements Tool {
 
   async reset(signal: AbortSignal): Promise<void> {
     await this.close();
-    this.root = join(this.infra.scratch, 'tsbuild', `root-${this.generation++}`);
+    this.root = join(this.infra.scratch, this.id, `root-${this.generation++}`);
     mkdirSync(this.root, { recursive: true });
-    const pullCtx = fromOnlyContext(this.infra, join('tsbuild', 'pull-context'));
+    if (this.mode === 'daemon') await this.startDaemon(signal);
+    const pullCtx = fromOnlyContext(this.infra, join(this.id, 'pull-context'));
     await run([...this.rootArgs(), ...this.commonFlags(), '-t', 'tsbuild-base-pull', pullCtx], {
       signal,
-      log: join(this.infra.scratch, 'tsbuild', 'pull.log'),
+      env: this.env(),
+      log: join(this.infra.scratch, this.id, 'pull.log'),
     });
+  }
+
+  private async startDaemon(signal: AbortSignal): Promise<void> {
+    const socket = join(this.root, 'tsbuild.sock');
+    this.daemon = Daemon.start('tsbuild daemon', [...this.rootArgs(), 'daemon'], {
+      log: join(this.infra.scratch, this.id, 'daemon.log'),
+    });
+    await this.daemon.waitReady(async () => existsSync(socket), { timeoutMs: 30_000, signal });
   }
 
   private commonFlags(): string[] {
@@ -93,11 +119,13 @@ export class TsbuildTool implements Tool {
       ...argFlags(spec.buildArgs),
       spec.context,
     ];
-    return (await run(argv, { signal, log: spec.log })).seconds;
+    return (await run(argv, { signal, env: this.env(), log: spec.log })).seconds;
   }
 
-  /** The current root goes to the trash (deleted with the scratch directory at the end). */
+  /** The daemon stops; the current root goes to the trash (deleted with the scratch directory at the end). */
   async close(): Promise<void> {
+    await this.daemon?.stop();
+    this.daemon = undefined;
     if (this.root === '') return;
     this.infra.moveToTrash(this.root);
     this.root = '';
