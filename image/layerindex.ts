@@ -6,9 +6,9 @@
  * atomically: `layers/<sha256 of the snapshot name>-<compression>.json`.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile } from '../core/fs.js';
+import { atomicWriteFile, readSmallFile } from '../core/fs.js';
 import type { Compression, Descriptor, Digest } from '../snapshotter/types.js';
 
 export interface LayerRecord {
@@ -45,12 +45,8 @@ export class LayerIndex {
     options: Options = {},
   ): Promise<LayerRecord | undefined> {
     options.signal?.throwIfAborted();
-    try {
-      return JSON.parse(await readFile(this.file(snapshot, compression), 'utf8')) as LayerRecord;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = readSmallFile(this.file(snapshot, compression));
+    return text === undefined ? undefined : (JSON.parse(text) as LayerRecord);
   }
 
   async put(

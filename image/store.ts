@@ -4,10 +4,11 @@
  * so concurrent writers of different names never touch the same file.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError, TsbuildError } from '../core/errors.js';
-import { atomicWriteFile, isTempName, KeyedMutex } from '../core/fs.js';
+import { atomicWriteFile, isTempName, KeyedMutex, readSmallFile } from '../core/fs.js';
 import { hostPlatform } from '../core/platform.js';
 import type { ContentStore, Descriptor, Digest, Platform } from '../snapshotter/types.js';
 import type { ImageConfig, ImageIndex, Manifest } from './oci.js';
@@ -54,14 +55,11 @@ export class ImageStore {
   async get(name: string, options: Options = {}): Promise<ImageRecord> {
     options.signal?.throwIfAborted();
     const normalized = normalizeReference(name);
-    try {
-      return JSON.parse(await readFile(fileFor(this.dir, normalized), 'utf8')) as ImageRecord;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new NotFoundError(`image ${normalized} not found`, { hint: 'see `tsbuild image ls`' });
-      }
-      throw err;
+    const text = readSmallFile(fileFor(this.dir, normalized));
+    if (text === undefined) {
+      throw new NotFoundError(`image ${normalized} not found`, { hint: 'see `tsbuild image ls`' });
     }
+    return JSON.parse(text) as ImageRecord;
   }
 
   async list(options: Options = {}): Promise<ImageRecord[]> {
@@ -125,12 +123,28 @@ export class ImageStore {
     return record;
   }
 
+  /**
+   * A manifest, index or config blob, verified against its digest. They are a few KB, read on every
+   * build: read at once (synchronously, see readSmallFile) when the blob is there and intact; the
+   * content store's verified stream otherwise, which reports a missing or damaged blob.
+   */
   private async readJSON<T>(digest: Digest, options: Options): Promise<T> {
-    const stream = await this.content.read(digest, { ...options, verify: true });
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+    options.signal?.throwIfAborted();
+    let bytes: Buffer | undefined;
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+      bytes = readFileSync(this.content.path(digest));
+      if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) bytes = undefined;
+    } catch {
+      bytes = undefined;
+    }
+    if (bytes === undefined) {
+      const stream = await this.content.read(digest, { ...options, verify: true });
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+      bytes = Buffer.concat(chunks);
+    }
+    try {
+      return JSON.parse(bytes.toString('utf8')) as T;
     } catch (cause) {
       throw new TsbuildError('FAILED_PRECONDITION', `blob ${digest} is not valid JSON`, { cause });
     }

@@ -2,9 +2,9 @@
  * Cache stores: key → record (a result id and the keys it was saved under). The memory store is for
  * tests and one-shot builds; `FileCacheStore` persists records under a directory.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile } from '../core/fs.js';
+import { atomicWriteFile, readSmallFile } from '../core/fs.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { sha256 } from './cachekey.js';
 import type { CacheRecord, CacheStore } from './types.js';
@@ -67,13 +67,8 @@ export class FileCacheStore implements CacheStore {
 
   async lookup(key: string): Promise<CacheRecord | undefined> {
     const path = this.pathOf(key);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = readSmallFile(path);
+    if (text === undefined) return undefined;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

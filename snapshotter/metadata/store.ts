@@ -4,7 +4,8 @@
  * document or the new one, never a part. The parsed document is cached per file identity (inode, size,
  * mtime, ctime): every write is a new inode, so a change by another process is noticed on the next read.
  */
-import { open, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { atomicWriteFile } from '../../core/fs.js';
 import { TsbuildError } from '../../core/errors.js';
 import { hasCode } from '../../core/sys.js';
@@ -51,19 +52,23 @@ export class JsonStore<T> {
     return (await this.load()).value;
   }
 
+  /**
+   * Synchronous calls: the document is small and read on every snapshot lookup, where fs/promises'
+   * open, stat, read and close would cost a thread-pool round trip each.
+   */
   private async load(): Promise<Cached<T>> {
-    let handle;
+    let fd: number;
     try {
-      handle = await open(this.options.file, 'r');
+      fd = openSync(this.options.file, 'r');
     } catch (err) {
       if (!hasCode(err, 'ENOENT')) throw err;
       const empty = this.options.empty();
       return { identity: 'none', text: JSON.stringify(this.options.encode(empty)), value: empty };
     }
     try {
-      const identity = identityOf(await handle.stat({ bigint: true }));
+      const identity = identityOf(fstatSync(fd, { bigint: true }));
       if (this.cache?.identity === identity) return this.cache;
-      const text = await handle.readFile('utf8');
+      const text = readFileSync(fd, 'utf8');
       let value: T;
       try {
         value = this.options.decode(JSON.parse(text));
@@ -80,7 +85,7 @@ export class JsonStore<T> {
       this.cache = { identity, text, value };
       return this.cache;
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 

@@ -6,10 +6,9 @@
  * since snapshot names are not reused for different contents.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { atomicWriteFile } from '../../core/fs.js';
+import { atomicWriteFile, readSmallFile } from '../../core/fs.js';
 
 export class SnapshotHashMemo {
   private readonly memory = new LRUCache<string, string>({ max: 4096 });
@@ -26,14 +25,10 @@ export class SnapshotHashMemo {
     const known = this.memory.get(key);
     if (known !== undefined) return known;
     const file = this.file(key);
-    try {
-      const stored = (await readFile(file, 'utf8')).trim();
-      if (/^sha256:[0-9a-f]{64}$/.test(stored)) {
-        this.memory.set(key, stored);
-        return stored;
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const stored = readSmallFile(file)?.trim();
+    if (stored !== undefined && /^sha256:[0-9a-f]{64}$/.test(stored)) {
+      this.memory.set(key, stored);
+      return stored;
     }
     const value = await compute();
     this.memory.set(key, value);
