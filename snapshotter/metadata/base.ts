@@ -10,7 +10,8 @@
  * crash leaves (temp dirs of dead processes, id dirs the metadata does not name) is deleted by
  * `cleanup()`, which runs on open.
  */
-import { chmod, mkdir, readdir, rename } from 'node:fs/promises';
+import { chmodSync, mkdirSync, renameSync } from 'node:fs';
+import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FailedPreconditionError } from '../../core/errors.js';
 import { isTempName, tempNameFor } from '../../core/fs.js';
@@ -188,7 +189,7 @@ export abstract class DirectorySnapshotter implements Snapshotter {
     inflight.add(temp);
     let published: string | undefined;
     try {
-      await mkdir(temp, { mode: 0o700 });
+      mkdirSync(temp, { mode: 0o700 });
       await this.populate(temp, kind, parentIds, signal);
       throwIfAborted(signal);
       const record = await this.store.update(async (draft) => {
@@ -201,12 +202,12 @@ export abstract class DirectorySnapshotter implements Snapshotter {
         }
         const target = this.snapshotDir(created.id);
         try {
-          await rename(temp, target);
+          renameSync(temp, target);
         } catch (err) {
           if (!hasCode(err, 'ENOTEMPTY', 'EEXIST')) throw err;
           // A directory the metadata does not name (left by a crash): set it aside for cleanup().
-          await rename(target, tempNameFor(target));
-          await rename(temp, target);
+          renameSync(target, tempNameFor(target));
+          renameSync(temp, target);
         }
         published = created.id;
         return created;
@@ -328,7 +329,11 @@ export abstract class DirectorySnapshotter implements Snapshotter {
 }
 
 /** Makes `dir` with exactly `mode` (mkdir's mode is filtered by the umask). */
-export async function mkdirMode(dir: string, mode: number): Promise<void> {
-  await mkdir(dir);
-  await chmod(dir, mode);
+/**
+ * mkdir, then chmod (the mode exactly, whatever the umask). Synchronous, like the other calls of
+ * preparing a snapshot: metadata operations cost microseconds, a thread-pool round trip costs more.
+ */
+export function mkdirMode(dir: string, mode: number): void {
+  mkdirSync(dir);
+  chmodSync(dir, mode);
 }

@@ -4,9 +4,8 @@
  * document or the new one, never a part. The parsed document is cached per file identity (inode, size,
  * mtime, ctime): every write is a new inode, so a change by another process is noticed on the next read.
  */
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { atomicWriteFile } from '../../core/fs.js';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { atomicWriteFileSync } from '../../core/fs.js';
 import { TsbuildError } from '../../core/errors.js';
 import { hasCode } from '../../core/sys.js';
 import { FileLock } from './lock.js';
@@ -102,11 +101,8 @@ export class JsonStore<T> {
       const result = await fn(draft, { afterCommit: (cb) => after.push(cb) });
       const text = JSON.stringify(this.options.encode(draft));
       if (text !== current.text) {
-        await atomicWriteFile(this.options.file, text, {
-          durable: this.options.durable ?? true,
-          mode: 0o600,
-        });
-        const identity = identityOf(await stat(this.options.file, { bigint: true }));
+        atomicWriteFileSync(this.options.file, text, { durable: this.options.durable ?? true, mode: 0o600 });
+        const identity = identityOf(statSync(this.options.file, { bigint: true }));
         this.cache = { identity, text, value: this.options.decode(JSON.parse(text)) };
       }
       for (const cb of after) await cb();

@@ -59,7 +59,7 @@ export class NativeSnapshotter extends DirectorySnapshotter {
     const parent = parentIds[0];
     if (kind === 'active' && parent !== undefined)
       await copyTree(this.fsPath(parent), join(dir, 'fs'), signal);
-    else await mkdirMode(join(dir, 'fs'), 0o755);
+    else mkdirMode(join(dir, 'fs'), 0o755);
   }
 
   protected mountsFor(kind: 'active' | 'view', id: string, parentIds: readonly string[]): Mount[] {

@@ -11,8 +11,8 @@
  * absolute paths would not fit in a page, it is given relative to `snapshots/` with `Mount.cwd` set
  * (mount/ mounts such an overlay from a child process started there).
  */
-import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, existsSync, lstatSync, utimesSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { Mount } from '../types.js';
@@ -65,16 +65,16 @@ export class OverlaySnapshotter extends DirectorySnapshotter {
     parentIds: readonly string[],
   ): Promise<void> {
     const fs = join(dir, 'fs');
-    await mkdirMode(fs, 0o755);
+    mkdirMode(fs, 0o755);
     if (kind !== 'active') return;
-    await mkdirMode(join(dir, 'work'), 0o711);
+    mkdirMode(join(dir, 'work'), 0o711);
     // The merged root takes the upper root's attributes: start from the parent's.
     const parent = parentIds[0];
     if (parent !== undefined) {
-      const st = await lstat(this.fsPath(parent));
-      await chown(fs, st.uid, st.gid);
-      await chmod(fs, st.mode & 0o7777);
-      await utimes(fs, st.atime, st.mtime);
+      const st = lstatSync(this.fsPath(parent));
+      chownSync(fs, st.uid, st.gid);
+      chmodSync(fs, st.mode & 0o7777);
+      utimesSync(fs, st.atime, st.mtime);
     }
   }
 
