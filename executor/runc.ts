@@ -9,7 +9,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, FailedPreconditionError, TsbuildError } from '../core/errors.js';
@@ -46,8 +47,8 @@ export class RuncExecutor implements Executor {
     let ended = false;
     try {
       stubs = await MountStubs.acquire(request.rootfs);
-      await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      await mkdir(bundle, { recursive: true, mode: 0o700 });
+      mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+      mkdirSync(bundle, { recursive: true, mode: 0o700 });
       const annotations = await ownerAnnotations(secretsDir);
       await prepareBundle(request, { id, bundle, secretsDir, stubs, annotations });
       if (options.signal?.aborted) throw new CancelledError();

@@ -16,7 +16,15 @@ export const DEFAULT_RLIMITS: readonly Rlimit[] = [{ type: 'RLIMIT_NOFILE', soft
  * The default rlimits this process can grant: without CAP_SYS_RESOURCE a hard limit cannot be raised,
  * so RLIMIT_NOFILE is clamped to our own hard limit (from /proc/self/limits).
  */
-export async function grantableRlimits(): Promise<Rlimit[]> {
+export function grantableRlimits(): Promise<Rlimit[]> {
+  // The process's capabilities and limits do not change: read them once.
+  grantable ??= readGrantableRlimits();
+  return grantable.then((limits) => limits.map((r) => ({ ...r })));
+}
+
+let grantable: Promise<Rlimit[]> | undefined;
+
+async function readGrantableRlimits(): Promise<Rlimit[]> {
   let status = '';
   let limits = '';
   try {

@@ -27,10 +27,13 @@ async function startTime(pid: number): Promise<string | undefined> {
 }
 
 /** The annotations that name this process as the owner of a container. */
+let ownStart: Promise<string | undefined> | undefined;
+
 export async function ownerAnnotations(secretsDir: string): Promise<Record<string, string>> {
+  ownStart ??= startTime(process.pid); // this process's start time never changes
   return {
     [OWNER_PID_ANNOTATION]: String(process.pid),
-    [OWNER_START_ANNOTATION]: (await startTime(process.pid)) ?? '',
+    [OWNER_START_ANNOTATION]: (await ownStart) ?? '',
     [SECRETS_ANNOTATION]: secretsDir,
   };
 }
