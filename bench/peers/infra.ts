@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { delay } from '../../core/abort.js';
 import { FailedPreconditionError } from '../../core/errors.js';
 import { Daemon, run } from './proc.js';
 
@@ -123,6 +124,7 @@ export class Infra {
 
   static async open(options: InfraOptions): Promise<Infra> {
     const parent = process.env.TSBUILD_BENCH_DIR ?? tmpdir();
+    await waitForAgedDeletions(parent, options);
     const infra = new Infra(mkdtempSync(join(parent, 'tsbuild-peers-')), options);
     try {
       await infra.startRegistry();
@@ -344,7 +346,33 @@ export class Infra {
     } catch (err) {
       this.say(`could not remove ${this.scratch}: ${String(err)}`);
     }
+    writeFileSync(join(dirname(this.scratch), CLEANUP_STAMP), `${Date.now()}\n`);
   }
+}
+
+/** Written when a bench deletes its scratch directory (hundreds of thousands of inodes). */
+const CLEANUP_STAMP = '.tsbuild-peers-cleanup';
+/** How long freed inodes slow the next file creations (see RESET_REASON), with a margin. */
+const INODE_AGE_MS = 400_000;
+
+/**
+ * Waits until the previous bench's deletion is INODE_AGE_MS old: a bench started right after another
+ * one would otherwise time its first tools on a file system still skipping the freed inodes, and the
+ * tools that run later on one that is not (seen: the same build 2x slower in the first column).
+ */
+async function waitForAgedDeletions(parent: string, options: InfraOptions): Promise<void> {
+  let last = 0;
+  try {
+    last = Number(readFileSync(join(parent, CLEANUP_STAMP), 'utf8').trim());
+  } catch {
+    return;
+  }
+  const wait = last + INODE_AGE_MS - Date.now();
+  if (!(wait > 0)) return;
+  (options.log ?? ((l: string) => console.error(l)))(
+    `waiting ${Math.ceil(wait / 1000)} s for the previous bench's deletion to age (see the note above)`,
+  );
+  await delay(wait, options.signal);
 }
 
 /** Checks that the tools exist before anything starts. */
