@@ -13,10 +13,12 @@
  * daemon, which ranks above any other command (the cache holds what its run compiled). Writes go to a
  * temporary name and are renamed into place.
  */
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { daemonSocketFor } from './launch-target.js';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
@@ -29,8 +31,12 @@ interface CacheHeader {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bundlePath = join(here, 'tsbuild-main.cjs');
-const cachePath = `${bundlePath}.cache`;
+/** The full CLI. */
+const MAIN = join(here, 'tsbuild-main.cjs');
+/** `tsbuild build` as a client of the root's daemon (cli/client.ts). */
+const CLIENT = join(here, 'tsbuild-client.cjs');
+/** How the client hands a command over to the full CLI (cli/client.ts). */
+const FULL_CLI = Symbol.for('tsbuild.full-cli');
 
 /** Set by the CLI when it opens an engine in this process (cli/commands/engine.ts). */
 const ENGINE_OPENED = Symbol.for('tsbuild.engine-opened');
@@ -42,7 +48,7 @@ function rank(argv: readonly string[]): number {
 }
 
 /** The cache's header and V8 data, when the file exists and was made for this bundle and Node. */
-function readCache(bundleKey: string): { header: CacheHeader; data: Buffer } | undefined {
+function readCache(cachePath: string, bundleKey: string): { header: CacheHeader; data: Buffer } | undefined {
   try {
     const file = readFileSync(cachePath);
     const length = file.readUInt32LE(0);
@@ -55,7 +61,7 @@ function readCache(bundleKey: string): { header: CacheHeader; data: Buffer } | u
   }
 }
 
-function writeCache(header: Omit<CacheHeader, 'crc32'>, data: Buffer): void {
+function writeCache(cachePath: string, header: Omit<CacheHeader, 'crc32'>, data: Buffer): void {
   const json = Buffer.from(JSON.stringify({ ...header, crc32: crc32(data) }), 'utf8');
   const length = Buffer.alloc(4);
   length.writeUInt32LE(json.length, 0);
@@ -69,12 +75,14 @@ function writeCache(header: Omit<CacheHeader, 'crc32'>, data: Buffer): void {
   }
 }
 
-function launch(): void {
+/** Compiles `bundlePath` through its code cache (`<bundle>.cache`) and runs it. */
+function runBundle(bundlePath: string): void {
+  const cachePath = `${bundlePath}.cache`;
   // A shebang line is valid only at the very start of a file: keep the line, as a comment.
   const source = readFileSync(bundlePath, 'utf8').replace(/^#!/, '//');
   const stat = statSync(bundlePath);
   const bundleKey = `${stat.size}:${stat.mtimeMs}`;
-  const cached = readCache(bundleKey);
+  const cached = readCache(cachePath, bundleKey);
   const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
   const script = new Script(wrapper, {
     filename: bundlePath,
@@ -85,7 +93,11 @@ function launch(): void {
   process.once('exit', () => {
     const runRank = rank(process.argv);
     if (rejected || (cached?.header.rank ?? -1) < runRank) {
-      writeCache({ bundle: bundleKey, node: process.version, rank: runRank }, script.createCachedData());
+      writeCache(
+        cachePath,
+        { bundle: bundleKey, node: process.version, rank: runRank },
+        script.createCachedData(),
+      );
     }
   });
   const fn = script.runInThisContext() as (
@@ -97,6 +109,19 @@ function launch(): void {
   ) => void;
   const module = { exports: {} };
   fn.call(module.exports, module.exports, createRequire(bundlePath), module, bundlePath, here);
+}
+
+function launch(): void {
+  const socket = daemonSocketFor(process.argv, process.env);
+  if (socket === undefined || !existsSync(CLIENT)) return runBundle(MAIN);
+  // A daemon answers: the client. The client hands over to the full CLI if the build stays local.
+  (globalThis as Record<symbol, unknown>)[FULL_CLI] = () => runBundle(MAIN);
+  const probe = connect(socket);
+  probe.once('connect', () => {
+    probe.destroy();
+    runBundle(CLIENT);
+  });
+  probe.once('error', () => runBundle(MAIN));
 }
 
 launch();

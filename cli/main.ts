@@ -3,46 +3,22 @@
  * The tsbuild command line: parses arguments, lazily loads only what a command needs, calls the public
  * API and renders results and errors. No engine logic lives here.
  */
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { formatError } from '../core/diagnostics.js';
+import type { Command } from 'commander';
 import type { GlobalOptions } from './commands/engine.js';
-import type { BuildFlags } from './commands/build.js';
 import type { RunFlags } from './commands/run.js';
-import { exitCodeFor } from './exit.js';
-
-function packageVersion(): string {
-  // dist/cli/main.js, dist/tsbuild-main.cjs (the bundle) and cli/main.ts all find the package.json above them.
-  for (const candidate of ['../package.json', '../../package.json']) {
-    try {
-      const json = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as {
-        name?: string;
-        version: string;
-      };
-      if (json.name === 'tsbuild') return json.version;
-    } catch {
-      // try the next one
-    }
-  }
-  return 'unknown';
-}
-
-function examples(lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
-}
+import { addBuildCommand, collect, examples, rootProgram, runAndExit, runProgram } from './program.js';
 
 export function buildProgram(): Command {
-  const program = new Command('tsbuild')
-    .description('Build container images from Dockerfiles.')
-    .version(packageVersion(), '-v, --version')
-    .option('--root <dir>', 'state directory (default: $TSBUILD_ROOT or /var/lib/tsbuild)')
-    .option('--snapshotter <kind>', 'overlayfs, native or auto (default: $TSBUILD_SNAPSHOTTER or auto)')
-    .showHelpAfterError()
-    .enablePositionalOptions()
-    .exitOverride();
+  const program = rootProgram();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   addImageCommands(program, globals);
-  addBuildCommand(program, globals);
+  addBuildCommand(program, globals, async (context, flags, options) => {
+    const [{ buildCommand }, { buildInProcess }] = await Promise.all([
+      import('./commands/build.js'),
+      import('./commands/build-local.js'),
+    ]);
+    await buildCommand(context, flags, options, buildInProcess);
+  });
   program
     .command('run')
     .description(
@@ -235,93 +211,8 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
     });
 }
 
-function addBuildCommand(program: Command, globals: () => GlobalOptions): void {
-  program
-    .command('build')
-    .description('Build an image from a Dockerfile (the flags of `docker buildx build`).')
-    .argument('[context]', 'the build context directory, or - to read a Dockerfile from stdin', '.')
-    .option('-t, --tag <name>', 'name the image (repeatable)', collect, [])
-    .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile; - for stdin)')
-    .option(
-      '--build-arg <key=value>',
-      'set a build argument (repeatable; KEY alone takes it from the environment)',
-      collect,
-      [],
-    )
-    .option('--target <stage>', 'the stage to build (default: the last one)')
-    .option('--no-cache', 'run every step')
-    .option('--no-cache-filter <stage>', 'run the steps of this stage (repeatable)', collect, [])
-    .option('--pull', 'resolve base images from their registry even when they are in the store')
-    .option(
-      '--secret <spec>',
-      'id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret (repeatable)',
-      collect,
-      [],
-    )
-    .option(
-      '--ssh <spec>',
-      'default or ID=SOCKET: an ssh agent for RUN --mount=type=ssh (repeatable)',
-      collect,
-      [],
-    )
-    .option(
-      '--build-context <name=value>',
-      'an extra named context: a directory or docker-image://REF (repeatable)',
-      collect,
-      [],
-    )
-    .option('--label <key=value>', 'set a label on the image (repeatable)', collect, [])
-    .option('--network <mode>', 'the network of RUN steps: default (the host network), none or host')
-    .option('--platform <platform>', "the target platform (only this host's platform can be built)")
-    .option('--progress <mode>', 'auto, tty, plain, rawjson or quiet', 'auto')
-    .option('-q, --quiet', 'print only the image ID')
-    .option('--iidfile <file>', 'write the image ID to the file')
-    .option('--metadata-file <file>', 'write the build result metadata (digests, names) as JSON')
-    .option('-o, --output <spec>', 'type=local,dest=DIR or type=tar,dest=FILE|- (default: the image store)')
-    .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])
-    .option('--allow <entitlement>', 'allow security.insecure (repeatable)', collect, [])
-    .addHelpText(
-      'after',
-      examples([
-        'tsbuild build -t app .',
-        'tsbuild build -t app:1.0 -f docker/Dockerfile --build-arg VERSION=1.0 .',
-        'tsbuild build --target test --progress plain .',
-        'tsbuild build --secret id=npmrc,src=$HOME/.npmrc -t app .',
-        'tsbuild build --output type=local,dest=out .',
-        'tsbuild build -o type=tar,dest=- . | tar -t',
-        'tsbuild build -t app --insecure-registry 127.0.0.1:5000 .',
-      ]),
-    )
-    .action(async (context: string, flags: BuildFlags) => {
-      const { buildCommand } = await import('./commands/build.js');
-      await buildCommand(context, flags, globals());
-    });
+export function main(argv: string[]): Promise<number> {
+  return runProgram(buildProgram(), argv);
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-    // Commands that end with a status of their own (run, fsck) set process.exitCode.
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    process.stderr.write(formatError(error, { color: process.stderr.isTTY === true }) + '\n');
-    return exitCodeFor(error);
-  }
-}
-
-// `tsbuild … | head`: a reader that went away is not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
-}
-// Every command awaits its own work, and stdout and stderr are synchronous on Linux: exiting at once
-// skips tearing down a heap that holds the whole CLI (20 ms of a cached build).
-void main(process.argv).then((code) => process.exit(code));
+runAndExit(main);

@@ -21,4 +21,11 @@ await build({
   outfile: 'dist/tsbuild-main.cjs',
   external: ['koffi'],
 });
+// `tsbuild build` as a client of a running daemon: the CLI's build flags and renderers, no engine.
+await build({
+  ...common,
+  entryPoints: ['dist/cli/client.js'],
+  outfile: 'dist/tsbuild-client.cjs',
+  external: ['koffi'],
+});
 await build({ ...common, entryPoints: ['dist/cli/launch.js'], outfile: 'dist/tsbuild.cjs' });

@@ -1,7 +1,7 @@
 /**
  * `tsbuild build`: the flags of `docker buildx build`, mapped onto the engine's build API. The build
- * runs on the root's daemon (`tsbuild daemon`) when one is listening, in this process otherwise; the
- * engine is loaded only for the latter.
+ * runs on the root's daemon (`tsbuild daemon`) when one is listening, in this process otherwise
+ * (`inProcess`, build-local.ts: the only part that loads the engine).
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -148,10 +148,18 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Builds in this process (build-local.ts), or hands the command to the full CLI (the client bundle). */
+export type InProcessBuild = (
+  globals: GlobalOptions,
+  options: BuildOptions,
+  renderer: Renderer,
+) => Promise<BuiltImage>;
+
 export async function buildCommand(
   contextArg: string,
   flags: BuildFlags,
   globals: GlobalOptions,
+  inProcess: InProcessBuild,
 ): Promise<void> {
   const options = await buildOptions(contextArg, flags);
   const root = resolveRoot(globals.root);
@@ -166,7 +174,7 @@ export async function buildCommand(
   try {
     const result =
       (await buildOnRootDaemon(root, options, renderer, globals)) ??
-      (await buildInProcess(globals, options, renderer));
+      (await inProcess(globals, options, renderer));
     await renderer.close({});
     await writeResultFiles(result, flags);
     if (result.imageID && mode === 'quiet') process.stdout.write(`${result.imageID}\n`);
@@ -189,25 +197,10 @@ async function writeResultFiles(result: BuiltImage, flags: BuildFlags): Promise<
   }
 }
 
-interface BuiltImage {
+export interface BuiltImage {
   readonly imageID?: string;
   readonly manifestDigest?: string;
   readonly names: readonly string[];
-}
-
-async function buildInProcess(
-  globals: GlobalOptions,
-  options: BuildOptions,
-  renderer: Renderer,
-): Promise<BuiltImage> {
-  const [{ build }, { withEngine }] = await Promise.all([import('../../index.js'), import('./engine.js')]);
-  return withEngine(
-    globals,
-    (engine, signal) => build(engine, { ...options, progress: renderer.writer, signal }),
-    {
-      cancelOnSignal: true,
-    },
-  );
 }
 
 /**

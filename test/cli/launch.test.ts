@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { daemonSocketFor } from '../../cli/launch-target.js';
 import { repoRoot } from '../helpers/shared.js';
 
 const launcher = resolve(repoRoot, 'dist/tsbuild.cjs');
@@ -94,3 +95,30 @@ function makeDirectory(path: string): void {
   rmSync(path, { recursive: true, force: true });
   spawnSync('mkdir', ['-p', join(path, 'inside')]);
 }
+
+describe('which bundle the launcher runs', () => {
+  const dir2 = mkdtempSync(join(tmpdir(), 'tsbuild-launch-target-'));
+  afterAll(() => rmSync(dir2, { recursive: true, force: true }));
+  const socket = join(dir2, 'tsbuild.sock');
+  writeFileSync(socket, ''); // existence is all daemonSocketFor checks (the launcher then probes it)
+  const argv = (...args: string[]) => ['node', 'tsbuild', ...args];
+  const env = { TSBUILD_ROOT: dir2 };
+
+  it('the daemon client for a build on a root with a daemon socket', () => {
+    expect(daemonSocketFor(argv('build', '-t', 'app', '.'), env)).toBe(socket);
+    expect(daemonSocketFor(argv('--root', dir2, 'build', '.'), {})).toBe(socket);
+    expect(daemonSocketFor(argv(`--root=${dir2}`, 'build', '-q', '.'), {})).toBe(socket);
+    expect(daemonSocketFor(argv('build', '-o', 'type=local,dest=out', '.'), env)).toBe(socket);
+  });
+
+  it('the full CLI otherwise', () => {
+    expect(daemonSocketFor(argv('build', '.'), { ...env, TSBUILD_NO_DAEMON: '1' })).toBeUndefined();
+    expect(daemonSocketFor(argv('--root', join(dir2, 'other'), 'build', '.'), {})).toBeUndefined();
+    expect(daemonSocketFor(argv('image', 'ls'), env)).toBeUndefined();
+    expect(daemonSocketFor(argv('build', '--help'), env)).toBeUndefined();
+    expect(daemonSocketFor(argv('--snapshotter', 'native', 'build', '.'), env)).toBeUndefined();
+    expect(daemonSocketFor(argv('build', '-o', '-', '.'), env)).toBeUndefined();
+    expect(daemonSocketFor(argv('build', '--output=type=tar,dest=-', '.'), env)).toBeUndefined();
+    expect(daemonSocketFor(argv('--version'), env)).toBeUndefined();
+  });
+});

@@ -7,6 +7,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,5 +197,30 @@ describe.skipIf(!ready)('tsbuild daemon', () => {
     expect(await stopDaemon(daemon)).toBe(0);
     expect(existsSync(socket)).toBe(false);
     daemon = undefined;
+  }, 60_000);
+
+  it('hands a build over to the full CLI when the daemon goes away after the launcher saw it', async () => {
+    if (daemon !== undefined) await stopDaemon(daemon);
+    daemon = undefined;
+    // A "daemon" that answers the launcher's probe, then stops listening (and removes its socket).
+    let probed = 0;
+    const server = createServer((conn) => {
+      probed++;
+      conn.destroy();
+      server.close();
+    });
+    await new Promise<void>((r) => server.listen(socket, r));
+    const dir = context('race', 'FROM busybox\nRUN echo in-process > /where\n');
+    const client = spawn('node', [cli, '--root', root, 'build', '-q', '-t', 'race', dir], { stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    client.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    client.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => client.once('exit', r));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(probed).toBe(1); // the launcher saw a daemon and started the client
+    expect(tsbuild(['run', 'race', 'cat', '/where']).stdout).toBe('in-process\n');
   }, 60_000);
 });

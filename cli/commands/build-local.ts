@@ -1,0 +1,21 @@
+/** `tsbuild build` in this process: opens the engine of the root and runs the build on it. */
+import { build } from '../../index.js';
+import type { BuildOptions } from '../../index.js';
+import type { Renderer } from '../progress/index.js';
+import type { BuiltImage } from './build.js';
+import { withEngine } from './engine.js';
+import type { GlobalOptions } from './engine.js';
+
+export function buildInProcess(
+  globals: GlobalOptions,
+  options: BuildOptions,
+  renderer: Renderer,
+): Promise<BuiltImage> {
+  return withEngine(
+    globals,
+    (engine, signal) => build(engine, { ...options, progress: renderer.writer, signal }),
+    {
+      cancelOnSignal: true,
+    },
+  );
+}
