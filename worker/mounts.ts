@@ -35,8 +35,12 @@ export async function withResultDir<T>(
     }
   }
   // A committed snapshot read during a solve needs no view record: the solve holds the GC lock.
-  const direct = await ctx.snapshotter.committedMounts?.(result.ref, ctx.signal ? { signal: ctx.signal } : {});
-  if (direct !== undefined) return withReadonlyTempMount(direct, fn, ctx.signal ? { signal: ctx.signal } : {});
+  const direct = await ctx.snapshotter.committedMounts?.(
+    result.ref,
+    ctx.signal ? { signal: ctx.signal } : {},
+  );
+  if (direct !== undefined)
+    return withReadonlyTempMount(direct, fn, ctx.signal ? { signal: ctx.signal } : {});
   const key = `view-${randomBytes(8).toString('hex')}`;
   const mounts = await ctx.snapshotter.view(key, result.ref, ctx.signal ? { signal: ctx.signal } : {});
   try {
