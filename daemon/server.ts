@@ -10,7 +10,7 @@
  */
 import { chmod, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { AlreadyExistsError, InvalidArgumentError, TsbuildError } from '../core/errors.js';
 import type { ErrorCode } from '../core/errors.js';
@@ -18,6 +18,7 @@ import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/wire.j
 import { WIRE_VERSION, errorToWire } from '../core/wire.js';
 import { build } from '../index.js';
 import type { BuildOptions, BuildResult, Engine } from '../index.js';
+import { listenOn } from '../core/net.js';
 
 export interface DaemonOptions {
   readonly engine: Engine;
@@ -49,7 +50,7 @@ export async function serveDaemon(options: DaemonOptions): Promise<void> {
   const server = createServer((req, res) => {
     void handle(req, res, options, running);
   });
-  await listen(server, options.socketPath);
+  await listenOn(server, options.socketPath);
   try {
     await chmod(options.socketPath, 0o600);
     options.log?.(
@@ -83,16 +84,6 @@ async function claimSocket(path: string): Promise<void> {
     });
   }
   await rm(path, { force: true });
-}
-
-function listen(server: Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 async function handle(

@@ -6,11 +6,12 @@
  */
 import { chmod, chown, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { throwIfAborted } from '../core/abort.js';
 import { FailedPreconditionError } from '../core/errors.js';
+import { listenOn } from '../core/net.js';
 
 export interface ForwardedSocketOptions {
   /** Owner and mode of the socket the container sees. */
@@ -20,16 +21,6 @@ export interface ForwardedSocketOptions {
   /** Where the private temp dir is made (default: the OS temp dir). */
   readonly tempRoot?: string;
   readonly signal?: AbortSignal;
-}
-
-function listen(server: Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** Pipes `conn` to a fresh connection to `target`; either side's end or error ends both. */
@@ -71,7 +62,7 @@ export async function withForwardedSocket<T>(
   try {
     await chmod(dir, 0o711);
     const socket = join(dir, 'ssh_auth_sock');
-    await listen(server, socket);
+    await listenOn(server, socket);
     await chown(socket, options.uid, options.gid);
     await chmod(socket, options.mode & 0o777);
     return await fn(socket);
