@@ -69,7 +69,8 @@ async function startDaemon(): Promise<ChildProcess> {
 
 async function stopDaemon(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'close', not 'exit': its log is read to the end by then.
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   child.kill(signal);
   return exited;
 }
@@ -161,6 +162,28 @@ describe.skipIf(!ready)('tsbuild daemon', () => {
     expect(readFileSync(join(dir, 'out/src/sub/x.txt'), 'utf8')).toBe('x\n');
   });
 
+  it('serves builds from several clients at once', async () => {
+    const run = (dir: string, tag: string): Promise<{ code: number | null; out: string }> =>
+      new Promise((resolveRun) => {
+        const child = spawn('node', [cli, '--root', root, 'build', '--no-cache', '-q', '-t', tag, dir], {
+          stdio: 'pipe',
+        });
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+        child.once('exit', (code) => resolveRun({ code, out }));
+      });
+    await new Promise((r) => setTimeout(r, 300)); // log lines of earlier builds still in the pipe
+    const before = builds();
+    const one = context('one', 'FROM busybox\nRUN echo one > /x && sleep 1\n');
+    const two = context('two', 'FROM busybox\nRUN echo two > /x && sleep 1\n');
+    const results = await Promise.all([run(one, 'one'), run(two, 'two'), run(one, 'one-again')]);
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    await expectBuilds(before + 3);
+    expect(tsbuild(['run', 'one', 'cat', '/x']).stdout).toBe('one\n');
+    expect(tsbuild(['run', 'two', 'cat', '/x']).stdout).toBe('two\n');
+  }, 60_000);
+
   it('cancels a build whose client is interrupted, and goes on serving', async () => {
     const dir = context('slow', 'FROM busybox\nRUN sleep 30\n');
     const before = builds();
@@ -186,7 +209,7 @@ describe.skipIf(!ready)('tsbuild daemon', () => {
     if (daemon === undefined) throw new Error('no daemon');
     await stopDaemon(daemon, 'SIGKILL');
     expect(existsSync(socket)).toBe(true); // left behind
-    const before = builds();
+    const before = builds(); // the killed daemon writes no more lines
     const dir = context('fallback', 'FROM busybox\nRUN echo in-process > /where\n');
     expect(tsbuild(['build', '-q', '-t', 'fallback', dir]).status).toBe(0);
     await new Promise((r) => setTimeout(r, 200)); // a log line, if any, would have arrived
