@@ -98,6 +98,8 @@ export interface InfraOptions {
   /** Keep the scratch directory at the end (PEERS_KEEP=1). */
   readonly keep?: boolean;
   readonly log?: (line: string) => void;
+  /** Timing runs: first wait for a recent bench's deletion to age (waitForAgedDeletions). */
+  readonly quietDisk?: boolean;
 }
 
 /** Everything one run needs; `close()` stops the daemons by PID and removes the scratch directory. */
@@ -124,7 +126,7 @@ export class Infra {
 
   static async open(options: InfraOptions): Promise<Infra> {
     const parent = process.env.TSBUILD_BENCH_DIR ?? tmpdir();
-    await waitForAgedDeletions(parent, options);
+    if (options.quietDisk === true) await waitForAgedDeletions(parent, options);
     const infra = new Infra(mkdtempSync(join(parent, 'tsbuild-peers-')), options);
     try {
       await infra.startRegistry();

@@ -115,7 +115,7 @@ async function main(): Promise<number> {
   const tools: Tool[] = [];
   note(`note: ${RESET_REASON}`);
   try {
-    infra = await Infra.open({ baseConfig: 'full', signal, keep: values.keep, log: note });
+    infra = await Infra.open({ baseConfig: 'full', signal, keep: values.keep, log: note, quietDisk: true });
     await infra.startDockerd();
     infra.setUpBuildah();
     const tsbuildMissing = await tsbuildBuildAvailable(signal);
