@@ -120,8 +120,16 @@ async function handle(
     if (!res.writableFinished) controller.abort();
   });
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  // Lines go out once per turn of the event loop: a cached build reports ~25 events at once, and a
+  // write each cost a system call each.
+  let pending: string[] = [];
+  const flush = (): void => {
+    if (pending.length > 0 && !res.destroyed) res.write(pending.join(''));
+    pending = [];
+  };
   const send = (line: WireLine): void => {
-    if (!res.destroyed) res.write(`${JSON.stringify(line)}\n`);
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(`${JSON.stringify(line)}\n`);
   };
   options.log?.(
     `build: ${request.context ?? '(no context)'}${request.tags.length ? ` -t ${request.tags.join(' -t ')}` : ''}`,
@@ -138,6 +146,7 @@ async function handle(
     send({ error: errorToWire(err) });
   } finally {
     running.delete(controller);
+    flush();
     res.end();
     await options.engine.flush().catch(() => undefined);
   }

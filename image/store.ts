@@ -95,7 +95,10 @@ export class ImageStore {
       const now = Date.now();
       let createdAt = now;
       try {
-        createdAt = (await this.get(normalized)).createdAt;
+        const existing = await this.get(normalized);
+        // The name already says this (a rebuild with no change): nothing to write.
+        if (sameRecord(existing, target, options.labels ?? {})) return existing;
+        createdAt = existing.createdAt;
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
@@ -172,4 +175,12 @@ export class ImageStore {
     const config = await this.readJSON<ImageConfig>(manifest.config.digest, options);
     return { record, manifestDescriptor, manifest, configDescriptor: manifest.config, config };
   }
+}
+
+function sameRecord(
+  record: ImageRecord,
+  target: Descriptor,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  return JSON.stringify([record.target, record.labels]) === JSON.stringify([target, labels]);
 }
