@@ -7,7 +7,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { delay, throwIfAborted } from './abort.js';
-import { tryLockExclusive, tryLockShared, unlockFile } from './sys.js';
+import { tryLockExclusive, tryLockShared, unlockFile } from './flock.js';
 
 export class SharedFileLock {
   constructor(readonly path: string) {}

@@ -2,18 +2,15 @@
  * The one module that calls libc directly (through koffi), for the few system calls Node lacks:
  * mknod (device nodes, fifos, overlay whiteouts), the l*xattr family (never following symlinks),
  * mount(2)/umount2(2) and flock(2). Everything else (lchown, lutimes, link, symlink …) is in node:fs.
- * flock, the only call on every command's start-up path, goes through tsbuild's own N-API addon
- * (native/flock.c, built into dist/native/) when it is built: it loads in 0.2 ms where koffi takes 10.
+ * flock, the only call on every command's start-up path, lives in core/flock.ts: it goes through
+ * tsbuild's own N-API addon when that is built (0.2 ms to load where koffi takes 10), else through here.
  *
  * Every call is synchronous (mount and unmount take microseconds; flock is only ever called
  * non-blocking), checks its result and turns a failure into a SysError (a TsbuildError) that carries the
  * errno name; `hasCode` tests that name on a SysError and `code` on Node's own errors alike. The library
  * is loaded on first use, so importing this module is free.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { LibraryHandle } from 'koffi';
 import type Koffi from 'koffi';
 import type { ErrorCode } from './errors.js';
@@ -335,68 +332,9 @@ export function umountSyscall(target: string, flags: number): void {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// File locks.
+// File locks (core/flock.ts uses this when tsbuild's own addon is not built).
 
-const LOCK_SH = 1;
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const LOCK_UN = 8;
-
-interface NativeAddon {
-  /** 0, or the negated errno. */
-  flock(fd: number, operation: number): number;
-}
-
-let addon: NativeAddon | null | undefined;
-
-/**
- * The addon, searched next to this module: dist/native from dist/core/sys.js, from the bundle in dist/,
- * and from the TypeScript source (core/sys.ts, under vitest). null when it is not built.
- */
-function nativeAddon(): NativeAddon | null {
-  if (addon !== undefined) return addon;
-  addon = null;
-  for (const candidate of [
-    '../native/tsbuild.node',
-    './native/tsbuild.node',
-    '../dist/native/tsbuild.node',
-  ]) {
-    const path = fileURLToPath(new URL(candidate, import.meta.url));
-    if (!existsSync(path)) continue;
-    const module = { exports: {} as NativeAddon };
-    process.dlopen(module, path);
-    addon = module.exports;
-    break;
-  }
-  return addon;
-}
-
-/** flock(2): 0, or the errno of the failure. */
-function flockCall(fd: number, operation: number): number {
-  const native = nativeAddon();
-  if (native !== null) return -native.flock(fd, operation);
+/** flock(2) through koffi: 0, or the errno of the failure. */
+export function koffiFlock(fd: number, operation: number): number {
   return load().flock(fd, operation) === 0 ? 0 : ffi().errno();
-}
-
-function tryFlock(fd: number, operation: number): boolean {
-  const errno = flockCall(fd, operation | LOCK_NB);
-  if (errno === 0) return true;
-  if (errno === constants.errno.EWOULDBLOCK || errno === constants.errno.EINTR) return false;
-  throw new SysError('flock', undefined, errnoName(errno));
-}
-
-/** Takes an exclusive flock on `fd` without blocking; false when another open file holds it. */
-export function tryLockExclusive(fd: number): boolean {
-  return tryFlock(fd, LOCK_EX);
-}
-
-/** Takes a shared flock on `fd` without blocking; false while another open file holds it exclusively. */
-export function tryLockShared(fd: number): boolean {
-  return tryFlock(fd, LOCK_SH);
-}
-
-/** Releases the flock on `fd`. */
-export function unlockFile(fd: number): void {
-  const errno = flockCall(fd, LOCK_UN);
-  if (errno !== 0) throw new SysError('flock', undefined, errnoName(errno));
 }

@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KeyedMutex } from '../../core/fs.js';
-import { tryLockExclusive, unlockFile } from '../../core/sys.js';
+import { tryLockExclusive, unlockFile } from '../../core/flock.js';
 import { delay, throwIfAborted } from '../../core/abort.js';
 
 export class FileLock {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tryLockExclusive, tryLockShared, unlockFile } from '../../core/sys.js';
+import { tryLockExclusive, tryLockShared, unlockFile } from '../../core/flock.js';
 import { repoRoot } from '../helpers/shared.js';
 
 const addonPath = resolve(repoRoot, 'dist/native/tsbuild.node');
