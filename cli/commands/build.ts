@@ -12,6 +12,7 @@ import type { WireBuildRequest } from '../../core/wire.js';
 import { WIRE_VERSION } from '../../core/wire.js';
 import type { BuildOptions, BuildOutput } from '../../index.js';
 import { buildOnDaemon } from '../daemon-client.js';
+import { abortOnSignals } from '../signals.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
 import type { Renderer } from '../progress/index.js';
 import { csvPairs } from './args.js';
@@ -216,19 +217,12 @@ async function buildOnRootDaemon(
   if (globals.snapshotter !== undefined || process.env.TSBUILD_NO_DAEMON) return undefined;
   const request = wireRequest(options);
   if (request === undefined) return undefined;
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await buildOnDaemon(daemonSocketPath(root), request, {
+  return abortOnSignals((signal) =>
+    buildOnDaemon(daemonSocketPath(root), request, {
       onEvent: (event) => renderer.writer.write(event),
-      signal: controller.signal,
-    });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+      signal,
+    }),
+  );
 }
 
 /** The build as a daemon request: paths made absolute here, secrets as base64. */

@@ -1,6 +1,7 @@
 /** The engine a command works on: opened from the global options, always closed. */
 import { openEngine } from '../../index.js';
 import type { Engine } from '../../index.js';
+import { abortOnSignals } from '../signals.js';
 
 export interface GlobalOptions {
   readonly root?: string;
@@ -17,26 +18,18 @@ export async function withEngine<T>(
   fn: (engine: Engine, signal: AbortSignal) => Promise<T>,
   options: { readonly cancelOnSignal?: boolean } = {},
 ): Promise<T> {
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  if (options.cancelOnSignal) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
   // For the launcher's code cache (cli/launch.ts): this run compiles the engine too.
   (globalThis as Record<symbol, unknown>)[Symbol.for('tsbuild.engine-opened')] = true;
-  try {
+  const run = async (signal: AbortSignal): Promise<T> => {
     const engine = await openEngine({
       ...(globals.root ? { root: globals.root } : {}),
       ...(globals.snapshotter ? { snapshotter: globals.snapshotter } : {}),
     });
     try {
-      return await fn(engine, controller.signal);
+      return await fn(engine, signal);
     } finally {
       await engine.close();
     }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  };
+  return options.cancelOnSignal ? abortOnSignals(run) : run(new AbortController().signal);
 }
