@@ -6,8 +6,20 @@
  * client prints and exits exactly as an in-process build would.
  */
 import type { ErrorCode, SourceLocation } from './errors.js';
-import { ExecError, TsbuildError } from './errors.js';
+import { ExecError, InvalidArgumentError, TsbuildError } from './errors.js';
 import type { ProgressEvent } from './progress.js';
+import type { Shape } from './schema.js';
+import {
+  arrayOf,
+  boolean,
+  object,
+  oneOf,
+  optional,
+  recordOf,
+  string,
+  stringWhere,
+  variants,
+} from './schema.js';
 
 export const WIRE_VERSION = 1;
 
@@ -33,7 +45,72 @@ export interface WireBuildRequest {
   readonly allowInsecure: boolean;
   readonly insecureRegistries: readonly string[];
   /** Where the result goes (a tar to the client's stdout is never sent to a daemon). */
-  readonly output: { readonly type: 'image' } | { readonly type: 'local' | 'tar'; readonly dest: string };
+  readonly output: WireOutput;
+}
+
+export type WireOutput =
+  { readonly type: 'image' } | { readonly type: 'local' | 'tar'; readonly dest: string };
+
+const absolutePath = stringWhere((p) => p.startsWith('/'), 'an absolute path');
+const strings = arrayOf(string, 'an array of strings');
+const stringMap = recordOf(string, 'an object of strings');
+const base64 = stringWhere((s) => /^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0, 'base64');
+
+const fileOutput = object<{ type: 'local' | 'tar'; dest: string }>({
+  type: oneOf('local', 'tar'),
+  dest: absolutePath,
+});
+const output = variants<WireOutput>('type', {
+  image: object<{ type: 'image' }>({ type: oneOf('image') }),
+  local: fileOutput,
+  tar: fileOutput,
+});
+
+const requestShape: Shape<WireBuildRequest> = {
+  version: (value) => value as number, // checked first, by parseBuildRequest
+  context: optional(absolutePath),
+  dockerfile: optional(absolutePath),
+  dockerfileText: optional(string),
+  tags: strings,
+  target: optional(string),
+  buildArgs: stringMap,
+  labels: stringMap,
+  noCache: boolean,
+  noCacheFilter: strings,
+  pull: boolean,
+  secrets: recordOf(base64, 'an object of base64 strings'),
+  ssh: recordOf(absolutePath, 'an object of absolute socket paths'),
+  buildContexts: recordOf(
+    stringWhere((v) => v.startsWith('/') || v.includes('://'), 'an absolute path or a URL'),
+    'an object of absolute paths or URLs',
+  ),
+  network: optional(oneOf('default', 'none', 'host')),
+  platform: optional(string),
+  allowInsecure: boolean,
+  insecureRegistries: strings,
+  output,
+};
+
+/**
+ * A build request read from JSON, every field checked: a missing, mistyped or unknown field is an
+ * InvalidArgumentError naming it (the daemon answers 400), never a default in its place.
+ */
+export function parseBuildRequest(value: unknown): WireBuildRequest {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    (value as { version?: unknown }).version !== WIRE_VERSION
+  ) {
+    throw new InvalidArgumentError(`unsupported build request (this daemon speaks version ${WIRE_VERSION})`, {
+      hint: 'the client and the daemon come from different tsbuild versions: restart the daemon',
+    });
+  }
+  try {
+    return object(requestShape)(value, '');
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    throw new InvalidArgumentError(`invalid build request: ${err.message}`);
+  }
 }
 
 export interface WireBuildResult {

@@ -15,7 +15,7 @@ import { connect } from 'node:net';
 import { AlreadyExistsError, InvalidArgumentError, TsbuildError } from '../core/errors.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/wire.js';
-import { WIRE_VERSION, errorToWire } from '../core/wire.js';
+import { WIRE_VERSION, errorToWire, parseBuildRequest } from '../core/wire.js';
 import { build } from '../index.js';
 import type { BuildOptions, BuildResult, Engine } from '../index.js';
 import { listenOn } from '../core/net.js';
@@ -48,7 +48,12 @@ export async function serveDaemon(options: DaemonOptions): Promise<void> {
   await claimSocket(options.socketPath);
   const running = new Set<AbortController>();
   const server = createServer((req, res) => {
-    void handle(req, res, options, running);
+    // A request must never take the daemon down: whatever escapes is logged and answered if it can be.
+    handle(req, res, options, running).catch((err: unknown) => {
+      options.log?.(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      if (!res.writableEnded) res.end();
+    });
   });
   await listenOn(server, options.socketPath);
   try {
@@ -170,21 +175,7 @@ function parseRequest(body: string): WireBuildRequest {
   } catch {
     throw new InvalidArgumentError('the build request is not JSON');
   }
-  const request = value as Partial<WireBuildRequest> | null;
-  if (request === null || typeof request !== 'object' || request.version !== WIRE_VERSION) {
-    throw new InvalidArgumentError(`unsupported build request (this daemon speaks version ${WIRE_VERSION})`, {
-      hint: 'the client and the daemon come from different tsbuild versions: restart the daemon',
-    });
-  }
-  const paths = [
-    request.context,
-    request.dockerfile,
-    request.output?.type === 'image' ? undefined : request.output?.dest,
-  ];
-  if (paths.some((p) => p !== undefined && !p.startsWith('/'))) {
-    throw new InvalidArgumentError('paths in a build request must be absolute');
-  }
-  return request as WireBuildRequest;
+  return parseBuildRequest(value);
 }
 
 function buildOptions(request: WireBuildRequest): BuildOptions {

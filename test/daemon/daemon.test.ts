@@ -7,6 +7,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,6 +84,20 @@ async function expectBuilds(count: number): Promise<void> {
   expect(builds()).toBe(count);
 }
 
+function call(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolveCall, reject) => {
+    const req = request({ socketPath: socket, method, path }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolveCall({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const post = (body: string): ReturnType<typeof call> => call('POST', '/v1/build', body);
+const get = (path: string): ReturnType<typeof call> => call('GET', path);
+
 beforeAll(async () => {
   if (!ready) return;
   execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
@@ -131,6 +146,43 @@ describe.skipIf(!ready)('tsbuild daemon', () => {
     }
     expect(tsbuild(['build', '--progress', 'quiet', bad]).stderr).toMatch(/Dockerfile:3:1/);
     expect(tsbuild(['build', '--progress', 'quiet', failing]).stderr).toMatch(/to-stderr/);
+  });
+
+  it('answers a malformed request with 400 naming the field, and goes on serving', async () => {
+    const valid = {
+      version: 1,
+      tags: [],
+      buildArgs: {},
+      labels: {},
+      noCache: false,
+      noCacheFilter: [],
+      pull: false,
+      secrets: {},
+      ssh: {},
+      buildContexts: {},
+      allowInsecure: false,
+      insecureRegistries: [],
+      output: { type: 'image' },
+    };
+    const cases: [unknown, RegExp][] = [
+      [{ version: 1 }, /tags: expected an array of strings, got nothing/],
+      [{ ...valid, tags: null }, /tags: expected an array of strings, got null/],
+      [{ ...valid, tags: 'abc' }, /tags: expected an array of strings, got a string/],
+      [{ ...valid, tags: { length: 1 } }, /tags: expected an array of strings, got an object/],
+      [{ ...valid, network: 'container:1' }, /network: expected one of default, none, host/],
+      [{ ...valid, output: { type: 'bogus' } }, /output\.type: expected one of image, local, tar/],
+      [{ ...valid, output: { type: 'image', push: true } }, /output\.push: unknown field/],
+      [{ ...valid, squash: true }, /squash: unknown field/],
+    ];
+    for (const [body, message] of cases) {
+      const answer = await post(JSON.stringify(body));
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      const { error } = JSON.parse(answer.body) as { error: { code: string; message: string } };
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toMatch(message);
+    }
+    expect(daemon?.exitCode).toBeNull();
+    expect((await get('/v1/ping')).status).toBe(200);
   });
 
   it("resolves the client's relative paths and passes secrets and build args", () => {
