@@ -25,6 +25,14 @@ export function dispatchEnv(d: StageState, c: EnvInstruction): void {
   commitToHistory(d.image, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, false);
 }
 
+/** An ARG's name, expanded like its default (BuildKit's ArgCommand.Expand expands both). */
+function argName(d: StageState, written: string): string {
+  const key = d.expand(written);
+  if (key === '') d.fail(`ARG name ${written} is empty once expanded`);
+  if (key.includes('=')) d.fail(`ARG name ${written} expands to ${key}, which contains "="`);
+  return key;
+}
+
 /**
  * ARG: a `--build-arg` wins, then the default (expanded), then the global ARG of the same name. A value
  * joins the environment of later RUN steps (so changing it re-runs only the steps after it), but not the
@@ -33,13 +41,14 @@ export function dispatchEnv(d: StageState, c: EnvInstruction): void {
 export function dispatchArg(dx: Dispatcher, d: StageState, c: ArgInstruction): void {
   const shown: string[] = [];
   for (const arg of c.args) {
+    const key = argName(d, arg.key);
     let value: string | undefined;
-    if (Object.hasOwn(dx.buildArgValues, arg.key)) value = dx.buildArgValues[arg.key];
+    if (Object.hasOwn(dx.buildArgValues, key)) value = dx.buildArgValues[key];
     else if (arg.value !== undefined) value = d.expand(arg.value);
-    else if (Object.hasOwn(dx.globalArgs, arg.key)) value = dx.globalArgs[arg.key];
-    if (value !== undefined) d.state = d.state.withEnv(arg.key, value);
-    d.buildArgs.push(value === undefined ? { key: arg.key } : { key: arg.key, value });
-    shown.push(value === undefined ? arg.key : `${arg.key}=${value}`);
+    else if (Object.hasOwn(dx.globalArgs, key)) value = dx.globalArgs[key];
+    if (value !== undefined) d.state = d.state.withEnv(key, value);
+    d.buildArgs.push(value === undefined ? { key } : { key, value });
+    shown.push(value === undefined ? key : `${key}=${value}`);
   }
   commitToHistory(d.image, `ARG ${shown.join(' ')}`, false);
 }
