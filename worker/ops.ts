@@ -330,8 +330,11 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
     exec: async (ctx, inputs) => {
       const results = inputs.map(asWorkerResult);
       const base = op.base >= 0 ? results[op.base] : undefined;
-      const sources = results.filter((_, i) => i !== op.base);
-      const indexes = results.map((_, i) => i).filter((i) => i !== op.base);
+      // The base is a source too when a copy reads it (`FROM base` + `COPY --from=base`, or identical
+      // states collapsed into one input): it is read as committed, not as the actions change it.
+      const readsBase = op.actions.some((a) => a.action === 'copy' && a.src === op.base && a.src >= 0);
+      const indexes = results.map((_, i) => i).filter((i) => i !== op.base || readsBase);
+      const sources = indexes.map((i) => results[i] as WorkerResult);
       const result = await withResultDirs(
         sources,
         { snapshotter: deps.snapshotter, signal: ctx.signal },
