@@ -3,7 +3,7 @@
  * network files, the secrets (on a tmpfs, outside the rootfs) and config.json. Mount points that runc
  * will create in the rootfs are recorded so that they can be removed afterwards.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { chmod, chown, mkdir, statfs, writeFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
@@ -53,6 +53,25 @@ function validate(request: RunRequest): void {
     throw new InvalidArgumentError(`invalid hostname ${JSON.stringify(hostname)}`);
 }
 
+/**
+ * runc 1.1 creates /dev's symlinks (fd, stdin, ptmx …) at `<rootfs>/dev/…` from outside the container:
+ * through a symlinked /dev that would write wherever the link points on the host. Such an image is
+ * refused (newer runc resolves those writes inside the rootfs; /proc and /sys it refuses itself).
+ */
+function checkDev(rootfs: string): void {
+  const dev = join(rootfs, 'dev');
+  let isLink = false;
+  try {
+    isLink = lstatSync(dev).isSymbolicLink();
+  } catch {
+    return; // missing: runc creates it inside the rootfs
+  }
+  if (isLink)
+    throw new InvalidArgumentError(`the rootfs's /dev is a symbolic link (to ${readlinkSync(dev)})`, {
+      hint: 'a RUN step needs /dev to be a directory in the image (or absent)',
+    });
+}
+
 async function writeSecrets(
   secrets: readonly SecretFile[],
   dir: string,
@@ -100,6 +119,7 @@ async function writeNetworkFiles(bundle: string, request: RunRequest, hostname: 
 /** Writes everything runc needs into `paths.bundle` (which must exist). */
 export async function prepareBundle(request: RunRequest, paths: BundlePaths): Promise<void> {
   validate(request);
+  checkDev(request.rootfs);
   const hostname = request.hostname ?? DEFAULT_HOSTNAME;
   const user = await resolveUser(request.rootfs, request.user);
   const cwd = posix.resolve('/', request.cwd ?? '/');

@@ -5,8 +5,18 @@
  * The calls are synchronous: a few lstats per path, made for every RUN, cost microseconds each, where
  * fs/promises would add a thread-pool round trip to each.
  */
-import { chownSync, lstatSync, mkdirSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  closeSync,
+  constants,
+  fchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 
 const MAX_LINKS = 255;
@@ -59,25 +69,58 @@ export async function resolveInRoot(root: string, path: string): Promise<string>
   return join(root, ...done);
 }
 
+/**
+ * Calls `fn` with a path that names the directory `parts` (components relative to `root`) exactly: each
+ * component is opened with O_NOFOLLOW from the one before it and the result is handed over as
+ * `/proc/self/fd/<n>`, which the kernel resolves to that open directory. A symlink or a non-directory
+ * on the way fails with ELOOP or ENOTDIR: nothing swapped in after a check is ever followed. With
+ * `create`, missing components are made (mode 0755, `owner`).
+ */
+function withDirInRoot<T>(
+  root: string,
+  parts: readonly string[],
+  fn: (dir: string) => T,
+  create?: { owner: { uid: number; gid: number } | undefined },
+): T {
+  const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+  let fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    for (const part of parts) {
+      const path = `/proc/self/fd/${fd}/${part}`;
+      let next: number;
+      try {
+        next = openSync(path, flags);
+      } catch (err) {
+        if (create === undefined || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        mkdirSync(path, { mode: 0o755 });
+        next = openSync(path, flags);
+        if (create.owner !== undefined) fchownSync(next, create.owner.uid, create.owner.gid);
+      }
+      closeSync(fd);
+      fd = next;
+    }
+    return fn(`/proc/self/fd/${fd}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** `mkdir -p` inside the root; new directories get mode 0755 and `owner`. Returns the host path. */
 export async function mkdirInRoot(
   root: string,
   path: string,
   owner?: { uid: number; gid: number },
 ): Promise<string> {
-  const parts = components(path);
-  let host = root;
-  for (let i = 1; i <= parts.length; i++) {
-    host = await resolveInRoot(root, parts.slice(0, i).join('/'));
-    try {
-      const st = lstatSync(host);
-      if (!st.isDirectory()) throw new InvalidArgumentError(`${path} is not a directory in the rootfs`);
-      continue;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    mkdirSync(host, { mode: 0o755 });
-    if (owner !== undefined) chownSync(host, owner.uid, owner.gid);
+  const host = await resolveInRoot(root, path);
+  const parts = components(relative(root, host));
+  try {
+    withDirInRoot(root, parts, () => undefined, { owner });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new InvalidArgumentError(`${path} is not a directory in the rootfs`);
+    if (code === 'ELOOP')
+      throw new InvalidArgumentError(`${path} changed in the rootfs while it was being created`);
+    throw err;
   }
   return host;
 }
@@ -139,7 +182,7 @@ export class MountStubs {
     this.released = true;
     if (--this.entry.users > 0) return;
     const entry = this.entry;
-    entry.cleaning = removeStubs([...entry.stubs]).finally(() => {
+    entry.cleaning = removeStubs(this.root, [...entry.stubs]).finally(() => {
       entry.cleaning = undefined;
       entry.stubs.clear();
       if (entry.users === 0 && roots.get(this.root) === entry) roots.delete(this.root);
@@ -148,15 +191,24 @@ export class MountStubs {
   }
 }
 
-/** Removes the paths that are still empty files or empty directories, deepest first. */
-async function removeStubs(stubs: string[]): Promise<void> {
+/**
+ * Removes the stubs that are still empty files or empty directories, deepest first. Each is reached
+ * from the root without following a symlink (the run may have replaced a stub's parent with one).
+ */
+async function removeStubs(root: string, stubs: string[]): Promise<void> {
   for (const host of stubs.sort((a, b) => b.length - a.length)) {
+    const parts = components(relative(root, host));
+    const name = parts.pop();
+    if (name === undefined || name === '..' || parts.includes('..')) continue;
     try {
-      const st = lstatSync(host);
-      if (st.isDirectory()) rmdirSync(host);
-      else if (st.isFile() && st.size === 0) unlinkSync(host);
+      withDirInRoot(root, parts, (dir) => {
+        const path = `${dir}/${name}`;
+        const st = lstatSync(path);
+        if (st.isDirectory()) rmdirSync(path);
+        else if (st.isFile() && st.size === 0) unlinkSync(path);
+      });
     } catch {
-      // Not empty, or gone: leave it.
+      // Not empty, gone, or no longer reachable inside the root: leave it.
     }
   }
 }
