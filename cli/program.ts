@@ -88,9 +88,12 @@ export function addBuildCommand(
     .option('-q, --quiet', 'print only the image ID')
     .option('--iidfile <file>', 'write the image ID to the file')
     .option('--metadata-file <file>', 'write the build result metadata (digests, names) as JSON')
-    .option('-o, --output <spec>', 'type=local,dest=DIR or type=tar,dest=FILE|- (default: the image store)')
+    .option(
+      '-o, --output <spec>',
+      'type=local,dest=DIR, type=tar,dest=FILE|- or type=image,name=NAME (default: the image store)',
+    )
     .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])
-    .option('--allow <entitlement>', 'allow security.insecure (repeatable)', collect, [])
+    .option('--allow <entitlement>', 'security.insecure or network.host (repeatable)', collect, [])
     .addHelpText(
       'after',
       examples([

@@ -95,20 +95,71 @@ export function sshSockets(specs: readonly string[], env = process.env): Record<
   return out;
 }
 
-export function parseOutput(spec: string | undefined): BuildOutput {
-  if (spec === undefined) return { type: 'image' };
-  if (spec === '-') return { type: 'tar', dest: process.stdout };
-  const o = spec.includes('=') ? csvPairs(spec, '--output') : { type: 'local', dest: spec };
-  const type = o.type ?? 'local';
-  if (type === 'image' || type === 'docker') return { type: 'image' };
-  if (type !== 'local' && type !== 'tar') {
+/** `--output`: where the result goes, and the names `type=image,name=…` gives the image (more tags). */
+export interface ParsedOutput {
+  readonly output: BuildOutput;
+  readonly names: readonly string[];
+}
+
+/** The attributes each output type takes; any other is refused (none is accepted and ignored). */
+const OUTPUT_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
+  image: ['name', 'push'],
+  docker: ['name'],
+  local: ['dest'],
+  tar: ['dest'],
+};
+
+/** buildx's `--output` syntax: a bare path (local; `-` is a tar on stdout) or `type=…,attr=…`. */
+export function parseOutput(spec: string | undefined): ParsedOutput {
+  if (spec === undefined) return { output: { type: 'image' }, names: [] };
+  if (!spec.includes('=')) {
+    return {
+      output: spec === '-' ? { type: 'tar', dest: process.stdout } : { type: 'local', dest: spec },
+      names: [],
+    };
+  }
+  const o: Record<string, string> = {};
+  for (const [key, value] of Object.entries(csvPairs(spec, '--output'))) o[key.trim().toLowerCase()] = value;
+  const { type, ...attrs } = o;
+  if (!type)
+    throw new InvalidArgumentError(`--output ${spec}: type is required`, {
+      hint: 'use type=image, local or tar',
+    });
+  const known = OUTPUT_ATTRIBUTES[type];
+  if (known === undefined || !Object.hasOwn(OUTPUT_ATTRIBUTES, type)) {
     throw new InvalidArgumentError(`unsupported output type ${JSON.stringify(type)}`, {
-      hint: 'use image, local or tar',
+      hint: 'use image (the store), local (a directory) or tar (a file, or - for stdout)',
     });
   }
-  if (!o.dest) throw new InvalidArgumentError(`--output ${spec}: dest is required`);
-  if (type === 'tar') return { type: 'tar', dest: o.dest === '-' ? process.stdout : o.dest };
-  return { type: 'local', dest: o.dest };
+  for (const key of Object.keys(attrs)) {
+    if (!known.includes(key)) {
+      throw new InvalidArgumentError(
+        `--output ${spec}: unknown attribute ${JSON.stringify(key)} for type=${type}`,
+        { hint: `type=${type} takes ${known.join(', ')}` },
+      );
+    }
+  }
+  if (type === 'image' || type === 'docker')
+    return { output: { type: 'image' }, names: imageNames(spec, attrs) };
+  if (!attrs.dest) throw new InvalidArgumentError(`--output ${spec}: dest is required`);
+  if (type === 'tar')
+    return { output: { type: 'tar', dest: attrs.dest === '-' ? process.stdout : attrs.dest }, names: [] };
+  return { output: { type: 'local', dest: attrs.dest }, names: [] };
+}
+
+/** `name=a` (buildx also takes several, comma-separated inside quotes: not supported); refuses push=true. */
+function imageNames(spec: string, attrs: Readonly<Record<string, string>>): string[] {
+  if (attrs.push !== undefined && attrs.push !== 'false') {
+    throw new InvalidArgumentError(
+      `--output ${spec}: push=${attrs.push}: pushing an image is not supported yet`,
+      {
+        hint: 'the image is written to the local store (tsbuild image ls)',
+      },
+    );
+  }
+  if (attrs.name === undefined) return [];
+  if (attrs.name === '') throw new InvalidArgumentError(`--output ${spec}: name is empty`);
+  return [attrs.name];
 }
 
 function network(value: string | undefined): BuildOptions['network'] {
@@ -119,13 +170,29 @@ function network(value: string | undefined): BuildOptions['network'] {
   });
 }
 
+/**
+ * `--allow`: security.insecure lets `RUN --security=insecure` run; network.host is accepted because
+ * `RUN --network=host` needs no entitlement here. Anything else is refused, not ignored.
+ */
+export function allowInsecure(entitlements: readonly string[]): boolean {
+  for (const entitlement of entitlements) {
+    if (entitlement !== 'security.insecure' && entitlement !== 'network.host') {
+      throw new InvalidArgumentError(`--allow ${entitlement}: unknown entitlement`, {
+        hint: 'use security.insecure or network.host',
+      });
+    }
+  }
+  return entitlements.includes('security.insecure');
+}
+
 async function buildOptions(contextArg: string, flags: BuildFlags): Promise<BuildOptions> {
+  const output = parseOutput(flags.output);
   const stdin = contextArg === '-';
   const dockerfileText = stdin ? await readStdin() : flags.file === '-' ? await readStdin() : undefined;
   return {
     ...(stdin ? {} : { context: contextArg }),
     ...(dockerfileText !== undefined ? { dockerfileText } : flags.file ? { dockerfile: flags.file } : {}),
-    tags: flags.tag,
+    tags: [...flags.tag, ...output.names],
     ...(flags.target ? { target: flags.target } : {}),
     buildArgs: keyValues(flags.buildArg, '--build-arg'),
     labels: keyValues(flags.label, '--label'),
@@ -137,9 +204,9 @@ async function buildOptions(contextArg: string, flags: BuildFlags): Promise<Buil
     buildContexts: keyValues(flags.buildContext, '--build-context'),
     ...(network(flags.network) ? { network: network(flags.network) } : {}),
     ...(flags.platform ? { platform: flags.platform } : {}),
-    allowInsecure: flags.allow.includes('security.insecure'),
+    allowInsecure: allowInsecure(flags.allow),
     registry: { insecureRegistries: flags.insecureRegistry },
-    output: parseOutput(flags.output),
+    output: output.output,
   };
 }
 

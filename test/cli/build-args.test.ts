@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csvPairs, parsePairs } from '../../cli/commands/args.js';
-import { keyValues, parseOutput, readSecrets, sshSockets } from '../../cli/commands/build.js';
+import { allowInsecure, keyValues, parseOutput, readSecrets, sshSockets } from '../../cli/commands/build.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-args-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -46,12 +46,43 @@ describe('tsbuild build flags', () => {
   });
 
   it('--output: image by default, local and tar destinations, a bare path is local', () => {
-    expect(parseOutput(undefined)).toEqual({ type: 'image' });
-    expect(parseOutput('type=local,dest=out')).toEqual({ type: 'local', dest: 'out' });
-    expect(parseOutput('type=tar,dest=a.tar')).toEqual({ type: 'tar', dest: 'a.tar' });
-    expect(parseOutput('out')).toEqual({ type: 'local', dest: 'out' });
-    expect(parseOutput('type=tar,dest=-')).toMatchObject({ type: 'tar', dest: process.stdout });
+    expect(parseOutput(undefined)).toEqual({ output: { type: 'image' }, names: [] });
+    expect(parseOutput('type=local,dest=out')).toEqual({ output: { type: 'local', dest: 'out' }, names: [] });
+    expect(parseOutput('type=tar,dest=a.tar').output).toEqual({ type: 'tar', dest: 'a.tar' });
+    expect(parseOutput('out').output).toEqual({ type: 'local', dest: 'out' });
+    expect(parseOutput('-').output).toMatchObject({ type: 'tar', dest: process.stdout });
+    expect(parseOutput('type=tar,dest=-').output).toMatchObject({ type: 'tar', dest: process.stdout });
     expect(() => parseOutput('type=oci,dest=x')).toThrow(/unsupported output type "oci"/);
     expect(() => parseOutput('type=local')).toThrow(/dest is required/);
+  });
+
+  it('--output: image names become tags; what does not work yet, and unknown attributes, are refused', () => {
+    expect(parseOutput('type=image,name=a')).toEqual({ output: { type: 'image' }, names: ['a'] });
+    expect(parseOutput('type=image,name=a,push=false')).toEqual({ output: { type: 'image' }, names: ['a'] });
+    expect(parseOutput('type=docker')).toEqual({ output: { type: 'image' }, names: [] });
+    expect(() => parseOutput('type=image,name=a,push=true')).toThrow(
+      /--output type=image,name=a,push=true: push/,
+    );
+    expect(() => parseOutput('type=docker,dest=x.tar')).toThrow(/dest/);
+    expect(() => parseOutput('type=registry,name=a')).toThrow(/unsupported output type "registry"/);
+    expect(() => parseOutput('type=local,dest=out,platform-split=true')).toThrow(
+      /unknown attribute "platform-split"/,
+    );
+    expect(() => parseOutput('type=tar,dest=a.tar,compression=gzip')).toThrow(
+      /unknown attribute "compression"/,
+    );
+    expect(() => parseOutput('type=image,name=a,oci-mediatypes=true')).toThrow(
+      /unknown attribute "oci-mediatypes"/,
+    );
+    expect(() => parseOutput('dest=out')).toThrow(/type is required/);
+  });
+
+  it('--allow: security.insecure and network.host; another entitlement is refused', () => {
+    expect(allowInsecure([])).toBe(false);
+    expect(allowInsecure(['network.host'])).toBe(false);
+    expect(allowInsecure(['security.insecure', 'network.host'])).toBe(true);
+    expect(() => allowInsecure(['device=/dev/fuse'])).toThrow(
+      /--allow device=\/dev\/fuse: unknown entitlement/,
+    );
   });
 });
