@@ -94,12 +94,23 @@ describe('copy: directories, files and destinations', () => {
     expect(read('f.txt')).toBe('hello');
   });
 
-  it('makes the dest a directory for several sources', async () => {
-    put(src, 'a.txt');
-    put(src, 'b.txt');
+  it('copies each of several matches to the dest as spelled: a file path is written by each, the last wins', async () => {
+    put(src, 'a.txt', 'a');
+    put(src, 'b.txt', 'b');
     put(src, 'c.md');
-    await run(copy('/*.txt', '/out'));
-    expect(tree(join(dest, 'out'))).toEqual(['a.txt', 'b.txt']);
+    mkdirSync(join(dest, 'existing'));
+    await run(copy('/*.txt', '/out'), copy('/*.txt', '/slash/'), copy('/*.txt', '/existing'));
+    expect(lstatSync(join(dest, 'out')).isFile()).toBe(true);
+    expect(read('out')).toBe('b');
+    expect(tree(join(dest, 'slash'))).toEqual(['a.txt', 'b.txt']);
+    expect(tree(join(dest, 'existing'))).toEqual(['a.txt', 'b.txt']);
+  });
+
+  it('merges the contents of several matched directories into a dest without a slash', async () => {
+    put(src, 'd1/x');
+    put(src, 'd2/y');
+    await run(copy('/d?', '/merged'));
+    expect(tree(join(dest, 'merged'))).toEqual(['x', 'y']);
   });
 
   it('matches wildcards per component and handles an empty match', async () => {

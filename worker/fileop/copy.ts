@@ -2,7 +2,8 @@
  * The copy action, with BuildKit's semantics (solver/llbsolver/file/backend.go over fsutil's copy):
  * - the source is resolved inside its root; its final symlink is followed only with `followSymlinks`;
  * - with `wildcards`, each component of the source may be a Go filepath.Match pattern; no match is an
- *   error unless `allowEmptyWildcard`; several matches make the destination a directory;
+ *   error unless `allowEmptyWildcard`; each match is copied to the destination as if it were the only
+ *   source (several files to a path without a slash: each writes it, the last one wins);
  * - a directory source with `copyDirContents` has its contents copied into the destination (created
  *   when missing), without it the directory itself (into the destination when that exists);
  * - a non-directory source goes into the destination when that is a directory (or is written `dir/`),
@@ -60,7 +61,7 @@ export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<
   if (action.parents === true) return copyWithParents(action, ctx);
   const sources = await sourcePaths(action, ctx.srcRoot);
   if (sources.length === 0) return;
-  const destIsDir = spelledAsDir(action.dest) || sources.length > 1;
+  const destIsDir = spelledAsDir(action.dest);
   if (!action.createDestPath) {
     const dir = splitName(resolveIn(ctx.destRoot, action.dest, true).rel)[0];
     const st = await lstatOrUndefined(joinRoot(ctx.destRoot, dir));
