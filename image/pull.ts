@@ -16,10 +16,11 @@ import type { ImageConfig, ImageIndex, Manifest } from './oci.js';
 import { isIndexType, isManifestType } from './oci.js';
 import type { ImageReference } from './reference.js';
 import { formatReference, parseReference } from './reference.js';
-import type { RegistryOptions } from './registry/index.js';
+import type { CallOptions, RegistryOptions } from './registry/index.js';
 import {
   RegistryClient,
   RegistryError,
+  RetryBudget,
   downloadBlob,
   fetchSmallBlob,
   selectManifest,
@@ -111,9 +112,8 @@ async function resolveManifest(
   client: RegistryClient,
   ref: ImageReference,
   platform: Platform,
-  signal: AbortSignal | undefined,
+  sig: CallOptions,
 ): Promise<ResolvedManifest> {
-  const sig = signal ? { signal } : {};
   let { descriptor, bytes } = await client.manifest(ref, reference(ref), sig);
   if (isIndexType(descriptor.mediaType)) {
     const index = parseJSON<ImageIndex>(bytes, `index ${descriptor.digest}`);
@@ -213,13 +213,18 @@ async function pull(
   signal: AbortSignal,
   stop: (reason: unknown) => void,
 ): Promise<PullResult> {
+  // Every request of the pull takes its retries from one budget.
+  const retries = new RetryBudget(client.limits.maxPullRetries);
   const { descriptor, bytes, manifest } = await resolveManifest(
     client,
     ref,
     options.platform ?? hostPlatform(),
-    signal,
+    { signal, retries },
   );
-  const configBytes = await fetchSmallBlob(client, ref, manifest.config, stores.content, { signal });
+  const configBytes = await fetchSmallBlob(client, ref, manifest.config, stores.content, {
+    signal,
+    retries,
+  });
   const config = parseJSON<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
   const diffIDs = checkConfig(config, manifest, manifest.config.digest);
 
@@ -230,6 +235,7 @@ async function pull(
     queue.add(() =>
       downloadBlob(client, ref, layer, stores.content, {
         signal,
+        retries,
         ...(options.progress ? { progress: options.progress } : {}),
       }),
     ),

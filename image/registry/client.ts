@@ -11,6 +11,7 @@ import type { ImageReference } from '../reference.js';
 import { DEFAULT_DOMAIN } from '../reference.js';
 import { Authenticator, readBody } from './auth.js';
 import { RegistryError, codeForStatus } from './errors.js';
+import type { RetryBudget, TransferLimits } from './limits.js';
 import type { HttpResponse, RegistryOptions } from './transport.js';
 import { Transport, discard } from './transport.js';
 
@@ -38,8 +39,10 @@ export interface ManifestResult {
   readonly bytes: Buffer;
 }
 
-interface CallOptions {
-  readonly signal?: AbortSignal;
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** The budget retries are taken from (a pull's); without one, each request may use `maxTries`. */
+  readonly retries?: RetryBudget | undefined;
 }
 
 function headerValue(res: HttpResponse, name: string): string | undefined {
@@ -72,6 +75,11 @@ export class RegistryClient {
     this.auth = new Authenticator(this.transport, options);
   }
 
+  /** The transfer limits of `options`, defaults filled in. */
+  get limits(): TransferLimits {
+    return this.transport.limits;
+  }
+
   /** `scheme://host/v2/<path>/<kind>/<reference>`. */
   url(ref: ImageReference, kind: 'manifests' | 'blobs', reference: string): URL {
     const host = apiHost(ref.domain);
@@ -87,8 +95,9 @@ export class RegistryClient {
     url: URL,
     method: 'GET' | 'HEAD',
     headers: Record<string, string>,
-    signal?: AbortSignal,
+    call: CallOptions = {},
   ): Promise<HttpResponse> {
+    const { signal, retries } = call;
     const host = apiHost(ref.domain);
     const scope = `repository:${ref.path}:pull`;
     let authorization = await this.auth.cached(host, scope);
@@ -97,6 +106,7 @@ export class RegistryClient {
         method,
         headers: authorization === undefined ? headers : { ...headers, authorization },
         signal,
+        retries,
       });
       if (res.status === 401 && round === 0) {
         discard(res);
@@ -120,7 +130,7 @@ export class RegistryClient {
    */
   async head(ref: ImageReference, reference: string, options: CallOptions = {}): Promise<Descriptor> {
     const url = this.url(ref, 'manifests', reference);
-    const res = await this.request(ref, url, 'HEAD', { accept: MANIFEST_ACCEPT }, options.signal);
+    const res = await this.request(ref, url, 'HEAD', { accept: MANIFEST_ACCEPT }, options);
     discard(res);
     const digest = headerValue(res, 'docker-content-digest');
     const size = Number(headerValue(res, 'content-length'));
@@ -145,7 +155,7 @@ export class RegistryClient {
     options: CallOptions & { expected?: Descriptor } = {},
   ): Promise<ManifestResult> {
     const url = this.url(ref, 'manifests', reference);
-    const res = await this.request(ref, url, 'GET', { accept: MANIFEST_ACCEPT }, options.signal);
+    const res = await this.request(ref, url, 'GET', { accept: MANIFEST_ACCEPT }, options);
     const limit = options.expected?.size ?? MANIFEST_LIMIT;
     const bytes = await readBody(res, Math.min(limit, MANIFEST_LIMIT)).catch((err: unknown) => {
       if (options.signal?.aborted) throw cancelled(options.signal);
@@ -180,7 +190,7 @@ export class RegistryClient {
   /** A blob's bytes as a stream (not verified here: the content store's writer checks them on commit). */
   async blob(ref: ImageReference, descriptor: Descriptor, options: CallOptions = {}): Promise<Readable> {
     const url = this.url(ref, 'blobs', descriptor.digest);
-    const res = await this.request(ref, url, 'GET', {}, options.signal);
+    const res = await this.request(ref, url, 'GET', {}, options);
     const length = Number(headerValue(res, 'content-length'));
     if (
       Number.isSafeInteger(length) &&

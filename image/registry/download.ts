@@ -1,7 +1,8 @@
 /**
  * Blobs from a registry into the content store: streamed through a writer (which checks size and digest on
  * commit, so a bad blob never becomes visible), with byte progress at most ten times a second plus a final
- * event, and whole-download retries when the connection breaks mid-stream.
+ * event, and whole-download retries when the connection breaks mid-stream or goes too slow, all within a
+ * deadline that grows with the blob's size (limits.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { cancelled, delay } from '../../core/abort.js';
@@ -9,8 +10,11 @@ import { NotFoundError, TsbuildError } from '../../core/errors.js';
 import type { ProgressWriter } from '../../core/progress.js';
 import type { ContentStore, Descriptor } from '../../snapshotter/types.js';
 import type { ImageReference } from '../reference.js';
+import { apiHost } from './client.js';
 import type { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
+import { blobDeadlineMs, seconds, watchRate } from './limits.js';
+import type { RetryBudget } from './limits.js';
 
 /** The shortest interval between two progress events of one blob. */
 const PROGRESS_INTERVAL_MS = 100;
@@ -18,6 +22,8 @@ const PROGRESS_INTERVAL_MS = 100;
 export interface DownloadOptions {
   readonly signal?: AbortSignal;
   readonly progress?: ProgressWriter;
+  /** The budget retries are taken from (a pull's, shared by its blobs). */
+  readonly retries?: RetryBudget;
 }
 
 export async function hasBlob(
@@ -40,20 +46,26 @@ function isTransient(err: unknown): boolean {
   return !(err instanceof TsbuildError);
 }
 
-async function downloadOnce(
-  client: RegistryClient,
-  ref: ImageReference,
-  descriptor: Descriptor,
-  content: ContentStore,
-  options: DownloadOptions,
-): Promise<void> {
-  const { signal, progress } = options;
-  const sig = signal ? { signal } : {};
-  const stream = await client.blob(ref, descriptor, sig);
-  const writer = await content.writer({
+/** One blob being fetched: what it is, where from, and the limits it is held to. */
+interface Transfer {
+  readonly client: RegistryClient;
+  readonly ref: ImageReference;
+  readonly descriptor: Descriptor;
+  readonly content: ContentStore;
+  /** The caller's signal, or with the blob's deadline. */
+  readonly signal: AbortSignal;
+  readonly options: DownloadOptions;
+}
+
+async function downloadOnce(t: Transfer): Promise<void> {
+  const { descriptor, signal } = t;
+  const { progress, retries } = t.options;
+  const stream = await t.client.blob(t.ref, descriptor, { signal, retries });
+  const rate = watchRate(stream, t.client.limits, descriptor.size);
+  const writer = await t.content.writer({
     ref: `pull-${randomBytes(8).toString('hex')}`,
     expected: descriptor.digest,
-    ...sig,
+    signal,
   });
   let last = 0;
   const report = (current: number): void => {
@@ -67,6 +79,7 @@ async function downloadOnce(
   };
   try {
     for await (const chunk of stream) {
+      rate.count((chunk as Buffer).length);
       await writer.write(chunk as Buffer);
       if (writer.offset > descriptor.size) {
         throw new RegistryError(
@@ -80,14 +93,51 @@ async function downloadOnce(
         report(writer.offset);
       }
     }
-    await writer.commit({ expected: descriptor.digest, size: descriptor.size, ...sig });
+    await writer.commit({ expected: descriptor.digest, size: descriptor.size, signal });
   } catch (err) {
     stream.destroy();
     await writer.abort().catch(() => undefined);
-    if (signal?.aborted) throw cancelled(signal);
+    if (signal.aborted) throw cancelled(signal);
     throw err;
+  } finally {
+    rate.stop();
   }
   report(descriptor.size);
+}
+
+/** `blob <digest> from <registry host>`, for messages. */
+function blobName(ref: ImageReference, descriptor: Descriptor): string {
+  return `blob ${descriptor.digest} from ${apiHost(ref.domain)}`;
+}
+
+/**
+ * Every try of one blob, until one succeeds, a failure is not transient, the tries (`maxTries`, and the
+ * shared retry budget) are spent, or the blob's deadline passes (all tries together).
+ */
+async function downloadWithDeadline(t: Transfer, deadline: AbortSignal): Promise<void> {
+  const tries = t.client.options.maxTries ?? 5;
+  const { retries } = t.options;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await downloadOnce(t);
+      return;
+    } catch (err) {
+      if (deadline.aborted) throw deadline.reason;
+      if (t.signal.aborted) throw cancelled(t.signal);
+      if (!isTransient(err) || attempt >= tries || !(retries?.take() ?? true)) {
+        if (err instanceof TsbuildError && !isTransient(err)) throw err;
+        const what = `download of ${blobName(t.ref, t.descriptor)}`;
+        throw new RegistryError('UNAVAILABLE', `${what} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const base = (t.client.options.retryBaseMs ?? 500) * 2 ** (attempt - 1);
+    await delay(
+      Math.min(t.client.options.retryMaxMs ?? 30_000, base * (0.5 + Math.random())),
+      t.signal,
+    ).catch((err: unknown) => {
+      throw deadline.aborted ? deadline.reason : err;
+    });
+  }
 }
 
 /**
@@ -103,26 +153,24 @@ export async function downloadBlob(
 ): Promise<boolean> {
   const { signal } = options;
   if (await hasBlob(content, descriptor, signal)) return false;
-  const tries = client.options.maxTries ?? 5;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await downloadOnce(client, ref, descriptor, content, options);
-      return true;
-    } catch (err) {
-      if (signal?.aborted) throw cancelled(signal);
-      if (!isTransient(err) || attempt >= tries) {
-        if (err instanceof TsbuildError) throw err;
-        throw new RegistryError(
-          'UNAVAILABLE',
-          `download of ${descriptor.digest} failed: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-      }
-      const base = (client.options.retryBaseMs ?? 500) * 2 ** (attempt - 1);
-      await delay(Math.min(client.options.retryMaxMs ?? 30_000, base * (0.5 + Math.random())), signal);
-    }
+  const ms = blobDeadlineMs(client.limits, descriptor.size);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => {
+    const what = `download of ${blobName(ref, descriptor)}`;
+    const err = new RegistryError('UNAVAILABLE', `${what} missed its deadline of ${seconds(ms)}`, {
+      hint: `the deadline is blobDeadlineMs plus ${descriptor.size} bytes at deadlineBytesPerSecond (registry options)`,
+    });
+    deadline.abort(err);
+  }, ms);
+  const both = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+  try {
+    await downloadWithDeadline({ client, ref, descriptor, content, signal: both, options }, deadline.signal);
+    return true;
+  } catch (err) {
+    if (signal?.aborted) throw cancelled(signal);
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -145,7 +193,10 @@ export async function fetchSmallBlob(
       `blob ${descriptor.digest} is ${descriptor.size} bytes (limit ${limit})`,
     );
   }
-  await downloadBlob(client, ref, descriptor, content, { ...(signal ? { signal } : {}) });
+  await downloadBlob(client, ref, descriptor, content, {
+    ...(signal ? { signal } : {}),
+    ...(options.retries ? { retries: options.retries } : {}),
+  });
   const chunks: Buffer[] = [];
   for await (const chunk of await content.read(descriptor.digest, {
     verify: true,

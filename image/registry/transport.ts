@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import type * as Tls from 'node:tls';
 import { cancelled, delay, isAbortError } from '../../core/abort.js';
 import { RegistryError, isRetryableStatus } from './errors.js';
+import { seconds, transferLimits } from './limits.js';
+import type { RetryBudget, TransferLimits } from './limits.js';
 
 export interface Credentials {
   readonly username: string;
@@ -35,8 +37,18 @@ export interface RegistryOptions {
   readonly retryBaseMs?: number;
   /** The longest wait between tries (also caps Retry-After) in ms; default 30000. */
   readonly retryMaxMs?: number;
-  /** Socket idle timeout in ms; default 60000. */
+  /** No byte for this long (headers or body) fails the request, in ms; default 30000. */
   readonly timeoutMs?: number;
+  /** A blob transfer slower than this over a whole `rateWindowMs` fails (and is retried); default 1024. */
+  readonly minBytesPerSecond?: number;
+  /** The window of `minBytesPerSecond` in ms; default 30000. */
+  readonly rateWindowMs?: number;
+  /** Every try of one blob must be over within this many ms plus its size at `deadlineBytesPerSecond`; default 60000. */
+  readonly blobDeadlineMs?: number;
+  /** The rate a blob's deadline grows with its size; default 102400 (100 KiB/s). */
+  readonly deadlineBytesPerSecond?: number;
+  /** Retries one pull may spend across all its requests; default 20. */
+  readonly maxPullRetries?: number;
   readonly userAgent?: string;
 }
 
@@ -52,6 +64,8 @@ export interface SendOptions {
   readonly method: 'GET' | 'HEAD';
   readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal | undefined;
+  /** A budget the retries of `request` are taken from, shared with other requests. */
+  readonly retries?: RetryBudget | undefined;
 }
 
 const MAX_REDIRECTS = 10;
@@ -130,10 +144,12 @@ export class Transport {
   private readonly httpsAgents = new Map<string, Https.Agent>();
   private readonly insecure: Set<string>;
   readonly maxTries: number;
+  readonly limits: TransferLimits;
 
   constructor(readonly options: RegistryOptions = {}) {
     this.insecure = new Set((options.insecureRegistries ?? []).map((h) => h.toLowerCase()));
     this.maxTries = Math.max(1, options.maxTries ?? 5);
+    this.limits = transferLimits(options);
   }
 
   /** `http:` for loopback and insecure hosts, `https:` otherwise. */
@@ -204,14 +220,21 @@ export class Transport {
         agent: secure ? this.httpsAgent(url.host) : this.httpAgent(),
         ...(signal ? { signal } : {}),
       });
-      req.setTimeout(this.options.timeoutMs ?? 60_000, () => {
-        req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
+      let response: IncomingMessage | undefined;
+      const idle = this.limits.idleMs;
+      req.setTimeout(idle, () => {
+        const err = new RegistryError('UNAVAILABLE', `no data for ${seconds(idle)}`, { url });
+        // Mid-body, the response is what its reader is waiting on.
+        response?.destroy(err);
+        req.destroy(err);
       });
-      req.once('response', (body) =>
-        resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url }),
-      );
+      req.once('response', (body) => {
+        response = body;
+        resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url });
+      });
       req.once('error', (err) => {
         if (signal?.aborted || isAbortError(err)) reject(cancelled(signal ?? AbortSignal.abort()));
+        else if (err instanceof RegistryError) reject(err);
         else if (isTlsVerifyError(err)) {
           reject(
             new RegistryError('FAILED_PRECONDITION', `TLS: ${err.message}`, {
@@ -266,20 +289,21 @@ export class Transport {
   }
 
   /**
-   * `send` with retries: network errors, 429 and 5xx are tried again (at most `maxTries` in all, waiting
-   * with backoff or Retry-After). The last response is returned whatever its status.
+   * `send` with retries: network errors, 429 and 5xx are tried again (at most `maxTries` in all, and while
+   * `options.retries` has some left, waiting with backoff or Retry-After). The last response is returned
+   * whatever its status.
    */
   async request(url: URL, options: SendOptions): Promise<HttpResponse> {
+    const again = (attempt: number): boolean => attempt < this.maxTries && (options.retries?.take() ?? true);
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse | undefined;
       try {
         res = await this.send(url, options);
       } catch (err) {
-        if (!(err instanceof RegistryError) || err.code !== 'UNAVAILABLE' || attempt >= this.maxTries)
-          throw err;
+        if (!(err instanceof RegistryError) || err.code !== 'UNAVAILABLE' || !again(attempt)) throw err;
       }
       if (res !== undefined) {
-        if (!isRetryableStatus(res.status) || attempt >= this.maxTries) return res;
+        if (!isRetryableStatus(res.status) || !again(attempt)) return res;
         discard(res);
       }
       await delay(this.backoffMs(attempt, res), options.signal);
