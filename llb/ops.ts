@@ -21,6 +21,11 @@ export interface OpInput {
 export interface LocalSourceOptions {
   readonly include: readonly string[];
   readonly exclude: readonly string[];
+  /**
+   * Paths the build reads (BuildKit's FollowPaths): they and the targets of the symlinks on their way
+   * (inside the directory) are added to `include`, so that a used symlink brings what it points to.
+   */
+  readonly followPaths?: readonly string[];
   /** A key under which successive transfers of the same directory may share a snapshot. */
   readonly sharedKey?: string;
   /** For session-less builds: the host directory the context is read from. */

@@ -181,6 +181,8 @@ export function remote(
 export interface LocalOptions {
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
+  /** Paths read from the directory: they and the targets of the symlinks on their way are included. */
+  readonly followPaths?: readonly string[];
   readonly sharedKey?: string;
   /** For session-less builds: the host directory to read. */
   readonly path?: string;
@@ -196,6 +198,7 @@ export function local(name: string, options: LocalOptions = {}): State {
     local: {
       include: [...(options.include ?? [])],
       exclude: [...(options.exclude ?? [])],
+      ...(options.followPaths !== undefined ? { followPaths: [...options.followPaths] } : {}),
       sharedKey: options.sharedKey,
       path: options.path,
     },

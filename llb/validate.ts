@@ -109,6 +109,7 @@ export class OpChecker {
     const local = this.object(op.local, 'local');
     this.strings(local.include, 'local include');
     this.strings(local.exclude, 'local exclude');
+    if (local.followPaths !== undefined) this.strings(local.followPaths, 'local followPaths');
     if (local.sharedKey !== undefined) this.string(local.sharedKey, 'local sharedKey');
     if (local.path !== undefined) this.string(local.path, 'local path');
   }

@@ -20,12 +20,14 @@ import type { PathPredicate, StatCache } from './contenthash/index.js';
 import { hasMeta, hashPath } from './contenthash/index.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import { withExecMounts } from './exec-mounts.js';
+import { followPathPatterns } from './follow-paths.js';
 import type { PreparedMounts } from './exec-mounts.js';
 import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
 import { gitSourceOp, httpSourceOp } from './sources/index.js';
 import type { SourceDeps } from './sources/index.js';
 import type { Owner } from './fileop/paths.js';
+import { resolveIn } from './fileop/paths.js';
 import type { WorkerResult } from './results.js';
 import { asWorkerResult, localFilterOf, localResult, snapshotResult } from './results.js';
 
@@ -97,7 +99,8 @@ export function sourceOp(op: SourceOp, digest: string, deps: WorkerDeps): Op {
       cacheMap: () => ({ digest, volatile: true, deps: [] }),
       exec: async () => {
         if (!dir) throw new NotFoundError(`local source ${JSON.stringify(source.name)} was not given`);
-        const include = op.local?.include ?? [];
+        const follow = op.local?.followPaths ?? [];
+        const include = [...new Set([...(op.local?.include ?? []), ...followPathPatterns(dir, follow)])];
         const exclude = op.local?.exclude ?? [];
         if (include.length === 0 && exclude.length === 0) return [localResult(dir)];
         if (!deps.compileFilter) {
@@ -266,22 +269,30 @@ export function execOp(op: ExecOp, digest: string, deps: WorkerDeps): Op {
 /** Clean relative form of a path inside a root ('' for the root). */
 const relOf = (path: string): string => posix.normalize(`/${path}`).slice(1).replace(/\/$/, '');
 
+/** A copy's source path and whether the copy follows a symlink there. */
+interface CopySource {
+  readonly path: string;
+  readonly follow: boolean;
+}
+
 /**
- * The content hash of `path` in `root`, seen through a local source's `filter` (paths relative to the
- * root; hashPath's are relative to the selected path, so they are prefixed). A wildcard under a filter
- * hashes the whole filtered root: coarser, never wrong.
+ * The content hash of a copy's source in `root`, seen through a local source's `filter` (paths relative
+ * to the root; hashPath's are relative to the selected path, so they are prefixed). A followed symlink
+ * hashes what it points to, as the copy takes it. A wildcard under a filter hashes the whole filtered
+ * root: coarser, never wrong.
  */
 async function hashFiltered(
   root: string,
-  path: string,
+  { path, follow }: CopySource,
   filter: PathPredicate | undefined,
   deps: WorkerDeps,
   signal: AbortSignal,
 ): Promise<string> {
   if (filter === undefined)
-    return hashPath(root, path, { statCache: deps.statCache, wildcard: true, signal });
+    return hashPath(root, path, { statCache: deps.statCache, wildcard: true, followLinks: follow, signal });
   const rel = relOf(path);
-  const selected = hasMeta(rel) ? '' : rel;
+  // The filter sees the entries where the copy reads them: below the followed link's target.
+  const selected = hasMeta(rel) ? '' : follow ? resolveIn(root, rel, true).rel : rel;
   const exclude = (sub: string, isDir: boolean): boolean =>
     !filter(selected === '' ? sub : `${selected}/${sub}`, isDir);
   return sha('filtered', await hashPath(root, selected, { statCache: deps.statCache, exclude, signal }));
@@ -302,8 +313,13 @@ async function resolveOwnerIn(dest: string, chown: Chown): Promise<Owner> {
 
 export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount: number): Op {
   const depFor = (index: number): CacheDep => {
-    const paths = op.actions.flatMap((a) => (a.action === 'copy' && a.src === index ? [a.srcPath] : []));
+    const sources = op.actions.flatMap((a) =>
+      a.action === 'copy' && a.src === index ? [{ path: a.srcPath, follow: a.followSymlinks }] : [],
+    );
+    const paths = sources.map((s) => s.path);
     if (paths.length === 0 || index === op.base) return {};
+    // Remembered snapshot hashes of followed paths are keyed apart from those of the links themselves.
+    const memoKey = sources.map((s) => (s.follow ? `follow:${s.path}` : s.path)).join('\0');
     return {
       selector: paths.join('\0'),
       contentHash: async (input, ctx) => {
@@ -312,14 +328,14 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
           withResultDirs([result], { snapshotter: deps.snapshotter, signal: ctx.signal }, async ([dir]) => {
             const filter = localFilterOf(result);
             const hashes: string[] = [];
-            for (const p of paths) {
-              hashes.push(await hashFiltered(dir ?? '', p, filter, deps, ctx.signal));
+            for (const s of sources) {
+              hashes.push(await hashFiltered(dir ?? '', s, filter, deps, ctx.signal));
             }
             return sha(...hashes);
           });
         // A committed snapshot never changes: its hashes are computed once.
         return result.kind === 'snapshot' && deps.snapshotHashes
-          ? deps.snapshotHashes.get(result.ref, paths.join('\0'), hash)
+          ? deps.snapshotHashes.get(result.ref, memoKey, hash)
           : hash();
       },
     };

@@ -12,6 +12,8 @@ import * as llb from '../../llb/index.js';
 import type { State } from '../../llb/index.js';
 import { parseDockerfile } from '../../parser/index.js';
 import type { ParseResult } from '../../parser/index.js';
+import { DockerfileChecks } from '../checks/index.js';
+import type { CheckRunOptions, StageView } from '../checks/index.js';
 import { contextOf, hostPlatform, parseInstruction, parseStages } from '../instructions/index.js';
 import type { Instruction, InstructionContext, Stage, StagesResult } from '../instructions/index.js';
 import { dispatchInstruction } from './dispatch.js';
@@ -71,6 +73,8 @@ class Converter implements Dispatcher {
     readonly stages: StagesResult,
     readonly context: State,
     private readonly resolved: ImageCache,
+    /** The build checks, on the first pass only (so each warning is reported once). */
+    private readonly checks?: DockerfileChecks,
   ) {
     this.instructionContext = contextOf(parsed);
     this.escapeToken = this.instructionContext.escapeToken ?? '\\';
@@ -214,15 +218,40 @@ class Converter implements Dispatcher {
       d.state = llb.image(base.resolvedRef, { description: { 'llb.customname': name } });
     }
     if (base.base === undefined) this.initFromImage(d);
+    if (base.fromImage) this.checkBaseImage(stage, base.image);
     for (const command of d.commands) {
       d.cmdIsOnBuild = command.onbuild;
       try {
+        this.checks?.dispatch.instruction(this.stageView(d), command.instruction);
         await dispatchInstruction(this, d, command.instruction);
       } catch (err) {
         throw this.located(err, command.instruction, command.onbuild ? stage.from : undefined);
       }
     }
     return d;
+  }
+
+  private checkBaseImage(stage: Stage, image: ImageSpec): void {
+    const host = hostPlatform().split('/');
+    const expected = {
+      os: host[0] ?? '',
+      architecture: host[1] ?? '',
+      ...(host[2] ? { variant: host[2] } : {}),
+    };
+    this.checks?.dispatch.baseImage(stage.from.range, stage.baseName, expected, image, stage.from.comments);
+  }
+
+  private stageView(d: StageState): StageView {
+    return {
+      index: d.stage.index,
+      ...(d.stage.baseStage !== undefined ? { baseStage: d.stage.baseStage } : {}),
+      env: d.env(),
+      declaredArgs: d.buildArgs.map((a) => a.key),
+      shell: d.image.config.Shell ?? null,
+      escapeToken: this.escapeToken,
+      buildArgs: this.buildArgValues,
+      globalArgs: this.globalArgs,
+    };
   }
 
   /** The state's environment, working directory and user from the base image's config. */
@@ -264,6 +293,15 @@ class Converter implements Dispatcher {
   }
 }
 
+function checkOptions(options: ConvertOptions): CheckRunOptions {
+  return {
+    buildArgs: options.buildArgs ?? {},
+    ...(options.target !== undefined ? { target: options.target } : {}),
+    excludes: options.excludes ?? [],
+    ...(options.onCheckWarning ? { onWarning: options.onCheckWarning } : {}),
+  };
+}
+
 function contextSource(options: ConvertOptions, paths?: readonly string[]): State {
   const include =
     paths === undefined || paths.includes('/')
@@ -271,6 +309,8 @@ function contextSource(options: ConvertOptions, paths?: readonly string[]): Stat
       : paths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '');
   return llb.local('context', {
     include,
+    // The symlinks among the paths bring their targets (BuildKit sends the context with FollowPaths).
+    ...(include.length > 0 ? { followPaths: include } : {}),
     exclude: [...(options.excludes ?? [])],
     sharedKey: 'context',
     metadata: { description: { 'llb.customname': '[internal] load build context' } },
@@ -283,8 +323,10 @@ async function convertOnce(
   stages: StagesResult,
   cache: ImageCache,
   paths?: readonly string[],
+  checks?: DockerfileChecks,
 ): Promise<{ converter: Converter; target: StageState }> {
-  const converter = new Converter(options, parsed, stages, contextSource(options, paths), cache);
+  const context = contextSource(options, paths);
+  const converter = new Converter(options, parsed, stages, context, cache, checks);
   // Resolve every needed base image at once; dispatch then finds them ready.
   const bases = stages.reachable.filter((s) => s.baseStage === undefined && s.baseName !== 'scratch');
   await Promise.all(
@@ -295,7 +337,9 @@ async function convertOnce(
       return converter.resolveImage(named?.kind === 'image' ? named.ref : s.baseName).catch(() => undefined);
     }),
   );
-  for (const stage of stages.reachable) await converter.dispatchStage(stage);
+  // `--check` looks at every stage, as BuildKit's lint does when no target is given.
+  const all = options.checkOnly && options.target === undefined;
+  for (const stage of all ? stages.stages : stages.reachable) await converter.dispatchStage(stage);
   const target = await converter.dispatchStage(stages.target);
   return { converter, target };
 }
@@ -306,12 +350,15 @@ export async function convertDockerfile(options: ConvertOptions): Promise<Conver
   checkPlatform(options.platform);
   const parsed = parseDockerfile(options.source, { file: options.file ?? 'Dockerfile' });
   const buildArgs = options.buildArgs ?? {};
+  const checks = new DockerfileChecks(parsed, checkOptions(options));
+  checks.start();
   const stages = parseStages(parsed, {
     buildArgs,
     ...(options.target !== undefined ? { target: options.target } : {}),
   });
   const cache: ImageCache = new Map();
-  const first = await convertOnce(options, parsed, stages, cache);
+  const first = await convertOnce(options, parsed, stages, cache, undefined, checks);
+  checks.finish();
   const paths = [...first.converter.contextPaths].sort();
   const { converter, target } = await convertOnce(options, parsed, stages, cache, paths);
   const image = cloneImage(target.image);
@@ -330,5 +377,6 @@ export async function convertDockerfile(options: ConvertOptions): Promise<Conver
     contextPaths: paths,
     locals,
     warnings: converter.warnings,
+    checks: checks.warnings,
   };
 }
