@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import { noopProgress } from '../core/progress.js';
-import type { ProgressWriter } from '../core/progress.js';
+import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
 import { outputKey, vertexKey, volatileKey } from './cachekey.js';
 import { cancelledBy, VertexError } from './errors.js';
 import type { CacheMap, OpContext, SolveOptions, Vertex } from './types.js';
@@ -20,12 +20,57 @@ export interface VertexKeys {
 export class Job {
   readonly progress: ProgressWriter;
   private readonly keys = new Map<string, Promise<VertexKeys>>();
+  /** Fast keys already computed, by digest (read synchronously when reporting cached ancestors). */
+  private readonly knownKeys = new Map<string, string>();
+  /** Digests this solve has heard of (started, cached, done, failed). */
+  private readonly reported = new Set<string>();
+  /** Digests reported cached to this solve: a step is listed as cached once. */
+  private readonly cached = new Set<string>();
 
   constructor(
     private readonly options: SolveOptions,
     readonly signal: AbortSignal,
   ) {
-    this.progress = options.progress ?? noopProgress;
+    const sink = options.progress ?? noopProgress;
+    this.progress = {
+      write: (event) => {
+        if (event.type === 'vertex.cached') {
+          if (this.cached.has(event.digest)) return;
+          this.cached.add(event.digest);
+        }
+        if (event.type.startsWith('vertex.') && 'digest' in event && event.digest !== undefined) {
+          this.reported.add(event.digest);
+        }
+        sink.write(event);
+      },
+    };
+  }
+
+  /**
+   * `vertex.cached` events for the ancestors of a vertex that hit the cache by its fast key, inputs
+   * first: they are never solved, yet their steps are part of the build and are listed as cached, as
+   * BuildKit lists them. Ancestors this solve already heard of are left out.
+   */
+  cachedAncestors(vertex: Vertex): ProgressEvent[] {
+    const events: ProgressEvent[] = [];
+    // Post-order without recursion: a long chain of steps must not exhaust the stack.
+    const stack: { vertex: Vertex; next: number }[] = [{ vertex, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { vertex: Vertex; next: number };
+      const input = top.vertex.inputs[top.next++];
+      if (input !== undefined) {
+        if (this.reported.has(input.vertex.digest)) continue;
+        this.reported.add(input.vertex.digest);
+        stack.push({ vertex: input.vertex, next: 0 });
+        continue;
+      }
+      stack.pop();
+      if (top.vertex === vertex) continue;
+      const { digest, name } = top.vertex;
+      const key = this.knownKeys.get(digest) ?? '';
+      events.push({ type: 'vertex.cached', digest, name, time: Date.now(), key });
+    }
+    return events;
   }
 
   ignoresCache(vertex: Vertex): boolean {
@@ -74,7 +119,9 @@ export class Job {
       kind: 'key' as const,
       value: outputKey(inputKeys[i]?.key ?? '', input.index),
     }));
-    return { cacheMap, key: vertexKey(cacheMap, parts), stable };
+    const key = vertexKey(cacheMap, parts);
+    this.knownKeys.set(vertex.digest, key);
+    return { cacheMap, key, stable };
   }
 
   private failed(vertex: Vertex, err: unknown): unknown {

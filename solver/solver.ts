@@ -126,7 +126,9 @@ export class Solver {
     }
     try {
       if (useCache && keys.stable) {
-        const hit = await this.lookup(vertex, keys.key, ctx);
+        // Its inputs are never solved: their steps are listed as cached before this one.
+        const ancestors = (): void => job.cachedAncestors(vertex).forEach((e) => entry.write(e));
+        const hit = await this.lookup(vertex, keys.key, ctx, ancestors);
         if (hit !== undefined) return hit;
       }
       return await this.computeFromInputs(vertex, { job, entry, ctx, keys, useCache });
@@ -213,7 +215,12 @@ export class Solver {
   }
 
   /** A cache hit needs a record and a live result for every output; partial hits are misses. */
-  private async lookup(vertex: Vertex, key: string, ctx: TrackedContext): Promise<Solved | undefined> {
+  private async lookup(
+    vertex: Vertex,
+    key: string,
+    ctx: TrackedContext,
+    beforeReport?: () => void,
+  ): Promise<Solved | undefined> {
     const outputs = vertex.outputs ?? 1;
     const results: Result[] = [];
     const keys: string[] = [];
@@ -233,6 +240,7 @@ export class Solver {
       throw err;
     }
     ctx.reported = true;
+    beforeReport?.();
     ctx.progress.write({
       type: 'vertex.cached',
       digest: vertex.digest,

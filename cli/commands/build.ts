@@ -24,7 +24,8 @@ export interface BuildFlags {
   readonly buildArg: string[];
   readonly target?: string;
   readonly cache?: boolean;
-  readonly noCacheFilter: string[];
+  /** `--no-cache-filter`: commander names a `--no-` option after what it negates. */
+  readonly cacheFilter: string[];
   readonly pull?: boolean;
   readonly secret: string[];
   readonly ssh: string[];
@@ -197,7 +198,7 @@ async function buildOptions(contextArg: string, flags: BuildFlags): Promise<Buil
     buildArgs: keyValues(flags.buildArg, '--build-arg'),
     labels: keyValues(flags.label, '--label'),
     noCache: flags.cache === false,
-    noCacheFilter: flags.noCacheFilter,
+    noCacheFilter: flags.cacheFilter,
     pull: flags.pull === true,
     secrets: await readSecrets(flags.secret),
     ssh: sshSockets(flags.ssh),

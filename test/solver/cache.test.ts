@@ -36,10 +36,40 @@ describe('cache keys', () => {
     const second = await solveOnce(new Solver({ cache, results: world }), graph(), { progress });
     expect(second).toEqual(first);
     expect(ops.map((o) => o.calls)).toEqual([1, 1, 1]);
-    // The root's fast key hit: its inputs were neither run nor loaded.
+    // The root's fast key hit: its inputs were neither run nor loaded, yet every step is listed as
+    // cached, inputs first, as BuildKit lists them.
     expect(progress.events.map((e) => [e.type, 'name' in e ? e.name : ''])).toEqual([
+      ['vertex.cached', 'FROM alpine'],
+      ['vertex.cached', 'RUN apk add gcc'],
       ['vertex.cached', 'RUN make'],
     ]);
+  });
+
+  it('a partly cached build lists each step before the first hit once, diamonds included', async () => {
+    const { world, cache, solver } = fresh();
+    const ops = {
+      src: sourceOp(world, 'alpine', { os: 'alpine' }),
+      a: runOp(world, 'a'),
+      b: runOp(world, 'b'),
+    };
+    const base = (): Vertex => vertex('FROM alpine', ops.src);
+    const left = (): Vertex => vertex('RUN a', ops.a, [base()]);
+    const right = (): Vertex => vertex('RUN b', ops.b, [base()]);
+    await solveOnce(solver, vertex('merge', runOp(world, 'merge'), [left(), right()]));
+    // A new last step: it runs, its two inputs hit by their fast keys and share one base.
+    const last = runOp(world, 'merge2');
+    const progress = new MemoryProgressWriter();
+    await solveOnce(new Solver({ cache, results: world }), vertex('merge2', last, [left(), right()]), {
+      progress,
+    });
+    expect([ops.src.calls, ops.a.calls, ops.b.calls, last.calls]).toEqual([1, 1, 1, 1]);
+    const cached = progress.ofType('vertex.cached').map((e) => e.name);
+    expect(cached.filter((n) => n === 'FROM alpine')).toHaveLength(1);
+    expect(new Set(cached)).toEqual(new Set(['FROM alpine', 'RUN a', 'RUN b']));
+    expect(cached.indexOf('FROM alpine')).toBeLessThan(
+      Math.min(cached.indexOf('RUN a'), cached.indexOf('RUN b')),
+    );
+    expect(progress.ofType('vertex.done').map((e) => e.name)).toEqual(['merge2']);
   });
 
   it('a changed step re-runs itself and everything after it', async () => {
@@ -195,7 +225,8 @@ describe('FileCacheStore', () => {
     const progress = new MemoryProgressWriter();
     await solveOnce(fresh(new FileCacheStore(dir), world).solver, graph(), { progress });
     expect([src.calls, op.calls]).toEqual([1, 1]);
-    expect(progress.ofType('vertex.cached')).toHaveLength(1);
+    // The root hit; its base is listed as cached with it.
+    expect(progress.ofType('vertex.cached').map((e) => e.name)).toEqual(['FROM alpine', 'make']);
   });
 
   it('stores whole records atomically and treats a corrupt one as a miss', async () => {
