@@ -188,6 +188,7 @@ async function inNewSnapshotOn(
       dest: dir,
       inputs: () => base.ref,
       sourceFilter: () => localFilterOf(base),
+      hostSource: () => true,
       signal,
     });
     await work(dir, undefined);
@@ -361,6 +362,7 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
               ...(destUpper !== undefined ? { destUpper } : {}),
               inputs: (i: number) => dirs[indexes.indexOf(i)],
               sourceFilter: (i: number) => localFilterOf(results[i]),
+              hostSource: (i: number) => results[i]?.kind === 'local',
               resolveOwner: (chown) => resolveOwnerIn(dest, chown),
               signal: ctx.signal,
             }),
@@ -398,6 +400,7 @@ export function mergeOp(digest: string, deps: WorkerDeps): Op {
                 dest,
                 inputs: (i: number) => dirs[layers.indexOf(i)],
                 sourceFilter: (i: number) => localFilterOf(results[i]),
+                hostSource: (i: number) => results[i]?.kind === 'local',
                 signal: ctx.signal,
               },
             ),

@@ -2,7 +2,16 @@
  * The compatibility cases (`test/e2e/cases/<name>/`: a Dockerfile, its context files, an optional
  * case.json) and the list of known differences (docs/compat.md).
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lchownSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  symlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
 
@@ -13,7 +22,8 @@ export interface CaseOptions {
   readonly secrets?: Readonly<Record<string, string>>;
   readonly network?: 'none' | 'host' | 'default';
   readonly platform?: string;
-  /** Filesystem set-up on the temp copy: `["chmod","0700","dir"]`, `["symlink","target","name"]`, `["mkdir","dir"]`. */
+  /** Filesystem set-up on the temp copy: `["chmod","0700","dir"]`, `["symlink","target","name"]`, `["mkdir","dir"]`,
+   * `["chown","99:99","path"]` (numeric, the path itself, never followed). */
   readonly setup?: readonly (readonly string[])[];
   /** Present: the case is skipped (docker build 20.10 has no --build-context). */
   readonly buildContexts?: Readonly<Record<string, string>>;
@@ -88,6 +98,15 @@ export function skipReason(c: Case): string | undefined {
   return undefined;
 }
 
+/** `uid:gid` of a `chown` setup step (numeric ids only). */
+function ownerIds(name: string, spec: string): [number, number] {
+  const [uid = '', gid = uid] = spec.split(':');
+  if (!/^\d+$/u.test(uid) || !/^\d+$/u.test(gid)) {
+    throw new InvalidArgumentError(`${name}: chown needs numeric uid:gid, not ${JSON.stringify(spec)}`);
+  }
+  return [Number(uid), Number(gid)];
+}
+
 /** A copy of the case directory in `dest` with its `setup` steps applied; the repository is never written. */
 export function prepareContext(c: Case, dest: string): string {
   cpSync(c.dir, dest, { recursive: true });
@@ -96,6 +115,7 @@ export function prepareContext(c: Case, dest: string): string {
     if (op === 'chmod') chmodSync(join(dest, b), parseInt(a, 8));
     else if (op === 'symlink') symlinkSync(a, join(dest, b));
     else if (op === 'mkdir') mkdirSync(join(dest, a), { recursive: true });
+    else if (op === 'chown') lchownSync(join(dest, b), ...ownerIds(c.name, a));
     else throw new InvalidArgumentError(`${c.name}: unknown setup step ${JSON.stringify(step)}`);
   }
   return dest;

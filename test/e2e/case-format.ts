@@ -49,7 +49,10 @@ export interface CaseSpec {
   readonly platform?: string;
   /** ssh agent ids to forward to the test's fake agent. */
   readonly ssh?: readonly string[];
-  /** Filesystem set-up on the temp copy: `["chmod","0700","dir"]`, `["symlink","target","name"]`. */
+  /**
+   * Filesystem set-up on the temp copy: `["chmod","0700","dir"]`, `["symlink","target","name"]`,
+   * `["mkdir","dir"]`, `["chown","99:99","path"]` (numeric ids, the path itself, never followed).
+   */
   readonly setup?: readonly (readonly string[])[];
   readonly compat?: { readonly skip?: string };
   /** tsbuild is wrong here (outside the frontend): the case runs as an expected failure. */

@@ -6,7 +6,7 @@
  * run as expected failures with the reason printed. bench/compat builds the same cases with BuildKit.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,6 +48,13 @@ const vars: Record<string, string> = {};
 const closers: (() => Promise<void> | void)[] = [];
 let agentSocket = '';
 
+/** `uid:gid` of a `chown` setup step. */
+function ownerIds(spec: string): [number, number] {
+  const [uid = '', gid = uid] = spec.split(':');
+  if (!/^\d+$/u.test(uid) || !/^\d+$/u.test(gid)) throw new Error(`bad chown owner ${JSON.stringify(spec)}`);
+  return [Number(uid), Number(gid)];
+}
+
 /** A temp copy of the case's directory with its `setup` applied (the repo is never written). */
 function prepareContext(c: E2eCase): string {
   const dir = join(work, 'ctx', c.name);
@@ -57,6 +64,7 @@ function prepareContext(c: E2eCase): string {
     if (op === 'chmod') chmodSync(join(dir, b), parseInt(a, 8));
     else if (op === 'symlink') symlinkSync(a, join(dir, b));
     else if (op === 'mkdir') mkdirSync(join(dir, a), { recursive: true });
+    else if (op === 'chown') lchownSync(join(dir, b), ...ownerIds(a));
     else throw new Error(`${c.name}: unknown setup step ${JSON.stringify(step)}`);
   }
   return dir;

@@ -3,7 +3,16 @@
  * symlinks a build reads (FollowPaths) are part of it and key the copy's cache, and every entry is owned
  * by 0:0 unless the copy chowns it.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +42,10 @@ describe.skipIf(!isRoot)('the local context as a build sees it', () => {
     writeFileSync(join(context, 'dir', 'inner.txt'), 'inner\n');
     symlinkSync('file.txt', join(context, 'link.txt'));
     symlinkSync('dir', join(context, 'dirlink'));
+    mkdirSync(join(context, 'owned', 'sub'), { recursive: true });
+    writeFileSync(join(context, 'owned', 'sub', 'f'), 'f\n');
+    symlinkSync('sub/f', join(context, 'owned', 'l'));
+    for (const p of ['owned', 'owned/sub', 'owned/sub/f', 'owned/l']) lchownSync(join(context, p), 99, 99);
     engine = await openEngine({ root: join(work, 'root') });
   });
 
@@ -55,5 +68,41 @@ describe.skipIf(!isRoot)('the local context as a build sees it', () => {
   it('follows a symlinked directory on the way to a file', async () => {
     const result = await solve(engine, copyFromContext('dirlink/inner.txt'), { locals: { context } });
     expect(await read(result.snapshot, 'out')).toBe('inner\n');
+  });
+
+  const owners = (snapshot: string | undefined, paths: readonly string[]): Promise<string[]> =>
+    withSnapshotDir(engine, snapshot ?? '', async (dir) =>
+      paths.map((p) => {
+        const st = lstatSync(join(dir, p));
+        return `${p} ${st.uid}:${st.gid}`;
+      }),
+    );
+
+  it('gives what it copies from the context to 0:0, whoever owns it on the host', async () => {
+    const tree = ['out', 'out/sub', 'out/sub/f', 'out/l'];
+    const plain = await solve(engine, copyFromContext('owned'), { locals: { context } });
+    expect(await owners(plain.snapshot, tree)).toEqual(tree.map((p) => `${p} 0:0`));
+    const def = copyFromContext('owned', { chown: { user: 7, group: 8 } });
+    const chowned = await solve(engine, def, { locals: { context } });
+    expect(await owners(chowned.snapshot, tree)).toEqual(tree.map((p) => `${p} 7:8`));
+  });
+
+  it('COPY --link from the context (a merge) and FROM a local directory give 0:0 too', async () => {
+    const linked = llb.merge([
+      llb.scratch().file(llb.mkdir('/base')),
+      llb.local('context', { include: ['owned'] }),
+    ]);
+    const merged = await solve(engine, linked.toDefinition(), { locals: { context } });
+    expect(await owners(merged.snapshot, ['owned/sub/f', 'owned/l'])).toEqual([
+      'owned/sub/f 0:0',
+      'owned/l 0:0',
+    ]);
+    // A local directory as the base of a file op (FROM <named context>) is copied into a snapshot first.
+    const based = llb.local('context', { include: ['owned'] }).file(llb.mkdir('/made'));
+    const result = await solve(engine, based.toDefinition(), { locals: { context } });
+    expect(await owners(result.snapshot, ['owned/sub/f', 'owned/l'])).toEqual([
+      'owned/sub/f 0:0',
+      'owned/l 0:0',
+    ]);
   });
 });

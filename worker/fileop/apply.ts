@@ -32,6 +32,11 @@ export interface ApplyFileActionsOptions {
    * applies before the copy's own patterns (or `copyFilter`).
    */
   readonly sourceFilter?: (index: number) => CopyPredicate | undefined;
+  /**
+   * True when input `index` is a host directory read in place (a local source), not a snapshot: what is
+   * copied from it is owned by 0:0 unless the copy chowns it (BuildKit's context transfer resets owners).
+   */
+  readonly hostSource?: (index: number) => boolean;
   /** File operations run at once in a copy (default 32). */
   readonly parallelism?: number;
   /**
@@ -69,10 +74,11 @@ async function applyOne(
       if (srcRoot !== undefined) roots.push(srcRoot);
       const filter: CopyFilter | undefined =
         options.copyFilter === undefined ? undefined : predicateFilter(options.copyFilter);
+      const host = action.src !== SCRATCH && options.hostSource?.(action.src) === true;
       return copyAction(action, {
         srcRoot,
         destRoot: dest,
-        owner: await ownerOf(action.chown, options),
+        owner: (await ownerOf(action.chown, options)) ?? (host ? HOST_SOURCE_OWNER : undefined),
         filter,
         sourceFilter: action.src === SCRATCH ? undefined : options.sourceFilter?.(action.src),
         signal: options.signal,
@@ -90,6 +96,9 @@ async function applyOne(
       return symlinkAction(dest, action);
   }
 }
+
+/** The owner of what a copy takes from a host directory without a chown. */
+const HOST_SOURCE_OWNER: Owner = { uid: 0, gid: 0 };
 
 function numericId(id: number | string, what: string): number {
   const n = typeof id === 'number' ? id : /^\d+$/u.test(id) ? Number(id) : NaN;
