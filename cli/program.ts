@@ -8,6 +8,7 @@ import { formatError } from '../core/diagnostics.js';
 import type { BuildFlags } from './commands/build.js';
 import type { GlobalOptions } from './commands/engine.js';
 import { exitCodeFor } from './exit.js';
+import { cancelRunning } from './signals.js';
 
 function packageVersion(): string {
   // dist/cli/main.js, dist/tsbuild-main.cjs (the bundle) and cli/main.ts all find the package.json above them.
@@ -126,17 +127,28 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
   }
 }
 
+/** Exit status of a command whose output was closed under it: a process killed by SIGPIPE (128 + 13). */
+export const EXIT_OUTPUT_CLOSED = 141;
+
 /**
- * `tsbuild … | head`: a reader that went away is not an error. Then runs `main` and exits at once:
- * every command awaits its own work, and stdout and stderr are synchronous on Linux, so exiting
- * skips tearing down a heap that holds the whole CLI (20 ms of a cached build).
+ * Runs `main` and exits at once: every command awaits its own work, and stdout and stderr are
+ * synchronous on Linux, so exiting skips tearing down a heap that holds the whole CLI (20 ms of a
+ * cached build). `tsbuild … | head`: once stdout or stderr is closed, the running build (or
+ * container) is cancelled and cleaned up, later output dropped, and the exit status is 141, as for
+ * docker, which dies of SIGPIPE: a closed pipe never turns into success.
  */
 export function runAndExit(main: (argv: string[]) => Promise<number>): void {
-  for (const stream of [process.stdout, process.stderr]) {
+  const streams = [process.stdout, process.stderr];
+  let outputClosed = false;
+  const closed = (): boolean =>
+    outputClosed || streams.some((s) => (s.errored as NodeJS.ErrnoException | null)?.code === 'EPIPE');
+  for (const stream of streams) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw err;
+      if (err.code !== 'EPIPE') throw err;
+      if (outputClosed) return;
+      outputClosed = true;
+      cancelRunning();
     });
   }
-  void main(process.argv).then((code) => process.exit(code));
+  void main(process.argv).then((code) => process.exit(closed() ? EXIT_OUTPUT_CLOSED : code));
 }

@@ -254,6 +254,24 @@ describe.skipIf(!ready)('tsbuild daemon', () => {
     expect(tsbuild(['build', '-q', context('after', 'FROM busybox\nRUN true\n')]).status).toBe(0);
   }, 60_000);
 
+  it('cancels the build of a client whose output was closed, which exits 141', async () => {
+    const dir = context('piped', 'FROM busybox\nRUN echo started && sleep 30\n');
+    const before = builds();
+    const started = Date.now();
+    const command = `node '${cli}' --root '${root}' build --progress plain '${dir}' 2>&1 | grep -m1 'echo started'`;
+    const out = execFileSync('bash', ['-c', `${command}; echo "status=\${PIPESTATUS[0]}"`], {
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/status=141\n$/);
+    await expectBuilds(before + 1);
+    await until(
+      () => /build failed: .*cancel/i.test(daemonLog.split(' build: ').at(-1) ?? ''),
+      'the cancel',
+      20_000,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 60_000);
+
   it("leaves one daemon per root, and a dead one's socket to in-process builds", async () => {
     const second = spawnSync('node', [cli, '--root', root, 'daemon'], { encoding: 'utf8', timeout: 15_000 });
     expect(second.status).toBe(1);
