@@ -5,6 +5,7 @@
  */
 import type { State } from '../../llb/index.js';
 import type { Definition } from '../../llb/index.js';
+import type { CheckWarning } from '../checks/index.js';
 
 export interface HealthcheckSpec {
   Test?: string[];
@@ -94,6 +95,10 @@ export interface ConvertOptions {
   readonly allowInsecure?: boolean;
   readonly resolveImage: ImageResolver;
   readonly signal?: AbortSignal;
+  /** Called with each build check warning as it is found (before a later error, too). */
+  readonly onCheckWarning?: (warning: CheckWarning) => void;
+  /** `--check`: dispatch every stage (not only the target's) so that every stage is checked. */
+  readonly checkOnly?: boolean;
 }
 
 export interface ConvertResult {
@@ -110,4 +115,6 @@ export interface ConvertResult {
   readonly locals: Readonly<Record<string, string>>;
   /** Lint-like warnings (unused build args, …). */
   readonly warnings: readonly string[];
+  /** The build checks' warnings (BuildKit's lint rules), in the order they were found. */
+  readonly checks: readonly CheckWarning[];
 }
