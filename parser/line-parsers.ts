@@ -228,9 +228,24 @@ function parseHealthConfig(rest: string, offset: number): Split {
   };
 }
 
+/**
+ * How deeply ONBUILD may nest here. BuildKit's parser nests any number (Go stacks grow) and then refuses
+ * any chain when the instruction is read; a chain thousands deep would overflow the JS stack first.
+ */
+const MAX_ONBUILD_NESTING = 64;
+let onbuildNesting = 0;
+
 function parseSubCommand(rest: string, offset: number, escape: string): Split {
   if (rest === '') return none();
-  return { args: [], json: false, child: splitInstruction(rest, escape, offset) };
+  if (onbuildNesting >= MAX_ONBUILD_NESTING) {
+    throw new ParseError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+  }
+  onbuildNesting++;
+  try {
+    return { args: [], json: false, child: splitInstruction(rest, escape, offset) };
+  } finally {
+    onbuildNesting--;
+  }
 }
 
 const dispatch: Record<string, LineParser> = {

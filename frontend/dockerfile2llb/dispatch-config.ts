@@ -6,7 +6,7 @@
 import { DockerfileError } from '../../core/errors.js';
 import type { Instruction } from '../instructions/index.js';
 import { goQuote } from '../../parser/text.js';
-import { commitToHistory, goQuotedRune, goQuotedSlice, goSlice, withShell } from './image.js';
+import { checkPairsSize, commitToHistory, goQuotedRune, goQuotedSlice, goSlice, withShell } from './image.js';
 import type { StageState } from './stage-state.js';
 
 const SIGNALS = [
@@ -105,9 +105,12 @@ export function dispatchImageConfig(d: StageState, c: Instruction): void {
     }
     case 'label': {
       const env = d.env();
-      const pairs = c.labels.map((kv) => [d.lex.processWord(kv.key, env), d.lex.processWord(kv.value, env)]);
+      const pairs = c.labels.map(
+        (kv) => [d.lex.processWord(kv.key, env), d.lex.processWord(kv.value, env)] as const,
+      );
+      checkPairsSize("the image's labels", [...Object.entries(config.Labels ?? {}), ...pairs]);
       config.Labels = { ...(config.Labels ?? {}) };
-      for (const [key = '', value = ''] of pairs) config.Labels[key] = value;
+      for (const [key, value] of pairs) config.Labels[key] = value;
       return commitToHistory(d.image, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, false);
     }
     case 'expose': {

@@ -9,8 +9,10 @@ import type {
   WorkdirInstruction,
 } from '../instructions/index.js';
 import type { Dispatcher } from './dispatch.js';
-import { addEnv, commitToHistory } from './image.js';
+import { addEnv, checkPairsSize, commitToHistory } from './image.js';
 import type { StageState } from './stage-state.js';
+
+const ENVIRONMENT = "the stage's environment (its ENV and ARG values)";
 
 export function dispatchEnv(d: StageState, c: EnvInstruction): void {
   // Every pair is expanded with the environment from before the instruction (docker's rule).
@@ -18,6 +20,7 @@ export function dispatchEnv(d: StageState, c: EnvInstruction): void {
   const pairs = c.env.map(
     (kv) => [d.lex.processWord(kv.key, env), d.lex.processWord(kv.value, env)] as const,
   );
+  checkPairsSize(ENVIRONMENT, [...d.state.env, ...pairs]);
   for (const [key, value] of pairs) {
     d.state = d.state.withEnv(key, value);
     d.image.config.Env = addEnv(d.image.config.Env, key, value);
@@ -50,15 +53,20 @@ export function dispatchArg(dx: Dispatcher, d: StageState, c: ArgInstruction): v
     d.buildArgs.push(value === undefined ? { key } : { key, value });
     shown.push(value === undefined ? key : `${key}=${value}`);
   }
+  checkPairsSize(ENVIRONMENT, d.state.env);
   commitToHistory(d.image, `ARG ${shown.join(' ')}`, false);
 }
 
-/** `user[:group]` as an llb owner: numbers stay numbers, names are looked up in the target. */
+/**
+ * `user[:group]` as an llb owner, split as BuildKit's llb.WithUser splits it: at the first colon;
+ * numbers and `root` are ids, an empty part is id 0, other names are looked up in the target.
+ */
 export function parseChown(spec: string): Chown | undefined {
   if (spec === '') return undefined;
-  const [user = '', group] = spec.split(':', 2);
-  const id = (v: string): number | string => (/^\d+$/.test(v) ? Number(v) : v);
-  return group === undefined || group === '' ? { user: id(user) } : { user: id(user), group: id(group) };
+  const colon = spec.indexOf(':');
+  const id = (v: string): number | string => (v === '' || v === 'root' ? 0 : /^\d+$/.test(v) ? Number(v) : v);
+  if (colon < 0) return { user: id(spec) };
+  return { user: id(spec.slice(0, colon)), group: id(spec.slice(colon + 1)) };
 }
 
 /** WORKDIR: relative to the previous one; created (owned by the current USER) unless it is `/`. */

@@ -1,4 +1,5 @@
 /** The image config a stage builds up: docker's rules for each instruction's effect on it. */
+import { DockerfileError } from '../../core/errors.js';
 import { DEFAULT_PATH } from '../../llb/index.js';
 import { goQuote } from '../../parser/text.js';
 import type { ImageSpec } from './types.js';
@@ -30,6 +31,20 @@ export function addEnv(env: readonly string[] | undefined, key: string, value: s
   if (at >= 0) out[at] = `${key}=${value}`;
   else out.push(`${key}=${value}`);
   return out;
+}
+
+/**
+ * How large a stage's environment or its labels may grow, in characters. Each expanded word is bounded
+ * (parser/shell/limits.ts), but thousands of them would still exhaust the heap once serialised.
+ */
+export const MAX_PAIRS_SIZE = 8 << 20;
+
+/** Throws when the `key=value` pairs of `what` take more than MAX_PAIRS_SIZE characters. */
+export function checkPairsSize(what: string, pairs: Iterable<readonly [string, string]>): void {
+  let size = 0;
+  for (const [key, value] of pairs) size += key.length + value.length + 1;
+  if (size <= MAX_PAIRS_SIZE) return;
+  throw new DockerfileError(`${what} would be larger than ${MAX_PAIRS_SIZE} characters`);
 }
 
 /** `KEY=value` → [key, value]; an entry without `=` has the empty value. */

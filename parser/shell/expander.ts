@@ -3,6 +3,7 @@
  * following BuildKit's frontend/dockerfile/shell lexer. An instance is used for a single word.
  */
 import { ShellExpansionError } from '../../core/errors.js';
+import { checkWordLength } from './limits.js';
 import { applyModifier, substitute } from './modifiers.js';
 import { RuneScanner, isDigit, isNameChar, isSpecialParam } from './scanner.js';
 import type { ResolvedLexOptions, ShellEnv } from './types.js';
@@ -63,6 +64,7 @@ export class WordExpander {
       }
       const expanded = this.#special(ch);
       if (expanded !== undefined) {
+        checkWordLength(text.length + expanded.length);
         text += expanded;
         if (ch === '$') fields.addSplittable(expanded);
         else fields.addLiteral(expanded);
@@ -132,7 +134,9 @@ export class WordExpander {
         throw new ShellExpansionError('unexpected end of statement while looking for matching double-quote');
       }
       if (ch === '$') {
-        text += this.#dollar();
+        const expanded = this.#dollar();
+        checkWordLength(text.length + expanded.length);
+        text += expanded;
         continue;
       }
       scanner.next();

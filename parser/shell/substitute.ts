@@ -6,6 +6,7 @@
  */
 import { compileShellPattern, reversePattern } from './pattern.js';
 import { PatternMatcher } from './matcher.js';
+import { checkWordLength } from './limits.js';
 import { isNameChar } from './scanner.js';
 
 /** Removes the shortest (or, `greedy`, the longest) prefix of `value` matching `pattern`. */
@@ -44,19 +45,23 @@ export function replaceAll(pattern: string, value: string, replacement: string):
   const matcher = new PatternMatcher(tokens, true);
   const template = parseReplacement(replacement);
   const out: string[] = [];
+  let length = 0;
+  const push = (part: string): void => {
+    length += part.length;
+    checkWordLength(length);
+    out.push(part);
+  };
   let lastEnd = 0;
   for (let searchPos = 0; searchPos <= text.length;) {
     const match = matcher.find(text, searchPos, false);
     if (match === undefined) break;
     const [start, end] = match;
-    out.push(text.slice(lastEnd, start).join(''));
-    if (end > lastEnd || start === 0) {
-      out.push(expand(template, text.slice(start, end).join('')));
-    }
+    push(text.slice(lastEnd, start).join(''));
+    if (end > lastEnd || start === 0) push(expand(template, text.slice(start, end).join('')));
     lastEnd = end;
     searchPos = end > searchPos ? end : searchPos + 1;
   }
-  out.push(text.slice(lastEnd).join(''));
+  push(text.slice(lastEnd).join(''));
   return out.join('');
 }
 

@@ -5,6 +5,9 @@
  */
 import { isSpace } from './scanner.js';
 
+/** What isSpace accepts, as runs. */
+const BLANKS = /\p{White_Space}+/u;
+
 export class FieldSplitter {
   readonly #fields: string[] = [];
   #current = '';
@@ -19,9 +22,14 @@ export class FieldSplitter {
     }
   }
 
-  /** The result of an unquoted expansion: split like unquoted characters. */
+  /** The result of an unquoted expansion: split like unquoted characters (a run of blanks at a time). */
   addSplittable(text: string): void {
-    for (const ch of text) this.addChar(ch);
+    const parts = text.split(BLANKS);
+    this.#current += parts[0] ?? '';
+    for (let i = 1; i < parts.length; i++) {
+      if (this.#current !== '') this.#fields.push(this.#current);
+      this.#current = parts[i] ?? '';
+    }
   }
 
   /** Quoted or escaped text: appended to the current field as it is. */

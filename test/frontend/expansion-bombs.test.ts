@@ -1,0 +1,102 @@
+/**
+ * Resource bombs in a Dockerfile (issue 10 item 18): expansions that grow without bound and ONBUILD
+ * chains nested thousands deep fail with located errors instead of exhausting the heap or the stack.
+ */
+import { describe, expect, it } from 'vitest';
+import { ParseError, ShellExpansionError } from '../../core/errors.js';
+import { convertDockerfile } from '../../frontend/dockerfile2llb/index.js';
+import type { ConvertOptions, ImageSpec } from '../../frontend/dockerfile2llb/index.js';
+import { parseDockerfile } from '../../parser/index.js';
+import { MAX_WORD_LENGTH, ShellLex } from '../../parser/shell/index.js';
+
+const busybox: ImageSpec = {
+  architecture: 'amd64',
+  os: 'linux',
+  config: { Env: ['PATH=/bin'], Cmd: ['sh'], OnBuild: null },
+  rootfs: { type: 'layers', diff_ids: ['sha256:' + 'a'.repeat(64)] },
+  history: [{ created_by: 'import' }],
+};
+
+function options(source: string): ConvertOptions {
+  return {
+    source,
+    resolveImage: async (ref) => ({ ref: `docker.io/library/${ref}:latest`, config: busybox }),
+  };
+}
+
+/** ARG A1=xx, ARG A2=$A1$A1, …: the value doubles on every line. */
+function doublingArgs(levels: number): string {
+  const lines = ['FROM busybox', 'ARG A0=xx'];
+  for (let i = 1; i <= levels; i++) lines.push(`ARG A${i}=$A${i - 1}\${A${i - 1}}`);
+  return lines.join('\n') + '\nRUN true\n';
+}
+
+describe('expansion size', () => {
+  it('a word longer than the limit once expanded is refused by the lexer', () => {
+    const env = new Map([['A', 'x'.repeat(MAX_WORD_LENGTH / 2 + 1)]]);
+    const lex = new ShellLex();
+    expect(lex.processWord('$A', env)).toHaveLength(MAX_WORD_LENGTH / 2 + 1);
+    expect(() => lex.processWord('$A$A', env)).toThrow(ShellExpansionError);
+    expect(() => lex.processWord('"$A${A}"', env)).toThrow(/longer than/);
+    expect(() => lex.processWord('${A//x/yy}', env)).toThrow(/longer than/);
+  });
+
+  it('ARGs that double each other fail at the ARG that passes the limit', async () => {
+    // 2 << 20 characters is past 1 MiB: the ARG on line 22 (A20) fails.
+    const error = await convertDockerfile(options(doublingArgs(39))).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'SHELL_EXPANSION_ERROR',
+      message: expect.stringMatching(/longer than/),
+      location: { range: { start: { line: 22 } } },
+    });
+  });
+
+  it('many variables of the largest size fail once the stage environment is too large', async () => {
+    const lines = ['FROM busybox', `ARG A0=${'x'.repeat(1024)}`];
+    for (let i = 1; i <= 10; i++) lines.push(`ARG A${i}=${`$A${i - 1}`.repeat(2)}`);
+    for (let i = 0; i < 12; i++) lines.push(`ENV E${i}=$A10`);
+    const error = await convertDockerfile(options(lines.join('\n') + '\n')).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'DOCKERFILE_ERROR',
+      message: expect.stringMatching(/environment/),
+      location: { range: { start: { line: 2 + 10 + 7 } } },
+    });
+  });
+
+  it('many labels of the largest size fail once the labels are too large', async () => {
+    const lines = ['FROM busybox', `ARG A0=${'x'.repeat(1024)}`];
+    for (let i = 1; i <= 10; i++) lines.push(`ARG A${i}=${`$A${i - 1}`.repeat(2)}`);
+    lines.push('LABEL ' + Array.from({ length: 12 }, (_, i) => `l${i}=$A10`).join(' '));
+    const error = await convertDockerfile(options(lines.join('\n') + '\n')).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'DOCKERFILE_ERROR',
+      message: expect.stringMatching(/labels/),
+      location: { range: { start: { line: 13 } } },
+    });
+  });
+});
+
+describe('ONBUILD nesting', () => {
+  it('ONBUILD repeated 5,000 times on one line is a located parse error, not a stack overflow', () => {
+    const source = 'FROM busybox\n' + 'ONBUILD '.repeat(5000) + 'RUN true\n';
+    let caught: unknown;
+    try {
+      parseDockerfile(source);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(ParseError);
+    expect(caught).toMatchObject({
+      message: "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+      location: { range: { start: { line: 2 } } },
+    });
+  });
+
+  it('a short chain still parses (BuildKit refuses it when the instruction is read)', async () => {
+    const result = parseDockerfile('FROM busybox\nONBUILD ONBUILD RUN true\n');
+    expect(result.instructions[1]?.child?.child?.value).toBe('RUN');
+    await expect(convertDockerfile(options('FROM busybox\nONBUILD ONBUILD RUN true\n'))).rejects.toThrow(
+      /Chaining ONBUILD/,
+    );
+  });
+});
