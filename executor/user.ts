@@ -1,10 +1,12 @@
 /**
  * User and group resolution from the rootfs's /etc/passwd and /etc/group, the way docker and BuildKit
- * do it: 'name', 'uid', 'uid:gid', 'name:group'. A name that is not found is an error; a numeric id
- * needs no entry. Supplementary groups are the groups that list the user's name as a member.
+ * do it: 'name', 'uid', 'uid:gid', 'name:group'. For a process (RUN) a name that is not found is an
+ * error; a numeric id needs no entry. Supplementary groups are the groups that list the user's name as a
+ * member. A file op's owner (COPY --chown, WORKDIR under USER) follows BuildKit's other, lenient rules:
+ * see resolveFileOwner.
  */
-import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { resolveInRoot } from './rootpath.js';
 
 export interface ResolvedUser {
@@ -30,13 +32,55 @@ interface GroupEntry {
 const ID = /^\d+$/;
 const MAX_ID = 2 ** 32 - 2;
 
-async function readLines(rootfs: string, path: string): Promise<string[][]> {
-  let text: string;
+/** BuildKit reads at most this much of a user database. */
+const MAX_USER_FILE = 10 << 20;
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+
+/**
+ * The text of `path` in the rootfs; undefined when it is missing (or a parent is not a directory). Not
+ * a regular file, or over 10 MiB: an error. Opened without blocking (a FIFO never hangs the build) and
+ * without following a final symlink (resolveInRoot has resolved them inside the root). Synchronous, as
+ * the rootfs walks are: a few microseconds against a thread-pool round trip per call.
+ */
+async function readUserFile(rootfs: string, path: string): Promise<string | undefined> {
+  let fd: number;
   try {
-    text = await readFile(await resolveInRoot(rootfs, path), 'utf8');
-  } catch {
-    return [];
+    fd = openSync(await resolveInRoot(rootfs, path), OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new FailedPreconditionError(`cannot open ${path}: ${code ?? 'error'}`, { cause: err });
   }
+  try {
+    if (!fstatSync(fd).isFile()) throw new FailedPreconditionError(`${path} is not a regular file`);
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      chunks.push(chunk.subarray(0, read));
+      length += read;
+      if (length > MAX_USER_FILE) throw new FailedPreconditionError(`${path} exceeds ${MAX_USER_FILE} bytes`);
+    }
+    return Buffer.concat(chunks, length).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The entries of a user database as fields. A process treats a file it cannot read as absent (as
+ * BuildKit's executor does); a file op (`strict`) fails on one that is there but is no regular file.
+ */
+async function readLines(rootfs: string, path: string, strict = false): Promise<string[][]> {
+  let text: string | undefined;
+  try {
+    text = await readUserFile(rootfs, path);
+  } catch (err) {
+    if (strict) throw err;
+  }
+  if (text === undefined) return [];
   return text
     .split('\n')
     .map((line) => line.trim())
@@ -51,15 +95,15 @@ function parseId(text: string, what: string): number {
   return n;
 }
 
-async function readPasswd(rootfs: string): Promise<PasswdEntry[]> {
-  const rows = await readLines(rootfs, '/etc/passwd');
+async function readPasswd(rootfs: string, strict = false): Promise<PasswdEntry[]> {
+  const rows = await readLines(rootfs, '/etc/passwd', strict);
   return rows
     .filter((f) => f.length >= 4 && ID.test(f[2] ?? '') && ID.test(f[3] ?? ''))
     .map((f) => ({ name: f[0] ?? '', uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' }));
 }
 
-async function readGroup(rootfs: string): Promise<GroupEntry[]> {
-  const rows = await readLines(rootfs, '/etc/group');
+async function readGroup(rootfs: string, strict = false): Promise<GroupEntry[]> {
+  const rows = await readLines(rootfs, '/etc/group', strict);
   return rows
     .filter((f) => f.length >= 3 && ID.test(f[2] ?? ''))
     .map((f) => ({
@@ -114,4 +158,48 @@ export async function resolveUser(rootfs: string, spec = ''): Promise<ResolvedUs
   }
   const home = entry !== undefined && entry.home !== '' ? entry.home : '/';
   return { uid, gid, additionalGids, home };
+}
+
+/** An owner as a file op names it (llb's Chown): each part an id, or a name looked up in the rootfs. */
+export interface OwnerSpec {
+  readonly user: number | string;
+  readonly group?: number | string;
+}
+
+/** A numeric id (a number, or a string of digits), else undefined for a name. */
+function idOf(value: number | string): number | undefined {
+  if (typeof value === 'number') return value;
+  return ID.test(value) ? parseId(value, 'owner') : undefined;
+}
+
+/**
+ * The uid and gid a file op gives what it writes, by BuildKit's rules for file ops (its readUser), which
+ * are not a process's: a user name that is not in /etc/passwd (or with no such file) is 0:0; a group name
+ * that is not in /etc/group (or with no such file) leaves the gid the user part gave; a numeric user with
+ * no group is uid:uid; a user name alone takes its entry's gid. Only a process must run as a user that
+ * exists. A user database that is there but not a regular file is an error.
+ */
+export async function resolveFileOwner(
+  rootfs: string,
+  spec: OwnerSpec,
+): Promise<{ readonly uid: number; readonly gid: number }> {
+  let uid = 0;
+  let gid = 0;
+  const userId = idOf(spec.user);
+  if (userId !== undefined) {
+    uid = userId;
+    gid = userId;
+  } else {
+    const entry = (await readPasswd(rootfs, true)).find((p) => p.name === spec.user);
+    if (entry !== undefined) ({ uid, gid } = entry);
+  }
+  if (spec.group !== undefined) {
+    const groupId = idOf(spec.group);
+    if (groupId !== undefined) gid = groupId;
+    else {
+      const group = (await readGroup(rootfs, true)).find((g) => g.name === spec.group);
+      if (group !== undefined) gid = group.gid;
+    }
+  }
+  return { uid, gid };
 }

@@ -10,8 +10,8 @@ import type { Executor } from '../executor/index.js';
 import { chainIDs } from '../image/oci.js';
 import type { ImageStore } from '../image/store.js';
 import { dirname, join, posix } from 'node:path';
-import { resolveUser } from '../executor/user.js';
-import type { Chown, ExecOp, FileOp, SourceOp } from '../llb/index.js';
+import { resolveFileOwner } from '../executor/user.js';
+import type { ExecOp, FileOp, SourceOp } from '../llb/index.js';
 import { parseSourceIdentifier } from '../llb/index.js';
 import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.js';
 import { withTempMount } from '../snapshotter/mount/index.js';
@@ -26,7 +26,6 @@ import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
 import { gitSourceOp, httpSourceOp } from './sources/index.js';
 import type { SourceDeps } from './sources/index.js';
-import type { Owner } from './fileop/paths.js';
 import { resolveIn } from './fileop/paths.js';
 import type { WorkerResult } from './results.js';
 import { asWorkerResult, localFilterOf, localResult, snapshotResult } from './results.js';
@@ -299,19 +298,6 @@ async function hashFiltered(
   return sha('filtered', await hashPath(root, selected, { statCache: deps.statCache, exclude, signal }));
 }
 
-/** Resolves a chown's names against the user database of the destination root `dest`. */
-async function resolveOwnerIn(dest: string, chown: Chown): Promise<Owner> {
-  const numeric = (id: number | string | undefined): boolean =>
-    typeof id === 'number' || (typeof id === 'string' && /^\d+$/u.test(id));
-  if (numeric(chown.user) && (chown.group === undefined || numeric(chown.group))) {
-    const uid = Number(chown.user);
-    return { uid, gid: chown.group === undefined ? uid : Number(chown.group) };
-  }
-  const spec = chown.group === undefined ? String(chown.user) : `${chown.user}:${chown.group}`;
-  const user = await resolveUser(dest, spec);
-  return { uid: user.uid, gid: user.gid };
-}
-
 export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount: number): Op {
   const depFor = (index: number): CacheDep => {
     const sources = op.actions.flatMap((a) =>
@@ -363,7 +349,8 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
               inputs: (i: number) => dirs[indexes.indexOf(i)],
               sourceFilter: (i: number) => localFilterOf(results[i]),
               hostSource: (i: number) => results[i]?.kind === 'local',
-              resolveOwner: (chown) => resolveOwnerIn(dest, chown),
+              // Names are looked up in the destination, by BuildKit's file-op rules (unknown → 0).
+              resolveOwner: (chown) => resolveFileOwner(dest, chown),
               signal: ctx.signal,
             }),
           ),
