@@ -3,6 +3,7 @@
  * events can be rendered by the CLI (tty, plain, json) and streamed by the daemon. Times are epoch
  * milliseconds (`Date.now()`), durations milliseconds.
  */
+import type { SourceRange } from './errors.js';
 
 /** A vertex began executing (not sent for a cache hit). */
 export interface VertexStartedEvent {
@@ -52,7 +53,12 @@ export interface LogEvent {
   readonly time: number;
 }
 
-/** Byte progress of one transfer (`id`, e.g. a layer digest); `total` is absent when unknown. */
+/**
+ * A sub-task of a vertex (BuildKit's vertex status), shown on its own line under the vertex: a transfer
+ * (`id` a layer digest, `current`/`total` bytes; `total` absent when unknown) or a phase such as
+ * `exporting layers` (`current` 0). `started` and `completed` bound it; a transfer without `completed`
+ * is complete once `current` reaches `total`.
+ */
 export interface BytesProgressEvent {
   readonly type: 'progress';
   readonly digest?: string;
@@ -60,13 +66,24 @@ export interface BytesProgressEvent {
   readonly current: number;
   readonly total?: number;
   readonly time: number;
+  readonly started?: number;
+  readonly completed?: number;
 }
 
 export interface WarningEvent {
   readonly type: 'warning';
+  /** The vertex it belongs to (a build check's: `[internal] load build definition`). */
   readonly digest?: string;
+  /** The one-line form: `FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 2)`. */
   readonly message: string;
+  /** More about it (a build check's rule description). */
   readonly detail?: string;
+  /** BuildKit's warning level (1 for build checks). */
+  readonly level?: number;
+  /** A page that explains it (a build check rule's documentation). */
+  readonly url?: string;
+  /** The lines it is about. */
+  readonly location?: { readonly file: string; readonly range: SourceRange };
   readonly time: number;
 }
 
@@ -186,4 +203,23 @@ export async function reportStep<T>(
     progress?.write({ type: 'vertex.error', digest, name, started, completed, durationMs, error, cancelled });
     throw err;
   }
+}
+
+/**
+ * Reports `fn` as the sub-task `id` of the vertex `digest` (a line under it, as BuildKit prints
+ * `exporting layers` under `exporting to image`): started, then completed. A failure writes nothing
+ * more: the vertex's own error reports it.
+ */
+export async function reportStatus<T>(
+  progress: ProgressWriter | undefined,
+  status: { readonly digest: string; readonly id: string },
+  fn: () => Promise<T>,
+): Promise<T> {
+  const { digest, id } = status;
+  const started = Date.now();
+  progress?.write({ type: 'progress', digest, id, current: 0, time: started, started });
+  const value = await fn();
+  const completed = Date.now();
+  progress?.write({ type: 'progress', digest, id, current: 0, time: completed, started, completed });
+  return value;
 }

@@ -270,7 +270,9 @@ async function exportResult(
     return { names: [] };
   }
   const names = (options.tags ?? []).map((t) => normalizeReference(t));
-  const committed = await step(progress, 'exporting to image', () =>
+  // One vertex; its phases (exporting layers, writing image, naming to …) are lines under it.
+  const exporting = { digest: `internal:${randomBytes(6).toString('hex')}`, name: 'exporting to image' };
+  const committed = await reportStep(progress, exporting, () =>
     commitImage(engine, {
       ...(snapshot ? { snapshot } : {}),
       config: finalConfig(converted.image, options.buildArgs ?? {}),
@@ -278,6 +280,7 @@ async function exportResult(
       // The image runs from its snapshots; layer blobs are made when a push or an export needs them.
       lazyLayers: true,
       progress,
+      progressDigest: exporting.digest,
       ...(signal ? { signal } : {}),
     }),
   );

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { throwIfAborted } from '../core/abort.js';
 import { NotFoundError, TsbuildError } from '../core/errors.js';
 import type { ProgressWriter } from '../core/progress.js';
-import { reportStep } from '../core/progress.js';
+import { reportStatus } from '../core/progress.js';
 import type {
   Compression,
   ContentStore,
@@ -55,6 +55,11 @@ export interface CommitOptions {
   readonly compression?: 'gzip' | 'zstd';
   readonly signal?: AbortSignal;
   readonly progress?: ProgressWriter;
+  /**
+   * The vertex the export is reported as (`exporting to image`): its phases (exporting layers, writing
+   * image, naming to …) are lines under it, as BuildKit prints them. Default `export`.
+   */
+  readonly progressDigest?: string;
   /** Labels for the image records (`tsbuild.snapshot` is added). */
   readonly labels?: Record<string, string>;
   /**
@@ -308,15 +313,13 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
   const opts = signal ? { signal } : {};
   throwIfAborted(signal);
   const names = options.names.map((n) => normalizeReference(n));
-  const { chain, layers } = await reportStep(
-    progress,
-    { digest: `export:${snapshot ?? 'scratch'}`, name: 'exporting layers' },
-    () =>
-      chainLayers(stores, snapshot, {
-        compression: options.compression ?? 'gzip',
-        ...(options.lazyLayers ? { lazy: true } : {}),
-        ...opts,
-      }),
+  const digest = options.progressDigest ?? 'export';
+  const { chain, layers } = await reportStatus(progress, { digest, id: 'exporting layers' }, () =>
+    chainLayers(stores, snapshot, {
+      compression: options.compression ?? 'gzip',
+      ...(options.lazyLayers ? { lazy: true } : {}),
+      ...opts,
+    }),
   );
   const history = normalizeHistory(options.config.history ?? [], chain);
   const lastCreated = [...history].reverse().find((h) => h.created !== undefined)?.created;
@@ -339,9 +342,9 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
     config: configDescriptor,
     layers: layers.map((l) => ociLayerDescriptor(l.descriptor)),
   };
-  const manifestInfo = await reportStep(
+  const manifestInfo = await reportStatus(
     progress,
-    { digest: `export:image:${configInfo.digest}`, name: `writing image ${configInfo.digest}` },
+    { digest, id: `writing image ${configInfo.digest}` },
     () => stores.content.put(jsonBytes(manifest), opts),
   );
   const manifestDescriptor: Descriptor = {
@@ -353,7 +356,7 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
   const records: ImageRecord[] = [];
   for (const name of names) {
     records.push(
-      await reportStep(progress, { digest: `export:name:${name}`, name: `naming to ${name}` }, () =>
+      await reportStatus(progress, { digest, id: `naming to ${name}` }, () =>
         stores.images.put(name, manifestDescriptor, { ...opts, labels }),
       ),
     );

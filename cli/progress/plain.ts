@@ -211,7 +211,7 @@ export class PlainFormatter implements ProgressWriter {
     let transfer = vertex.transfers.get(event.id);
     if (transfer === undefined) {
       transfer = {
-        first: event.time,
+        first: event.started ?? event.time,
         current: 0,
         total: undefined,
         time: event.time,
@@ -223,8 +223,9 @@ export class PlainFormatter implements ProgressWriter {
     }
     transfer.current = event.current;
     transfer.total = event.total;
-    transfer.time = event.time;
-    const complete = event.total !== undefined && event.current >= event.total;
+    transfer.time = event.completed ?? event.time;
+    const complete =
+      event.completed !== undefined || (event.total !== undefined && event.current >= event.total);
     if (transfer.done) return;
     const now = this.now();
     if (complete || transfer.printedAt === undefined || now - transfer.printedAt >= this.transferInterval) {
@@ -233,11 +234,14 @@ export class PlainFormatter implements ProgressWriter {
     }
   }
 
+  /** BuildKit's status line: `#N <id>[ <bytes>][ <seconds>s][ done]` (bytes when known, time past 10 ms). */
   private printTransfer(vertex: Vertex, id: string, transfer: Transfer, done: boolean): void {
     this.header(vertex);
-    const amount = formatTransfer(transfer.current, transfer.total);
-    const elapsed = formatSeconds(transfer.time - transfer.first);
-    this.parts.push(`#${vertex.index} ${id} ${amount} ${elapsed}s${done ? ' done' : ''}\n`);
+    const amount =
+      transfer.total || transfer.current ? ` ${formatTransfer(transfer.current, transfer.total)}` : '';
+    const ms = transfer.time - transfer.first;
+    const elapsed = ms > 10 ? ` ${formatSeconds(ms)}s` : '';
+    this.parts.push(`#${vertex.index} ${id}${amount}${elapsed}${done ? ' done' : ''}\n`);
     transfer.printedCurrent = transfer.current;
     transfer.done = done;
   }

@@ -154,14 +154,15 @@ export class TtyRenderer implements ProgressWriter {
       case 'progress': {
         const vertex = this.vertex(event.digest, undefined, event.time);
         const transfer = vertex.transfers.get(event.id);
+        const time = event.completed ?? event.time;
         if (transfer === undefined)
           vertex.transfers.set(event.id, {
-            first: event.time,
+            first: event.started ?? event.time,
             current: event.current,
             total: event.total,
-            time: event.time,
+            time,
           });
-        else Object.assign(transfer, { current: event.current, total: event.total, time: event.time });
+        else Object.assign(transfer, { current: event.current, total: event.total, time });
         return;
       }
       case 'warning':
@@ -273,13 +274,15 @@ export class TtyRenderer implements ProgressWriter {
     const ms = status === 'running' ? now - vertex.started : status === 'cached' ? 0 : vertex.durationMs;
     const code = status === 'error' ? '31' : status === 'running' ? '' : '34';
     const lines = [this.row(` => ${label}`, `${formatSeconds(ms)}s`, width, code)];
-    if (status !== 'running' || !live) return lines;
+    // Its statuses (transfers, phases such as `exporting layers`) stay listed under it, as in BuildKit.
     for (const [id, t] of vertex.transfers) {
-      const done = t.total !== undefined && t.current >= t.total;
-      const right = `${formatSeconds(t.time - t.first)}s${done ? ' done' : ''}`;
-      const label = ` => => ${shortId(id)} ${formatTransfer(t.current, t.total)}`;
-      lines.push(this.row(label, right, width, ''));
+      const amount = t.total || t.current ? ` ${formatTransfer(t.current, t.total)}` : '';
+      const label = ` => => ${shortId(id)}${amount}`;
+      lines.push(
+        this.row(label, `${formatSeconds(t.time - t.first)}s`, width, status === 'running' ? '' : code),
+      );
     }
+    if (status !== 'running' || !live) return lines;
     const logs = vertex.lines.toArray();
     for (const partial of vertex.partial.values()) if (partial !== '') logs.push(partial);
     for (const log of logs.slice(-this.logLines)) {

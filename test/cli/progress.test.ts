@@ -285,13 +285,48 @@ describe('plain', () => {
     expect(out.text).toBe(
       [
         '#1 [base 1/3] FROM docker.io/library/busybox:latest',
-        '#1 sha256:abcd 100kB / 3.4MB 0.0s',
-        '#1 sha256:other 10B 0.0s',
+        // As BuildKit: the time only past 10 ms.
+        '#1 sha256:abcd 100kB / 3.4MB',
+        '#1 sha256:other 10B',
         '#1 sha256:abcd 1.3MB / 3.4MB 1.0s',
         '#1 sha256:abcd 2.5MB / 3.4MB 2.1s',
         '#1 sha256:abcd 3.4MB / 3.4MB 2.2s done',
-        '#1 sha256:other 10B 0.0s done',
+        '#1 sha256:other 10B done',
         '#1 DONE 2.4s',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints the phases of a vertex under it, as BuildKit prints exporting to image', async () => {
+    const out = new FakeStream();
+    const r = createRenderer({ mode: 'plain', out, now: () => T0 + 500 });
+    const phase = (id: string, started: number, completed?: number): ProgressEvent => ({
+      type: 'progress',
+      digest: D(1),
+      id,
+      current: 0,
+      time: T0 + (completed ?? started),
+      started: T0 + started,
+      ...(completed !== undefined ? { completed: T0 + completed } : {}),
+    });
+    r.writer.write(started(1, 'exporting to image', 0));
+    r.writer.write(phase('exporting layers', 0));
+    r.writer.write(phase('exporting layers', 0, 200));
+    r.writer.write(phase('writing image sha256:1234', 200));
+    r.writer.write(phase('writing image sha256:1234', 200, 205));
+    r.writer.write(phase('naming to docker.io/library/app:latest', 205, 206));
+    r.writer.write(done(1, 'exporting to image', 0, 210));
+    await r.close({});
+    expect(out.text).toBe(
+      [
+        '#1 exporting to image',
+        '#1 exporting layers',
+        '#1 exporting layers 0.2s done',
+        '#1 writing image sha256:1234',
+        '#1 writing image sha256:1234 done',
+        '#1 naming to docker.io/library/app:latest done',
+        '#1 DONE 0.2s',
         '',
       ].join('\n'),
     );
@@ -439,7 +474,9 @@ describe('tty', () => {
     expect(last).toMatch(/ => \[stage 2\/5\] RUN make +1\.4s\n/);
     expect(last).toMatch(/ => exporting to image +0\.2s\n/);
     expect(last).not.toContain('# ');
-    expect(last.trim().split('\n')).toHaveLength(5);
+    // The header, four vertices, and the transfer that stays listed under its vertex (as in BuildKit).
+    expect(last).toMatch(/ => => sha256:abcd 1\.2MB \/ 3\.4MB +0\.0s\n/);
+    expect(last.trim().split('\n')).toHaveLength(6);
   });
 
   it('shows ERROR and CANCELED lines and no FINISHED when the build failed', async () => {
