@@ -64,22 +64,26 @@ function snapshotterKind(kind?: string): SnapshotterKind {
 }
 
 /**
- * For the directories above a pattern's match: a matcher of the patterns' first `depth` components, so
- * that a directory on the way to a possible match is walked.
+ * For the directories above a pattern's match: a matcher, per depth, of the patterns' heads, so that a
+ * directory on the way to a possible match is walked. A pattern longer than the depth gives its first
+ * `depth` components; one with `**` among them gives its components up to that `**`, which stands for
+ * any number of directories (a pattern that starts with `**` can match below a directory of any depth).
  */
 function prefixMatchers(patterns: readonly string[]): (depth: number) => PatternMatcher | undefined {
   const byDepth = new Map<number, PatternMatcher | undefined>();
+  const split = patterns.map((p) =>
+    p
+      .replace(/^\/+/u, '')
+      .split('/')
+      .filter((c) => c !== '' && c !== '.'),
+  );
   return (depth) => {
     if (!byDepth.has(depth)) {
-      const heads = patterns
-        .map((p) =>
-          p
-            .replace(/^\/+/u, '')
-            .split('/')
-            .filter((c) => c !== '' && c !== '.'),
-        )
-        .filter((parts) => parts.length > depth)
-        .map((parts) => (parts.slice(0, depth).includes('**') ? '**' : parts.slice(0, depth).join('/')));
+      const heads = split.flatMap((parts) => {
+        const star = parts.indexOf('**');
+        if (star >= 0 && star < depth) return [parts.slice(0, star + 1).join('/')];
+        return parts.length > depth ? [parts.slice(0, depth).join('/')] : [];
+      });
       byDepth.set(depth, heads.length > 0 ? PatternMatcher.compile(heads) : undefined);
     }
     return byDepth.get(depth);
@@ -87,16 +91,16 @@ function prefixMatchers(patterns: readonly string[]): (depth: number) => Pattern
 }
 
 /**
- * A local source's include/exclude patterns as a predicate on paths relative to the local root, with
+ * A local source's include/exclude patterns as a filter on paths relative to the local root, with
  * .dockerignore semantics: an exclude pattern leaves a path (and what is under it) out, `!` brings one
- * back (its excluded parent directories are kept for it, holding only what is brought back, as BuildKit's
- * context transfer does); with include patterns, only what they match (or lies under a match) is kept,
- * and directories on the way to a possible match are walked.
+ * back; with include patterns, only what they match (or lies under a match) is kept. A directory that is
+ * left out but may hold something brought back or included is 'descend': walked, and kept only for
+ * what is kept under it, as BuildKit's context transfer sends it.
  */
 export function compileLocalFilter(
   include: readonly string[],
   exclude: readonly string[],
-): ((relPath: string, isDir: boolean) => boolean) | undefined {
+): ((relPath: string, isDir: boolean) => boolean | 'descend') | undefined {
   const inc = include.length > 0 ? PatternMatcher.compile(include) : undefined;
   const exc = exclude.length > 0 ? PatternMatcher.compile(exclude) : undefined;
   if (inc === undefined && exc === undefined) return undefined;
@@ -107,12 +111,12 @@ export function compileLocalFilter(
     .map((p) => p.slice(1));
   const reincludeHeads = prefixMatchers(reincludes);
   const depthOf = (relPath: string): number => relPath.split('/').length;
+  const onTheWay = (heads: typeof includeHeads, relPath: string): boolean | 'descend' =>
+    heads(depthOf(relPath))?.matchesExact(relPath) === true ? 'descend' : false;
   return (relPath, isDir) => {
-    if (exc?.matchesOrParentMatches(relPath) === true) {
-      return isDir && reincludeHeads(depthOf(relPath))?.matchesExact(relPath) === true;
-    }
+    if (exc?.matchesOrParentMatches(relPath) === true) return isDir && onTheWay(reincludeHeads, relPath);
     if (inc === undefined || inc.matchesOrParentMatches(relPath)) return true;
-    return isDir && includeHeads(depthOf(relPath))?.matchesExact(relPath) === true;
+    return isDir && onTheWay(includeHeads, relPath);
   };
 }
 

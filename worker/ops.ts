@@ -16,7 +16,7 @@ import { parseSourceIdentifier } from '../llb/index.js';
 import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.js';
 import { withTempMount } from '../snapshotter/mount/index.js';
 import type { Mount, Snapshotter } from '../snapshotter/types.js';
-import type { PathPredicate, StatCache } from './contenthash/index.js';
+import type { SourceFilter, StatCache } from './contenthash/index.js';
 import { hasMeta, hashPath } from './contenthash/index.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import { withExecMounts } from './exec-mounts.js';
@@ -31,13 +31,14 @@ import type { WorkerResult } from './results.js';
 import { asWorkerResult, localFilterOf, localResult, snapshotResult } from './results.js';
 
 /**
- * Compiles a local source's include/exclude patterns into a predicate on paths relative to the local
- * root ('a/b', no leading slash): false leaves an entry (and its tree) out; undefined keeps everything.
+ * Compiles a local source's include/exclude patterns into a filter on paths relative to the local root
+ * ('a/b', no leading slash): false leaves an entry (and its tree) out, 'descend' keeps a directory only
+ * for what is kept under it; undefined keeps everything.
  */
 export type FilterCompiler = (
   include: readonly string[],
   exclude: readonly string[],
-) => PathPredicate | undefined;
+) => SourceFilter | undefined;
 
 export interface WorkerDeps {
   readonly snapshotter: Snapshotter;
@@ -284,7 +285,7 @@ interface CopySource {
 async function hashFiltered(
   root: string,
   { path, follow }: CopySource,
-  filter: PathPredicate | undefined,
+  filter: SourceFilter | undefined,
   deps: WorkerDeps,
   signal: AbortSignal,
 ): Promise<string> {
@@ -293,9 +294,9 @@ async function hashFiltered(
   const rel = relOf(path);
   // The filter sees the entries where the copy reads them: below the followed link's target.
   const selected = hasMeta(rel) ? '' : follow ? resolveIn(root, rel, true).rel : rel;
-  const exclude = (sub: string, isDir: boolean): boolean =>
-    !filter(selected === '' ? sub : `${selected}/${sub}`, isDir);
-  return sha('filtered', await hashPath(root, selected, { statCache: deps.statCache, exclude, signal }));
+  const keep = (sub: string, isDir: boolean): boolean | 'descend' =>
+    filter(selected === '' ? sub : `${selected}/${sub}`, isDir);
+  return sha('filtered', await hashPath(root, selected, { statCache: deps.statCache, keep, signal }));
 }
 
 export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount: number): Op {

@@ -6,7 +6,7 @@
 import { NotFoundError } from '../core/errors.js';
 import type { Result, ResultStore } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
-import type { PathPredicate } from './contenthash/index.js';
+import type { SourceFilter } from './contenthash/index.js';
 
 export type ResultKind = 'snapshot' | 'local' | 'scratch';
 
@@ -39,23 +39,23 @@ export class WorkerResult implements Result {
 
 export const snapshotResult = (name: string): WorkerResult => new WorkerResult(`snapshot:${name}`);
 /**
- * A local context directory with the include/exclude filter of its source: a predicate on paths relative
- * to the directory ('a/b', no leading slash), false for what the source leaves out.
+ * A local context directory with the include/exclude filter of its source, on paths relative to the
+ * directory ('a/b', no leading slash): false for what the source leaves out, 'descend' for a directory
+ * kept only for what is kept under it.
  */
 export class LocalResult extends WorkerResult {
   constructor(
     dir: string,
-    readonly filter?: PathPredicate,
+    readonly filter?: SourceFilter,
   ) {
     super(`local:${dir}`);
   }
 }
 
-export const localResult = (dir: string, filter?: PathPredicate): WorkerResult =>
-  new LocalResult(dir, filter);
+export const localResult = (dir: string, filter?: SourceFilter): WorkerResult => new LocalResult(dir, filter);
 
 /** The filter of a local result (undefined for every other result, or a local one without patterns). */
-export function localFilterOf(result: WorkerResult | undefined): PathPredicate | undefined {
+export function localFilterOf(result: WorkerResult | undefined): SourceFilter | undefined {
   return result instanceof LocalResult ? result.filter : undefined;
 }
 export const scratchResult = (): WorkerResult => new WorkerResult('scratch');

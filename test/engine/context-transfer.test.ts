@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -46,6 +47,11 @@ describe.skipIf(!isRoot)('the local context as a build sees it', () => {
     writeFileSync(join(context, 'owned', 'sub', 'f'), 'f\n');
     symlinkSync('sub/f', join(context, 'owned', 'l'));
     for (const p of ['owned', 'owned/sub', 'owned/sub/f', 'owned/l']) lchownSync(join(context, p), 99, 99);
+    mkdirSync(join(context, 'volume', 'data'), { recursive: true });
+    mkdirSync(join(context, 'volume', 'empty'), { recursive: true });
+    writeFileSync(join(context, 'volume', 'data', 'oneline.txt'), 'one\n');
+    writeFileSync(join(context, 'volume', 'data', 'other.txt'), 'other\n');
+    writeFileSync(join(context, 'volume', 'empty', 'x.txt'), 'x\n');
     engine = await openEngine({ root: join(work, 'root') });
   });
 
@@ -104,5 +110,28 @@ describe.skipIf(!isRoot)('the local context as a build sees it', () => {
       'owned/sub/f 0:0',
       'owned/l 0:0',
     ]);
+  });
+
+  it("keeps a file '!**/name' re-includes deep under an excluded directory, and nothing else there", async () => {
+    const def = (): llb.Definition => {
+      const ctx = llb.local('context', { exclude: ['volume/', '!**/oneline.txt'] });
+      const copied = llb.scratch().file(llb.copy(ctx, '/volume', '/out', { copyDirContents: true }));
+      return copied.toDefinition();
+    };
+    const listing = (snapshot: string | undefined): Promise<string[]> =>
+      withSnapshotDir(engine, snapshot ?? '', async (dir) =>
+        readdirSync(join(dir, 'out'), { recursive: true, encoding: 'utf8' }).sort(),
+      );
+    const first = await solve(engine, def(), { locals: { context } });
+    expect(await listing(first.snapshot)).toEqual(['data', 'data/oneline.txt']);
+    // What the source leaves out is not in the copy's cache key: an unchanged key gives the same snapshot.
+    writeFileSync(join(context, 'volume', 'data', 'other.txt'), 'other 2\n');
+    mkdirSync(join(context, 'volume', 'data', 'new-empty'));
+    const second = await solve(engine, def(), { locals: { context } });
+    expect(second.snapshot).toBe(first.snapshot);
+    writeFileSync(join(context, 'volume', 'data', 'oneline.txt'), 'one 2\n');
+    const third = await solve(engine, def(), { locals: { context } });
+    expect(third.snapshot).not.toBe(first.snapshot);
+    expect(await read(third.snapshot, 'out/data/oneline.txt')).toBe('one 2\n');
   });
 });

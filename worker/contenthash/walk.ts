@@ -24,6 +24,12 @@ import type { StatCache } from './statcache.js';
 export type PathPredicate = (relPath: string, isDir: boolean) => boolean;
 
 /**
+ * What a local source keeps ('a/b', no leading slash): false leaves an entry (and its tree) out;
+ * 'descend', for a directory, keeps it only for the entries under it that are kept.
+ */
+export type SourceFilter = (relPath: string, isDir: boolean) => boolean | 'descend';
+
+/**
  * A compiled matcher such as frontend/dockerignore's PatternMatcher, typed structurally (worker/ may
  * not import frontend/). `exclusions` says some pattern re-includes ('!'), so an excluded directory
  * must still be walked for re-included entries.
@@ -44,6 +50,8 @@ export interface HashPathOptions {
   readonly include?: PathFilter;
   /** Drop entries that match. */
   readonly exclude?: PathFilter;
+  /** Keep only what this source filter keeps (applied with `exclude`). */
+  readonly keep?: SourceFilter;
   readonly statCache: StatCache;
   readonly signal?: AbortSignal;
   /** Concurrent lstat/readdir calls (default 64). */
@@ -61,6 +69,7 @@ interface Walk {
   readonly include: PathPredicate | undefined;
   readonly exclude: PathPredicate | undefined;
   readonly excludeMayReinclude: boolean;
+  readonly keep: SourceFilter | undefined;
 }
 
 const MAX_LINK_FOLLOWS = 255;
@@ -97,6 +106,7 @@ export async function hashPath(root: string, path: string, options: HashPathOpti
     include: toPredicate(options.include),
     exclude: toPredicate(exclude),
     excludeMayReinclude: typeof exclude === 'object' && exclude.exclusions === true,
+    keep: options.keep,
   };
   const rootAbs = resolve(root);
   const rel = posix.normalize(`/${path}`).slice(1).replace(/\/$/, '');
@@ -250,6 +260,9 @@ function visitChild(
     if (!isDir || !walk.excludeMayReinclude) return undefined;
     excluded = true;
   }
+  const kept = walk.keep?.(rel, isDir) ?? true;
+  if (kept === false || (kept === 'descend' && !isDir)) return undefined;
+  if (kept === 'descend') excluded = true; // walked; kept only when something under it is
   const included = parentIncluded || walk.include === undefined || walk.include(rel, isDir);
   if (!isDir) return included ? hashLeaf(abs, st, walk) : undefined;
   return hashDir(abs, rel, st, walk, included, included && !excluded);

@@ -20,12 +20,20 @@ export type FilterDecision = 'copy' | 'descend' | 'skip';
 /** Decides for one entry; `rel` is relative to the copied source, never ''. */
 export type CopyFilter = (rel: string, isDir: boolean) => FilterDecision;
 
-/** A plain predicate: false leaves an entry (and what is under it) out. */
-export type CopyPredicate = (rel: string, isDir: boolean) => boolean;
+/**
+ * A plain predicate: false leaves an entry (and what is under it) out; 'descend' (a directory) keeps it
+ * only for what is kept under it.
+ */
+export type CopyPredicate = (rel: string, isDir: boolean) => boolean | 'descend';
+
+/** The FilterDecision of a predicate's answer. */
+function decisionOf(answer: boolean | 'descend'): FilterDecision {
+  return answer === 'descend' ? 'descend' : answer ? 'copy' : 'skip';
+}
 
 /** A CopyFilter for a plain predicate. */
 export function predicateFilter(predicate: CopyPredicate): CopyFilter {
-  return (rel, isDir) => (predicate(rel, isDir) ? 'copy' : 'skip');
+  return (rel, isDir) => decisionOf(predicate(rel, isDir));
 }
 
 interface Pattern {
@@ -103,7 +111,9 @@ export function withSourceFilter(
 ): CopyFilter | undefined {
   if (sourceFilter === undefined) return filter;
   return (rel, isDir) => {
-    if (!sourceFilter(srcRel === '' ? rel : `${srcRel}/${rel}`, isDir)) return 'skip';
-    return filter === undefined ? 'copy' : filter(rel, isDir);
+    const source = decisionOf(sourceFilter(srcRel === '' ? rel : `${srcRel}/${rel}`, isDir));
+    if (source === 'skip') return 'skip';
+    const own = filter === undefined ? 'copy' : filter(rel, isDir);
+    return own === 'copy' ? source : own;
   };
 }
