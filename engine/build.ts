@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ExecError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { decodeUtf8Escaped } from '../core/utf8.js';
 import type { ProgressWriter } from '../core/progress.js';
 import { noopProgress, reportStep } from '../core/progress.js';
 import { convertDockerfile } from '../frontend/dockerfile2llb/index.js';
@@ -88,7 +89,8 @@ async function readDockerfile(options: BuildOptions): Promise<{ text: string; fi
   if (options.dockerfileText !== undefined) return { text: options.dockerfileText, file: 'Dockerfile' };
   const path = resolve(options.dockerfile ?? join(options.context ?? '.', 'Dockerfile'));
   try {
-    return { text: await readFile(path, 'utf8'), file: options.dockerfile ?? 'Dockerfile', path };
+    // Bytes that are not UTF-8 stay countable (the parser's line limit); see core/utf8.ts.
+    return { text: decodeUtf8Escaped(await readFile(path)), file: options.dockerfile ?? 'Dockerfile', path };
   } catch (cause) {
     throw new NotFoundError(`cannot read the Dockerfile ${path}: ${(cause as Error).message}`, { cause });
   }

@@ -5,6 +5,7 @@
 import nearley from 'nearley';
 import { ParseError, TsbuildError } from '../core/errors.js';
 import type { SourcePosition, SourceRange } from '../core/errors.js';
+import { escapedByteLength, replaceEscapes } from '../core/utf8.js';
 import type { ArgNode, Heredoc, InstructionNode, ParseResult, ParserDirective, ParseWarning } from './ast.js';
 import grammar from './grammar.js';
 import { toArray } from './grammar-types.js';
@@ -184,9 +185,42 @@ function runGrammar(lexer: DockerfileLexer, file: string): RawFile {
   return results[0] as RawFile;
 }
 
-/** Parses Dockerfile text. Errors are `ParseError`s located in `options.file`. */
-export function parseDockerfile(source: string, options: ParseOptions = {}): ParseResult {
+/** BuildKit reads lines with a bufio.Scanner: a line (with its `\r`, without `\n`) must fit in 64 KiB. */
+export const MAX_LINE_BYTES = 65535;
+
+/** Refuses the first physical line longer than MAX_LINE_BYTES bytes, as BuildKit's scanner does. */
+function checkLineLengths(text: string, file: string): void {
+  // A UTF-16 unit is at most 3 bytes, so only lines of more than a third of the limit are measured.
+  const shortest = Math.floor(MAX_LINE_BYTES / 3) + 1;
+  let line = 1;
+  for (let start = 0; start < text.length; line++) {
+    const nl = text.indexOf('\n', start);
+    const end = nl < 0 ? text.length : nl;
+    if (end - start >= shortest && escapedByteLength(text.slice(start, end)) > MAX_LINE_BYTES) {
+      const at = { line, column: 1 };
+      throw new ParseError(`dockerfile line greater than max allowed size of ${MAX_LINE_BYTES}`, {
+        location: { file, range: { start: at, end: { line, column: end - start + 1 } } },
+      });
+    }
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+}
+
+/**
+ * Parses Dockerfile text. Errors are `ParseError`s located in `options.file`. Bytes that were not
+ * valid UTF-8 (escaped by core/utf8.ts) count as one byte each towards the line limit, then become
+ * U+FFFD, one per byte.
+ */
+export function parseDockerfile(text: string, options: ParseOptions = {}): ParseResult {
   const file = options.file ?? 'Dockerfile';
+  checkLineLengths(text, file);
+  // BuildKit keeps the raw bytes in its AST, but what a build makes of them goes through Go's UTF-8
+  // decoding first (the parser's word splitting, the shell lexer, encoding/json for the image config
+  // and for the runc config of a RUN), which turns each bad byte into U+FFFD. The one exception is the
+  // body of a heredoc that is not expanded, which current BuildKit writes as it is (the frontend of
+  // dockerd 20.10, the one `make compat` runs, has no heredocs): tsbuild writes U+FFFD there too.
+  const source = replaceEscapes(text);
   const lexer = new DockerfileLexer(source, file);
   const rawFile = runGrammar(lexer, file);
   const directives: ParserDirective[] = toArray(rawFile.directives).map(({ token }) => ({

@@ -10,6 +10,7 @@ import { atomicWriteFile } from '../../core/fs.js';
 import { daemonSocketPath, resolveRoot } from '../../core/root.js';
 import type { WireBuildRequest } from '../../core/wire.js';
 import { WIRE_VERSION } from '../../core/wire.js';
+import { decodeUtf8Escaped } from '../../core/utf8.js';
 import type { BuildOptions, BuildOutput } from '../../index.js';
 import { buildOnDaemon } from '../daemon-client.js';
 import { abortOnSignals } from '../signals.js';
@@ -214,7 +215,7 @@ async function buildOptions(contextArg: string, flags: BuildFlags): Promise<Buil
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeUtf8Escaped(Buffer.concat(chunks));
 }
 
 /** Builds in this process (build-local.ts), or hands the command to the full CLI (the client bundle). */

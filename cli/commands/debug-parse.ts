@@ -1,5 +1,6 @@
 /** `tsbuild debug parse`: the BuildKit AST dump, the typed stages as JSON, or a readable listing. */
 import { readFile } from 'node:fs/promises';
+import { decodeUtf8Escaped } from '../../core/utf8.js';
 import { InvalidArgumentError, dumpAst, parseDockerfile, parseStages } from '../../index.js';
 import type { Instruction, ParseResult, Stage, StagesResult } from '../../index.js';
 
@@ -13,10 +14,10 @@ async function readSource(file: string): Promise<{ source: string; name: string 
   if (file === '-') {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return { source: Buffer.concat(chunks).toString('utf8'), name: '<stdin>' };
+    return { source: decodeUtf8Escaped(Buffer.concat(chunks)), name: '<stdin>' };
   }
   try {
-    return { source: await readFile(file, 'utf8'), name: file };
+    return { source: decodeUtf8Escaped(await readFile(file)), name: file };
   } catch (cause) {
     throw new InvalidArgumentError(`cannot read ${file}: ${(cause as Error).message}`, { cause });
   }
