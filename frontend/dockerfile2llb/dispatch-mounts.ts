@@ -1,6 +1,7 @@
 /** `RUN --mount=…` → llb mounts: bind (context, stage or image), cache, tmpfs, secret and ssh. */
 import { posix } from 'node:path';
 import { DockerfileError } from '../../core/errors.js';
+import * as llb from '../../llb/index.js';
 import type { MountSpec, State } from '../../llb/index.js';
 import { parseMount } from '../instructions/index.js';
 import type { RunInstruction, RunMount } from '../instructions/index.js';
@@ -43,6 +44,23 @@ function secretMounts(m: RunMount): MountSpec[] {
   return out;
 }
 
+/**
+ * The state a cache mount starts from and the path of it that is mounted. With uid, gid or mode (and no
+ * source=), as BuildKit does, a /cache directory made with them on the from state (scratch by default):
+ * since a seeded cache is keyed by its id and its seed, these values (even the defaults, spelled out)
+ * make another cache than the same id without them.
+ */
+function cacheSeed(from: State | undefined, m: RunMount): { from?: State; selector: string } {
+  const selector = posix.join('/', m.source ?? '');
+  const owned = m.uid !== undefined || m.gid !== undefined || m.mode !== undefined;
+  if (selector !== '/' || !owned) return from ? { from, selector } : { selector };
+  const chown = { user: m.uid ?? 0, group: m.gid ?? 0 };
+  const made = (from ?? llb.scratch()).file(llb.mkdir('/cache', m.mode ?? 0o755, { chown }), {
+    description: { 'llb.customname': '[internal] setting cache mount permissions' },
+  });
+  return { from: made, selector: '/cache' };
+}
+
 async function toMounts(dx: Dispatcher, d: StageState, m: RunMount, sshIndex: number): Promise<MountSpec[]> {
   switch (m.type) {
     case 'secret':
@@ -64,8 +82,7 @@ async function toMounts(dx: Dispatcher, d: StageState, m: RunMount, sshIndex: nu
       return [{ type: 'tmpfs', dest: targetOf(d, m), size: m.sizeLimit ?? 0 }];
     case 'cache': {
       const dest = targetOf(d, m);
-      const from = m.from ? await mountSource(dx, d, m) : undefined;
-      const selector = posix.join('/', m.source ?? '');
+      const { from, selector } = cacheSeed(m.from ? await mountSource(dx, d, m) : undefined, m);
       return [
         {
           type: 'cache',
