@@ -63,12 +63,27 @@ export function withShell(image: ImageSpec, args: readonly string[]): string[] {
  * Appends a history entry. `withLayer` entries made a filesystem change (RUN, COPY, ADD, WORKDIR); those
  * made by an llb op get BuildKit's ` # buildkit` suffix.
  */
+/** How many characters of `created_by` an image's history may hold (every ARG/ENV/LABEL adds its values). */
+export const MAX_HISTORY_SIZE = 4 * MAX_PAIRS_SIZE;
+const historySizes = new WeakMap<ImageSpec, number>();
+
+function historySize(image: ImageSpec): number {
+  const known = historySizes.get(image);
+  if (known !== undefined) return known;
+  return (image.history ?? []).reduce((sum, h) => sum + (h.created_by?.length ?? 0), 0);
+}
+
 export function commitToHistory(
   image: ImageSpec,
   message: string,
   withLayer: boolean,
   fromOp = withLayer,
 ): void {
+  const size = historySize(image) + message.length;
+  if (size > MAX_HISTORY_SIZE) {
+    throw new DockerfileError(`the image's history would be larger than ${MAX_HISTORY_SIZE} characters`);
+  }
+  historySizes.set(image, size);
   image.history = [
     ...(image.history ?? []),
     {

@@ -74,6 +74,19 @@ describe('expansion size', () => {
       location: { range: { start: { line: 13 } } },
     });
   });
+
+  it('ARGs that each repeat a large value fail once the history is too large', async () => {
+    // The environment stays small (one name), but every ARG adds its value to the history.
+    const lines = ['FROM busybox', `ARG A0=${'x'.repeat(1024)}`];
+    for (let i = 1; i <= 10; i++) lines.push(`ARG A${i}=${`$A${i - 1}`.repeat(2)}`);
+    for (let i = 0; i < 40; i++) lines.push('ARG B=$A10');
+    const error = await convertDockerfile(options(lines.join('\n') + '\n')).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'DOCKERFILE_ERROR',
+      message: expect.stringMatching(/history/),
+      location: { range: { start: { line: 2 + 10 + 31 } } },
+    });
+  });
 });
 
 describe('ONBUILD nesting', () => {
