@@ -113,13 +113,34 @@ async function readGroup(rootfs: string, strict = false): Promise<GroupEntry[]> 
     }));
 }
 
-/** Resolves `spec` (default root) against the rootfs's user database. */
+const homeOf = (entry: PasswdEntry | undefined): string =>
+  entry !== undefined && entry.home !== '' ? entry.home : '/';
+
+/**
+ * `uid:gid` with both parts numbers (or `root`): taken as they are, with no supplementary groups, as
+ * BuildKit's executor takes them (its ParseUIDGID fast path) even with no user database.
+ */
+async function numericUser(rootfs: string, userPart: string, groupPart: string): Promise<ResolvedUser> {
+  const uid = userPart === 'root' ? 0 : parseId(userPart, 'user');
+  const gid = groupPart === 'root' ? 0 : parseId(groupPart, 'group');
+  const entry = (await readPasswd(rootfs)).find((p) => p.uid === uid);
+  return { uid, gid, additionalGids: [], home: homeOf(entry) };
+}
+
+const ID_OR_ROOT = /^(?:\d+|root)$/;
+
+/**
+ * Resolves `spec` (default root) against the rootfs's user database, as BuildKit's executor does
+ * (moby/sys/user): supplementary groups only for a user without an explicit group.
+ */
 export async function resolveUser(rootfs: string, spec = ''): Promise<ResolvedUser> {
   const colon = spec.indexOf(':');
   const userPart = colon < 0 ? spec : spec.slice(0, colon);
   const groupPart = colon < 0 ? '' : spec.slice(colon + 1);
   if (userPart === '' && groupPart === '' && spec !== '')
     throw new InvalidArgumentError(`invalid user ${JSON.stringify(spec)}`);
+  if (colon >= 0 && ID_OR_ROOT.test(userPart) && ID_OR_ROOT.test(groupPart))
+    return numericUser(rootfs, userPart, groupPart);
 
   const passwd = await readPasswd(rootfs);
   let entry: PasswdEntry | undefined;
@@ -149,15 +170,14 @@ export async function resolveUser(rootfs: string, spec = ''): Promise<ResolvedUs
   }
 
   const additionalGids: number[] = [];
-  if (entry !== undefined) {
+  if (entry !== undefined && groupPart === '') {
     const name = entry.name;
     for (const g of groups) {
       if (g.members.includes(name) && g.gid !== gid && !additionalGids.includes(g.gid))
         additionalGids.push(g.gid);
     }
   }
-  const home = entry !== undefined && entry.home !== '' ? entry.home : '/';
-  return { uid, gid, additionalGids, home };
+  return { uid, gid, additionalGids, home: homeOf(entry) };
 }
 
 /** An owner as a file op names it (llb's Chown): each part an id, or a name looked up in the rootfs. */

@@ -90,3 +90,19 @@ describe('resolveUser (a process) keeps failing on unknown names', () => {
     );
   });
 });
+
+describe('resolveUser (a process) follows BuildKit executor rules for groups', () => {
+  it('gives supplementary groups only to a user without an explicit group', async () => {
+    expect(await resolveUser(root, 'app')).toMatchObject({ gid: 1001, additionalGids: [50] });
+    expect(await resolveUser(root, 'app:staff')).toMatchObject({ gid: 50, additionalGids: [] });
+    expect(await resolveUser(root, 'app:root')).toMatchObject({ gid: 0, additionalGids: [] });
+    expect(await resolveUser(root, '1000:1001')).toMatchObject({ uid: 1000, gid: 1001, additionalGids: [] });
+  });
+
+  it('takes uid:gid (root for 0) as it is, with no user database', async () => {
+    const bare = mkdtempSync(join(work, 'bare-exec-'));
+    expect(await resolveUser(bare, 'root:root')).toEqual({ uid: 0, gid: 0, additionalGids: [], home: '/' });
+    expect(await resolveUser(bare, '7:root')).toMatchObject({ uid: 7, gid: 0 });
+    await expect(resolveUser(bare, 'root')).rejects.toThrow('unable to find user root');
+  });
+});

@@ -38,7 +38,7 @@ describe('resolveUser', () => {
     expect(await resolveUser(root, '1000')).toMatchObject({ uid: 1000, gid: 1000, home: '/home/app' });
     expect(await resolveUser(root, '4242')).toEqual({ uid: 4242, gid: 0, additionalGids: [], home: '/' });
     expect(await resolveUser(root, '4242:77')).toMatchObject({ uid: 4242, gid: 77 });
-    expect(await resolveUser(root, 'app:wheel')).toMatchObject({ uid: 1000, gid: 10, additionalGids: [999] });
+    expect(await resolveUser(root, 'app:wheel')).toMatchObject({ uid: 1000, gid: 10, additionalGids: [] });
     expect(await resolveUser(root, '5:docker')).toMatchObject({ uid: 5, gid: 999 });
     expect((await resolveUser(root, 'nohome')).home).toBe('/');
   });
