@@ -41,6 +41,7 @@ export { createEngine } from './engine/api.js';
 export type { BuildEngine, BuildSolveOptions, DockerfileBuildOptions } from './engine/api.js';
 export { build } from './engine/build.js';
 export type { BuildOptions, BuildOutput, BuildResult } from './engine/build.js';
+export type { CheckWarning } from './frontend/checks/index.js';
 export { convertDockerfile } from './frontend/dockerfile2llb/index.js';
 export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/dockerfile2llb/index.js';
 export { runImage } from './runner/index.js';

@@ -87,6 +87,7 @@ export function addBuildCommand(
     .option('--platform <platform>', "the target platform (only this host's platform can be built)")
     .option('--progress <mode>', 'auto, tty, plain, rawjson or quiet', 'auto')
     .option('-q, --quiet', 'print only the image ID')
+    .option('--check', 'run the build checks and build nothing (exit status 1 when a check warns)')
     .option('--iidfile <file>', 'write the image ID to the file')
     .option('--metadata-file <file>', 'write the build result metadata (digests, names) as JSON')
     .option(

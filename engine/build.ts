@@ -8,9 +8,9 @@ import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ExecError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { ExecError, InvalidArgumentError, NotFoundError, TsbuildError } from '../core/errors.js';
 import { decodeUtf8Escaped } from '../core/utf8.js';
-import type { ProgressWriter } from '../core/progress.js';
+import type { ProgressWriter, WarningEvent } from '../core/progress.js';
 import { noopProgress, reportStep } from '../core/progress.js';
 import { convertDockerfile } from '../frontend/dockerfile2llb/index.js';
 import type {
@@ -30,6 +30,7 @@ import { normalizeReference } from '../image/reference.js';
 import type { RegistryOptions } from '../image/registry/transport.js';
 import { VertexError } from '../solver/errors.js';
 import type { Definition } from '../llb/index.js';
+import type { CheckWarning } from '../frontend/checks/index.js';
 import type { Engine } from './open.js';
 
 export type BuildOutput =
@@ -65,6 +66,11 @@ export interface BuildOptions {
   readonly output?: BuildOutput;
   readonly signal?: AbortSignal;
   readonly progress?: ProgressWriter;
+  /**
+   * `--check`: run the build checks on every stage and build nothing. The result's `checks` holds the
+   * warnings and `checkError` what stopped the evaluation (a Dockerfile error, or `error=true`).
+   */
+  readonly check?: boolean;
 }
 
 export interface BuildResult {
@@ -78,11 +84,31 @@ export interface BuildResult {
   readonly containers: number;
   /** The build's image config (what `image inspect` shows). */
   readonly config?: ImageSpec;
+  /** The build checks' warnings (BuildKit's lint rules), also sent as `warning` progress events. */
+  readonly checks: readonly CheckWarning[];
+  /** With `check`: the error that ended the evaluation, if any (the warnings before it are in `checks`). */
+  readonly checkError?: TsbuildError;
 }
 
 /** Reports an internal step (`[internal] load build definition`) as a vertex. */
-function step<T>(progress: ProgressWriter, name: string, fn: () => Promise<T>): Promise<T> {
-  return reportStep(progress, { digest: `internal:${randomBytes(6).toString('hex')}`, name }, fn);
+function step<T>(progress: ProgressWriter, name: string, fn: () => Promise<T>, digest?: string): Promise<T> {
+  return reportStep(progress, { digest: digest ?? `internal:${randomBytes(6).toString('hex')}`, name }, fn);
+}
+
+/** A build check warning as BuildKit streams it: on the vertex that loaded the Dockerfile. */
+function checkWarningEvent(w: CheckWarning, digest: string, file: string): WarningEvent {
+  const location = { file, range: w.range };
+  const url = w.url ? { url: w.url } : {};
+  return {
+    type: 'warning',
+    digest,
+    message: w.message,
+    detail: w.description,
+    level: 1,
+    ...url,
+    location,
+    time: Date.now(),
+  };
 }
 
 async function readDockerfile(options: BuildOptions): Promise<{ text: string; file: string; path?: string }> {
@@ -211,12 +237,23 @@ interface Converted {
   readonly dockerfile: { readonly text: string; readonly file: string };
 }
 
-async function convert(engine: Engine, options: BuildOptions, progress: ProgressWriter): Promise<Converted> {
+async function convert(
+  engine: Engine,
+  options: BuildOptions,
+  progress: ProgressWriter,
+  onCheckWarning?: (warning: CheckWarning) => void,
+): Promise<Converted> {
+  const definitionDigest = `internal:${randomBytes(6).toString('hex')}`;
   const dockerfile = await step(
     progress,
     `[internal] load build definition from ${options.dockerfile ? basename(options.dockerfile) : 'Dockerfile'}`,
     () => readDockerfile(options),
+    definitionDigest,
   );
+  // --check reports its warnings in its result; a build streams them as BuildKit does.
+  const warn =
+    onCheckWarning ??
+    ((w: CheckWarning) => progress.write(checkWarningEvent(w, definitionDigest, dockerfile.file)));
   const excludes = await step(progress, '[internal] load .dockerignore', () =>
     readExcludes(options, dockerfile.path),
   );
@@ -235,6 +272,8 @@ async function convert(engine: Engine, options: BuildOptions, progress: Progress
     allowInsecure: options.allowInsecure ?? false,
     resolveImage: imageResolver(engine, options, progress),
     ...(options.signal ? { signal: options.signal } : {}),
+    onCheckWarning: warn,
+    ...(options.check ? { checkOnly: true } : {}),
   });
   return { converted, dockerfile };
 }
@@ -289,6 +328,22 @@ async function exportResult(
   return { imageID: committed.imageID, manifestDigest: committed.manifest.digest, names };
 }
 
+/** `--check`: the conversion of every stage with its checks, nothing solved (BuildKit's lint request). */
+async function checkOnly(
+  engine: Engine,
+  options: BuildOptions,
+  progress: ProgressWriter,
+): Promise<BuildResult> {
+  const checks: CheckWarning[] = [];
+  try {
+    await convert(engine, options, progress, (w) => checks.push(w));
+  } catch (err) {
+    if (!(err instanceof TsbuildError) || err.code === 'CANCELLED') throw err;
+    return { names: [], warnings: checks.map((c) => c.message), containers: 0, checks, checkError: err };
+  }
+  return { names: [], warnings: checks.map((c) => c.message), containers: 0, checks };
+}
+
 export async function build(engine: Engine, options: BuildOptions): Promise<BuildResult> {
   const progress = options.progress ?? noopProgress;
   if (options.context !== undefined) {
@@ -296,6 +351,7 @@ export async function build(engine: Engine, options: BuildOptions): Promise<Buil
     if (!info?.isDirectory())
       throw new InvalidArgumentError(`the build context ${options.context} is not a directory`);
   }
+  if (options.check) return checkOnly(engine, options, progress);
   const { converted, dockerfile } = await convert(engine, options, progress);
   const locals = {
     ...converted.locals,
@@ -322,9 +378,10 @@ export async function build(engine: Engine, options: BuildOptions): Promise<Buil
       return {
         ...exported,
         ...(snapshot ? { snapshot } : {}),
-        warnings: converted.warnings,
+        warnings: [...converted.warnings, ...converted.checks.map((c) => c.message)],
         containers: engine.worker.counters.containers - before,
         config: converted.image,
+        checks: converted.checks,
       };
     } finally {
       await result?.release();

@@ -11,12 +11,13 @@ import { daemonSocketPath, resolveRoot } from '../../core/root.js';
 import type { WireBuildRequest } from '../../core/wire.js';
 import { WIRE_VERSION } from '../../core/wire.js';
 import { decodeUtf8Escaped } from '../../core/utf8.js';
-import type { BuildOptions, BuildOutput } from '../../index.js';
+import type { BuildOptions, BuildOutput, CheckWarning } from '../../index.js';
 import { buildOnDaemon } from '../daemon-client.js';
 import { abortOnSignals } from '../signals.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
 import type { Renderer } from '../progress/index.js';
 import { csvPairs } from './args.js';
+import { checkFileName, printCheckResult, refuseWithCheck } from './check.js';
 import type { GlobalOptions } from './engine.js';
 
 export interface BuildFlags {
@@ -41,6 +42,8 @@ export interface BuildFlags {
   readonly insecureRegistry: string[];
   readonly allow: string[];
   readonly quiet?: boolean;
+  /** `--check`: run the build checks only (check.ts). */
+  readonly check?: boolean;
 }
 
 /** `K=V` entries → a record; a bare `K` takes its value from the environment (as docker does). */
@@ -231,7 +234,8 @@ export async function buildCommand(
   globals: GlobalOptions,
   inProcess: InProcessBuild,
 ): Promise<void> {
-  const options = await buildOptions(contextArg, flags);
+  if (flags.check) refuseWithCheck(flags);
+  const options = { ...(await buildOptions(contextArg, flags)), ...(flags.check ? { check: true } : {}) };
   const root = resolveRoot(globals.root);
   const logDir = join(root, 'logs');
   await mkdir(logDir, { recursive: true });
@@ -246,6 +250,7 @@ export async function buildCommand(
       (await buildOnRootDaemon(root, options, renderer, globals)) ??
       (await inProcess(globals, options, renderer));
     await renderer.close({});
+    if (flags.check) return await printCheckResult(result, options, checkFileName(contextArg, flags.file));
     await writeResultFiles(result, flags);
     if (result.imageID && mode === 'quiet') process.stdout.write(`${result.imageID}\n`);
   } catch (err) {
@@ -271,6 +276,9 @@ export interface BuiltImage {
   readonly imageID?: string;
   readonly manifestDigest?: string;
   readonly names: readonly string[];
+  /** With --check: the warnings, and the error that ended the evaluation. */
+  readonly checks?: readonly CheckWarning[];
+  readonly checkError?: unknown;
 }
 
 /**
@@ -298,6 +306,7 @@ async function buildOnRootDaemon(
 export function wireRequest(options: BuildOptions): WireBuildRequest | undefined {
   const output = options.output ?? { type: 'image' };
   if (output.type !== 'image' && typeof output.dest !== 'string') return undefined;
+  if (options.check) return undefined; // --check runs in this process
   const secrets: Record<string, string> = {};
   for (const [id, bytes] of Object.entries(options.secrets ?? {}))
     secrets[id] = Buffer.from(bytes).toString('base64');

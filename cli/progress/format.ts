@@ -88,14 +88,15 @@ export function cleanLine(line: string): string {
   return text.replace(ESCAPES, '').replace(/\t/g, '    ').replace(CONTROLS, '');
 }
 
-/** The summary buildx prints after a build: `2 warnings found:` then one ` - message` per warning. */
+/**
+ * The summary buildx prints after a build: ` 2 warnings found (use … to expand):` then one ` - message`
+ * per warning. buildx points at `docker --debug`; here `--check` shows the rules, URLs and lines.
+ */
 export function warningsSummary(warnings: readonly WarningEvent[]): string {
   if (warnings.length === 0) return '';
-  const lines = [`${warnings.length} warning${warnings.length === 1 ? '' : 's'} found:`];
-  for (const warning of warnings) {
-    lines.push(` - ${warning.message}`);
-    if (warning.detail) for (const line of warning.detail.split('\n')) lines.push(`   ${line}`);
-  }
+  const count = warnings.length === 1 ? '1 warning found' : `${warnings.length} warnings found`;
+  const lines = [` ${count} (use --check to expand):`];
+  for (const warning of warnings) lines.push(` - ${warning.message}`);
   return lines.join('\n') + '\n';
 }
 

@@ -2,7 +2,7 @@
  * The plain renderer, in the style of `docker buildx build --progress=plain`: vertices numbered `#N` in
  * the order they first appear, every log line prefixed with `#N <seconds since the vertex started>`,
  * byte progress at most once a second per transfer, and `#N DONE 1.2s` / `#N CACHED` / `#N ERROR: …` /
- * `#N CANCELED` when a vertex ends. Nothing is clipped: every byte of process output is emitted, split
+ * `#N CANCELED` when a vertex ends, `#N WARN: …` for a warning about a vertex. Nothing is clipped: every byte of process output is emitted, split
  * into lines, and a trailing partial line is flushed when its vertex ends (or at `finish`). A line
  * longer than `maxPartialBytes` (64 KiB) is emitted in pieces, so memory stays bounded.
  *
@@ -117,8 +117,14 @@ export class PlainFormatter implements ProgressWriter {
       case 'progress':
         this.transfer(event);
         return;
-      case 'warning':
-        return; // printed in the summary at the end
+      case 'warning': {
+        // Under its vertex, as BuildKit's plain printer shows it; the summary at the end lists it again.
+        const vertex = event.digest === undefined ? undefined : this.vertices.get(event.digest);
+        if (vertex === undefined) return;
+        this.header(vertex);
+        this.parts.push(`#${vertex.index} WARN: ${event.message}\n`);
+        return;
+      }
     }
   }
 

@@ -335,12 +335,28 @@ describe('plain', () => {
   it('prints warnings at the end like buildx', async () => {
     const out = new FakeStream();
     const r = createRenderer({ mode: 'plain', out, now: () => T0 });
-    r.writer.write(warning('JSONArgsRecommended: JSON arguments recommended for CMD', 'line 3'));
+    r.writer.write(warning('JSONArgsRecommended: JSON arguments recommended for CMD (line 3)', 'the rule'));
     r.writer.write(warning('SecretsUsedInArgOrEnv: do not use ARG for secrets'));
     await r.close({});
     expect(out.text).toBe(
-      '\n2 warnings found:\n - JSONArgsRecommended: JSON arguments recommended for CMD\n   line 3\n' +
+      '\n 2 warnings found (use --check to expand):\n - JSONArgsRecommended: JSON arguments recommended for CMD (line 3)\n' +
         ' - SecretsUsedInArgOrEnv: do not use ARG for secrets\n',
+    );
+  });
+
+  it('prints a warning about a vertex under it (#N WARN:), as BuildKit, and again in the summary', async () => {
+    const out = new FakeStream();
+    const r = createRenderer({ mode: 'plain', out, now: () => T0 });
+    r.writer.write(cached(1, '[internal] load build definition from Dockerfile', 0));
+    r.writer.write({
+      ...warning("FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)"),
+      digest: D(1),
+    });
+    await r.close({});
+    expect(out.text).toBe(
+      '#1 [internal] load build definition from Dockerfile\n#1 CACHED\n' +
+        "#1 WARN: FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)\n" +
+        "\n 1 warning found (use --check to expand):\n - FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)\n",
     );
   });
 
@@ -559,7 +575,7 @@ describe('tty', () => {
     r.writer.write(warning('FromAsCasing: mismatched casing'));
     await r.close({});
     expect(stripAnsi(out.text)).toMatch(
-      /\[\+\] Building 0\.0s \(0\/0\) FINISHED\n\n1 warning found:\n - FromAsCasing: mismatched casing\n$/,
+      /\[\+\] Building 0\.0s \(0\/0\) FINISHED\n\n 1 warning found \(use --check to expand\):\n - FromAsCasing: mismatched casing\n$/,
     );
   });
 

@@ -1,0 +1,56 @@
+/**
+ * `tsbuild build --check`: the build checks of every stage, nothing built, as `docker buildx build
+ * --check` does it: the report on stdout (cli/progress/checks.ts), exit status 1 when any check warned,
+ * and an error that stopped the evaluation (or `# check=error=true`) reported after the warnings.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { BuildOptions, CheckWarning } from '../../index.js';
+import { formatCheckReport } from '../progress/checks.js';
+
+/** The flags `--check` has no use for: it writes no image, file or metadata. */
+export function refuseWithCheck(flags: {
+  readonly tag: readonly string[];
+  readonly iidfile?: string;
+  readonly metadataFile?: string;
+  readonly output?: string;
+}): void {
+  const used = [
+    flags.tag.length > 0 ? '--tag' : '',
+    flags.iidfile !== undefined ? '--iidfile' : '',
+    flags.metadataFile !== undefined ? '--metadata-file' : '',
+    flags.output !== undefined ? '--output' : '',
+  ].filter(Boolean);
+  if (used.length > 0) {
+    throw new InvalidArgumentError(`--check builds nothing: ${used.join(', ')} cannot be used with it`, {
+      hint: `drop ${used.join(' and ')}, or drop --check to build`,
+    });
+  }
+}
+
+/** The Dockerfile's name in the report: the -f path as given, `<context>/Dockerfile`, or `stdin` (buildx's). */
+export function checkFileName(contextArg: string, file: string | undefined): string {
+  if (file === '-' || (file === undefined && contextArg === '-')) return 'stdin';
+  return file ?? join(contextArg, 'Dockerfile');
+}
+
+async function dockerfileText(options: BuildOptions): Promise<string> {
+  if (options.dockerfileText !== undefined) return options.dockerfileText;
+  return readFile(options.dockerfile ?? join(options.context ?? '.', 'Dockerfile'), 'utf8');
+}
+
+/** Prints the report; exit status 1 with warnings; the evaluation's error, if any, is thrown after it. */
+export async function printCheckResult(
+  result: { readonly checks?: readonly CheckWarning[]; readonly checkError?: unknown },
+  options: BuildOptions,
+  name: string,
+): Promise<void> {
+  const warnings = result.checks ?? [];
+  const source = await dockerfileText(options).catch(() => '');
+  process.stdout.write(
+    result.checkError !== undefined && warnings.length === 0 ? '' : formatCheckReport(warnings, name, source),
+  );
+  if (warnings.length > 0) process.exitCode = 1;
+  if (result.checkError !== undefined) throw result.checkError;
+}
