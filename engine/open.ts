@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { SharedFileLock } from '../core/lock.js';
 import { resolveRoot } from '../core/root.js';
 import { RuncExecutor, sweepOrphanContainers } from '../executor/index.js';
-import { sweepStaleTempMounts } from '../snapshotter/mount/index.js';
+import { settleTempMounts, sweepStaleTempMounts } from '../snapshotter/mount/index.js';
 import { PatternMatcher } from '../frontend/dockerignore/index.js';
 import { ImageStore } from '../image/store.js';
 import { LayerIndex } from '../image/layerindex.js';
@@ -124,9 +124,9 @@ export function compileLocalFilter(
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const root = resolveRoot(options.root);
   const executor = new RuncExecutor({ stateDir: join(root, 'runc') });
-  // A build killed mid-step leaves its container running (runc has no parent-death signal), its temp
-  // mounts mounted and its rw-bind dirs behind; reap them for dead owners, containers first since they
-  // keep the mounts busy (best effort).
+  // A build killed mid-step leaves its temp mounts mounted and its rw-bind dirs behind, and its container
+  // running if the executor's watcher died with it (runc has no parent-death signal); reap them for dead
+  // owners, containers first since they keep the mounts busy (best effort).
   await sweepOrphanContainers({ stateDir: executor.stateDir, bundleDir: executor.bundleDir }).catch(
     () => undefined,
   );
@@ -160,6 +160,8 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
     executor,
     flush: () => statCache.save(),
     close: async () => {
+      // A cancelled build returns while its steps are still stopping: their rootfs mounts go first.
+      await settleTempMounts();
       await statCache.save();
       await snapshotter.close();
     },

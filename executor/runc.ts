@@ -17,6 +17,7 @@ import { CancelledError, FailedPreconditionError, TsbuildError } from '../core/e
 import { prepareBundle } from './bundle.js';
 import { ownerAnnotations } from './sweep.js';
 import { MountStubs } from './rootpath.js';
+import { ContainerReaper } from './reaper.js';
 import type { Executor, ExecutorOptions, LogStream, RunOptions, RunRequest, RunResult } from './types.js';
 
 interface Exit {
@@ -29,12 +30,14 @@ export class RuncExecutor implements Executor {
   readonly bundleDir: string;
   readonly secretsDir: string;
   readonly runc: string;
+  private readonly reaper: ContainerReaper;
 
   constructor(options: ExecutorOptions = {}) {
     this.stateDir = options.stateDir ?? '/run/tsbuild/runc';
     this.bundleDir = options.bundleDir ?? join(tmpdir(), 'tsbuild-bundles');
     this.secretsDir = options.secretsDir ?? '/dev/shm';
     this.runc = options.runc ?? 'runc';
+    this.reaper = new ContainerReaper(this);
   }
 
   async run(request: RunRequest, options: RunOptions = {}): Promise<RunResult> {
@@ -45,6 +48,7 @@ export class RuncExecutor implements Executor {
     let stubs: MountStubs | undefined;
     let started = false;
     let ended = false;
+    this.reaper.starting(id);
     try {
       stubs = await MountStubs.acquire(request.rootfs);
       mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
@@ -57,12 +61,16 @@ export class RuncExecutor implements Executor {
       ended = true;
       return result;
     } finally {
-      // `runc run` deletes the container when its process exits; only a run that did not end that way
-      // (aborted, runc failed) may leave one behind.
-      if (started && !ended) await this.runcCommand(['delete', '-f', id]).catch(() => undefined);
-      await stubs?.release();
-      await rm(bundle, { recursive: true, force: true });
-      await rm(secretsDir, { recursive: true, force: true });
+      try {
+        // `runc run` deletes the container when its process exits; only a run that did not end that
+        // way (aborted, runc failed) may leave one behind.
+        if (started && !ended) await this.runcCommand(['delete', '-f', id]).catch(() => undefined);
+        await stubs?.release();
+        await rm(bundle, { recursive: true, force: true });
+        await rm(secretsDir, { recursive: true, force: true });
+      } finally {
+        this.reaper.done(id);
+      }
     }
   }
 
@@ -86,6 +94,7 @@ export class RuncExecutor implements Executor {
       id,
     ];
     const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.reaper.started(id, child.pid);
     const output = new OutputWatch(options.onLog);
     child.stdout.on('data', (chunk: Buffer) => output.add('stdout', chunk));
     child.stderr.on('data', (chunk: Buffer) => output.add('stderr', chunk));

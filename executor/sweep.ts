@@ -1,9 +1,10 @@
 /**
- * Containers of dead builds. runc gives a container no parent-death signal, so a SIGKILLed build leaves
- * its container running (and its bundle and secrets on disk). Every container the executor starts
- * carries its owner in OCI annotations (the build's pid and that process's start time, so a reused pid
- * is not mistaken for the owner); runc keeps annotations in its state, and the sweep kills, deletes and
- * cleans up every container whose owner is gone. Containers without our annotations are never touched.
+ * Containers of dead builds. runc gives a container no parent-death signal; the executor's watcher
+ * (reaper.ts) kills a dead build's containers, but a build killed together with its watcher (its whole
+ * process group SIGKILLed) leaves its container running (and its bundle and secrets on disk). Every
+ * container the executor starts carries its owner in OCI annotations (the build's pid and that
+ * process's start time, so a reused pid is not mistaken for the owner); runc keeps annotations in its
+ * state, and the sweep kills, deletes and cleans up every container whose owner is gone. Containers without our annotations are never touched.
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';

@@ -1,15 +1,13 @@
+export { mountAll, mountFromCwd, unmount, unmountRecursive, removeAll } from './mount.js';
+export type { CwdMountHelper, UnmountOptions } from './mount.js';
 export {
-  mountAll,
-  mountFromCwd,
-  unmount,
-  unmountRecursive,
-  removeAll,
+  settleTempMounts,
   sweepStaleTempMounts,
   withTempMount,
   withMounts,
   withReadonlyTempMount,
-} from './mount.js';
-export type { CwdMountHelper, TempMountOptions, UnmountOptions } from './mount.js';
+} from './temp.js';
+export type { TempMountOptions } from './temp.js';
 export { compactLowerdirs, readonlyMount, parseMountOptions, PAGE_SIZE, OPTIONS_LIMIT } from './options.js';
 export { isMountPoint, mountsUnder, readMountInfo } from './mountinfo.js';
 export type { MountInfo } from './mountinfo.js';

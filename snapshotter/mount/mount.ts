@@ -1,7 +1,7 @@
 /**
  * Mounting the `Mount` lists snapshotters hand out: `mountAll` stacks them on one target (rolling back
- * on failure), `unmount` takes everything off a target (retrying while busy, detaching lazily as a last
- * resort), and `withTempMount` lends a mounted temp dir to a callback and always cleans it up.
+ * on failure) and `unmount` takes everything off a target (retrying while busy, detaching lazily as a
+ * last resort); temp mounts are in temp.ts.
  *
  * Plain mounts go straight to mount(2) through koffi. An overlay whose lowerdir list is relative to
  * `Mount.cwd` (or too long for one page, and so compacted to relative paths here) is mounted by a child
@@ -10,10 +10,9 @@
  * ours would race every other relative path in this process.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { TsbuildError } from '../../core/errors.js';
 import {
   MNT_DETACH,
@@ -28,16 +27,8 @@ import {
 } from '../../core/sys.js';
 import type { Mount } from '../types.js';
 import { cancelled, delay, throwIfAborted } from '../../core/abort.js';
-import { mountsUnder, readMountInfo } from './mountinfo.js';
-import {
-  OPTIONS_LIMIT,
-  PAGE_SIZE,
-  compactLowerdirs,
-  optionsLength,
-  parseMountOptions,
-  readonlyMount,
-} from './options.js';
-import { processAlive } from '../../core/process.js';
+import { mountsUnder } from './mountinfo.js';
+import { OPTIONS_LIMIT, PAGE_SIZE, compactLowerdirs, optionsLength, parseMountOptions } from './options.js';
 
 function mountError(mount: Mount, target: string, cause: unknown): TsbuildError {
   // A failed mount(2) is wrapped too: the message names the mount, and the code is INTERNAL.
@@ -242,94 +233,4 @@ export async function unmountRecursive(dir: string, options: UnmountOptions = {}
 export async function removeAll(dir: string): Promise<void> {
   await unmountRecursive(dir);
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-}
-
-export interface TempMountOptions {
-  readonly signal?: AbortSignal;
-  /** Mount read-only (`readonlyMount` of every entry). */
-  readonly readonly?: boolean;
-  /** Where to make the temp dir (default: the OS temp dir). */
-  readonly tempRoot?: string;
-}
-
-/**
- * Mounts `mounts` on a fresh temp dir, runs `fn(dir)`, then always unmounts (also when `fn` throws or
- * the signal aborts) and removes the dir. The dir is removed with rmdir, which cannot delete through a
- * mount that somehow stayed.
- */
-export async function withTempMount<T>(
-  mounts: readonly Mount[],
-  fn: (dir: string) => Promise<T>,
-  options: TempMountOptions = {},
-): Promise<T> {
-  throwIfAborted(options.signal);
-  const list = options.readonly ? mounts.map(readonlyMount) : mounts;
-  // The owner's pid is in the name so that `sweepStaleTempMounts` can tell a dead owner's mount.
-  const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), `${TEMP_MOUNT_PREFIX}${process.pid}-`));
-  let result: { value: T } | undefined;
-  let failure: { error: unknown } | undefined;
-  try {
-    await mountAll(list, dir, options.signal);
-    try {
-      result = { value: await fn(dir) };
-    } catch (err) {
-      failure = { error: err };
-    }
-    try {
-      await unmount(dir);
-    } catch (err) {
-      failure ??= { error: err };
-    }
-  } catch (err) {
-    failure ??= { error: err };
-  }
-  try {
-    await rmdir(dir);
-  } catch (err) {
-    failure ??= { error: err };
-  }
-  if (failure !== undefined) throw failure.error;
-  return (result as { value: T }).value;
-}
-
-const TEMP_MOUNT_PREFIX = 'tsbuild-mount-';
-
-/**
- * Unmounts and removes the temp mounts (`withTempMount`) of processes that died holding them (a
- * SIGKILLed build cannot run its `finally`). Returns the directories cleaned. Mounts of live processes,
- * this one included, are left alone.
- */
-export async function sweepStaleTempMounts(tempRoot: string = tmpdir()): Promise<string[]> {
-  const prefix = join(tempRoot, TEMP_MOUNT_PREFIX);
-  const stale = new Set<string>();
-  for (const info of await readMountInfo()) {
-    if (!info.mountPoint.startsWith(prefix)) continue;
-    const rest = info.mountPoint.slice(prefix.length);
-    const pid = Number(/^(\d+)-[^/]+$/.exec(rest)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid))
-      stale.add(info.mountPoint);
-  }
-  const cleaned: string[] = [];
-  for (const dir of stale) {
-    try {
-      await unmount(dir);
-      await rmdir(dir);
-      cleaned.push(dir);
-    } catch {
-      // Busy or already gone: the next sweep tries again.
-    }
-  }
-  return cleaned;
-}
-
-/** Another name for `withTempMount`. */
-export const withMounts = withTempMount;
-
-/** `withTempMount` with every mount made read-only. */
-export function withReadonlyTempMount<T>(
-  mounts: readonly Mount[],
-  fn: (dir: string) => Promise<T>,
-  options: Omit<TempMountOptions, 'readonly'> = {},
-): Promise<T> {
-  return withTempMount(mounts, fn, { ...options, readonly: true });
 }

@@ -1,7 +1,8 @@
 /**
  * The orphan sweep end to end: a `tsbuild debug solve` (the built CLI) is SIGKILLed while its RUN is in
- * a container; the container keeps running (runc has no parent-death signal) until the sweep of the
- * engine's runc state dir kills and deletes it.
+ * a container, together with its whole process group (the executor's watcher included, which would
+ * otherwise kill the container: killed-build.test.ts); the container keeps running (runc has no
+ * parent-death signal) until the sweep of the engine's runc state dir kills and deletes it.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,12 +50,13 @@ describe.skipIf(!canRun)('a SIGKILLed solve', () => {
     writeFileSync(join(work, 'def.json'), llb.marshal(def));
     const child = spawn('node', [cli, '--root', root, 'debug', 'solve', join(work, 'def.json')], {
       stdio: 'ignore',
+      detached: true, // its own process group, killed whole below
     });
     const exited = new Promise((r) => child.once('exit', r));
     for (let i = 0; i < 300 && !containers().some((c) => c.status === 'running'); i++)
       await new Promise((r) => setTimeout(r, 50));
     expect(containers().filter((c) => c.status === 'running')).toHaveLength(1);
-    child.kill('SIGKILL');
+    process.kill(-(child.pid as number), 'SIGKILL');
     await exited;
     await new Promise((r) => setTimeout(r, 300));
     expect(containers().filter((c) => c.status === 'running')).toHaveLength(1); // nobody killed it
