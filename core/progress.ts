@@ -212,14 +212,16 @@ export async function reportStep<T>(
  */
 export async function reportStatus<T>(
   progress: ProgressWriter | undefined,
-  status: { readonly digest: string; readonly id: string },
+  status: { readonly digest?: string; readonly id: string },
   fn: () => Promise<T>,
 ): Promise<T> {
-  const { digest, id } = status;
+  const { id } = status;
+  // Without a digest the event belongs to whatever vertex the writer reports for (an op's context).
+  const digest = status.digest !== undefined ? { digest: status.digest } : {};
   const started = Date.now();
-  progress?.write({ type: 'progress', digest, id, current: 0, time: started, started });
+  progress?.write({ type: 'progress', ...digest, id, current: 0, time: started, started });
   const value = await fn();
   const completed = Date.now();
-  progress?.write({ type: 'progress', digest, id, current: 0, time: completed, started, completed });
+  progress?.write({ type: 'progress', ...digest, id, current: 0, time: completed, started, completed });
   return value;
 }

@@ -18,19 +18,18 @@ import type {
   ConvertResult,
   ImageSpec,
   NamedContext,
-  ResolvedImage,
 } from '../frontend/dockerfile2llb/index.js';
 import { readIgnoreFile } from '../frontend/dockerignore/index.js';
 import { commitImage } from '../image/commit.js';
 import { exportLocal } from '../image/export-local.js';
 import { exportTar } from '../image/export-tar.js';
 import type { ImageConfig } from '../image/oci.js';
-import { pullImage } from '../image/pull.js';
 import { normalizeReference } from '../image/reference.js';
 import type { RegistryOptions } from '../image/registry/transport.js';
 import { VertexError } from '../solver/errors.js';
 import type { Definition } from '../llb/index.js';
 import type { CheckWarning } from '../frontend/checks/index.js';
+import { BaseImages } from './base-images.js';
 import type { Engine } from './open.js';
 
 export type BuildOutput =
@@ -149,44 +148,6 @@ function namedContexts(contexts: Readonly<Record<string, string>> = {}): Record<
   return out;
 }
 
-/** Resolves base images from the store, pulling what is missing (or everything with `pull`). */
-function imageResolver(engine: Engine, options: BuildOptions, progress: ProgressWriter) {
-  return async (ref: string, { signal }: { signal?: AbortSignal }): Promise<ResolvedImage> => {
-    const name = normalizeReference(ref);
-    const local = async () => engine.images.resolve(name, signal ? { signal } : {});
-    if (!options.pull) {
-      try {
-        const found = await local();
-        return {
-          ref: name,
-          digest: found.manifestDescriptor.digest,
-          config: found.config as unknown as ImageSpec,
-        };
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-      }
-    }
-    await step(progress, `[internal] load metadata for ${name}`, () =>
-      engine.gcLock.shared(
-        () =>
-          pullImage(engine, {
-            ref: name,
-            progress,
-            ...(signal ? { signal } : {}),
-            ...(options.registry ? { registry: options.registry } : {}),
-          }),
-        signal,
-      ),
-    );
-    const found = await local();
-    return {
-      ref: name,
-      digest: found.manifestDescriptor.digest,
-      config: found.config as unknown as ImageSpec,
-    };
-  };
-}
-
 /**
  * The image config to write. Without SOURCE_DATE_EPOCH, times are left to the image writer, which takes
  * them from the layers' snapshots (BuildKit's rule), so an unchanged rebuild gives the same image ID.
@@ -235,6 +196,8 @@ function locateFailure(
 interface Converted {
   readonly converted: ConvertResult;
   readonly dockerfile: { readonly text: string; readonly file: string };
+  /** The base images: resolved before the conversion, pulled by their FROM steps. */
+  readonly baseImages: BaseImages;
 }
 
 async function convert(
@@ -257,6 +220,11 @@ async function convert(
   const excludes = await step(progress, '[internal] load .dockerignore', () =>
     readExcludes(options, dockerfile.path),
   );
+  const baseImages = new BaseImages(engine, {
+    progress,
+    ...(options.pull ? { pull: true } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
   const converted = await convertDockerfile({
     source: dockerfile.text,
     file: dockerfile.file,
@@ -270,12 +238,12 @@ async function convert(
     noCacheStages: options.noCacheFilter ?? [],
     network: options.network ?? 'default',
     allowInsecure: options.allowInsecure ?? false,
-    resolveImage: imageResolver(engine, options, progress),
+    resolveImage: baseImages.resolve,
     ...(options.signal ? { signal: options.signal } : {}),
     onCheckWarning: warn,
     ...(options.check ? { checkOnly: true } : {}),
   });
-  return { converted, dockerfile };
+  return { converted, dockerfile, baseImages };
 }
 
 async function exportResult(
@@ -352,7 +320,7 @@ export async function build(engine: Engine, options: BuildOptions): Promise<Buil
       throw new InvalidArgumentError(`the build context ${options.context} is not a directory`);
   }
   if (options.check) return checkOnly(engine, options, progress);
-  const { converted, dockerfile } = await convert(engine, options, progress);
+  const { converted, dockerfile, baseImages } = await convert(engine, options, progress);
   const locals = {
     ...converted.locals,
     ...(options.context !== undefined ? { context: resolve(options.context) } : {}),
@@ -367,6 +335,7 @@ export async function build(engine: Engine, options: BuildOptions): Promise<Buil
         ...(options.secrets ? { secrets: options.secrets } : {}),
         ...(options.ssh ? { ssh: options.ssh } : {}),
         proxyEnv: converted.proxyEnv,
+        pendingImages: baseImages,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {

@@ -39,6 +39,21 @@ export interface PullOptions {
   readonly registry?: RegistryOptions;
   /** A client to reuse (its token cache); by default one is made from `registry` and closed after. */
   readonly client?: RegistryClient;
+  /** The manifest and config `fetchImageMetadata` found: the pull fetches only the layers. */
+  readonly metadata?: ImageMetadata;
+}
+
+/**
+ * What a build learns before it solves (`[internal] load metadata for …`): the platform's manifest and
+ * the image config, both verified; the config blob is in the content store. The layers come later,
+ * when the `FROM` step runs (`pullImage` with `metadata`).
+ */
+export interface ImageMetadata {
+  readonly descriptor: Descriptor;
+  readonly manifestBytes: Buffer;
+  readonly manifest: Manifest;
+  readonly configBytes: Buffer;
+  readonly config: ImageConfig;
 }
 
 export interface PullResult {
@@ -183,6 +198,40 @@ export async function resolveRemote(
   }
 }
 
+/** The manifest for the platform and the image config of `options.ref`, verified (no layers). */
+export async function fetchImageMetadata(
+  stores: Pick<PullStores, 'content'>,
+  options: Omit<PullOptions, 'progress' | 'metadata'>,
+): Promise<ImageMetadata> {
+  const ref = parseReference(options.ref);
+  const client = options.client ?? new RegistryClient(options.registry);
+  const signal = options.signal;
+  try {
+    const retries = new RetryBudget(client.limits.maxPullRetries);
+    return await metadataOf(stores, client, ref, options.platform ?? hostPlatform(), { signal, retries });
+  } catch (err) {
+    if (signal?.aborted) throw cancelled(signal);
+    throw err;
+  } finally {
+    if (options.client === undefined) client.close();
+  }
+}
+
+async function metadataOf(
+  stores: Pick<PullStores, 'content'>,
+  client: RegistryClient,
+  ref: ImageReference,
+  platform: Platform,
+  sig: { signal: AbortSignal | undefined; retries: RetryBudget },
+): Promise<ImageMetadata> {
+  const call = { retries: sig.retries, ...(sig.signal ? { signal: sig.signal } : {}) };
+  const { descriptor, bytes, manifest } = await resolveManifest(client, ref, platform, call);
+  const configBytes = await fetchSmallBlob(client, ref, manifest.config, stores.content, call);
+  const config = parseJSON<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
+  checkConfig(config, manifest, manifest.config.digest);
+  return { descriptor, manifestBytes: bytes, manifest, configBytes, config };
+}
+
 /** Pulls `options.ref` into the stores; see the module comment. */
 export async function pullImage(stores: PullStores, options: PullOptions): Promise<PullResult> {
   const ref = parseReference(options.ref);
@@ -215,17 +264,12 @@ async function pull(
 ): Promise<PullResult> {
   // Every request of the pull takes its retries from one budget.
   const retries = new RetryBudget(client.limits.maxPullRetries);
-  const { descriptor, bytes, manifest } = await resolveManifest(
-    client,
-    ref,
-    options.platform ?? hostPlatform(),
-    { signal, retries },
-  );
-  const configBytes = await fetchSmallBlob(client, ref, manifest.config, stores.content, {
-    signal,
-    retries,
-  });
-  const config = parseJSON<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
+  const metadata =
+    options.metadata ??
+    (await metadataOf(stores, client, ref, options.platform ?? hostPlatform(), { signal, retries }));
+  const { descriptor, manifestBytes: bytes, manifest, configBytes, config } = metadata;
+  // The config may have been collected since the metadata was fetched: it is stored again (a no-op if kept).
+  if (options.metadata) await stores.content.put(configBytes, { expected: manifest.config.digest, signal });
   const diffIDs = checkConfig(config, manifest, manifest.config.digest);
 
   const queue = new PQueue({ concurrency: LAYER_CONCURRENCY });
@@ -245,6 +289,7 @@ async function pull(
   try {
     unpacked = await unpackLayers(stores, manifest.layers, diffIDs, {
       signal,
+      ...(options.progress ? { progress: options.progress } : {}),
       ready: async (i) => {
         await downloads[i];
       },

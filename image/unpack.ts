@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/errors.js';
+import { reportStatus } from '../core/progress.js';
+import type { ProgressWriter } from '../core/progress.js';
 import type { Applier, Descriptor, Digest, Snapshotter } from '../snapshotter/types.js';
 import { chainIDs } from './oci.js';
 
@@ -80,6 +82,8 @@ export interface UnpackOptions {
    * layer i while later layers still download). Not called for layers whose snapshot exists.
    */
   readonly ready?: (index: number) => Promise<void>;
+  /** Receives an `extracting <layer digest>` status line per layer applied (under the caller's vertex). */
+  readonly progress?: ProgressWriter;
 }
 
 /** Unpacks an image's layers in order into the chain of snapshots; returns one entry per layer. */
@@ -101,10 +105,12 @@ export async function unpackLayers(
     let unpacked = false;
     if (!(await snapshotExists(stores.snapshotter, snapshot, options.signal))) {
       await options.ready?.(i);
-      unpacked = await unpackLayer(stores, snapshot, layer, diffID, {
-        ...(i > 0 ? { parent: chain[i - 1] as string } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      unpacked = await reportStatus(options.progress, { id: `extracting ${layer.digest}` }, () =>
+        unpackLayer(stores, snapshot, layer, diffID, {
+          ...(i > 0 ? { parent: chain[i - 1] as string } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
     }
     out.push({ snapshot, layer, diffID, unpacked });
   }

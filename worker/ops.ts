@@ -7,7 +7,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ExecError, NotFoundError, TsbuildError } from '../core/errors.js';
 import { logEvent } from '../core/progress.js';
 import type { Executor } from '../executor/index.js';
-import { chainIDs } from '../image/oci.js';
 import type { ImageStore } from '../image/store.js';
 import { dirname, join, posix } from 'node:path';
 import { resolveFileOwner } from '../executor/user.js';
@@ -24,8 +23,8 @@ import { followPathPatterns } from './follow-paths.js';
 import type { PreparedMounts } from './exec-mounts.js';
 import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
-import { gitSourceOp, httpSourceOp } from './sources/index.js';
-import type { SourceDeps } from './sources/index.js';
+import { gitSourceOp, httpSourceOp, imageSourceOp } from './sources/index.js';
+import type { PendingImages, SourceDeps } from './sources/index.js';
 import { resolveIn } from './fileop/paths.js';
 import type { WorkerResult } from './results.js';
 import { asWorkerResult, localFilterOf, localResult, snapshotResult } from './results.js';
@@ -63,6 +62,8 @@ export interface WorkerDeps {
   readonly compileFilter?: FilterCompiler;
   /** The cache index directory; the http and git sources keep their state in `sources` beside it. */
   readonly cacheDir?: string;
+  /** Base images resolved from a registry and not pulled yet (this solve only). */
+  readonly pendingImages?: PendingImages;
 }
 
 const sha = (...parts: string[]): string =>
@@ -127,22 +128,7 @@ export function sourceOp(op: SourceOp, digest: string, deps: WorkerDeps): Op {
         Promise.reject(new TsbuildError('FAILED_PRECONDITION', `unsupported source ${op.identifier}`)),
     };
   }
-  const resolve = async (): Promise<{ manifest: string; snapshot: string }> => {
-    const image = await deps.images.resolve(source.ref);
-    const chain = chainIDs(image.config.rootfs.diff_ids);
-    return { manifest: image.manifestDescriptor.digest, snapshot: chain[chain.length - 1] ?? '' };
-  };
-  return {
-    lane: 'io',
-    // The manifest digest is part of the key: a re-tagged image is a different input.
-    cacheMap: async () => ({ digest: sha(digest, (await resolve()).manifest), deps: [] }),
-    exec: async () => {
-      const { snapshot } = await resolve();
-      if (!snapshot) throw new NotFoundError(`image ${source.ref} has no layers to start from`);
-      await deps.snapshotter.stat(snapshot);
-      return [snapshotResult(snapshot)];
-    },
-  };
+  return imageSourceOp(source.ref, digest, deps);
 }
 
 /** Commits the active snapshot `key` under a fresh name, or removes it when `work` fails. */

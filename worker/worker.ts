@@ -17,6 +17,7 @@ import type { Op, Vertex } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { StatCache } from './contenthash/index.js';
 import type { FilterCompiler, WorkerDeps } from './ops.js';
+import type { PendingImages } from './sources/index.js';
 import { execOp, fileOp, mergeOp, sourceOp } from './ops.js';
 import type { WorkerResult } from './results.js';
 import { SnapshotResultStore, asWorkerResult } from './results.js';
@@ -50,6 +51,8 @@ export interface WorkerSolveOptions {
   readonly ssh?: Readonly<Record<string, string>>;
   /** Proxy variables (`HTTP_PROXY` …) given to every RUN that does not set them; never in a cache key. */
   readonly proxyEnv?: Readonly<Record<string, string>>;
+  /** Base images resolved from a registry and not pulled yet: their `FROM` step pulls them. */
+  readonly pendingImages?: PendingImages;
 }
 
 export class Worker {
@@ -99,9 +102,9 @@ export class Worker {
   /** Builds the vertex graph (definitions are in topological order). */
   vertices(
     definition: Definition,
-    solveInputs: Pick<WorkerSolveOptions, 'locals' | 'secrets' | 'ssh' | 'proxyEnv'> = {},
+    solveInputs: Pick<WorkerSolveOptions, 'locals' | 'secrets' | 'ssh' | 'proxyEnv' | 'pendingImages'> = {},
   ): Vertex | undefined {
-    const { locals = {}, secrets = {}, ssh = {}, proxyEnv = {} } = solveInputs;
+    const { locals = {}, secrets = {}, ssh = {}, proxyEnv = {}, pendingImages } = solveInputs;
     const cacheMountsRoot =
       this.options.cacheMountsRoot ?? join(dirname(this.options.cacheDir), 'cachemounts');
     const deps: WorkerDeps = {
@@ -113,6 +116,7 @@ export class Worker {
       proxyEnv,
       snapshotHashes: this.snapshotHashes,
       counters: this.counters,
+      ...(pendingImages ? { pendingImages } : {}),
     };
     const byDigest = new Map<string, Vertex>();
     for (const entry of definition.ops) {

@@ -76,6 +76,20 @@ describe.skipIf(unavailable !== undefined)('tsbuild build with base images from 
     const layerBytes = events.bytes.filter((e) => e.id === layer?.digest);
     expect(layerBytes.length).toBeGreaterThan(0);
     expect(layerBytes.at(-1)?.current).toBe(layer?.size);
+    // The bytes and the unpacking are lines under the FROM step (BuildKit's vertex statuses), not under
+    // the metadata step that only resolved the manifest and config.
+    const from = events.events.find((e) => e.type === 'vertex.started' && / FROM /.test(e.name));
+    expect(from).toBeDefined();
+    const fromDigest = (from as { digest: string }).digest;
+    expect(layerBytes.every((e) => e.digest === fromDigest)).toBe(true);
+    const extracting = events.statuses.filter((e) => e.id === `extracting ${layer?.digest}`);
+    expect(extracting.map((e) => [e.digest, e.completed !== undefined])).toEqual([
+      [fromDigest, false],
+      [fromDigest, true],
+    ]);
+    expect(
+      events.events.filter((e) => e.type === 'vertex.done').map((e) => (e as { name: string }).name),
+    ).toContain(`[internal] load metadata for ${base}:latest`);
     expect(
       requests()
         .blobs()

@@ -6,3 +6,5 @@ export { gitSourceOp, gitSpec } from './git.js';
 export { checkRef, checkSubdir, isCommit, parseRemote, redactRemote, resolveRef, runGit } from './git-cli.js';
 export type { GitRemote, GitRunOptions, ResolvedRef } from './git-cli.js';
 export type { SourceDeps } from './types.js';
+export { imageSourceOp } from './image.js';
+export type { ImageSourceDeps, PendingImages } from './image.js';

@@ -47,8 +47,13 @@ export class BuildEvents {
     return this.events.filter((e) => e.type === 'vertex.cached').map((e) => (e as { name: string }).name);
   }
 
-  /** Byte progress events (layer downloads). */
+  /** Byte progress events (layer downloads), not the phases of a step (`extracting …`, `exporting layers`). */
   get bytes(): Extract<ProgressEvent, { type: 'progress' }>[] {
+    return this.statuses.filter((e) => e.total !== undefined);
+  }
+
+  /** Every status line under a step: transfers and phases. */
+  get statuses(): Extract<ProgressEvent, { type: 'progress' }>[] {
     return this.events.filter(
       (e): e is Extract<ProgressEvent, { type: 'progress' }> => e.type === 'progress',
     );
