@@ -18,6 +18,8 @@ const exitCodes: Record<ErrorCode, number> = {
   UNAVAILABLE: 69,
   UNAUTHENTICATED: 77,
   PERMISSION_DENIED: 77,
+  COMMAND_NOT_FOUND: 127,
+  COMMAND_NOT_EXECUTABLE: 126,
 };
 
 export function exitCodeFor(error: unknown): number {

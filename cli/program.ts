@@ -37,7 +37,6 @@ export function rootProgram(): Command {
     .version(packageVersion(), '-v, --version')
     .option('--root <dir>', 'state directory (default: $TSBUILD_ROOT or /var/lib/tsbuild)')
     .option('--snapshotter <kind>', 'overlayfs, native or auto (default: $TSBUILD_SNAPSHOTTER or auto)')
-    .showHelpAfterError()
     .enablePositionalOptions()
     .exitOverride();
 }
@@ -117,6 +116,7 @@ export function collect(value: string, previous: string[]): string[] {
 
 /** Parses `argv` and runs the command; the exit code (errors printed as a compiler would). */
 export async function runProgram(program: Command, argv: string[]): Promise<number> {
+  pointAtHelp(program, program.name());
   try {
     await program.parseAsync(argv);
     // Commands that end with a status of their own (run, fsck) set process.exitCode.
@@ -126,6 +126,12 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
     process.stderr.write(formatError(error, { color: process.stderr.isTTY === true }) + '\n');
     return exitCodeFor(error);
   }
+}
+
+/** A usage mistake prints its one line and where the help is (`(see 'tsbuild build --help')`), not the help. */
+function pointAtHelp(command: Command, path: string): void {
+  command.showHelpAfterError(`(see '${path} --help')`);
+  for (const sub of command.commands) pointAtHelp(sub, `${path} ${sub.name()}`);
 }
 
 /** Exit status of a command whose output was closed under it: a process killed by SIGPIPE (128 + 13). */

@@ -40,8 +40,12 @@ export type ErrorCode =
   | 'UNAVAILABLE'
   /** A remote service wants credentials we do not have, or rejected the ones we sent. */
   | 'UNAUTHENTICATED'
-  /** A remote service knows who we are and refuses the operation. */
-  | 'PERMISSION_DENIED';
+  /** A remote service knows who we are and refuses the operation; or this host does (not root). */
+  | 'PERMISSION_DENIED'
+  /** `tsbuild run`: the command is not in the image (exit 127, as `docker run`). */
+  | 'COMMAND_NOT_FOUND'
+  /** `tsbuild run`: the command is there but cannot be executed (exit 126, as `docker run`). */
+  | 'COMMAND_NOT_EXECUTABLE';
 
 export interface TsbuildErrorOptions {
   readonly hint?: string;
@@ -142,6 +146,15 @@ export class IgnorePatternError extends TsbuildError {
   constructor(message: string, options: TsbuildErrorOptions = {}) {
     super('IGNORE_PATTERN_ERROR', message, options);
   }
+}
+
+/**
+ * zlib's errors for bad input (a truncated or corrupt gzip stream: `unexpected end of file`,
+ * `incorrect header check` …): the data's fault, not tsbuild's.
+ */
+export function isCorruptCompressedData(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR';
 }
 
 export function isTsbuildError(value: unknown): value is TsbuildError {

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Duplex, PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { TsbuildError } from '../core/errors.js';
+import { InvalidArgumentError, TsbuildError, isCorruptCompressedData } from '../core/errors.js';
 import { hostPlatform } from '../core/platform.js';
 import type { Applier, ContentStore, Descriptor, Differ, Digest, Snapshotter } from '../snapshotter/types.js';
 import type { ContainerConfig, ImageConfig, Manifest } from './oci.js';
@@ -142,7 +142,11 @@ async function ingestTar(
     };
   } catch (err) {
     await writer.abort().catch(() => undefined);
-    throw err;
+    if (!isCorruptCompressedData(err)) throw err;
+    throw new InvalidArgumentError(
+      `the archive's compressed data is truncated or corrupt (${(err as Error).message})`,
+      { cause: err },
+    );
   }
 }
 

@@ -4,7 +4,7 @@
  * throwaway writable snapshot on top, removed when it exits, like `docker run --rm`.
  */
 import { randomBytes } from 'node:crypto';
-import { NotFoundError } from '../core/errors.js';
+import { NotFoundError, TsbuildError } from '../core/errors.js';
 import type { Executor } from '../executor/index.js';
 import type { LogStream } from '../executor/types.js';
 import { SNAPSHOT_LABEL } from '../image/commit.js';
@@ -59,6 +59,7 @@ export async function runImage(stores: RunnerStores, options: RunImageOptions): 
   }
   const key = `run-${randomBytes(10).toString('hex')}`;
   const mounts = await stores.snapshotter.prepare(key, parent, signal ? { signal } : {});
+  const output = new StartFailureOutput(options.onOutput);
   try {
     return await withTempMount(
       mounts,
@@ -72,13 +73,75 @@ export async function runImage(stores: RunnerStores, options: RunImageOptions): 
             user: options.user ?? config.User ?? '',
             network: options.network ?? 'host',
           },
-          { ...(signal ? { signal } : {}), ...(options.onOutput ? { onLog: options.onOutput } : {}) },
+          { ...(signal ? { signal } : {}), onLog: (stream, chunk) => output.write(stream, chunk) },
         );
         return exitCode;
       },
       signal ? { signal } : {},
     );
+  } catch (err) {
+    const failure = startFailure(err);
+    if (failure === undefined) throw err;
+    output.drop();
+    throw failure;
   } finally {
+    output.release();
     await stores.snapshotter.remove(key).catch(() => undefined);
   }
+}
+
+/**
+ * The command could not be started, as `docker run` reports it: not found (127: runc's `executable
+ * file not found in $PATH`, `no such file or directory`) or found but not executable (126:
+ * `permission denied`, `is a directory`, `exec format error`). runc says which only in words, so
+ * this reads them, as the docker CLI does; any other error is not a start failure.
+ */
+function startFailure(err: unknown): TsbuildError | undefined {
+  if (!(err instanceof TsbuildError) || err.code !== 'FAILED_PRECONDITION') return undefined;
+  const message = err.message.replace(/^.*unable to start container process: /s, '');
+  if (!/^exec:? /.test(message)) return undefined;
+  if (/executable file not found|no such file or directory/.test(message))
+    return new TsbuildError('COMMAND_NOT_FOUND', message, { cause: err });
+  if (/permission denied|is a directory|exec format error/.test(message))
+    return new TsbuildError('COMMAND_NOT_EXECUTABLE', message, { cause: err });
+  return undefined;
+}
+
+/**
+ * The container's output, except runc's own report of a failed start (`runc run failed: …`, or runc
+ * 1.1's late `exec <path>: …`), which is all the process's stderr when it happens: that first chunk is
+ * held back, dropped when the run turns out to be a start failure (the error says it once), passed on
+ * as soon as anything else is printed, or when the run ends.
+ */
+class StartFailureOutput {
+  private held: Uint8Array | undefined;
+  private passing = false;
+
+  constructor(private readonly onOutput: RunImageOptions['onOutput']) {}
+
+  write(stream: LogStream, chunk: Uint8Array): void {
+    if (!this.passing && stream === 'stderr' && this.held === undefined && looksLikeRunc(chunk)) {
+      this.held = chunk;
+      return;
+    }
+    this.passing = true;
+    this.release();
+    this.onOutput?.(stream, chunk);
+  }
+
+  drop(): void {
+    this.held = undefined;
+  }
+
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held !== undefined) this.onOutput?.('stderr', held);
+  }
+}
+
+function looksLikeRunc(chunk: Uint8Array): boolean {
+  return /^(runc run failed: |exec )/.test(
+    Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.length, 32)).toString('latin1'),
+  );
 }

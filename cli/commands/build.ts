@@ -4,7 +4,7 @@
  * (`inProcess`, build-local.ts: the only part that loads the engine).
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { atomicWriteFile } from '../../core/fs.js';
 import { daemonSocketPath, resolveRoot } from '../../core/root.js';
@@ -13,6 +13,8 @@ import { WIRE_VERSION } from '../../core/wire.js';
 import { decodeUtf8Escaped } from '../../core/utf8.js';
 import type { BuildOptions, BuildOutput, CheckWarning } from '../../index.js';
 import { buildOnDaemon } from '../daemon-client.js';
+import { explainNoSpace } from '../disk-full.js';
+import { requireRoot } from '../privileges.js';
 import { abortOnSignals } from '../signals.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
 import type { Renderer } from '../progress/index.js';
@@ -64,6 +66,18 @@ export function keyValues(
   return out;
 }
 
+const SECRET_USAGE = 'use --secret id=ID,src=FILE or --secret id=ID,env=VAR';
+
+async function readSecretFile(spec: string, path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    throw new InvalidArgumentError(`--secret ${spec}: cannot read ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
 /** `--secret id=x,src=file` / `id=x,env=VAR` → the secret's bytes by id. */
 export async function readSecrets(
   specs: readonly string[],
@@ -71,11 +85,11 @@ export async function readSecrets(
 ): Promise<Record<string, Uint8Array>> {
   const out: Record<string, Uint8Array> = {};
   for (const spec of specs) {
-    const o = csvPairs(spec, '--secret');
+    const o = csvPairs(spec, '--secret', SECRET_USAGE);
     const id = o.id;
     const src = o.src ?? o.source;
-    if (!id) throw new InvalidArgumentError(`--secret ${spec}: id is required`);
-    if (src !== undefined) out[id] = await readFile(src);
+    if (!id) throw new InvalidArgumentError(`--secret ${spec}: id is required`, { hint: SECRET_USAGE });
+    if (src !== undefined) out[id] = await readSecretFile(spec, src);
     else {
       const name = o.env ?? id;
       const value = env[name];
@@ -234,6 +248,7 @@ export async function buildCommand(
   globals: GlobalOptions,
   inProcess: InProcessBuild,
 ): Promise<void> {
+  requireRoot();
   if (flags.check) refuseWithCheck(flags);
   const options = { ...(await buildOptions(contextArg, flags)), ...(flags.check ? { check: true } : {}) };
   const root = resolveRoot(globals.root);
@@ -253,10 +268,17 @@ export async function buildCommand(
     if (flags.check) return await printCheckResult(result, options, checkFileName(contextArg, flags.file));
     await writeResultFiles(result, flags);
     if (result.imageID && mode === 'quiet') process.stdout.write(`${result.imageID}\n`);
-  } catch (err) {
+  } catch (caught) {
+    const err = explainNoSpace(caught, [root, ...outputPaths(options.output)]);
     await renderer.close({ error: err });
     throw err;
   }
+}
+
+/** Where an output writes, besides the root: a local directory, a tar file's directory. */
+function outputPaths(output: BuildOptions['output']): string[] {
+  if (output === undefined || output.type === 'image' || typeof output.dest !== 'string') return [];
+  return [output.type === 'tar' ? dirname(resolve(output.dest)) : resolve(output.dest)];
 }
 
 /** --iidfile and --metadata-file. */

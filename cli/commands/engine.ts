@@ -1,6 +1,8 @@
 /** The engine a command works on: opened from the global options, always closed. */
 import { openEngine } from '../../index.js';
 import type { Engine } from '../../index.js';
+import { explainNoSpace } from '../disk-full.js';
+import { requireRoot } from '../privileges.js';
 import { abortOnSignals } from '../signals.js';
 
 export interface GlobalOptions {
@@ -18,6 +20,7 @@ export async function withEngine<T>(
   fn: (engine: Engine, signal: AbortSignal) => Promise<T>,
   options: { readonly cancelOnSignal?: boolean } = {},
 ): Promise<T> {
+  requireRoot();
   // For the launcher's code cache (cli/launch.ts): this run compiles the engine too.
   (globalThis as Record<symbol, unknown>)[Symbol.for('tsbuild.engine-opened')] = true;
   const run = async (signal: AbortSignal): Promise<T> => {
@@ -27,6 +30,8 @@ export async function withEngine<T>(
     });
     try {
       return await fn(engine, signal);
+    } catch (err) {
+      throw explainNoSpace(err, [engine.root]);
     } finally {
       await engine.close();
     }

@@ -32,7 +32,12 @@
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { CancelledError, FailedPreconditionError, TsbuildError } from '../../core/errors.js';
+import {
+  CancelledError,
+  FailedPreconditionError,
+  TsbuildError,
+  isCorruptCompressedData,
+} from '../../core/errors.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { ApplyOptions, Applier, ContentStore, Descriptor, Digest, Mount } from '../types.js';
 import { Unpacker } from './applier-entries.js';
@@ -177,6 +182,10 @@ function wrapError(err: unknown, label: string, entry: string | undefined): Tsbu
   }
   if (err instanceof Error && err.name === 'AbortError')
     return new TsbuildError('CANCELLED', `${where}: aborted`, { cause: err });
+  if (isCorruptCompressedData(err)) {
+    const message = `${where}: the compressed data is truncated or corrupt (${(err as Error).message})`;
+    return new TsbuildError('INVALID_ARGUMENT', message, { cause: err });
+  }
   const e = err as NodeJS.ErrnoException;
   return new TsbuildError(codeFor(e), `${where}: ${e.message ?? String(err)}`, { cause: err });
 }
