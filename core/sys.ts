@@ -39,7 +39,8 @@ export class SysError extends TsbuildError {
   }
 }
 
-function codeForErrno(errno: string): ErrorCode {
+/** The TsbuildError code for a failed system call's errno name (`ENOSPC` → LIMIT_EXCEEDED …). */
+export function codeForErrno(errno: string): ErrorCode {
   switch (errno) {
     case 'ENOENT':
       return 'NOT_FOUND';

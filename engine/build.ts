@@ -4,7 +4,6 @@
  * pulled from their registry, the worker solves the graph, and the image writer commits the result.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -21,8 +20,9 @@ import type {
 } from '../frontend/dockerfile2llb/index.js';
 import { readIgnoreFile } from '../frontend/dockerignore/index.js';
 import { commitImage } from '../image/commit.js';
+import { checkLocalDest, checkTarDest } from '../image/export-dest.js';
 import { exportLocal } from '../image/export-local.js';
-import { exportTar } from '../image/export-tar.js';
+import { exportTar, exportTarFile } from '../image/export-tar.js';
 import type { ImageConfig } from '../image/oci.js';
 import { normalizeReference } from '../image/reference.js';
 import type { RegistryOptions } from '../image/registry/transport.js';
@@ -246,6 +246,12 @@ async function convert(
   return { converted, dockerfile, baseImages };
 }
 
+/** The export's destination, checked before anything is built (buildx opens it first). */
+async function checkOutput(output: BuildOutput | undefined): Promise<void> {
+  if (output?.type === 'local') await checkLocalDest(output.dest);
+  else if (output?.type === 'tar' && typeof output.dest === 'string') await checkTarDest(output.dest);
+}
+
 async function exportResult(
   engine: Engine,
   options: BuildOptions,
@@ -267,14 +273,9 @@ async function exportResult(
   }
   if (output.type === 'tar') {
     await step(progress, 'exporting to client tarball', async () => {
-      const toStdout = typeof output.dest !== 'string';
-      const out = typeof output.dest === 'string' ? createWriteStream(output.dest) : output.dest;
-      await exportTar(engine, {
-        out,
-        end: !toStdout,
-        ...(snapshot ? { snapshot } : {}),
-        ...(signal ? { signal } : {}),
-      });
+      const common = { ...(snapshot ? { snapshot } : {}), ...(signal ? { signal } : {}) };
+      if (typeof output.dest === 'string') await exportTarFile(engine, { ...common, dest: output.dest });
+      else await exportTar(engine, { ...common, out: output.dest, end: false });
     });
     return { names: [] };
   }
@@ -319,6 +320,7 @@ export async function build(engine: Engine, options: BuildOptions): Promise<Buil
     if (!info?.isDirectory())
       throw new InvalidArgumentError(`the build context ${options.context} is not a directory`);
   }
+  await checkOutput(options.output);
   if (options.check) return checkOnly(engine, options, progress);
   const { converted, dockerfile, baseImages } = await convert(engine, options, progress);
   const locals = {

@@ -5,13 +5,23 @@
  * mtimes in whole seconds, xattrs as PAX records, hardlinks as link entries to the first path, and no
  * whiteouts (a merged view has none). Written by the project's own tar writer (snapshotter/layers), which
  * keeps mode 0 and binary xattrs intact.
+ *
+ * To a file (`exportTarFile`), the archive is written under a temp name beside the destination, synced
+ * and renamed over it: a failed export (a full disk, an abort) leaves the destination as it was and no
+ * partial archive. To a stream (stdout), a write error ends the export as a rejection, never as an
+ * unhandled 'error' event.
  */
+import type { FileHandle } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { throwIfAborted } from '../core/abort.js';
 import { CancelledError } from '../core/errors.js';
+import { tempNameFor } from '../core/fs.js';
 import { ChangeWriter } from '../snapshotter/layers/tar-writer.js';
 import { walkingChanges } from '../snapshotter/layers/changes.js';
 import { LayerEncoder } from '../snapshotter/layers/compression.js';
+import { checkTarDest, exportError } from './export-dest.js';
 import type { ExportStores } from './export-local.js';
 import { withSnapshotView } from './export-local.js';
 
@@ -24,12 +34,15 @@ export interface ExportTarOptions {
   readonly signal?: AbortSignal;
 }
 
-function writeTo(out: Writable): (chunk: Buffer) => Promise<void> {
-  return (chunk) =>
-    new Promise<void>((resolvePromise, reject) => {
-      out.write(chunk, (err) => (err ? reject(err) : resolvePromise()));
-    });
+export interface ExportTarFileOptions {
+  /** The committed snapshot; undefined for an empty file system (an empty archive). */
+  readonly snapshot?: string;
+  /** The archive's path; its directory must exist. */
+  readonly dest: string;
+  readonly signal?: AbortSignal;
 }
+
+type Sink = (chunk: Buffer) => Promise<void>;
 
 /** Writes the tree under `dir` as a tar to `encoder`. */
 async function writeTree(
@@ -44,10 +57,15 @@ async function writeTree(
   await encoder.finish();
 }
 
-export async function exportTar(stores: ExportStores, options: ExportTarOptions): Promise<void> {
-  const { signal, snapshot, out } = options;
+/** The snapshot's tree as a tar, handed to `sink` in order. */
+async function writeArchive(
+  stores: ExportStores,
+  snapshot: string | undefined,
+  sink: Sink,
+  signal?: AbortSignal,
+): Promise<void> {
   throwIfAborted(signal);
-  const encoder = new LayerEncoder({ compression: 'uncompressed', sink: writeTo(out) });
+  const encoder = new LayerEncoder({ compression: 'uncompressed', sink });
   try {
     if (snapshot === undefined) await writeTree(undefined, encoder, signal);
     else
@@ -58,13 +76,79 @@ export async function exportTar(stores: ExportStores, options: ExportTarOptions)
       throw new CancelledError('tar export: aborted', { cause: err });
     throw err;
   }
-  if (options.end !== false) {
+}
+
+/** A sink writing to `out`; a stream error (EPIPE, ENOSPC) rejects the write in progress or the next. */
+function streamSink(out: Writable, failed: () => Error | undefined): Sink {
+  return (chunk) =>
+    new Promise<void>((resolvePromise, reject) => {
+      const early = failed();
+      if (early !== undefined) return reject(early);
+      out.write(chunk, (err) => (err ? reject(failed() ?? err) : resolvePromise()));
+    });
+}
+
+export async function exportTar(stores: ExportStores, options: ExportTarOptions): Promise<void> {
+  const { out } = options;
+  let streamError: Error | undefined;
+  // Listened to for the whole export: without a listener a stream error is an uncaught exception.
+  const onError = (err: Error): void => {
+    streamError ??= err;
+  };
+  out.on('error', onError);
+  try {
+    await writeArchive(
+      stores,
+      options.snapshot,
+      streamSink(out, () => streamError),
+      options.signal,
+    );
+    if (options.end === false) return;
     await new Promise<void>((resolvePromise, reject) => {
+      if (streamError !== undefined) return reject(streamError);
       out.once('error', reject);
       out.end(() => {
         out.off('error', reject);
         resolvePromise();
       });
     });
+  } catch (err) {
+    throw exportError(err, 'cannot write the tar to', 'the output stream');
+  } finally {
+    out.off('error', onError);
+  }
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length;) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    offset += bytesWritten;
+  }
+}
+
+/**
+ * Writes the archive to the file `dest`: under a temp name beside it, synced, then renamed over it (a
+ * symlink at `dest` is replaced, not written through). On any failure the temp file is removed and the
+ * error names `dest`.
+ */
+export async function exportTarFile(stores: ExportStores, options: ExportTarFileOptions): Promise<void> {
+  const dest = resolve(options.dest);
+  await checkTarDest(dest);
+  const temp = tempNameFor(dest);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, 'wx', 0o644);
+    const file = handle;
+    await writeArchive(stores, options.snapshot, (chunk) => writeAll(file, chunk), options.signal);
+    await file.sync();
+    await file.close();
+    handle = undefined;
+    throwIfAborted(options.signal);
+    await rename(temp, dest);
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw exportError(err, 'cannot write the tar to', dest, [temp]);
   }
 }

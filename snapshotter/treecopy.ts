@@ -11,7 +11,8 @@
  * fs.copyFile (copy_file_range, reflinks where the file system has them) under a bounded limit.
  *
  * Shared by the worker's file ops (worker/fileop/copy.ts) and the local exporter (image/export-local.ts);
- * it lives here because both folders may import snapshotter/.
+ * it lives here because both folders may import snapshotter/. `copyMetadataSync` gives one directory
+ * the metadata a copy would (the exporter's merge of a staged tree).
  */
 import type { BigIntStats, Stats } from 'node:fs';
 import {
@@ -19,6 +20,7 @@ import {
   constants,
   copyFileSync,
   lchownSync,
+  lstatSync,
   lutimesSync,
   readlinkSync,
   symlinkSync,
@@ -328,6 +330,24 @@ export class TreeCopier {
   private checkSignal(): void {
     if (this.opts.signal?.aborted === true) throw new CancelledError('file operation cancelled');
   }
+}
+
+/**
+ * Owner, mode, xattrs and times of the entry `src` onto `dst` (neither followed when a symlink), as a
+ * copy gives them: for a directory whose children were put in place by other means (the local
+ * exporter moves a staged tree into its destination). An owner the process may not give is left.
+ */
+export function copyMetadataSync(src: string, dst: string): void {
+  const st = lstatSync(src, { bigint: true });
+  try {
+    lchownSync(dst, Number(st.uid), Number(st.gid));
+  } catch (err) {
+    if (!hasCode(err, 'EPERM')) throw err;
+  }
+  if (!st.isSymbolicLink()) chmodSync(dst, Number(st.mode) & 0o7777);
+  copyXattrs(src, dst);
+  const seconds = (ns: bigint) => Number(ns / 1000n) / 1e6;
+  lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
 }
 
 /** Copies the extended attributes; one the destination refuses is left out (as BuildKit logs and goes on). */
