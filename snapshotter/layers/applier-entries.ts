@@ -7,6 +7,7 @@
 import {
   closeSync,
   constants,
+  ftruncateSync,
   linkSync,
   lutimesSync,
   mkdirSync,
@@ -15,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
-import { FailedPreconditionError, InvalidArgumentError } from '../../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../../core/sys.js';
 import type { ApplyTarget } from './applier.js';
 import { ApplyTree, join, lstatOrUndefined } from './applier-tree.js';
@@ -23,6 +24,12 @@ import { applyWhiteout } from './applier-whiteouts.js';
 import { cleanName, joinRoot, resolveRel, splitName } from './root-path.js';
 import type { TarHandler, TarHeader } from './tar.js';
 import { WHITEOUT_PREFIX } from './tar-writer.js';
+
+/** EFBIG (a sparse file's size past what the file system takes) is the archive's limit; other errors as they are. */
+function fileTooLarge(err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'EFBIG') return err;
+  return new TsbuildError('LIMIT_EXCEEDED', `file larger than the file system allows`, { cause: err });
+}
 
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -78,11 +85,16 @@ export class Unpacker implements TarHandler {
     this.tree.unpacked.add(rel);
   }
 
-  data(chunk: Buffer): void {
+  /** Content at its place in the file: a sparse file's holes are never written (the file is new). */
+  data(chunk: Buffer, position: number): void {
     const fd = this.fd;
     if (fd === undefined) return;
     let o = 0;
-    while (o < chunk.length) o += writeSync(fd, chunk, o, chunk.length - o);
+    try {
+      while (o < chunk.length) o += writeSync(fd, chunk, o, chunk.length - o, position + o);
+    } catch (err) {
+      throw fileTooLarge(err);
+    }
   }
 
   end(): void {
@@ -92,6 +104,14 @@ export class Unpacker implements TarHandler {
     this.fd = undefined;
     this.file = undefined;
     try {
+      // A sparse file's size: a hole at the end is only a length.
+      if (file.header.sparse !== undefined) {
+        try {
+          ftruncateSync(fd, file.header.sparse.realSize);
+        } catch (err) {
+          throw fileTooLarge(err);
+        }
+      }
       this.tree.metadata(file.path, file.header, fd);
     } finally {
       closeSync(fd);

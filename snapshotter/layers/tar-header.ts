@@ -4,6 +4,8 @@
  * non-ASCII or long names, big ids or sizes, out-of-range or fractional mtimes, xattrs as raw bytes).
  * The parser is in tar-parser.ts; tar.ts explains why neither comes from tar-stream.
  */
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { SparseMap } from './tar-sparse.js';
 export type EntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 
 /** One archive member as the layer code sees it. */
@@ -15,7 +17,10 @@ export interface TarHeader {
   mode: number;
   uid: number;
   gid: number;
-  /** Bytes of content that follow (regular files only; 0 for every other type). */
+  /**
+   * Bytes of content that follow (regular files only; 0 for every other type). For a sparse file, the
+   * bytes stored (its fragments back to back), and `sparse.realSize` is the file's size.
+   */
   size: number;
   /** Seconds since the epoch; fractional when a PAX record gives sub-second precision. */
   mtime: number;
@@ -26,6 +31,8 @@ export interface TarHeader {
   devminor: number;
   /** Extended attributes (SCHILY.xattr.*), names sorted for the encoder. */
   xattrs: Map<string, Buffer>;
+  /** A GNU sparse file's map (parsed only: the encoder never writes sparse members). */
+  sparse?: SparseMap;
 }
 
 export const BLOCK = 512;
@@ -72,6 +79,33 @@ function writeBase256(block: Buffer, offset: number, width: number, value: numbe
     v >>= 8n;
   }
   block[offset] = 0x80;
+}
+
+/** A numeric field: octal (NUL or space padded), or GNU base-256 when the top bit is set. */
+export function parseNumber(block: Buffer, offset: number, width: number, field: string): number {
+  const first = block[offset] as number;
+  if (first & 0x80) {
+    // base-256; 0xff starts a negative value
+    let v = first === 0xff ? -1n : BigInt(first & 0x7f);
+    for (let i = 1; i < width; i++) v = (v << 8n) | BigInt(block[offset + i] as number);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+      throw new InvalidArgumentError(`tar: ${field} out of range`);
+    }
+    return Number(v);
+  }
+  let i = offset;
+  const end = offset + width;
+  while (i < end && (block[i] === 0x20 || block[i] === 0)) i++;
+  let v = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const c = block[i] as number;
+    if (c === 0x20 || c === 0) break;
+    if (c < 0x30 || c > 0x37) throw new InvalidArgumentError(`tar: invalid octal ${field}`);
+    v = v * 8 + (c - 0x30);
+    digits++;
+  }
+  return digits === 0 ? 0 : v;
 }
 
 function writeNumber(block: Buffer, offset: number, width: number, value: number): void {

@@ -1,211 +1,72 @@
 /**
  * The tar push parser: ustar, PAX extended headers (values kept as raw bytes), GNU long names and
- * links, base-256 numbers. Synchronous, so that the applier can drive it at disk speed; the header
- * shape and the block constants are in tar-header.ts.
+ * links, base-256 numbers, GNU sparse files (old GNU and PAX 0.0, 0.1, 1.0; tar-sparse.ts).
+ * Synchronous, so that the applier can drive it at disk speed; the header shape and the block
+ * constants are in tar-header.ts.
  */
 import { InvalidArgumentError, TsbuildError } from '../../core/errors.js';
-import { BLOCK, padding } from './tar-header.js';
-import type { EntryType, TarHeader } from './tar-header.js';
+import { BLOCK, padding, parseNumber } from './tar-header.js';
+import type { TarHeader } from './tar-header.js';
+import { cstring, memberHeader, parsePax, verifyChecksum } from './tar-member.js';
+import type { PendingMeta } from './tar-member.js';
+import {
+  OldGnuSparseReader,
+  Sparse1x0Reader,
+  checkSparseMap,
+  paxRealSize,
+  paxSparseFormat,
+  paxSparseFragments,
+} from './tar-sparse.js';
+import type { SparseFragment, SparseMap, SparseRecords } from './tar-sparse.js';
 
-/** What the parser hands over; `data` is called with the content, in pieces, `size` bytes in all. */
+/**
+ * What the parser hands over; `data` is called with the content, in pieces, `size` bytes in all, each
+ * with the offset in the file it belongs at (in order; a sparse file's pieces skip its holes, and the
+ * file is then `header.sparse.realSize` bytes long).
+ */
 export interface TarHandler {
   entry(header: TarHeader): void;
-  data(chunk: Buffer): void;
+  data(chunk: Buffer, position: number): void;
   end(): void;
 }
 
 const MAX_META = 16 << 20; // PAX / GNU long-name bodies
-
-function parseNumber(block: Buffer, offset: number, width: number, field: string): number {
-  const first = block[offset] as number;
-  if (first & 0x80) {
-    // base-256; 0xff starts a negative value
-    let v = first === 0xff ? -1n : BigInt(first & 0x7f);
-    for (let i = 1; i < width; i++) v = (v << 8n) | BigInt(block[offset + i] as number);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw new InvalidArgumentError(`tar: ${field} out of range`);
-    }
-    return Number(v);
-  }
-  let i = offset;
-  const end = offset + width;
-  while (i < end && (block[i] === 0x20 || block[i] === 0)) i++;
-  let v = 0;
-  let digits = 0;
-  for (; i < end; i++) {
-    const c = block[i] as number;
-    if (c === 0x20 || c === 0) break;
-    if (c < 0x30 || c > 0x37) throw new InvalidArgumentError(`tar: invalid octal ${field}`);
-    v = v * 8 + (c - 0x30);
-    digits++;
-  }
-  return digits === 0 ? 0 : v;
-}
-
-function cstring(block: Buffer, offset: number, width: number): string {
-  let end = offset;
-  const limit = offset + width;
-  while (end < limit && block[end] !== 0) end++;
-  return block.toString('utf8', offset, end);
-}
 
 function isZero(block: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
   return true;
 }
 
-interface PendingMeta {
-  path?: string;
-  linkpath?: string;
-  size?: number;
-  uid?: number;
-  gid?: number;
-  mtime?: number;
-  atime?: number;
-  xattrs?: Map<string, Buffer>;
-  longName?: string;
-  longLink?: string;
-}
-
-function parsePax(data: Buffer, meta: PendingMeta): void {
-  let o = 0;
-  while (o < data.length) {
-    const space = data.indexOf(0x20, o);
-    if (space < 0) throw new InvalidArgumentError('tar: malformed PAX record');
-    const length = Number(data.toString('ascii', o, space));
-    if (!Number.isInteger(length) || length <= space - o + 1 || o + length > data.length) {
-      throw new InvalidArgumentError('tar: malformed PAX record length');
-    }
-    const record = data.subarray(space + 1, o + length);
-    if (record[record.length - 1] !== 0x0a) throw new InvalidArgumentError('tar: PAX record without newline');
-    const eq = record.indexOf(0x3d);
-    if (eq < 0) throw new InvalidArgumentError('tar: PAX record without =');
-    const key = record.toString('utf8', 0, eq);
-    const value = record.subarray(eq + 1, record.length - 1);
-    o += length;
-    if (key.startsWith('SCHILY.xattr.')) {
-      (meta.xattrs ??= new Map()).set(key.slice('SCHILY.xattr.'.length), Buffer.from(value));
-      continue;
-    }
-    const text = value.toString('utf8');
-    switch (key) {
-      case 'path':
-        meta.path = text;
-        break;
-      case 'linkpath':
-        meta.linkpath = text;
-        break;
-      case 'size':
-      case 'uid':
-      case 'gid': {
-        const n = Number(text);
-        if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
-          throw new InvalidArgumentError(`tar: invalid PAX ${key}`);
-        meta[key] = n;
-        break;
-      }
-      case 'mtime':
-      case 'atime': {
-        const n = Number(text);
-        if (!/^-?\d+(\.\d+)?$/.test(text) || !Number.isFinite(n))
-          throw new InvalidArgumentError(`tar: invalid PAX ${key}`);
-        meta[key] = n;
-        break;
-      }
-      default:
-        if (key.startsWith('GNU.sparse.')) {
-          throw new TsbuildError(
-            'FAILED_PRECONDITION',
-            'tar: sparse files (GNU.sparse PAX records) are not supported',
-          );
-        }
-      // other records (ctime, uname, gname, comment, LIBARCHIVE.*, …) are not needed
-    }
-  }
-}
-
 type State =
   | { kind: 'header' }
-  | { kind: 'content'; remaining: number; pad: number }
+  | {
+      kind: 'content';
+      remaining: number;
+      pad: number;
+      /** Where the next byte goes in the file, and how many more go on from there. */
+      position: number;
+      run: number;
+      /** A sparse file's fragments, and the index of the current one. */
+      fragments?: readonly SparseFragment[];
+      fragment: number;
+    }
+  /** Whole blocks read for what they say (sparse maps), `take` sets the next state. */
+  | { kind: 'blocks'; take: (block: Buffer) => void }
   | { kind: 'meta'; type: number; remaining: number; pad: number; parts: Buffer[] }
   | { kind: 'skip'; remaining: number }
   | { kind: 'zero' }
   | { kind: 'end' };
 
-/** The member type for a ustar typeflag (throws on sparse and unknown types). */
-function entryType(typeflag: number, name: string): EntryType {
-  switch (typeflag) {
-    case 0x30:
-    case 0x00:
-    case 0x37: // contiguous file
-      return name.endsWith('/') && typeflag === 0x00 ? 'dir' : 'file';
-    case 0x31:
-      return 'link';
-    case 0x32:
-      return 'symlink';
-    case 0x33:
-      return 'char';
-    case 0x34:
-      return 'block';
-    case 0x35:
-      return 'dir';
-    case 0x36:
-      return 'fifo';
-    case 0x53:
-      throw new TsbuildError(
-        'FAILED_PRECONDITION',
-        `tar: ${JSON.stringify(name)}: GNU sparse files are not supported`,
-      );
-    default:
-      throw new TsbuildError(
-        'FAILED_PRECONDITION',
-        `tar: ${JSON.stringify(name)}: unsupported member type ${JSON.stringify(String.fromCharCode(typeflag))}`,
-      );
-  }
-}
-
-/** Throws unless the stored checksum matches the block (summed as unsigned or, as some writers do, signed bytes). */
-function verifyChecksum(block: Buffer): void {
-  const stored = parseNumber(block, 148, 8, 'checksum');
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : (block[i] as number);
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  if (stored !== unsigned && stored !== signed)
-    throw new InvalidArgumentError('tar: header checksum mismatch');
-}
-
-/** The member a header block describes, with what preceding extended headers said. */
-function memberHeader(block: Buffer, size: number, meta: PendingMeta): TarHeader {
-  const typeflag = block[156] as number;
-  const magic = block.toString('latin1', 257, 263);
-  let name = meta.path ?? meta.longName;
-  if (name === undefined) {
-    name = cstring(block, 0, 100);
-    if (magic === 'ustar\0' && block[345] !== 0) name = `${cstring(block, 345, 155)}/${name}`;
-  }
-  const linkname = meta.linkpath ?? meta.longLink ?? cstring(block, 157, 100);
-
-  const type = entryType(typeflag, name);
-  const contentSize = type === 'file' ? (meta.size ?? size) : 0;
-  const header: TarHeader = {
-    name,
-    type,
-    mode: parseNumber(block, 100, 8, 'mode') & 0o7777,
-    uid: meta.uid ?? parseNumber(block, 108, 8, 'uid'),
-    gid: meta.gid ?? parseNumber(block, 116, 8, 'gid'),
-    size: contentSize,
-    mtime: meta.mtime ?? parseNumber(block, 136, 12, 'mtime'),
-    linkname,
-    devmajor: type === 'char' || type === 'block' ? parseNumber(block, 329, 8, 'devmajor') : 0,
-    devminor: type === 'char' || type === 'block' ? parseNumber(block, 337, 8, 'devminor') : 0,
-    xattrs: meta.xattrs ?? new Map(),
-  };
-  if (meta.atime !== undefined) header.atime = meta.atime;
-  return header;
+/** Moves `s` to the next fragment of its sparse file that holds data. */
+function nextFragment(s: Extract<State, { kind: 'content' }>): void {
+  const fragments = s.fragments ?? [];
+  let f: SparseFragment | undefined;
+  do f = fragments[++s.fragment];
+  while (f !== undefined && f.length === 0);
+  // checkSparseMap made the lengths add up to the content: there is one while content remains.
+  if (f === undefined) throw new InvalidArgumentError('tar: sparse content past its map');
+  s.position = f.offset;
+  s.run = f.length;
 }
 
 /**
@@ -236,6 +97,7 @@ export class TarParser {
           return;
         case 'header':
         case 'zero':
+        case 'blocks':
           o += this.pushHeader(chunk, o);
           break;
         case 'content':
@@ -270,7 +132,9 @@ export class TarParser {
     this.headerFill += n;
     if (this.headerFill === BLOCK) {
       this.headerFill = 0;
-      this.onHeader();
+      const s = this.state;
+      if (s.kind === 'blocks') s.take(this.header);
+      else this.onHeader();
     }
     return n;
   }
@@ -278,9 +142,12 @@ export class TarParser {
   /** Hands member content (then skips its padding); returns how many bytes it took. */
   private pushContent(s: Extract<State, { kind: 'content' }>, chunk: Buffer, o: number): number {
     if (s.remaining > 0) {
-      const n = Math.min(s.remaining, chunk.length - o);
+      const n = Math.min(s.run, chunk.length - o);
       s.remaining -= n;
-      this.handler.data(chunk.subarray(o, o + n));
+      s.run -= n;
+      this.handler.data(chunk.subarray(o, o + n), s.position);
+      s.position += n;
+      if (s.run === 0 && s.remaining > 0) nextFragment(s);
       if (s.remaining === 0) {
         this.handler.end();
         if (s.pad === 0) this.state = { kind: 'header' };
@@ -338,17 +205,93 @@ export class TarParser {
 
     const meta = this.meta;
     this.meta = {};
-    const header = memberHeader(block, size, meta);
+    if (typeflag === 0x53) this.oldGnuSparse(Buffer.from(block), size, meta);
+    else if (meta.sparse !== undefined) this.paxSparse(Buffer.from(block), size, meta, meta.sparse);
+    else this.member(memberHeader(block, size, meta));
+  }
+
+  /** Hands a member over and reads its content (`header.size` bytes, placed by `header.sparse`). */
+  private member(header: TarHeader): void {
     const contentSize = header.size;
     this.entries++;
     this.handler.entry(header);
     if (contentSize > 0) {
-      this.state = { kind: 'content', remaining: contentSize, pad: padding(contentSize) };
+      const fragments = header.sparse?.fragments;
+      const s: Extract<State, { kind: 'content' }> = {
+        kind: 'content',
+        remaining: contentSize,
+        pad: padding(contentSize),
+        position: 0,
+        run: contentSize,
+        fragment: -1,
+        ...(fragments === undefined ? {} : { fragments }),
+      };
+      if (fragments !== undefined) nextFragment(s);
+      this.state = s;
     } else {
       this.handler.end();
       // Header-only types carry no content whatever their size field says (as Go's archive/tar).
       this.state = { kind: 'header' };
     }
+  }
+
+  /** A sparse member: its header and `stored` bytes of data (after any map), checked against `map`. */
+  private sparseMember(header: TarHeader, stored: number, map: SparseMap, name?: string): void {
+    if (header.type !== 'file') {
+      throw new InvalidArgumentError(`tar: ${JSON.stringify(header.name)}: a sparse map on a ${header.type}`);
+    }
+    if (name !== undefined && name !== '') header.name = name;
+    checkSparseMap(map, stored, header.name);
+    header.size = stored;
+    header.sparse = map;
+    this.member(header);
+  }
+
+  /** Old GNU sparse ('S'): the map is in the header and the extension blocks after it. */
+  private oldGnuSparse(block: Buffer, size: number, meta: PendingMeta): void {
+    const reader = new OldGnuSparseReader(block);
+    const done = (): void => {
+      const header = memberHeader(block, size, meta);
+      this.sparseMember(header, header.size, { realSize: reader.realSize, fragments: reader.fragments });
+    };
+    if (!reader.extended) return done();
+    this.state = {
+      kind: 'blocks',
+      take: (ext) => {
+        reader.extend(ext);
+        if (!reader.extended) {
+          this.state = { kind: 'header' };
+          done();
+        }
+      },
+    };
+  }
+
+  /** PAX sparse: the map in the records (0.0, 0.1), or in the first blocks of the data (1.0). */
+  private paxSparse(block: Buffer, size: number, meta: PendingMeta, records: SparseRecords): void {
+    const header = memberHeader(block, size, meta);
+    const physical = header.size;
+    const realSize = paxRealSize(records) ?? physical;
+    if (paxSparseFormat(records) === '0.x') {
+      const map = { realSize, fragments: paxSparseFragments(records) };
+      return this.sparseMember(header, physical, map, records.name);
+    }
+    if (header.type !== 'file') {
+      throw new InvalidArgumentError(`tar: ${JSON.stringify(header.name)}: a sparse map on a ${header.type}`);
+    }
+    const reader = new Sparse1x0Reader();
+    const take = (data: Buffer): void => {
+      if (reader.bytes + BLOCK > physical) {
+        throw new InvalidArgumentError(
+          `tar: ${JSON.stringify(header.name)}: sparse map past the member's data`,
+        );
+      }
+      if (!reader.push(data)) return;
+      this.state = { kind: 'header' };
+      const map = { realSize, fragments: reader.fragments };
+      this.sparseMember(header, physical - reader.bytes, map, records.name);
+    };
+    this.state = { kind: 'blocks', take };
   }
 
   private onMeta(typeflag: number, body: Buffer): void {

@@ -1,6 +1,7 @@
 /**
  * The tar format, both ways: a header encoder (ustar, with a PAX extended header for whatever does not
- * fit; tar-header.ts) and a push parser (ustar, PAX, GNU long names, base-256 numbers; tar-parser.ts).
+ * fit; tar-header.ts) and a push parser (ustar, PAX, GNU long names, base-256 numbers; tar-parser.ts,
+ * with a member's header decoded in tar-member.ts and GNU sparse files read in tar-sparse.ts).
  * This module is their common entry point.
  *
  * Written here rather than taken from tar-stream because layers need things it does not do: PAX
@@ -12,3 +13,4 @@ export { BLOCK, END_OF_ARCHIVE, ZERO_BLOCK, encodeHeader, padding } from './tar-
 export type { EntryType, TarHeader } from './tar-header.js';
 export { TarParser } from './tar-parser.js';
 export type { TarHandler } from './tar-parser.js';
+export type { SparseFragment, SparseMap } from './tar-sparse.js';
