@@ -1,5 +1,7 @@
 /** Where tsbuild keeps its state, and where a daemon serving that state listens. */
-import { join, resolve } from 'node:path';
+import { chmodSync, mkdirSync, statSync, statfsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { InvalidArgumentError } from './errors.js';
 
 export const DEFAULT_ROOT = '/var/lib/tsbuild';
 
@@ -11,4 +13,63 @@ export function resolveRoot(root?: string): string {
 /** The unix socket of `tsbuild daemon` for a root: one daemon per root, found without configuration. */
 export function daemonSocketPath(root: string): string {
   return join(root, 'tsbuild.sock');
+}
+
+/** Kernel file systems that hold no files of ours (statfs f_type), by name for the error. */
+const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x1cd1, 'devpts'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0xcafe4a11, 'bpf'],
+  [0x62656570, 'configfs'],
+  [0x6165676c, 'pstore'],
+  [0xde5e81e4, 'efivarfs'],
+  [0x19800202, 'mqueue'],
+  [0x6e736673, 'nsfs'],
+  [0x65735543, 'fusectl'],
+  [0xf97cff8c, 'selinuxfs'],
+]);
+
+function notARoot(root: string, why: string, cause?: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`${root} cannot be a tsbuild state root: ${why}`, {
+    hint: 'choose a directory on a real file system with --root or TSBUILD_ROOT',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** `mkdir` of one directory; an existing directory is fine. */
+function makeDir(root: string, dir: string, mode: number): void {
+  try {
+    mkdirSync(dir, { mode });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') throw notARoot(root, `cannot create ${dir} (${code ?? String(err)})`, err);
+  }
+  if (!statSync(dir).isDirectory()) throw notARoot(root, `${dir} is not a directory`);
+}
+
+/**
+ * Makes the state root ready: created with its missing parents (0755) one directory at a time (Node's
+ * recursive mkdir loops forever under /proc, where mkdir fails ENOENT below an existing directory), the
+ * root itself 0700 like BuildKit's, since it holds other builds' logs and the config blobs with their
+ * build-arg values; an existing root that others can reach is repaired to 0700. A root on a kernel
+ * pseudo file system, or below a file, is refused with an error naming it.
+ */
+export function prepareRoot(root: string): void {
+  const absolute = resolve(root);
+  const parts = absolute.split('/').filter((p) => p !== '');
+  for (let i = 1; i < parts.length; i++) makeDir(absolute, `/${parts.slice(0, i).join('/')}`, 0o755);
+  const fsType = PSEUDO_FILE_SYSTEMS.get(statfsSync(dirname(absolute)).type);
+  if (fsType !== undefined) throw notARoot(absolute, `it is on ${fsType}`);
+  makeDir(absolute, absolute, 0o700);
+  const st = statSync(absolute);
+  const rootFsType = PSEUDO_FILE_SYSTEMS.get(statfsSync(absolute).type);
+  if (rootFsType !== undefined) throw notARoot(absolute, `it is on ${rootFsType}`);
+  if ((st.mode & 0o077) !== 0) chmodSync(absolute, st.mode & 0o7700);
 }

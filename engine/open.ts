@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import { SharedFileLock } from '../core/lock.js';
-import { resolveRoot } from '../core/root.js';
+import { prepareRoot, resolveRoot } from '../core/root.js';
 import { RuncExecutor, sweepOrphanContainers } from '../executor/index.js';
 import { settleTempMounts, sweepStaleTempMounts } from '../snapshotter/mount/index.js';
 import { PatternMatcher } from '../frontend/dockerignore/index.js';
@@ -123,6 +123,7 @@ export function compileLocalFilter(
 /** Opens (creating where needed) the stores under the root. */
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const root = resolveRoot(options.root);
+  prepareRoot(root);
   const executor = new RuncExecutor({ stateDir: join(root, 'runc') });
   // A build killed mid-step leaves its temp mounts mounted and its rw-bind dirs behind, and its container
   // running if the executor's watcher died with it (runc has no parent-death signal); reap them for dead

@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { atomicWriteFile } from '../../core/fs.js';
-import { daemonSocketPath, resolveRoot } from '../../core/root.js';
+import { daemonSocketPath, prepareRoot, resolveRoot } from '../../core/root.js';
 import type { WireBuildRequest } from '../../core/wire.js';
 import { WIRE_VERSION } from '../../core/wire.js';
 import { decodeUtf8Escaped } from '../../core/utf8.js';
@@ -252,8 +252,9 @@ export async function buildCommand(
   if (flags.check) refuseWithCheck(flags);
   const options = { ...(await buildOptions(contextArg, flags)), ...(flags.check ? { check: true } : {}) };
   const root = resolveRoot(globals.root);
+  prepareRoot(root);
   const logDir = join(root, 'logs');
-  await mkdir(logDir, { recursive: true });
+  await mkdir(logDir, { recursive: true, mode: 0o700 });
   const mode = flags.quiet ? 'quiet' : parseProgressMode(flags.progress);
   const renderer = createRenderer({
     mode,

@@ -20,7 +20,7 @@ export class LogFile {
     let fd: number;
     try {
       makeDirs(dirname(this.path));
-      fd = openSync(this.path, 'a', 0o644);
+      fd = openSync(this.path, 'a', 0o600); // build output may hold what only its owner should read
     } catch (cause) {
       throw new FailedPreconditionError(
         `cannot open the progress log ${this.path}: ${(cause as Error).message}`,
