@@ -28,14 +28,6 @@ export function dispatchEnv(d: StageState, c: EnvInstruction): void {
   commitToHistory(d.image, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, false);
 }
 
-/** An ARG's name, expanded like its default (BuildKit's ArgCommand.Expand expands both). */
-function argName(d: StageState, written: string): string {
-  const key = d.expand(written);
-  if (key === '') d.fail(`ARG name ${written} is empty once expanded`);
-  if (key.includes('=')) d.fail(`ARG name ${written} expands to ${key}, which contains "="`);
-  return key;
-}
-
 /**
  * ARG: a `--build-arg` wins, then the default (expanded), then the global ARG of the same name. A value
  * joins the environment of later RUN steps (so changing it re-runs only the steps after it), but not the
@@ -44,7 +36,9 @@ function argName(d: StageState, written: string): string {
 export function dispatchArg(dx: Dispatcher, d: StageState, c: ArgInstruction): void {
   const shown: string[] = [];
   for (const arg of c.args) {
-    const key = argName(d, arg.key);
+    // The name is taken as written: current BuildKit expands only the default (since Dockerfile
+    // frontend 1.8; older ones expanded the name too).
+    const key = arg.key;
     let value: string | undefined;
     if (Object.hasOwn(dx.buildArgValues, key)) value = dx.buildArgValues[key];
     else if (arg.value !== undefined) value = d.expand(arg.value);
