@@ -256,8 +256,10 @@ describe.skipIf(!isRoot)('pullImage from a slow registry', () => {
     }, 3);
     const { err } = await failedPull(reg, { timeoutMs: 100, maxTries: 5, maxPullRetries: 2 });
     expect(err.code).toBe('UNAVAILABLE');
-    // Three first tries and two retries in all (not 3 × 5).
-    expect(blobRequests(reg, layers)).toBe(5);
+    // Three first tries and at most two retries in all (not 3 × 5); a retry still waiting when the pull
+    // fails is not sent.
+    expect(blobRequests(reg, layers)).toBeGreaterThanOrEqual(3);
+    expect(blobRequests(reg, layers)).toBeLessThanOrEqual(5);
     expect(ingestEntries()).toEqual([]);
   }, 15_000);
 });
