@@ -55,14 +55,18 @@ export function spaceReport(paths: readonly string[]): string[] {
 export class DiskFullError extends TsbuildError {}
 
 /**
- * `err` unchanged, or, for a full disk, LIMIT_EXCEEDED with the free space of `paths`' filesystems
- * (an error explained already is explained again with these paths: the caller knows more of them).
+ * `err` unchanged, or, for a full disk, LIMIT_EXCEEDED with the free space of the filesystems of
+ * `paths` (those its message names a file under, if any). An error explained already is explained
+ * again with these paths: the caller knows more of them.
  */
 export function explainNoSpace(err: unknown, paths: readonly string[]): unknown {
   const original = err instanceof DiskFullError ? err.cause : err;
   if (!isNoSpace(original)) return err;
   const message = original instanceof Error ? original.message : String(original);
-  const report = spaceReport(paths);
+  // When the error names a file under one of `paths` (an export's), that filesystem is the full one.
+  const named = [...message.matchAll(/(?:^|[\s'"(])(\/[^\s'"():,]+)/g)].map((m) => m[1] as string);
+  const hit = paths.filter((p) => named.some((n) => n === p || n.startsWith(`${p}/`)));
+  const report = spaceReport(hit.length > 0 ? hit : paths);
   return new DiskFullError(
     'LIMIT_EXCEEDED',
     /no space left|quota/i.test(message) ? message : `no space left on device: ${message}`,

@@ -166,7 +166,7 @@ describe.skipIf(!ready)("the user's data, not tsbuild, at fault", () => {
     expect(tsbuild(['image', 'ls']).stdout).not.toMatch(/cut/);
   });
 
-  it('a full disk during an import names the root and its free space', () => {
+  it('a full disk during an import or an export names the filesystem and its free space', () => {
     const small = join(work, 'small');
     mkdirSync(small);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
@@ -190,6 +190,17 @@ describe.skipIf(!ready)("the user's data, not tsbuild, at fault", () => {
       );
       expect(r.stderr).not.toMatch(/INTERNAL/);
       expect(r.status).toBe(1);
+      // An export to the small filesystem: its free space, not the (roomy) root's.
+      const dir = context('export-big', 'FROM busybox\nCOPY big /big\n');
+      writeFileSync(join(dir, 'big'), randomBytes(3_000_000));
+      for (const output of [`type=tar,dest=${small}/out.tar`, `type=local,dest=${small}/out`]) {
+        const e = tsbuild(['build', '--progress', 'quiet', '-o', output, dir]);
+        expect(e.stderr).toMatch(/^error: LIMIT_EXCEEDED: .*no space left on device/);
+        expect(e.stderr).toMatch(
+          new RegExp(`hint: no space left on ${small}: [\\d.]+[kM]?B free of 1\\.049MB: `),
+        );
+        expect(e.status).toBe(1);
+      }
     } finally {
       execFileSync('umount', [small]);
     }
