@@ -157,11 +157,11 @@ describe.skipIf(!ready)("the user's data, not tsbuild, at fault", () => {
     const file = join(work, 'cut-import.tar.gz');
     truncatedTarGz(file, 20_000);
     const gz = tsbuild(['image', 'import', file, 'cut:gz']);
-    expect(gz.stderr).toMatch(/^error: INVALID_ARGUMENT: .*truncated or corrupt/);
+    expect(gz.stderr).toMatch(/^error: INVALID_ARGUMENT: .*truncated or corrupt/m);
     expect(gz.status).toBe(2);
     execFileSync('bash', ['-c', `gzip -dc '${file}.full' | head -c 100000 > '${work}/cut-import.tar'`]);
     const plain = tsbuild(['image', 'import', join(work, 'cut-import.tar'), 'cut:tar']);
-    expect(plain.stderr).toMatch(/^error: INVALID_ARGUMENT: .*truncated/);
+    expect(plain.stderr).toMatch(/^error: INVALID_ARGUMENT: .*truncated/m);
     expect(plain.status).toBe(2);
     expect(tsbuild(['image', 'ls']).stdout).not.toMatch(/cut/);
   });
@@ -184,7 +184,7 @@ describe.skipIf(!ready)("the user's data, not tsbuild, at fault", () => {
           env,
         },
       );
-      expect(r.stderr).toMatch(/^error: LIMIT_EXCEEDED: .*no space left on device/);
+      expect(r.stderr).toMatch(/^error: LIMIT_EXCEEDED: .*no space left on device/m);
       expect(r.stderr).toMatch(
         new RegExp(`hint: no space left on ${smallRoot}: [\\d.]+[kM]?B free of 1\\.049MB`),
       );
@@ -195,7 +195,7 @@ describe.skipIf(!ready)("the user's data, not tsbuild, at fault", () => {
       writeFileSync(join(dir, 'big'), randomBytes(3_000_000));
       for (const output of [`type=tar,dest=${small}/out.tar`, `type=local,dest=${small}/out`]) {
         const e = tsbuild(['build', '--progress', 'quiet', '-o', output, dir]);
-        expect(e.stderr).toMatch(/^error: LIMIT_EXCEEDED: .*no space left on device/);
+        expect(e.stderr).toMatch(/^error: LIMIT_EXCEEDED: .*no space left on device/m);
         expect(e.stderr).toMatch(
           new RegExp(`hint: no space left on ${small}: [\\d.]+[kM]?B free of 1\\.049MB: `),
         );
