@@ -150,15 +150,17 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
     .argument('<source>', 'rootfs tarball, directory, or -')
     .argument('<name>', 'image name, for example busybox:latest')
     .option('-m, --message <text>', 'history comment for the layer')
+    .option('--progress <mode>', 'auto, tty, plain, rawjson or quiet', 'auto')
     .addHelpText(
       'after',
       examples([
         'tsbuild image import rootfs.tar.gz myimage:1.0',
+        'tsbuild image import --progress plain rootfs.tar.gz myimage:1.0',
         'tsbuild image import ./rootfs busybox:latest',
         'tar -C rootfs -c . | tsbuild image import - base',
       ]),
     )
-    .action(async (source: string, name: string, options: { message?: string }) => {
+    .action(async (source: string, name: string, options: { message?: string; progress?: string }) => {
       const { imageImport } = await import('./commands/image.js');
       await imageImport(source, name, options, globals());
     });

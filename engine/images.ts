@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
+import type { ProgressWriter } from '../core/progress.js';
 import type { ImportResult, ImportSource } from '../image/import.js';
 import { importImage } from '../image/import.js';
 import type { ContainerConfig, HistoryEntry } from '../image/oci.js';
@@ -14,6 +15,8 @@ import type { Engine } from './open.js';
 export interface ImportRootfsOptions {
   readonly message?: string;
   readonly signal?: AbortSignal;
+  /** The import's status lines (bytes read, extracting), for the caller's vertex. */
+  readonly progress?: ProgressWriter;
 }
 
 /** `tsbuild image import`: `source` is a tar file (any compression), a directory, or `-` for stdin. */
@@ -23,24 +26,29 @@ export async function importRootfs(
   name: string,
   options: ImportRootfsOptions = {},
 ): Promise<ImportResult> {
-  const common = {
-    name,
-    message: options.message ?? `imported from ${source}`,
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
   let input: ImportSource;
+  let size: number | undefined;
   if (source === '-') input = { kind: 'tar', stream: process.stdin };
   else {
-    let isDir: boolean;
+    let info;
     try {
-      isDir = (await stat(source)).isDirectory();
+      info = await stat(source);
     } catch (cause) {
       throw new InvalidArgumentError(`cannot read ${source}: ${(cause as Error).message}`, { cause });
     }
-    input = isDir
+    if (info.isFile()) size = info.size;
+    input = info.isDirectory()
       ? { kind: 'dir', path: resolve(source) }
       : { kind: 'tar', stream: createReadStream(source) };
   }
+  const common = {
+    name,
+    message: options.message ?? `imported from ${source}`,
+    sourceName: source === '-' ? 'stdin' : source,
+    ...(size !== undefined ? { size } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
+  };
   // Blobs and the snapshot are unreferenced until the image record is written: keep GC out meanwhile.
   return engine.gcLock.shared(() => importImage(input, engine, common), options.signal);
 }

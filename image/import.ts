@@ -10,6 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { InvalidArgumentError, TsbuildError, isCorruptCompressedData } from '../core/errors.js';
 import { hostPlatform } from '../core/platform.js';
+import { reportStatus } from '../core/progress.js';
+import type { ProgressWriter } from '../core/progress.js';
 import type { Applier, ContentStore, Descriptor, Differ, Digest, Snapshotter } from '../snapshotter/types.js';
 import type { ContainerConfig, ImageConfig, Manifest } from './oci.js';
 import { MediaType, chainIDs, jsonBytes } from './oci.js';
@@ -39,6 +41,15 @@ export interface ImportOptions {
   /** Fixed creation time (seconds), for reproducible images; default now. */
   readonly created?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Receives the import's status lines (BuildKit's vertex statuses, for the caller's vertex): `importing
+   * <source>` with the bytes read (of `size`, when known), then `extracting <layer digest>`.
+   */
+  readonly progress?: ProgressWriter;
+  /** What the status line calls the source (default `rootfs`). */
+  readonly sourceName?: string;
+  /** The source's size in bytes, when known (a file): the total of the bytes read. */
+  readonly size?: number;
 }
 
 export interface ImportResult {
@@ -110,11 +121,33 @@ function decompressorFor(magic: Buffer): Duplex {
   return new PassThrough();
 }
 
+/** Reports the bytes that pass through, at most ten times a second and once at the end. */
+function byteCounter(report: (bytes: number, done: boolean) => void): Transform {
+  let bytes = 0;
+  let last = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      const now = Date.now();
+      if (now - last >= 100) {
+        last = now;
+        report(bytes, false);
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      report(bytes, true);
+      done();
+    },
+  });
+}
+
 /** Streams a tar (any compression) into the content store as a gzip layer; returns it and its diffID. */
 async function ingestTar(
   stream: Readable,
   content: ContentStore,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  counter: Transform,
 ): Promise<{ layer: Descriptor; diffID: Digest }> {
   const diff = createHash('sha256');
   const writer = await content.writer({
@@ -134,7 +167,8 @@ async function ingestTar(
   });
   try {
     const decompress = decompressorFor(await peek(stream));
-    await pipeline(stream, decompress, hashTap, createGzip(), sink, ...(signal ? [{ signal }] : []));
+    const signals = signal ? [{ signal }] : [];
+    await pipeline(stream, counter, decompress, hashTap, createGzip(), sink, ...signals);
     const info = await writer.commit(signal ? { signal } : {});
     return {
       layer: { mediaType: MediaType.ociLayerGzip, digest: info.digest, size: info.size },
@@ -162,28 +196,52 @@ async function unpackBaseLayer(
   return name;
 }
 
+/** The layer of `source` (a tar stream, or a directory diffed against nothing), with its diffID. */
+async function layerOf(
+  source: ImportSource,
+  stores: ImportStores,
+  options: ImportOptions,
+): Promise<{ layer: Descriptor; diffID: Digest }> {
+  const { signal, progress, size } = options;
+  const id = `importing ${options.sourceName ?? 'rootfs'}`;
+  const started = Date.now();
+  const total = size !== undefined ? { total: size } : {};
+  const report = (current: number, done: boolean): void => {
+    const time = Date.now();
+    progress?.write({
+      type: 'progress',
+      id,
+      current,
+      ...total,
+      time,
+      started,
+      ...(done ? { completed: time } : {}),
+    });
+  };
+  if (source.kind === 'tar') return ingestTar(source.stream, stores.content, signal, byteCounter(report));
+  report(0, false);
+  const result = await stores.differ.compare(
+    [],
+    [{ type: 'bind', source: source.path, options: ['rbind', 'ro'] }],
+    {
+      compression: 'gzip',
+      ...(signal ? { signal } : {}),
+    },
+  );
+  report(0, true);
+  return { layer: result.descriptor, diffID: result.diffID };
+}
+
 export async function importImage(
   source: ImportSource,
   stores: ImportStores,
   options: ImportOptions,
 ): Promise<ImportResult> {
   const { signal } = options;
-  let layer: Descriptor;
-  let diffID: Digest;
-  if (source.kind === 'tar') ({ layer, diffID } = await ingestTar(source.stream, stores.content, signal));
-  else {
-    const result = await stores.differ.compare(
-      [],
-      [{ type: 'bind', source: source.path, options: ['rbind', 'ro'] }],
-      {
-        compression: 'gzip',
-        ...(signal ? { signal } : {}),
-      },
-    );
-    layer = result.descriptor;
-    diffID = result.diffID;
-  }
-  const snapshot = await unpackBaseLayer(stores, layer, diffID, signal);
+  const { layer, diffID } = await layerOf(source, stores, options);
+  const snapshot = await reportStatus(options.progress, { id: `extracting ${layer.digest}` }, () =>
+    unpackBaseLayer(stores, layer, diffID, signal),
+  );
   await stores.layers?.put(snapshot, { descriptor: layer, diffID }, 'gzip', signal ? { signal } : {});
   const created = new Date((options.created ?? Date.now() / 1000) * 1000).toISOString();
   const platform = hostPlatform();

@@ -1,5 +1,8 @@
 /** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
 import { diskUsage, familiarName, fsck, gc, importRootfs, inspectImage } from '../../index.js';
+import type { ProgressEvent } from '../../core/index.js';
+import { reportStep } from '../../core/index.js';
+import { createRenderer, parseProgressMode } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -39,16 +42,31 @@ function table(rows: string[][]): string {
 export async function imageImport(
   source: string,
   name: string,
-  options: { message?: string },
+  options: { message?: string; progress?: string },
   globals: GlobalOptions,
 ): Promise<void> {
+  const mode = parseProgressMode(options.progress ?? 'auto');
   await withEngine(globals, async (engine) => {
-    const result = await importRootfs(
-      engine,
-      source,
-      name,
-      options.message ? { message: options.message } : {},
-    );
+    const renderer = createRenderer({ mode, out: process.stderr });
+    // One vertex, as a build shows a step: the bytes read and the unpacking are lines under it.
+    const step = { digest: 'import', name: `importing ${source === '-' ? 'stdin' : source} as ${name}` };
+    const progress = {
+      write: (e: ProgressEvent) =>
+        renderer.writer.write('digest' in e && e.digest ? e : { ...e, digest: 'import' }),
+    };
+    let result;
+    try {
+      result = await reportStep(progress, step, () =>
+        importRootfs(engine, source, name, {
+          progress,
+          ...(options.message ? { message: options.message } : {}),
+        }),
+      );
+    } catch (error) {
+      await renderer.close({ error });
+      throw error;
+    }
+    await renderer.close({});
     process.stdout.write(`${result.record.target.digest}\n`);
     process.stderr.write(
       `imported ${familiarName(result.record.name)}: layer ${result.layer.digest.slice(7, 19)} ` +

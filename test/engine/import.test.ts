@@ -13,6 +13,8 @@ import { prng } from '../../bench/mutate.js';
 import { fsck, gc, importRootfs, inspectImage, openEngine } from '../../index.js';
 import type { Engine } from '../../index.js';
 import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
+import { MemoryProgressWriter } from '../../core/progress.js';
+import { formatBytes } from '../../cli/progress/format.js';
 import { repoRoot } from '../helpers/shared.js';
 
 const cli = resolve(repoRoot, 'dist/cli/main.js');
@@ -68,11 +70,28 @@ describe.skipIf(!isRoot)('image import (real snapshotter, content store, applier
       const r = run(['image', 'import', join(work, file), `bb:${file.replace(/\./g, '-')}`]);
       expect(r.stderr).toMatch(/imported bb:/);
       expect(r.status).toBe(0);
+      // Progress (plain, as stderr is no terminal): one step, the bytes read of the file's size, the unpacking.
+      const path = join(work, file);
+      const size = formatBytes(statSync(path).size);
+      expect(r.stderr).toContain(`#1 importing ${path} as bb:`);
+      expect(r.stderr).toMatch(new RegExp(`#1 importing ${path} ${size} / ${size}( [0-9.]+s)? done\n`));
+      expect(r.stderr).toMatch(/#1 extracting sha256:[0-9a-f]{64}( [0-9.]+s)? done\n#1 DONE [0-9.]+s\n/);
       const plain = await inspectImage(engine, 'bb:rootfs-tar').catch(() => undefined);
       const info = await inspectImage(engine, `bb:${file.replace(/\./g, '-')}`);
       if (plain) expect(info.RootFS.Layers).toEqual(plain.RootFS.Layers);
     },
   );
+
+  it('reports the bytes it reads and the unpacking as status lines', async () => {
+    const events = new MemoryProgressWriter();
+    const path = join(work, 'rootfs.tar.gz');
+    const result = await importRootfs(engine, path, 'progress:1', { progress: events });
+    const reads = events.ofType('progress').filter((e) => e.id === `importing ${path}`);
+    expect(reads.at(-1)).toMatchObject({ current: statSync(path).size, total: statSync(path).size });
+    expect(reads.at(-1)?.completed).toBeTypeOf('number');
+    const extracting = events.ofType('progress').filter((e) => e.id === `extracting ${result.layer.digest}`);
+    expect(extracting.map((e) => e.completed !== undefined)).toEqual([false, true]);
+  });
 
   it('imports from standard input and lists, inspects and removes images', () => {
     const r = run(['image', 'import', '-', 'stdin:1'], readFileSync(join(work, 'rootfs.tar.gz')));
