@@ -105,6 +105,21 @@ describe.skipIf(!built)('usage mistakes', () => {
     );
   });
 
+  it('an output that would do nothing is refused before anything is built or written', () => {
+    const dir = context('outputs', 'FROM busybox\n');
+    const docker = tsbuild(['build', '-o', 'type=docker,dest=x.tar', dir]);
+    expect(docker.stderr).toMatch(
+      /^error: INVALID_ARGUMENT: --output type=docker,dest=x\.tar: unknown attribute "dest"/,
+    );
+    expect(docker.status).toBe(2);
+    expect(existsSync(join(work, 'x.tar'))).toBe(false);
+    const push = tsbuild(['build', '-o', 'type=image,name=a,push=true', dir]);
+    expect(push.stderr).toMatch(
+      /^error: INVALID_ARGUMENT: .*push=true: pushing an image is not supported yet/,
+    );
+    expect(push.status).toBe(2);
+  });
+
   it('a missing --secret file names the flag; a malformed --secret gets its own hint', () => {
     const dir = context('secret', 'FROM busybox\n');
     const missing = tsbuild(['build', '--secret', 'id=s,src=/nonexistent/secret', dir]);
