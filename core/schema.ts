@@ -9,17 +9,19 @@ import { InvalidArgumentError } from './errors.js';
 /** Checks `value` (found at `path`, e.g. `output.dest`) and returns it typed. */
 export type Check<T> = (value: unknown, path: string) => T;
 
-/** What a value is, for messages: `a string`, `null`, `an array`, `an object`. */
-function kindOf(value: unknown): string {
+/** What a value is, for messages: `a string ("abc")`, `null`, `an array`; `hide`: never the value. */
+function kindOf(value: unknown, hide: boolean): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (value === undefined) return 'nothing';
-  return `${/^[aeiou]/.test(typeof value) ? 'an' : 'a'} ${typeof value} (${JSON.stringify(value)})`;
+  const kind = `${/^[aeiou]/.test(typeof value) ? 'an' : 'a'} ${typeof value}`;
+  return hide ? kind : `${kind} (${JSON.stringify(value)})`;
 }
 
-export function fail(path: string, expected: string, value: unknown): never {
-  throw new InvalidArgumentError(`${path}: expected ${expected}, got ${kindOf(value)}`);
+/** Throws the error of a value that is not what `path` expects (`hide`: a secret, never quoted). */
+export function fail(path: string, expected: string, value: unknown, hide = false): never {
+  throw new InvalidArgumentError(`${path}: expected ${expected}, got ${kindOf(value, hide)}`);
 }
 
 export const string: Check<string> = (value, path) =>
@@ -28,9 +30,13 @@ export const string: Check<string> = (value, path) =>
 export const boolean: Check<boolean> = (value, path) =>
   typeof value === 'boolean' ? value : fail(path, 'true or false', value);
 
-/** A string that passes `test`; `expected` says what it must be (`an absolute path`). */
-export function stringWhere(test: (value: string) => boolean, expected: string): Check<string> {
-  return (value, path) => (typeof value === 'string' && test(value) ? value : fail(path, expected, value));
+/**
+ * A string that passes `test`; `expected` says what it must be (`an absolute path`). With `hide`, a
+ * value that fails is not quoted in the error (secrets).
+ */
+export function stringWhere(test: (value: string) => boolean, expected: string, hide = false): Check<string> {
+  return (value, path) =>
+    typeof value === 'string' && test(value) ? value : fail(path, expected, value, hide);
 }
 
 export function oneOf<T extends string>(...allowed: readonly T[]): Check<T> {

@@ -54,7 +54,12 @@ export type WireOutput =
 const absolutePath = stringWhere((p) => p.startsWith('/'), 'an absolute path');
 const strings = arrayOf(string, 'an array of strings');
 const stringMap = recordOf(string, 'an object of strings');
-const base64 = stringWhere((s) => /^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0, 'base64');
+/** A secret's bytes: a value that is not base64 is not quoted in the error. */
+const secretBytes = stringWhere(
+  (s) => /^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0,
+  'base64',
+  true,
+);
 
 const fileOutput = object<{ type: 'local' | 'tar'; dest: string }>({
   type: oneOf('local', 'tar'),
@@ -78,7 +83,7 @@ const requestShape: Shape<WireBuildRequest> = {
   noCache: boolean,
   noCacheFilter: strings,
   pull: boolean,
-  secrets: recordOf(base64, 'an object of base64 strings'),
+  secrets: recordOf(secretBytes, 'an object of base64 strings'),
   ssh: recordOf(absolutePath, 'an object of absolute socket paths'),
   buildContexts: recordOf(
     stringWhere((v) => v.startsWith('/') || v.includes('://'), 'an absolute path or a URL'),

@@ -44,5 +44,9 @@ describe('parseBuildRequest', () => {
       expect(() => parseBuildRequest({ ...valid, ...change }), JSON.stringify(change)).toThrow(message);
     }
     expect(() => parseBuildRequest(null)).toThrow(/unsupported build request/);
+    // A secret's value is never quoted back.
+    expect(() => parseBuildRequest({ ...valid, secrets: { tok: 'hunter2!' } })).toThrow(
+      /^invalid build request: secrets\.tok: expected base64, got a string$/,
+    );
   });
 });
