@@ -1,5 +1,5 @@
 /** Where tsbuild keeps its state, and where a daemon serving that state listens. */
-import { chmodSync, mkdirSync, statSync, statfsSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from './errors.js';
 
@@ -58,8 +58,9 @@ function makeDir(root: string, dir: string, mode: number): void {
  * Makes the state root ready: created with its missing parents (0755) one directory at a time (Node's
  * recursive mkdir loops forever under /proc, where mkdir fails ENOENT below an existing directory), the
  * root itself 0700 like BuildKit's, since it holds other builds' logs and the config blobs with their
- * build-arg values; an existing root that others can reach is repaired to 0700. A root on a kernel
- * pseudo file system, or below a file, is refused with an error naming it.
+ * build-arg values; an existing root that others can reach is repaired to 0700, when it is empty or
+ * holds tsbuild's state (a directory of other things, `--root /tmp` say, keeps its mode). A root on a
+ * kernel pseudo file system, or below a file, is refused with an error naming it.
  */
 export function prepareRoot(root: string): void {
   const absolute = resolve(root);
@@ -71,5 +72,13 @@ export function prepareRoot(root: string): void {
   const st = statSync(absolute);
   const rootFsType = PSEUDO_FILE_SYSTEMS.get(statfsSync(absolute).type);
   if (rootFsType !== undefined) throw notARoot(absolute, `it is on ${rootFsType}`);
-  if ((st.mode & 0o077) !== 0) chmodSync(absolute, st.mode & 0o7700);
+  if ((st.mode & 0o077) !== 0 && holdsOnlyState(absolute)) chmodSync(absolute, st.mode & 0o7700);
+}
+
+/** Entries that only a tsbuild root has. */
+const STATE_ENTRIES = ['content', 'snapshots', 'images', 'runc', 'gc.lock'];
+
+function holdsOnlyState(root: string): boolean {
+  const names = readdirSync(root);
+  return names.length === 0 || names.some((name) => STATE_ENTRIES.includes(name));
 }

@@ -43,11 +43,21 @@ describe('the state root', () => {
   it('is repaired to 0700 when others can read it', async () => {
     const root = join(work, 'old');
     mkdirSync(join(root, 'logs'), { recursive: true });
+    mkdirSync(join(root, 'content'));
     chmodSync(root, 0o755);
     writeFileSync(join(root, 'logs/build.log'), 'ARG TOKEN=sekret\n', { mode: 0o644 });
     const engine = await openEngine({ root });
     await engine.close();
     expect(mode(root)).toBe(0o700);
+  });
+
+  it('leaves the mode of a directory of other things alone (--root /tmp)', async () => {
+    const shared = join(work, 'shared');
+    mkdirSync(join(shared, 'somebody-else'), { recursive: true });
+    chmodSync(shared, 0o1777);
+    const engine = await openEngine({ root: shared });
+    await engine.close();
+    expect(mode(shared)).toBe(0o1777);
   });
 
   it.skipIf(!isRoot)('keeps what is inside from other users', () => {
