@@ -14,7 +14,7 @@
  * it lives here because both folders may import snapshotter/. `copyMetadataSync` gives one directory
  * the metadata a copy would (the exporter's merge of a staged tree).
  */
-import type { BigIntStats, Stats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import {
   chmodSync,
   constants,
@@ -40,7 +40,18 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { CancelledError, FailedPreconditionError } from '../core/errors.js';
-import { hasCode, lgetxattr, llistxattr, lsetxattr, mknod } from '../core/sys.js';
+import { hasCode, mknod } from '../core/sys.js';
+import {
+  Limiter,
+  copyXattrs,
+  lstatOrUndefined,
+  parentDir,
+  readXattrs,
+  writeXattrs,
+} from './treecopy-parts.js';
+import type { ParentDir, Xattrs } from './treecopy-parts.js';
+import { ContainedSource } from './treecopy-source.js';
+import type { SourceHandle } from './treecopy-source.js';
 
 /** What a filter decides for one entry (see worker/fileop/filter.ts): copy, descend into, or skip it. */
 export type TreeFilterDecision = 'copy' | 'descend' | 'skip';
@@ -52,15 +63,6 @@ export type TreeModeFn = (sourceMode: number, isDir: boolean) => number;
 export interface TreeOwner {
   readonly uid: number;
   readonly gid: number;
-}
-
-async function lstatOrUndefined(abs: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(abs);
-  } catch (err) {
-    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
-    throw err;
-  }
 }
 
 export interface TreeOptions {
@@ -81,6 +83,11 @@ export interface TreeOptions {
    * before the snapshot is read.
    */
   readonly overlay?: { readonly merged: string; readonly upper: string } | undefined;
+  /**
+   * The source is this host directory, which may change while it is copied (a build context): nothing
+   * is read through a symlink that a concurrent change put on the way (see treecopy-source.ts).
+   */
+  readonly containedIn?: string | undefined;
 }
 
 /** Where one of a copy's trees goes. */
@@ -96,51 +103,17 @@ export interface CopyTarget {
 /** Children of one directory started together; bounds the promises pending for a huge tree. */
 const CHUNK = 64;
 
-/** Runs at most `max` tasks at once. */
-class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly max: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
+/** A directory met while its parent's handle was open, copied once that handle is closed. */
+interface PendingDir {
+  readonly src: string;
+  readonly dst: string;
+  readonly rel: string;
+  readonly st: BigIntStats;
+  readonly decision: TreeFilterDecision;
 }
 
-/**
- * The destination directory children go into, made once, when first needed (a filtered directory is
- * created only for an entry copied into it). `fresh` (known once made): created by this copy, so
- * empty but for what the copy put there, and its children need no check for an existing entry.
- */
-interface ParentDir {
-  readonly ready: () => Promise<void>;
-  readonly fresh: boolean;
-  readonly made: boolean;
-}
-
-function parentDir(make: () => Promise<boolean>): ParentDir {
-  let promise: Promise<void> | undefined;
-  let fresh = false;
-  return {
-    ready: () =>
-      (promise ??= make().then((created) => {
-        fresh = created;
-      })),
-    get fresh() {
-      return fresh;
-    },
-    get made() {
-      return promise !== undefined;
-    },
-  };
-}
+/** Directories of a contained source open at once (each while its own entries are looked at). */
+const OPEN_DIRS = 32;
 
 /** Where the first copy of a multiply-linked file went: its path as written, and under the mount. */
 interface LinkTarget {
@@ -159,9 +132,12 @@ export class TreeCopier {
   private readonly limit: Limiter;
   /** `dev:ino` of a multiply-linked source file → where its first copy is (once written). */
   private readonly links = new Map<string, Promise<LinkTarget>>();
+  private readonly source: ContainedSource | undefined;
+  private readonly openDirs = new Limiter(OPEN_DIRS);
 
   constructor(private readonly opts: TreeOptions) {
     this.limit = new Limiter(opts.parallelism ?? 32);
+    this.source = opts.containedIn === undefined ? undefined : new ContainedSource(opts.containedIn);
   }
 
   /**
@@ -169,7 +145,10 @@ export class TreeCopier {
    * for the top, which the filter never sees). An existing top directory keeps its own metadata.
    */
   async copy(src: string, dst: string, target: CopyTarget = {}): Promise<void> {
-    if (target.emptyTop !== true) return this.copyEntry(src, dst, '');
+    if (target.emptyTop !== true) {
+      if (this.source === undefined) return this.copyEntry(src, dst, '');
+      return this.source.withEntry(src, (via) => this.copyEntry(src, dst, '', undefined, via));
+    }
     const top = parentDir(() => Promise.resolve(true));
     await top.ready();
     await this.copyChildren(src, dst, '', top);
@@ -182,42 +161,92 @@ export class TreeCopier {
     return `${overlay.upper}${dst.slice(overlay.merged.length)}`;
   }
 
-  private async copyEntry(src: string, dst: string, rel: string, parent?: ParentDir): Promise<void> {
+  /**
+   * Copies the entry `src`, read through `via` (the same entry, by name under an open directory, for a
+   * contained source). With `pending`, a directory is left there to be copied later.
+   */
+  private async copyEntry(
+    src: string,
+    dst: string,
+    rel: string,
+    parent?: ParentDir,
+    via = src,
+    pending?: PendingDir[],
+  ): Promise<void> {
     this.checkSignal();
-    const st = await this.limit.run(() => lstat(src, { bigint: true }));
+    const st = await this.limit.run(() => lstat(via, { bigint: true }));
     const isDir = st.isDirectory();
     const decision = rel === '' || this.opts.filter === undefined ? 'copy' : this.opts.filter(rel, isDir);
     if (decision === 'skip') return;
     if (!isDir) {
       await parent?.ready();
       const fresh = parent?.fresh === true;
-      await this.limit.run(() => this.copyLeaf(src, dst, st, fresh));
+      await this.limit.run(() => this.copyLeaf(src, via, dst, st, fresh));
       return;
     }
+    if (pending !== undefined) pending.push({ src, dst, rel, st, decision });
+    else await this.copyDirectory({ src, dst, rel, st, decision }, parent);
+  }
+
+  private async copyDirectory(d: PendingDir, parent: ParentDir | undefined): Promise<void> {
     const dir = parentDir(async () => {
       await parent?.ready();
       const fresh = parent?.fresh === true;
-      return this.prepareDir(this.physical(dst, fresh), fresh);
+      return this.prepareDir(this.physical(d.dst, fresh), fresh);
     });
-    if (decision === 'copy') await dir.ready();
-    await this.copyChildren(src, dst, rel, dir);
+    if (d.decision === 'copy') await dir.ready();
+    const xattrs = await this.copyChildren(d.src, d.dst, d.rel, dir);
     // A directory merged into keeps its metadata at the top, takes the source's below (as fsutil).
-    if (dir.made && (rel !== '' || dir.fresh)) {
-      await this.applyMeta(src, this.physical(dst, parent?.fresh === true), st);
+    if (dir.made && (d.rel !== '' || dir.fresh)) {
+      await this.applyMeta(d.src, this.physical(d.dst, parent?.fresh === true), d.st, xattrs);
     }
   }
 
-  private async copyChildren(src: string, dst: string, rel: string, dir: ParentDir): Promise<void> {
-    const names = (await this.limit.run(() => readdir(src))).sort();
-    for (let i = 0; i < names.length; i += CHUNK) {
-      await Promise.all(
-        names
-          .slice(i, i + CHUNK)
-          .map((name) =>
-            this.copyEntry(`${src}/${name}`, `${dst}/${name}`, rel === '' ? name : `${rel}/${name}`, dir),
-          ),
+  /** Copies a directory's children; for a contained source, returns the directory's own xattrs. */
+  private async copyChildren(
+    src: string,
+    dst: string,
+    rel: string,
+    dir: ParentDir,
+  ): Promise<Xattrs | undefined> {
+    const relOf = (name: string): string => (rel === '' ? name : `${rel}/${name}`);
+    const source = this.source;
+    if (source === undefined) {
+      const names = (await this.limit.run(() => readdir(src))).sort();
+      await this.inChunks(names, (name) =>
+        this.copyEntry(`${src}/${name}`, `${dst}/${name}`, relOf(name), dir),
       );
+      return undefined;
     }
+    // The directory is open only while its own entries are looked at and its files copied; its
+    // subdirectories are copied after, each through its own handle, so open directories stay few.
+    const pending: PendingDir[] = [];
+    const xattrs = await this.openDirs.run(async () => {
+      const handle: SourceHandle = source.openDir(src);
+      try {
+        const names = (await this.limit.run(() => readdir(handle.path))).sort();
+        await this.inChunks(names, (name) =>
+          this.copyEntry(
+            `${src}/${name}`,
+            `${dst}/${name}`,
+            relOf(name),
+            dir,
+            `${handle.path}/${name}`,
+            pending,
+          ),
+        );
+        return readXattrs(`${handle.path}/.`);
+      } finally {
+        handle.close();
+      }
+    });
+    await this.inChunks(pending, (d) => this.copyDirectory(d, dir));
+    return xattrs;
+  }
+
+  /** `fn` on every item, CHUNK at a time: bounds the promises pending for a huge directory. */
+  private async inChunks<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+    for (let i = 0; i < items.length; i += CHUNK) await Promise.all(items.slice(i, i + CHUNK).map(fn));
   }
 
   /** Makes `dst` a directory; true when it was created (rather than merged into). */
@@ -246,44 +275,70 @@ export class TreeCopier {
     } else await unlink(dst);
   }
 
-  /** `merged` is the leaf's path under the mounted root; in a fresh directory it may go to the upper dir. */
-  private async copyLeaf(src: string, merged: string, st: BigIntStats, inFresh: boolean): Promise<void> {
+  /**
+   * `merged` is the leaf's path under the mounted root; in a fresh directory it may go to the upper dir.
+   * The leaf is read through `via` (see copyEntry); `src` names it.
+   */
+  private async copyLeaf(
+    src: string,
+    via: string,
+    merged: string,
+    st: BigIntStats,
+    inFresh: boolean,
+  ): Promise<void> {
     this.checkSignal();
     const dst = this.physical(merged, inFresh);
     if (!inFresh) await this.clearForLeaf(dst);
     if ((st.isFile() && st.nlink === 1n && st.size <= SMALL_FILE) || st.isSymbolicLink()) {
-      this.copySmallLeafSync(src, dst, st);
+      this.copySmallLeafSync(src, via, dst, st);
       if (++this.syncLeaves % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
       return;
     }
-    if (st.isFile()) {
-      if (st.nlink > 1n) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = this.links.get(key);
-        if (first !== undefined) {
-          const other = await first;
-          // Both in the upper directory, or both through the mount (a link cannot cross the two).
-          const direct = other.direct && dst !== merged;
-          await link(direct ? other.path : other.merged, direct ? dst : merged);
-          return;
-        }
-        const written = copyFile(src, dst, constants.COPYFILE_FICLONE)
-          .then(() => this.applyMeta(src, dst, st))
-          .then((): LinkTarget => ({ path: dst, merged, direct: dst !== merged }));
-        this.links.set(key, written);
-        written.catch(() => undefined); // a later link awaits it; the error is reported here
-        await written;
-        return;
-      }
-      await copyFile(src, dst, constants.COPYFILE_FICLONE);
-    } else if (st.isSymbolicLink()) {
-      await symlink(await readlink(src), dst);
+    if (st.isFile()) return this.copyFileLeaf(src, via, { dst, merged }, st);
+    if (st.isSymbolicLink()) {
+      await symlink(await readlink(via), dst);
     } else if (st.isBlockDevice() || st.isCharacterDevice() || st.isFIFO()) {
       mknod(dst, Number(st.mode), st.rdev);
     } else {
       return; // sockets are not copied (as in an image layer)
     }
-    await this.applyMeta(src, dst, st);
+    await this.applyMeta(via, dst, st);
+  }
+
+  /** A regular file's content: `via` itself, or for a contained source a descriptor checked against `st`. */
+  private openContent(src: string, via: string, st: BigIntStats): SourceHandle {
+    return this.source === undefined
+      ? { path: via, close: () => undefined }
+      : this.source.openFile(via, st, src);
+  }
+
+  /** A regular file, asynchronously; a multiply-linked one is linked to its first copy. */
+  private async copyFileLeaf(
+    src: string,
+    via: string,
+    to: { readonly dst: string; readonly merged: string },
+    st: BigIntStats,
+  ): Promise<void> {
+    const { dst, merged } = to;
+    const key = `${st.dev}:${st.ino}`;
+    const first = st.nlink > 1n ? this.links.get(key) : undefined;
+    if (first !== undefined) {
+      const other = await first;
+      // Both in the upper directory, or both through the mount (a link cannot cross the two).
+      const direct = other.direct && dst !== merged;
+      await link(direct ? other.path : other.merged, direct ? dst : merged);
+      return;
+    }
+    const content = this.openContent(src, via, st);
+    const written = copyFile(content.path, dst, constants.COPYFILE_FICLONE)
+      .finally(() => content.close())
+      .then(() => this.applyMeta(via, dst, st))
+      .then((): LinkTarget => ({ path: dst, merged, direct: dst !== merged }));
+    if (st.nlink > 1n) {
+      this.links.set(key, written);
+      written.catch(() => undefined); // a later link awaits it; the error is reported here
+    }
+    await written;
   }
 
   private modeOf(st: BigIntStats, isDir: boolean): number {
@@ -296,9 +351,16 @@ export class TreeCopier {
    * against tens for each fs/promises call (file handles, promises, thread-pool hops); measured 3×
    * faster over 20,000 files of 10 KB. The caller yields to the event loop every few hundred leaves.
    */
-  private copySmallLeafSync(src: string, dst: string, st: BigIntStats): void {
-    if (st.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
-    else copyFileSync(src, dst, constants.COPYFILE_FICLONE);
+  private copySmallLeafSync(src: string, via: string, dst: string, st: BigIntStats): void {
+    if (st.isSymbolicLink()) symlinkSync(readlinkSync(via), dst);
+    else {
+      const content = this.openContent(src, via, st);
+      try {
+        copyFileSync(content.path, dst, constants.COPYFILE_FICLONE);
+      } finally {
+        content.close();
+      }
+    }
     const owner = this.opts.owner;
     try {
       lchownSync(dst, owner?.uid ?? Number(st.uid), owner?.gid ?? Number(st.gid));
@@ -306,13 +368,16 @@ export class TreeCopier {
       if (owner !== undefined || !hasCode(err, 'EPERM')) throw err;
     }
     if (!st.isSymbolicLink()) chmodSync(dst, this.modeOf(st, false));
-    copyXattrs(src, dst);
+    copyXattrs(via, dst);
     const seconds = (ns: bigint) => Number(ns / 1000n) / 1e6;
     lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
   }
 
-  /** Owner, mode, xattrs and times of `src` (as changed by chown/chmod) onto `dst`. */
-  private async applyMeta(src: string, dst: string, st: BigIntStats): Promise<void> {
+  /**
+   * Owner, mode, xattrs and times of `src` (as changed by chown/chmod) onto `dst`; `xattrs`, when given,
+   * instead of those read from `src`.
+   */
+  private async applyMeta(src: string, dst: string, st: BigIntStats, xattrs?: Xattrs): Promise<void> {
     const owner = this.opts.owner;
     try {
       await lchown(dst, owner?.uid ?? Number(st.uid), owner?.gid ?? Number(st.gid));
@@ -322,7 +387,7 @@ export class TreeCopier {
     }
     const isLink = st.isSymbolicLink();
     if (!isLink) await chmod(dst, this.modeOf(st, st.isDirectory()));
-    copyXattrs(src, dst);
+    writeXattrs(dst, xattrs ?? readXattrs(src));
     const seconds = (ns: bigint) => Number(ns / 1000n) / 1e6;
     await lutimes(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
   }
@@ -348,22 +413,4 @@ export function copyMetadataSync(src: string, dst: string): void {
   copyXattrs(src, dst);
   const seconds = (ns: bigint) => Number(ns / 1000n) / 1e6;
   lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
-}
-
-/** Copies the extended attributes; one the destination refuses is left out (as BuildKit logs and goes on). */
-function copyXattrs(src: string, dst: string): void {
-  let names: string[];
-  try {
-    names = llistxattr(src);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    try {
-      const value = lgetxattr(src, name);
-      if (value !== undefined) lsetxattr(dst, name, value);
-    } catch {
-      // ENOTSUP, EPERM (trusted.*, security.* without privileges, user.* on a symlink) …
-    }
-  }
 }

@@ -14,6 +14,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,5 +134,21 @@ describe.skipIf(!isRoot)('the local context as a build sees it', () => {
     const third = await solve(engine, def(), { locals: { context } });
     expect(third.snapshot).not.toBe(first.snapshot);
     expect(await read(third.snapshot, 'out/data/oneline.txt')).toBe('one 2\n');
+  });
+
+  it('an archive ADD unpacks from the context keeps the owners of its members (only a copied file gets 0:0)', async () => {
+    writeFileSync(join(work, 'member.txt'), 'member\n');
+    execFileSync('tar', ['--owner=5', '--group=6', '-cf', join(context, 'a.tar'), '-C', work, 'member.txt']);
+    lchownSync(join(context, 'a.tar'), 99, 99);
+    const ctx = llb.local('context', { include: ['a.tar'] });
+    const def = llb
+      .scratch()
+      .file(llb.copy(ctx, '/a.tar', '/x/', { attemptUnpack: true }).copy(ctx, '/a.tar', '/copied.tar'))
+      .toDefinition();
+    const result = await solve(engine, def, { locals: { context } });
+    expect(await owners(result.snapshot, ['x/member.txt', 'copied.tar'])).toEqual([
+      'x/member.txt 5:6',
+      'copied.tar 0:0',
+    ]);
   });
 });

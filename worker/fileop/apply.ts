@@ -34,7 +34,8 @@ export interface ApplyFileActionsOptions {
   readonly sourceFilter?: (index: number) => CopyPredicate | undefined;
   /**
    * True when input `index` is a host directory read in place (a local source), not a snapshot: what is
-   * copied from it is owned by 0:0 unless the copy chowns it (BuildKit's context transfer resets owners).
+   * copied from it is owned by 0:0 unless the copy chowns it (BuildKit's context transfer resets owners),
+   * and it is read without following a symlink that a change during the build put on the way.
    */
   readonly hostSource?: (index: number) => boolean;
   /** File operations run at once in a copy (default 32). */
@@ -74,11 +75,11 @@ async function applyOne(
       if (srcRoot !== undefined) roots.push(srcRoot);
       const filter: CopyFilter | undefined =
         options.copyFilter === undefined ? undefined : predicateFilter(options.copyFilter);
-      const host = action.src !== SCRATCH && options.hostSource?.(action.src) === true;
       return copyAction(action, {
         srcRoot,
         destRoot: dest,
-        owner: (await ownerOf(action.chown, options)) ?? (host ? HOST_SOURCE_OWNER : undefined),
+        owner: await ownerOf(action.chown, options),
+        hostSource: action.src !== SCRATCH && options.hostSource?.(action.src) === true,
         filter,
         sourceFilter: action.src === SCRATCH ? undefined : options.sourceFilter?.(action.src),
         signal: options.signal,
@@ -96,9 +97,6 @@ async function applyOne(
       return symlinkAction(dest, action);
   }
 }
-
-/** The owner of what a copy takes from a host directory without a chown. */
-const HOST_SOURCE_OWNER: Owner = { uid: 0, gid: 0 };
 
 function numericId(id: number | string, what: string): number {
   const n = typeof id === 'number' ? id : /^\d+$/u.test(id) ? Number(id) : NaN;

@@ -12,6 +12,8 @@
  *   parent must exist.
  */
 import { NotFoundError } from '../../core/errors.js';
+import { ContainedSource } from '../../snapshotter/treecopy-source.js';
+import type { TreeOptions } from '../../snapshotter/treecopy.js';
 import type { CopyAction } from '../../llb/ops.js';
 import { cleanName, joinRoot, splitName } from '../../snapshotter/layers/root-path.js';
 import type { CopyFilter, CopyPredicate } from './filter.js';
@@ -27,7 +29,14 @@ export interface CopyContext {
   /** The mounted source root; undefined for an empty file system (scratch). */
   readonly srcRoot: string | undefined;
   readonly destRoot: string;
+  /** The chown's owner. */
   readonly owner: Owner | undefined;
+  /**
+   * The source root is a host directory read in place (a local source): what is copied from it is owned
+   * by 0:0 unless chowned (an archive's members keep theirs), and nothing is read through a symlink a
+   * change during the build put on the way (TreeOptions.containedIn).
+   */
+  readonly hostSource?: boolean;
   /** Overrides the action's include/exclude patterns. */
   readonly filter?: CopyFilter;
   /**
@@ -39,6 +48,15 @@ export interface CopyContext {
   readonly parallelism?: number;
   /** The overlay mounted at `destRoot`, when it is one (see TreeOptions.overlay). */
   readonly overlay?: { readonly merged: string; readonly upper: string } | undefined;
+}
+
+/** The owner of what a copy takes from a host directory without a chown. */
+const HOST_SOURCE_OWNER: Owner = { uid: 0, gid: 0 };
+
+/** The tree copier's options for the copy's source: the owner entries get, and containment. */
+export function sourceTreeOptions(ctx: CopyContext): Pick<TreeOptions, 'owner' | 'containedIn'> {
+  if (ctx.hostSource !== true) return { owner: ctx.owner };
+  return { owner: ctx.owner ?? HOST_SOURCE_OWNER, containedIn: ctx.srcRoot };
 }
 
 /** True when a destination names a directory by its spelling (`dir/`, `dir/.`, `/`). */
@@ -82,7 +100,7 @@ export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<
   const filter = ctx.filter ?? patternFilter(action.include, action.exclude);
   const copierFor = (srcRel: string): TreeCopier =>
     new TreeCopier({
-      owner: ctx.owner,
+      ...sourceTreeOptions(ctx),
       mode: chmodFunction(action.chmod),
       filter: withSourceFilter(filter, ctx.sourceFilter, srcRel),
       replaceExisting: action.alwaysReplaceExisting,
@@ -114,8 +132,16 @@ async function copyOne(
     throw new NotFoundError(`${JSON.stringify(`/${source}`)} not found in source`);
   }
   if (action.attemptUnpack === true && srcStat.isFile()) {
-    const compression = await archiveCompression(src.abs);
-    if (compression !== undefined) return unpackInto(src.abs, compression, action.dest, ctx);
+    // From a host directory, the archive read is the file checked inside it, whatever changes meanwhile.
+    const host = ctx.hostSource === true ? ctx.srcRoot : undefined;
+    const archive = host === undefined ? undefined : new ContainedSource(host).openFileAt(src.abs);
+    try {
+      const path = archive?.path ?? src.abs;
+      const compression = await archiveCompression(path);
+      if (compression !== undefined) return await unpackInto(path, compression, action.dest, ctx);
+    } finally {
+      archive?.close();
+    }
   }
   const dest = resolveIn(ctx.destRoot, action.dest, true);
   const destStat = await lstatOrUndefined(dest.abs);

@@ -12,6 +12,7 @@ import { NotFoundError } from '../../core/errors.js';
 import type { CopyAction } from '../../llb/ops.js';
 import { cleanName, joinRoot } from '../../snapshotter/layers/root-path.js';
 import type { CopyContext } from './copy.js';
+import { sourceTreeOptions } from './copy.js';
 import type { CopyFilter, FilterDecision } from './filter.js';
 import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
@@ -87,7 +88,7 @@ export async function copyWithParents(action: CopyAction, ctx: CopyContext): Pro
       throw new NotFoundError(`${JSON.stringify(`/${pivot}`)} is not a directory in source`);
     }
     const copier = new TreeCopier({
-      owner: ctx.owner,
+      ...sourceTreeOptions(ctx),
       mode: chmodFunction(action.chmod),
       filter: withSourceFilter(both(keptFilter(kept), patterns), ctx.sourceFilter, src.rel),
       replaceExisting: action.alwaysReplaceExisting,

@@ -1,0 +1,102 @@
+/**
+ * Small parts of the tree copier (treecopy.ts): a limit on operations at once, the lazily made
+ * destination directory, and extended attributes read and written without following symlinks.
+ */
+import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { hasCode, lgetxattr, llistxattr, lsetxattr } from '../core/sys.js';
+
+/** lstat, or undefined when nothing is there. */
+export async function lstatOrUndefined(abs: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(abs);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** Runs at most `max` tasks at once. */
+export class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly max: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/**
+ * The destination directory children go into, made once, when first needed (a filtered directory is
+ * created only for an entry copied into it). `fresh` (known once made): created by this copy, so
+ * empty but for what the copy put there, and its children need no check for an existing entry.
+ */
+export interface ParentDir {
+  readonly ready: () => Promise<void>;
+  readonly fresh: boolean;
+  readonly made: boolean;
+}
+
+export function parentDir(make: () => Promise<boolean>): ParentDir {
+  let promise: Promise<void> | undefined;
+  let fresh = false;
+  return {
+    ready: () =>
+      (promise ??= make().then((created) => {
+        fresh = created;
+      })),
+    get fresh() {
+      return fresh;
+    },
+    get made() {
+      return promise !== undefined;
+    },
+  };
+}
+
+/** Extended attributes by name. */
+export type Xattrs = readonly (readonly [string, Buffer])[];
+
+/** The extended attributes of `path` itself (never followed); none when they cannot be listed. */
+export function readXattrs(path: string): Xattrs {
+  let names: string[];
+  try {
+    names = llistxattr(path);
+  } catch {
+    return [];
+  }
+  const out: [string, Buffer][] = [];
+  for (const name of names) {
+    try {
+      const value = lgetxattr(path, name);
+      if (value !== undefined) out.push([name, value]);
+    } catch {
+      // gone meanwhile, or not readable (trusted.* without privileges)
+    }
+  }
+  return out;
+}
+
+/** Sets the extended attributes; one the destination refuses is left out (as BuildKit logs and goes on). */
+export function writeXattrs(dst: string, xattrs: Xattrs): void {
+  for (const [name, value] of xattrs) {
+    try {
+      lsetxattr(dst, name, value);
+    } catch {
+      // ENOTSUP, EPERM (trusted.*, security.* without privileges, user.* on a symlink) …
+    }
+  }
+}
+
+/** Copies the extended attributes of `src` itself onto `dst`. */
+export function copyXattrs(src: string, dst: string): void {
+  writeXattrs(dst, readXattrs(src));
+}
