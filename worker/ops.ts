@@ -271,18 +271,19 @@ interface CopySource {
 async function hashFiltered(
   root: string,
   { path, follow }: CopySource,
-  filter: SourceFilter | undefined,
+  local: { readonly filter: SourceFilter | undefined; readonly rootOwned: boolean },
   deps: WorkerDeps,
   signal: AbortSignal,
 ): Promise<string> {
-  if (filter === undefined)
-    return hashPath(root, path, { statCache: deps.statCache, wildcard: true, followLinks: follow, signal });
+  const { filter, rootOwned } = local;
+  const common = { statCache: deps.statCache, rootOwned, signal };
+  if (filter === undefined) return hashPath(root, path, { ...common, wildcard: true, followLinks: follow });
   const rel = relOf(path);
   // The filter sees the entries where the copy reads them: below the followed link's target.
   const selected = hasMeta(rel) ? '' : follow ? resolveIn(root, rel, true).rel : rel;
   const keep = (sub: string, isDir: boolean): boolean | 'descend' =>
     filter(selected === '' ? sub : `${selected}/${sub}`, isDir);
-  return sha('filtered', await hashPath(root, selected, { statCache: deps.statCache, keep, signal }));
+  return sha('filtered', await hashPath(root, selected, { ...common, keep }));
 }
 
 export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount: number): Op {
@@ -300,10 +301,11 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
         const result = asWorkerResult(input);
         const hash = (): Promise<string> =>
           withResultDirs([result], { snapshotter: deps.snapshotter, signal: ctx.signal }, async ([dir]) => {
-            const filter = localFilterOf(result);
+            // A host directory's entries are copied as 0:0 (unless chowned): hashed so.
+            const local = { filter: localFilterOf(result), rootOwned: result.kind === 'local' };
             const hashes: string[] = [];
             for (const s of sources) {
-              hashes.push(await hashFiltered(dir ?? '', s, filter, deps, ctx.signal));
+              hashes.push(await hashFiltered(dir ?? '', s, local, deps, ctx.signal));
             }
             return sha(...hashes);
           });

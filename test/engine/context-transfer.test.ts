@@ -94,6 +94,19 @@ describe.skipIf(!isRoot)('the local context as a build sees it', () => {
     expect(await owners(chowned.snapshot, tree)).toEqual(tree.map((p) => `${p} 7:8`));
   });
 
+  it('keys the copy on the context as copied: a chown on the host alone hits the cache', async () => {
+    writeFileSync(join(context, 'cached.txt'), 'cached\n');
+    lchownSync(join(context, 'cached.txt'), 99, 99);
+    const first = await solve(engine, copyFromContext('cached.txt'), { locals: { context } });
+    lchownSync(join(context, 'cached.txt'), 98, 97);
+    const second = await solve(engine, copyFromContext('cached.txt'), { locals: { context } });
+    expect(second.snapshot).toBe(first.snapshot);
+    expect(await owners(second.snapshot, ['out'])).toEqual(['out 0:0']);
+    writeFileSync(join(context, 'cached.txt'), 'changed\n');
+    const third = await solve(engine, copyFromContext('cached.txt'), { locals: { context } });
+    expect(third.snapshot).not.toBe(first.snapshot);
+  });
+
   it('COPY --link from the context (a merge) and FROM a local directory give 0:0 too', async () => {
     const linked = llb.merge([
       llb.scratch().file(llb.mkdir('/base')),

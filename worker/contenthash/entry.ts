@@ -58,13 +58,15 @@ export interface HeaderInput {
   readonly st: BigIntStats;
   readonly linkname: string;
   readonly xattrs: readonly (readonly [string, Buffer])[];
+  /** Hash every entry as owned by 0:0 (a build context, whose owners a copy resets). */
+  readonly rootOwned?: boolean;
 }
 
 /**
  * The canonical header text. Symlinks get permission 0777 (as BuildKit does: link permissions mean
  * nothing on Linux and differ between file systems); only regular files have a size.
  */
-export function headerText({ type, st, linkname, xattrs }: HeaderInput): string {
+export function headerText({ type, st, linkname, xattrs, rootOwned }: HeaderInput): string {
   const perm = type === 'symlink' ? 0o777 : Number(st.mode & 0o7777n);
   const size = type === 'file' ? st.size.toString() : '0';
   const device = type === 'char' || type === 'block' ? `${major(st.rdev)},${minor(st.rdev)}` : '';
@@ -72,8 +74,8 @@ export function headerText({ type, st, linkname, xattrs }: HeaderInput): string 
   return [
     `t=${TYPE_FLAG[type]}`,
     `m=${perm.toString(8)}`,
-    `u=${st.uid}`,
-    `g=${st.gid}`,
+    `u=${rootOwned === true ? 0 : st.uid}`,
+    `g=${rootOwned === true ? 0 : st.gid}`,
     `s=${size}`,
     `l=${JSON.stringify(linkname)}`,
     `d=${device}`,
@@ -130,20 +132,28 @@ export async function hashFileContent(path: string, size: bigint, signal?: Abort
   return hash.digest('hex');
 }
 
-/** The hash of a non-directory entry: header plus content digest (files) — no name, no times. */
-export async function hashLeafEntry(path: string, st: BigIntStats, signal?: AbortSignal): Promise<string> {
+/**
+ * The hash of a non-directory entry: header plus content digest (files) — no name, no times.
+ * `rootOwned`: as if owned by 0:0.
+ */
+export async function hashLeafEntry(
+  path: string,
+  st: BigIntStats,
+  signal?: AbortSignal,
+  rootOwned = false,
+): Promise<string> {
   const type = entryType(st);
   const linkname = type === 'symlink' ? await readlink(path) : '';
   const xattrs = readXattrs(path);
   const content = type === 'file' ? await hashFileContent(path, st.size, signal) : '';
   return createHash('sha256')
-    .update(`leaf\n${headerText({ type, st, linkname, xattrs })}\nc=${content}`)
+    .update(`leaf\n${headerText({ type, st, linkname, xattrs, rootOwned })}\nc=${content}`)
     .digest('hex');
 }
 
 /** The header digest part of a directory (its own metadata; children are added by the caller). */
-export function directoryHeader(path: string, st: BigIntStats): string {
-  return `dir\n${headerText({ type: 'dir', st, linkname: '', xattrs: readXattrs(path) })}`;
+export function directoryHeader(path: string, st: BigIntStats, rootOwned = false): string {
+  return `dir\n${headerText({ type: 'dir', st, linkname: '', xattrs: readXattrs(path), rootOwned })}`;
 }
 
 export { checkAborted };

@@ -52,6 +52,11 @@ export interface HashPathOptions {
   readonly exclude?: PathFilter;
   /** Keep only what this source filter keeps (applied with `exclude`). */
   readonly keep?: SourceFilter;
+  /**
+   * Hash every entry as owned by 0:0, as a copy from a build context gives it (BuildKit's context
+   * transfer resets owners): a chown on the host alone changes nothing. Remembered apart in the cache.
+   */
+  readonly rootOwned?: boolean;
   readonly statCache: StatCache;
   readonly signal?: AbortSignal;
   /** Concurrent lstat/readdir calls (default 64). */
@@ -70,6 +75,9 @@ interface Walk {
   readonly exclude: PathPredicate | undefined;
   readonly excludeMayReinclude: boolean;
   readonly keep: SourceFilter | undefined;
+  readonly rootOwned: boolean;
+  /** The stat cache's key for a path (root-owned hashes are kept apart from the others). */
+  readonly key: (abs: string) => string;
 }
 
 const MAX_LINK_FOLLOWS = 255;
@@ -107,6 +115,9 @@ export async function hashPath(root: string, path: string, options: HashPathOpti
     exclude: toPredicate(exclude),
     excludeMayReinclude: typeof exclude === 'object' && exclude.exclusions === true,
     keep: options.keep,
+    rootOwned: options.rootOwned === true,
+    // Paths start with '/': a prefixed key never meets a plain one.
+    key: options.rootOwned === true ? (abs) => `0:${abs}` : (abs) => abs,
   };
   const rootAbs = resolve(root);
   const rel = posix.normalize(`/${path}`).slice(1).replace(/\/$/, '');
@@ -170,14 +181,14 @@ async function resolveScoped(
 }
 
 function hashLeaf(abs: string, st: BigIntStats, walk: Walk): string | Promise<string> {
-  const cached = walk.cache.lookup(abs, st);
+  const cached = walk.cache.lookup(walk.key(abs), st);
   if (cached !== undefined) return cached;
   return walk.reads.run(async () => {
     checkAborted(walk.signal);
     const scannedAtNs = nowNs();
     walk.onRead?.(abs);
-    const hash = await hashLeafEntry(abs, st, walk.signal);
-    walk.cache.record(abs, st, hash, scannedAtNs);
+    const hash = await hashLeafEntry(abs, st, walk.signal, walk.rootOwned);
+    walk.cache.record(walk.key(abs), st, hash, scannedAtNs);
     return hash;
   });
 }
@@ -233,11 +244,11 @@ async function hashDir(
  * `/`, which no leaf's path does.
  */
 function cachedDirectoryHeader(abs: string, st: BigIntStats, walk: Walk): string {
-  const key = `${abs}/`;
+  const key = walk.key(`${abs}/`);
   const cached = walk.cache.lookup(key, st);
   if (cached !== undefined) return cached;
   const scannedAtNs = nowNs();
-  const header = directoryHeader(abs, st);
+  const header = directoryHeader(abs, st, walk.rootOwned);
   walk.cache.record(key, st, header, scannedAtNs);
   return header;
 }
