@@ -50,7 +50,11 @@ export function addBuildCommand(
   program
     .command('build')
     .description('Build an image from a Dockerfile (the flags of `docker buildx build`).')
-    .argument('[context]', 'the build context directory, or - to read a Dockerfile from stdin', '.')
+    .argument(
+      '[context]',
+      'the build context: a directory, a git or http(s) URL, or - for stdin (a tar archive of the context, or a Dockerfile)',
+      '.',
+    )
     .option('-t, --tag <name>', 'name the image (repeatable)', collect, [])
     .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile; - for stdin)')
     .option(

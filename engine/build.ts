@@ -30,6 +30,7 @@ import { VertexError } from '../solver/errors.js';
 import type { Definition } from '../llb/index.js';
 import type { CheckWarning } from '../frontend/checks/index.js';
 import { BaseImages } from './base-images.js';
+import { remoteContextOf, withEmptyContext, withRemoteContext } from './build-context.js';
 import type { Engine } from './open.js';
 
 export type BuildOutput =
@@ -38,9 +39,17 @@ export type BuildOutput =
   | { readonly type: 'tar'; readonly dest: string | Writable };
 
 export interface BuildOptions {
-  /** The context directory; undefined for a build without context (Dockerfile text given). */
+  /**
+   * The context: a directory, or a git or http(s) URL (a repository, a tarball or a Dockerfile: see
+   * engine/build-context.ts); undefined for a build without context (Dockerfile text given).
+   */
   readonly context?: string;
-  /** The Dockerfile's path (default `<context>/Dockerfile`). */
+  /** A tar archive (plain or compressed) as the context, instead of `context` (`tar -c . | tsbuild build -`). */
+  readonly contextArchive?: Uint8Array;
+  /**
+   * The Dockerfile's path (default `<context>/Dockerfile`); with a remote context or an archive, a
+   * relative path is inside the context.
+   */
   readonly dockerfile?: string;
   /** The Dockerfile's text (instead of a path; `tsbuild build -`). */
   readonly dockerfileText?: string;
@@ -89,6 +98,14 @@ export interface BuildResult {
   readonly checkError?: TsbuildError;
 }
 
+/** The options once a remote context is a directory (engine/build-context.ts). */
+interface ResolvedBuildOptions extends BuildOptions {
+  /** The context is remote: no .dockerignore applies (BuildKit's rule). */
+  readonly remoteContext?: boolean;
+  /** The Dockerfile's name in messages when its text is given. */
+  readonly dockerfileName?: string;
+}
+
 /** Reports an internal step (`[internal] load build definition`) as a vertex. */
 function step<T>(progress: ProgressWriter, name: string, fn: () => Promise<T>, digest?: string): Promise<T> {
   return reportStep(progress, { digest: digest ?? `internal:${randomBytes(6).toString('hex')}`, name }, fn);
@@ -110,8 +127,11 @@ function checkWarningEvent(w: CheckWarning, digest: string, file: string): Warni
   };
 }
 
-async function readDockerfile(options: BuildOptions): Promise<{ text: string; file: string; path?: string }> {
-  if (options.dockerfileText !== undefined) return { text: options.dockerfileText, file: 'Dockerfile' };
+async function readDockerfile(
+  options: ResolvedBuildOptions,
+): Promise<{ text: string; file: string; path?: string }> {
+  if (options.dockerfileText !== undefined)
+    return { text: options.dockerfileText, file: options.dockerfileName ?? 'Dockerfile' };
   const path = resolve(options.dockerfile ?? join(options.context ?? '.', 'Dockerfile'));
   try {
     // Bytes that are not UTF-8 stay countable (the parser's line limit); see core/utf8.ts.
@@ -122,7 +142,8 @@ async function readDockerfile(options: BuildOptions): Promise<{ text: string; fi
 }
 
 /** `<Dockerfile>.dockerignore` beside the Dockerfile wins over the context's `.dockerignore`. */
-async function readExcludes(options: BuildOptions, dockerfilePath?: string): Promise<string[]> {
+async function readExcludes(options: ResolvedBuildOptions, dockerfilePath?: string): Promise<string[]> {
+  if (options.remoteContext === true) return [];
   const candidates = [
     ...(dockerfilePath ? [join(dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`)] : []),
     ...(options.context ? [join(options.context, '.dockerignore')] : []),
@@ -202,7 +223,7 @@ interface Converted {
 
 async function convert(
   engine: Engine,
-  options: BuildOptions,
+  options: ResolvedBuildOptions,
   progress: ProgressWriter,
   onCheckWarning?: (warning: CheckWarning) => void,
 ): Promise<Converted> {
@@ -314,6 +335,23 @@ async function checkOnly(
 }
 
 export async function build(engine: Engine, options: BuildOptions): Promise<BuildResult> {
+  const remote = await remoteContextOf(options);
+  const dockerfileOnly = options.dockerfileText !== undefined || options.dockerfile !== undefined;
+  if (remote === undefined && options.context === undefined && dockerfileOnly) {
+    return withEmptyContext((context) => buildResolved(engine, { ...options, context }));
+  }
+  if (remote === undefined) return buildResolved(engine, options);
+  const { contextArchive: _archive, dockerfile: _dockerfile, dockerfileText: _text, ...rest } = options;
+  return engine.gcLock.shared(
+    () =>
+      withRemoteContext(engine, remote, options, (resolved) =>
+        buildResolved(engine, { ...rest, ...resolved, remoteContext: true }),
+      ),
+    options.signal,
+  );
+}
+
+async function buildResolved(engine: Engine, options: ResolvedBuildOptions): Promise<BuildResult> {
   const progress = options.progress ?? noopProgress;
   if (options.context !== undefined) {
     const info = await stat(options.context).catch(() => undefined);

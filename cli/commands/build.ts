@@ -11,6 +11,8 @@ import { daemonSocketPath, prepareRoot, resolveRoot } from '../../core/root.js';
 import type { WireBuildRequest } from '../../core/wire.js';
 import { WIRE_VERSION } from '../../core/wire.js';
 import { decodeUtf8Escaped } from '../../core/utf8.js';
+import { isArchiveHead } from '../../core/archive.js';
+import { remoteContextKind } from '../../core/remote-context.js';
 import type { BuildOptions, BuildOutput, CheckWarning } from '../../index.js';
 import { buildOnDaemon } from '../daemon-client.js';
 import { explainNoSpace } from '../disk-full.js';
@@ -206,11 +208,8 @@ export function allowInsecure(entitlements: readonly string[]): boolean {
 
 async function buildOptions(contextArg: string, flags: BuildFlags): Promise<BuildOptions> {
   const output = parseOutput(flags.output);
-  const stdin = contextArg === '-';
-  const dockerfileText = stdin ? await readStdin() : flags.file === '-' ? await readStdin() : undefined;
   return {
-    ...(stdin ? {} : { context: contextArg }),
-    ...(dockerfileText !== undefined ? { dockerfileText } : flags.file ? { dockerfile: flags.file } : {}),
+    ...(await contextOptions(contextArg, flags.file)),
     tags: [...flags.tag, ...output.names],
     ...(flags.target ? { target: flags.target } : {}),
     buildArgs: keyValues(flags.buildArg, '--build-arg'),
@@ -229,10 +228,45 @@ async function buildOptions(contextArg: string, flags: BuildFlags): Promise<Buil
   };
 }
 
-async function readStdin(): Promise<string> {
+type ContextOptions = Pick<BuildOptions, 'context' | 'contextArchive' | 'dockerfile' | 'dockerfileText'>;
+
+/**
+ * The context and the Dockerfile, as buildx takes them: with `-` as the context, stdin is the context
+ * when it is an archive (the Dockerfile `-f` names is inside it) and the Dockerfile otherwise; `-f -`
+ * reads the Dockerfile from stdin. A context URL is left to the engine (engine/build-context.ts).
+ */
+async function contextOptions(contextArg: string, file: string | undefined): Promise<ContextOptions> {
+  if (contextArg !== '-') {
+    if (file === '-') return { context: contextArg, dockerfileText: decodeUtf8Escaped(await readStdin()) };
+    return { context: contextArg, ...(file ? { dockerfile: file } : {}) };
+  }
+  if (file === '-')
+    throw new InvalidArgumentError('stdin cannot be both the build context and the Dockerfile');
+  const bytes = await readStdin();
+  if (isArchiveHead(bytes.subarray(0, 1024)))
+    return { contextArchive: bytes, ...(file ? { dockerfile: file } : {}) };
+  if (file) {
+    const hint = 'pipe a tar archive of the context to use -f with `tsbuild build -`';
+    const message = `ambiguous Dockerfile source: stdin is a Dockerfile and -f names ${file}`;
+    throw new InvalidArgumentError(message, { hint });
+  }
+  return { dockerfileText: decodeUtf8Escaped(bytes) };
+}
+
+/**
+ * Where stdin is kept once read: the daemon client reads it before it hands a build over to the full
+ * CLI, which runs in this same process and reads it from here.
+ */
+const STDIN = Symbol.for('tsbuild.stdin');
+
+async function readStdin(): Promise<Buffer> {
+  const kept = (globalThis as Record<symbol, unknown>)[STDIN];
+  if (Buffer.isBuffer(kept)) return kept;
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return decodeUtf8Escaped(Buffer.concat(chunks));
+  const bytes = Buffer.concat(chunks);
+  (globalThis as Record<symbol, unknown>)[STDIN] = bytes;
+  return bytes;
 }
 
 /** Builds in this process (build-local.ts), or hands the command to the full CLI (the client bundle). */
@@ -330,6 +364,9 @@ export function wireRequest(options: BuildOptions): WireBuildRequest | undefined
   const output = options.output ?? { type: 'image' };
   if (output.type !== 'image' && typeof output.dest !== 'string') return undefined;
   if (options.check) return undefined; // --check runs in this process
+  // An archive or a remote context is made into a directory in this process.
+  if (options.contextArchive !== undefined) return undefined;
+  if (options.context !== undefined && remoteContextKind(options.context) !== undefined) return undefined;
   const secrets: Record<string, string> = {};
   for (const [id, bytes] of Object.entries(options.secrets ?? {}))
     secrets[id] = Buffer.from(bytes).toString('base64');

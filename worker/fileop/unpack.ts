@@ -19,45 +19,16 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { cancelled } from '../../core/abort.js';
+import { compressionOf, isTarHeader } from '../../core/archive.js';
+import type { ArchiveCompression } from '../../core/archive.js';
 import { FailedPreconditionError, TsbuildError } from '../../core/errors.js';
 import { applyLayer, joinRoot } from '../../snapshotter/layers/index.js';
 import type { CopyContext } from './copy.js';
 import { mkdirAll } from './paths.js';
 import { TreeCopier } from './tree.js';
 
-export type ArchiveCompression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
-
-/** The compression of a file by its first bytes ('none' when no known magic matches). */
-export function compressionOf(head: Uint8Array): ArchiveCompression {
-  const starts = (...bytes: number[]): boolean => bytes.every((b, i) => head[i] === b);
-  if (starts(0x1f, 0x8b)) return 'gzip';
-  if (starts(0x42, 0x5a, 0x68)) return 'bzip2';
-  if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return 'xz';
-  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return 'zstd';
-  return 'none';
-}
-
-/** True when `block` (512 bytes) is a tar header: not all zero, and its checksum adds up. */
-export function isTarHeader(block: Uint8Array): boolean {
-  if (block.length < 512) return false;
-  let unsigned = 0;
-  let signed = 0;
-  let zero = true;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : (block[i] as number);
-    if (block[i] !== 0) zero = false;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  if (zero) return false;
-  const field = Buffer.from(block.subarray(148, 156))
-    .toString('latin1')
-    .replace(/[\0 ]+$/u, '')
-    .trim();
-  if (!/^[0-7]+$/u.test(field)) return false;
-  const sum = parseInt(field, 8);
-  return sum === unsigned || sum === signed;
-}
+export { compressionOf, isTarHeader };
+export type { ArchiveCompression };
 
 const COMMANDS: Partial<Record<ArchiveCompression, string>> = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' };
 

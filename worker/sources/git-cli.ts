@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { cancelled } from '../../core/abort.js';
 import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
+import { SCP_LIKE_REMOTE } from '../../core/remote-context.js';
 
 export interface GitRemote {
   /** The remote as git is given it (without the fragment). */
@@ -14,7 +15,6 @@ export interface GitRemote {
   readonly subdir?: string;
 }
 
-const SCP_LIKE = /^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:(?!\/\/)/u;
 const SCHEMES = /^(?:https?|git|ssh|git\+ssh|ssh\+git):\/\//iu;
 
 /** `url` with user info hidden (`https://user:token@host` → `https://host`). */
@@ -26,7 +26,7 @@ export function redactRemote(text: string): string {
 export function parseRemote(remote: string): GitRemote {
   const hash = remote.indexOf('#');
   const url = hash < 0 ? remote : remote.slice(0, hash);
-  if (!SCHEMES.test(url) && !SCP_LIKE.test(url)) {
+  if (!SCHEMES.test(url) && !SCP_LIKE_REMOTE.test(url)) {
     throw new InvalidArgumentError(
       `git source: unsupported remote ${JSON.stringify(redactRemote(url))} (https, http, git, ssh or user@host:path)`,
     );
