@@ -4,6 +4,9 @@
  * U+DCFF (the "surrogate escape" of Python's decoder), so that the text can still be measured in bytes.
  * Valid UTF-8 never decodes to a lone surrogate, so the mapping cannot be confused with real text.
  *
+ * `encodeUtf8Escaped` turns such text back into its bytes, for the one place BuildKit keeps them: the
+ * body of a heredoc it writes to a file without expanding it.
+ *
  * Bytes are judged one at a time, as Go's utf8.DecodeRune does (and with it BuildKit's parser, its
  * shell lexer and encoding/json): `E2 82 41` is two bad bytes then `A`, where the WHATWG decoder (and
  * Node's) would give one U+FFFD for both.
@@ -12,6 +15,8 @@ import { Buffer, isUtf8 } from 'node:buffer';
 
 const ESCAPE_BASE = 0xdc00;
 const LONE_SURROGATE = /\p{Cs}/gu;
+// With the u flag a class of surrogates matches only lone ones, never half of a pair.
+const ESCAPED_BYTES = /[\udc80-\udcff]+/gu;
 
 /** The length of the valid UTF-8 sequence at `i`, or 0 when the byte there does not start one. */
 function sequenceLength(bytes: Uint8Array, i: number): number {
@@ -67,4 +72,20 @@ export function escapedByteLength(text: string): number {
 /** Every lone surrogate (an escaped byte) as U+FFFD, the character Go writes for a bad byte. */
 export function replaceEscapes(text: string): string {
   return text.replace(LONE_SURROGATE, '\ufffd');
+}
+
+/**
+ * Text → bytes, the inverse of decodeUtf8Escaped: an escaped byte (U+DC80..U+DCFF) is that byte, the
+ * rest is UTF-8 (where any other lone surrogate becomes U+FFFD, as Buffer writes it).
+ */
+export function encodeUtf8Escaped(text: string): Buffer {
+  const parts: Buffer[] = [];
+  let last = 0;
+  for (const m of text.matchAll(ESCAPED_BYTES)) {
+    parts.push(Buffer.from(text.slice(last, m.index), 'utf8'));
+    parts.push(Buffer.from(Array.from(m[0], (unit) => unit.charCodeAt(0) - ESCAPE_BASE)));
+    last = m.index + m[0].length;
+  }
+  parts.push(Buffer.from(text.slice(last), 'utf8'));
+  return Buffer.concat(parts);
 }

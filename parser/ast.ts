@@ -12,7 +12,11 @@ export interface ArgNode {
   readonly range: SourceRange;
 }
 
-/** A heredoc attached to RUN, COPY or ADD. `content` keeps the original line endings. */
+/**
+ * A heredoc attached to RUN, COPY or ADD. `content` keeps the original line endings, and the bytes
+ * that were not UTF-8 as escapes (core/utf8.ts): where it is used as text, replaceEscapes makes each
+ * one U+FFFD, as the rest of the AST has them.
+ */
 export interface Heredoc {
   readonly name: string;
   readonly fileDescriptor: number;

@@ -86,6 +86,7 @@ export function physicalLines(source: string): PhysicalLine[] {
 
 export class DockerfileLexer {
   private readonly lines: PhysicalLine[];
+  private readonly bodyLines: PhysicalLine[];
   private readonly file: string;
   private readonly source: string;
   private index = 0;
@@ -97,10 +98,16 @@ export class DockerfileLexer {
   private logicalStart = 0;
   escape: EscapeToken = '\\';
 
-  constructor(source: string, file: string) {
+  /**
+   * `bodies`, when given, is the same text with the bytes that were not UTF-8 still escaped
+   * (core/utf8.ts; `source` has U+FFFD for them, unit for unit): heredoc bodies are read from it.
+   */
+  constructor(source: string, file: string, bodies: string = source) {
     this.source = source;
     this.file = file;
-    this.lines = physicalLines(source.startsWith('\uFEFF') ? source.slice(1) : source);
+    const withoutBom = (text: string): string => (text.startsWith('\uFEFF') ? text.slice(1) : text);
+    this.lines = physicalLines(withoutBom(source));
+    this.bodyLines = bodies === source ? this.lines : physicalLines(withoutBom(bodies));
   }
 
   // nearley's Lexer interface; the whole input is given to the constructor.
@@ -224,12 +231,14 @@ export class DockerfileLexer {
           start: { line: first, column: 1 },
           end: { line: this.index, column: line.text.length + 1 },
         };
-        // The body is kept as written; `<<-` tab removal is applied by the instruction that uses it.
+        // The body is kept as written (bytes that were not UTF-8 still escaped); `<<-` tab removal
+        // is applied by the instruction that uses it.
         const token = this.token('heredoc', marker.name, this.index, 1);
         this.queue.push({ ...token, heredoc: { ...marker, content, range } });
         return;
       }
-      content += line.text + line.eol;
+      const body = this.bodyLines[this.index - 1] ?? line;
+      content += body.text + body.eol;
     }
     throw this.error('unterminated heredoc', this.logicalStart, this.index);
   }

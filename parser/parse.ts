@@ -210,18 +210,19 @@ function checkLineLengths(text: string, file: string): void {
 /**
  * Parses Dockerfile text. Errors are `ParseError`s located in `options.file`. Bytes that were not
  * valid UTF-8 (escaped by core/utf8.ts) count as one byte each towards the line limit, then become
- * U+FFFD, one per byte.
+ * U+FFFD, one per byte, everywhere but in heredoc bodies.
  */
 export function parseDockerfile(text: string, options: ParseOptions = {}): ParseResult {
   const file = options.file ?? 'Dockerfile';
   checkLineLengths(text, file);
   // BuildKit keeps the raw bytes in its AST, but what a build makes of them goes through Go's UTF-8
   // decoding first (the parser's word splitting, the shell lexer, encoding/json for the image config
-  // and for the runc config of a RUN), which turns each bad byte into U+FFFD. The one exception is the
-  // body of a heredoc that is not expanded, which current BuildKit writes as it is (the frontend of
-  // dockerd 20.10, the one `make compat` runs, has no heredocs): tsbuild writes U+FFFD there too.
+  // and for the runc config of a RUN), which turns each bad byte into U+FFFD. The exception is a
+  // heredoc body written to a file without expansion (COPY <<"EOF", a RUN heredoc run as a shebang
+  // script), which BuildKit writes as it is. So heredoc bodies keep the escapes: the instructions that
+  // use one decide (replaceEscapes for text, encodeUtf8Escaped where the file is written).
   const source = replaceEscapes(text);
-  const lexer = new DockerfileLexer(source, file);
+  const lexer = new DockerfileLexer(source, file, text);
   const rawFile = runGrammar(lexer, file);
   const directives: ParserDirective[] = toArray(rawFile.directives).map(({ token }) => ({
     name: token.directive?.name ?? 'syntax',

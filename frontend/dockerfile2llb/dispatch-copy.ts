@@ -5,6 +5,7 @@
  */
 import { posix } from 'node:path';
 import { DockerfileError } from '../../core/errors.js';
+import { replaceEscapes } from '../../core/utf8.js';
 import * as llb from '../../llb/index.js';
 import type { FileChain, State } from '../../llb/index.js';
 import { ShellLex } from '../../parser/shell/index.js';
@@ -166,7 +167,10 @@ export async function dispatchCopy(dx: Dispatcher, d: StageState, c: CopyLike): 
   }
   const raw = new ShellLex({ escapeToken: d.escapeToken, skipProcessQuotes: true });
   for (const content of c.sourceContents) {
-    const data = content.expand ? raw.processWord(content.data, d.env()) : content.data;
+    // A quoted heredoc is written with its bytes as they are, even those that are not UTF-8 (escaped
+    // in `data`, see core/utf8.ts); an expanded one went through BuildKit's shell lexer, which makes
+    // each of them U+FFFD.
+    const data = content.expand ? raw.processWord(replaceEscapes(content.data), d.env()) : content.data;
     const file = posix.join('/', content.path);
     const doc = llb.scratch().file(llb.mkfile(file, 0o644, data), {
       description: { 'llb.customname': '[internal] preparing inline document' },

@@ -4,6 +4,7 @@
  * and BuildKit's history text (`RUN |2 A=1 B=2 /bin/sh -c make # buildkit`).
  */
 import { DockerfileError, FailedPreconditionError } from '../../core/errors.js';
+import { replaceEscapes } from '../../core/utf8.js';
 import * as llb from '../../llb/index.js';
 import type { MountSpec, NetworkMode } from '../../llb/index.js';
 import { chompHeredocContent, parseHeredocWord } from '../../parser/index.js';
@@ -26,7 +27,12 @@ interface RunCommand {
   readonly summary?: string;
 }
 
-/** The argument vector of a RUN with heredocs, and the inline-file mount a shebang script needs. */
+/**
+ * The argument vector of a RUN with heredocs, and the inline-file mount a shebang script needs. The
+ * bodies may hold bytes that are not UTF-8 (escaped, see core/utf8.ts): a shebang script is written
+ * with them as they are, as BuildKit does; in the command (runc's config.json for BuildKit) and the
+ * step's name each becomes U+FFFD.
+ */
 function heredocCommand(c: RunInstruction): RunCommand {
   const first = c.files[0];
   if (c.cmdLine.length !== 1 || !c.prependShell || !first) {
@@ -35,7 +41,7 @@ function heredocCommand(c: RunInstruction): RunCommand {
   const word = c.cmdLine[0] ?? '';
   if (c.files.length === 1 && parseHeredocWord(word.trim()) !== undefined) {
     const data = first.chomp ? chompHeredocContent(first.data) : first.data;
-    const summary = summarizeHeredoc(first.data);
+    const summary = summarizeHeredoc(replaceEscapes(first.data));
     if (data.startsWith('#!')) {
       const script = llb.scratch().file(llb.mkfile(`/${first.name}`, 0o755, data), {
         description: { 'llb.customname': '[internal] preparing inline document' },
@@ -49,10 +55,10 @@ function heredocCommand(c: RunInstruction): RunCommand {
       };
       return { args: [`/dev/pipes/${first.name}`], mounts: [mount], summary };
     }
-    return { args: [data], mounts: [], summary };
+    return { args: [replaceEscapes(data)], mounts: [], summary };
   }
   let script = word;
-  for (const file of c.files) script += `\n${file.data}${file.name}`;
+  for (const file of c.files) script += `\n${replaceEscapes(file.data)}${file.name}`;
   return { args: [script], mounts: [] };
 }
 

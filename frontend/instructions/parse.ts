@@ -3,6 +3,7 @@
  * Whatever the node holds, the only exception that leaves is a located DockerfileError.
  */
 import type { SourceRange } from '../../core/errors.js';
+import { replaceEscapes } from '../../core/utf8.js';
 import type { InstructionNode, ParseResult } from '../../parser/ast.js';
 import { goQuote, trimSpace } from '../../parser/text.js';
 import { BFlags } from './bflag.js';
@@ -61,7 +62,8 @@ export function parseFrom(scope: Scope): FromInstruction {
 /** ONBUILD's text without the keyword, with the heredoc bodies it opens appended. */
 function onbuildExpression(node: InstructionNode): string {
   let expression = node.original.replace(/^[\t\n\f\r ]*ONBUILD[\t\n\f\r ]*/i, '');
-  for (const heredoc of node.heredocs) expression += `\n${heredoc.content}${heredoc.name}`;
+  // The trigger is image config text: a byte that was not UTF-8 is U+FFFD there (see core/utf8.ts).
+  for (const heredoc of node.heredocs) expression += `\n${replaceEscapes(heredoc.content)}${heredoc.name}`;
   return expression;
 }
 

@@ -9,6 +9,8 @@ export type FileExpect =
   | string
   | {
       readonly content?: string;
+      /** The content's bytes in hex (`"4a6fe90a"`), for content that is not UTF-8. */
+      readonly hex?: string;
       readonly contains?: string;
       readonly notContains?: string;
       /** Permission bits incl. setuid/setgid/sticky, as an octal string (`"0755"`). */
@@ -113,8 +115,16 @@ export function checkFile(root: string, path: string, want: FileExpect): string[
   }
   if (w.uid !== undefined && st.uid !== w.uid) problems.push(`${path}: uid ${st.uid}, want ${w.uid}`);
   if (w.gid !== undefined && st.gid !== w.gid) problems.push(`${path}: gid ${st.gid}, want ${w.gid}`);
-  if (w.content !== undefined || w.contains !== undefined || w.notContains !== undefined) {
+  if (
+    w.content !== undefined ||
+    w.hex !== undefined ||
+    w.contains !== undefined ||
+    w.notContains !== undefined
+  ) {
     if (type !== 'file') return [...problems, `${path}: not a regular file (${type})`];
+    const hex = readFileSync(full).toString('hex');
+    if (w.hex !== undefined && hex !== w.hex.toLowerCase())
+      problems.push(`${path}: bytes ${hex}, want ${w.hex}`);
     const text = readFileSync(full, 'utf8');
     if (w.content !== undefined && text !== w.content)
       problems.push(`${path}: content ${JSON.stringify(text)}, want ${JSON.stringify(w.content)}`);

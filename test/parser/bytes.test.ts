@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.js';
-import { decodeUtf8Escaped, escapedByteLength } from '../../core/utf8.js';
+import { decodeUtf8Escaped, encodeUtf8Escaped, escapedByteLength } from '../../core/utf8.js';
 import { parseDockerfile } from '../../parser/index.js';
 
 const bytes = (...parts: (string | number[])[]): Uint8Array =>
@@ -76,5 +76,45 @@ describe('bytes that are not UTF-8', () => {
       '=',
     ]);
     expect(label?.range.end.column).toBe(text.split('\n')[1]!.length + 1);
+  });
+
+  it('encoding gives back the bytes that were decoded; a lone surrogate not from a byte is U+FFFD', () => {
+    const samples = [
+      bytes('Jos', [0xe9], '\n'),
+      bytes([0xe2, 0x82], 'A', [0xff, 0x80, 0xc0, 0xaf]),
+      bytes([0xed, 0xa0, 0x80], ' \u00e9 ', [0xf0, 0x9f, 0x98]),
+      Buffer.from('\ufeffvalid é 😀 \ufffd\n'),
+      Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+    ];
+    for (const raw of samples) expect(encodeUtf8Escaped(decodeUtf8Escaped(raw))).toEqual(Buffer.from(raw));
+    expect(encodeUtf8Escaped('a\ud800b\udc7fc')).toEqual(Buffer.from('a\ufffdb\ufffdc'));
+    // U+1F4A9's low surrogate is U+DCA9, in the escapes' range: as half of a pair it is no escape.
+    expect(encodeUtf8Escaped('\u{1f4a9}\udca9')).toEqual(Buffer.from([0xf0, 0x9f, 0x92, 0xa9, 0xa9]));
+  });
+
+  it('heredoc bodies keep the escapes (their consumers decide); everything else gets U+FFFD', () => {
+    const text = decodeUtf8Escaped(
+      bytes(
+        'FROM scratch\nCOPY <<"EOF" <<EXP /d/\nJos',
+        [0xe9],
+        '\nEOF\n\tMal',
+        [0xe9],
+        '\nEXP\nRUN echo ',
+        [0xb1],
+        ' <<X\n',
+        [0xb0],
+        '\nX\n',
+      ),
+    );
+    const result = parseDockerfile(text);
+    expect(result.source).not.toMatch(/\p{Cs}/u);
+    const [, copy, run] = result.instructions;
+    expect(copy?.heredocs.map((h) => [h.name, h.expand, h.content])).toEqual([
+      ['EOF', false, 'Jos\udce9\n'],
+      ['EXP', true, '\tMal\udce9\n'],
+    ]);
+    expect(run?.original).toBe('RUN echo \ufffd <<X');
+    expect(run?.args.map((a) => a.value)).toEqual(['echo \ufffd <<X']);
+    expect(run?.heredocs[0]?.content).toBe('\udcb0\n');
   });
 });

@@ -7,6 +7,7 @@ import { chmod, lchown, mkdir, open, rm, symlink } from 'node:fs/promises';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { CopyAction, MkdirAction, MkfileAction, RmAction, SymlinkAction } from '../../llb/ops.js';
 import { hasCode } from '../../core/sys.js';
+import { encodeUtf8Escaped } from '../../core/utf8.js';
 import type { Owner } from './paths.js';
 import {
   expandWildcards,
@@ -55,7 +56,8 @@ export async function mkfileAction(root: string, action: MkfileAction, owner?: O
     throw err;
   }
   try {
-    await handle.writeFile(action.data, 'utf8');
+    // Bytes a heredoc body had that were not UTF-8 are written as they were (see core/utf8.ts).
+    await handle.writeFile(encodeUtf8Escaped(action.data));
     await handle.chmod(mode);
     if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
   } finally {
