@@ -15,6 +15,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { FailedPreconditionError } from '../core/errors.js';
 import { hasCode } from '../core/sys.js';
 
@@ -41,18 +42,21 @@ function handle(fd: number): SourceHandle {
 }
 
 export class ContainedSource {
+  private readonly root: string;
   private readonly rootReal: string;
 
   /** `root`: the host directory copies read from (symlinks in its own path are the caller's). */
-  constructor(private readonly root: string) {
+  constructor(root: string) {
+    this.root = resolve(root);
     this.rootReal = realpathSync(root);
   }
 
-  /** What the kernel calls `abs` (a path under the root) once it is open. */
-  private kernelName(abs: string): string {
+  /** What the kernel calls `path` (under the root) once it is open. */
+  private kernelName(path: string): string {
+    const abs = resolve(path);
     if (abs === this.root) return this.rootReal;
-    if (!abs.startsWith(`${this.root}/`)) throw this.changed(abs);
-    return `${this.rootReal === '/' ? '' : this.rootReal}${abs.slice(this.root.length)}`;
+    if (!abs.startsWith(`${this.root === '/' ? '' : this.root}/`)) throw this.changed(path);
+    return `${this.rootReal === '/' ? '' : this.rootReal}${abs.slice(this.root === '/' ? 0 : this.root.length)}`;
   }
 
   private changed(abs: string, cause?: unknown): FailedPreconditionError {
@@ -62,11 +66,14 @@ export class ContainedSource {
     );
   }
 
-  /** Opens the directory at `abs` (under the root); refused when what is there now lies elsewhere. */
+  /**
+   * Opens the directory at `abs` (the root, or under it); refused when what is there now lies elsewhere.
+   * The root itself is opened through whatever its own path says.
+   */
   openDir(abs: string): SourceHandle {
     let fd: number;
     try {
-      fd = openSync(abs, DIR_FLAGS);
+      fd = openSync(abs, resolve(abs) === this.root ? DIR_FLAGS & ~constants.O_NOFOLLOW : DIR_FLAGS);
     } catch (err) {
       if (hasCode(err, 'ELOOP', 'ENOTDIR', 'ENOENT')) throw this.changed(abs, err);
       throw err;
@@ -117,7 +124,7 @@ export class ContainedSource {
    * or as the root itself.
    */
   async withEntry<T>(abs: string, fn: (via: string) => Promise<T>): Promise<T> {
-    if (abs === this.root) return fn(abs);
+    if (resolve(abs) === this.root) return fn(abs);
     const slash = abs.lastIndexOf('/');
     const parent = this.openDir(abs.slice(0, slash));
     try {

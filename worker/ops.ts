@@ -19,7 +19,7 @@ import type { SourceFilter, StatCache } from './contenthash/index.js';
 import { hasMeta, hashPath } from './contenthash/index.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import { withExecMounts } from './exec-mounts.js';
-import { followPathPatterns } from './follow-paths.js';
+import { localSourceOp } from './local-source.js';
 import type { PreparedMounts } from './exec-mounts.js';
 import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
@@ -27,7 +27,7 @@ import { gitSourceOp, httpSourceOp, imageSourceOp } from './sources/index.js';
 import type { PendingImages, SourceDeps } from './sources/index.js';
 import { resolveIn } from './fileop/paths.js';
 import type { WorkerResult } from './results.js';
-import { asWorkerResult, localFilterOf, localResult, snapshotResult } from './results.js';
+import { asWorkerResult, localFilterOf, snapshotResult } from './results.js';
 
 /**
  * Compiles a local source's include/exclude patterns into a filter on paths relative to the local root
@@ -93,27 +93,7 @@ function sourceDepsOf(deps: WorkerDeps): SourceDeps {
 
 export function sourceOp(op: SourceOp, digest: string, deps: WorkerDeps): Op {
   const source = parseSourceIdentifier(op.identifier);
-  if (source?.scheme === 'local') {
-    const dir = deps.locals[source.name];
-    return {
-      lane: 'io',
-      cacheMap: () => ({ digest, volatile: true, deps: [] }),
-      exec: async () => {
-        if (!dir) throw new NotFoundError(`local source ${JSON.stringify(source.name)} was not given`);
-        const follow = op.local?.followPaths ?? [];
-        const include = [...new Set([...(op.local?.include ?? []), ...followPathPatterns(dir, follow)])];
-        const exclude = op.local?.exclude ?? [];
-        if (include.length === 0 && exclude.length === 0) return [localResult(dir)];
-        if (!deps.compileFilter) {
-          throw new TsbuildError(
-            'FAILED_PRECONDITION',
-            `local source ${JSON.stringify(source.name)} has include/exclude patterns but this worker cannot compile them`,
-          );
-        }
-        return [localResult(dir, deps.compileFilter(include, exclude))];
-      },
-    };
-  }
+  if (source?.scheme === 'local') return localSourceOp(op, source.name, digest, deps);
   if (source?.scheme === 'http' || source?.scheme === 'git') {
     const sources = sourceDepsOf(deps);
     return source.scheme === 'http'

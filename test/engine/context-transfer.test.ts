@@ -72,6 +72,21 @@ describe.skipIf(!isRoot)('the local context as a build sees it', () => {
     expect(await read(second.snapshot, 'out')).toBe('two\n');
   });
 
+  it('reads a context given through a symlink as the directory it names', async () => {
+    const linked = join(work, 'context-link');
+    symlinkSync(context, linked);
+    const def = llb
+      .scratch()
+      .file(llb.copy(llb.local('context', { include: ['dir'] }), '/', '/app', { copyDirContents: true }))
+      .toDefinition();
+    const result = await solve(engine, def, { locals: { context: linked } });
+    const app = await withSnapshotDir(engine, result.snapshot ?? '', async (dir) => {
+      const st = lstatSync(join(dir, 'app'));
+      return st.isDirectory() ? readdirSync(join(dir, 'app', 'dir')).sort() : 'not a directory';
+    });
+    expect(app).toEqual(['inner.txt']);
+  });
+
   it('follows a symlinked directory on the way to a file', async () => {
     const result = await solve(engine, copyFromContext('dirlink/inner.txt'), { locals: { context } });
     expect(await read(result.snapshot, 'out')).toBe('inner\n');
