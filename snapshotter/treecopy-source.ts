@@ -27,6 +27,8 @@ const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 export interface SourceHandle {
   /** `/proc/self/fd/<fd>`: opens the same file; names under a directory's are looked up in it. */
   readonly path: string;
+  /** The descriptor (another process reaches it as `/proc/<our pid>/fd/<fd>`). */
+  readonly fd: number;
   close(): void;
 }
 
@@ -34,6 +36,7 @@ function handle(fd: number): SourceHandle {
   let open = true;
   return {
     path: `/proc/self/fd/${fd}`,
+    fd,
     close: () => {
       if (open) closeSync(fd);
       open = false;
@@ -61,7 +64,7 @@ export class ContainedSource {
 
   private changed(abs: string, cause?: unknown): FailedPreconditionError {
     return new FailedPreconditionError(
-      `${JSON.stringify(abs)} changed while it was being copied: it no longer leads to what was there (a directory replaced by a symlink?)`,
+      `${JSON.stringify(abs)} changed while the build was reading it: it no longer leads to what was there (a directory replaced by a symlink?)`,
       cause === undefined ? {} : { cause },
     );
   }

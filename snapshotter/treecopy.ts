@@ -306,7 +306,7 @@ export class TreeCopier {
   }
 
   /** A regular file's content: `via` itself, or for a contained source a descriptor checked against `st`. */
-  private openContent(src: string, via: string, st: BigIntStats): SourceHandle {
+  private openContent(src: string, via: string, st: BigIntStats): Pick<SourceHandle, 'path' | 'close'> {
     return this.source === undefined
       ? { path: via, close: () => undefined }
       : this.source.openFile(via, st, src);

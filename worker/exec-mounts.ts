@@ -17,6 +17,8 @@ import { SharedFileLock } from '../core/lock.js';
 import type { ExecMount, SecretFile } from '../executor/index.js';
 import { resolveInRoot, withForwardedSocket } from '../executor/index.js';
 import type { BindMount, CacheMount, Mount, SecretMount, SshMount } from '../llb/index.js';
+import { withTempMount } from '../snapshotter/mount/index.js';
+import { ContainedSource } from '../snapshotter/treecopy-source.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import { withResultDir, withWritableResultDir } from './mounts.js';
 import type { MountContext } from './mounts.js';
@@ -109,20 +111,43 @@ async function withBind<T>(
   const input = mount.input < 0 ? scratchResult() : inputs[mount.input];
   if (!input) throw new FailedPreconditionError(`bind mount at ${mount.dest} names a missing input`);
   const ctx = { snapshotter: deps.snapshotter, ...(deps.signal ? { signal: deps.signal } : {}) };
+  const tempRoot = deps.tempRoot ?? join(dirname(deps.cacheMountsRoot), 'tmp');
+  const bind = (dir: string, options: string[]): Promise<T> =>
+    withBindSource(dir, mount.selector || '/', input.kind === 'local' ? tempRoot : undefined, (source) =>
+      next(withMount(prepared, { destination: mount.dest, type: 'bind', source, options })),
+    );
   if (!mount.readonly) {
     // Writable, and what is written is thrown away (noOutput): a copy-on-write layer over the input.
-    const tempRoot = deps.tempRoot ?? join(dirname(deps.cacheMountsRoot), 'tmp');
-    return withWritableResultDir(input, { ...ctx, tempRoot }, async (dir) => {
-      const source = await resolveInRoot(dir, mount.selector || '/');
-      return next(withMount(prepared, { destination: mount.dest, type: 'bind', source, options: ['rbind'] }));
-    });
+    return withWritableResultDir(input, { ...ctx, tempRoot }, (dir) => bind(dir, ['rbind']));
   }
-  return withResultDir(input, ctx, async (dir) => {
-    const source = await resolveInRoot(dir, mount.selector || '/');
-    return next(
-      withMount(prepared, { destination: mount.dest, type: 'bind', source, options: ['rbind', 'ro'] }),
-    );
-  });
+  return withResultDir(input, ctx, (dir) => bind(dir, ['rbind', 'ro']));
+}
+
+/**
+ * The host path a bind mount of `selector` in `dir` names. A host directory (`hostTemp` given: a local
+ * context) may change during the build, a directory swapped for a symlink to `/` after the path was
+ * resolved, and runc would follow it. So a directory there is opened where it is now, refused unless it
+ * lies inside `dir` (see snapshotter/treecopy-source.ts), and bound on a temp mount point of ours under
+ * `hostTemp`, which the run's mount then names. (A single file is bound by its path.)
+ */
+async function withBindSource<T>(
+  dir: string,
+  selector: string,
+  hostTemp: string | undefined,
+  fn: (source: string) => Promise<T>,
+): Promise<T> {
+  const source = await resolveInRoot(dir, selector);
+  if (hostTemp === undefined) return fn(source);
+  const st = await lstat(source).catch(() => undefined);
+  if (st === undefined || !(st.isDirectory() || st.isSymbolicLink())) return fn(source);
+  const pinned = new ContainedSource(dir).openDir(source);
+  try {
+    await mkdir(hostTemp, { recursive: true });
+    const bind = { type: 'bind', source: pinned.path, options: ['rbind'] };
+    return await withTempMount([bind], fn, { tempRoot: hostTemp });
+  } finally {
+    pinned.close();
+  }
 }
 
 /** Creates the cache directory with its owner and mode when it does not exist yet. */

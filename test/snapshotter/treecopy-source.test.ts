@@ -50,9 +50,11 @@ describe('ContainedSource', () => {
 
   it('refuses a directory reached through a symlink, at the end of the path or on the way', () => {
     const source = new ContainedSource(root);
-    expect(() => source.openDir(join(root, 'out-link'))).toThrow(/changed while it was being copied/);
-    expect(() => source.openDir(join(root, 'dir-link'))).toThrow(/changed while it was being copied/);
-    expect(() => source.openDir(join(root, 'dir-link', 'sub'))).toThrow(/changed while it was being copied/);
+    expect(() => source.openDir(join(root, 'out-link'))).toThrow(/changed while the build was reading it/);
+    expect(() => source.openDir(join(root, 'dir-link'))).toThrow(/changed while the build was reading it/);
+    expect(() => source.openDir(join(root, 'dir-link', 'sub'))).toThrow(
+      /changed while the build was reading it/,
+    );
   });
 
   it('opens a file only as the file lstat saw, never through a symlink', () => {

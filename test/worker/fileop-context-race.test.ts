@@ -102,7 +102,7 @@ async function expectRefused(actions: FileAction[]): Promise<void> {
   );
   expect(err).toBeInstanceOf(TsbuildError);
   expect((err as TsbuildError).code).toBe('FAILED_PRECONDITION');
-  expect((err as Error).message).toMatch(/changed while it was being copied/);
+  expect((err as Error).message).toMatch(/changed while the build was reading it/);
   expect((err as Error).message).not.toContain(base); // host paths stay hidden
 }
 
