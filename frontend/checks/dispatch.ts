@@ -211,15 +211,19 @@ export class DispatchChecks {
         return;
       }
       for (const raw of raws) {
+        // BuildKit's splitParts: [[ip:]hostPort:]containerPort, the IP taking any extra colons.
         const parts = raw.split(':');
         const container = parts[parts.length - 1] ?? '';
+        const hostPort = parts.length > 1 ? (parts[parts.length - 2] ?? '') : '';
+        const ip = parts.slice(0, -2).join(':');
         const slash = container.indexOf('/');
         const proto = slash < 0 ? '' : container.slice(slash + 1);
         const port = slash < 0 ? container : container.slice(0, slash);
         if (port === '' || !['', 'tcp', 'udp', 'sctp'].includes(proto.toLowerCase())) return;
         if (proto !== proto.toLowerCase())
           lint.run('ExposeProtoCasing', range, MESSAGES.ExposeProtoCasing(raw));
-        if (parts.length > 1) lint.run('ExposeInvalidFormat', range, MESSAGES.ExposeInvalidFormat(raw));
+        if (ip !== '' || hostPort !== '')
+          lint.run('ExposeInvalidFormat', range, MESSAGES.ExposeInvalidFormat(raw));
       }
     }
   }

@@ -74,6 +74,7 @@ function instructionChecks(
   base: Linter,
 ): Instruction[] | undefined {
   const out: Instruction[] = [];
+  let stage = false;
   for (const node of parsed.instructions) {
     const lint = base.withComments(node.comments);
     if (node.keyword === 'maintainer')
@@ -97,6 +98,9 @@ function instructionChecks(
       );
     }
     out.push(instruction);
+    // BuildKit stops parsing at an instruction other than ARG before the first FROM (no build stage).
+    stage ||= instruction.kind === 'from';
+    if (!stage && instruction.kind !== 'arg') return undefined;
   }
   return out;
 }
