@@ -124,7 +124,7 @@ export function compileLocalFilter(
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const root = resolveRoot(options.root);
   prepareRoot(root);
-  const executor = new RuncExecutor({ stateDir: join(root, 'runc') });
+  const executor = new RuncExecutor({ stateDir: join(root, 'runc'), bundleDir: join(root, 'bundles') });
   // A build killed mid-step leaves its temp mounts mounted and its rw-bind dirs behind, and its container
   // running if the executor's watcher died with it (runc has no parent-death signal); reap them for dead
   // owners, containers first since they keep the mounts busy (best effort).

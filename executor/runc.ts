@@ -9,7 +9,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,7 @@ export class RuncExecutor implements Executor {
     const id = `tsbuild-${randomBytes(10).toString('hex')}`;
     const bundle = join(this.bundleDir, id);
     const secretsDir = join(this.secretsDir, `${id}-secrets`);
+    privateDir(this.bundleDir, 'the bundle directory');
     let stubs: MountStubs | undefined;
     let started = false;
     let ended = false;
@@ -52,7 +53,7 @@ export class RuncExecutor implements Executor {
     try {
       stubs = await MountStubs.acquire(request.rootfs);
       mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
-      mkdirSync(bundle, { recursive: true, mode: 0o700 });
+      mkdirSync(bundle, { mode: 0o700 });
       const annotations = await ownerAnnotations(secretsDir);
       await prepareBundle(request, { id, bundle, secretsDir, stubs, annotations });
       if (options.signal?.aborted) throw new CancelledError();
@@ -152,6 +153,31 @@ export class RuncExecutor implements Executor {
       );
     });
     return out.split('\n').filter((line) => line !== '');
+  }
+}
+
+/**
+ * Makes `dir` (0700) when missing and checks that it is a directory of this user's that no one else
+ * can write in: what runc runs (config.json) and the files it mounts are written there, and another
+ * user who could rename or replace them (a /tmp/tsbuild-bundles made by someone else) could swap
+ * them before runc reads them, or make them symlinks that this process writes through.
+ */
+function privateDir(dir: string, what: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const why = st.isSymbolicLink()
+    ? 'it is a symbolic link'
+    : !st.isDirectory()
+      ? 'it is not a directory'
+      : st.uid !== process.geteuid?.()
+        ? `it is owned by uid ${st.uid}`
+        : (st.mode & 0o022) !== 0
+          ? 'others can write in it'
+          : undefined;
+  if (why !== undefined) {
+    throw new FailedPreconditionError(`${what} ${dir} cannot be used: ${why}`, {
+      hint: 'remove it, or give the executor a directory of its own (bundleDir)',
+    });
   }
 }
 

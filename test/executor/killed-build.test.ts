@@ -99,12 +99,13 @@ describe.skipIf(!canRun)('a build killed mid-RUN', () => {
   it('SIGKILLed, leaves no container, process, bundle or secret behind', async () => {
     const { child, exit, id } = await buildUntilRunning('4241');
     expect(existsSync(`/dev/shm/${id}-secrets`)).toBe(true);
+    expect(existsSync(join(root, 'bundles', id))).toBe(true);
     child.kill('SIGKILL');
     await exit;
     await waitFor('the container to go', () => containers().length === 0, 5000);
     await waitFor('its process to go', () => processesRunning(['sleep', '4241']).length === 0, 5000);
     await waitFor('the secrets to go', () => !existsSync(`/dev/shm/${id}-secrets`), 5000);
-    expect(existsSync(join(tmpdir(), 'tsbuild-bundles', id))).toBe(false);
+    await waitFor('its bundle to go', () => !existsSync(join(root, 'bundles', id)), 5000);
   }, 60_000);
 
   it('interrupted (SIGINT), exits 130 with its rootfs unmounted and nothing left running', async () => {
