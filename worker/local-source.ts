@@ -10,6 +10,7 @@ import { NotFoundError, TsbuildError } from '../core/errors.js';
 import { hasCode } from '../core/sys.js';
 import type { SourceOp } from '../llb/index.js';
 import type { Op } from '../solver/index.js';
+import { ContextTransfer } from './context-transfer.js';
 import { followPathPatterns } from './follow-paths.js';
 import type { WorkerDeps } from './ops.js';
 import { localResult } from './results.js';
@@ -33,20 +34,21 @@ export function localSourceOp(op: SourceOp, name: string, digest: string, deps: 
   return {
     lane: 'io',
     cacheMap: () => ({ digest, volatile: true, deps: [] }),
-    exec: async () => {
+    exec: async (ctx) => {
       if (!dir) throw new NotFoundError(`local source ${JSON.stringify(name)} was not given`);
       const root = await localRoot(name, dir);
+      const transfer = new ContextTransfer(ctx.progress);
       const follow = op.local?.followPaths ?? [];
       const include = [...new Set([...(op.local?.include ?? []), ...followPathPatterns(root, follow)])];
       const exclude = op.local?.exclude ?? [];
-      if (include.length === 0 && exclude.length === 0) return [localResult(root)];
+      if (include.length === 0 && exclude.length === 0) return [localResult(root, undefined, transfer)];
       if (!deps.compileFilter) {
         throw new TsbuildError(
           'FAILED_PRECONDITION',
           `local source ${JSON.stringify(name)} has include/exclude patterns but this worker cannot compile them`,
         );
       }
-      return [localResult(root, deps.compileFilter(include, exclude))];
+      return [localResult(root, deps.compileFilter(include, exclude), transfer)];
     },
   };
 }

@@ -27,7 +27,8 @@ import { gitSourceOp, httpSourceOp, imageSourceOp } from './sources/index.js';
 import type { PendingImages, SourceDeps } from './sources/index.js';
 import { resolveIn } from './fileop/paths.js';
 import type { WorkerResult } from './results.js';
-import { asWorkerResult, localFilterOf, snapshotResult } from './results.js';
+import { asWorkerResult, localFilterOf, localTransferOf, snapshotResult } from './results.js';
+import type { ContextTransfer } from './context-transfer.js';
 
 /**
  * Compiles a local source's include/exclude patterns into a filter on paths relative to the local root
@@ -251,12 +252,17 @@ interface CopySource {
 async function hashFiltered(
   root: string,
   { path, follow }: CopySource,
-  local: { readonly filter: SourceFilter | undefined; readonly rootOwned: boolean },
+  local: {
+    readonly filter: SourceFilter | undefined;
+    readonly rootOwned: boolean;
+    readonly transfer?: ContextTransfer;
+  },
   deps: WorkerDeps,
   signal: AbortSignal,
 ): Promise<string> {
-  const { filter, rootOwned } = local;
-  const common = { statCache: deps.statCache, rootOwned, signal };
+  const { filter, rootOwned, transfer } = local;
+  const onRead = transfer ? { onRead: (_: string, size: number) => transfer.add(size) } : {};
+  const common = { statCache: deps.statCache, rootOwned, signal, ...onRead };
   if (filter === undefined) return hashPath(root, path, { ...common, wildcard: true, followLinks: follow });
   const rel = relOf(path);
   // The filter sees the entries where the copy reads them: below the followed link's target.
@@ -282,11 +288,17 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
         const hash = (): Promise<string> =>
           withResultDirs([result], { snapshotter: deps.snapshotter, signal: ctx.signal }, async ([dir]) => {
             // A host directory's entries are copied as 0:0 (unless chowned): hashed so.
-            const local = { filter: localFilterOf(result), rootOwned: result.kind === 'local' };
+            const transfer = localTransferOf(result);
+            const local = {
+              filter: localFilterOf(result),
+              rootOwned: result.kind === 'local',
+              ...(transfer ? { transfer } : {}),
+            };
             const hashes: string[] = [];
             for (const s of sources) {
               hashes.push(await hashFiltered(dir ?? '', s, local, deps, ctx.signal));
             }
+            transfer?.finish();
             return sha(...hashes);
           });
         // A committed snapshot never changes: its hashes are computed once.

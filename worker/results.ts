@@ -7,6 +7,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { Result, ResultStore } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { SourceFilter } from './contenthash/index.js';
+import type { ContextTransfer } from './context-transfer.js';
 
 export type ResultKind = 'snapshot' | 'local' | 'scratch';
 
@@ -47,12 +48,20 @@ export class LocalResult extends WorkerResult {
   constructor(
     dir: string,
     readonly filter?: SourceFilter,
+    /** Counts what reading it costs, for its step's `transferring context:` line. */
+    readonly transfer?: ContextTransfer,
   ) {
     super(`local:${dir}`);
   }
 }
 
-export const localResult = (dir: string, filter?: SourceFilter): WorkerResult => new LocalResult(dir, filter);
+export const localResult = (dir: string, filter?: SourceFilter, transfer?: ContextTransfer): WorkerResult =>
+  new LocalResult(dir, filter, transfer);
+
+/** The transfer counter of a local result (undefined for every other result). */
+export function localTransferOf(result: WorkerResult | undefined): ContextTransfer | undefined {
+  return result instanceof LocalResult ? result.transfer : undefined;
+}
 
 /** The filter of a local result (undefined for every other result, or a local one without patterns). */
 export function localFilterOf(result: WorkerResult | undefined): SourceFilter | undefined {

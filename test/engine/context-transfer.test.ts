@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { llb, openEngine, solve, withSnapshotDir } from '../../index.js';
-import type { Engine } from '../../index.js';
+import type { Engine, ProgressEvent } from '../../index.js';
 import { isRoot } from '../helpers/engine.js';
 
 if (!isRoot) console.warn('context transfer tests need root (overlay mounts, chown): skipped');
@@ -178,5 +178,31 @@ describe.skipIf(!isRoot)('the local context as a build sees it', () => {
       'x/member.txt 5:6',
       'copied.tar 0:0',
     ]);
+  });
+  it('shows the bytes it reads as "transferring context:" under the local source step, and none unchanged', async () => {
+    const big = join(work, 'big');
+    mkdirSync(big, { recursive: true });
+    for (let i = 0; i < 4; i++) writeFileSync(join(big, `f${i}`), Buffer.alloc(300_000, i));
+    // A file changed within 2 s of being read is read again next time (the racy-git rule): let them age.
+    await new Promise((r) => setTimeout(r, 2100));
+    const def = llb
+      .scratch()
+      .file(llb.copy(llb.local('context'), '/', '/out', { copyDirContents: true, createDestPath: true }))
+      .toDefinition();
+    const run = async (): Promise<ProgressEvent[]> => {
+      const events: ProgressEvent[] = [];
+      await solve(engine, def, { locals: { context: big }, progress: { write: (e) => events.push(e) } });
+      return events;
+    };
+    const first = await run();
+    const local = first.find((e) => e.type === 'vertex.started' && e.name.includes('local'));
+    const lines = first.filter((e) => e.type === 'progress' && e.id === 'transferring context:');
+    expect(lines.length).toBeGreaterThan(0);
+    // Under the local source's step, ending done at every byte read.
+    expect(lines.every((e) => e.digest === (local as { digest: string }).digest)).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ current: 1_200_000, completed: expect.any(Number) });
+    // Nothing changed: nothing is read, and no line is shown.
+    const second = await run();
+    expect(second.filter((e) => e.type === 'progress' && e.id === 'transferring context:')).toEqual([]);
   });
 });

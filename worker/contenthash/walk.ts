@@ -61,8 +61,8 @@ export interface HashPathOptions {
   readonly signal?: AbortSignal;
   /** Concurrent lstat/readdir calls (default 64). */
   readonly concurrency?: number;
-  /** Called before an entry's content is read (tests use it to count reads). */
-  readonly onRead?: (absPath: string) => void;
+  /** Called before an entry's content is read, with its size (0 for what is not a regular file). */
+  readonly onRead?: (absPath: string, size: number) => void;
 }
 
 interface Walk {
@@ -70,7 +70,7 @@ interface Walk {
   readonly signal: AbortSignal | undefined;
   readonly io: Limiter;
   readonly reads: Limiter;
-  readonly onRead: ((absPath: string) => void) | undefined;
+  readonly onRead: ((absPath: string, size: number) => void) | undefined;
   readonly include: PathPredicate | undefined;
   readonly exclude: PathPredicate | undefined;
   readonly excludeMayReinclude: boolean;
@@ -186,7 +186,7 @@ function hashLeaf(abs: string, st: BigIntStats, walk: Walk): string | Promise<st
   return walk.reads.run(async () => {
     checkAborted(walk.signal);
     const scannedAtNs = nowNs();
-    walk.onRead?.(abs);
+    walk.onRead?.(abs, st.isFile() ? Number(st.size) : 0);
     const hash = await hashLeafEntry(abs, st, walk.signal, walk.rootOwned);
     walk.cache.record(walk.key(abs), st, hash, scannedAtNs);
     return hash;
