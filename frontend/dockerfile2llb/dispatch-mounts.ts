@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import { DockerfileError } from '../../core/errors.js';
 import * as llb from '../../llb/index.js';
 import type { MountSpec, State } from '../../llb/index.js';
+import { cleanPath } from '../dockerignore/index.js';
 import { parseMount } from '../instructions/index.js';
 import type { RunInstruction, RunMount } from '../instructions/index.js';
 import type { Dispatcher } from './dispatch.js';
@@ -87,7 +88,8 @@ async function toMounts(dx: Dispatcher, d: StageState, m: RunMount, sshIndex: nu
         {
           type: 'cache',
           dest,
-          id: m.id || posix.normalize(m.target ?? dest),
+          // BuildKit's default id: the target as written, path.Clean'ed (`/c/` and `/c` are one cache).
+          id: m.id || cleanPath(m.target ?? dest),
           sharing: m.sharing ?? 'shared',
           ...(from ? { from, ...(selector !== '/' ? { selector } : {}) } : {}),
           uid: m.uid ?? 0,
