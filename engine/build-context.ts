@@ -20,7 +20,8 @@
  * view of its snapshot, unmounted and released when the build settles. As in BuildKit, no
  * .dockerignore applies to a remote context: it filters what a client sends, and here nothing is sent.
  */
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { isArchiveHead } from '../core/archive.js';
@@ -189,18 +190,38 @@ function solveContext(engine: Engine, remote: RemoteContext, options: SolveOptio
   }
 }
 
+/**
+ * The bytes of the regular file at `path`. An archive may hold a FIFO or a device by the Dockerfile's
+ * name: it is opened without blocking and refused (a FIFO's read would wait for a writer forever, a
+ * device's could read without end).
+ */
+async function readRegularFile(path: string, name: string, shown: string): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) {
+      throw new InvalidArgumentError(
+        `the Dockerfile ${name} in the build context ${shown} is not a regular file`,
+      );
+    }
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The Dockerfile `name` inside the context `dir` (BuildKit also tries `dockerfile` for `Dockerfile`). */
 async function readContextDockerfile(dir: string, name: string, shown: string): Promise<string> {
   const names = basename(name) === 'Dockerfile' ? [name, join(dirname(name), 'dockerfile')] : [name];
   let failure: unknown;
   for (const candidate of names) {
     try {
-      return decodeUtf8Escaped(await readFile(resolveIn(dir, candidate, true).abs));
+      return decodeUtf8Escaped(await readRegularFile(resolveIn(dir, candidate, true).abs, candidate, shown));
     } catch (err) {
       failure ??= err;
       if (!hasCode(err, 'ENOENT', 'ENOTDIR')) break;
     }
   }
+  if (failure instanceof InvalidArgumentError) throw failure;
   const reason = hasCode(failure, 'ENOENT', 'ENOTDIR') ? 'no such file' : (failure as Error).message;
   throw new NotFoundError(`cannot read the Dockerfile ${name} in the build context ${shown}: ${reason}`, {
     cause: failure,
