@@ -65,7 +65,16 @@ export function recordOf<T>(check: Check<T>, expected = 'an object'): Check<Read
   return (value, path) => {
     if (!isPlainObject(value)) fail(path, expected, value);
     const out: Record<string, T> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = check(item, `${path}.${key}`);
+    // Defined, not assigned: a key such as `__proto__` (a build arg may be called that) stays a key.
+    for (const [key, item] of Object.entries(value)) {
+      const checked = check(item, `${path}.${key}`);
+      Object.defineProperty(out, key, {
+        value: checked,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
     return out;
   };
 }

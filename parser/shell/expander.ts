@@ -28,6 +28,8 @@ export class WordExpander {
   /** Whether escapes are kept; pattern operands switch it on while they are read. */
   #rawEscapes: boolean;
   #depth = 0;
+  /** Characters the word's expansions added (its literal text is bounded by the Dockerfile's size). */
+  #expanded = 0;
 
   constructor(source: string, env: ShellEnv, options: ResolvedLexOptions) {
     this.#scanner = new RuneScanner(source);
@@ -64,7 +66,7 @@ export class WordExpander {
       }
       const expanded = this.#special(ch);
       if (expanded !== undefined) {
-        checkWordLength(text.length + expanded.length);
+        checkWordLength((this.#expanded += expanded.length));
         text += expanded;
         if (ch === '$') fields.addSplittable(expanded);
         else fields.addLiteral(expanded);
@@ -135,7 +137,7 @@ export class WordExpander {
       }
       if (ch === '$') {
         const expanded = this.#dollar();
-        checkWordLength(text.length + expanded.length);
+        checkWordLength((this.#expanded += expanded.length));
         text += expanded;
         continue;
       }

@@ -7,10 +7,16 @@ import { ShellExpansionError } from '../../core/errors.js';
 
 export const MAX_WORD_LENGTH = 1 << 20;
 
-/** Throws when `length` characters would be more than one word may hold. */
+/**
+ * Throws when `length` characters would be more than one word's expansions may add. The word's literal
+ * text does not count: a heredoc of several MiB that names one variable is fine, as in BuildKit.
+ */
 export function checkWordLength(length: number): void {
   if (length <= MAX_WORD_LENGTH) return;
-  throw new ShellExpansionError(`an expanded word would be longer than ${MAX_WORD_LENGTH} characters`, {
-    hint: 'variables that repeat other variables grow with every level; this is almost always a mistake',
-  });
+  throw new ShellExpansionError(
+    `variable expansions would add more than ${MAX_WORD_LENGTH} characters to a word`,
+    {
+      hint: 'variables that repeat other variables grow with every level; this is almost always a mistake',
+    },
+  );
 }

@@ -19,6 +19,13 @@ describe('parseBuildRequest', () => {
     expect(parseBuildRequest(JSON.parse(JSON.stringify(valid)))).toEqual(valid);
   });
 
+  it('keeps a map key called __proto__ as a key (it was dropped)', () => {
+    const text = JSON.stringify(valid).replace('"buildArgs":{}', '"buildArgs":{"__proto__":"x","A":"1"}');
+    const parsed = parseBuildRequest(JSON.parse(text));
+    expect(Object.keys(parsed.buildArgs)).toEqual(['__proto__', 'A']);
+    expect(Object.getPrototypeOf(parsed.buildArgs)).toBe(Object.prototype);
+  });
+
   it('refuses every malformed field, naming it', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ version: 2 }, /unsupported build request/],
