@@ -58,7 +58,9 @@ export function dispatchArg(dx: Dispatcher, d: StageState, c: ArgInstruction): v
 export function parseChown(spec: string): Chown | undefined {
   if (spec === '') return undefined;
   const colon = spec.indexOf(':');
-  const id = (v: string): number | string => (v === '' || v === 'root' ? 0 : /^\d+$/.test(v) ? Number(v) : v);
+  // A number is an id only within a signed 32-bit int (Go's ParseInt(v, 10, 32)); a larger one is a name.
+  const id = (v: string): number | string =>
+    v === '' || v === 'root' ? 0 : /^\d+$/.test(v) && Number(v) <= 0x7fffffff ? Number(v) : v;
   if (colon < 0) return { user: id(spec) };
   return { user: id(spec.slice(0, colon)), group: id(spec.slice(colon + 1)) };
 }

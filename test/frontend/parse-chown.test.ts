@@ -24,6 +24,11 @@ describe('parseChown', () => {
     expect(parseChown(':daemon')).toEqual({ user: 0, group: 'daemon' });
   });
 
+  it('takes a number past 2^31-1 as a name, as Go parses a 32-bit int (an unknown name is 0 for a file op)', () => {
+    expect(parseChown('2147483647')).toEqual({ user: 2147483647 });
+    expect(parseChown('2147483648:4294967296')).toEqual({ user: '2147483648', group: '4294967296' });
+  });
+
   it('splits at the first colon only', () => {
     expect(parseChown('a:b:c')).toEqual({ user: 'a', group: 'b:c' });
   });
