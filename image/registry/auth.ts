@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryError, codeForStatus } from './errors.js';
+import { watchRate } from './limits.js';
+import type { TransferLimits } from './limits.js';
 import type { Credentials, HttpResponse, RegistryOptions, Transport } from './transport.js';
 import { discard, dockerConfigDir } from './transport.js';
 
@@ -186,7 +188,7 @@ export class Authenticator {
       headers: credentials ? { authorization: basic(credentials) } : {},
       signal,
     });
-    const text = await readText(res, 1 << 20);
+    const text = await readText(res, 1 << 20, this.transport.limits);
     if (res.status !== 200) {
       throw new RegistryError(codeForStatus(res.status), `token request failed with status ${res.status}`, {
         status: res.status,
@@ -211,20 +213,32 @@ export class Authenticator {
 }
 
 /** A whole (small) response body as text; more than `limit` bytes is an error. */
-export async function readText(res: HttpResponse, limit: number): Promise<string> {
-  return (await readBody(res, limit)).toString('utf8');
+export async function readText(res: HttpResponse, limit: number, limits: TransferLimits): Promise<string> {
+  return (await readBody(res, limit, limits)).toString('utf8');
 }
 
-export async function readBody(res: HttpResponse, limit: number): Promise<Buffer> {
+/**
+ * A whole (small) response body; more than `limit` bytes is an error, and so is a body sent slower
+ * than the minimum rate of `limits` (a trickle never goes idle: the idle timeout alone never ends it).
+ */
+export async function readBody(res: HttpResponse, limit: number, limits: TransferLimits): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      discard(res);
-      throw new RegistryError('LIMIT_EXCEEDED', `response larger than ${limit} bytes`, { url: res.url });
+  const declared = Number(res.headers['content-length']);
+  const expected = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
+  const rate = watchRate(res.body, limits, expected);
+  try {
+    for await (const chunk of res.body) {
+      rate.count((chunk as Buffer).length);
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        discard(res);
+        throw new RegistryError('LIMIT_EXCEEDED', `response larger than ${limit} bytes`, { url: res.url });
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } finally {
+    rate.stop();
   }
   return Buffer.concat(chunks);
 }

@@ -157,7 +157,7 @@ export class RegistryClient {
     const url = this.url(ref, 'manifests', reference);
     const res = await this.request(ref, url, 'GET', { accept: MANIFEST_ACCEPT }, options);
     const limit = options.expected?.size ?? MANIFEST_LIMIT;
-    const bytes = await readBody(res, Math.min(limit, MANIFEST_LIMIT)).catch((err: unknown) => {
+    const bytes = await readBody(res, Math.min(limit, MANIFEST_LIMIT), this.limits).catch((err: unknown) => {
       if (options.signal?.aborted) throw cancelled(options.signal);
       throw err;
     });
