@@ -2,6 +2,7 @@
 import { chmodSync, mkdirSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from './errors.js';
+import { isTempName } from './fs.js';
 
 export const DEFAULT_ROOT = '/var/lib/tsbuild';
 
@@ -75,10 +76,32 @@ export function prepareRoot(root: string): void {
   if ((st.mode & 0o077) !== 0 && holdsOnlyState(absolute)) chmodSync(absolute, st.mode & 0o7700);
 }
 
-/** Entries that only a tsbuild root has. */
-const STATE_ENTRIES = ['content', 'snapshots', 'images', 'runc', 'gc.lock'];
+/** The entries of a tsbuild root. */
+const STATE_ENTRIES = new Set([
+  'bundles',
+  'cache',
+  'content',
+  'contenthash',
+  'gc.lock',
+  'images',
+  'layers',
+  'logs',
+  'metadata.json',
+  'metadata.lock',
+  'runc',
+  'snapshots',
+  'sources',
+  'tmp',
+  'tsbuild.sock',
+]);
 
+/**
+ * Whether `root` holds tsbuild's state and nothing else (or nothing at all). One foreign entry makes it
+ * a directory of other things (`--root /tmp`), whose mode is not ours to change, even once tsbuild's
+ * entries are in it too.
+ */
 function holdsOnlyState(root: string): boolean {
-  const names = readdirSync(root);
-  return names.length === 0 || names.some((name) => STATE_ENTRIES.includes(name));
+  return readdirSync(root).every(
+    (name) => STATE_ENTRIES.has(name) || name.startsWith('.overlay-probe-') || isTempName(name),
+  );
 }
