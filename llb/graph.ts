@@ -3,26 +3,84 @@
  * digest (computed once, when the vertex is made, from its inputs' digests), and the walk that turns
  * a result into a Definition.
  */
+import { TsbuildError } from '../core/errors.js';
 import { canonicalJson, opDigest } from './digest.js';
 import { SCRATCH } from './ops.js';
 import type { Op, OpInput, OpMetadata } from './ops.js';
 import type { Definition, DefinitionOp } from './definition.js';
+
+/**
+ * The most a definition may hold, in characters of its ops' JSON (Vertex.size). BuildKit's gateway
+ * frontends hand their definition over gRPC, whose messages BuildKit bounds at 16 MiB of protobuf; the
+ * same graph is larger as JSON (field names, escapes), so this allows four times that. Without a
+ * bound, a RUN carries the whole environment (up to 8 MiB), and a thousand RUNs after a large ENV
+ * hold gigabytes of ops before anything is marshalled.
+ */
+export const MAX_DEFINITION_SIZE = 64 << 20;
+
+/** What an entry of a marshalled definition adds besides its op and metadata: keys, its digest. */
+const ENTRY_OVERHEAD = 128;
+/** What one input adds: its digest and index. */
+const INPUT_SIZE = 96;
 
 export class Vertex {
   readonly digest: string;
   readonly inputRefs: readonly OpInput[];
   /** The op exactly as digested: keys sorted, undefined fields gone. */
   readonly op: Op;
+  /** About how many characters this op takes in a marshalled definition (op, metadata, inputs). */
+  readonly size: number;
 
   constructor(
     op: Op,
     readonly inputs: readonly Output[],
     readonly metadata: OpMetadata,
   ) {
-    this.op = JSON.parse(canonicalJson(op)) as Op;
+    const json = canonicalJson(op);
+    this.op = JSON.parse(json) as Op;
     this.inputRefs = inputs.map((o) => ({ digest: o.vertex.digest, index: o.index }));
     this.digest = opDigest(this.op, this.inputRefs);
+    this.size = json.length + JSON.stringify(metadata).length + ENTRY_OVERHEAD + INPUT_SIZE * inputs.length;
   }
+}
+
+/**
+ * The size of the definition of everything it has been given so far: each distinct op (by digest)
+ * counted once. Adding a result walks only the ops not counted yet, so a caller can add its state
+ * after every step and learn early, at the step that does it, that the graph grows too large.
+ */
+export class DefinitionSize {
+  private readonly counted = new Set<string>();
+  private size = 0;
+
+  get total(): number {
+    return this.size;
+  }
+
+  /** Counts the ops `output` reads that are not counted yet; returns the new total. */
+  add(output: Output | null): number {
+    if (output === null) return this.size;
+    const stack: Vertex[] = [output.vertex];
+    while (stack.length > 0) {
+      const vertex = stack.pop() as Vertex;
+      if (this.counted.has(vertex.digest)) continue;
+      this.counted.add(vertex.digest);
+      this.size += vertex.size;
+      for (const input of vertex.inputs) stack.push(input.vertex);
+    }
+    return this.size;
+  }
+}
+
+/** The error for a definition past MAX_DEFINITION_SIZE. */
+export function definitionTooLarge(): TsbuildError {
+  return new TsbuildError(
+    'LIMIT_EXCEEDED',
+    `the build's definition would be larger than ${MAX_DEFINITION_SIZE} characters`,
+    {
+      hint: 'every RUN carries the whole environment: a large ENV or ARG is repeated in each RUN after it',
+    },
+  );
 }
 
 /** One output of a vertex. A State whose output is null is scratch. */
@@ -68,6 +126,7 @@ function stripUndefined(meta: OpMetadata): OpMetadata {
  */
 export function buildDefinition(root: Output | null): Definition {
   if (root === null) return { ops: [], root: null };
+  if (new DefinitionSize().add(root) > MAX_DEFINITION_SIZE) throw definitionTooLarge();
   const entries = new Map<string, DefinitionOp>();
   const visited = new Set<Vertex>();
   const stack: { vertex: Vertex; expanded: boolean }[] = [{ vertex: root.vertex, expanded: false }];

@@ -32,6 +32,7 @@ export { canonicalJson, opDigest, sha256Digest } from './digest.js';
 export { DEFINITION_VERSION, findOp, marshal, unmarshal } from './definition.js';
 export type { Definition, DefinitionOp } from './definition.js';
 export { ExecState, State, image, local, merge, remote, scratch } from './state.js';
+export { DefinitionSize, MAX_DEFINITION_SIZE, definitionTooLarge } from './graph.js';
 export type { LocalOptions } from './state.js';
 export { DEFAULT_PATH } from './exec.js';
 export type { MountSpec, RunOptions } from './exec.js';

@@ -7,6 +7,9 @@
  * known after dispatch, so conversion runs twice (it takes microseconds per instruction) with the
  * resolved base images shared between the runs.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { throwIfAborted } from '../../core/abort.js';
 import { DockerfileError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
 import * as llb from '../../llb/index.js';
 import type { State } from '../../llb/index.js';
@@ -59,6 +62,13 @@ interface BaseOfStage {
 /** Resolved base images by reference, shared by both conversion passes. */
 type ImageCache = Map<string, Promise<ResolvedImage>>;
 
+/**
+ * Dispatch runs without waiting on anything once the base images are resolved; it lets the event loop
+ * turn at least this often (milliseconds), so that a signal (SIGTERM, a daemon client gone) can abort a
+ * conversion of a huge Dockerfile.
+ */
+const YIELD_INTERVAL_MS = 10;
+
 class Converter implements Dispatcher {
   private readonly states = new Map<number, Promise<StageState>>();
   private readonly images = new Map<string, Promise<State>>();
@@ -66,6 +76,9 @@ class Converter implements Dispatcher {
   readonly warnings: string[] = [];
   readonly escapeToken: '\\' | '`';
   readonly instructionContext: InstructionContext;
+  /** The size of the definition of every stage dispatched so far (ops shared count once). */
+  private readonly size = new llb.DefinitionSize();
+  private lastTurn = performance.now();
 
   constructor(
     readonly options: ConvertOptions,
@@ -220,15 +233,26 @@ class Converter implements Dispatcher {
     if (base.base === undefined) this.initFromImage(d);
     if (base.fromImage) this.checkBaseImage(stage, base.image);
     for (const command of d.commands) {
+      await this.pace();
       d.cmdIsOnBuild = command.onbuild;
       try {
         this.checks?.dispatch.instruction(this.stageView(d), command.instruction);
         await dispatchInstruction(this, d, command.instruction);
+        if (this.size.add(d.state.output) > llb.MAX_DEFINITION_SIZE) throw llb.definitionTooLarge();
       } catch (err) {
         throw this.located(err, command.instruction, command.onbuild ? stage.from : undefined);
       }
     }
     return d;
+  }
+
+  /** Lets the event loop turn when dispatch has run for a while; stops when the build is cancelled. */
+  private async pace(): Promise<void> {
+    if (performance.now() - this.lastTurn >= YIELD_INTERVAL_MS) {
+      await nextTurn();
+      this.lastTurn = performance.now();
+    }
+    throwIfAborted(this.options.signal);
   }
 
   private checkBaseImage(stage: Stage, image: ImageSpec): void {

@@ -8,6 +8,7 @@ import { convertDockerfile } from '../../frontend/dockerfile2llb/index.js';
 import type { ConvertOptions, ImageSpec } from '../../frontend/dockerfile2llb/index.js';
 import { parseDockerfile } from '../../parser/index.js';
 import { MAX_WORD_LENGTH, ShellLex } from '../../parser/shell/index.js';
+import { MAX_DEFINITION_SIZE } from '../../llb/index.js';
 
 const busybox: ImageSpec = {
   architecture: 'amd64',
@@ -117,5 +118,70 @@ describe('ONBUILD nesting', () => {
     await expect(convertDockerfile(options('FROM busybox\nONBUILD ONBUILD RUN true\n'))).rejects.toThrow(
       /Chaining ONBUILD/,
     );
+  });
+});
+
+describe('definition size', () => {
+  it('RUNs after a large environment fail at the RUN whose op passes the limit, before the graph is built', async () => {
+    // A0…A10 and five more of 1 MiB: about 7 MiB of environment, which every RUN's op carries (ENV,
+    // not ARG: the build args would fill the history first).
+    const lines = ['FROM busybox', `ENV A0=${'x'.repeat(1024)}`];
+    for (let i = 1; i <= 10; i++) lines.push(`ENV A${i}=${`$A${i - 1}`.repeat(2)}`);
+    for (let i = 0; i < 5; i++) lines.push(`ENV E${i}=$A10`);
+    const firstRun = lines.length + 1;
+    for (let i = 0; i < 20; i++) lines.push(`RUN echo ${i}`);
+    const error = await convertDockerfile(options(lines.join('\n') + '\n')).then(
+      () => 'converted to the end',
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      message: expect.stringMatching(/definition would be larger than/),
+    });
+    // Each RUN adds about 7 MiB: the limit is passed at the RUN that brings the total over it.
+    const perRun = 7 << 20;
+    const line = (error as { location?: { range: { start: { line: number } } } }).location?.range.start.line;
+    const expected = firstRun + Math.floor(MAX_DEFINITION_SIZE / perRun);
+    expect(line).toBeGreaterThanOrEqual(expected - 1);
+    expect(line).toBeLessThanOrEqual(expected + 1);
+  });
+
+  it('ops shared by stages count once', async () => {
+    // Each stage repeats the same large RUN on the same base: one op, however many stages read it.
+    // Eleven stages of about 7 MiB each would pass the limit if each counted its own copy.
+    const lines = ['FROM busybox AS base', `ENV A0=${'x'.repeat(1024)}`];
+    for (let i = 1; i <= 10; i++) lines.push(`ENV A${i}=${`$A${i - 1}`.repeat(2)}`);
+    for (let i = 0; i < 5; i++) lines.push(`ENV E${i}=$A10`);
+    lines.push('RUN true');
+    for (let i = 0; i < 10; i++) lines.push(`FROM base AS s${i}`, 'RUN true');
+    lines.push('FROM busybox', ...Array.from({ length: 10 }, (_, i) => `COPY --from=s${i} /a /a${i}`));
+    const result = await convertDockerfile(options(lines.join('\n') + '\n'));
+    const runs = result.definition.ops.filter((o) => o.op.kind === 'exec');
+    // The base's RUN, and the one RUN every stage adds on it (the same op in each).
+    expect(runs).toHaveLength(2);
+  });
+});
+
+describe('cancellation', () => {
+  it('an aborted signal stops the conversion of a large Dockerfile promptly with CANCELLED', async () => {
+    const body = Array.from({ length: 5000 }, (_, i) => `ENV V${i % 50}=${i}\nRUN echo $V${i % 50} > /f${i}`);
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const timer = setTimeout(() => {
+      abortedAt = performance.now();
+      controller.abort(new Error('SIGTERM'));
+    }, 20);
+    const error = await convertDockerfile({
+      ...options('FROM busybox\n' + body.join('\n') + '\n'),
+      signal: controller.signal,
+    }).then(
+      () => 'converted to the end',
+      (e: unknown) => e,
+    );
+    const stoppedAt = performance.now();
+    clearTimeout(timer);
+    expect(error).toMatchObject({ code: 'CANCELLED' });
+    expect(abortedAt).toBeGreaterThan(0);
+    expect(stoppedAt - abortedAt).toBeLessThan(500);
   });
 });
