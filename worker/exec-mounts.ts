@@ -1,6 +1,7 @@
 /**
  * The mounts of an exec op beyond its root: binds of other inputs (read-only: a view of the result;
- * writable without output: a throwaway copy, see `withWritableResultDir`), persistent cache directories
+ * writable without output: a throwaway copy, see `withWritableResultDir`; a local source is bound as its
+ * snapshot, see local-snapshot.ts), persistent cache directories
  * (locked or private as asked, optionally seeded from another state), tmpfs, secrets
  * (a file the executor puts on a tmpfs outside the rootfs, or an environment variable of the process
  * only) and forwarded SSH agent sockets. Everything set up here is released when the callback returns or
@@ -17,11 +18,10 @@ import { SharedFileLock } from '../core/lock.js';
 import type { ExecMount, SecretFile } from '../executor/index.js';
 import { resolveInRoot, withForwardedSocket } from '../executor/index.js';
 import type { BindMount, CacheMount, Mount, SecretMount, SshMount } from '../llb/index.js';
-import { withTempMount } from '../snapshotter/mount/index.js';
-import { ContainedSource } from '../snapshotter/treecopy-source.js';
 import type { Snapshotter } from '../snapshotter/types.js';
+import type { StatCache } from './contenthash/index.js';
+import { withLocalSnapshot } from './local-snapshot.js';
 import { withResultDir, withWritableResultDir } from './mounts.js';
-import type { MountContext } from './mounts.js';
 import type { WorkerResult } from './results.js';
 import { scratchResult } from './results.js';
 
@@ -34,8 +34,8 @@ export interface ExecMountDeps {
   readonly ssh?: Readonly<Record<string, string>>;
   /** The op's own environment: SSH_AUTH_SOCK is only added when it sets none. */
   readonly env?: readonly string[];
-  /** Where writable binds of a local context keep their throwaway changes (default `<root>/tmp`). */
-  readonly tempRoot?: string;
+  /** Content hashes of local sources, which name their snapshots (see local-snapshot.ts). */
+  readonly statCache: StatCache;
   readonly signal?: AbortSignal;
 }
 
@@ -111,43 +111,32 @@ async function withBind<T>(
   const input = mount.input < 0 ? scratchResult() : inputs[mount.input];
   if (!input) throw new FailedPreconditionError(`bind mount at ${mount.dest} names a missing input`);
   const ctx = { snapshotter: deps.snapshotter, ...(deps.signal ? { signal: deps.signal } : {}) };
-  const tempRoot = deps.tempRoot ?? join(dirname(deps.cacheMountsRoot), 'tmp');
-  const bind = (dir: string, options: string[]): Promise<T> =>
-    withBindSource(dir, mount.selector || '/', input.kind === 'local' ? tempRoot : undefined, (source) =>
-      next(withMount(prepared, { destination: mount.dest, type: 'bind', source, options })),
-    );
-  if (!mount.readonly) {
-    // Writable, and what is written is thrown away (noOutput): a copy-on-write layer over the input.
-    return withWritableResultDir(input, { ...ctx, tempRoot }, (dir) => bind(dir, ['rbind']));
-  }
-  return withResultDir(input, ctx, (dir) => bind(dir, ['rbind', 'ro']));
+  const bind = async (dir: string, options: string[]): Promise<T> => {
+    const source = await resolveInRoot(dir, mount.selector || '/');
+    return next(withMount(prepared, { destination: mount.dest, type: 'bind', source, options }));
+  };
+  return withMountable(input, deps, (result) =>
+    mount.readonly
+      ? withResultDir(result, ctx, (dir) => bind(dir, ['rbind', 'ro']))
+      : // Writable, and what is written is thrown away (noOutput): a copy-on-write layer over the input.
+        withWritableResultDir(result, ctx, (dir) => bind(dir, ['rbind'])),
+  );
 }
 
 /**
- * The host path a bind mount of `selector` in `dir` names. A host directory (`hostTemp` given: a local
- * context) may change during the build, a directory swapped for a symlink to `/` after the path was
- * resolved, and runc would follow it. So a directory there is opened where it is now, refused unless it
- * lies inside `dir` (see snapshotter/treecopy-source.ts), and bound on a temp mount point of ours under
- * `hostTemp`, which the run's mount then names. (A single file is bound by its path.)
+ * Runs `fn` with what a mount of `input` mounts: the input itself, or for a local source (the context, a
+ * named local context) its snapshot, as BuildKit mounts its own copy of a local source and never the host
+ * directory (owners 0:0, only what the source's filter keeps, nothing a change during the build put
+ * there: see local-snapshot.ts).
  */
-async function withBindSource<T>(
-  dir: string,
-  selector: string,
-  hostTemp: string | undefined,
-  fn: (source: string) => Promise<T>,
+function withMountable<T>(
+  input: WorkerResult,
+  deps: ExecMountDeps,
+  fn: (result: WorkerResult) => Promise<T>,
 ): Promise<T> {
-  const source = await resolveInRoot(dir, selector);
-  if (hostTemp === undefined) return fn(source);
-  const st = await lstat(source).catch(() => undefined);
-  if (st === undefined || !(st.isDirectory() || st.isSymbolicLink())) return fn(source);
-  const pinned = new ContainedSource(dir).openDir(source);
-  try {
-    await mkdir(hostTemp, { recursive: true });
-    const bind = { type: 'bind', source: pinned.path, options: ['rbind'] };
-    return await withTempMount([bind], fn, { tempRoot: hostTemp });
-  } finally {
-    pinned.close();
-  }
+  if (input.kind !== 'local') return fn(input);
+  const local = { snapshotter: deps.snapshotter, statCache: deps.statCache, signal: deps.signal };
+  return withLocalSnapshot(input, local, fn);
 }
 
 /** Creates the cache directory with its owner and mode when it does not exist yet. */
@@ -200,17 +189,20 @@ async function seedCacheDir(
   dir: string,
   seed: WorkerResult,
   selector: string,
-  ctx: MountContext,
+  deps: ExecMountDeps,
 ): Promise<void> {
   if ((await exists(dir)) && (await exists(await resolveInRoot(dir, selector)))) return;
   const temp = `${dir}.seed-${randomBytes(6).toString('hex')}`;
+  const ctx = { snapshotter: deps.snapshotter, ...(deps.signal ? { signal: deps.signal } : {}) };
   try {
-    await withResultDir(seed, ctx, async (root) => {
-      const src = await resolveInRoot(root, selector);
-      if (!(await exists(src)))
-        throw new NotFoundError(`cache mount source ${selector} not found in the state it is seeded from`);
-      await copyTree(src, temp, ctx.signal);
-    });
+    await withMountable(seed, deps, (source) =>
+      withResultDir(source, ctx, async (root) => {
+        const src = await resolveInRoot(root, selector);
+        if (!(await exists(src)))
+          throw new NotFoundError(`cache mount source ${selector} not found in the state it is seeded from`);
+        await copyTree(src, temp, ctx.signal);
+      }),
+    );
     if (selector === '/' || selector === '') {
       await rename(temp, dir).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST' && err.code !== 'ENOTEMPTY') throw err;
@@ -252,8 +244,7 @@ async function withCache<T>(
   await mkdir(deps.cacheMountsRoot, { recursive: true, mode: 0o700 });
   const ready = async (target: string): Promise<void> => {
     if (seed === undefined) return ensureCacheDir(target, mount);
-    const ctx = { snapshotter: deps.snapshotter, ...(deps.signal ? { signal: deps.signal } : {}) };
-    return seedCacheDir(target, seed, selector, ctx);
+    return seedCacheDir(target, seed, selector, deps);
   };
   const run = async (target: string): Promise<T> => {
     const source = await resolveInRoot(target, selector);

@@ -1,16 +1,17 @@
 /**
  * Directories for op results: a committed snapshot is mounted read-only through a view (or its layers
- * read in place), a local context is its own directory, scratch is an empty directory. A writable
- * throwaway copy (`withWritableResultDir`) is an active snapshot on the result, or for a local context
- * an overlay whose lower dir is the context. Everything mounted here is unmounted and removed when the
- * callback returns or throws.
+ * read in place), a local context is its own directory (read by the race-safe readers only; mounts
+ * get its snapshot, see local-snapshot.ts), scratch is an empty directory. A writable throwaway copy
+ * (`withWritableResultDir`) is an active snapshot on the result. Everything mounted here is unmounted
+ * and removed when the callback returns or throws.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FailedPreconditionError } from '../core/errors.js';
 import { removeAll, withReadonlyTempMount, withTempMount } from '../snapshotter/mount/index.js';
-import type { Mount, Snapshotter } from '../snapshotter/types.js';
+import type { Snapshotter } from '../snapshotter/types.js';
 import type { WorkerResult } from './results.js';
 import { processAlive } from '../core/process.js';
 
@@ -71,64 +72,36 @@ export function parentOf(result: WorkerResult | undefined): string | undefined {
   return undefined;
 }
 
-export interface WritableMountContext extends MountContext {
-  /**
-   * Where the upper and work dirs of a local context's overlay are made: on the engine's file system
-   * (an overlay upper dir cannot live on overlayfs itself), never inside the context.
-   */
-  readonly tempRoot: string;
-}
-
-/** Characters that would break an overlay option list (or that mount(8) would read otherwise). */
-const OVERLAY_UNSAFE = /[,:\\\s=]/;
-
 /**
  * Runs `fn` with a writable directory that starts as `result` and is thrown away afterwards: `result`
- * itself is never changed. A snapshot gets an active snapshot prepared on it (removed afterwards); a
- * local context gets an overlay with the context as its lower dir and a temp upper dir; scratch gets an
- * empty temp dir.
+ * itself is never changed. A snapshot gets an active snapshot prepared on it (removed afterwards);
+ * scratch gets an empty temp dir. A local source is mounted as its snapshot (worker/local-snapshot.ts),
+ * never as the host directory: it is refused here.
  */
 export async function withWritableResultDir<T>(
   result: WorkerResult,
-  ctx: WritableMountContext,
+  ctx: MountContext,
   fn: (dir: string) => Promise<T>,
 ): Promise<T> {
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   if (result.kind === 'scratch') return withResultDir(result, ctx, fn);
-  if (result.kind === 'snapshot') {
-    const key = `rwbind-${randomBytes(8).toString('hex')}`;
-    try {
-      const mounts = await ctx.snapshotter.prepare(key, result.ref, signal);
-      return await withTempMount(mounts, fn, signal);
-    } finally {
-      await ctx.snapshotter.remove(key).catch(() => undefined);
-    }
+  if (result.kind !== 'snapshot') {
+    throw new FailedPreconditionError(`${result.id} cannot be mounted writable: only a snapshot can`);
   }
-  await mkdir(ctx.tempRoot, { recursive: true, mode: 0o700 });
-  // The owner's pid in the name, like withTempMount's, so that a sweep can tell a dead owner's dirs.
-  const temp = await mkdtemp(join(ctx.tempRoot, `rwbind-${process.pid}-`));
+  const key = `rwbind-${randomBytes(8).toString('hex')}`;
   try {
-    await Promise.all([mkdir(join(temp, 'upper')), mkdir(join(temp, 'work'))]);
-    const overlay = (lower: string): Mount[] => [
-      {
-        type: 'overlay',
-        source: 'overlay',
-        options: [`lowerdir=${lower}`, `upperdir=${join(temp, 'upper')}`, `workdir=${join(temp, 'work')}`],
-      },
-    ];
-    if (!OVERLAY_UNSAFE.test(result.ref)) return await withTempMount(overlay(result.ref), fn, signal);
-    // A context path the option list cannot carry is bound read-only to a temp dir first.
-    const bind: Mount[] = [{ type: 'bind', source: result.ref, options: ['rbind'] }];
-    return await withReadonlyTempMount(bind, (lower) => withTempMount(overlay(lower), fn, signal), signal);
+    const mounts = await ctx.snapshotter.prepare(key, result.ref, signal);
+    return await withTempMount(mounts, fn, signal);
   } finally {
-    await removeAll(temp); // never reaches into a mount that somehow stayed
+    await ctx.snapshotter.remove(key).catch(() => undefined);
   }
 }
 
 /**
- * Removes the throwaway dirs (`withWritableResultDir` of a local context) that processes left in
- * `tempRoot` when they died (a SIGKILLed build cannot run its `finally`); their overlay mounts are swept
- * with the other temp mounts. Dirs of live processes are left alone. Returns the dirs removed.
+ * Removes the throwaway dirs that processes left in `tempRoot` when they died (a SIGKILLed build cannot
+ * run its `finally`): `rwbind-<pid>-*`, made by versions that bound a local context rw as an overlay
+ * over the host directory; their overlay mounts are swept with the other temp mounts. Dirs of live
+ * processes are left alone. Returns the dirs removed.
  */
 export async function sweepStaleWritableDirs(tempRoot: string): Promise<string[]> {
   let names: string[];

@@ -3,20 +3,17 @@
  * snapshot) or names a local directory; exec prepares a snapshot on its root input, mounts it, runs the
  * process with runc and commits on exit 0; file prepares a snapshot on its base and applies its actions.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { ExecError, NotFoundError, TsbuildError } from '../core/errors.js';
 import { logEvent } from '../core/progress.js';
 import type { Executor } from '../executor/index.js';
 import type { ImageStore } from '../image/store.js';
-import { dirname, join, posix } from 'node:path';
+import { dirname, join } from 'node:path';
 import { resolveFileOwner } from '../executor/user.js';
 import type { ExecOp, FileOp, SourceOp } from '../llb/index.js';
 import { parseSourceIdentifier } from '../llb/index.js';
 import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.js';
-import { withTempMount } from '../snapshotter/mount/index.js';
-import type { Mount, Snapshotter } from '../snapshotter/types.js';
+import type { Snapshotter } from '../snapshotter/types.js';
 import type { SourceFilter, StatCache } from './contenthash/index.js';
-import { hasMeta, hashPath } from './contenthash/index.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import { withExecMounts } from './exec-mounts.js';
 import { localSourceOp } from './local-source.js';
@@ -25,10 +22,11 @@ import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
 import { gitSourceOp, httpSourceOp, imageSourceOp } from './sources/index.js';
 import type { PendingImages, SourceDeps } from './sources/index.js';
-import { resolveIn } from './fileop/paths.js';
 import type { WorkerResult } from './results.js';
 import { asWorkerResult, localFilterOf, localTransferOf, snapshotResult } from './results.js';
-import type { ContextTransfer } from './context-transfer.js';
+import { hashFiltered, sha } from './local-hash.js';
+import { inNewSnapshot } from './new-snapshot.js';
+import type { SnapshotWork } from './new-snapshot.js';
 
 /**
  * Compiles a local source's include/exclude patterns into a filter on paths relative to the local root
@@ -67,9 +65,6 @@ export interface WorkerDeps {
   readonly pendingImages?: PendingImages;
 }
 
-const sha = (...parts: string[]): string =>
-  `sha256:${createHash('sha256').update(parts.join('\0')).digest('hex')}`;
-
 function failure(op: string, cause: unknown): TsbuildError {
   if (cause instanceof TsbuildError) return cause;
   return new TsbuildError('INTERNAL', `${op}: ${(cause as Error).message ?? String(cause)}`, { cause });
@@ -80,7 +75,7 @@ function sourceDepsOf(deps: WorkerDeps): SourceDeps {
   const root = deps.cacheDir === undefined ? dirname(deps.cacheMountsRoot) : dirname(deps.cacheDir);
   return {
     stateDir: join(root, 'sources'),
-    newSnapshot: (signal, work) => inNewSnapshot(deps, undefined, signal, work),
+    newSnapshot: (signal, work) => newSnapshot(deps, undefined, signal, work),
     snapshotExists: async (name) => {
       try {
         return (await deps.snapshotter.stat(name)).kind === 'committed';
@@ -112,32 +107,13 @@ export function sourceOp(op: SourceOp, digest: string, deps: WorkerDeps): Op {
   return imageSourceOp(source.ref, digest, deps);
 }
 
-/** Commits the active snapshot `key` under a fresh name, or removes it when `work` fails. */
-async function inNewSnapshot(
+/** A new snapshot on `parent` that `work` writes, as a result. */
+const newSnapshot = async (
   deps: WorkerDeps,
   parent: string | undefined,
   signal: AbortSignal,
-  work: (dir: string, upper: string | undefined) => Promise<void>,
-): Promise<WorkerResult> {
-  const name = `build-${randomBytes(12).toString('hex')}`;
-  const key = `${name}-active`;
-  const mounts = await deps.snapshotter.prepare(key, parent, { signal });
-  try {
-    await withTempMount(mounts, (dir) => work(dir, upperDirOf(mounts)), { signal });
-    await deps.snapshotter.commit(name, key, { signal });
-  } catch (err) {
-    await deps.snapshotter.remove(key).catch(() => undefined);
-    throw err;
-  }
-  return snapshotResult(name);
-}
-
-/** The upper directory of a snapshot mounted as one overlay (absolute), else undefined. */
-function upperDirOf(mounts: readonly Mount[]): string | undefined {
-  if (mounts.length !== 1 || mounts[0]?.type !== 'overlay') return undefined;
-  const upper = mounts[0].options.find((o) => o.startsWith('upperdir='))?.slice('upperdir='.length);
-  return upper !== undefined && upper.startsWith('/') ? upper : undefined;
-}
+  work: SnapshotWork,
+): Promise<WorkerResult> => snapshotResult(await inNewSnapshot(deps.snapshotter, parent, signal, work));
 
 /**
  * A new snapshot on `base`: on its snapshot, or for a local directory (`FROM <named context>`) on a copy
@@ -147,10 +123,10 @@ async function inNewSnapshotOn(
   deps: WorkerDeps,
   base: WorkerResult | undefined,
   signal: AbortSignal,
-  work: (dir: string, upper: string | undefined) => Promise<void>,
+  work: SnapshotWork,
 ): Promise<WorkerResult> {
-  if (base?.kind !== 'local') return inNewSnapshot(deps, parentOf(base), signal, work);
-  return inNewSnapshot(deps, undefined, signal, async (dir) => {
+  if (base?.kind !== 'local') return newSnapshot(deps, parentOf(base), signal, work);
+  return newSnapshot(deps, undefined, signal, async (dir) => {
     await applyFileActions([wholeTreeCopy(0)], {
       dest: dir,
       inputs: () => base.ref,
@@ -222,6 +198,7 @@ export function execOp(op: ExecOp, digest: string, deps: WorkerDeps): Op {
         secrets: deps.secrets ?? {},
         ssh: deps.ssh ?? {},
         env: op.env,
+        statCache: deps.statCache,
         signal: ctx.signal,
       };
       const result = await withExecMounts(op.mounts.slice(1), results, mountDeps, (extra) =>
@@ -232,44 +209,6 @@ export function execOp(op: ExecOp, digest: string, deps: WorkerDeps): Op {
       return [result];
     },
   };
-}
-
-/** Clean relative form of a path inside a root ('' for the root). */
-const relOf = (path: string): string => posix.normalize(`/${path}`).slice(1).replace(/\/$/, '');
-
-/** A copy's source path and whether the copy follows a symlink there. */
-interface CopySource {
-  readonly path: string;
-  readonly follow: boolean;
-}
-
-/**
- * The content hash of a copy's source in `root`, seen through a local source's `filter` (paths relative
- * to the root; hashPath's are relative to the selected path, so they are prefixed). A followed symlink
- * hashes what it points to, as the copy takes it. A wildcard under a filter hashes the whole filtered
- * root: coarser, never wrong.
- */
-async function hashFiltered(
-  root: string,
-  { path, follow }: CopySource,
-  local: {
-    readonly filter: SourceFilter | undefined;
-    readonly rootOwned: boolean;
-    readonly transfer?: ContextTransfer;
-  },
-  deps: WorkerDeps,
-  signal: AbortSignal,
-): Promise<string> {
-  const { filter, rootOwned, transfer } = local;
-  const onRead = transfer ? { onRead: (_: string, size: number) => transfer.add(size) } : {};
-  const common = { statCache: deps.statCache, rootOwned, signal, ...onRead };
-  if (filter === undefined) return hashPath(root, path, { ...common, wildcard: true, followLinks: follow });
-  const rel = relOf(path);
-  // The filter sees the entries where the copy reads them: below the followed link's target.
-  const selected = hasMeta(rel) ? '' : follow ? resolveIn(root, rel, true).rel : rel;
-  const keep = (sub: string, isDir: boolean): boolean | 'descend' =>
-    filter(selected === '' ? sub : `${selected}/${sub}`, isDir);
-  return sha('filtered', await hashPath(root, selected, { ...common, keep }));
 }
 
 export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount: number): Op {
@@ -292,11 +231,12 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
             const local = {
               filter: localFilterOf(result),
               rootOwned: result.kind === 'local',
-              ...(transfer ? { transfer } : {}),
+              transfer,
+              statCache: deps.statCache,
             };
             const hashes: string[] = [];
             for (const s of sources) {
-              hashes.push(await hashFiltered(dir ?? '', s, local, deps, ctx.signal));
+              hashes.push(await hashFiltered(dir ?? '', s, local, ctx.signal));
             }
             transfer?.finish();
             return sha(...hashes);
@@ -361,7 +301,7 @@ export function mergeOp(digest: string, deps: WorkerDeps): Op {
         sources,
         { snapshotter: deps.snapshotter, signal: ctx.signal },
         (dirs) =>
-          inNewSnapshot(deps, parentOf(results[base]), ctx.signal, (dest) =>
+          newSnapshot(deps, parentOf(results[base]), ctx.signal, (dest) =>
             applyFileActions(
               layers.map((i) => wholeTreeCopy(i)),
               {

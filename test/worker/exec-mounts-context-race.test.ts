@@ -1,8 +1,9 @@
 /**
- * `RUN --mount=type=bind` of a context directory that is swapped for a symlink to a directory outside
- * the context after the mount's source path was resolved (right after the resolver's lstat of it:
- * node:fs's lstatSync is wrapped here, so the interleaving is fixed). runc would follow the symlink; the
- * run must not see the outside directory.
+ * `RUN --mount=type=bind` of the context while a directory of it is swapped for a symlink to a directory
+ * outside the context, after the context was hashed and before it is copied into its snapshot (right
+ * when the copier opens the context: node:fs's openSync is wrapped here, so the interleaving is fixed).
+ * The run binds the snapshot, never the host directory: it must not see the outside directory, and the
+ * copy of the changed context must not be kept under the hash of what was there before.
  */
 import {
   mkdirSync,
@@ -22,18 +23,17 @@ import { importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../ind
 import type { Engine } from '../../index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
-/** Runs once, after the first lstatSync of a path `match` accepts has returned. */
+/** Runs once, before the first openSync of a path `match` accepts. */
 const hooks: { match: (path: string) => boolean; run: () => void }[] = [];
 
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof Fs>();
-  const lstatSync = ((path: Fs.PathLike, options?: Fs.StatSyncOptions) => {
-    const result = real.lstatSync(path, options);
+  const openSync = ((path: Fs.PathLike, ...rest: unknown[]) => {
     const i = hooks.findIndex((h) => h.match(String(path)));
     if (i >= 0) hooks.splice(i, 1)[0]?.run();
-    return result;
-  }) as typeof real.lstatSync;
-  return { ...real, lstatSync, default: { ...real, lstatSync } };
+    return (real.openSync as (...args: unknown[]) => number)(path, ...rest);
+  }) as typeof real.openSync;
+  return { ...real, openSync, default: { ...real, openSync } };
 });
 
 const canRun = canRunContainers('context bind race tests');
@@ -43,7 +43,13 @@ const context = join(work, 'context');
 const outside = join(work, 'outside');
 let engine: Engine;
 
-describe.skipIf(!canRun)('a context directory swapped for a symlink before a RUN binds it', () => {
+const snapshotNames = async (): Promise<string[]> => {
+  const names: string[] = [];
+  for await (const info of engine.snapshotter.walk()) names.push(info.name);
+  return names;
+};
+
+describe.skipIf(!canRun)('a context directory swapped for a symlink while a RUN binds the context', () => {
   beforeAll(async () => {
     makeBusyboxRootfs(join(work, 'rootfs'));
     engine = await openEngine({ root: join(work, 'root') });
@@ -63,13 +69,12 @@ describe.skipIf(!canRun)('a context directory swapped for a symlink before a RUN
     llb
       .image('busybox:latest')
       .run({
-        args: 'cat /mnt/inside.txt > /got',
+        args: 'cat /mnt/sub/inside.txt > /got 2>&1; ls /mnt/sub/ >> /got 2>&1; true',
         mounts: [
           {
             type: 'bind',
             dest: '/mnt',
             from: llb.local('context'),
-            selector: '/sub',
             readonly,
             noOutput: !readonly,
           },
@@ -77,9 +82,17 @@ describe.skipIf(!canRun)('a context directory swapped for a symlink before a RUN
       })
       .toDefinition();
 
+  const got = async (readonly: boolean): Promise<string> => {
+    const result = await solve(engine, def(readonly), { locals: { context }, noCache: true });
+    return withSnapshotDir(engine, result.snapshot ?? '', async (dir) =>
+      readFileSync(join(dir, 'got'), 'utf8'),
+    );
+  };
+
+  /** Swaps `sub` for a symlink to the outside directory when the copier opens the context. */
   const swapSub = (): void => {
     hooks.push({
-      match: (p) => p === join(context, 'sub'),
+      match: (p) => p === context,
       run: () => {
         renameSync(join(context, 'sub'), join(context, '.sub-away'));
         symlinkSync(outside, join(context, 'sub'));
@@ -93,21 +106,26 @@ describe.skipIf(!canRun)('a context directory swapped for a symlink before a RUN
   };
 
   it('an unchanged context directory is bound as it is', async () => {
-    const result = await solve(engine, def(true), { locals: { context } });
-    const got = await withSnapshotDir(engine, result.snapshot ?? '', async (dir) =>
-      readFileSync(join(dir, 'got'), 'utf8'),
-    );
-    expect(got).toBe('inside\n');
+    expect(await got(true)).toBe('inside\ninside.txt\n');
   });
 
-  it('read-only: the run fails, and never reads the outside directory', async () => {
-    swapSub();
-    try {
-      await expect(solve(engine, def(true), { locals: { context }, noCache: true })).rejects.toThrow(
-        /changed while the build was reading it/,
-      );
-    } finally {
-      restore();
-    }
-  });
+  for (const readonly of [true, false]) {
+    it(`${readonly ? 'read-only' : 'rw'}: the run never reads the outside directory, and the changed copy is not kept`, async () => {
+      // A context not hashed before (a new file), so that its snapshot is made during this build.
+      writeFileSync(join(context, `new-${readonly}`), 'n\n');
+      swapSub();
+      let seen: string;
+      try {
+        seen = await got(readonly);
+      } finally {
+        restore();
+      }
+      expect(hooks).toEqual([]); // the swap did happen
+      expect(seen).not.toContain(SECRET);
+      expect(seen).toMatch(/^cat: can't open '\/mnt\/sub\/inside.txt': No such file or directory\n/);
+      expect((await snapshotNames()).filter((n) => n.includes('-changed-'))).toEqual([]);
+      // The same context again: copied anew, not the copy made while it was changing.
+      expect(await got(readonly)).toBe('inside\ninside.txt\n');
+    });
+  }
 });

@@ -1,0 +1,57 @@
+/**
+ * Content hashes of what a copy (or a bind mount) takes from a source root, seen through a local
+ * source's filter: the hash COPY's cache key uses, and the name of a local source's snapshot
+ * (local-snapshot.ts).
+ */
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import type { SourceFilter, StatCache } from './contenthash/index.js';
+import { hasMeta, hashPath } from './contenthash/index.js';
+import type { ContextTransfer } from './context-transfer.js';
+import { resolveIn } from './fileop/paths.js';
+
+/** `sha256:` of the parts joined by NUL. */
+export const sha = (...parts: string[]): string =>
+  `sha256:${createHash('sha256').update(parts.join('\0')).digest('hex')}`;
+
+/** Clean relative form of a path inside a root ('' for the root). */
+const relOf = (path: string): string => posix.normalize(`/${path}`).slice(1).replace(/\/$/, '');
+
+/** A copy's source path and whether the copy follows a symlink there. */
+export interface CopySource {
+  readonly path: string;
+  readonly follow: boolean;
+}
+
+/** How a source root is read: its local source's filter, owners, and who counts the bytes read. */
+export interface HashedSource {
+  readonly filter: SourceFilter | undefined;
+  /** Every entry hashed as 0:0, as a copy from a host directory gives it. */
+  readonly rootOwned: boolean;
+  readonly transfer?: ContextTransfer | undefined;
+  readonly statCache: StatCache;
+}
+
+/**
+ * The content hash of a copy's source in `root`, seen through a local source's `filter` (paths relative
+ * to the root; hashPath's are relative to the selected path, so they are prefixed). A followed symlink
+ * hashes what it points to, as the copy takes it. A wildcard under a filter hashes the whole filtered
+ * root: coarser, never wrong.
+ */
+export async function hashFiltered(
+  root: string,
+  { path, follow }: CopySource,
+  local: HashedSource,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const { filter, rootOwned, transfer, statCache } = local;
+  const onRead = transfer ? { onRead: (_: string, size: number) => transfer.add(size) } : {};
+  const common = { statCache, rootOwned, ...(signal ? { signal } : {}), ...onRead };
+  if (filter === undefined) return hashPath(root, path, { ...common, wildcard: true, followLinks: follow });
+  const rel = relOf(path);
+  // The filter sees the entries where the copy reads them: below the followed link's target.
+  const selected = hasMeta(rel) ? '' : follow ? resolveIn(root, rel, true).rel : rel;
+  const keep = (sub: string, isDir: boolean): boolean | 'descend' =>
+    filter(selected === '' ? sub : `${selected}/${sub}`, isDir);
+  return sha('filtered', await hashPath(root, selected, { ...common, keep }));
+}
