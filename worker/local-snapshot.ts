@@ -37,6 +37,22 @@ export const LOCAL_SNAPSHOT_PREFIX = 'context-';
 /** Materialisations in this process, one at a time per name. */
 const making = new KeyedMutex();
 
+/**
+ * The hash of each local result (one per local source per solve): every mount of it in a build gets the
+ * same tree, as BuildKit transfers a local source once per build, and a rebuild walks it once.
+ */
+const hashes = new WeakMap<WorkerResult, Promise<string>>();
+
+function hashOnce(local: WorkerResult, deps: LocalSnapshotDeps): Promise<string> {
+  let hash = hashes.get(local);
+  if (hash === undefined) {
+    hash = hashLocal(local, deps, true);
+    hashes.set(local, hash);
+    hash.catch(() => hashes.delete(local)); // a failed or cancelled walk is not remembered
+  }
+  return hash;
+}
+
 /** The content hash of the whole local source, as its snapshot holds it. */
 async function hashLocal(local: WorkerResult, deps: LocalSnapshotDeps, count: boolean): Promise<string> {
   const transfer = count ? localTransferOf(local) : undefined;
@@ -101,7 +117,7 @@ export async function withLocalSnapshot<T>(
   fn: (snapshot: WorkerResult) => Promise<T>,
 ): Promise<T> {
   if (local.kind !== 'local') throw new FailedPreconditionError(`${local.id} is not a local source`);
-  const hash = await hashLocal(local, deps, true);
+  const hash = await hashOnce(local, deps);
   const name = `${LOCAL_SNAPSHOT_PREFIX}${hash.slice(hash.indexOf(':') + 1)}`;
   const made = await making.run(name, async () =>
     (await committed(deps.snapshotter, name)) ? { name, transient: false } : make(local, name, hash, deps),
