@@ -168,7 +168,9 @@ async function solveArchive(engine: Engine, bytes: Uint8Array, options: SolveOpt
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-stdin-context-'));
   try {
     await writeFile(join(dir, 'context'), bytes, { mode: 0o600 });
-    const source = llb.local('stdin-context');
+    // Named as BuildKit names it (the tar is the "remote" context the client sent).
+    const name = { 'llb.customname': '[internal] load remote build context' };
+    const source = llb.local('stdin-context', { metadata: { description: name } });
     const result = await solveState(engine, unpacked(source), {
       ...options,
       locals: { 'stdin-context': dir },

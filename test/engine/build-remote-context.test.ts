@@ -31,7 +31,7 @@ import { isArchiveHead } from '../../core/archive.js';
 import { TsbuildError } from '../../core/errors.js';
 import { remoteContextKind } from '../../core/remote-context.js';
 import { build, openEngine } from '../../index.js';
-import type { BuildOptions, Engine } from '../../index.js';
+import type { BuildOptions, Engine, ProgressEvent } from '../../index.js';
 import { cliPath } from '../e2e/helpers/build.js';
 import { isRoot } from '../helpers/engine.js';
 import { freePort, waitForPort } from '../helpers/net.js';
@@ -202,7 +202,14 @@ describe.skipIf(!isRoot)('remote build contexts', () => {
   });
 
   it('a tar archive is the context, its Dockerfile inside; .dockerignore does not apply', async () => {
-    const out = await buildOut({ contextArchive: APP_TAR });
+    const names: string[] = [];
+    const progress = {
+      write: (e: ProgressEvent) => void (e.type === 'vertex.started' && names.push(e.name)),
+    };
+    const out = await buildOut({ contextArchive: APP_TAR, progress });
+    // The steps as BuildKit names them: no internal source name.
+    expect(names).toContain('[internal] load remote build context');
+    expect(names.filter((n) => n.includes('stdin-context'))).toEqual([]);
     expect(readFileSync(join(out, 'out/app.txt'), 'utf8')).toBe('from the archive\n');
     expect(readFileSync(join(out, 'out/secret.txt'), 'utf8')).toBe('not ignored in a remote context\n');
     expect(readdirSync(join(out, 'out')).sort()).toContain('Dockerfile');
