@@ -32,9 +32,10 @@ export interface CacheDep {
   readonly selector?: string;
   /**
    * A content hash of the parts of the input this op uses (e.g. the COPY sources), computed once
-   * the input is solved. When present, the slow key uses it instead of the input's cache key.
+   * the input is solved. When present, the slow key uses it instead of the input's cache key, unless
+   * it resolves to undefined (this input is keyed by its key after all).
    */
-  readonly contentHash?: (input: Result, ctx: OpContext) => Promise<string>;
+  readonly contentHash?: (input: Result, ctx: OpContext) => Promise<string | undefined>;
 }
 
 /** How an op is cached. Anything that must not bust the cache (secrets, …) stays out of `digest`. */

@@ -20,7 +20,7 @@ import { KeyedMutex } from '../core/fs.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { StatCache } from './contenthash/index.js';
 import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
-import { hashFiltered } from './local-hash.js';
+import { hashFiltered, sha } from './local-hash.js';
 import { inNewSnapshot } from './new-snapshot.js';
 import type { WorkerResult } from './results.js';
 import { localFilterOf, localTransferOf, snapshotResult } from './results.js';
@@ -60,6 +60,28 @@ async function hashLocal(local: WorkerResult, deps: LocalSnapshotDeps, count: bo
   const hash = await hashFiltered(local.ref, { path: '/', follow: false }, source, deps.signal);
   transfer?.finish();
   return hash;
+}
+
+/**
+ * The content hash of `paths` (clean, absolute, none under another) in the local source, as its snapshot
+ * holds them (filtered, root-owned, symlinks on the way followed inside the source): what a mount of
+ * those paths sees. The whole source ('/') is the walk that names its snapshot, made once per build.
+ */
+export async function hashLocalPaths(
+  local: WorkerResult,
+  deps: LocalSnapshotDeps,
+  paths: readonly string[],
+): Promise<string> {
+  if (local.kind !== 'local') throw new FailedPreconditionError(`${local.id} is not a local source`);
+  if (paths.includes('/')) return hashOnce(local, deps);
+  const transfer = localTransferOf(local);
+  const source = { filter: localFilterOf(local), rootOwned: true, transfer, statCache: deps.statCache };
+  const hashes: string[] = [];
+  for (const path of paths) {
+    hashes.push(await hashFiltered(local.ref, { path, follow: true }, source, deps.signal));
+  }
+  transfer?.finish();
+  return sha(...hashes);
 }
 
 async function committed(snapshotter: Snapshotter, name: string): Promise<boolean> {

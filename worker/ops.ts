@@ -15,6 +15,7 @@ import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { SourceFilter, StatCache } from './contenthash/index.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
+import { execCacheDeps } from './exec-cache.js';
 import { withExecMounts } from './exec-mounts.js';
 import { localSourceOp } from './local-source.js';
 import type { PreparedMounts } from './exec-mounts.js';
@@ -185,11 +186,12 @@ async function runProcess(
   }
 }
 
-export function execOp(op: ExecOp, digest: string, deps: WorkerDeps): Op {
+export function execOp(op: ExecOp, digest: string, deps: WorkerDeps, inputCount: number): Op {
   return {
     lane: 'exec',
-    // Cache-mount contents and secret values are not in the op, so never in the key.
-    cacheMap: (): CacheMap => ({ digest, deps: [] }),
+    // Cache-mount contents and secret values are not in the op, so never in the key; a mounted local
+    // source is keyed by the content it mounts (see exec-cache.ts).
+    cacheMap: (): CacheMap => ({ digest, deps: execCacheDeps(op, inputCount, deps) }),
     exec: async (ctx: OpContext, inputs: readonly Result[]) => {
       const results = inputs.map(asWorkerResult);
       const mountDeps = {

@@ -87,7 +87,7 @@ export class Worker {
       case 'source':
         return sourceOp(op, digest, deps);
       case 'exec':
-        return execOp(op, digest, deps);
+        return execOp(op, digest, deps, entry.inputs.length);
       case 'file':
         return fileOp(op, digest, deps, entry.inputs.length);
       case 'merge':
