@@ -40,8 +40,18 @@ export class Vertex {
     this.op = JSON.parse(json) as Op;
     this.inputRefs = inputs.map((o) => ({ digest: o.vertex.digest, index: o.index }));
     this.digest = opDigest(this.op, this.inputRefs);
-    this.size = json.length + JSON.stringify(metadata).length + ENTRY_OVERHEAD + INPUT_SIZE * inputs.length;
+    this.size = json.length + metadataSize(metadata) + ENTRY_OVERHEAD + INPUT_SIZE * inputs.length;
   }
+}
+
+/** About the length of `metadata` as JSON: its texts and room for its keys and numbers (no stringify). */
+function metadataSize(metadata: OpMetadata): number {
+  let size = 200;
+  for (const [key, value] of Object.entries(metadata.description ?? {}))
+    size += key.length + value.length + 6;
+  size += metadata.location?.file.length ?? 0;
+  size += (metadata.progressGroup?.id.length ?? 0) + (metadata.progressGroup?.name.length ?? 0);
+  return size + (metadata.customName?.length ?? 0);
 }
 
 /**
@@ -126,16 +136,19 @@ function stripUndefined(meta: OpMetadata): OpMetadata {
  */
 export function buildDefinition(root: Output | null): Definition {
   if (root === null) return { ops: [], root: null };
-  if (new DefinitionSize().add(root) > MAX_DEFINITION_SIZE) throw definitionTooLarge();
   const entries = new Map<string, DefinitionOp>();
+  let size = 0;
   const visited = new Set<Vertex>();
   const stack: { vertex: Vertex; expanded: boolean }[] = [{ vertex: root.vertex, expanded: false }];
   while (stack.length > 0) {
     const { vertex, expanded } = stack.pop() as { vertex: Vertex; expanded: boolean };
     if (expanded) {
       const existing = entries.get(vertex.digest);
-      if (existing === undefined) entries.set(vertex.digest, toEntry(vertex));
-      else
+      if (existing === undefined) {
+        entries.set(vertex.digest, toEntry(vertex));
+        size += vertex.size;
+        if (size > MAX_DEFINITION_SIZE) throw definitionTooLarge();
+      } else
         entries.set(vertex.digest, {
           ...existing,
           metadata: mergeMetadata(existing.metadata, vertex.metadata),

@@ -233,7 +233,8 @@ class Converter implements Dispatcher {
     if (base.base === undefined) this.initFromImage(d);
     if (base.fromImage) this.checkBaseImage(stage, base.image);
     for (const command of d.commands) {
-      await this.pace();
+      if (performance.now() - this.lastTurn >= YIELD_INTERVAL_MS) await this.turn();
+      throwIfAborted(this.options.signal);
       d.cmdIsOnBuild = command.onbuild;
       try {
         this.checks?.dispatch.instruction(this.stageView(d), command.instruction);
@@ -246,13 +247,10 @@ class Converter implements Dispatcher {
     return d;
   }
 
-  /** Lets the event loop turn when dispatch has run for a while; stops when the build is cancelled. */
-  private async pace(): Promise<void> {
-    if (performance.now() - this.lastTurn >= YIELD_INTERVAL_MS) {
-      await nextTurn();
-      this.lastTurn = performance.now();
-    }
-    throwIfAborted(this.options.signal);
+  /** Lets the event loop turn (signals, timers), as dispatch does every YIELD_INTERVAL_MS. */
+  private async turn(): Promise<void> {
+    await nextTurn();
+    this.lastTurn = performance.now();
   }
 
   private checkBaseImage(stage: Stage, image: ImageSpec): void {
