@@ -3,13 +3,10 @@
  * stages, dispatch, both passes), with a resolver that answers at once; wall and CPU time. Run after
  * `make build`: `node --expose-gc dist/bench/convert.js [corpus dir]`.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { convertDockerfile } from '../frontend/dockerfile2llb/index.js';
 import type { ImageSpec } from '../frontend/dockerfile2llb/index.js';
-import { parseInstructions } from '../frontend/instructions/index.js';
-import { parseDockerfile } from '../parser/index.js';
+import { realworldCorpus } from './corpus.js';
 
 const base: ImageSpec = {
   architecture: 'amd64',
@@ -19,28 +16,9 @@ const base: ImageSpec = {
   history: [{ created_by: 'import' }],
 };
 
-/** Global ARGs without a default get a placeholder, as `--build-arg` would give them. */
-function requiredArgs(source: string, file: string): Record<string, string> {
-  const args: Record<string, string> = {};
-  for (const instruction of parseInstructions(parseDockerfile(source, { file }))) {
-    if (instruction.kind === 'from') break;
-    if (instruction.kind !== 'arg') continue;
-    for (const arg of instruction.args)
-      if (arg.value === undefined) args[arg.key] = 'example.com/image:latest';
-  }
-  return args;
-}
-
 async function main(): Promise<void> {
-  const root = resolve(process.argv[2] ?? resolve(process.cwd(), '..', 'shared', 'conformance', 'realworld'));
-  if (!existsSync(root)) {
-    console.log(`realworld corpus: not found at ${root}, skipped`);
-    return;
-  }
-  const files = readdirSync(root)
-    .filter((d) => statSync(resolve(root, d)).isDirectory())
-    .map((d) => ({ name: d, source: readFileSync(resolve(root, d, 'Dockerfile'), 'utf8') }))
-    .map((f) => ({ ...f, args: requiredArgs(f.source, f.name) }));
+  const files = realworldCorpus(process.argv[2]);
+  if (files === undefined) return;
   let failed = 0;
   const once = async (): Promise<void> => {
     failed = 0;

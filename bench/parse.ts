@@ -2,26 +2,13 @@
  * Parser throughput: the realworld corpus (parse + convert), and generated Dockerfiles of growing size to
  * show that time grows linearly with input. Run: `make bench-parse` (`node --expose-gc dist/bench/parse.js`).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseInstructions, parseStages } from '../frontend/instructions/index.js';
+import { parseStages } from '../frontend/instructions/index.js';
 import { parseDockerfile } from '../parser/index.js';
+import { realworldCorpus } from './corpus.js';
 import { generateDockerfile } from './generate.js';
 
 type Convert = (source: string, file: string, buildArgs?: Record<string, string>) => void;
-
-/** Global ARGs without a default get a placeholder, as `--build-arg` would give them (two corpus files need it). */
-function requiredArgs(source: string, file: string): Record<string, string> {
-  const args: Record<string, string> = {};
-  for (const instruction of parseInstructions(parseDockerfile(source, { file }))) {
-    if (instruction.kind === 'from') break;
-    if (instruction.kind !== 'arg') continue;
-    for (const arg of instruction.args)
-      if (arg.value === undefined) args[arg.key] = 'example.com/image:latest';
-  }
-  return args;
-}
 
 /** Parse + conversion to typed stages. */
 const convert: Convert = (source, file, buildArgs = {}) => {
@@ -46,15 +33,8 @@ function timeIt(fn: () => void, minMs = 500, runs = 5): number {
 }
 
 function corpus(): void {
-  const root = resolve(process.argv[2] ?? resolve(process.cwd(), '..', 'shared', 'conformance', 'realworld'));
-  if (!existsSync(root)) {
-    console.log(`realworld corpus: not found at ${root}, skipped`);
-    return;
-  }
-  const files = readdirSync(root)
-    .filter((d) => statSync(resolve(root, d)).isDirectory())
-    .map((d) => ({ name: d, source: readFileSync(resolve(root, d, 'Dockerfile'), 'utf8') }))
-    .map((f) => ({ ...f, args: requiredArgs(f.source, f.name) }));
+  const files = realworldCorpus(process.argv[2]);
+  if (files === undefined) return;
   const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.source), 0);
   const lines = files.reduce((n, f) => n + f.source.split('\n').length, 0);
   const ms = timeIt(() => files.forEach((f) => convert(f.source, f.name, f.args)), 2000);
