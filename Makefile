@@ -10,7 +10,7 @@ STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
 SOURCES := $(shell find core parser frontend llb solver snapshotter executor worker image runner engine daemon cli bench native index.ts -name "*.ts" -o -name "*.ne" -o -name "*.c" 2>/dev/null) scripts/bundle.mjs scripts/native.sh
 
-.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-layers bench-solver bench-peers compat peer-apt
+.PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-convert bench-layers bench-solver bench-peers compat peer-apt
 
 help:
 	@echo "make demo   install what is missing, build, and run the example"
@@ -69,6 +69,9 @@ clean:
 
 bench-parse: build
 	node --expose-gc dist/bench/parse.js
+
+bench-convert: build
+	node --expose-gc dist/bench/convert.js
 
 bench-layers: build
 	node dist/bench/layers.js
