@@ -10,7 +10,10 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { FuzzOutcome } from '../bench/fuzz-worker.js';
 import { mutate, prng } from '../bench/mutate.js';
-import { conformance, hasConformance, repoRoot } from './helpers/shared.js';
+import { canRunSuite } from './helpers/prereq.js';
+import { conformance, repoRoot } from './helpers/shared.js';
+
+const hasConformance = canRunSuite('fuzz: parse and convert', { conformance: true });
 
 const COUNT = Number(process.env.TSBUILD_FUZZ_COUNT ?? 20_000);
 const SEED = Number(process.env.TSBUILD_FUZZ_SEED ?? 20261122);

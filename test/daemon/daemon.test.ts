@@ -13,10 +13,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+
+const rootReady = canRunSuite('tsbuild daemon', { root: true });
 
 const cli = resolve(repoRoot, 'dist/tsbuild.cjs');
-const isRoot = process.getuid?.() === 0;
-const ready = isRoot && existsSync(cli);
+const ready = rootReady && existsSync(cli);
 if (!ready) console.warn('tsbuild daemon tests need root and a built CLI (make build): skipped');
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-daemon-'));

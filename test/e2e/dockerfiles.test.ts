@@ -5,7 +5,6 @@
  * history from the image store. Cases marked `knownFailure` are tsbuild bugs outside the frontend: they
  * run as expected failures with the reason printed. bench/compat builds the same cases with BuildKit.
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError, build, formatError, importRootfs, openEngine, withSnapshotDir } from '../../index.js';
 import type { BuildOptions, Engine } from '../../index.js';
-import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
+import { makeBusyboxRootfs } from '../helpers/engine.js';
+import { canRunSuite } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';
 import type { E2eCase } from './case-format.js';
 import {
@@ -27,15 +27,7 @@ import {
 } from './case-format.js';
 import { hasGit, startFakeAgent, startGitDaemon, startHttp } from './servers.js';
 
-const canRun = canRunContainers('e2e Dockerfile suite');
-const hasOverlay = ((): boolean => {
-  try {
-    return execFileSync('cat', ['/proc/filesystems'], { encoding: 'utf8' }).includes('overlay');
-  } catch {
-    return false;
-  }
-})();
-if (canRun && !hasOverlay) console.warn('e2e Dockerfile suite needs overlayfs: skipped');
+const canRun = canRunSuite('e2e Dockerfile suite', { root: true, runc: true, overlay: true });
 
 /** `E2E_ONLY=a,b` runs only those cases (to debug one). */
 const only = process.env.E2E_ONLY?.split(',').filter((n) => n !== '');
@@ -162,7 +154,7 @@ async function runCase(c: E2eCase): Promise<void> {
   expect(problems, `${c.name}: ${c.spec.description}`).toEqual([]);
 }
 
-describe.skipIf(!canRun || !hasOverlay)('e2e Dockerfiles', () => {
+describe.skipIf(!canRun)('e2e Dockerfiles', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'tsbuild-e2e-'));
     makeBusyboxRootfs(join(work, 'rootfs'));

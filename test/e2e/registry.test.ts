@@ -11,15 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError, formatError, openEngine } from '../../index.js';
 import type { Engine } from '../../index.js';
-import { hasRunc } from '../helpers/engine.js';
-import { headManifest, pushBusybox, registryUnavailable, startRegistry } from '../helpers/registry.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { headManifest, pushBusybox, registryNeeds, startRegistry } from '../helpers/registry.js';
 import type { TestRegistry } from '../helpers/registry.js';
 import { makeContext, recordBuild, recordFailure } from './helpers/build.js';
 import { startCountingProxy } from './helpers/proxy.js';
 import type { CountingProxy } from './helpers/proxy.js';
 
-const unavailable = registryUnavailable() ?? (hasRunc ? undefined : 'missing runc');
-if (unavailable !== undefined) console.warn(`e2e registry tests: skipped (${unavailable})`);
+const ready = canRunSuite('e2e registry tests', { ...registryNeeds, runc: true });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-e2e-registry-'));
 let engine: Engine;
@@ -43,7 +42,7 @@ async function remoteManifest(host: string, reference: string): Promise<RemoteMa
   return (await res.json()) as RemoteManifest;
 }
 
-describe.skipIf(unavailable !== undefined)('tsbuild build with base images from a registry', () => {
+describe.skipIf(!ready)('tsbuild build with base images from a registry', () => {
   let base: string;
   let remote: RemoteManifest;
 

@@ -25,9 +25,10 @@ import { exportTar } from '../../image/export-tar.js';
 import { build, openEngine } from '../../index.js';
 import type { BuildOutput, Engine } from '../../index.js';
 import { cliPath } from '../e2e/helpers/build.js';
-import { isRoot } from '../helpers/engine.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-if (!isRoot) console.warn('export error tests need root (overlay snapshots, a tmpfs mount): skipped');
+const rootReady = canRunSuite('export error tests (overlay snapshots, a tmpfs mount)', { root: true });
+const cliReady = canRunSuite('export errors through the CLI', { built: true });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-export-errors-'));
 const context = join(work, 'context');
@@ -74,7 +75,7 @@ function runCli(args: readonly string[], ms: number): Promise<{ code: number | s
   });
 }
 
-describe.skipIf(!isRoot)('exports that cannot be written', () => {
+describe.skipIf(!rootReady)('exports that cannot be written', () => {
   beforeAll(async () => {
     mkdirSync(context, { recursive: true });
     writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY big small /data/\n');
@@ -176,7 +177,7 @@ describe.skipIf(!isRoot)('exports that cannot be written', () => {
     expect(readFileSync(dest, 'utf8')).toBe('file\n');
   });
 
-  describe.skipIf(cliPath() === undefined)('through the CLI', () => {
+  describe.skipIf(!cliReady)('through the CLI', () => {
     it('-o type=tar into a missing directory: one error line, exit non-zero, no file', async () => {
       const dest = join(work, 'cli-missing', 'x.tar');
       const run = await runCli(['build', '-o', `type=tar,dest=${dest}`, context], 60_000);

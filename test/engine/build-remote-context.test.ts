@@ -33,8 +33,11 @@ import { remoteContextKind } from '../../core/remote-context.js';
 import { build, openEngine } from '../../index.js';
 import type { BuildOptions, Engine, ProgressEvent } from '../../index.js';
 import { cliPath } from '../e2e/helpers/build.js';
-import { isRoot } from '../helpers/engine.js';
 import { freePort, waitForPort } from '../helpers/net.js';
+import { canRunSuite } from '../helpers/prereq.js';
+
+const rootReady = canRunSuite('remote build contexts', { root: true });
+const cliReady = canRunSuite('remote build contexts through the CLI', { built: true });
 
 describe('which contexts are remote (buildx and BuildKit rules)', () => {
   it('git: .git URLs, git://, ssh://, user@host:path, github.com/; http: other URLs; else local', () => {
@@ -100,14 +103,7 @@ function git(cwd: string, ...args: string[]): void {
   execFileSync('git', ['-c', 'init.defaultBranch=main', ...args], { cwd, env: gitEnv, stdio: 'ignore' });
 }
 
-const hasGit = ((): boolean => {
-  try {
-    execFileSync('git', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasGit = canRunSuite('git URL contexts', { tools: ['git'] });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-remote-context-'));
 let engine: Engine;
@@ -164,7 +160,7 @@ function makeRepo(): string {
   return served;
 }
 
-describe.skipIf(!isRoot)('remote build contexts', () => {
+describe.skipIf(!rootReady)('remote build contexts', () => {
   beforeAll(async () => {
     engine = await openEngine({ root: join(work, 'root'), snapshotter: 'overlayfs' });
     http = createServer((req, res) => {
@@ -285,7 +281,7 @@ describe.skipIf(!isRoot)('remote build contexts', () => {
     expect((err as Error).message).toContain('query');
   });
 
-  describe.skipIf(cliPath() === undefined)('through the CLI', () => {
+  describe.skipIf(!cliReady)('through the CLI', () => {
     function cli(args: readonly string[], stdin: Buffer): Promise<{ code: number; stderr: string }> {
       return new Promise((resolveRun) => {
         const child = execFile(

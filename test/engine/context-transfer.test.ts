@@ -20,9 +20,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { llb, openEngine, solve, withSnapshotDir } from '../../index.js';
 import type { Engine, ProgressEvent } from '../../index.js';
-import { isRoot } from '../helpers/engine.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-if (!isRoot) console.warn('context transfer tests need root (overlay mounts, chown): skipped');
+const rootReady = canRunSuite('context transfer tests (overlay mounts, chown)', { root: true });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-context-transfer-'));
 const context = join(work, 'context');
@@ -37,7 +37,7 @@ function copyFromContext(path: string, options: llb.CopyOptions = {}): llb.Defin
     .toDefinition();
 }
 
-describe.skipIf(!isRoot)('the local context as a build sees it', () => {
+describe.skipIf(!rootReady)('the local context as a build sees it', () => {
   beforeAll(async () => {
     mkdirSync(join(context, 'dir'), { recursive: true });
     writeFileSync(join(context, 'file.txt'), 'one\n');

@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
+const rootReady = canRunSuite('examples/api', { root: true });
+
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-example-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe.skipIf(!isRoot)('examples/api', () => {
+describe.skipIf(!rootReady)('examples/api', () => {
   it('builds, then finds every step cached the second time', () => {
     const env = { ...process.env, TSBUILD_ROOT: join(work, 'root') };
     const cli = resolve(repoRoot, 'dist/tsbuild.cjs');

@@ -16,9 +16,11 @@ import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
 import { MemoryProgressWriter } from '../../core/progress.js';
 import { formatBytes } from '../../cli/progress/format.js';
 import { repoRoot } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+
+const rootReady = canRunSuite('image import (real snapshotter)', { root: true });
 
 const cli = resolve(repoRoot, 'dist/cli/main.js');
-const isRoot = process.getuid?.() === 0;
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-import-'));
 const rootfs = join(work, 'rootfs');
 const root = join(work, 'root');
@@ -44,7 +46,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe.skipIf(!isRoot)('image import (real snapshotter, content store, applier)', () => {
+describe.skipIf(!rootReady)('image import (real snapshotter, content store, applier)', () => {
   it('imports a directory and unpacks it into a snapshot identical to the source', async () => {
     expect(existsSync(cli), `${cli} is missing: run \`make build\` first`).toBe(true);
     const result = await importRootfs(engine, rootfs, 'busybox:latest');

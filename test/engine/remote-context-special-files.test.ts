@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
 import { build, openEngine } from '../../index.js';
 import type { Engine } from '../../index.js';
-import { isRoot } from '../helpers/engine.js';
+import { canRunSuite } from '../helpers/prereq.js';
+
+const rootReady = canRunSuite('remote context special files', { root: true });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-remote-special-'));
 let engine: Engine;
@@ -25,7 +27,7 @@ function archiveWithFifo(): Buffer {
   return execFileSync('tar', ['-c', '--numeric-owner', '-C', dir, '.']);
 }
 
-describe.skipIf(!isRoot)('a remote context whose Dockerfile is not a regular file', () => {
+describe.skipIf(!rootReady)('a remote context whose Dockerfile is not a regular file', () => {
   beforeAll(async () => {
     engine = await openEngine({ root: join(work, 'root'), snapshotter: 'overlayfs' });
   });

@@ -10,8 +10,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { llb } from '../../index.js';
 import { repoRoot } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
+const rootReady = canRunSuite('solves in two processes', { root: true });
+
 const cli = resolve(repoRoot, 'dist/cli/main.js');
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-procs-'));
 const root = join(work, 'root');
@@ -35,7 +37,7 @@ const started = (stderr: string): string[] =>
     .filter((e) => e.type === 'vertex.started' && e.name.startsWith('exec'))
     .map((e) => e.name);
 
-describe.skipIf(!isRoot)('solves in two processes on one root', () => {
+describe.skipIf(!rootReady)('solves in two processes on one root', () => {
   beforeAll(() => {
     execFileSync('bash', [resolve(repoRoot, 'scripts/busybox-rootfs.sh'), join(work, 'rootfs')]);
     execFileSync('node', [cli, '--root', root, 'image', 'import', join(work, 'rootfs'), 'busybox:latest'], {

@@ -12,7 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isTsbuildError } from '../../core/errors.js';
 import { RuncExecutor } from '../../executor/index.js';
 import { openEngine } from '../../engine/open.js';
-import { isRoot } from '../helpers/engine.js';
+import { canRunSuite } from '../helpers/prereq.js';
+
+const rootReady = canRunSuite('the bundle directory', { root: true });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-bundle-dir-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -28,7 +30,7 @@ async function refusedWith(bundleDir: string): Promise<Error> {
   return err;
 }
 
-describe.skipIf(!isRoot)('the bundle directory', () => {
+describe.skipIf(!rootReady)('the bundle directory', () => {
   it('is refused when another user owns it or others can write in it', async () => {
     const foreign = join(work, 'foreign');
     mkdirSync(foreign, { mode: 0o777 });

@@ -16,7 +16,10 @@ import {
   readIgnoreFile,
 } from '../../frontend/dockerignore/index.js';
 import type { MatchInfo, MatchType } from '../../frontend/dockerignore/index.js';
-import { conformance, hasConformance } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { conformance } from '../helpers/shared.js';
+
+const hasConformance = canRunSuite('patternmatcher and ignorefile tables', { conformance: true });
 
 interface TsvRow {
   readonly line: number;

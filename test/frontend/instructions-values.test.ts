@@ -16,7 +16,10 @@ import {
 } from '../../frontend/instructions/index.js';
 import { prng } from '../../bench/mutate.js';
 import { failure } from '../helpers/instructions.js';
-import { conformance, hasConformance } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { conformance } from '../helpers/shared.js';
+
+const hasConformance = canRunSuite('robustness on mutated Dockerfiles', { conformance: true });
 
 describe('BFlags (bflag_test.go)', () => {
   it('no words, and a bare `--`', () => {

@@ -13,7 +13,10 @@ import {
   parseStages,
 } from '../../frontend/instructions/index.js';
 import { FILE, as, at, failure, firstError } from '../helpers/instructions.js';
-import { conformance, hasConformance } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { conformance } from '../helpers/shared.js';
+
+const hasConformance = canRunSuite('BuildKit instructions-cases.json', { conformance: true });
 
 /** A node built by hand, as BuildKit's tests build `parser.Node` chains. */
 function handNode(value: string, args: string[], extra: Partial<InstructionNode> = {}): InstructionNode {

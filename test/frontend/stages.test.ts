@@ -5,7 +5,10 @@ import { DockerfileError } from '../../core/errors.js';
 import { parseDockerfile } from '../../parser/index.js';
 import { parseInstructions, parseStages } from '../../frontend/instructions/index.js';
 import type { StagesOptions, StagesResult } from '../../frontend/instructions/index.js';
-import { conformance, hasConformance } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { conformance } from '../helpers/shared.js';
+
+const hasConformance = canRunSuite('realworld Dockerfiles convert to stages', { conformance: true });
 
 const FILE = 'Dockerfile';
 

@@ -1,24 +1,14 @@
 /** Shared set-up for the engine suites that run real containers: capability checks and a busybox rootfs. */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { canRunSuite } from './prereq.js';
 import { repoRoot } from './shared.js';
 
-export const isRoot = process.getuid?.() === 0;
+export { isRoot, hasRunc } from './prereq.js';
 
-export const hasRunc = ((): boolean => {
-  try {
-    execFileSync('runc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** True when containers can run here; otherwise says why the calling suite is skipped. */
+/** True when containers can run here (root and runc); otherwise says why, or fails under CI (see prereq.ts). */
 export function canRunContainers(suite: string): boolean {
-  if (isRoot && hasRunc) return true;
-  console.warn(`${suite} needs root and runc: skipped`);
-  return false;
+  return canRunSuite(suite, { root: true, runc: true });
 }
 
 /** A busybox root filesystem (scripts/busybox-rootfs.sh) in `dir`. */

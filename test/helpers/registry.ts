@@ -2,7 +2,7 @@
  * A real local registry for tests: Debian's docker-registry (distribution 2.8) on 127.0.0.1 and a free
  * port, with images pushed by skopeo from OCI layouts made by umoci from the busybox rootfs.
  *
- *   const reason = registryUnavailable();      // undefined when root, docker-registry, skopeo and umoci are here
+ *   canRunSuite('my suite', registryNeeds);     // root, docker-registry, skopeo and umoci (prereq.ts)
  *   const registry = await startRegistry();     // { host: '127.0.0.1:<port>', stop() }
  *   await pushBusybox(registry.host);           // busybox:latest, one gzip layer
  *   await pushTwoLayers(registry.host, 'busybox:two');   // the same base + a zstd layer (adds, deletes a file)
@@ -18,24 +18,10 @@ import { join } from 'node:path';
 import { hostPlatform } from '../../core/platform.js';
 import { makeBusyboxRootfs } from './engine.js';
 import { freePort } from './net.js';
+import type { Needs } from './prereq.js';
 
-const TOOLS = ['docker-registry', 'skopeo', 'umoci'];
-
-function hasTool(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Why the registry suites cannot run here, or undefined when they can. */
-export function registryUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  const missing = TOOLS.filter((t) => !hasTool(t));
-  return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
-}
+/** What the registry suites need: pass to canRunSuite (prereq.ts). */
+export const registryNeeds: Needs = { root: true, tools: ['docker-registry', 'skopeo', 'umoci'] };
 
 async function waitReady(host: string, exited: () => boolean): Promise<boolean> {
   const deadline = Date.now() + 15_000;

@@ -1,6 +1,6 @@
 /**
  * Conformance data lives in ../shared/conformance beside the repository and is read at run time,
- * never copied in. A suite that needs it and does not find it says so and skips.
+ * never copied in. A suite that needs it asks canRunSuite (prereq.ts), which says why it skips (or fails under CI).
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -10,10 +10,6 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 export const sharedRoot = process.env.TSBUILD_SHARED ?? resolve(repoRoot, '..', 'shared');
 export const conformanceRoot = resolve(sharedRoot, 'conformance');
 export const hasConformance = existsSync(conformanceRoot);
-
-if (!hasConformance) {
-  console.warn(`conformance data not found at ${conformanceRoot}: the suites that need it are skipped`);
-}
 
 /** Path of a file under ../shared/conformance. */
 export function conformance(...parts: string[]): string {

@@ -22,8 +22,11 @@ import type { HistoryEntry, ImageConfig, Manifest } from '../../image/oci.js';
 import { importRootfs, openEngine, withSnapshotDir } from '../../index.js';
 import type { Engine } from '../../index.js';
 import type { Descriptor } from '../../snapshotter/types.js';
-import { isRoot, makeBusyboxRootfs } from '../helpers/engine.js';
+import { makeBusyboxRootfs } from '../helpers/engine.js';
 import { commitSnapshot, listTree, writeFixture, writeOciLayout } from './tree-helpers.js';
+import { canRunSuite } from '../helpers/prereq.js';
+
+const rootReady = canRunSuite('image writer tests (overlay snapshots)', { root: true });
 
 function has(tool: string): boolean {
   try {
@@ -34,12 +37,11 @@ function has(tool: string): boolean {
   }
 }
 
-if (!isRoot) console.warn('image writer tests need root (overlay snapshots): skipped');
 const hasUmoci = has('umoci');
 const hasSkopeo = has('skopeo');
-if (isRoot && !hasUmoci) console.warn('umoci is not installed: the umoci interop test is skipped');
-if (isRoot && !hasSkopeo) console.warn('skopeo is not installed: the skopeo interop test is skipped');
-if (isRoot && !has('zstd')) console.warn('zstd is not installed: the native/zstd suite is skipped');
+if (rootReady && !hasUmoci) console.warn('umoci is not installed: the umoci interop test is skipped');
+if (rootReady && !hasSkopeo) console.warn('skopeo is not installed: the skopeo interop test is skipped');
+if (rootReady && !has('zstd')) console.warn('zstd is not installed: the native/zstd suite is skipped');
 
 const created = '2024-01-02T03:04:05Z';
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-commit-'));
@@ -61,7 +63,7 @@ function configFor(steps: string[]): Omit<ImageConfig, 'rootfs'> {
   return { created, architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, history };
 }
 
-describe.skipIf(!isRoot)('commitImage with overlay snapshots', () => {
+describe.skipIf(!rootReady)('commitImage with overlay snapshots', () => {
   beforeAll(async () => {
     makeBusyboxRootfs(join(work, 'rootfs'));
     engine = await openEngine({ root: join(work, 'root'), snapshotter: 'overlayfs' });
@@ -319,7 +321,7 @@ describe('normalizeHistory (BuildKit rules)', () => {
   });
 });
 
-describe.skipIf(!isRoot || !has('zstd'))(
+describe.skipIf(!rootReady || !has('zstd'))(
   'commitImage (zstd) and exportLocal with the native snapshotter (walking differ)',
   () => {
     const root = join(work, 'native');

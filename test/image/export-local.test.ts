@@ -31,8 +31,10 @@ import { exportLocal } from '../../image/export-local.js';
 import { exportTar } from '../../image/export-tar.js';
 import { openEngine, withSnapshotDir } from '../../index.js';
 import type { Engine } from '../../index.js';
-import { isRoot } from '../helpers/engine.js';
 import { commitSnapshot, listTree, writeFixture } from './tree-helpers.js';
+import { canRunSuite } from '../helpers/prereq.js';
+
+const rootReady = canRunSuite('exporter tests (overlay snapshots)', { root: true });
 
 const hasTar = ((): boolean => {
   try {
@@ -41,8 +43,7 @@ const hasTar = ((): boolean => {
     return false;
   }
 })();
-if (!isRoot) console.warn('exporter tests need root (overlay snapshots): skipped');
-if (isRoot && !hasTar) console.warn('GNU tar is not installed: the tar interop test is skipped');
+if (rootReady && !hasTar) console.warn('GNU tar is not installed: the tar interop test is skipped');
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-export-'));
 const outside = join(work, 'outside');
@@ -57,7 +58,7 @@ function outsideUntouched(): void {
   expect(readFileSync(join(outside, 'keep'), 'utf8')).toBe('keep\n');
 }
 
-describe.skipIf(!isRoot)('exportLocal and exportTar', () => {
+describe.skipIf(!rootReady)('exportLocal and exportTar', () => {
   beforeAll(async () => {
     mkdirSync(outside);
     writeFileSync(join(outside, 'keep'), 'keep\n');

@@ -24,9 +24,9 @@ import type { RegistryOptions } from '../../image/registry/index.js';
 import type { Digest } from '../../snapshotter/types.js';
 import { startFakeRegistry } from '../helpers/registry.js';
 import type { FakeRegistry, RemoteDescriptor } from '../helpers/registry.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('pull-deadline: needs root (the engine root is made as root): skipped');
+const rootReady = canRunSuite('pull-deadline (the engine root is made as root)', { root: true });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-pull-deadline-'));
 let engine: Engine;
@@ -35,7 +35,7 @@ const registries: FakeRegistry[] = [];
 let n = 0;
 
 beforeEach(async () => {
-  if (!isRoot) return;
+  if (!rootReady) return;
   const root = join(work, `root-${n++}`);
   engine = await openEngine({ root, snapshotter: 'native' });
   stores = { ...engine, layers: new LayerIndex(root) };
@@ -43,7 +43,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const reg of registries.splice(0)) await reg.close();
-  if (isRoot) await engine.close();
+  if (rootReady) await engine.close();
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -180,7 +180,7 @@ describe('transfer limits', () => {
   });
 });
 
-describe.skipIf(!isRoot)('pullImage from a slow registry', () => {
+describe.skipIf(!rootReady)('pullImage from a slow registry', () => {
   it('a blob that stalls mid-body fails after the idle timeout and its tries, naming blob and registry', async () => {
     const { reg, layers } = await slowRegistry((res, bytes) => {
       res.write(bytes.subarray(0, 100)); // then stalls

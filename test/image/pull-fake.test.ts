@@ -24,9 +24,9 @@ import { snapshotExists } from '../../image/unpack.js';
 import type { Digest } from '../../snapshotter/types.js';
 import { startFakeRegistry } from '../helpers/registry.js';
 import type { FakeRegistry, FakeRegistryOptions, RemoteDescriptor } from '../helpers/registry.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('pull-fake: needs root (unpacking sets owners): skipped');
+const rootReady = canRunSuite('pull-fake (unpacking sets owners)', { root: true });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-pull-fake-'));
 let engine: Engine;
@@ -121,7 +121,7 @@ function ingestEntries(): string[] {
 
 const fast = { retryBaseMs: 10 };
 
-describe.skipIf(!isRoot)('pullImage from a fake registry', () => {
+describe.skipIf(!rootReady)('pullImage from a fake registry', () => {
   it('pulls a Docker schema2 image behind bearer auth and keeps its media types', async () => {
     const reg = await fake({ auth: { kind: 'bearer', token: 'tkn' } });
     const img = addImage(reg, 'lib/app', 'v1', { 'etc/hello': 'hi\n' }, true);

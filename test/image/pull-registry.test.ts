@@ -21,13 +21,13 @@ import {
   pushBusybox,
   pushIndex,
   pushTwoLayers,
-  registryUnavailable,
+  registryNeeds,
   startRegistry,
 } from '../helpers/registry.js';
 import type { TestRegistry } from '../helpers/registry.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const unavailable = registryUnavailable();
-if (unavailable !== undefined) console.warn(`pull-registry: skipped (${unavailable})`);
+const ready = canRunSuite('pull-registry', registryNeeds);
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-pull-'));
 let engine: Engine;
@@ -36,7 +36,7 @@ let registry: TestRegistry | undefined;
 let pushed: Awaited<ReturnType<typeof pushIndex>>;
 
 beforeAll(async () => {
-  if (unavailable !== undefined) return;
+  if (!ready) return;
   registry = await startRegistry();
   await pushBusybox(registry.host);
   await pushTwoLayers(registry.host, 'busybox:two');
@@ -67,7 +67,7 @@ function bytesEvents(progress: MemoryProgressWriter): number {
   return progress.ofType('progress').length;
 }
 
-describe.skipIf(unavailable !== undefined)('pullImage from a real registry', () => {
+describe.skipIf(!ready)('pullImage from a real registry', () => {
   it('pulls by tag: config, unpacked chain, layer index, image record', async () => {
     const host = (registry as TestRegistry).host;
     const progress = new MemoryProgressWriter();

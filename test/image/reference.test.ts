@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { chainIDs } from '../../image/oci.js';
 import { familiarReference, normalizeReference, parseReference } from '../../image/reference.js';
-import { conformance, hasConformance } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { conformance } from '../helpers/shared.js';
+
+const hasConformance = canRunSuite('chain IDs (image-spec identity tests)', { conformance: true });
 
 describe('normalizeReference', () => {
   it.each([

@@ -7,7 +7,10 @@ import {
   parseDockerfile,
   parseHeredocWord,
 } from '../../parser/index.js';
-import { conformance, hasConformance } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { conformance } from '../helpers/shared.js';
+
+const hasConformance = canRunSuite("BuildKit's heredoc cases", { conformance: true });
 
 interface ExpectedHeredoc {
   Name: string;

@@ -2,7 +2,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dumpAst, parseDockerfile } from '../../parser/index.js';
-import { conformance, hasConformance } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { conformance } from '../helpers/shared.js';
+
+const hasConformance = canRunSuite('realworld Dockerfile parsing', { conformance: true });
 
 const dirs = hasConformance
   ? readdirSync(conformance('realworld'))

@@ -21,7 +21,6 @@ import {
 } from '../../snapshotter/layers/differ.js';
 import type { Mount } from '../../snapshotter/types.js';
 import {
-  canMountOverlay,
   copyTree,
   decompress,
   mountOverlay,
@@ -32,10 +31,12 @@ import {
   umount,
 } from './helpers/layers.js';
 import { TestContentStore } from './helpers/layers-store.js';
+import { canRunSuite, isRoot } from '../helpers/prereq.js';
+
+const overlayReady = canRunSuite('OverlayDiffer on a real overlay upper directory', { overlay: true });
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const bind = (source: string): Mount => ({ type: 'bind', source, options: ['ro', 'rbind'] });
-const isRoot = process.getuid?.() === 0;
 
 describe('WalkingDiffer', () => {
   let t: ReturnType<typeof tempDir>;
@@ -189,7 +190,7 @@ describe('upperDiff (buildkit GetUpperdir)', () => {
   });
 });
 
-describe.skipIf(!canMountOverlay())('OverlayDiffer on a real overlay upper directory', () => {
+describe.skipIf(!overlayReady)('OverlayDiffer on a real overlay upper directory', () => {
   let t: ReturnType<typeof tempDir>;
   let store: TestContentStore;
   let lower: string;

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WalkingDiffer } from '../../snapshotter/layers/differ.js';
 import { applyLayer } from '../../snapshotter/layers/applier.js';
-import { conformance, hasConformance } from '../helpers/shared.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { conformance } from '../helpers/shared.js';
 import {
   applyOps,
   contentBytes,
@@ -20,6 +21,8 @@ import {
 } from './helpers/layers.js';
 import type { Content, FsOp } from './helpers/layers.js';
 import { TestContentStore } from './helpers/layers-store.js';
+
+const hasConformance = canRunSuite('containerd TestDiffTar', { conformance: true });
 
 interface DiffTarCase {
   name: string;

@@ -25,19 +25,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../../core/sys.js';
 import { applyLayer } from '../../snapshotter/layers/applier.js';
 import { WalkingDiffer } from '../../snapshotter/layers/differ.js';
-import {
-  canMountOverlay,
-  copyTree,
-  mountOverlay,
-  put,
-  snapshotTree,
-  tempDir,
-  umount,
-} from './helpers/layers.js';
+import { copyTree, mountOverlay, put, snapshotTree, tempDir, umount } from './helpers/layers.js';
 import type { SnapshotOptions } from './helpers/layers.js';
 import { TestContentStore } from './helpers/layers-store.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
+const rootReady = canRunSuite('interop with GNU tar and umoci', { root: true });
+
 function has(cmd: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
@@ -46,7 +40,7 @@ function has(cmd: string): boolean {
     return false;
   }
 }
-const tools = isRoot && has('umoci') && has('tar');
+const tools = rootReady && has('umoci') && has('tar');
 
 const BINARY = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x0a, 0x3d]);
 const SNAP: SnapshotOptions = { mtimes: true, ignoreXattr: (k) => k === 'security.selinux' };
@@ -230,7 +224,7 @@ describe.skipIf(!tools)('interop with GNU tar and umoci', () => {
     expect(snapshotTree(out, SNAP)).toEqual(snapshotTree(join(reference, 'rootfs'), SNAP));
   });
 
-  it.skipIf(!canMountOverlay())(
+  it.skipIf(!canRunSuite('interop on a real overlay upper directory', { overlay: true }))(
     'applies umoci layers as overlay upper dirs; the mount shows what umoci unpack gives',
     async () => {
       const uppers: string[] = [];

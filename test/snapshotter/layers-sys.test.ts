@@ -20,8 +20,7 @@ import {
   mknod,
 } from '../../core/sys.js';
 import { tempDir } from './helpers/layers.js';
-
-const isRoot = process.getuid?.() === 0;
+import { isRoot } from '../helpers/prereq.js';
 
 describe('core/sys', () => {
   let t: ReturnType<typeof tempDir>;

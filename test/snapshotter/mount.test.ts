@@ -25,9 +25,9 @@ import {
 } from '../../snapshotter/mount/index.js';
 import { parseMountInfo } from '../../snapshotter/mount/mountinfo.js';
 import type { Mount } from '../../snapshotter/types.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('mount tests need root: skipped');
+const rootReady = canRunSuite('mount tests', { root: true });
 
 describe('mount options', () => {
   it('splits flags, propagation and data', () => {
@@ -79,7 +79,7 @@ describe('mount options', () => {
   });
 });
 
-describe.skipIf(!isRoot)('mounting', () => {
+describe.skipIf(!rootReady)('mounting', () => {
   let root: string;
 
   beforeEach(async () => {

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isMountPoint, mountAll, unmountRecursive } from '../../snapshotter/mount/index.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
+const rootReady = canRunSuite('mount review', { root: true });
 
-describe.skipIf(!isRoot)('mount review', () => {
+describe.skipIf(!rootReady)('mount review', () => {
   let dir: string;
   const path = process.env.PATH;
   beforeEach(async () => {

@@ -36,9 +36,9 @@ import { mountsUnder, removeAll, withTempMount } from '../../snapshotter/mount/i
 import { NativeSnapshotter } from '../../snapshotter/native/index.js';
 import { OverlaySnapshotter, createSnapshotter, supportsOverlay } from '../../snapshotter/overlay/index.js';
 import type { SnapshotInfo, Snapshotter } from '../../snapshotter/types.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('snapshotter tests need root (real mounts): skipped');
+const rootReady = canRunSuite('snapshotter tests (real mounts)', { root: true });
 
 interface SuiteOptions {
   /** Layers in the deep-chain test (native copies the whole tree per layer). */
@@ -71,7 +71,7 @@ async function collect(iterable: AsyncIterable<SnapshotInfo>): Promise<SnapshotI
 }
 
 export function describeSnapshotter(name: string, factory: Factory, options: SuiteOptions): void {
-  describe.skipIf(!isRoot)(`snapshotter conformance: ${name}`, () => {
+  describe.skipIf(!rootReady)(`snapshotter conformance: ${name}`, () => {
     let root: string;
     let sn: Snapshotter;
     let views = 0;
@@ -476,7 +476,7 @@ describeSnapshotter('overlayfs', (root) => OverlaySnapshotter.open(root), { chai
 // Native copies the whole tree per layer and has no page limit to test: a shorter chain keeps it cheap.
 describeSnapshotter('native', (root) => NativeSnapshotter.open(root), { chainLength: 32 });
 
-describe.skipIf(!isRoot)('overlay specifics', () => {
+describe.skipIf(!rootReady)('overlay specifics', () => {
   let root: string;
   let sn: OverlaySnapshotter;
 
@@ -568,7 +568,7 @@ describe.skipIf(!isRoot)('overlay specifics', () => {
   });
 });
 
-describe.skipIf(!isRoot)('createSnapshotter', () => {
+describe.skipIf(!rootReady)('createSnapshotter', () => {
   let root: string;
 
   beforeEach(async () => {

@@ -24,9 +24,9 @@ import { lgetxattr, lsetxattr } from '../../core/sys.js';
 import { applyFileActions } from '../../worker/fileop/index.js';
 import { mountOverlay, umount } from '../snapshotter/helpers/layers.js';
 import { copyAction, listTree } from './helpers/fileop.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('fileop-overlay: overlay mounts need root, skipped');
+const rootReady = canRunSuite('fileop-overlay (overlay mounts)', { root: true });
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-fileop-overlay-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -101,7 +101,7 @@ async function copyOnOverlay(name: string, direct: boolean): Promise<{ merged: s
   return { merged, upper };
 }
 
-describe.skipIf(!isRoot)('copies onto an overlay', () => {
+describe.skipIf(!rootReady)('copies onto an overlay', () => {
   let direct: { merged: string; upper: string };
   let through: { merged: string; upper: string };
 

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyFileActions } from '../../worker/fileop/index.js';
-import { isRoot } from '../helpers/engine.js';
 import {
   SPARSE_FORMATS,
   SPARSE_SIZE,
@@ -19,8 +18,9 @@ import {
   writeSparseFile,
 } from '../snapshotter/helpers/sparse.js';
 import { copyAction } from './helpers/fileop.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-if (!isRoot) console.warn('fileop-unpack-sparse: needs root (extraction sets owners): skipped');
+const rootReady = canRunSuite('fileop-unpack-sparse (extraction sets owners)', { root: true });
 
 let base: string;
 let src: string;
@@ -43,7 +43,7 @@ const run = (extra: Parameters<typeof copyAction>[2] = {}): Promise<void> =>
     inputs: (i) => (i === 0 ? src : undefined),
   });
 
-describe.skipIf(!isRoot)('ADD of a GNU sparse archive', () => {
+describe.skipIf(!rootReady)('ADD of a GNU sparse archive', () => {
   for (const format of SPARSE_FORMATS) {
     for (const gzip of [false, true]) {
       it(`format ${format}${gzip ? ', gzipped' : ''}: the original's size and content, holes unallocated`, async () => {

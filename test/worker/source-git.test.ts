@@ -13,8 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { llb, openEngine, solve, withSnapshotDir } from '../../index.js';
 import type { Engine } from '../../index.js';
 import { checkSubdir, parseRemote } from '../../worker/sources/index.js';
-import { isRoot } from '../helpers/engine.js';
 import { freePort, waitForPort } from '../helpers/net.js';
+import { canRunSuite } from '../helpers/prereq.js';
+
+const rootReady = canRunSuite('git source', { root: true });
 
 const hasGit = ((): boolean => {
   try {
@@ -24,7 +26,7 @@ const hasGit = ((): boolean => {
     return false;
   }
 })();
-const canRun = isRoot && hasGit;
+const canRun = rootReady && hasGit;
 if (!canRun) console.warn('git source tests need root (overlay snapshots) and git: skipped');
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-git-src-'));

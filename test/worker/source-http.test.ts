@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryProgressWriter, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
 import type { Engine } from '../../index.js';
 import { dispositionFileName, httpGet, urlFileName } from '../../worker/sources/index.js';
-import { isRoot } from '../helpers/engine.js';
+import { canRunSuite } from '../helpers/prereq.js';
 
-if (!isRoot) console.warn('http source tests need root (overlay snapshots): skipped');
+const rootReady = canRunSuite('http source tests (overlay snapshots)', { root: true });
 
 const LAST_MODIFIED = 'Wed, 21 Oct 2015 07:28:00 GMT';
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-http-src-'));
@@ -81,7 +81,7 @@ const def = (url: string, attrs: Record<string, string> = {}): llb.Definition =>
 const count = (path: string, status: number): number =>
   hits.filter((h) => h.path === path && h.status === status).length;
 
-describe.skipIf(!isRoot)('http source', () => {
+describe.skipIf(!rootReady)('http source', () => {
   beforeAll(async () => {
     server = createServer(handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -266,38 +266,8 @@ export function put(path: string, content: Content, mode = 0o644): void {
   chmodSync(path, mode);
 }
 
-/** Whether overlayfs can be mounted here (root, kernel support); probed once. */
-let overlayProbe: boolean | undefined;
-export function canMountOverlay(): boolean {
-  if (overlayProbe !== undefined) return overlayProbe;
-  overlayProbe = false;
-  if (process.getuid?.() !== 0) return false;
-  const t = tempDir('tsbuild-ovl-probe-');
-  try {
-    for (const d of ['l', 'u', 'w', 'm']) mkdirSync(join(t.path, d));
-    execFileSync(
-      'mount',
-      [
-        '-t',
-        'overlay',
-        'overlay',
-        '-o',
-        `lowerdir=${t.path}/l,upperdir=${t.path}/u,workdir=${t.path}/w`,
-        `${t.path}/m`,
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
-    execFileSync('umount', [`${t.path}/m`], { stdio: 'ignore' });
-    overlayProbe = true;
-  } catch {
-    overlayProbe = false;
-  } finally {
-    t.cleanup();
-  }
-  return overlayProbe;
-}
+/** Whether overlayfs can be mounted here: one probe for every suite (test/helpers/prereq.ts). */
+export { canMountOverlay } from '../../helpers/prereq.js';
 
 export function mountOverlay(lowers: readonly string[], upper: string, work: string, target: string): void {
   execFileSync('mount', [
