@@ -6,8 +6,8 @@
  *   whatever the name, so this is a pure function of the pattern);
  * - `compileGlob` picks the matching strategy (exact / prefix / suffix / regexp) and, for the
  *   regexp strategy, builds the regular expression in Go syntax, character for character the
- *   one patternmatcher builds for the '/' separator. That text is then given to the Go-syntax
- *   parser in regexp-syntax.ts, never to JavaScript's RegExp.
+ *   one patternmatcher builds for the '/' separator. That text is then compiled with Go's
+ *   syntax (go-regexp.ts, through re2js), never by JavaScript's RegExp.
  */
 import { codePoints } from './path.js';
 

@@ -11,13 +11,13 @@
  * rejected only then, and every match call that reaches the pattern reports that.
  */
 import { Buffer } from 'node:buffer';
+import type { RE2JS } from 're2js';
 import { IgnorePatternError } from '../../core/errors.js';
 import type { SourceLocation } from '../../core/errors.js';
 import { compileGlob, isValidGlob } from './glob.js';
 import type { CompiledGlob, MatchType } from './glob.js';
+import { compileGoRegexp } from './go-regexp.js';
 import { cleanPath, dirName, trimSpace } from './path.js';
-import { GoRegexp } from './regexp-engine.js';
-import { parseGoRegexp } from './regexp-syntax.js';
 
 export interface IgnorePattern {
   /** The pattern as matched: trimmed, cleaned, without its '!'. */
@@ -45,7 +45,7 @@ export const NO_MATCH_INFO: MatchInfo = Object.freeze({ parentMatched: Object.fr
 
 interface Compiled {
   readonly glob: CompiledGlob;
-  readonly regexp: GoRegexp | undefined;
+  readonly regexp: RE2JS | undefined;
   readonly error: string | undefined;
 }
 
@@ -88,12 +88,12 @@ class Pattern implements IgnorePattern {
   private compile(): Compiled {
     if (this.compiled) return this.compiled;
     const glob = compileGlob(this.text);
-    let regexp: GoRegexp | undefined;
+    let regexp: RE2JS | undefined;
     let error: string | undefined;
     if (glob.matchType === 'regexp') {
-      const parsed = parseGoRegexp(glob.regexpSource);
-      if (parsed.ok) regexp = new GoRegexp(parsed.node);
-      else error = parsed.reason;
+      const result = compileGoRegexp(glob.regexpSource);
+      if ('regexp' in result) regexp = result.regexp;
+      else error = result.error;
     }
     this.compiled = { glob, regexp, error };
     return this.compiled;
