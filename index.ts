@@ -1,6 +1,7 @@
 /**
  * tsbuild's public Node API: the one module scripts import. Everything here is stable surface; the
- * folders behind it are internals.
+ * folders behind it are internals. The engine is `createEngine()` and its methods; the stores, the free
+ * functions over them and the daemon are internal (internal.ts, for the CLI and the tests).
  */
 export * from './core/errors.js';
 export { formatError, renderExcerpt } from './core/diagnostics.js';
@@ -21,30 +22,32 @@ export {
 export type * from './frontend/instructions/types.js';
 export type { Stage, StagesOptions, StagesResult } from './frontend/instructions/index.js';
 export { PatternMatcher, readIgnoreFile, loadIgnoreFile } from './frontend/dockerignore/index.js';
-export { openEngine } from './engine/open.js';
-export { resolveRoot, DEFAULT_ROOT, daemonSocketPath } from './core/root.js';
-export type { Engine, EngineOptions } from './engine/open.js';
-export { importRootfs, inspectImage, familiarName } from './engine/images.js';
-export type { ImageInspect, ImportRootfsOptions } from './engine/images.js';
-export { diskUsage, gc, fsck } from './engine/maintenance.js';
-export type { DiskUsage, FsckReport, GcSummary } from './engine/maintenance.js';
-export { ImageStore } from './image/store.js';
+export { resolveRoot, DEFAULT_ROOT } from './core/root.js';
+export { createEngine, familiarName } from './engine/index.js';
+export type {
+  BuildEngine,
+  BuildOutput,
+  BuildResult,
+  BuildSolveOptions,
+  DiskUsage,
+  DockerfileBuildOptions,
+  EngineImages,
+  EngineLogEvent,
+  EngineOptions,
+  EngineProgressEvent,
+  FsckReport,
+  GcSummary,
+  ImageImportOptions,
+  ImageInspect,
+  OnProgress,
+  SignalOptions,
+  SolveResult,
+} from './engine/index.js';
+export type { ImportResult } from './image/import.js';
 export type { ImageRecord } from './image/store.js';
 export { normalizeReference, parseReference, familiarReference } from './image/reference.js';
-export { solve } from './engine/solve.js';
-export type { SolveOptions, SolveResult } from './engine/solve.js';
 export * as llb from './llb/index.js';
-export type { ProgressEvent, ProgressWriter } from './core/progress.js';
-export { MemoryProgressWriter } from './core/progress.js';
-export { withSnapshotDir } from './engine/snapshots.js';
-export { createEngine } from './engine/api.js';
-export type { BuildEngine, BuildSolveOptions, DockerfileBuildOptions } from './engine/api.js';
-export { build } from './engine/build.js';
-export type { BuildOptions, BuildOutput, BuildResult } from './engine/build.js';
 export type { CheckWarning } from './frontend/checks/index.js';
 export { convertDockerfile } from './frontend/dockerfile2llb/index.js';
 export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/dockerfile2llb/index.js';
-export { runImage } from './runner/index.js';
 export type { RunImageOptions } from './runner/index.js';
-export { serveDaemon } from './daemon/server.js';
-export type { DaemonOptions } from './daemon/server.js';

@@ -16,8 +16,8 @@ import { AlreadyExistsError, InvalidArgumentError, TsbuildError } from '../core/
 import type { ErrorCode } from '../core/errors.js';
 import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/wire.js';
 import { WIRE_VERSION, errorToWire, parseBuildRequest } from '../core/wire.js';
-import { build } from '../index.js';
-import type { BuildOptions, BuildResult, Engine } from '../index.js';
+import { build } from '../engine/index.js';
+import type { BuildOptions, BuildResult, Engine } from '../engine/index.js';
 import { listenOn } from '../core/net.js';
 
 export interface DaemonOptions {

@@ -1,39 +1,119 @@
-/** The engine as Node scripts use it: `const engine = await createEngine(); await engine.build({ context: '.' })`. */
-import type { ProgressEvent } from '../core/progress.js';
+/**
+ * The engine as Node scripts use it: `const engine = await createEngine(); await engine.build({ context: '.' })`.
+ * One object with methods; the stores behind it (content, snapshots, images, executor) are not on it.
+ */
+import type { LogEvent, ProgressEvent, ProgressWriter } from '../core/progress.js';
+import { logBytes } from '../core/progress.js';
+import type { ImportResult } from '../image/import.js';
+import type { ImageRecord } from '../image/store.js';
 import type { Definition } from '../llb/index.js';
+import { runImage } from '../runner/index.js';
+import type { RunImageOptions } from '../runner/index.js';
 import { build } from './build.js';
 import type { BuildOptions, BuildResult } from './build.js';
-import type { Engine, EngineOptions } from './open.js';
+import { importRootfs, inspectImage } from './images.js';
+import type { ImageInspect, ImportRootfsOptions } from './images.js';
+import { diskUsage, fsck, gc } from './maintenance.js';
+import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
+import type { EngineOptions } from './open.js';
 import { openEngine } from './open.js';
+import { withSnapshotDir } from './snapshots.js';
 import type { SolveOptions, SolveResult } from './solve.js';
 import { solve } from './solve.js';
 
-export interface BuildSolveOptions extends SolveOptions {
-  /** Called with every progress event (vertex started/cached/done/error, log lines, warnings). */
-  readonly onProgress?: (event: ProgressEvent) => void;
+/** A process's output as Node callers get it: the raw bytes (base64 is only the daemon's wire form). */
+export interface EngineLogEvent extends Omit<LogEvent, 'data'> {
+  readonly data: Uint8Array;
 }
 
-export interface DockerfileBuildOptions extends BuildOptions {
-  /** Called with every progress event, as `tsbuild build --progress rawjson` prints them. */
-  readonly onProgress?: (event: ProgressEvent) => void;
+/** A progress event as `onProgress` receives it. */
+export type EngineProgressEvent = Exclude<ProgressEvent, LogEvent> | EngineLogEvent;
+
+/** Receives every progress event (vertex started/cached/done/error, log output, warnings). */
+export type OnProgress = (event: EngineProgressEvent) => void;
+
+export interface BuildSolveOptions extends Omit<SolveOptions, 'progress'> {
+  /** Called with every progress event (vertex started/cached/done/error, log output, warnings). */
+  readonly onProgress?: OnProgress;
 }
 
-export interface BuildEngine extends Engine {
-  /** Solves an llb definition (the graph builder's output). */
-  solve(definition: Definition, options?: BuildSolveOptions): Promise<SolveResult>;
+export interface DockerfileBuildOptions extends Omit<BuildOptions, 'progress'> {
+  /** Called with every progress event, as `tsbuild build --progress rawjson` prints them (log output as bytes). */
+  readonly onProgress?: OnProgress;
+}
+
+export interface ImageImportOptions extends Omit<ImportRootfsOptions, 'progress'> {
+  /** The import's status events (bytes read, extracting). */
+  readonly onProgress?: OnProgress;
+}
+
+export interface SignalOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** The images in the engine's store, as `tsbuild image import|ls|inspect|rm` sees them. */
+export interface EngineImages {
+  /** Imports a root filesystem: a tar file (any compression), a directory, or `-` for stdin. */
+  import(source: string, name: string, options?: ImageImportOptions): Promise<ImportResult>;
+  list(options?: SignalOptions): Promise<ImageInspect[]>;
+  inspect(name: string, options?: SignalOptions): Promise<ImageInspect>;
+  /** Removes the image's name (its blobs and snapshots go at the next `prune`); returns the record removed. */
+  rm(name: string, options?: SignalOptions): Promise<ImageRecord>;
+}
+
+export interface BuildEngine {
+  /** The state directory the engine works in. */
+  readonly root: string;
   /** Builds a Dockerfile, as `tsbuild build` does. */
   build(options: DockerfileBuildOptions): Promise<BuildResult>;
+  /** Solves an llb definition (the graph builder's output). */
+  solve(definition: Definition, options?: BuildSolveOptions): Promise<SolveResult>;
+  /** Calls `fn` with a read-only view of a committed snapshot (a solve's result), mounted meanwhile. */
+  withSnapshotDir<T>(snapshot: string, fn: (dir: string) => Promise<T>, options?: SignalOptions): Promise<T>;
+  readonly images: EngineImages;
+  /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
+  run(options: RunImageOptions): Promise<number>;
+  /** Removes every snapshot and blob no image references (`tsbuild prune`). */
+  prune(options?: SignalOptions): Promise<GcSummary>;
+  /** What the store holds and what `prune` would reclaim (`tsbuild du`). */
+  du(): Promise<DiskUsage>;
+  /** Verifies every blob, snapshot and image (`tsbuild debug fsck`). */
+  fsck(options?: SignalOptions): Promise<FsckReport>;
+  close(): Promise<void>;
+}
+
+/** `onProgress` as the engine's progress writer: log output handed over as bytes. */
+function progressTo(onProgress: OnProgress | undefined): { progress?: ProgressWriter } {
+  if (onProgress === undefined) return {};
+  const write = (event: ProgressEvent): void =>
+    onProgress(event.type === 'log' ? { ...event, data: logBytes(event) } : event);
+  return { progress: { write } };
 }
 
 /** Opens the stores under the root (`options.root`, `TSBUILD_ROOT`, /var/lib/tsbuild) and returns the engine. */
 export async function createEngine(options: EngineOptions = {}): Promise<BuildEngine> {
   const engine = await openEngine(options);
+  const images: EngineImages = {
+    import: (source, name, { onProgress, ...rest } = {}) =>
+      importRootfs(engine, source, name, { ...rest, ...progressTo(onProgress) }),
+    list: async ({ signal } = {}) =>
+      Promise.all(
+        (await engine.images.list(signal ? { signal } : {})).map((r) => inspectImage(engine, r.name, signal)),
+      ),
+    inspect: (name, { signal } = {}) => inspectImage(engine, name, signal),
+    rm: (name, { signal } = {}) => engine.images.delete(name, signal ? { signal } : {}),
+  };
   return {
-    ...engine,
-    close: () => engine.close(),
+    root: engine.root,
+    build: ({ onProgress, ...rest }) => build(engine, { ...rest, ...progressTo(onProgress) }),
     solve: (definition, { onProgress, ...rest } = {}) =>
-      solve(engine, definition, onProgress ? { ...rest, progress: { write: onProgress } } : rest),
-    build: ({ onProgress, ...rest }) =>
-      build(engine, onProgress ? { ...rest, progress: { write: onProgress } } : rest),
+      solve(engine, definition, { ...rest, ...progressTo(onProgress) }),
+    withSnapshotDir: (snapshot, fn, { signal } = {}) => withSnapshotDir(engine, snapshot, fn, signal),
+    images,
+    run: (runOptions) => runImage(engine, runOptions),
+    prune: ({ signal } = {}) => gc(engine, signal),
+    du: () => diskUsage(engine),
+    fsck: ({ signal } = {}) => fsck(engine, signal),
+    close: () => engine.close(),
   };
 }

@@ -138,7 +138,10 @@ describe.skipIf(!built)('npm pack', () => {
   });
 });
 
-/** A consumer's `import { createEngine } from 'tsbuild'` type-checks under node16 and bundler resolution. */
+/**
+ * A consumer's `import { createEngine } from 'tsbuild'` type-checks under node16 and bundler resolution: log
+ * events carry bytes, the stores are not on the engine.
+ */
 describe.skipIf(!built)('the exported types', () => {
   let dir = '';
   beforeAll(async () => {
@@ -151,10 +154,15 @@ describe.skipIf(!built)('the exported types', () => {
       join(dir, 'main.ts'),
       [
         "import { createEngine, TsbuildError } from 'tsbuild';",
-        "import type { BuildResult } from 'tsbuild';",
+        "import type { BuildResult, EngineProgressEvent } from 'tsbuild';",
         'const engine = await createEngine({ root: process.argv[2] });',
-        "const result: BuildResult = await engine.build({ context: '.' });",
-        'console.log(result, TsbuildError.name);',
+        'const onProgress = (e: EngineProgressEvent): void => {',
+        "  if (e.type === 'log') process.stdout.write(e.data satisfies Uint8Array);",
+        '};',
+        "const result: BuildResult = await engine.build({ context: '.', onProgress });",
+        'console.log(result, TsbuildError.name, (await engine.images.list()).length);',
+        '// @ts-expect-error the stores are not part of the API',
+        'console.log(engine.snapshotter);',
         'await engine.close();',
         '',
       ].join('\n'),

@@ -13,7 +13,7 @@ import { WIRE_VERSION } from '../../core/wire.js';
 import { decodeUtf8Escaped } from '../../core/utf8.js';
 import { isArchiveHead } from '../../core/archive.js';
 import { remoteContextKind } from '../../core/remote-context.js';
-import type { BuildOptions, BuildOutput, CheckWarning } from '../../index.js';
+import type { BuildOptions, BuildOutput, CheckWarning } from '../../internal.js';
 import { buildOnDaemon } from '../daemon-client.js';
 import { explainNoSpace } from '../disk-full.js';
 import { requireRoot } from '../privileges.js';

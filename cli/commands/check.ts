@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { BuildOptions, CheckWarning } from '../../index.js';
+import type { BuildOptions, CheckWarning } from '../../internal.js';
 import { formatCheckReport } from '../progress/checks.js';
 
 /** The flags `--check` has no use for: it writes no image, file or metadata. */

@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, TsbuildError, llb, solve, withSnapshotDir } from '../../index.js';
-import type { ProgressEvent } from '../../index.js';
+import { InvalidArgumentError, TsbuildError, llb, solve, withSnapshotDir } from '../../internal.js';
+import type { ProgressEvent } from '../../internal.js';
 import { csvPairs, parsePairs } from './args.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';

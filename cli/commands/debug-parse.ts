@@ -1,8 +1,8 @@
 /** `tsbuild debug parse`: the BuildKit AST dump, the typed stages as JSON, or a readable listing. */
 import { readFile } from 'node:fs/promises';
 import { decodeUtf8Escaped } from '../../core/utf8.js';
-import { InvalidArgumentError, dumpAst, parseDockerfile, parseStages } from '../../index.js';
-import type { Instruction, ParseResult, Stage, StagesResult } from '../../index.js';
+import { InvalidArgumentError, dumpAst, parseDockerfile, parseStages } from '../../internal.js';
+import type { Instruction, ParseResult, Stage, StagesResult } from '../../internal.js';
 
 export interface DebugParseOptions {
   readonly format: string;

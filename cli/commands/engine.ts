@@ -1,6 +1,6 @@
 /** The engine a command works on: opened from the global options, always closed. */
-import { openEngine } from '../../index.js';
-import type { Engine } from '../../index.js';
+import { openEngine } from '../../internal.js';
+import type { Engine } from '../../internal.js';
 import { explainNoSpace } from '../disk-full.js';
 import { requireRoot } from '../privileges.js';
 import { abortOnSignals } from '../signals.js';

@@ -1,5 +1,5 @@
 /** `tsbuild run`: an image's command in a throwaway container, output streamed through. */
-import { InvalidArgumentError, runImage } from '../../index.js';
+import { InvalidArgumentError, runImage } from '../../internal.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 

@@ -4,7 +4,7 @@
  * BuildKit's errdefs.Source prints them.
  */
 import type { SourceRange } from '../../core/errors.js';
-import type { CheckWarning } from '../../index.js';
+import type { CheckWarning } from '../../internal.js';
 
 const RULE = '--------------------';
 

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEngine, llb, withSnapshotDir } from 'tsbuild';
+import { createEngine, llb } from 'tsbuild';
 
 const context = resolve(process.argv[2] ?? dirname(fileURLToPath(import.meta.url)));
 
@@ -24,7 +24,7 @@ try {
   });
   const cached = events.filter((e) => e.type === 'vertex.cached').length;
   console.log(`result snapshot ${result.snapshot} (${cached} steps cached)`);
-  await withSnapshotDir(engine, result.snapshot, async (dir) => {
+  await engine.withSnapshotDir(result.snapshot, async (dir) => {
     process.stdout.write(await readFile(join(dir, 'built.txt'), 'utf8'));
     process.stdout.write(await readFile(join(dir, 'lines.txt'), 'utf8'));
   });

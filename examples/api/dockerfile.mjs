@@ -3,7 +3,7 @@
 //   node examples/api/dockerfile.mjs [context-dir]
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEngine, runImage } from 'tsbuild';
+import { createEngine } from 'tsbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const context = resolve(process.argv[2] ?? join(here, '..', 'hello'));
@@ -26,7 +26,7 @@ try {
   console.log(
     `${result.names.join(', ')} ${result.imageID?.slice(0, 19)} (${steps} steps run, ${cached} cached)`,
   );
-  const exitCode = await runImage(engine, {
+  const exitCode = await engine.run({
     image: 'hello:api',
     onOutput: (_stream, chunk) => process.stdout.write(chunk),
   });

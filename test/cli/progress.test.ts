@@ -20,8 +20,8 @@ import {
   resolveMode,
   truncate,
 } from '../../cli/progress/index.js';
-import { importRootfs, llb, openEngine, solve } from '../../index.js';
-import type { Engine } from '../../index.js';
+import { importRootfs, llb, openEngine, solve } from '../../internal.js';
+import type { Engine } from '../../internal.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 class FakeStream extends Writable {

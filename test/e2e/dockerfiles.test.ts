@@ -10,8 +10,15 @@ import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TsbuildError, build, formatError, importRootfs, openEngine, withSnapshotDir } from '../../index.js';
-import type { BuildOptions, Engine } from '../../index.js';
+import {
+  TsbuildError,
+  build,
+  formatError,
+  importRootfs,
+  openEngine,
+  withSnapshotDir,
+} from '../../internal.js';
+import type { BuildOptions, Engine } from '../../internal.js';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';

@@ -18,8 +18,8 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { llb, openEngine, solve, withSnapshotDir } from '../../index.js';
-import type { Engine, ProgressEvent } from '../../index.js';
+import { llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
+import type { Engine, ProgressEvent } from '../../internal.js';
 import { canRunSuite } from '../helpers/prereq.js';
 
 const rootReady = canRunSuite('context transfer tests (overlay mounts, chown)', { root: true });

@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importRootfs, llb, openEngine, solve } from '../../index.js';
-import type { Engine } from '../../index.js';
+import { importRootfs, llb, openEngine, solve } from '../../internal.js';
+import type { Engine } from '../../internal.js';
 import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 

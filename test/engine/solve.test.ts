@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
-import type { Engine } from '../../index.js';
+import { importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
+import type { Engine } from '../../internal.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const canRun = canRunContainers('solve tests');

@@ -20,7 +20,7 @@ import {
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { lgetxattr, llistxattr, lsetxattr, mknod } from '../../core/sys.js';
-import type { Engine } from '../../index.js';
+import type { Engine } from '../../internal.js';
 import { withTempMount } from '../../snapshotter/mount/index.js';
 import type { ContentStore, Descriptor } from '../../snapshotter/types.js';
 

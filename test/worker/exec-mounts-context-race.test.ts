@@ -19,8 +19,8 @@ import type * as Fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
-import type { Engine } from '../../index.js';
+import { importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
+import type { Engine } from '../../internal.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 /** Runs once, before the first openSync of a path `match` accepts. */

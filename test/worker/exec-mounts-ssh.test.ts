@@ -12,8 +12,15 @@ import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryProgressWriter, importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
-import type { Engine } from '../../index.js';
+import {
+  MemoryProgressWriter,
+  importRootfs,
+  llb,
+  openEngine,
+  solve,
+  withSnapshotDir,
+} from '../../internal.js';
+import type { Engine } from '../../internal.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const CLIENT = `

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { llb, openEngine, solve, withSnapshotDir } from '../../index.js';
+import { llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
 import type { CopyAction, FileAction } from '../../llb/ops.js';
 import { encodeHeader } from '../../snapshotter/layers/index.js';
 import type { TarHeader } from '../../snapshotter/layers/index.js';

@@ -10,8 +10,8 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { llb, openEngine, solve, withSnapshotDir } from '../../index.js';
-import type { Engine } from '../../index.js';
+import { llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
+import type { Engine } from '../../internal.js';
 import { checkSubdir, parseRemote } from '../../worker/sources/index.js';
 import { freePort, waitForPort } from '../helpers/net.js';
 import { canRunSuite } from '../helpers/prereq.js';

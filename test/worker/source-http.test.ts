@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryProgressWriter, llb, openEngine, solve, withSnapshotDir } from '../../index.js';
-import type { Engine } from '../../index.js';
+import { MemoryProgressWriter, llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
+import type { Engine } from '../../internal.js';
 import { dispositionFileName, httpGet, urlFileName } from '../../worker/sources/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

@@ -1,0 +1,27 @@
+/**
+ * The engine's internals, for the CLI and the daemon: the stores (`openEngine`) and the free functions
+ * over them. Node scripts use `createEngine()` from the package's index.ts instead.
+ */
+export { openEngine } from './open.js';
+export type { Engine, EngineOptions } from './open.js';
+export { importRootfs, inspectImage, familiarName } from './images.js';
+export type { ImageInspect, ImportRootfsOptions } from './images.js';
+export { diskUsage, gc, fsck } from './maintenance.js';
+export type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
+export { solve } from './solve.js';
+export type { SolveOptions, SolveResult } from './solve.js';
+export { withSnapshotDir } from './snapshots.js';
+export { build } from './build.js';
+export type { BuildOptions, BuildOutput, BuildResult } from './build.js';
+export { createEngine } from './api.js';
+export type {
+  BuildEngine,
+  BuildSolveOptions,
+  DockerfileBuildOptions,
+  EngineImages,
+  EngineLogEvent,
+  EngineProgressEvent,
+  ImageImportOptions,
+  OnProgress,
+  SignalOptions,
+} from './api.js';
