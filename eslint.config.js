@@ -8,6 +8,7 @@ import tseslint from 'typescript-eslint';
  */
 const folders = [
   'core',
+  'fsutil',
   'parser',
   'llb',
   'frontend',
@@ -20,19 +21,21 @@ const folders = [
   'cli',
   'daemon',
 ];
+/** fsutil/ (one Clean, one Match, one securejoin) is a leaf every layer may import. */
 const mayImport = {
   core: [],
-  parser: ['core'],
-  llb: ['core'],
-  frontend: ['parser', 'llb', 'core'],
-  solver: ['core'],
-  snapshotter: ['core'],
-  executor: ['core'],
-  worker: ['solver', 'llb', 'snapshotter', 'executor', 'image', 'core'],
-  image: ['snapshotter', 'core'],
-  runner: ['snapshotter', 'executor', 'image', 'core'],
-  cli: ['core'],
-  daemon: ['core'],
+  fsutil: ['core'],
+  parser: ['fsutil', 'core'],
+  llb: ['fsutil', 'core'],
+  frontend: ['parser', 'llb', 'fsutil', 'core'],
+  solver: ['fsutil', 'core'],
+  snapshotter: ['fsutil', 'core'],
+  executor: ['fsutil', 'core'],
+  worker: ['solver', 'llb', 'snapshotter', 'executor', 'image', 'fsutil', 'core'],
+  image: ['snapshotter', 'fsutil', 'core'],
+  runner: ['snapshotter', 'executor', 'image', 'fsutil', 'core'],
+  cli: ['fsutil', 'core'],
+  daemon: ['fsutil', 'core'],
 };
 
 const layerRules = Object.entries(mayImport).map(([folder, allowed]) => ({

@@ -13,7 +13,7 @@ export type {
 export { RuncExecutor } from './runc.js';
 export { resolveUser } from './user.js';
 export type { ResolvedUser } from './user.js';
-export { mkdirInRoot, resolveInRoot, MountStubs } from './rootpath.js';
+export { mkdirInRoot, MountStubs } from './rootpath.js';
 export {
   DEFAULT_HOSTNAME,
   DEFAULT_PATH,

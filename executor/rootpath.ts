@@ -1,25 +1,11 @@
 /**
- * Paths inside a root directory, resolved the way the container will see them: symlinks are followed
- * relative to the root (an absolute link target or `..` never leaves it), like runc's securejoin.
- *
- * The calls are synchronous: a few lstats per path, made for every RUN, cost microseconds each, where
- * fs/promises would add a thread-pool round trip to each.
+ * Directories inside a rootfs made and cleaned up for a run, resolved the way the container will see
+ * them (fsutil's securejoin: symlinks followed within the root, then reached with O_NOFOLLOW).
  */
-import {
-  closeSync,
-  constants,
-  fchownSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readlinkSync,
-  rmdirSync,
-  unlinkSync,
-} from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
-
-const MAX_LINKS = 255;
+import { resolveInRoot, withDirInRoot } from '../fsutil/index.js';
 
 function components(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
@@ -30,88 +16,13 @@ function isNotFound(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/**
- * The host path of `path` inside `root`, with every existing symlink resolved within the root.
- * Components after the first missing one are joined lexically.
- */
-export async function resolveInRoot(root: string, path: string): Promise<string> {
-  const pending = components(path);
-  const done: string[] = [];
-  let links = 0;
-  let missing = false;
-  while (pending.length > 0) {
-    const part = pending.shift() as string;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    if (missing) {
-      done.push(part);
-      continue;
-    }
-    const host = join(root, ...done, part);
-    let isLink = false;
-    try {
-      isLink = lstatSync(host).isSymbolicLink();
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      missing = true;
-    }
-    if (!isLink) {
-      done.push(part);
-      continue;
-    }
-    if (++links > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symbolic links in ${path}`);
-    const target = readlinkSync(host);
-    if (target.startsWith('/')) done.length = 0;
-    pending.unshift(...components(target));
-  }
-  return join(root, ...done);
-}
-
-/**
- * Calls `fn` with a path that names the directory `parts` (components relative to `root`) exactly: each
- * component is opened with O_NOFOLLOW from the one before it and the result is handed over as
- * `/proc/self/fd/<n>`, which the kernel resolves to that open directory. A symlink or a non-directory
- * on the way fails with ELOOP or ENOTDIR: nothing swapped in after a check is ever followed. With
- * `create`, missing components are made (mode 0755, `owner`).
- */
-function withDirInRoot<T>(
-  root: string,
-  parts: readonly string[],
-  fn: (dir: string) => T,
-  create?: { owner: { uid: number; gid: number } | undefined },
-): T {
-  const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-  let fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    for (const part of parts) {
-      const path = `/proc/self/fd/${fd}/${part}`;
-      let next: number;
-      try {
-        next = openSync(path, flags);
-      } catch (err) {
-        if (create === undefined || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        mkdirSync(path, { mode: 0o755 });
-        next = openSync(path, flags);
-        if (create.owner !== undefined) fchownSync(next, create.owner.uid, create.owner.gid);
-      }
-      closeSync(fd);
-      fd = next;
-    }
-    return fn(`/proc/self/fd/${fd}`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** `mkdir -p` inside the root; new directories get mode 0755 and `owner`. Returns the host path. */
 export async function mkdirInRoot(
   root: string,
   path: string,
   owner?: { uid: number; gid: number },
 ): Promise<string> {
-  const host = await resolveInRoot(root, path);
+  const host = resolveInRoot(root, path);
   const parts = components(relative(root, host));
   try {
     withDirInRoot(root, parts, () => undefined, { owner });
@@ -166,7 +77,7 @@ export class MountStubs {
   async record(destination: string): Promise<void> {
     const parts = components(destination);
     for (let i = 1; i <= parts.length; i++) {
-      const host = await resolveInRoot(this.root, parts.slice(0, i).join('/'));
+      const host = resolveInRoot(this.root, parts.slice(0, i).join('/'));
       try {
         lstatSync(host);
       } catch (err) {

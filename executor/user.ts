@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { resolveInRoot } from './rootpath.js';
+import { resolveInRoot } from '../fsutil/index.js';
 
 export interface ResolvedUser {
   readonly uid: number;
@@ -45,7 +45,7 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOL
 async function readUserFile(rootfs: string, path: string): Promise<string | undefined> {
   let fd: number;
   try {
-    fd = openSync(await resolveInRoot(rootfs, path), OPEN_FLAGS);
+    fd = openSync(resolveInRoot(rootfs, path), OPEN_FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

@@ -16,7 +16,8 @@ import { FailedPreconditionError, NotFoundError } from '../core/errors.js';
 import { KeyedMutex } from '../core/fs.js';
 import { SharedFileLock } from '../core/lock.js';
 import type { ExecMount, SecretFile } from '../executor/index.js';
-import { resolveInRoot, withForwardedSocket } from '../executor/index.js';
+import { withForwardedSocket } from '../executor/index.js';
+import { resolveInRoot } from '../fsutil/index.js';
 import type { BindMount, CacheMount, Mount, SecretMount, SshMount } from '../llb/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { StatCache } from './contenthash/index.js';
@@ -112,7 +113,7 @@ async function withBind<T>(
   if (!input) throw new FailedPreconditionError(`bind mount at ${mount.dest} names a missing input`);
   const ctx = { snapshotter: deps.snapshotter, ...(deps.signal ? { signal: deps.signal } : {}) };
   const bind = async (dir: string, options: string[]): Promise<T> => {
-    const source = await resolveInRoot(dir, mount.selector || '/');
+    const source = resolveInRoot(dir, mount.selector || '/');
     return next(withMount(prepared, { destination: mount.dest, type: 'bind', source, options }));
   };
   return withMountable(input, deps, (result) =>
@@ -191,13 +192,13 @@ async function seedCacheDir(
   selector: string,
   deps: ExecMountDeps,
 ): Promise<void> {
-  if ((await exists(dir)) && (await exists(await resolveInRoot(dir, selector)))) return;
+  if ((await exists(dir)) && (await exists(resolveInRoot(dir, selector)))) return;
   const temp = `${dir}.seed-${randomBytes(6).toString('hex')}`;
   const ctx = { snapshotter: deps.snapshotter, ...(deps.signal ? { signal: deps.signal } : {}) };
   try {
     await withMountable(seed, deps, (source) =>
       withResultDir(source, ctx, async (root) => {
-        const src = await resolveInRoot(root, selector);
+        const src = resolveInRoot(root, selector);
         if (!(await exists(src)))
           throw new NotFoundError(`cache mount source ${selector} not found in the state it is seeded from`);
         await copyTree(src, temp, ctx.signal);
@@ -210,7 +211,7 @@ async function seedCacheDir(
       return;
     }
     await mkdir(dir, { recursive: true, mode: 0o755 });
-    const target = await resolveInRoot(dir, selector);
+    const target = resolveInRoot(dir, selector);
     if (await exists(target)) return;
     await mkdir(dirname(target), { recursive: true, mode: 0o755 });
     await rename(temp, target).catch(async (err: unknown) => {
@@ -247,7 +248,7 @@ async function withCache<T>(
     return seedCacheDir(target, seed, selector, deps);
   };
   const run = async (target: string): Promise<T> => {
-    const source = await resolveInRoot(target, selector);
+    const source = resolveInRoot(target, selector);
     return next(
       withMount(prepared, { destination: mount.dest, type: 'bind', source, options: ['rbind', 'rw'] }),
     );

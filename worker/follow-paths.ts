@@ -12,16 +12,11 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import { hasCode } from '../core/sys.js';
-import { joinRoot } from '../snapshotter/layers/root-path.js';
-import { hasWildcard, matchName } from './fileop/paths.js';
+import { cleanRel, joinRoot, matchName } from '../fsutil/index.js';
+import { hasWildcard } from './fileop/paths.js';
 
 /** Symlinks followed from one path at most (a loop ends at the first repeated link anyway). */
 const MAX_FOLLOWS = 255;
-
-/** `path` cleaned inside a root: no leading `/`, `..` stopped at the root, '' for the root. */
-function cleanInRoot(path: string): string {
-  return posix.normalize(`/${path}`).slice(1).replace(/\/$/u, '');
-}
 
 /** A literal path as an include pattern: its wildcard characters escaped. */
 function literal(path: string): string {
@@ -46,7 +41,7 @@ function linkTarget(root: string, rel: string): string | undefined {
     if (hasCode(err, 'ENOENT', 'ENOTDIR', 'EINVAL')) return undefined;
     throw err;
   }
-  return cleanInRoot(target.startsWith('/') ? target : posix.join(posix.dirname(`/${rel}`), target));
+  return cleanRel(target.startsWith('/') ? target : posix.join(posix.dirname(`/${rel}`), target));
 }
 
 /** The names in directory `dir` (relative to the root) that the wildcard component `pattern` matches. */
@@ -94,7 +89,7 @@ function walk(w: Walk, dir: string, parts: readonly string[]): void {
 export function followPathPatterns(root: string, followPaths: readonly string[]): string[] {
   const out = new Set<string>();
   for (const path of followPaths) {
-    const clean = cleanInRoot(path);
+    const clean = cleanRel(path);
     out.add(clean);
     if (clean === '') continue;
     walk({ root, out, seen: new Set(), follows: 0 }, '', clean.split('/'));

@@ -4,7 +4,7 @@
  * (local-snapshot.ts).
  */
 import { createHash } from 'node:crypto';
-import { posix } from 'node:path';
+import { cleanRel } from '../fsutil/index.js';
 import type { SourceFilter, StatCache } from './contenthash/index.js';
 import { hasMeta, hashPath } from './contenthash/index.js';
 import type { ContextTransfer } from './context-transfer.js';
@@ -13,9 +13,6 @@ import { resolveIn } from './fileop/paths.js';
 /** `sha256:` of the parts joined by NUL. */
 export const sha = (...parts: string[]): string =>
   `sha256:${createHash('sha256').update(parts.join('\0')).digest('hex')}`;
-
-/** Clean relative form of a path inside a root ('' for the root). */
-const relOf = (path: string): string => posix.normalize(`/${path}`).slice(1).replace(/\/$/, '');
 
 /** A copy's source path and whether the copy follows a symlink there. */
 export interface CopySource {
@@ -48,7 +45,7 @@ export async function hashFiltered(
   const onRead = transfer ? { onRead: (_: string, size: number) => transfer.add(size) } : {};
   const common = { statCache, rootOwned, ...(signal ? { signal } : {}), ...onRead };
   if (filter === undefined) return hashPath(root, path, { ...common, wildcard: true, followLinks: follow });
-  const rel = relOf(path);
+  const rel = cleanRel(path);
   // The filter sees the entries where the copy reads them: below the followed link's target.
   const selected = hasMeta(rel) ? '' : follow ? resolveIn(root, rel, true).rel : rel;
   const keep = (sub: string, isDir: boolean): boolean | 'descend' =>

@@ -4,8 +4,8 @@
  * without a SHELL, relative WORKDIR, EXPOSE formats, sources excluded by .dockerignore, and a base
  * image of another platform. The conversion calls `instruction` before dispatching each instruction.
  */
-import { posix } from 'node:path';
 import type { SourceRange } from '../../core/errors.js';
+import { clean } from '../../fsutil/index.js';
 import { ShellLex } from '../../parser/shell/index.js';
 import { PatternMatcher } from '../dockerignore/index.js';
 import { lexerFor } from '../instructions/common.js';
@@ -236,13 +236,13 @@ export class DispatchChecks {
     for (const [i, written] of c.sources.entries()) {
       const src = expanded[offset + i] ?? written;
       if (remoteKind(src) !== undefined) continue;
-      const clean = cleanPath(src);
-      if ((clean === '.' || clean === '/') && !rootIgnored(matcher)) continue;
-      if (matcher.matchesOrParentMatches(clean)) {
+      const cleaned = clean(src);
+      if ((cleaned === '.' || cleaned === '/') && !rootIgnored(matcher)) continue;
+      if (matcher.matchesOrParentMatches(cleaned)) {
         lint.run(
           'CopyIgnoredFile',
           c.range,
-          MESSAGES.CopyIgnoredFile(c.kind === 'add' ? 'Add' : 'Copy', clean),
+          MESSAGES.CopyIgnoredFile(c.kind === 'add' ? 'Add' : 'Copy', cleaned),
         );
       }
     }
@@ -284,13 +284,6 @@ function wordsOf(c: Instruction): string[] {
 /** Where the sources start among `wordsOf(c)`. */
 function sourceOffset(c: CopyInstruction | AddInstruction): number {
   return c.kind === 'add' ? 3 : 2;
-}
-
-/** Go's filepath.Clean. */
-function cleanPath(p: string): string {
-  if (p === '') return '.';
-  const cleaned = posix.normalize(p);
-  return cleaned.length > 1 ? cleaned.replace(/\/+$/, '') : cleaned;
 }
 
 function rootIgnored(matcher: PatternMatcher): boolean {

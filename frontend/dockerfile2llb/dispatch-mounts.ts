@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { DockerfileError } from '../../core/errors.js';
 import * as llb from '../../llb/index.js';
 import type { MountSpec, State } from '../../llb/index.js';
-import { cleanPath } from '../dockerignore/index.js';
+import { clean } from '../../fsutil/index.js';
 import { parseMount } from '../instructions/index.js';
 import type { RunInstruction, RunMount } from '../instructions/index.js';
 import type { Dispatcher } from './dispatch.js';
@@ -89,7 +89,7 @@ async function toMounts(dx: Dispatcher, d: StageState, m: RunMount, sshIndex: nu
           type: 'cache',
           dest,
           // BuildKit's default id: the target as written, path.Clean'ed (`/c/` and `/c` are one cache).
-          id: m.id || cleanPath(m.target ?? dest),
+          id: m.id || clean(m.target ?? dest),
           sharing: m.sharing ?? 'shared',
           ...(from ? { from, ...(selector !== '/' ? { selector } : {}) } : {}),
           uid: m.uid ?? 0,

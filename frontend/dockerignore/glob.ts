@@ -1,9 +1,9 @@
 /**
  * The two things patternmatcher does with the text of one pattern:
  *
- * - `isValidGlob` is the syntax check `patternmatcher.New` gets from Go's `filepath.Match`
- *   (the only error Match can report is a malformed pattern, and it checks the whole pattern
- *   whatever the name, so this is a pure function of the pattern);
+ * - the syntax check `patternmatcher.New` gets from Go's `filepath.Match` is fsutil's
+ *   `isValidPattern` (the only error Match can report is a malformed pattern, and it checks the
+ *   whole pattern whatever the name, so this is a pure function of the pattern);
  * - `compileGlob` picks the matching strategy (exact / prefix / suffix / regexp) and, for the
  *   regexp strategy, builds the regular expression in Go syntax, character for character the
  *   one patternmatcher builds for the '/' separator. That text is then compiled with Go's
@@ -36,55 +36,6 @@ const BYTE_ORDER_MARK = 0xfeff;
  * `*.{js|ts}` is an alternation and `a{2}*` a counted repetition. That is reproduced here.
  */
 const REGEXP_ONLY_META = new Set(Array.from('.+()$', (c) => c.charCodeAt(0)));
-
-/**
- * Index just past one class member (Go's `getEsc`), or -1 when the pattern is malformed there:
- * a member cannot be '-' or ']' unescaped, a '\' needs a character after it, and the class must
- * not end with the member.
- */
-function skipClassMember(pattern: string, index: number): number {
-  let i = index;
-  const c = pattern[i];
-  if (c === undefined || c === '-' || c === ']') return -1;
-  if (c === '\\') {
-    i++;
-    if (i >= pattern.length) return -1;
-  }
-  i += (pattern.codePointAt(i) ?? 0) > 0xffff ? 2 : 1;
-  return i < pattern.length ? i : -1;
-}
-
-/** Index just past the ']' closing a character class whose '[' precedes `index`, or -1. */
-function skipClass(pattern: string, index: number): number {
-  let i = pattern[index] === '^' ? index + 1 : index;
-  for (let ranges = 0; ; ranges++) {
-    if (pattern[i] === ']' && ranges > 0) return i + 1;
-    i = skipClassMember(pattern, i);
-    if (i < 0) return -1;
-    if (pattern[i] === '-') {
-      i = skipClassMember(pattern, i + 1);
-      if (i < 0) return -1;
-    }
-  }
-}
-
-/** Whether Go's `filepath.Match` (Linux) accepts `pattern` without `ErrBadPattern`. */
-export function isValidGlob(pattern: string): boolean {
-  let i = 0;
-  while (i < pattern.length) {
-    const c = pattern[i];
-    if (c === '\\') {
-      if (i + 1 >= pattern.length) return false;
-      i += 2;
-    } else if (c === '[') {
-      i = skipClass(pattern, i + 1);
-      if (i < 0) return false;
-    } else {
-      i++;
-    }
-  }
-  return true;
-}
 
 // The match type and Go regexp for a cleaned pattern (without its '!'), following
 // patternmatcher's `compile`: '*' becomes `[^/]*`, '?' becomes `[^/]`, '**' becomes `(.*/)?`

@@ -10,8 +10,9 @@
 import { Buffer } from 'node:buffer';
 import { IgnorePatternError } from '../../core/errors.js';
 import type { SourceLocation } from '../../core/errors.js';
+import { clean } from '../../fsutil/index.js';
 import { PatternMatcher } from './matcher.js';
-import { cleanPath, trimSpace } from './path.js';
+import { trimSpace } from './path.js';
 
 export const DEFAULT_IGNORE_FILE = '.dockerignore';
 
@@ -51,7 +52,7 @@ function patternOf(content: string): string | undefined {
   const invert = pattern.startsWith('!');
   if (invert) pattern = trimSpace(pattern.slice(1));
   if (pattern !== '') {
-    pattern = cleanPath(pattern);
+    pattern = clean(pattern);
     if (pattern.length > 1 && pattern.startsWith('/')) pattern = pattern.slice(1);
   }
   return invert ? `!${pattern}` : pattern;

@@ -14,10 +14,11 @@ import { Buffer } from 'node:buffer';
 import type { RE2JS } from 're2js';
 import { IgnorePatternError } from '../../core/errors.js';
 import type { SourceLocation } from '../../core/errors.js';
-import { compileGlob, isValidGlob } from './glob.js';
+import { clean, dirName, isValidPattern } from '../../fsutil/index.js';
+import { compileGlob } from './glob.js';
 import type { CompiledGlob, MatchType } from './glob.js';
 import { compileGoRegexp } from './go-regexp.js';
-import { cleanPath, dirName, trimSpace } from './path.js';
+import { trimSpace } from './path.js';
 
 export interface IgnorePattern {
   /** The pattern as matched: trimmed, cleaned, without its '!'. */
@@ -138,13 +139,13 @@ class Pattern implements IgnorePattern {
 function parsePattern(raw: unknown): Pattern | undefined {
   let text = trimSpace(requireString(raw, 'an ignore pattern'));
   if (text === '') return undefined;
-  text = cleanPath(text);
+  text = clean(text);
   const exclusion = text.startsWith('!');
   if (exclusion) {
     if (text.length === 1) throw new IgnorePatternError('illegal exclusion pattern: "!"');
     text = text.slice(1);
   }
-  if (!isValidGlob(text)) throw badPattern(text);
+  if (!isValidPattern(text)) throw badPattern(text);
   return new Pattern(text, exclusion);
 }
 
@@ -284,6 +285,6 @@ export class PatternMatcher {
  */
 export function matches(file: string, patterns: readonly string[]): boolean {
   const matcher = PatternMatcher.compile(patterns);
-  const path = cleanPath(requireString(file, 'the path'));
+  const path = clean(requireString(file, 'the path'));
   return path === '.' ? false : matcher.matches(path);
 }

@@ -1,33 +1,8 @@
 /**
  * Small string helpers with the semantics of Go's standard library on Linux, which
- * moby/patternmatcher relies on: `path/filepath.Clean`, `path/filepath.Dir`,
- * `strings.TrimSpace`, and decoding a string into Unicode code points.
+ * moby/patternmatcher relies on: `strings.TrimSpace` and decoding a string into Unicode code
+ * points (`filepath.Clean` and `filepath.Dir` are fsutil's `clean` and `dirName`).
  */
-
-/** Lexically shortest equivalent of `path` ('/' separated), exactly as Go's `filepath.Clean`. */
-export function cleanPath(path: string): string {
-  if (path === '') return '.';
-  const rooted = path.startsWith('/');
-  const kept: string[] = [];
-  for (const element of path.split('/')) {
-    if (element === '' || element === '.') continue;
-    if (element !== '..') {
-      kept.push(element);
-    } else if (kept.length > 0 && kept[kept.length - 1] !== '..') {
-      kept.pop();
-    } else if (!rooted) {
-      kept.push('..');
-    }
-  }
-  const joined = kept.join('/');
-  if (rooted) return `/${joined}`;
-  return joined === '' ? '.' : joined;
-}
-
-/** Everything but the last element of `path`, cleaned; '.' when there is no '/' (Go's `filepath.Dir`). */
-export function dirName(path: string): string {
-  return cleanPath(path.slice(0, path.lastIndexOf('/') + 1));
-}
 
 /** Whether a UTF-16 unit is white space for Go's `unicode.IsSpace` (all such characters are in the BMP). */
 function isGoSpace(unit: number): boolean {

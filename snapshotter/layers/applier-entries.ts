@@ -21,7 +21,7 @@ import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../../core
 import type { ApplyTarget } from './applier.js';
 import { ApplyTree, join, lstatOrUndefined } from './applier-tree.js';
 import { applyWhiteout } from './applier-whiteouts.js';
-import { cleanName, joinRoot, resolveRel, splitName } from './root-path.js';
+import { cleanRel, joinRoot, resolveRel, splitName } from '../../fsutil/index.js';
 import type { TarHandler, TarHeader } from './tar.js';
 import { WHITEOUT_PREFIX } from './tar-writer.js';
 
@@ -49,7 +49,7 @@ export class Unpacker implements TarHandler {
   entry(header: TarHeader): void {
     this.current = header.name;
     this.file = undefined;
-    const name = cleanName(header.name);
+    const name = cleanRel(header.name);
     if (name === '') return; // the root itself: nothing to do (as containerd)
     const [parent, base] = splitName(name);
     if (base.startsWith(WHITEOUT_PREFIX)) {
@@ -172,7 +172,7 @@ export class Unpacker implements TarHandler {
   /** A hardlink to a member resolved inside the target (copied up first if it is in a lower layer). */
   private hardlink(rel: string, path: string, header: TarHeader): void {
     const tree = this.tree;
-    const linkClean = cleanName(header.linkname);
+    const linkClean = cleanRel(header.linkname);
     if (linkClean === '') throw new InvalidArgumentError(`hardlink to the root`);
     const [linkParent, linkBase] = splitName(linkClean);
     const targetRel = join(resolveRel(tree.lookup, linkParent, true), linkBase);

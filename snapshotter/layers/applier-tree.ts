@@ -28,8 +28,8 @@ import { FailedPreconditionError } from '../../core/errors.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, SysError, lsetxattr, mknod } from '../../core/sys.js';
 import type { ApplyTarget } from './applier.js';
 import { OverlayView, isOpaque, isOverlayPrivateXattr, isWhiteout } from './overlay.js';
-import { hostLookup, joinRoot, resolveRel, splitName } from './root-path.js';
-import type { Lookup, LookupFn } from './root-path.js';
+import { hostLookup, joinRoot, resolveRel, splitName } from '../../fsutil/index.js';
+import type { Lookup, LookupFn } from '../../fsutil/index.js';
 import type { TarHeader } from './tar.js';
 import { readXattrs } from './tar-writer.js';
 

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { S_IFCHR, lsetxattr, mknod } from '../../core/sys.js';
 import { join, lstatOrUndefined, readdirNames } from './applier-tree.js';
 import type { ApplyTree } from './applier-tree.js';
-import { joinRoot, resolveRel } from './root-path.js';
+import { joinRoot, resolveRel } from '../../fsutil/index.js';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './tar-writer.js';
 
 /** Applies the whiteout member `base` (starting with `.wh.`) found in the cleaned directory `parent`. */

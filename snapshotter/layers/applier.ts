@@ -14,7 +14,7 @@
  * Containment. A layer is untrusted input; nothing it holds may create, change or link anything
  * outside the target:
  * - names are cleaned lexically (leading `/` and `..` cannot climb out) and every parent component is
- *   resolved with symlinks rooted at the target (root-path.ts); the final component is never followed:
+ *   resolved with symlinks rooted at the target (fsutil/securejoin.ts); the final component is never followed:
  *   an existing entry there is removed (unless a directory meets a directory) and files are created
  *   O_EXCL|O_NOFOLLOW;
  * - hardlink targets resolve the same way, so they are inside the target (a link to a symlink links

@@ -15,8 +15,6 @@ export {
 } from './differ.js';
 export type { UpperDiff } from './differ.js';
 export { OverlayView, isOpaque, isWhiteout, mountLayers, parseOverlay } from './overlay.js';
-export { cleanName, hostLookup, joinRoot, resolveRel, splitName } from './root-path.js';
-export type { Lookup, LookupFn } from './root-path.js';
 export { ChangeWriter, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, isLayerXattr, readXattrs } from './tar-writer.js';
 export type { ChangeKind } from './tar-writer.js';
 export { TarParser, encodeHeader } from './tar.js';

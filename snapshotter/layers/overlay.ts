@@ -10,7 +10,7 @@ import type { BigIntStats, Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { lgetxattr } from '../../core/sys.js';
 import type { Mount } from '../types.js';
-import type { Lookup, LookupFn } from './root-path.js';
+import type { Lookup, LookupFn } from '../../fsutil/index.js';
 
 export const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'] as const;
 

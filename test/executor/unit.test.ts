@@ -9,9 +9,9 @@ import {
   mkdirInRoot,
   processEnv,
   resolvConfFile,
-  resolveInRoot,
   resolveUser,
 } from '../../executor/index.js';
+import { resolveInRoot } from '../../fsutil/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tsbuild-exec-unit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -62,16 +62,16 @@ describe('paths inside the root', () => {
   symlinkSync('../a', join(r, 'a/rel'));
   symlinkSync('/etc', join(r, 'abs'));
   it('resolves symlinks within the root', async () => {
-    expect(await resolveInRoot(r, '/up/x')).toBe(join(r, 'x'));
-    expect(await resolveInRoot(r, '../../a/rel/rel/f')).toBe(join(r, 'a/f'));
-    expect(await resolveInRoot(r, '/abs/passwd')).toBe(join(r, 'etc/passwd'));
+    expect(resolveInRoot(r, '/up/x')).toBe(join(r, 'x'));
+    expect(resolveInRoot(r, '../../a/rel/rel/f')).toBe(join(r, 'a/f'));
+    expect(resolveInRoot(r, '/abs/passwd')).toBe(join(r, 'etc/passwd'));
   });
   it('mkdir -p never leaves the root', async () => {
     expect(await mkdirInRoot(r, '/up/made/deep')).toBe(join(r, 'made/deep'));
   });
   it('refuses a symlink loop', async () => {
     symlinkSync('loop', join(r, 'loop'));
-    await expect(resolveInRoot(r, '/loop/x')).rejects.toThrow(/too many levels/);
+    expect(() => resolveInRoot(r, '/loop/x')).toThrow(/too many levels/);
   });
 });
 

@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IgnorePatternError } from '../../core/errors.js';
+import { clean, dirName } from '../../fsutil/index.js';
 import {
-  cleanPath,
   compileGlob,
-  dirName,
   loadIgnoreFile,
   matches,
   NO_MATCH_INFO,
@@ -156,7 +155,7 @@ describe.skipIf(!hasConformance)('patternmatcher compile table (dockerignore-com
     const expectedSource = row.cell('regexp_unix');
     it(`${pattern} -> ${row.cell('match_type')} ${expectedSource}`, () => {
       // Upstream compiles path.Clean(pattern) directly, bypassing New.
-      const compiled = compileGlob(cleanPath(pattern));
+      const compiled = compileGlob(clean(pattern));
       expect(compiled.matchType).toBe(MATCH_TYPES.get(row.cell('match_type')));
       expect(compiled.regexpSource).toBe(expectedSource);
       const [viaMatcher] = PatternMatcher.compile([pattern]).patterns;

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
 import { applyLayer } from '../../snapshotter/layers/applier.js';
 import type { ApplyTarget } from '../../snapshotter/layers/applier.js';
-import { cleanName, hostLookup, resolveRel } from '../../snapshotter/layers/root-path.js';
+import { cleanRel, hostLookup, resolveRel } from '../../fsutil/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import { conformance } from '../helpers/shared.js';
 import {
@@ -117,7 +117,7 @@ function specs(w: unknown, env: Env): TarSpec[] {
 
 /** fs.RootPath + os.Stat: the inode a path names inside root, symlinks followed within root. */
 function rootStat(root: string, p: string): { dev: number; ino: number } {
-  const rel = resolveRel(hostLookup(root), cleanName(p), true);
+  const rel = resolveRel(hostLookup(root), cleanRel(p), true);
   return statSync(rel === '' ? root : join(root, rel));
 }
 

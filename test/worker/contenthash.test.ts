@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTsbuildError } from '../../core/errors.js';
 import { lsetxattr } from '../../core/sys.js';
-import { compileComponent, hashPath, StatCache } from '../../worker/contenthash/index.js';
+import { compileMatch } from '../../fsutil/index.js';
+import { hashPath, StatCache } from '../../worker/contenthash/index.js';
 import type { HashPathOptions } from '../../worker/contenthash/index.js';
 import { isRoot } from '../helpers/prereq.js';
 
@@ -270,9 +271,9 @@ describe('StatCache', () => {
   });
 });
 
-describe('compileComponent (Go filepath.Match per component)', () => {
+describe('compileMatch (Go filepath.Match per component)', () => {
   it('matches like Go', () => {
-    const m = (pattern: string, name: string): boolean => compileComponent(pattern).test(name);
+    const m = (pattern: string, name: string): boolean => compileMatch(pattern).test(name);
     expect(m('*.txt', 'a.txt')).toBe(true);
     expect(m('*.txt', '.txt')).toBe(true);
     expect(m('?.txt', 'ab.txt')).toBe(false);
@@ -282,10 +283,10 @@ describe('compileComponent (Go filepath.Match per component)', () => {
     expect(m('\\*', '*')).toBe(true);
     expect(m('\\*', 'a')).toBe(false);
     expect(m('a.b', 'aXb')).toBe(false);
-    expect(() => compileComponent('[]')).toThrow();
-    expect(() => compileComponent('a\\')).toThrow();
-    expect(() => compileComponent('[z-a]')).toThrow();
-    expect(() => compileComponent('[]a]')).toThrow();
+    expect(() => compileMatch('[]')).toThrow();
+    expect(() => compileMatch('a\\')).toThrow();
+    expect(() => compileMatch('[z-a]')).toThrow();
+    expect(() => compileMatch('[]a]')).toThrow();
     expect(m('[\\]]', ']')).toBe(true);
   });
 });

@@ -20,7 +20,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lgetxattr, lsetxattr } from '../../core/sys.js';
 import type { FileAction } from '../../llb/ops.js';
 import { SCRATCH } from '../../llb/ops.js';
-import { applyFileActions, chmodFunction, matchName, patternFilter } from '../../worker/fileop/index.js';
+import { matchName } from '../../fsutil/index.js';
+import { applyFileActions, chmodFunction, patternFilter } from '../../worker/fileop/index.js';
 import { copyAction, listTree } from './helpers/fileop.js';
 
 let base: string;

@@ -3,7 +3,7 @@ export { hashPath } from './walk.js';
 export type { HashPathOptions, PathFilter, PathMatcherLike, PathPredicate, SourceFilter } from './walk.js';
 export { nowNs, StatCache } from './statcache.js';
 export type { StatCacheCounters, StatCacheOptions, StatEntry } from './statcache.js';
-export { compileComponent, compilePattern, hasMeta } from './glob.js';
+export { compilePattern, hasMeta } from './glob.js';
 export type { ComponentMatcher } from './glob.js';
 export { entryType, hashedXattr, headerText } from './entry.js';
 export type { EntryType, HeaderInput } from './entry.js';

@@ -13,6 +13,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { hasCode } from '../../core/sys.js';
+import { cleanRel } from '../../fsutil/index.js';
 import { checkAborted, directoryHeader, hashLeafEntry } from './entry.js';
 import { compilePattern, hasMeta } from './glob.js';
 import type { ComponentMatcher } from './glob.js';
@@ -120,7 +121,7 @@ export async function hashPath(root: string, path: string, options: HashPathOpti
     key: options.rootOwned === true ? (abs) => `0:${abs}` : (abs) => abs,
   };
   const rootAbs = resolve(root);
-  const rel = posix.normalize(`/${path}`).slice(1).replace(/\/$/, '');
+  const rel = cleanRel(path);
   const followLinks = options.followLinks ?? false;
   checkAborted(walk.signal);
   if (options.wildcard && hasMeta(rel))

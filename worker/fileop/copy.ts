@@ -15,7 +15,7 @@ import { NotFoundError } from '../../core/errors.js';
 import { ContainedSource } from '../../snapshotter/treecopy-source.js';
 import type { TreeOptions } from '../../snapshotter/treecopy.js';
 import type { CopyAction } from '../../llb/ops.js';
-import { cleanName, joinRoot, splitName } from '../../snapshotter/layers/root-path.js';
+import { cleanRel, joinRoot, splitName } from '../../fsutil/index.js';
 import type { CopyFilter, CopyPredicate } from './filter.js';
 import { copyWithParents } from './parents.js';
 import { archiveCompression, unpackInto } from './unpack.js';
@@ -61,12 +61,12 @@ export function sourceTreeOptions(ctx: CopyContext): Pick<TreeOptions, 'owner' |
 
 /** True when a destination names a directory by its spelling (`dir/`, `dir/.`, `/`). */
 function spelledAsDir(dest: string): boolean {
-  return dest.endsWith('/') || dest.endsWith('/.') || dest === '.' || cleanName(dest) === '';
+  return dest.endsWith('/') || dest.endsWith('/.') || dest === '.' || cleanRel(dest) === '';
 }
 
 /** The source paths (relative to the source root, unresolved) the action copies. */
 async function sourcePaths(action: CopyAction, srcRoot: string | undefined): Promise<string[]> {
-  const clean = cleanName(action.srcPath);
+  const clean = cleanRel(action.srcPath);
   if (!action.wildcards || !hasWildcard(clean)) return [clean];
   const matches = srcRoot === undefined ? [] : await expandWildcards(srcRoot, clean);
   if (matches.length === 0 && !action.allowEmptyWildcard) {
@@ -90,7 +90,7 @@ export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<
     }
   }
   // The destination itself when it is spelled as a directory, its parent otherwise (fsutil's Copy).
-  const [destParent] = splitName(cleanName(action.dest));
+  const [destParent] = splitName(cleanRel(action.dest));
   // A directory made here for a single source is empty when that source's contents go in.
   const madeDest =
     destIsDir &&
@@ -128,7 +128,7 @@ async function copyOne(
   }
   const srcIsDir = srcStat.isDirectory();
   if (ctx.sourceFilter !== undefined && src.rel !== '' && !ctx.sourceFilter(src.rel, srcIsDir)) {
-    if (action.wildcards && hasWildcard(cleanName(action.srcPath))) return; // a match left out
+    if (action.wildcards && hasWildcard(cleanRel(action.srcPath))) return; // a match left out
     throw new NotFoundError(`${JSON.stringify(`/${source}`)} not found in source`);
   }
   if (action.attemptUnpack === true && srcStat.isFile()) {

@@ -12,8 +12,7 @@
  * With includes, an entry is copied when an include matches it; excludes are tried in order and the
  * last match decides, `!pattern` bringing an entry back.
  */
-import { cleanName } from '../../snapshotter/layers/root-path.js';
-import { compileMatch } from './paths.js';
+import { cleanRel, compileMatch } from '../../fsutil/index.js';
 
 export type FilterDecision = 'copy' | 'descend' | 'skip';
 
@@ -43,7 +42,7 @@ interface Pattern {
 
 function parsePattern(text: string): Pattern {
   const negated = text.startsWith('!');
-  const clean = cleanName(negated ? text.slice(1) : text);
+  const clean = cleanRel(negated ? text.slice(1) : text);
   return { parts: clean === '' ? [] : clean.split('/'), negated };
 }
 

@@ -6,7 +6,7 @@ export { patternFilter, predicateFilter } from './filter.js';
 export type { CopyFilter, CopyPredicate, FilterDecision } from './filter.js';
 export { chmodFunction } from './mode.js';
 export type { ModeFn } from './mode.js';
-export { compileMatch, expandWildcards, hasWildcard, matchName, mkdirAll, resolveIn } from './paths.js';
+export { expandWildcards, hasWildcard, mkdirAll, resolveIn } from './paths.js';
 export type { Owner, Rooted } from './paths.js';
 export { archiveCompression, compressionOf, isTarHeader, unpackArchive } from './unpack.js';
 export type { ArchiveCompression } from './unpack.js';

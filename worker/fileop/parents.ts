@@ -10,7 +10,7 @@
  */
 import { NotFoundError } from '../../core/errors.js';
 import type { CopyAction } from '../../llb/ops.js';
-import { cleanName, joinRoot } from '../../snapshotter/layers/root-path.js';
+import { cleanRel, joinRoot } from '../../fsutil/index.js';
 import type { CopyContext } from './copy.js';
 import { sourceTreeOptions } from './copy.js';
 import type { CopyFilter, FilterDecision } from './filter.js';
@@ -27,8 +27,8 @@ import { TreeCopier } from './tree.js';
 export function splitParents(srcPath: string): { pivot: string; rest: string } {
   const path = srcPath.startsWith('./') ? srcPath.slice(1) : srcPath;
   const marker = path.lastIndexOf('/./');
-  if (marker < 0) return { pivot: '', rest: cleanName(path) };
-  return { pivot: cleanName(path.slice(0, marker)), rest: cleanName(path.slice(marker + 3)) };
+  if (marker < 0) return { pivot: '', rest: cleanRel(path) };
+  return { pivot: cleanRel(path.slice(0, marker)), rest: cleanRel(path.slice(marker + 3)) };
 }
 
 /** Lets through the `kept` paths (and what is under them), and descends into their parents. */

@@ -1,20 +1,15 @@
 /**
  * Paths of a file action, kept inside a root directory. Every name is cleaned lexically (`..` and a
  * leading `/` never leave the root), then resolved with symlinks rooted at that root (see
- * snapshotter/layers/root-path.ts): whatever a symlink in the tree says, the result names an entry
- * under the root. Wildcards follow Go's filepath.Match, one path component at a time.
+ * fsutil/securejoin.ts): whatever a symlink in the tree says, the result names an entry
+ * under the root. Wildcards follow Go's filepath.Match
+ * (fsutil/match.ts), one path component at a time.
  */
 import type { Stats } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, readdir } from 'node:fs/promises';
-import { FailedPreconditionError, InvalidArgumentError } from '../../core/errors.js';
+import { FailedPreconditionError } from '../../core/errors.js';
 import { hasCode } from '../../core/sys.js';
-import {
-  cleanName,
-  hostLookup,
-  joinRoot,
-  resolveRel,
-  splitName,
-} from '../../snapshotter/layers/root-path.js';
+import { cleanRel, compileMatch, hostLookup, joinRoot, resolveRel, splitName } from '../../fsutil/index.js';
 
 /** A path resolved inside a root: `rel` is relative to the root ('' is the root), `abs` on the host. */
 export interface Rooted {
@@ -27,13 +22,13 @@ export interface Rooted {
  * component only when `followFinal` is set, otherwise it names the entry itself (maybe a symlink).
  */
 export function resolveIn(root: string, path: string, followFinal: boolean): Rooted {
-  const rel = resolveRel(hostLookup(root), cleanName(path), followFinal);
+  const rel = resolveRel(hostLookup(root), cleanRel(path), followFinal);
   return { rel, abs: joinRoot(root, rel) };
 }
 
 /** Resolves the parent of `path` inside `root` and keeps the final name as it is (never followed). */
 export function resolveParentIn(root: string, path: string): Rooted & { readonly base: string } {
-  const [dir, base] = splitName(cleanName(path));
+  const [dir, base] = splitName(cleanRel(path));
   const parent = resolveRel(hostLookup(root), dir, true);
   const rel = parent === '' ? base : base === '' ? parent : `${parent}/${base}`;
   return { rel, abs: joinRoot(root, rel), base };
@@ -49,90 +44,12 @@ export function hasWildcard(name: string): boolean {
   return false;
 }
 
-const cache = new Map<string, RegExp>();
-
-/** A RegExp for one Go filepath.Match pattern (`*`, `?`, `[a-z]`, `[^a]`, `\x`); `/` never matches. */
-export function compileMatch(pattern: string): RegExp {
-  const known = cache.get(pattern);
-  if (known !== undefined) return known;
-  let out = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i] as string;
-    if (ch === '*') out += '[^/]*';
-    else if (ch === '?') out += '[^/]';
-    else if (ch === '\\') {
-      if (i + 1 >= pattern.length) throw badPattern(pattern);
-      out += escapeRe(pattern[++i] as string);
-    } else if (ch === '[') {
-      const [cls, next] = compileClass(pattern, i + 1);
-      out += cls;
-      i = next;
-    } else out += escapeRe(ch);
-  }
-  const re = new RegExp(`${out}$`, 'su');
-  if (cache.size > 1000) cache.clear();
-  cache.set(pattern, re);
-  return re;
-}
-
-/** The character class starting after `[` at `start`: its RegExp text and the index of its `]`. */
-function compileClass(pattern: string, start: number): [string, number] {
-  let i = start;
-  let out = '[';
-  if (pattern[i] === '^') {
-    out += '^';
-    i++;
-  }
-  let first = true;
-  while (i < pattern.length) {
-    if (pattern[i] === ']' && !first) return [`${out}]`, i];
-    first = false;
-    const [lo, afterLo] = classChar(pattern, i);
-    out += escapeClass(lo);
-    i = afterLo;
-    if (pattern[i] === '-') {
-      const [hi, afterHi] = classChar(pattern, i + 1);
-      if (hi < lo) throw badPattern(pattern);
-      out += `-${escapeClass(hi)}`;
-      i = afterHi;
-    }
-  }
-  throw badPattern(pattern);
-}
-
-/** One character of a class at `i` (Go: an unescaped `-` or `]` there is a bad pattern) and what follows. */
-function classChar(pattern: string, i: number): [string, number] {
-  const ch = pattern[i];
-  if (ch === undefined || ch === '-' || ch === ']') throw badPattern(pattern);
-  if (ch !== '\\') return [ch, i + 1];
-  const escaped = pattern[i + 1];
-  if (escaped === undefined) throw badPattern(pattern);
-  return [escaped, i + 2];
-}
-
-function escapeRe(ch: string): string {
-  return ch.replace(/[.*+?^${}()|[\]\\/]/gu, '\\$&');
-}
-
-function escapeClass(ch: string): string {
-  return ch.replace(/[\]\\^[-]/gu, '\\$&');
-}
-
-function badPattern(pattern: string): InvalidArgumentError {
-  return new InvalidArgumentError(`syntax error in pattern ${JSON.stringify(pattern)}`);
-}
-
-/** True when `name` (one component) matches the Go filepath.Match `pattern`. */
-export function matchName(pattern: string, name: string): boolean {
-  return compileMatch(pattern).test(name);
-}
-
 /**
  * The paths (relative to `root`, cleaned, not resolved, sorted per directory) that a pattern with
  * wildcards names. The directories the pattern walks through are followed (rooted) symlinks included.
  */
 export async function expandWildcards(root: string, path: string): Promise<string[]> {
-  const parts = cleanName(path)
+  const parts = cleanRel(path)
     .split('/')
     .filter((p) => p !== '');
   let found: string[] = [''];
@@ -188,7 +105,7 @@ export interface Owner {
  */
 export async function mkdirAll(root: string, path: string, mode: number, owner?: Owner): Promise<string> {
   let cur = '';
-  for (const part of cleanName(path).split('/')) {
+  for (const part of cleanRel(path).split('/')) {
     if (part === '') continue;
     const next = resolveIn(root, cur === '' ? part : `${cur}/${part}`, true).rel;
     await ensureDir(root, next, mode, owner);

@@ -1,0 +1,8 @@
+/**
+ * fsutil/: path helpers every layer may use (imports only core/). One Go `filepath.Clean`, one Go
+ * `filepath.Match`, and one securejoin (paths resolved inside a root, symlinks followed within it).
+ */
+export { clean, cleanRel, dirName, joinRoot, splitName } from './clean.js';
+export { compileMatch, isValidPattern, matchName } from './match.js';
+export { hostLookup, resolveInRoot, resolveRel, withDirInRoot } from './securejoin.js';
+export type { Lookup, LookupFn } from './securejoin.js';
