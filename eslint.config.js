@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The layer table of docs/architecture.md, enforced: each folder lists the folders of ours it must not
- * import. cli/ and daemon/ reach the engine only through the public API in index.ts.
+ * import. cli/ reaches the engine through internal.ts (the public API of index.ts plus the internals the CLI
+ * needs), daemon/ through engine/index.ts; engine/ and the top-level files are not in the table yet (issue 11).
  */
 const folders = [
   'core',
