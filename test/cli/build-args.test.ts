@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csvPairs, parsePairs } from '../../cli/commands/args.js';
-import { allowInsecure, keyValues, parseOutput, readSecrets, sshSockets } from '../../cli/commands/build.js';
+import {
+  allowInsecure,
+  keyValues,
+  parseOutput,
+  readSecrets,
+  sshSockets,
+} from '../../cli/commands/build-flags.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-args-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
