@@ -10,44 +10,21 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { throwIfAborted } from '../../core/abort.js';
-import { DockerfileError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
+import { DockerfileError, TsbuildError } from '../../core/errors.js';
 import * as llb from '../../llb/index.js';
 import type { State } from '../../llb/index.js';
 import { parseDockerfile } from '../../parser/index.js';
 import type { ParseResult } from '../../parser/index.js';
 import { DockerfileChecks } from '../checks/index.js';
-import type { CheckRunOptions, StageView } from '../checks/index.js';
+import type { StageView } from '../checks/index.js';
 import { contextOf, hostPlatform, parseInstruction, parseStages } from '../instructions/index.js';
 import type { Instruction, InstructionContext, Stage, StagesResult } from '../instructions/index.js';
+import { checkOptions, checkPlatform, contextSource, proxyEnvOf } from './convert-inputs.js';
 import { dispatchInstruction } from './dispatch.js';
 import type { Dispatcher } from './dispatch.js';
 import { cloneImage, emptyImage, splitEnv } from './image.js';
 import { StageState, uppercaseCmd } from './stage-state.js';
 import type { ConvertOptions, ConvertResult, ImageSpec, ResolvedImage } from './types.js';
-
-/** Build args that need no ARG and never reach a cache key or the history (BuildKit's proxy args). */
-export const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'];
-
-function proxyEnvOf(buildArgs: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(buildArgs)) {
-    if (PROXY_ARGS.includes(key.toUpperCase())) out[key] = value;
-  }
-  return out;
-}
-
-function checkPlatform(platform: string | undefined): void {
-  if (platform === undefined || platform === '') return;
-  const host = hostPlatform();
-  const wanted = platform.split(',').map((p) => p.trim().toLowerCase());
-  for (const p of wanted) {
-    if (p !== host && !(host.startsWith(p) && p.split('/').length === 2)) {
-      throw new InvalidArgumentError(`platform ${p} cannot be built on this ${host} host`, {
-        hint: 'tsbuild builds for the host platform only (no emulation yet); drop --platform or use ' + host,
-      });
-    }
-  }
-}
 
 interface BaseOfStage {
   readonly state: State;
@@ -313,30 +290,6 @@ class Converter implements Dispatcher {
     }
     return d.prefix(uppercaseCmd(expanded));
   }
-}
-
-function checkOptions(options: ConvertOptions): CheckRunOptions {
-  return {
-    buildArgs: options.buildArgs ?? {},
-    ...(options.target !== undefined ? { target: options.target } : {}),
-    excludes: options.excludes ?? [],
-    ...(options.onCheckWarning ? { onWarning: options.onCheckWarning } : {}),
-  };
-}
-
-function contextSource(options: ConvertOptions, paths?: readonly string[]): State {
-  const include =
-    paths === undefined || paths.includes('/')
-      ? []
-      : paths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '');
-  return llb.local('context', {
-    include,
-    // The symlinks among the paths bring their targets (BuildKit sends the context with FollowPaths).
-    ...(include.length > 0 ? { followPaths: include } : {}),
-    exclude: [...(options.excludes ?? [])],
-    sharedKey: 'context',
-    metadata: { description: { 'llb.customname': '[internal] load build context' } },
-  });
 }
 
 async function convertOnce(

@@ -1,0 +1,59 @@
+/**
+ * What a conversion is given, turned into what it needs: the platform check (only the host's platform
+ * can be built), the proxy build args (in no key and no history), the check options, and the build
+ * context source (only the paths the build reads).
+ */
+import { InvalidArgumentError } from '../../core/errors.js';
+import * as llb from '../../llb/index.js';
+import type { State } from '../../llb/index.js';
+import type { CheckRunOptions } from '../checks/index.js';
+import { hostPlatform } from '../instructions/index.js';
+import type { ConvertOptions } from './types.js';
+
+/** Build args that need no ARG and never reach a cache key or the history (BuildKit's proxy args). */
+export const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'];
+
+export function proxyEnvOf(buildArgs: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(buildArgs)) {
+    if (PROXY_ARGS.includes(key.toUpperCase())) out[key] = value;
+  }
+  return out;
+}
+
+export function checkPlatform(platform: string | undefined): void {
+  if (platform === undefined || platform === '') return;
+  const host = hostPlatform();
+  const wanted = platform.split(',').map((p) => p.trim().toLowerCase());
+  for (const p of wanted) {
+    if (p !== host && !(host.startsWith(p) && p.split('/').length === 2)) {
+      throw new InvalidArgumentError(`platform ${p} cannot be built on this ${host} host`, {
+        hint: 'tsbuild builds for the host platform only (no emulation yet); drop --platform or use ' + host,
+      });
+    }
+  }
+}
+
+export function checkOptions(options: ConvertOptions): CheckRunOptions {
+  return {
+    buildArgs: options.buildArgs ?? {},
+    ...(options.target !== undefined ? { target: options.target } : {}),
+    excludes: options.excludes ?? [],
+    ...(options.onCheckWarning ? { onWarning: options.onCheckWarning } : {}),
+  };
+}
+
+export function contextSource(options: ConvertOptions, paths?: readonly string[]): State {
+  const include =
+    paths === undefined || paths.includes('/')
+      ? []
+      : paths.map((p) => p.replace(/^\/+/, '')).filter((p) => p !== '');
+  return llb.local('context', {
+    include,
+    // The symlinks among the paths bring their targets (BuildKit sends the context with FollowPaths).
+    ...(include.length > 0 ? { followPaths: include } : {}),
+    exclude: [...(options.excludes ?? [])],
+    sharedKey: 'context',
+    metadata: { description: { 'llb.customname': '[internal] load build context' } },
+  });
+}
