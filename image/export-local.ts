@@ -25,7 +25,8 @@ import { join, resolve } from 'node:path';
 import { throwIfAborted } from '../core/abort.js';
 import { hasCode } from '../core/sys.js';
 import { withReadonlyTempMount } from '../snapshotter/mount/index.js';
-import { TreeCopier, copyMetadataSync } from '../snapshotter/treecopy.js';
+import { TreeCopier } from '../snapshotter/treecopy.js';
+import { copyMetadataSync } from '../snapshotter/treecopy-parts.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import { exportError, makeDestDirs, removeMadeDirs } from './export-dest.js';
 

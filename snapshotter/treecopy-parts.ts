@@ -1,8 +1,10 @@
 /**
  * Small parts of the tree copier (treecopy.ts): a limit on operations at once, the lazily made
- * destination directory, and extended attributes read and written without following symlinks.
+ * destination directory, extended attributes read and written without following symlinks, and the
+ * metadata a copy gives a directory whose children were put in place by other means.
  */
 import type { Stats } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, lutimesSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { hasCode, lgetxattr, llistxattr, lsetxattr } from '../core/sys.js';
 
@@ -99,4 +101,22 @@ export function writeXattrs(dst: string, xattrs: Xattrs): void {
 /** Copies the extended attributes of `src` itself onto `dst`. */
 export function copyXattrs(src: string, dst: string): void {
   writeXattrs(dst, readXattrs(src));
+}
+
+/**
+ * Owner, mode, xattrs and times of the entry `src` onto `dst` (neither followed when a symlink), as a
+ * copy gives them: for a directory whose children were put in place by other means (the local
+ * exporter moves a staged tree into its destination). An owner the process may not give is left.
+ */
+export function copyMetadataSync(src: string, dst: string): void {
+  const st = lstatSync(src, { bigint: true });
+  try {
+    lchownSync(dst, Number(st.uid), Number(st.gid));
+  } catch (err) {
+    if (!hasCode(err, 'EPERM')) throw err;
+  }
+  if (!st.isSymbolicLink()) chmodSync(dst, Number(st.mode) & 0o7777);
+  copyXattrs(src, dst);
+  const seconds = (ns: bigint) => Number(ns / 1000n) / 1e6;
+  lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
 }

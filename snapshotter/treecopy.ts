@@ -11,8 +11,8 @@
  * fs.copyFile (copy_file_range, reflinks where the file system has them) under a bounded limit.
  *
  * Shared by the worker's file ops (worker/fileop/copy.ts) and the local exporter (image/export-local.ts);
- * it lives here because both folders may import snapshotter/. `copyMetadataSync` gives one directory
- * the metadata a copy would (the exporter's merge of a staged tree).
+ * it lives here because both folders may import snapshotter/. (`copyMetadataSync`, in treecopy-parts.ts,
+ * gives one directory the metadata a copy would: the exporter's merge of a staged tree.)
  */
 import type { BigIntStats } from 'node:fs';
 import {
@@ -20,7 +20,6 @@ import {
   constants,
   copyFileSync,
   lchownSync,
-  lstatSync,
   lutimesSync,
   readlinkSync,
   symlinkSync,
@@ -53,52 +52,15 @@ import type { ParentDir, Xattrs } from './treecopy-parts.js';
 import { ContainedSource } from './treecopy-source.js';
 import type { SourceHandle } from './treecopy-source.js';
 
-/** What a filter decides for one entry (see worker/fileop/filter.ts): copy, descend into, or skip it. */
-export type TreeFilterDecision = 'copy' | 'descend' | 'skip';
-/** Decides for one entry; `rel` is relative to the copied source, never ''. */
-export type TreeFilter = (rel: string, isDir: boolean) => TreeFilterDecision;
-/** The mode an entry gets from its source mode (a chmod). */
-export type TreeModeFn = (sourceMode: number, isDir: boolean) => number;
-
-export interface TreeOwner {
-  readonly uid: number;
-  readonly gid: number;
-}
-
-export interface TreeOptions {
-  readonly owner?: TreeOwner | undefined;
-  readonly mode?: TreeModeFn | undefined;
-  readonly filter?: TreeFilter | undefined;
-  readonly replaceExisting: boolean;
-  readonly signal?: AbortSignal;
-  /** How many file operations run at once. */
-  readonly parallelism?: number;
-  /**
-   * The overlay mounted at the destination root (`merged`) and its upper directory. What goes into a
-   * directory this copy created is written straight into the upper directory at the same path: such a
-   * directory is new in the upper layer and hides nothing below, so the merged result is the same, and
-   * creating files through overlayfs costs 2–4× what it costs on the file system under it (20,000
-   * files: 1.2–3.2 s against 0.7 s here). Nothing is looked up through the mount in such a directory,
-   * so overlayfs never caches an entry the direct writes would make stale, and the caller unmounts
-   * before the snapshot is read.
-   */
-  readonly overlay?: { readonly merged: string; readonly upper: string } | undefined;
-  /**
-   * The source is this host directory, which may change while it is copied (a build context): nothing
-   * is read through a symlink that a concurrent change put on the way (see treecopy-source.ts).
-   */
-  readonly containedIn?: string | undefined;
-}
-
-/** Where one of a copy's trees goes. */
-export interface CopyTarget {
-  /**
-   * The top destination directory was just created, empty, by the caller (`COPY dir/ /new/`): its
-   * children need no check for an existing entry (and may be written into the overlay's upper
-   * directory), and it keeps its own metadata.
-   */
-  readonly emptyTop?: boolean;
-}
+export type {
+  CopyTarget,
+  TreeFilter,
+  TreeFilterDecision,
+  TreeModeFn,
+  TreeOptions,
+  TreeOwner,
+} from './treecopy-types.js';
+import type { CopyTarget, TreeFilterDecision, TreeOptions } from './treecopy-types.js';
 
 /** Children of one directory started together; bounds the promises pending for a huge tree. */
 const CHUNK = 64;
@@ -395,22 +357,4 @@ export class TreeCopier {
   private checkSignal(): void {
     if (this.opts.signal?.aborted === true) throw new CancelledError('file operation cancelled');
   }
-}
-
-/**
- * Owner, mode, xattrs and times of the entry `src` onto `dst` (neither followed when a symlink), as a
- * copy gives them: for a directory whose children were put in place by other means (the local
- * exporter moves a staged tree into its destination). An owner the process may not give is left.
- */
-export function copyMetadataSync(src: string, dst: string): void {
-  const st = lstatSync(src, { bigint: true });
-  try {
-    lchownSync(dst, Number(st.uid), Number(st.gid));
-  } catch (err) {
-    if (!hasCode(err, 'EPERM')) throw err;
-  }
-  if (!st.isSymbolicLink()) chmodSync(dst, Number(st.mode) & 0o7777);
-  copyXattrs(src, dst);
-  const seconds = (ns: bigint) => Number(ns / 1000n) / 1e6;
-  lutimesSync(dst, seconds(st.atimeNs), seconds(st.mtimeNs));
 }
