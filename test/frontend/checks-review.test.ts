@@ -3,66 +3,7 @@
  * with an empty host part, instructions after the one that stops parsing before any FROM).
  */
 import { describe, expect, it } from 'vitest';
-import { hostPlatform } from '../../core/platform.js';
-import { convertDockerfile } from '../../frontend/dockerfile2llb/index.js';
-import type { ConvertOptions, ImageSpec } from '../../frontend/dockerfile2llb/index.js';
-import type { CheckWarning } from '../../frontend/checks/index.js';
-
-const host = hostPlatform();
-const image: ImageSpec = {
-  architecture: host.architecture,
-  os: 'linux',
-  config: { Env: ['PATH=/usr/local/bin:/usr/bin:/bin'], Cmd: ['sh'], OnBuild: null },
-  rootfs: { type: 'layers', diff_ids: ['sha256:' + 'a'.repeat(64)] },
-  history: [{ created_by: 'import' }],
-};
-
-interface Found {
-  readonly rule: string;
-  readonly detail: string;
-  readonly line: number;
-}
-
-interface CheckOutcome {
-  readonly warnings: Found[];
-  readonly raw: CheckWarning[];
-  readonly error?: Error & { code?: string };
-}
-
-async function check(
-  dockerfile: string,
-  extra: Partial<ConvertOptions> & { build?: boolean } = {},
-): Promise<CheckOutcome> {
-  const raw: CheckWarning[] = [];
-  const { build, ...rest } = extra;
-  const options: ConvertOptions = {
-    source: dockerfile,
-    resolveImage: async (ref) => {
-      const arch = ref.startsWith('armimage') ? { architecture: 'arm64' } : {};
-      const onbuild = ref.startsWith('withshell') ? { Shell: ['/bin/bash', '-c'] } : {};
-      return {
-        ref: `docker.io/library/${ref}`,
-        config: { ...image, ...arch, config: { ...image.config, ...onbuild } },
-      };
-    },
-    onCheckWarning: (w) => raw.push(w),
-    ...(build ? {} : { checkOnly: true }),
-    ...rest,
-  };
-  let error: (Error & { code?: string }) | undefined;
-  try {
-    const result = await convertDockerfile(options);
-    expect(result.checks).toEqual(raw); // the sink and the result agree
-  } catch (err) {
-    error = err as Error;
-  }
-  const warnings = raw
-    .map((w) => ({ rule: w.rule, detail: w.detail, line: w.range.start.line }))
-    .sort((a, b) => a.line - b.line || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0));
-  return { warnings, raw, ...(error ? { error } : {}) };
-}
-
-const w = (rule: string, detail: string, line: number): Found => ({ rule, detail, line });
+import { check, w } from './helpers/checks.js';
 
 describe('build checks: review follow-ups', () => {
   it('ExposeInvalidFormat fires only for a non-empty IP or host port, as BuildKit splits them', async () => {
