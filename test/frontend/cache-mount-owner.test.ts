@@ -1,7 +1,8 @@
 /**
  * RUN --mount=type=cache with uid, gid or mode: as BuildKit's frontend does, the cache starts from a
  * /cache directory made with them (on scratch, or on the from state), so that the cache (keyed by its id
- * and its seed) is another one than the same id without them; with source= they change nothing.
+ * and its seed) is another one than the same id without them; with source= they change nothing. Without
+ * id=, the id is the target cleaned as Go's path.Clean does, so `/c/` and `/c` are one cache.
  */
 import { describe, expect, it } from 'vitest';
 import { convertDockerfile } from '../../frontend/dockerfile2llb/index.js';
@@ -71,5 +72,16 @@ describe('cache mounts with an owner or a mode', () => {
     );
     expect(withSource.mount.selector).toBe('/src');
     expect(withSource.seed?.kind).toBe('exec');
+  });
+});
+
+// BuildKit's default id (dispatchRunMounts): the target as written, cleaned as Go's path.Clean does.
+describe('a cache mount without id', () => {
+  it('is keyed by its target cleaned as path.Clean does', async () => {
+    const ids: string[] = [];
+    for (const target of ['/c', '/c/', '/a/../c//', 'c/', './c']) {
+      ids.push(cacheOf(await convert(`RUN --mount=type=cache,target=${target} true`)).mount.id);
+    }
+    expect(ids).toEqual(['/c', '/c', '/c', 'c', 'c']);
   });
 });
