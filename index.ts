@@ -21,7 +21,7 @@ export {
 } from './frontend/instructions/index.js';
 export type * from './frontend/instructions/types.js';
 export type { Stage, StagesOptions, StagesResult } from './frontend/instructions/index.js';
-export { PatternMatcher, readIgnoreFile, loadIgnoreFile } from './frontend/dockerignore/index.js';
+export { PatternMatcher, readIgnoreFile, loadIgnoreFile } from './patternmatcher/index.js';
 export { resolveRoot, DEFAULT_ROOT } from './core/root.js';
 export { createEngine, familiarName } from './engine/index.js';
 export type {

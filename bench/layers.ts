@@ -24,8 +24,8 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyLayer } from '../snapshotter/layers/applier.js';
-import { WalkingDiffer } from '../snapshotter/layers/differ.js';
+import { applyLayer } from '../diff/applier.js';
+import { WalkingDiffer } from '../diff/differ.js';
 import type { ContentInfo, ContentStore, ContentWriter, Digest } from '../snapshotter/types.js';
 
 const { values } = parseArgs({

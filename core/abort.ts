@@ -2,6 +2,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError } from './errors.js';
 
+/** The options every async API of ours takes. */
+export interface Signal {
+  readonly signal?: AbortSignal;
+}
+
 /** Throws `CancelledError` (with the signal's reason as cause) when `signal` is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw cancelled(signal);

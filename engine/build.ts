@@ -18,12 +18,12 @@ import type {
   ImageSpec,
   NamedContext,
 } from '../frontend/dockerfile2llb/index.js';
-import { readIgnoreFile } from '../frontend/dockerignore/index.js';
+import { readIgnoreFile } from '../patternmatcher/index.js';
 import { commitImage } from '../image/commit.js';
 import { checkLocalDest, checkTarDest } from '../image/export-dest.js';
 import { exportLocal } from '../image/export-local.js';
 import { exportTar, exportTarFile } from '../image/export-tar.js';
-import type { ImageConfig } from '../image/oci.js';
+import type { ImageConfig } from '../oci/index.js';
 import { normalizeReference } from '../image/reference.js';
 import type { RegistryOptions } from '../image/registry/transport.js';
 import { VertexError } from '../solver/errors.js';

@@ -1,11 +1,11 @@
 /** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
 import { NotFoundError } from '../core/errors.js';
 import { SNAPSHOT_LABEL } from '../image/commit.js';
-import { chainIDs, isIndexType } from '../image/oci.js';
-import type { ImageIndex, Manifest } from '../image/oci.js';
-import { verifyContentStore } from '../snapshotter/content/index.js';
-import { gc as sweep, snapshotCollector } from '../snapshotter/gc.js';
-import type { GcCollector, LeaseResource } from '../snapshotter/gc.js';
+import { chainIDs, isIndexType } from '../oci/index.js';
+import type { ImageIndex, Manifest } from '../oci/index.js';
+import { verifyContentStore } from '../content/index.js';
+import { gc as sweep, snapshotCollector } from '../gc/gc.js';
+import type { GcCollector, LeaseResource } from '../gc/gc.js';
 import type { ContentStore, Digest } from '../snapshotter/types.js';
 import type { Engine } from './open.js';
 

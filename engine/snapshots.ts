@@ -1,6 +1,6 @@
 /** Reading a committed snapshot's filesystem: a read-only view, mounted for the callback only. */
 import { randomBytes } from 'node:crypto';
-import { withReadonlyTempMount } from '../snapshotter/mount/index.js';
+import { withReadonlyTempMount } from '../mount/index.js';
 import type { Engine } from './open.js';
 
 export async function withSnapshotDir<T>(

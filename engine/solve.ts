@@ -1,5 +1,5 @@
 /** The programmatic build API: solve an llb definition on the engine's stores. */
-import type { ImageConfig } from '../image/oci.js';
+import type { ImageConfig } from '../oci/index.js';
 import type { Definition } from '../llb/index.js';
 import * as llb from '../llb/index.js';
 import type { WorkerSolveOptions } from '../worker/worker.js';

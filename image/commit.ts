@@ -31,8 +31,8 @@ import type {
   Snapshotter,
 } from '../snapshotter/types.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
-import type { HistoryEntry, ImageConfig, Manifest } from './oci.js';
-import { MediaType, jsonBytes } from './oci.js';
+import type { HistoryEntry, ImageConfig, Manifest } from '../oci/index.js';
+import { MediaType, jsonBytes } from '../oci/index.js';
 import { normalizeReference } from './reference.js';
 import type { ImageRecord, ImageStore } from './store.js';
 

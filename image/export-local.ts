@@ -1,7 +1,7 @@
 /**
  * The local exporter (buildx `--output type=local`): a committed snapshot's file system, copied into a
  * directory. The source is a read-only view of the snapshot, mounted for the copy only; the copy is the
- * worker's tree copier (snapshotter/treecopy.ts): modes, owners, times, symlinks (never followed),
+ * worker's tree copier (fsutil/treecopy.ts): modes, owners, times, symlinks (never followed),
  * hardlinks inside the tree, devices, fifos and xattrs kept where the destination allows them.
  *
  * The destination is created when missing and merged into when present, as BuildKit's local exporter
@@ -24,9 +24,9 @@ import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { throwIfAborted } from '../core/abort.js';
 import { hasCode } from '../core/sys.js';
-import { withReadonlyTempMount } from '../snapshotter/mount/index.js';
-import { TreeCopier } from '../snapshotter/treecopy.js';
-import { copyMetadataSync } from '../snapshotter/treecopy-parts.js';
+import { withReadonlyTempMount } from '../mount/index.js';
+import { TreeCopier } from '../fsutil/treecopy.js';
+import { copyMetadataSync } from '../fsutil/treecopy-parts.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import { exportError, makeDestDirs, removeMadeDirs } from './export-dest.js';
 

@@ -3,7 +3,7 @@
  * tar stream. It is a flattened file system, not a layer: every entry of a read-only view of the
  * snapshot, parents before children and names in byte order, owners numeric (no user or group names),
  * mtimes in whole seconds, xattrs as PAX records, hardlinks as link entries to the first path, and no
- * whiteouts (a merged view has none). Written by the project's own tar writer (snapshotter/layers), which
+ * whiteouts (a merged view has none). Written by the project's own tar writer (diff/), which
  * keeps mode 0 and binary xattrs intact.
  *
  * To a file (`exportTarFile`), the archive is written under a temp name beside the destination, synced
@@ -18,9 +18,9 @@ import type { Writable } from 'node:stream';
 import { throwIfAborted } from '../core/abort.js';
 import { CancelledError } from '../core/errors.js';
 import { tempNameFor } from '../core/fs.js';
-import { ChangeWriter } from '../snapshotter/layers/tar-writer.js';
-import { walkingChanges } from '../snapshotter/layers/changes.js';
-import { LayerEncoder } from '../snapshotter/layers/compression.js';
+import { ChangeWriter } from '../diff/tar-writer.js';
+import { walkingChanges } from '../diff/changes.js';
+import { LayerEncoder } from '../diff/compression.js';
 import { checkTarDest, exportError } from './export-dest.js';
 import type { ExportStores } from './export-local.js';
 import { withSnapshotView } from './export-local.js';

@@ -11,8 +11,8 @@ import { NotFoundError, TsbuildError } from '../core/errors.js';
 import { atomicWriteFile, isTempName, KeyedMutex, readSmallFile } from '../core/fs.js';
 import { hostPlatform } from '../core/platform.js';
 import type { ContentStore, Descriptor, Digest, Platform } from '../snapshotter/types.js';
-import type { ImageConfig, ImageIndex, Manifest } from './oci.js';
-import { isIndexType, isManifestType } from './oci.js';
+import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
+import { isIndexType, isManifestType } from '../oci/index.js';
 import { normalizeReference } from './reference.js';
 
 export interface ImageRecord {

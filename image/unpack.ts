@@ -8,7 +8,7 @@ import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/er
 import { reportStatus } from '../core/progress.js';
 import type { ProgressWriter } from '../core/progress.js';
 import type { Applier, Descriptor, Digest, Snapshotter } from '../snapshotter/types.js';
-import { chainIDs } from './oci.js';
+import { chainIDs } from '../oci/index.js';
 
 export interface UnpackStores {
   readonly snapshotter: Snapshotter;

@@ -8,9 +8,9 @@ import { NotFoundError, TsbuildError } from '../core/errors.js';
 import type { Executor } from '../executor/index.js';
 import type { LogStream } from '../executor/types.js';
 import { SNAPSHOT_LABEL } from '../image/commit.js';
-import { chainIDs } from '../image/oci.js';
+import { chainIDs } from '../oci/index.js';
 import type { ImageStore } from '../image/store.js';
-import { withTempMount } from '../snapshotter/mount/index.js';
+import { withTempMount } from '../mount/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 
 export interface RunnerStores {

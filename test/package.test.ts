@@ -132,7 +132,7 @@ describe.skipIf(!built)('npm pack', () => {
     const missing = [...imported].filter((n) => !builtins.has(n) && pkg.dependencies[n] === undefined);
     expect(missing).toEqual([]);
     expect(imported.has('koffi')).toBe(true);
-    // tar-stream reads layers only in tests and the compat bench (snapshotter/layers has its own codec).
+    // tar-stream reads layers only in tests and the compat bench (diff/ has its own codec).
     expect(pkg.dependencies['tar-stream']).toBeUndefined();
     expect(pkg.devDependencies['tar-stream']).toBeDefined();
   });

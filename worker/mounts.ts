@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FailedPreconditionError } from '../core/errors.js';
-import { removeAll, withReadonlyTempMount, withTempMount } from '../snapshotter/mount/index.js';
+import { removeAll, withReadonlyTempMount, withTempMount } from '../mount/index.js';
 import type { Snapshotter } from '../snapshotter/types.js';
 import type { WorkerResult } from './results.js';
 import { processAlive } from '../core/process.js';

@@ -1,6 +1,6 @@
 /** A new committed snapshot made by writing into an active one (the ops' results, a local source's copy). */
 import { randomBytes } from 'node:crypto';
-import { withTempMount } from '../snapshotter/mount/index.js';
+import { withTempMount } from '../mount/index.js';
 import type { Mount, Snapshotter } from '../snapshotter/types.js';
 
 /** Writes into a new snapshot: `dir` is where it is mounted, `upper` its overlay upper dir (if one). */

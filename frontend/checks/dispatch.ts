@@ -7,7 +7,7 @@
 import type { SourceRange } from '../../core/errors.js';
 import { clean } from '../../fsutil/index.js';
 import { ShellLex } from '../../parser/shell/index.js';
-import { PatternMatcher } from '../dockerignore/index.js';
+import { PatternMatcher } from '../../patternmatcher/index.js';
 import { lexerFor } from '../instructions/common.js';
 import { remoteKind } from '../instructions/copy.js';
 import { suggestion } from '../instructions/scope.js';

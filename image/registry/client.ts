@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { cancelled } from '../../core/abort.js';
 import type { Descriptor, Digest } from '../../snapshotter/types.js';
-import { MediaType, sha256Digest } from '../oci.js';
+import { MediaType, sha256Digest } from '../../oci/index.js';
 import type { ImageReference } from '../reference.js';
 import { DEFAULT_DOMAIN } from '../reference.js';
 import { Authenticator, readBody } from './auth.js';

@@ -18,7 +18,7 @@ import { isTempName, tempNameFor } from '../../core/fs.js';
 import { hasCode } from '../../core/sys.js';
 import type { Mount, Signal, SnapshotInfo, Snapshotter, Usage } from '../types.js';
 import { throwIfAborted } from '../../core/abort.js';
-import { removeAll } from '../mount/mount.js';
+import { removeAll } from '../../mount/mount.js';
 import {
   ancestorIds,
   checkCommit,

@@ -19,8 +19,8 @@ import type { Mount } from '../types.js';
 import type { DirectorySnapshotterOptions } from '../metadata/base.js';
 import { DirectorySnapshotter, mkdirMode } from '../metadata/base.js';
 import { ancestorIds, getRecord } from '../metadata/snapshots.js';
-import { mountAll, removeAll, unmount } from '../mount/mount.js';
-import { OPTIONS_LIMIT, optionsLength } from '../mount/options.js';
+import { mountAll, removeAll, unmount } from '../../mount/mount.js';
+import { OPTIONS_LIMIT, optionsLength } from '../../mount/options.js';
 
 /**
  * Overlay features turned off where the kernel has them: the inode index (it ties an upper dir to one

@@ -8,7 +8,7 @@ import { fsck } from '../../engine/maintenance.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
 import { snapshotChain } from '../../image/commit.js';
-import { MediaType } from '../../image/oci.js';
+import { MediaType } from '../../oci/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 describe.skipIf(!canRunContainers('lazy layers'))(

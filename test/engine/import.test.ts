@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prng } from '../../bench/mutate.js';
 import { fsck, gc, importRootfs, inspectImage, openEngine } from '../../internal.js';
 import type { Engine } from '../../internal.js';
-import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
+import { withReadonlyTempMount } from '../../mount/index.js';
 import { MemoryProgressWriter } from '../../core/progress.js';
 import { formatBytes } from '../../cli/progress/format.js';
 import { repoRoot } from '../helpers/shared.js';

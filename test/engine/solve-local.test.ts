@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importRootfs, llb, openEngine, solve } from '../../internal.js';
 import type { Engine } from '../../internal.js';
-import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
+import { withReadonlyTempMount } from '../../mount/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const canRun = canRunContainers('solve-local tests');

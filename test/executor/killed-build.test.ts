@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { sweepStaleTempMounts } from '../../snapshotter/mount/index.js';
+import { sweepStaleTempMounts } from '../../mount/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 import { repoRoot } from '../helpers/shared.js';
 

@@ -18,7 +18,7 @@ import { commitImage, normalizeHistory } from '../../image/commit.js';
 import { exportLocal } from '../../image/export-local.js';
 import type { CommitStores } from '../../image/commit.js';
 import { LayerIndex } from '../../image/layerindex.js';
-import type { HistoryEntry, ImageConfig, Manifest } from '../../image/oci.js';
+import type { HistoryEntry, ImageConfig, Manifest } from '../../oci/index.js';
 import { importRootfs, openEngine, withSnapshotDir } from '../../internal.js';
 import type { Engine } from '../../internal.js';
 import type { Descriptor } from '../../snapshotter/types.js';

@@ -16,7 +16,7 @@ import { hostPlatform } from '../../core/platform.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
 import { LayerIndex } from '../../image/layerindex.js';
-import { MediaType } from '../../image/oci.js';
+import { MediaType } from '../../oci/index.js';
 import { pullImage } from '../../image/pull.js';
 import type { PullStores } from '../../image/pull.js';
 import { RegistryError, blobDeadlineMs, transferLimits } from '../../image/registry/index.js';

@@ -17,7 +17,7 @@ import { MemoryProgressWriter } from '../../core/progress.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
 import { LayerIndex } from '../../image/layerindex.js';
-import { MediaType, chainIDs } from '../../image/oci.js';
+import { MediaType, chainIDs } from '../../oci/index.js';
 import { pullImage } from '../../image/pull.js';
 import type { PullStores } from '../../image/pull.js';
 import { snapshotExists } from '../../image/unpack.js';

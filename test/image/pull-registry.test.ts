@@ -11,10 +11,10 @@ import { MemoryProgressWriter } from '../../core/progress.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
 import { LayerIndex } from '../../image/layerindex.js';
-import { chainIDs } from '../../image/oci.js';
+import { chainIDs } from '../../oci/index.js';
 import { pullImage, resolveRemote } from '../../image/pull.js';
 import type { PullStores } from '../../image/pull.js';
-import { withReadonlyTempMount } from '../../snapshotter/mount/index.js';
+import { withReadonlyTempMount } from '../../mount/index.js';
 import type { Digest } from '../../snapshotter/types.js';
 import {
   headManifest,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../core/errors.js';
-import { MediaType } from '../../image/oci.js';
+import { MediaType } from '../../oci/index.js';
 import { parseReference } from '../../image/reference.js';
 import {
   RegistryClient,

@@ -13,7 +13,7 @@ import type { Server } from 'node:https';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaType } from '../../image/oci.js';
+import { MediaType } from '../../oci/index.js';
 import { parseReference } from '../../image/reference.js';
 import { RegistryClient } from '../../image/registry/index.js';
 

@@ -21,7 +21,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { lgetxattr, llistxattr, lsetxattr, mknod } from '../../core/sys.js';
 import type { Engine } from '../../internal.js';
-import { withTempMount } from '../../snapshotter/mount/index.js';
+import { withTempMount } from '../../mount/index.js';
 import type { ContentStore, Descriptor } from '../../snapshotter/types.js';
 
 /** A v2 `security.capability` value granting CAP_NET_BIND_SERVICE (binary, with NUL bytes). */

@@ -32,7 +32,7 @@ import {
   NotFoundError,
 } from '../../core/errors.js';
 import { lgetxattr, lsetxattr } from '../../core/sys.js';
-import { mountsUnder, removeAll, withTempMount } from '../../snapshotter/mount/index.js';
+import { mountsUnder, removeAll, withTempMount } from '../../mount/index.js';
 import { NativeSnapshotter } from '../../snapshotter/native/index.js';
 import { OverlaySnapshotter, createSnapshotter, supportsOverlay } from '../../snapshotter/overlay/index.js';
 import type { SnapshotInfo, Snapshotter } from '../../snapshotter/types.js';

@@ -1,6 +1,6 @@
 /**
  * Copies onto an overlay mount write the trees of directories they create straight into the upper
- * directory (worker/fileop + snapshotter/treecopy `overlay`): the merged result must be the one a copy
+ * directory (worker/fileop + fsutil/treecopy `overlay`): the merged result must be the one a copy
  * through the mount gives, hardlinks, owners, modes and xattrs included, and nothing may bypass the
  * mount where a lower entry could be hidden or merged.
  */
@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lgetxattr, lsetxattr } from '../../core/sys.js';
 import { applyFileActions } from '../../worker/fileop/index.js';
-import { mountOverlay, umount } from '../snapshotter/helpers/layers.js';
+import { mountOverlay, umount } from '../diff/helpers/layers.js';
 import { copyAction, listTree } from './helpers/fileop.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

@@ -16,7 +16,7 @@ import {
   allocated,
   sparseTar,
   writeSparseFile,
-} from '../snapshotter/helpers/sparse.js';
+} from '../diff/helpers/sparse.js';
 import { copyAction } from './helpers/fileop.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

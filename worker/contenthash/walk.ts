@@ -31,7 +31,7 @@ export type PathPredicate = (relPath: string, isDir: boolean) => boolean;
 export type SourceFilter = (relPath: string, isDir: boolean) => boolean | 'descend';
 
 /**
- * A compiled matcher such as frontend/dockerignore's PatternMatcher, typed structurally (worker/ may
+ * A compiled matcher such as patternmatcher/'s PatternMatcher, typed structurally (worker/ may
  * not import frontend/). `exclusions` says some pattern re-includes ('!'), so an excluded directory
  * must still be walked for re-included entries.
  */

@@ -12,8 +12,8 @@
  *   parent must exist.
  */
 import { NotFoundError } from '../../core/errors.js';
-import { ContainedSource } from '../../snapshotter/treecopy-source.js';
-import type { TreeOptions } from '../../snapshotter/treecopy.js';
+import { ContainedSource } from '../../fsutil/treecopy-source.js';
+import type { TreeOptions } from '../../fsutil/treecopy.js';
 import type { CopyAction } from '../../llb/ops.js';
 import { cleanRel, joinRoot, splitName } from '../../fsutil/index.js';
 import type { CopyFilter, CopyPredicate } from './filter.js';

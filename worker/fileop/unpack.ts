@@ -5,7 +5,7 @@
  * recognised by its magic bytes and the first 512 bytes after decompression must be a tar header with
  * a valid checksum (an empty archive, or a compressed file that is not a tar, is copied as a file).
  *
- * Extraction goes through the layer applier (snapshotter/layers/): every member is resolved inside
+ * Extraction goes through the layer applier (diff/): every member is resolved inside
  * the destination (no `..`, absolute name, symlink or hardlink can lead outside it), files are created
  * O_EXCL|O_NOFOLLOW, and owners, modes and times come from the archive. gzip is decompressed in
  * process, zstd, bzip2 and xz by their commands (`zstd -dc`, `bzip2 -dc`, `xz -dc`).
@@ -23,7 +23,7 @@ import { compressionOf, isTarHeader } from '../../core/archive.js';
 import type { ArchiveCompression } from '../../core/archive.js';
 import { FailedPreconditionError, TsbuildError } from '../../core/errors.js';
 import { joinRoot } from '../../fsutil/index.js';
-import { applyLayer } from '../../snapshotter/layers/index.js';
+import { applyLayer } from '../../diff/index.js';
 import type { CopyContext } from './copy.js';
 import { mkdirAll } from './paths.js';
 import { TreeCopier } from './tree.js';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { NotFoundError } from '../../core/errors.js';
 import type { ProgressWriter } from '../../core/progress.js';
-import { chainIDs } from '../../image/oci.js';
+import { chainIDs } from '../../oci/index.js';
 import type { ImageStore } from '../../image/store.js';
 import type { Op } from '../../solver/index.js';
 import type { Snapshotter } from '../../snapshotter/types.js';

@@ -1,0 +1,16 @@
+/** The local content store: blobs by digest under a directory, crash-safe, with fsck and cleanup. */
+export type * from './types.js';
+export { createContentStore, LocalContentStore } from './store.js';
+export type { ContentStoreOptions } from './store.js';
+export { LocalContentWriter } from './writer.js';
+export { cleanupContentStore, verifyContentStore } from './verify.js';
+export type {
+  CleanupOptions,
+  CleanupReport,
+  ContentProblem,
+  ContentProblemKind,
+  ContentStoreReport,
+  VerifyOptions,
+} from './verify.js';
+export { digestVerifier } from './streams.js';
+export { BLOBS_DIR, INGEST_DIR, METADATA_DIR } from './layout.js';

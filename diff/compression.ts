@@ -1,0 +1,293 @@
+/**
+ * Layer bytes in and out. Out: `LayerEncoder` takes the tar as it is written and, in the same pass,
+ * hashes it (the diffID), compresses it, hashes and counts the compressed bytes (the blob digest and
+ * size) and hands them to a sink (a content-store writer). In: `openLayer` detects gzip, zstd or plain
+ * tar by the magic bytes and returns the uncompressed stream.
+ *
+ * The codecs live in compression-codec.ts (the contract, identity, the stream base),
+ * compression-gzip.ts (pigz-style parallel gzip, deterministic whatever the timing; a stream fallback)
+ * and compression-zstd.ts (the `zstd` child process, compressing and decompressing).
+ */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { TsbuildError } from '../core/errors.js';
+import type { Compression, Digest } from '../snapshotter/types.js';
+import { BLOCK_SIZE, Identity } from './compression-codec.js';
+import type { Codec } from './compression-codec.js';
+import { ParallelGzip, StreamGzip } from './compression-gzip.js';
+import { ZstdCodec, spawnZstd, zstdExit } from './compression-zstd.js';
+
+export const MEDIA_TYPES: Record<Compression, string> = {
+  gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  uncompressed: 'application/vnd.oci.image.layer.v1.tar',
+};
+
+export interface EncodedLayer {
+  readonly diffID: Digest;
+  readonly digest: Digest;
+  readonly size: number;
+}
+
+export interface LayerEncoderOptions {
+  readonly compression: Compression;
+  /** gzip 1–9 (default 6), zstd 1–19 (default 3). */
+  readonly level?: number;
+  /** Receives the compressed bytes in order; the next call waits for the previous one. */
+  readonly sink: (chunk: Buffer) => Promise<void>;
+}
+
+function digestOf(hash: Hash): Digest {
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function checkLevel(compression: Compression, level: number | undefined): number | undefined {
+  if (level === undefined || compression === 'uncompressed') return undefined;
+  const max = compression === 'gzip' ? 9 : 19;
+  const min = compression === 'gzip' ? 0 : 1;
+  if (!Number.isInteger(level) || level < min || level > max) {
+    throw new TsbuildError(
+      'INVALID_ARGUMENT',
+      `${compression} level must be an integer ${min}–${max}, got ${level}`,
+    );
+  }
+  return level;
+}
+
+/**
+ * Write the tar through `write` (which copies what it is given before it returns, so callers may reuse
+ * their buffers) or `fill` (which reads straight into the block being built); wait on a returned
+ * promise before writing more. `finish` flushes and returns the digests.
+ */
+export class LayerEncoder {
+  private block: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
+  private fillLevel = 0;
+  private readonly uncompressed = createHash('sha256');
+  private readonly compressed = createHash('sha256');
+  private compressedSize = 0;
+  private readonly codec: Codec;
+  private readonly sink: (chunk: Buffer) => Promise<void>;
+  private outputTail: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private finished = false;
+
+  constructor(options: LayerEncoderOptions) {
+    const level = checkLevel(options.compression, options.level);
+    this.sink = options.sink;
+    const emit = (chunk: Buffer): Promise<void> => this.emit(chunk);
+    switch (options.compression) {
+      case 'gzip':
+        this.codec =
+          typeof zlib.crc32 === 'function'
+            ? new ParallelGzip(level ?? 6, emit)
+            : new StreamGzip(level ?? 6, emit);
+        break;
+      case 'zstd':
+        this.codec = new ZstdCodec(level ?? 3, emit);
+        break;
+      case 'uncompressed':
+        this.codec = new Identity(emit);
+        break;
+      default:
+        throw new TsbuildError(
+          'INVALID_ARGUMENT',
+          `unknown compression ${JSON.stringify(options.compression)}`,
+        );
+    }
+  }
+
+  /** Bytes of tar taken so far. */
+  offset = 0;
+
+  /**
+   * Takes `chunk` (copied into the current block). When a promise is returned, the pipeline is full:
+   * wait for it before the next write; `chunk` may be read until it resolves.
+   */
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    let o = 0;
+    while (o < chunk.length) {
+      const n = Math.min(BLOCK_SIZE - this.fillLevel, chunk.length - o);
+      this.block.set(chunk.subarray(o, o + n), this.fillLevel);
+      this.fillLevel += n;
+      this.offset += n;
+      o += n;
+      if (this.fillLevel === BLOCK_SIZE) {
+        const wait = this.flushBlock();
+        if (wait !== undefined) {
+          if (o === chunk.length) return wait;
+          const rest = chunk.subarray(o);
+          return wait.then(() => this.write(rest));
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Lets `read` fill the block in place (zero copy for file content): it gets a buffer, an offset and a
+   * length, and returns how many bytes it wrote. Returns the bytes taken and, when the pipeline is
+   * full, a promise to wait on.
+   */
+  fill(
+    read: (buffer: Buffer, offset: number, length: number) => number,
+    max: number,
+  ): [number, Promise<void> | undefined] {
+    const n = read(this.block, this.fillLevel, Math.min(BLOCK_SIZE - this.fillLevel, max));
+    this.fillLevel += n;
+    this.offset += n;
+    const wait = this.fillLevel === BLOCK_SIZE ? this.flushBlock() : undefined;
+    return [n, wait];
+  }
+
+  private flushBlock(): Promise<void> | undefined {
+    const block = this.block;
+    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+    this.fillLevel = 0;
+    this.uncompressed.update(block);
+    return this.codec.push(block, false);
+  }
+
+  async finish(): Promise<EncodedLayer> {
+    if (this.finished) throw new TsbuildError('FAILED_PRECONDITION', 'layer encoder already finished');
+    this.finished = true;
+    const last = this.block.subarray(0, this.fillLevel);
+    this.uncompressed.update(last);
+    await this.codec.push(last, true);
+    await this.codec.end();
+    await this.outputTail;
+    if (this.failure !== undefined) throw this.failure;
+    return {
+      diffID: digestOf(this.uncompressed),
+      digest: digestOf(this.compressed),
+      size: this.compressedSize,
+    };
+  }
+
+  /** Stops the codec (kills a zstd child); the sink gets nothing more. */
+  abort(): void {
+    this.finished = true;
+    this.failure ??= new TsbuildError('CANCELLED', 'layer encoding aborted');
+    this.codec.abort();
+  }
+
+  /** Called by the codec with compressed bytes, in order. */
+  private emit(chunk: Buffer): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure as Error);
+    this.compressed.update(chunk);
+    this.compressedSize += chunk.length;
+    const next = this.outputTail.then(() => this.sink(chunk));
+    next.catch((err: unknown) => {
+      this.failure ??= err;
+    });
+    this.outputTail = next;
+    return next;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading layers
+
+export type DetectedCompression = Compression;
+
+export function detectCompression(head: Uint8Array): DetectedCompression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd)
+    return 'zstd';
+  return 'uncompressed';
+}
+
+export interface OpenedLayer {
+  readonly compression: DetectedCompression;
+  /** The uncompressed tar. */
+  readonly chunks: AsyncIterable<Buffer>;
+  /** Resolves when decompression finished cleanly (a zstd child exited 0). */
+  done(): Promise<void>;
+  /** Stops everything (after an error or an abort). */
+  destroy(): void;
+}
+
+/** The first bytes of `source` (at least 4 unless it ends sooner), and whether it ended. */
+async function readHead(iterator: AsyncIterator<Buffer | string>): Promise<{ head: Buffer; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  let buffered = 0;
+  let ended = false;
+  while (buffered < 4) {
+    const r = await iterator.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    chunks.push(chunk);
+    buffered += chunk.length;
+  }
+  return { head: Buffer.concat(chunks), ended };
+}
+
+/** A readable stream of `head` followed by the rest of `iterator` (unless it already ended). */
+function rejoin(head: Buffer, ended: boolean, iterator: AsyncIterator<Buffer | string>): Readable {
+  return Readable.from(
+    (async function* () {
+      if (head.length > 0) yield head;
+      if (ended) return;
+      for (;;) {
+        const r = await iterator.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** Pipes `rest` (zstd-compressed) through a `zstd -d` child. */
+function openZstd(rest: Readable, destroySource: () => void): OpenedLayer {
+  const child = spawnZstd(['-d', '-c', '-q']);
+  const exited = zstdExit(child, 'zstd decompression');
+  exited.catch(() => undefined);
+  child.stdin.on('error', () => undefined); // EPIPE when zstd stops early: reported through the exit
+  rest.on('error', (err) => child.stdout.destroy(err));
+  rest.pipe(child.stdin);
+  return {
+    compression: 'zstd',
+    chunks: child.stdout,
+    done: () => exited,
+    destroy: () => {
+      child.kill('SIGKILL');
+      destroySource();
+    },
+  };
+}
+
+/** Opens a (possibly compressed) layer stream: gzip, zstd or plain tar, by its first bytes. */
+export async function openLayer(source: NodeJS.ReadableStream): Promise<OpenedLayer> {
+  const iterator = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const { head, ended } = await readHead(iterator);
+  const compression = detectCompression(head);
+  const rest = rejoin(head, ended, iterator);
+  const destroySource = (): void => {
+    rest.destroy();
+    (source as unknown as { destroy?: () => void }).destroy?.();
+  };
+
+  if (compression === 'uncompressed') {
+    return { compression, chunks: rest, done: () => Promise.resolve(), destroy: destroySource };
+  }
+  if (compression === 'gzip') {
+    const gunzip = zlib.createGunzip({ chunkSize: BLOCK_SIZE });
+    rest.on('error', (err) => gunzip.destroy(err));
+    rest.pipe(gunzip);
+    return {
+      compression,
+      chunks: gunzip,
+      done: () => Promise.resolve(),
+      destroy: () => {
+        gunzip.destroy();
+        destroySource();
+      },
+    };
+  }
+  return openZstd(rest, destroySource);
+}

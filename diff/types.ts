@@ -1,0 +1,43 @@
+/** The differ and the applier between snapshots and layers, after containerd's. */
+import type { Signal } from '../core/abort.js';
+import type { Mount } from '../mount/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
+
+export type Compression = 'gzip' | 'zstd' | 'uncompressed';
+
+export interface DiffOptions extends Signal {
+  readonly compression?: Compression;
+  /** gzip 1–9 (default 6 … as `gzip`), zstd 1–19. */
+  readonly level?: number;
+  /** Clamp every mtime in the layer to at most this time (seconds since the epoch). */
+  readonly sourceDateEpoch?: number;
+  readonly mediaType?: string;
+  readonly labels?: Record<string, string>;
+  /**
+   * Write the blob to the content store (default). False only computes the digests and size: a layer
+   * produced lazily later (an uncompressed layer's digest is its diffID, so it can be made again).
+   */
+  readonly store?: boolean;
+}
+
+export interface DiffResult {
+  /** The layer blob in the content store. */
+  readonly descriptor: Descriptor;
+  /** sha256 of the uncompressed tar. */
+  readonly diffID: Digest;
+}
+
+export interface Differ {
+  /** The changes from `lower` to `upper` (mounts of views), as an OCI layer written to the content store. */
+  compare(lower: readonly Mount[], upper: readonly Mount[], options?: DiffOptions): Promise<DiffResult>;
+}
+
+export interface ApplyOptions extends Signal {
+  /** Write overlay whiteouts (0/0 char devices, opaque xattrs) instead of deleting (native snapshotter). */
+  readonly whiteouts?: 'overlay' | 'delete';
+}
+
+export interface Applier {
+  /** Unpacks a layer (gzip, zstd or plain, detected by magic bytes) onto the mounts; returns the diffID. */
+  apply(layer: Descriptor, mounts: readonly Mount[], options?: ApplyOptions): Promise<Digest>;
+}

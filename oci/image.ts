@@ -1,0 +1,100 @@
+/** OCI image types and media types (image-spec v1.1), with Docker schema2 equivalents. */
+import { createHash } from 'node:crypto';
+import type { Descriptor, Digest, Platform } from './descriptor.js';
+
+export const MediaType = {
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+} as const;
+
+export interface Manifest {
+  readonly schemaVersion: 2;
+  readonly mediaType?: string;
+  readonly config: Descriptor;
+  readonly layers: readonly Descriptor[];
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export interface ImageIndex {
+  readonly schemaVersion: 2;
+  readonly mediaType?: string;
+  readonly manifests: readonly Descriptor[];
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export interface HistoryEntry {
+  readonly created?: string;
+  readonly created_by?: string;
+  readonly author?: string;
+  readonly comment?: string;
+  readonly empty_layer?: boolean;
+}
+
+/** The runtime part of an image config (`config` in the OCI config document). */
+export interface ContainerConfig {
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Volumes?: Record<string, object>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  Shell?: string[];
+  Healthcheck?: {
+    Test?: string[];
+    Interval?: number;
+    Timeout?: number;
+    StartPeriod?: number;
+    StartInterval?: number;
+    Retries?: number;
+  };
+  OnBuild?: string[];
+}
+
+export interface ImageConfig extends Platform {
+  readonly created?: string;
+  readonly author?: string;
+  readonly config?: ContainerConfig;
+  readonly rootfs: { readonly type: 'layers'; readonly diff_ids: readonly Digest[] };
+  readonly history?: readonly HistoryEntry[];
+}
+
+export function sha256Digest(data: string | Uint8Array): Digest {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/**
+ * ChainID(L0) = DiffID(L0); ChainID(L0…Ln) = sha256(ChainID(L0…Ln-1) + " " + DiffID(Ln)). The chain IDs of
+ * an image's layers name its unpacked snapshots.
+ */
+export function chainIDs(diffIDs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const diffID of diffIDs) {
+    const previous = out[out.length - 1];
+    out.push(previous === undefined ? diffID : sha256Digest(`${previous} ${diffID}`));
+  }
+  return out;
+}
+
+/** Canonical JSON bytes for a document we write (stable key order as given, no whitespace). */
+export function jsonBytes(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
+export function isManifestType(mediaType: string | undefined): boolean {
+  return mediaType === MediaType.ociManifest || mediaType === MediaType.dockerManifest;
+}
+
+export function isIndexType(mediaType: string | undefined): boolean {
+  return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
+}

@@ -1,0 +1,4 @@
+/** OCI image-spec types every layer shares: digests, descriptors, platforms, media types, image config, manifest and index, chain IDs. */
+export type { Descriptor, Digest, Platform } from './descriptor.js';
+export { MediaType, chainIDs, isIndexType, isManifestType, jsonBytes, sha256Digest } from './image.js';
+export type { ContainerConfig, HistoryEntry, ImageConfig, ImageIndex, Manifest } from './image.js';

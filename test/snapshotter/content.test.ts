@@ -1,5 +1,0 @@
-/** The ContentStore conformance suite, once per implementation (add one line per new store). */
-import { createContentStore } from '../../snapshotter/content/index.js';
-import { describeContentStore } from './helpers/content-suite.js';
-
-describeContentStore('LocalContentStore', (root) => createContentStore({ root }));
