@@ -3,58 +3,111 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
- * The layer table of docs/architecture.md, enforced: each folder lists the folders of ours it must not
- * import. cli/ reaches the engine through internal.ts (the public API of index.ts plus the internals the CLI
- * needs), daemon/ through engine/index.ts; engine/ and the top-level files are not in the table yet (issue 11).
+ * The layer table of docs/architecture.md, enforced: each folder lists the folders of ours it may import,
+ * and it imports them only through their face, `<folder>/index.ts`. The files at the root (index.ts, the
+ * public API, and internal.ts) are held to the faces too. test/ and bench/ may import anything.
  */
-const folders = [
-  'core',
-  'fsutil',
-  'parser',
-  'llb',
-  'frontend',
-  'solver',
-  'snapshotter',
-  'executor',
-  'worker',
-  'image',
-  'runner',
-  'cli',
-  'daemon',
-];
-/** fsutil/ (one Clean, one Match, one securejoin) is a leaf every layer may import. */
 const mayImport = {
   core: [],
+  oci: [],
   fsutil: ['core'],
-  parser: ['fsutil', 'core'],
-  llb: ['fsutil', 'core'],
-  frontend: ['parser', 'llb', 'fsutil', 'core'],
-  solver: ['fsutil', 'core'],
-  snapshotter: ['fsutil', 'core'],
+  patternmatcher: ['fsutil', 'core'],
+  content: ['oci', 'core'],
+  mount: ['core'],
+  diff: ['content', 'mount', 'oci', 'fsutil', 'core'],
+  snapshotter: ['mount', 'core'],
+  gc: ['snapshotter', 'content', 'oci', 'core'],
+  parser: ['core'],
+  llb: ['oci', 'core'],
+  frontend: ['parser', 'llb', 'patternmatcher', 'oci', 'fsutil', 'core'],
+  solver: ['core'],
   executor: ['fsutil', 'core'],
-  worker: ['solver', 'llb', 'snapshotter', 'executor', 'image', 'fsutil', 'core'],
-  image: ['snapshotter', 'fsutil', 'core'],
-  runner: ['snapshotter', 'executor', 'image', 'fsutil', 'core'],
-  cli: ['fsutil', 'core'],
-  daemon: ['fsutil', 'core'],
+  image: ['snapshotter', 'content', 'diff', 'mount', 'oci', 'fsutil', 'core'],
+  worker: [
+    'solver',
+    'llb',
+    'snapshotter',
+    'content',
+    'diff',
+    'mount',
+    'executor',
+    'image',
+    'patternmatcher',
+    'oci',
+    'fsutil',
+    'core',
+  ],
+  runner: ['snapshotter', 'mount', 'executor', 'image', 'oci', 'core'],
+  engine: [
+    'frontend',
+    'parser',
+    'llb',
+    'solver',
+    'worker',
+    'runner',
+    'image',
+    'executor',
+    'snapshotter',
+    'gc',
+    'diff',
+    'content',
+    'mount',
+    'patternmatcher',
+    'oci',
+    'fsutil',
+    'core',
+  ],
+  daemon: ['engine', 'core'],
+  cli: ['engine', 'daemon', 'frontend', 'parser', 'llb', 'runner', 'oci', 'fsutil', 'core'],
 };
+const folders = Object.keys(mayImport);
+const everything = [...folders];
 
-const layerRules = Object.entries(mayImport).map(([folder, allowed]) => ({
-  files: [`${folder}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: folders
-          .filter((f) => f !== folder && !allowed.includes(f))
-          .map((f) => ({
-            group: [`**/${f}/**`, `../${f}`, `../../${f}`],
-            message: `${folder}/ may not import ${f}/ (see docs/architecture.md, "Layers")`,
-          })),
-      },
-    ],
+/** The import patterns that break the rule for code in `folder` ('' for the root files). */
+function restrictions(folder, allowed) {
+  const root =
+    folder === ''
+      ? []
+      : [
+          {
+            group: [
+              '../index.js',
+              '../../index.js',
+              '../../../index.js',
+              '../internal.js',
+              '../../internal.js',
+            ],
+            message:
+              'the root files (index.ts, internal.ts) are the API over the folders: no folder imports them',
+          },
+        ];
+  return root.concat(
+    folders
+      .filter((f) => f !== folder)
+      .map((f) =>
+        allowed.includes(f)
+          ? {
+              group: [`**/${f}/**`, `!**/${f}/index.js`, `!./${f}/index.js`],
+              message: `import ${f}/ only through its face, ${f}/index.ts (see docs/architecture.md, "Layers")`,
+            }
+          : {
+              group: [`**/${f}/**`, `./${f}/**`, `../${f}`, `../../${f}`],
+              message: `${folder || 'the root'}/ may not import ${f}/ (see docs/architecture.md, "Layers")`,
+            },
+      ),
+  );
+}
+
+const layerRules = [
+  ...Object.entries(mayImport).map(([folder, allowed]) => ({
+    files: [`${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: restrictions(folder, allowed) }] },
+  })),
+  {
+    files: ['*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: restrictions('', everything) }] },
   },
-}));
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'parser/grammar.ts', 'coverage/**', 'test/tmp/**'] },

@@ -3,14 +3,42 @@
  * folders behind it are internals. The engine is `createEngine()` and its methods; the stores, the free
  * functions over them and the daemon are internal (internal.ts, for the CLI and the tests).
  */
-export * from './core/errors.js';
-export { formatError, renderExcerpt } from './core/diagnostics.js';
-export type { FormatOptions } from './core/diagnostics.js';
+export {
+  TsbuildError,
+  InvalidArgumentError,
+  NotFoundError,
+  AlreadyExistsError,
+  FailedPreconditionError,
+  CancelledError,
+  ParseError,
+  DockerfileError,
+  ExecError,
+  ShellExpansionError,
+  IgnorePatternError,
+  isCorruptCompressedData,
+  isTsbuildError,
+} from './core/index.js';
+export type {
+  SourcePosition,
+  SourceRange,
+  SourceLocation,
+  ErrorCode,
+  TsbuildErrorOptions,
+} from './core/index.js';
+export { formatError, renderExcerpt } from './core/index.js';
+export type { FormatOptions } from './core/index.js';
 export { parseDockerfile, dumpAst, dumpInstruction } from './parser/index.js';
-export type * from './parser/ast.js';
+export type {
+  ArgNode,
+  Heredoc,
+  InstructionNode,
+  ParserDirective,
+  ParseWarning,
+  ParseResult,
+} from './parser/index.js';
 export type { ParseOptions } from './parser/index.js';
-export { ShellLex } from './parser/shell/index.js';
-export type { ShellEnv, ShellLexOptions } from './parser/shell/index.js';
+export { ShellLex } from './parser/index.js';
+export type { ShellEnv, ShellLexOptions } from './parser/index.js';
 export {
   parseInstruction,
   parseInstructions,
@@ -18,11 +46,11 @@ export {
   parseMount,
   parseChmod,
   hostPlatform,
-} from './frontend/instructions/index.js';
-export type * from './frontend/instructions/types.js';
-export type { Stage, StagesOptions, StagesResult } from './frontend/instructions/index.js';
+} from './frontend/index.js';
+export type * from './frontend/index.js';
+export type { Stage, StagesOptions, StagesResult } from './frontend/index.js';
 export { PatternMatcher, readIgnoreFile, loadIgnoreFile } from './patternmatcher/index.js';
-export { resolveRoot, DEFAULT_ROOT } from './core/root.js';
+export { resolveRoot, DEFAULT_ROOT } from './core/index.js';
 export { createEngine, familiarName } from './engine/index.js';
 export type {
   BuildEngine,
@@ -43,11 +71,11 @@ export type {
   SignalOptions,
   SolveResult,
 } from './engine/index.js';
-export type { ImportResult } from './image/import.js';
-export type { ImageRecord } from './image/store.js';
-export { normalizeReference, parseReference, familiarReference } from './image/reference.js';
+export type { ImportResult } from './image/index.js';
+export type { ImageRecord } from './image/index.js';
+export { normalizeReference, parseReference, familiarReference } from './image/index.js';
 export * as llb from './llb/index.js';
-export type { CheckWarning } from './frontend/checks/index.js';
-export { convertDockerfile } from './frontend/dockerfile2llb/index.js';
-export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/dockerfile2llb/index.js';
+export type { CheckWarning } from './frontend/index.js';
+export { convertDockerfile } from './frontend/index.js';
+export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/index.js';
 export type { RunImageOptions } from './runner/index.js';

@@ -16,10 +16,10 @@ export {
   fsck,
 } from './engine/index.js';
 export type { Engine, BuildOptions, SolveOptions, ImportRootfsOptions } from './engine/index.js';
-export { daemonSocketPath } from './core/root.js';
-export type { ProgressEvent, ProgressWriter } from './core/progress.js';
-export { MemoryProgressWriter } from './core/progress.js';
-export { ImageStore } from './image/store.js';
+export { daemonSocketPath } from './core/index.js';
+export type { ProgressEvent, ProgressWriter } from './core/index.js';
+export { MemoryProgressWriter } from './core/index.js';
+export { ImageStore } from './image/index.js';
 export { runImage } from './runner/index.js';
-export { serveDaemon } from './daemon/server.js';
-export type { DaemonOptions } from './daemon/server.js';
+export { serveDaemon } from './daemon/index.js';
+export type { DaemonOptions } from './daemon/index.js';

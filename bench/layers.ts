@@ -26,7 +26,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyLayer } from '../diff/applier.js';
 import { WalkingDiffer } from '../diff/differ.js';
-import type { ContentInfo, ContentStore, ContentWriter, Digest } from '../snapshotter/types.js';
+import type { ContentInfo, ContentStore, ContentWriter } from '../content/index.js';
+import type { Digest } from '../oci/index.js';
 
 const { values } = parseArgs({
   options: {

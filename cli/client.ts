@@ -5,7 +5,7 @@
  * daemon answers on the root's socket; when the build must run in-process after all (the daemon went
  * away in between, or flags that keep a build local), it hands the command over to the full CLI.
  */
-import { TsbuildError } from '../core/errors.js';
+import { TsbuildError } from '../core/index.js';
 import { buildCommand } from './commands/build.js';
 import type { GlobalOptions } from './commands/engine.js';
 import { addBuildCommand, rootProgram, runAndExit, runProgram } from './program.js';

@@ -8,10 +8,10 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { CancelledError, TsbuildError } from '../core/errors.js';
-import type { ProgressEvent } from '../core/progress.js';
-import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/wire.js';
-import { errorFromWire } from '../core/wire.js';
+import { CancelledError, TsbuildError } from '../core/index.js';
+import type { ProgressEvent } from '../core/index.js';
+import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/index.js';
+import { errorFromWire } from '../core/index.js';
 
 export interface DaemonBuildOptions {
   readonly onEvent: (event: ProgressEvent) => void;

@@ -5,7 +5,7 @@
  */
 import { statSync, statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { TsbuildError } from '../core/errors.js';
+import { TsbuildError } from '../core/index.js';
 import { formatBytes } from './progress/format.js';
 
 const NO_SPACE = /\b(ENOSPC|EDQUOT)\b|no space left on device|disk quota exceeded/i;

@@ -1,6 +1,6 @@
 /** The one place that maps error codes to process exit codes. */
-import type { ErrorCode } from '../core/errors.js';
-import { TsbuildError } from '../core/errors.js';
+import type { ErrorCode } from '../core/index.js';
+import { TsbuildError } from '../core/index.js';
 
 const exitCodes: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 2,

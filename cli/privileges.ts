@@ -1,5 +1,5 @@
 /** tsbuild mounts overlay filesystems, runs runc and owns its root's files: it runs as root. */
-import { TsbuildError } from '../core/errors.js';
+import { TsbuildError } from '../core/index.js';
 
 /**
  * Refuses, once and before anything is read or created, a command that needs the engine when this

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { formatError } from '../core/diagnostics.js';
+import { formatError } from '../core/index.js';
 import type { BuildFlags } from './commands/build.js';
 import type { GlobalOptions } from './commands/engine.js';
 import { exitCodeFor } from './exit.js';

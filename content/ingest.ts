@@ -12,8 +12,8 @@
  */
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempNameFor } from '../core/fs.js';
-import { FailedPreconditionError } from '../core/errors.js';
+import { tempNameFor } from '../core/index.js';
+import { FailedPreconditionError } from '../core/index.js';
 import { errnoCode, ingestPath, isNotFound } from './layout.js';
 import type { Layout } from './layout.js';
 

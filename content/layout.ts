@@ -16,9 +16,9 @@
 import { createHash } from 'node:crypto';
 import { link, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, fsyncDir, tempNameFor } from '../core/fs.js';
-import { CancelledError, InvalidArgumentError, TsbuildError } from '../core/errors.js';
-import type { Digest } from '../snapshotter/types.js';
+import { atomicWriteFile, fsyncDir, tempNameFor } from '../core/index.js';
+import { CancelledError, InvalidArgumentError, TsbuildError } from '../core/index.js';
+import type { Digest } from '../oci/index.js';
 
 export const BLOBS_DIR = join('blobs', 'sha256');
 export const METADATA_DIR = join('metadata', 'sha256');

@@ -15,9 +15,11 @@ import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
-import { fsyncDir, KeyedMutex } from '../core/fs.js';
-import { FailedPreconditionError, NotFoundError } from '../core/errors.js';
-import type { ContentInfo, ContentStore, ContentWriter, Digest, Signal } from '../snapshotter/types.js';
+import { fsyncDir, KeyedMutex } from '../core/index.js';
+import { FailedPreconditionError, NotFoundError } from '../core/index.js';
+import type { ContentInfo, ContentStore, ContentWriter } from './types.js';
+import type { Digest } from '../oci/index.js';
+import type { Signal } from '../core/index.js';
 import {
   asCancelled,
   blobPath,
@@ -34,7 +36,7 @@ import {
   writeMetadata,
 } from './layout.js';
 import type { BlobMetadata, Layout } from './layout.js';
-import { raceAbort } from '../core/abort.js';
+import { raceAbort } from '../core/index.js';
 import { readStream } from './streams.js';
 import { LocalContentWriter } from './writer.js';
 import type { IngestCommit } from './writer.js';

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline, Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { CancelledError, FailedPreconditionError } from '../core/errors.js';
-import type { Digest } from '../snapshotter/types.js';
+import { CancelledError, FailedPreconditionError } from '../core/index.js';
+import type { Digest } from '../oci/index.js';
 import { toDigest } from './layout.js';
 
 /** Errors at the end of the stream if the bytes that went through do not hash to `digest`. */

@@ -2,7 +2,7 @@
  * The content store's interface, after containerd's: blobs addressed by digest, `blobs/sha256/<hex>`
  * under the root. Every async call takes an AbortSignal.
  */
-import type { Signal } from '../core/abort.js';
+import type { Signal } from '../core/index.js';
 import type { Digest } from '../oci/index.js';
 
 export interface ContentInfo {
@@ -13,7 +13,6 @@ export interface ContentInfo {
   readonly updatedAt: number;
   readonly labels: Readonly<Record<string, string>>;
 }
-
 
 /**
  * An open ingest. Bytes go to a file in the ingest area; `commit` checks size and digest, then renames

@@ -18,8 +18,9 @@ import { createReadStream } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isTempName } from '../core/fs.js';
-import type { Digest, Signal } from '../snapshotter/types.js';
+import { isTempName } from '../core/index.js';
+import type { Digest } from '../oci/index.js';
+import type { Signal } from '../core/index.js';
 import { ownerAlive, parseOwner, pidAlive, retireDir } from './ingest.js';
 import {
   createMetadataIfMissing,

@@ -1,3 +1,64 @@
 export * from './errors.js';
 export * from './diagnostics.js';
 export * from './progress.js';
+export type { Signal } from './abort.js';
+export type { ArchiveCompression } from './archive.js';
+export type { WireBuildRequest, WireBuildResult, WireLine } from './wire.js';
+export { cancelled, delay, isAbortError, raceAbort, throwIfAborted } from './abort.js';
+export { compressionOf, isArchiveHead, isTarHeader } from './archive.js';
+export { tryLockExclusive, unlockFile } from './flock.js';
+export {
+  KeyedMutex,
+  atomicWriteFile,
+  atomicWriteFileSync,
+  fsyncDir,
+  isTempName,
+  readSmallFile,
+  tempNameFor,
+} from './fs.js';
+export { SharedFileLock } from './lock.js';
+export { listenOn } from './net.js';
+export { formatPlatform, hostPlatform } from './platform.js';
+export { processAlive } from './process.js';
+export { SCP_LIKE_REMOTE, remoteContextKind } from './remote-context.js';
+export { DEFAULT_ROOT, daemonSocketPath, prepareRoot, resolveRoot } from './root.js';
+export {
+  MNT_DETACH,
+  MS_BIND,
+  MS_DIRSYNC,
+  MS_MANDLOCK,
+  MS_NOATIME,
+  MS_NODEV,
+  MS_NODIRATIME,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_NOSYMFOLLOW,
+  MS_PRIVATE,
+  MS_RDONLY,
+  MS_REC,
+  MS_RELATIME,
+  MS_REMOUNT,
+  MS_SHARED,
+  MS_SLAVE,
+  MS_STRICTATIME,
+  MS_SYNCHRONOUS,
+  MS_UNBINDABLE,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+  SysError,
+  UMOUNT_NOFOLLOW,
+  codeForErrno,
+  hasCode,
+  lgetxattr,
+  llistxattr,
+  lsetxattr,
+  major,
+  makedev,
+  minor,
+  mknod,
+  mountSyscall,
+  umountSyscall,
+} from './sys.js';
+export { decodeUtf8Escaped, encodeUtf8Escaped, escapedByteLength, replaceEscapes } from './utf8.js';
+export { WIRE_VERSION, errorFromWire, errorToWire, parseBuildRequest } from './wire.js';

@@ -12,13 +12,13 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { AlreadyExistsError, InvalidArgumentError, TsbuildError } from '../core/errors.js';
-import type { ErrorCode } from '../core/errors.js';
-import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/wire.js';
-import { WIRE_VERSION, errorToWire, parseBuildRequest } from '../core/wire.js';
+import { AlreadyExistsError, InvalidArgumentError, TsbuildError } from '../core/index.js';
+import type { ErrorCode } from '../core/index.js';
+import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/index.js';
+import { WIRE_VERSION, errorToWire, parseBuildRequest } from '../core/index.js';
 import { build } from '../engine/index.js';
 import type { BuildOptions, BuildResult, Engine } from '../engine/index.js';
-import { listenOn } from '../core/net.js';
+import { listenOn } from '../core/index.js';
 
 export interface DaemonOptions {
   readonly engine: Engine;

@@ -16,8 +16,8 @@ import {
   writeSync,
 } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
-import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../core/errors.js';
-import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../core/sys.js';
+import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../core/index.js';
+import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../core/index.js';
 import type { ApplyTarget } from './applier.js';
 import { ApplyTree, join, lstatOrUndefined } from './applier-tree.js';
 import { applyWhiteout } from './applier-whiteouts.js';

@@ -24,8 +24,8 @@ import {
   unlinkSync,
 } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
-import { FailedPreconditionError } from '../core/errors.js';
-import { S_IFBLK, S_IFCHR, S_IFIFO, SysError, lsetxattr, mknod } from '../core/sys.js';
+import { FailedPreconditionError } from '../core/index.js';
+import { S_IFBLK, S_IFCHR, S_IFIFO, SysError, lsetxattr, mknod } from '../core/index.js';
 import type { ApplyTarget } from './applier.js';
 import { OverlayView, isOpaque, isOverlayPrivateXattr, isWhiteout } from './overlay.js';
 import { hostLookup, joinRoot, resolveRel, splitName } from '../fsutil/index.js';

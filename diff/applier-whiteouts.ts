@@ -6,8 +6,8 @@
  * names (`.wh.`, `.wh..`, `.wh...`) are rejected.
  */
 import { lstatSync, rmSync, unlinkSync } from 'node:fs';
-import { InvalidArgumentError } from '../core/errors.js';
-import { S_IFCHR, lsetxattr, mknod } from '../core/sys.js';
+import { InvalidArgumentError } from '../core/index.js';
+import { S_IFCHR, lsetxattr, mknod } from '../core/index.js';
 import { join, lstatOrUndefined, readdirNames } from './applier-tree.js';
 import type { ApplyTree } from './applier-tree.js';
 import { joinRoot, resolveRel } from '../fsutil/index.js';

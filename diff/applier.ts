@@ -37,9 +37,12 @@ import {
   FailedPreconditionError,
   TsbuildError,
   isCorruptCompressedData,
-} from '../core/errors.js';
-import type { ErrorCode } from '../core/errors.js';
-import type { ApplyOptions, Applier, ContentStore, Descriptor, Digest, Mount } from '../snapshotter/types.js';
+} from '../core/index.js';
+import type { ErrorCode } from '../core/index.js';
+import type { ApplyOptions, Applier } from './types.js';
+import type { ContentStore } from '../content/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
+import type { Mount } from '../mount/index.js';
 import { Unpacker } from './applier-entries.js';
 import { openLayer } from './compression.js';
 import { parseOverlay } from './overlay.js';

@@ -16,8 +16,8 @@
  */
 import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { FailedPreconditionError } from '../core/errors.js';
-import { lgetxattr } from '../core/sys.js';
+import { FailedPreconditionError } from '../core/index.js';
+import { lgetxattr } from '../core/index.js';
 import type { OverlayView } from './overlay.js';
 import { isOpaque, isWhiteout } from './overlay.js';
 import type { ChangeKind } from './tar-writer.js';

@@ -6,7 +6,7 @@
  * or chunking. `StreamGzip` is the single-stream fallback for a Node without zlib.crc32.
  */
 import zlib from 'node:zlib';
-import { TsbuildError } from '../core/errors.js';
+import { TsbuildError } from '../core/index.js';
 import { BLOCK_SIZE, StreamCodec } from './compression-codec.js';
 import type { Codec } from './compression-codec.js';
 

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { TsbuildError } from '../core/errors.js';
+import { TsbuildError } from '../core/index.js';
 import { StreamCodec } from './compression-codec.js';
 
 export function spawnZstd(args: string[]): ChildProcessWithoutNullStreams {

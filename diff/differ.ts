@@ -11,8 +11,10 @@
  * The tar, its sha256 (diffID), the compressed bytes, their sha256 and size come out of one pass.
  */
 import { randomBytes } from 'node:crypto';
-import { CancelledError, FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
-import type { ContentStore, ContentWriter, DiffOptions, DiffResult, Differ, Mount } from '../snapshotter/types.js';
+import { CancelledError, FailedPreconditionError, InvalidArgumentError } from '../core/index.js';
+import type { ContentStore, ContentWriter } from '../content/index.js';
+import type { DiffOptions, DiffResult, Differ } from './types.js';
+import type { Mount } from '../mount/index.js';
 import { overlayChanges, walkingChanges } from './changes.js';
 import type { ChangeFn } from './changes.js';
 import { LayerEncoder, MEDIA_TYPES } from './compression.js';

@@ -8,8 +8,8 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { lgetxattr } from '../core/sys.js';
-import type { Mount } from '../snapshotter/types.js';
+import { lgetxattr } from '../core/index.js';
+import type { Mount } from '../mount/index.js';
 import type { Lookup, LookupFn } from '../fsutil/index.js';
 
 export const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'] as const;

@@ -4,7 +4,7 @@
  * non-ASCII or long names, big ids or sizes, out-of-range or fractional mtimes, xattrs as raw bytes).
  * The parser is in tar-parser.ts; tar.ts explains why neither comes from tar-stream.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 import type { SparseMap } from './tar-sparse.js';
 export type EntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 

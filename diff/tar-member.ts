@@ -2,7 +2,7 @@
  * One member's header as the parser decodes it: the ustar block's fields, what the extended headers
  * before it said (PAX records, GNU long names), the member type, the checksum. tar-parser.ts drives it.
  */
-import { InvalidArgumentError, TsbuildError } from '../core/errors.js';
+import { InvalidArgumentError, TsbuildError } from '../core/index.js';
 import { BLOCK, parseNumber } from './tar-header.js';
 import type { EntryType, TarHeader } from './tar-header.js';
 import { addSparseRecord } from './tar-sparse.js';

@@ -4,7 +4,7 @@
  * Synchronous, so that the applier can drive it at disk speed; the header shape and the block
  * constants are in tar-header.ts.
  */
-import { InvalidArgumentError, TsbuildError } from '../core/errors.js';
+import { InvalidArgumentError, TsbuildError } from '../core/index.js';
 import { BLOCK, padding, parseNumber } from './tar-header.js';
 import type { TarHeader } from './tar-header.js';
 import { cstring, memberHeader, parsePax, verifyChecksum } from './tar-member.js';

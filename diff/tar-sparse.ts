@@ -15,7 +15,7 @@
  * number a safe integer, fragments in order, not overlapping and inside the logical size, and their
  * lengths adding up to exactly the bytes the member stores (Go's reader fails on either mismatch).
  */
-import { InvalidArgumentError, TsbuildError } from '../core/errors.js';
+import { InvalidArgumentError, TsbuildError } from '../core/index.js';
 import { BLOCK, parseNumber } from './tar-header.js';
 
 export interface SparseFragment {

@@ -16,8 +16,8 @@
  */
 import { closeSync, constants, lstatSync, openSync, readSync, readlinkSync } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
-import { TsbuildError } from '../core/errors.js';
-import { lgetxattr, llistxattr, major, minor } from '../core/sys.js';
+import { TsbuildError } from '../core/index.js';
+import { lgetxattr, llistxattr, major, minor } from '../core/index.js';
 import type { LayerEncoder } from './compression.js';
 import { isOverlayPrivateXattr } from './overlay.js';
 import { END_OF_ARCHIVE, ZERO_BLOCK, encodeHeader, padding } from './tar.js';

@@ -1,5 +1,5 @@
 /** The differ and the applier between snapshots and layers, after containerd's. */
-import type { Signal } from '../core/abort.js';
+import type { Signal } from '../core/index.js';
 import type { Mount } from '../mount/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 

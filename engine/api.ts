@@ -2,10 +2,10 @@
  * The engine as Node scripts use it: `const engine = await createEngine(); await engine.build({ context: '.' })`.
  * One object with methods; the stores behind it (content, snapshots, images, executor) are not on it.
  */
-import type { LogEvent, ProgressEvent, ProgressWriter } from '../core/progress.js';
-import { logBytes } from '../core/progress.js';
-import type { ImportResult } from '../image/import.js';
-import type { ImageRecord } from '../image/store.js';
+import type { LogEvent, ProgressEvent, ProgressWriter } from '../core/index.js';
+import { logBytes } from '../core/index.js';
+import type { ImportResult } from '../image/index.js';
+import type { ImageRecord } from '../image/index.js';
 import type { Definition } from '../llb/index.js';
 import { runImage } from '../runner/index.js';
 import type { RunImageOptions } from '../runner/index.js';

@@ -4,15 +4,15 @@
  * manifest and the config, which the frontend needs) and pulled when its `FROM` step runs, so the bytes
  * and the unpacking show under that step, as in BuildKit (worker/sources/image.ts).
  */
-import { NotFoundError } from '../core/errors.js';
-import type { ProgressWriter } from '../core/progress.js';
-import { reportStep } from '../core/progress.js';
-import type { ImageSpec, ResolvedImage } from '../frontend/dockerfile2llb/index.js';
-import type { ImageMetadata } from '../image/pull.js';
-import { fetchImageMetadata, pullImage } from '../image/pull.js';
-import { normalizeReference } from '../image/reference.js';
-import type { RegistryOptions } from '../image/registry/transport.js';
-import type { PendingImages } from '../worker/sources/index.js';
+import { NotFoundError } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import { reportStep } from '../core/index.js';
+import type { ImageSpec, ResolvedImage } from '../frontend/index.js';
+import type { ImageMetadata } from '../image/index.js';
+import { fetchImageMetadata, pullImage } from '../image/index.js';
+import { normalizeReference } from '../image/index.js';
+import type { RegistryOptions } from '../image/index.js';
+import type { PendingImages } from '../worker/index.js';
 import type { Engine } from './open.js';
 
 export interface BaseImagesOptions {

@@ -24,17 +24,17 @@ import { constants } from 'node:fs';
 import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { isArchiveHead } from '../core/archive.js';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import type { ProgressWriter } from '../core/progress.js';
-import { remoteContextKind } from '../core/remote-context.js';
-import { hasCode } from '../core/sys.js';
-import { decodeUtf8Escaped } from '../core/utf8.js';
-import { withSnapshotView } from '../image/export-local.js';
+import { isArchiveHead } from '../core/index.js';
+import { InvalidArgumentError, NotFoundError } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import { remoteContextKind } from '../core/index.js';
+import { hasCode } from '../core/index.js';
+import { decodeUtf8Escaped } from '../core/index.js';
+import { withSnapshotView } from '../image/index.js';
 import * as llb from '../llb/index.js';
-import { resolveIn } from '../worker/fileop/paths.js';
-import type { WorkerResult } from '../worker/results.js';
-import { parseRemote, redactRemote } from '../worker/sources/index.js';
+import { resolveIn } from '../worker/index.js';
+import type { WorkerResult } from '../worker/index.js';
+import { parseRemote, redactRemote } from '../worker/index.js';
 import type { Engine } from './open.js';
 
 /** The context fields of the build options (engine/build.ts). */

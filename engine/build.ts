@@ -7,28 +7,23 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ExecError, InvalidArgumentError, NotFoundError, TsbuildError } from '../core/errors.js';
-import { decodeUtf8Escaped } from '../core/utf8.js';
-import type { ProgressWriter, WarningEvent } from '../core/progress.js';
-import { noopProgress, reportStep } from '../core/progress.js';
-import { convertDockerfile } from '../frontend/dockerfile2llb/index.js';
-import type {
-  BuildNetwork,
-  ConvertResult,
-  ImageSpec,
-  NamedContext,
-} from '../frontend/dockerfile2llb/index.js';
+import { ExecError, InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
+import { decodeUtf8Escaped } from '../core/index.js';
+import type { ProgressWriter, WarningEvent } from '../core/index.js';
+import { noopProgress, reportStep } from '../core/index.js';
+import { convertDockerfile } from '../frontend/index.js';
+import type { BuildNetwork, ConvertResult, ImageSpec, NamedContext } from '../frontend/index.js';
 import { readIgnoreFile } from '../patternmatcher/index.js';
-import { commitImage } from '../image/commit.js';
-import { checkLocalDest, checkTarDest } from '../image/export-dest.js';
-import { exportLocal } from '../image/export-local.js';
-import { exportTar, exportTarFile } from '../image/export-tar.js';
+import { commitImage } from '../image/index.js';
+import { checkLocalDest, checkTarDest } from '../image/index.js';
+import { exportLocal } from '../image/index.js';
+import { exportTar, exportTarFile } from '../image/index.js';
 import type { ImageConfig } from '../oci/index.js';
-import { normalizeReference } from '../image/reference.js';
-import type { RegistryOptions } from '../image/registry/transport.js';
-import { VertexError } from '../solver/errors.js';
+import { normalizeReference } from '../image/index.js';
+import type { RegistryOptions } from '../image/index.js';
+import { VertexError } from '../solver/index.js';
 import type { Definition } from '../llb/index.js';
-import type { CheckWarning } from '../frontend/checks/index.js';
+import type { CheckWarning } from '../frontend/index.js';
 import { BaseImages } from './base-images.js';
 import { remoteContextOf, withEmptyContext, withRemoteContext } from './build-context.js';
 import type { Engine } from './open.js';

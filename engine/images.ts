@@ -2,14 +2,14 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from '../core/errors.js';
-import type { ProgressWriter } from '../core/progress.js';
-import type { ImportResult, ImportSource } from '../image/import.js';
-import { importImage } from '../image/import.js';
+import { InvalidArgumentError } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import type { ImportResult, ImportSource } from '../image/index.js';
+import { importImage } from '../image/index.js';
 import type { ContainerConfig, HistoryEntry } from '../oci/index.js';
 import { chainIDs } from '../oci/index.js';
-import { familiarReference, parseReference } from '../image/reference.js';
-import type { Descriptor } from '../snapshotter/types.js';
+import { familiarReference, parseReference } from '../image/index.js';
+import type { Descriptor } from '../oci/index.js';
 import type { Engine } from './open.js';
 
 export interface ImportRootfsOptions {

@@ -1,12 +1,13 @@
 /** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
-import { NotFoundError } from '../core/errors.js';
-import { SNAPSHOT_LABEL } from '../image/commit.js';
+import { NotFoundError } from '../core/index.js';
+import { SNAPSHOT_LABEL } from '../image/index.js';
 import { chainIDs, isIndexType } from '../oci/index.js';
 import type { ImageIndex, Manifest } from '../oci/index.js';
 import { verifyContentStore } from '../content/index.js';
-import { gc as sweep, snapshotCollector } from '../gc/gc.js';
-import type { GcCollector, LeaseResource } from '../gc/gc.js';
-import type { ContentStore, Digest } from '../snapshotter/types.js';
+import { gc as sweep, snapshotCollector } from '../gc/index.js';
+import type { GcCollector, LeaseResource } from '../gc/index.js';
+import type { ContentStore } from '../content/index.js';
+import type { Digest } from '../oci/index.js';
 import type { Engine } from './open.js';
 
 async function readJSON<T>(content: ContentStore, digest: Digest): Promise<T> {

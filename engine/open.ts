@@ -3,23 +3,24 @@
  * holds the content store, the snapshots and the image store; the builder and the runner share them.
  */
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../core/errors.js';
-import { SharedFileLock } from '../core/lock.js';
-import { prepareRoot, resolveRoot } from '../core/root.js';
+import { InvalidArgumentError } from '../core/index.js';
+import { SharedFileLock } from '../core/index.js';
+import { prepareRoot, resolveRoot } from '../core/index.js';
 import { RuncExecutor, sweepOrphanContainers } from '../executor/index.js';
 import { settleTempMounts, sweepStaleTempMounts } from '../mount/index.js';
 import { PatternMatcher } from '../patternmatcher/index.js';
-import { ImageStore } from '../image/store.js';
-import { LayerIndex } from '../image/layerindex.js';
-import { StatCache } from '../worker/contenthash/index.js';
-import { Worker } from '../worker/worker.js';
-import { sweepStaleWritableDirs } from '../worker/mounts.js';
+import { ImageStore } from '../image/index.js';
+import { LayerIndex } from '../image/index.js';
+import { StatCache } from '../worker/index.js';
+import { Worker } from '../worker/index.js';
+import { sweepStaleWritableDirs } from '../worker/index.js';
 import { createContentStore } from '../content/index.js';
 import type { LocalContentStore } from '../content/index.js';
 import { createApplier, createDiffer } from '../diff/index.js';
-import { createSnapshotter } from '../snapshotter/overlay/index.js';
-import type { SnapshotterKind } from '../snapshotter/overlay/index.js';
-import type { Applier, Differ, Snapshotter } from '../snapshotter/types.js';
+import { createSnapshotter } from '../snapshotter/index.js';
+import type { SnapshotterKind } from '../snapshotter/index.js';
+import type { Applier, Differ } from '../diff/index.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 
 export interface EngineOptions {
   /** State directory; default `TSBUILD_ROOT` or /var/lib/tsbuild. */

@@ -2,7 +2,7 @@
 import type { ImageConfig } from '../oci/index.js';
 import type { Definition } from '../llb/index.js';
 import * as llb from '../llb/index.js';
-import type { WorkerSolveOptions } from '../worker/worker.js';
+import type { WorkerSolveOptions } from '../worker/index.js';
 import type { Engine } from './open.js';
 
 /**

@@ -6,7 +6,7 @@
 import { lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { chmod, chown, mkdir, statfs, writeFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../core/index.js';
 import { mkdirInRoot } from './rootpath.js';
 import type { MountStubs } from './rootpath.js';
 import {

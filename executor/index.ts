@@ -28,3 +28,4 @@ export { ownerIsDead, sweepOrphanContainers } from './sweep.js';
 export type { SweepOptions } from './sweep.js';
 export { withForwardedSocket } from './ssh.js';
 export type { ForwardedSocketOptions } from './ssh.js';
+export { resolveFileOwner } from './user.js';

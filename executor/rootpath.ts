@@ -4,7 +4,7 @@
  */
 import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 import { resolveInRoot, withDirInRoot } from '../fsutil/index.js';
 
 function components(path: string): string[] {

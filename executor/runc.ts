@@ -13,7 +13,7 @@ import { lstatSync, mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, FailedPreconditionError, TsbuildError } from '../core/errors.js';
+import { CancelledError, FailedPreconditionError, TsbuildError } from '../core/index.js';
 import { prepareBundle } from './bundle.js';
 import { ownerAnnotations } from './sweep.js';
 import { MountStubs } from './rootpath.js';

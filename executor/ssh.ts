@@ -9,9 +9,9 @@ import { createConnection, createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { throwIfAborted } from '../core/abort.js';
-import { FailedPreconditionError } from '../core/errors.js';
-import { listenOn } from '../core/net.js';
+import { throwIfAborted } from '../core/index.js';
+import { FailedPreconditionError } from '../core/index.js';
+import { listenOn } from '../core/index.js';
 
 export interface ForwardedSocketOptions {
   /** Owner and mode of the socket the container sees. */

@@ -9,8 +9,8 @@
 import { execFile } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { cancelled, delay, throwIfAborted } from '../core/abort.js';
-import { TsbuildError } from '../core/errors.js';
+import { cancelled, delay, throwIfAborted } from '../core/index.js';
+import { TsbuildError } from '../core/index.js';
 
 export const OWNER_PID_ANNOTATION = 'org.tsbuild.owner.pid';
 export const OWNER_START_ANNOTATION = 'org.tsbuild.owner.start';

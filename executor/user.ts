@@ -6,7 +6,7 @@
  * see resolveFileOwner.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/index.js';
 import { resolveInRoot } from '../fsutil/index.js';
 
 export interface ResolvedUser {

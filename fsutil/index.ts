@@ -6,3 +6,7 @@ export { clean, cleanRel, dirName, joinRoot, splitName } from './clean.js';
 export { compileMatch, isValidPattern, matchName } from './match.js';
 export { hostLookup, resolveInRoot, resolveRel, withDirInRoot } from './securejoin.js';
 export type { Lookup, LookupFn } from './securejoin.js';
+export type { TreeOptions } from './treecopy-types.js';
+export { copyMetadataSync } from './treecopy-parts.js';
+export { ContainedSource } from './treecopy-source.js';
+export { TreeCopier } from './treecopy.js';

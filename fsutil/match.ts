@@ -4,7 +4,7 @@
  * `\x` the character x. A pattern is read once into tokens; `isValidPattern` is the syntax check and
  * `compileMatch` turns the tokens into an anchored RegExp (never built from the text directly).
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 
 type Token =
   | { readonly kind: 'star' | 'any' }

@@ -11,7 +11,7 @@
 import { closeSync, constants, fchownSync, lstatSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 
 const MAX_LINKS = 255;
 

@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import { chmodSync, lchownSync, lstatSync, lutimesSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
-import { hasCode, lgetxattr, llistxattr, lsetxattr } from '../core/sys.js';
+import { hasCode, lgetxattr, llistxattr, lsetxattr } from '../core/index.js';
 
 /** lstat, or undefined when nothing is there. */
 export async function lstatOrUndefined(abs: string): Promise<Stats | undefined> {

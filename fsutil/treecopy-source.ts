@@ -16,8 +16,8 @@
 import type { BigIntStats } from 'node:fs';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FailedPreconditionError } from '../core/errors.js';
-import { hasCode } from '../core/sys.js';
+import { FailedPreconditionError } from '../core/index.js';
+import { hasCode } from '../core/index.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 /** O_NONBLOCK: a fifo put where a file was must not hang the open. */

@@ -38,8 +38,8 @@ import {
   symlink,
   unlink,
 } from 'node:fs/promises';
-import { CancelledError, FailedPreconditionError } from '../core/errors.js';
-import { hasCode, mknod } from '../core/sys.js';
+import { CancelledError, FailedPreconditionError } from '../core/index.js';
+import { hasCode, mknod } from '../core/index.js';
 import {
   Limiter,
   copyXattrs,

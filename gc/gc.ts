@@ -18,10 +18,11 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
-} from '../core/errors.js';
-import type { Signal, Snapshotter } from '../snapshotter/types.js';
-import { throwIfAborted } from '../core/abort.js';
-import { JsonStore } from '../snapshotter/metadata/store.js';
+} from '../core/index.js';
+import type { Signal } from '../core/index.js';
+import type { Snapshotter } from '../snapshotter/index.js';
+import { throwIfAborted } from '../core/index.js';
+import { JsonStore } from '../snapshotter/index.js';
 
 /** The label that makes a snapshot a GC root by itself. */
 export const GC_ROOT_LABEL = 'tsbuild.gc.root';

@@ -17,19 +17,15 @@
  * here are unreferenced until the image records exist.
  */
 import { randomBytes } from 'node:crypto';
-import { throwIfAborted } from '../core/abort.js';
-import { NotFoundError, TsbuildError } from '../core/errors.js';
-import type { ProgressWriter } from '../core/progress.js';
-import { reportStatus } from '../core/progress.js';
-import type {
-  Compression,
-  ContentStore,
-  Descriptor,
-  Differ,
-  Digest,
-  Mount,
-  Snapshotter,
-} from '../snapshotter/types.js';
+import { throwIfAborted } from '../core/index.js';
+import { NotFoundError, TsbuildError } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import { reportStatus } from '../core/index.js';
+import type { Compression, Differ } from '../diff/index.js';
+import type { ContentStore } from '../content/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
+import type { Mount } from '../mount/index.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
 import type { HistoryEntry, ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, jsonBytes } from '../oci/index.js';

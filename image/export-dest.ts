@@ -7,9 +7,9 @@
 import { mkdir, rmdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { ErrorCode } from '../core/errors.js';
-import { InvalidArgumentError, TsbuildError } from '../core/errors.js';
-import { codeForErrno, hasCode } from '../core/sys.js';
+import type { ErrorCode } from '../core/index.js';
+import { InvalidArgumentError, TsbuildError } from '../core/index.js';
+import { codeForErrno, hasCode } from '../core/index.js';
 
 async function statOrUndefined(path: string): Promise<Stats | undefined> {
   try {

@@ -22,12 +22,12 @@ import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { throwIfAborted } from '../core/abort.js';
-import { hasCode } from '../core/sys.js';
+import { throwIfAborted } from '../core/index.js';
+import { hasCode } from '../core/index.js';
 import { withReadonlyTempMount } from '../mount/index.js';
-import { TreeCopier } from '../fsutil/treecopy.js';
-import { copyMetadataSync } from '../fsutil/treecopy-parts.js';
-import type { Snapshotter } from '../snapshotter/types.js';
+import { TreeCopier } from '../fsutil/index.js';
+import { copyMetadataSync } from '../fsutil/index.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 import { exportError, makeDestDirs, removeMadeDirs } from './export-dest.js';
 
 export interface ExportStores {

@@ -8,8 +8,9 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, readSmallFile } from '../core/fs.js';
-import type { Compression, Descriptor, Digest } from '../snapshotter/types.js';
+import { atomicWriteFile, readSmallFile } from '../core/index.js';
+import type { Compression } from '../diff/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
 
 export interface LayerRecord {
   /** The layer blob in the content store. */

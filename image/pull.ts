@@ -6,10 +6,11 @@
  * digest (and size) before it is used or stored.
  */
 import PQueue from 'p-queue';
-import { cancelled } from '../core/abort.js';
-import { hostPlatform } from '../core/platform.js';
-import type { ProgressWriter } from '../core/progress.js';
-import type { Compression, Descriptor, Digest, Platform } from '../snapshotter/types.js';
+import { cancelled } from '../core/index.js';
+import { hostPlatform } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import type { Compression } from '../diff/index.js';
+import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import type { ImportStores } from './import.js';
 import type { LayerIndex } from './layerindex.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';

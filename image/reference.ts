@@ -4,7 +4,7 @@
  * Grammar after distribution/reference: lower-case path components joined by `.`, `_`, `__` or `-`s;
  * a first component with `.` or `:`, or `localhost`, is a registry host.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 
 export interface ImageReference {
   /** Registry host (and port): `docker.io`, `127.0.0.1:5000`. */

@@ -4,10 +4,12 @@
  * taken as done. Every applied layer's diffID is checked against the one expected.
  */
 import { randomBytes } from 'node:crypto';
-import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/errors.js';
-import { reportStatus } from '../core/progress.js';
-import type { ProgressWriter } from '../core/progress.js';
-import type { Applier, Descriptor, Digest, Snapshotter } from '../snapshotter/types.js';
+import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/index.js';
+import { reportStatus } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import type { Applier } from '../diff/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 import { chainIDs } from '../oci/index.js';
 
 export interface UnpackStores {

@@ -7,7 +7,7 @@
  * rejects duplicate ops, dangling inputs, cycles and output indices an op does not have, and
  * recomputes every digest.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 import { canonicalJson, opDigest } from './digest.js';
 import { outputCount } from './ops.js';
 import type { Op, OpInput, OpMetadata } from './ops.js';

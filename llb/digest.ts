@@ -16,7 +16,7 @@
  * holds each of them once; a cycle cannot be given valid digests.
  */
 import { createHash } from 'node:crypto';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 import type { Op, OpInput } from './ops.js';
 
 /** Serialises a JSON-like value canonically (rule 2). */

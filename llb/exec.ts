@@ -2,7 +2,7 @@
  * Turning `state.run(...)` options into an exec op. The state's env, cwd and user are the defaults;
  * the options override them for this one run. A string command runs through `/bin/sh -c`.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 import { resolvePath } from './file.js';
 import type { InputList } from './graph.js';
 import type { CacheSharing, ExecOp, Mount, NetworkMode, OpMetadata, SecurityMode } from './ops.js';

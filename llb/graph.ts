@@ -3,7 +3,7 @@
  * digest (computed once, when the vertex is made, from its inputs' digests), and the walk that turns
  * a result into a Definition.
  */
-import { TsbuildError } from '../core/errors.js';
+import { TsbuildError } from '../core/index.js';
 import { canonicalJson, opDigest } from './digest.js';
 import { SCRATCH } from './ops.js';
 import type { Op, OpInput, OpMetadata } from './ops.js';

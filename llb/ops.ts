@@ -6,7 +6,7 @@
  * Every field an op has is part of its digest, so an op holds only what decides its result: a secret
  * mount names the secret, never its value; a cache mount names the cache, not what it holds.
  */
-import type { SourceRange } from '../core/errors.js';
+import type { SourceRange } from '../core/index.js';
 
 /** The input position that stands for an empty file system (BuildKit's scratch). */
 export const SCRATCH = -1;

@@ -8,7 +8,7 @@
  * ever changed in place, so a State can be shared and branched freely. Equal subgraphs have equal
  * digests and appear once in a definition.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 import { marshal } from './definition.js';
 import type { Definition } from './definition.js';
 import { execOp } from './exec.js';

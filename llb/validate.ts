@@ -2,7 +2,7 @@
  * Shape checks for ops read from JSON (unmarshal). Every message names the op's index in the
  * definition, so a tampered or hand-written file points at the broken entry.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 import { SCRATCH } from './ops.js';
 import type { Chown, FileAction, Mount, Op, OpInput, OpMetadata } from './ops.js';
 

@@ -12,4 +12,5 @@ export type { TempMountOptions } from './temp.js';
 export { compactLowerdirs, readonlyMount, parseMountOptions, PAGE_SIZE, OPTIONS_LIMIT } from './options.js';
 export { isMountPoint, mountsUnder, readMountInfo } from './mountinfo.js';
 export type { MountInfo } from './mountinfo.js';
-export { throwIfAborted } from '../core/abort.js';
+
+export { optionsLength } from './options.js';

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { TsbuildError } from '../core/errors.js';
+import { TsbuildError } from '../core/index.js';
 import {
   MNT_DETACH,
   MS_BIND,
@@ -24,9 +24,9 @@ import {
   hasCode,
   mountSyscall,
   umountSyscall,
-} from '../core/sys.js';
-import type { Mount } from '../snapshotter/types.js';
-import { cancelled, delay, throwIfAborted } from '../core/abort.js';
+} from '../core/index.js';
+import type { Mount } from './types.js';
+import { cancelled, delay, throwIfAborted } from '../core/index.js';
 import { mountsUnder } from './mountinfo.js';
 import { OPTIONS_LIMIT, PAGE_SIZE, compactLowerdirs, optionsLength, parseMountOptions } from './options.js';
 

@@ -24,8 +24,8 @@ import {
   MS_STRICTATIME,
   MS_SYNCHRONOUS,
   MS_UNBINDABLE,
-} from '../core/sys.js';
-import type { Mount } from '../snapshotter/types.js';
+} from '../core/index.js';
+import type { Mount } from './types.js';
 
 /** The kernel copies at most one page of mount data; stay a little below it, as containerd does. */
 export const PAGE_SIZE = 4096;

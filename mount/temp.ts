@@ -6,9 +6,9 @@
 import { mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { throwIfAborted } from '../core/abort.js';
-import { processAlive } from '../core/process.js';
-import type { Mount } from '../snapshotter/types.js';
+import { throwIfAborted } from '../core/index.js';
+import { processAlive } from '../core/index.js';
+import type { Mount } from './types.js';
 import { mountAll, unmount } from './mount.js';
 import { readMountInfo } from './mountinfo.js';
 import { readonlyMount } from './options.js';

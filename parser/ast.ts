@@ -2,9 +2,9 @@
  * The Dockerfile AST. It mirrors BuildKit's parser output (so `dump` matches BuildKit byte for byte) and
  * adds what BuildKit lacks: a precise source range on every instruction and argument.
  */
-import type { SourceRange } from '../core/errors.js';
+import type { SourceRange } from '../core/index.js';
 
-export type { SourcePosition, SourceRange } from '../core/errors.js';
+export type { SourcePosition, SourceRange } from '../core/index.js';
 
 /** One argument of an instruction, as the line parser split it (quotes and escapes kept). */
 export interface ArgNode {

@@ -5,3 +5,6 @@ export { dumpAst, dumpInstruction } from './dump.js';
 export { parseHeredocWord, heredocsFromLine, chompHeredocContent } from './heredoc.js';
 export type { HeredocMarker } from './heredoc.js';
 export { parseWords, parseJSONArray, splitInstruction } from './line-parsers.js';
+export type { ShellEnv, ShellLexOptions } from './shell/types.js';
+export { ShellLex } from './shell/lex.js';
+export { goQuote, trimSpace } from './text.js';

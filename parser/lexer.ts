@@ -6,8 +6,8 @@
  * It implements nearley's Lexer interface.
  */
 import moo from 'moo';
-import { ParseError } from '../core/errors.js';
-import type { SourceRange } from '../core/errors.js';
+import { ParseError } from '../core/index.js';
+import type { SourceRange } from '../core/index.js';
 import { heredocsForInstruction } from './heredoc.js';
 import type { HeredocMarker } from './heredoc.js';
 import { leadingSpaceLength } from './text.js';

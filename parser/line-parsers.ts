@@ -4,7 +4,7 @@
  * (JSON or shell form, `k=v` or legacy `k v`, whitespace-separated words …). Offsets are kept so that every
  * argument gets a source range.
  */
-import { ParseError } from '../core/errors.js';
+import { ParseError } from '../core/index.js';
 import { goQuote, isSpace, leadingSpaceLength, reWhitespace, trimSpace } from './text.js';
 
 /** An argument with its offsets in the logical line. */

@@ -3,9 +3,9 @@
  * one parse; each logical line is then split by its instruction's line parser and given source ranges.
  */
 import nearley from 'nearley';
-import { ParseError, TsbuildError } from '../core/errors.js';
-import type { SourcePosition, SourceRange } from '../core/errors.js';
-import { escapedByteLength, replaceEscapes } from '../core/utf8.js';
+import { ParseError, TsbuildError } from '../core/index.js';
+import type { SourcePosition, SourceRange } from '../core/index.js';
+import { escapedByteLength, replaceEscapes } from '../core/index.js';
 import type { ArgNode, Heredoc, InstructionNode, ParseResult, ParserDirective, ParseWarning } from './ast.js';
 import grammar from './grammar.js';
 import { toArray } from './grammar-types.js';

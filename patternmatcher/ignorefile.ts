@@ -8,8 +8,8 @@
  * dropped (`/a/b` means `a/b`). A lone '!' is returned as is: compiling it is what fails.
  */
 import { Buffer } from 'node:buffer';
-import { IgnorePatternError } from '../core/errors.js';
-import type { SourceLocation } from '../core/errors.js';
+import { IgnorePatternError } from '../core/index.js';
+import type { SourceLocation } from '../core/index.js';
 import { clean } from '../fsutil/index.js';
 import { PatternMatcher } from './matcher.js';
 import { trimSpace } from './path.js';

@@ -12,8 +12,8 @@
  */
 import { Buffer } from 'node:buffer';
 import type { RE2JS } from 're2js';
-import { IgnorePatternError } from '../core/errors.js';
-import type { SourceLocation } from '../core/errors.js';
+import { IgnorePatternError } from '../core/index.js';
+import type { SourceLocation } from '../core/index.js';
 import { clean, dirName, isValidPattern } from '../fsutil/index.js';
 import { compileGlob } from './glob.js';
 import type { CompiledGlob, MatchType } from './glob.js';

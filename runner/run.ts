@@ -4,14 +4,14 @@
  * throwaway writable snapshot on top, removed when it exits, like `docker run --rm`.
  */
 import { randomBytes } from 'node:crypto';
-import { NotFoundError, TsbuildError } from '../core/errors.js';
+import { NotFoundError, TsbuildError } from '../core/index.js';
 import type { Executor } from '../executor/index.js';
-import type { LogStream } from '../executor/types.js';
-import { SNAPSHOT_LABEL } from '../image/commit.js';
+import type { LogStream } from '../executor/index.js';
+import { SNAPSHOT_LABEL } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
-import type { ImageStore } from '../image/store.js';
+import type { ImageStore } from '../image/index.js';
 import { withTempMount } from '../mount/index.js';
-import type { Snapshotter } from '../snapshotter/types.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 
 export interface RunnerStores {
   readonly images: ImageStore;

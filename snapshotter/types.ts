@@ -3,15 +3,8 @@
  * out; every async call takes an AbortSignal. Implementations live beside this file; one conformance
  * suite runs against every implementation (test/snapshotter/).
  */
-import type { Signal } from '../core/abort.js';
+import type { Signal } from '../core/index.js';
 import type { Mount } from '../mount/index.js';
-
-// TEMP re-exports (removed once importers are rewritten)
-export type { Digest, Descriptor, Platform } from '../oci/index.js';
-export type { ContentInfo, ContentWriter, ContentStore } from '../content/index.js';
-export type { Signal } from '../core/abort.js';
-export type { Mount } from '../mount/index.js';
-export type { Compression, DiffOptions, DiffResult, Differ, ApplyOptions, Applier } from '../diff/index.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Snapshotter: containerd's lifecycle. An active snapshot (prepare) is writable; a view is read-only;

@@ -4,8 +4,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, readSmallFile } from '../core/fs.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { atomicWriteFile, readSmallFile } from '../core/index.js';
+import { InvalidArgumentError } from '../core/index.js';
 import { sha256 } from './cachekey.js';
 import type { CacheRecord, CacheStore } from './types.js';
 

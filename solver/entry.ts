@@ -8,8 +8,8 @@
  * subscriptions, its inputs). When interest is zero after it settled, the entry is forgotten and
  * its results released. A failed or cancelled entry is forgotten at once, so later solves retry.
  */
-import { CancelledError } from '../core/errors.js';
-import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
+import { CancelledError } from '../core/index.js';
+import type { ProgressEvent, ProgressWriter } from '../core/index.js';
 import { releaseAll } from './result.js';
 import type { Result } from './types.js';
 

@@ -1,6 +1,6 @@
 /** Errors of a solve: a vertex's failure names the vertex and keeps the original as `cause`. */
-import { CancelledError, TsbuildError } from '../core/errors.js';
-import type { ErrorCode } from '../core/errors.js';
+import { CancelledError, TsbuildError } from '../core/index.js';
+import type { ErrorCode } from '../core/index.js';
 
 /** A vertex failed. `code` and `hint` are the cause's when it is a TsbuildError, else INTERNAL. */
 export class VertexError extends TsbuildError {

@@ -2,9 +2,9 @@
  * One solve's view: its options, its progress writer and its memo of fast keys (cache maps are
  * asked once per digest per solve, before anything runs).
  */
-import { InvalidArgumentError } from '../core/errors.js';
-import { noopProgress } from '../core/progress.js';
-import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
+import { InvalidArgumentError } from '../core/index.js';
+import { noopProgress } from '../core/index.js';
+import type { ProgressEvent, ProgressWriter } from '../core/index.js';
 import { outputKey, vertexKey, volatileKey } from './cachekey.js';
 import { cancelledBy, VertexError } from './errors.js';
 import type { CacheMap, OpContext, SolveOptions, Vertex } from './types.js';

@@ -2,7 +2,7 @@
  * A reference-counted Result for ops and tests: starts with one reference, calls `onFree` when the
  * last one is released. Releasing more often than retained is a bug and throws.
  */
-import { FailedPreconditionError } from '../core/errors.js';
+import { FailedPreconditionError } from '../core/index.js';
 import type { Result } from './types.js';
 
 export class RefCountedResult implements Result {

@@ -5,9 +5,9 @@
  */
 import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
-import { raceAbort } from '../core/abort.js';
-import { CancelledError, InvalidArgumentError } from '../core/errors.js';
-import type { ProgressEvent, ProgressWriter } from '../core/progress.js';
+import { raceAbort } from '../core/index.js';
+import { CancelledError, InvalidArgumentError } from '../core/index.js';
+import type { ProgressEvent, ProgressWriter } from '../core/index.js';
 import { outputKey, vertexKey } from './cachekey.js';
 import type { KeyPart } from './cachekey.js';
 import { Entry } from './entry.js';

@@ -2,7 +2,7 @@
  * The solver's small interfaces. The solver schedules and caches a graph of opaque ops; what an op
  * does (pull, run, copy) is the worker's business.
  */
-import type { ProgressWriter } from '../core/progress.js';
+import type { ProgressWriter } from '../core/index.js';
 
 /** Which p-queue an op's `exec` waits in. */
 export type Lane = 'exec' | 'io' | 'network';

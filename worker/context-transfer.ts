@@ -4,7 +4,7 @@
  * bytes counted are those its content hashing reads (files whose stat changed since they were last
  * hashed); an unchanged context reads nothing and shows no line.
  */
-import type { ProgressWriter } from '../core/progress.js';
+import type { ProgressWriter } from '../core/index.js';
 
 const ID = 'transferring context:';
 const INTERVAL_MS = 100;

@@ -16,7 +16,7 @@ import type { CacheDep } from '../solver/index.js';
 import type { StatCache } from './contenthash/index.js';
 import { sha } from './local-hash.js';
 import { hashLocalPaths } from './local-snapshot.js';
-import type { Snapshotter } from '../snapshotter/types.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 import { asWorkerResult } from './results.js';
 
 export interface ExecCacheDeps {

@@ -11,7 +11,7 @@
  */
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
-import { hasCode } from '../core/sys.js';
+import { hasCode } from '../core/index.js';
 import { cleanRel, joinRoot, matchName } from '../fsutil/index.js';
 import { hasWildcard } from './fileop/paths.js';
 

@@ -15,9 +15,9 @@
  * removed afterwards) rather than kept under a name that no longer says what it holds.
  */
 import { randomBytes } from 'node:crypto';
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../core/errors.js';
-import { KeyedMutex } from '../core/fs.js';
-import type { Snapshotter } from '../snapshotter/types.js';
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../core/index.js';
+import { KeyedMutex } from '../core/index.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 import type { StatCache } from './contenthash/index.js';
 import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { hashFiltered, sha } from './local-hash.js';

@@ -6,8 +6,8 @@
  * hash of what it copies.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { NotFoundError, TsbuildError } from '../core/errors.js';
-import { hasCode } from '../core/sys.js';
+import { NotFoundError, TsbuildError } from '../core/index.js';
+import { hasCode } from '../core/index.js';
 import type { SourceOp } from '../llb/index.js';
 import type { Op } from '../solver/index.js';
 import { ContextTransfer } from './context-transfer.js';

@@ -9,11 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FailedPreconditionError } from '../core/errors.js';
+import { FailedPreconditionError } from '../core/index.js';
 import { removeAll, withReadonlyTempMount, withTempMount } from '../mount/index.js';
-import type { Snapshotter } from '../snapshotter/types.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 import type { WorkerResult } from './results.js';
-import { processAlive } from '../core/process.js';
+import { processAlive } from '../core/index.js';
 
 export interface MountContext {
   readonly snapshotter: Snapshotter;

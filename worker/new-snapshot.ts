@@ -1,7 +1,8 @@
 /** A new committed snapshot made by writing into an active one (the ops' results, a local source's copy). */
 import { randomBytes } from 'node:crypto';
 import { withTempMount } from '../mount/index.js';
-import type { Mount, Snapshotter } from '../snapshotter/types.js';
+import type { Mount } from '../mount/index.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 
 /** Writes into a new snapshot: `dir` is where it is mounted, `upper` its overlay upper dir (if one). */
 export type SnapshotWork = (dir: string, upper: string | undefined) => Promise<void>;

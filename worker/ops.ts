@@ -3,16 +3,16 @@
  * snapshot) or names a local directory; exec prepares a snapshot on its root input, mounts it, runs the
  * process with runc and commits on exit 0; file prepares a snapshot on its base and applies its actions.
  */
-import { ExecError, NotFoundError, TsbuildError } from '../core/errors.js';
-import { logEvent } from '../core/progress.js';
+import { ExecError, NotFoundError, TsbuildError } from '../core/index.js';
+import { logEvent } from '../core/index.js';
 import type { Executor } from '../executor/index.js';
-import type { ImageStore } from '../image/store.js';
+import type { ImageStore } from '../image/index.js';
 import { dirname, join } from 'node:path';
-import { resolveFileOwner } from '../executor/user.js';
+import { resolveFileOwner } from '../executor/index.js';
 import type { ExecOp, FileOp, SourceOp } from '../llb/index.js';
 import { parseSourceIdentifier } from '../llb/index.js';
 import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.js';
-import type { Snapshotter } from '../snapshotter/types.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 import type { SourceFilter, StatCache } from './contenthash/index.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import { execCacheDeps } from './exec-cache.js';

@@ -3,9 +3,9 @@
  * local context directory, read in place, never copied unless a COPY needs it) and `scratch`. Committed
  * snapshots outlive the solve (they are the cache); references only keep them alive while in use.
  */
-import { NotFoundError } from '../core/errors.js';
+import { NotFoundError } from '../core/index.js';
 import type { Result, ResultStore } from '../solver/index.js';
-import type { Snapshotter } from '../snapshotter/types.js';
+import type { Snapshotter } from '../snapshotter/index.js';
 import type { SourceFilter } from './contenthash/index.js';
 import type { ContextTransfer } from './context-transfer.js';
 

@@ -1,5 +1,5 @@
 /** Parsing of `name=value` arguments shared by the commands (`--local`, `--output`, `--secret` …). */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/index.js';
 
 /**
  * `name=value` entries → a record; an entry without a name before `=` is an error naming `what`, with

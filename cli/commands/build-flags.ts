@@ -3,8 +3,8 @@
  * `--ssh`, `--output`, `--network` and `--allow`. Each refuses what it cannot honour, naming the flag.
  */
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError } from '../../core/errors.js';
-import type { BuildOptions, BuildOutput } from '../../internal.js';
+import { InvalidArgumentError } from '../../core/index.js';
+import type { BuildOptions, BuildOutput } from '../../engine/index.js';
 import { csvPairs } from './args.js';
 
 /** `K=V` entries → a record; a bare `K` takes its value from the environment (as docker does). */

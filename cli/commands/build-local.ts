@@ -1,6 +1,6 @@
 /** `tsbuild build` in this process: opens the engine of the root and runs the build on it. */
-import { build } from '../../internal.js';
-import type { BuildOptions } from '../../internal.js';
+import { build } from '../../engine/index.js';
+import type { BuildOptions } from '../../engine/index.js';
 import type { Renderer } from '../progress/index.js';
 import type { BuiltImage } from './build.js';
 import { withEngine } from './engine.js';

@@ -5,15 +5,16 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { InvalidArgumentError } from '../../core/errors.js';
-import { atomicWriteFile } from '../../core/fs.js';
-import { daemonSocketPath, prepareRoot, resolveRoot } from '../../core/root.js';
-import type { WireBuildRequest } from '../../core/wire.js';
-import { WIRE_VERSION } from '../../core/wire.js';
-import { decodeUtf8Escaped } from '../../core/utf8.js';
-import { isArchiveHead } from '../../core/archive.js';
-import { remoteContextKind } from '../../core/remote-context.js';
-import type { BuildOptions, CheckWarning } from '../../internal.js';
+import { InvalidArgumentError } from '../../core/index.js';
+import { atomicWriteFile } from '../../core/index.js';
+import { daemonSocketPath, prepareRoot, resolveRoot } from '../../core/index.js';
+import type { WireBuildRequest } from '../../core/index.js';
+import { WIRE_VERSION } from '../../core/index.js';
+import { decodeUtf8Escaped } from '../../core/index.js';
+import { isArchiveHead } from '../../core/index.js';
+import { remoteContextKind } from '../../core/index.js';
+import type { BuildOptions } from '../../engine/index.js';
+import type { CheckWarning } from '../../frontend/index.js';
 import { buildOnDaemon } from '../daemon-client.js';
 import { explainNoSpace } from '../disk-full.js';
 import { requireRoot } from '../privileges.js';

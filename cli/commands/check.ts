@@ -5,8 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../../core/errors.js';
-import type { BuildOptions, CheckWarning } from '../../internal.js';
+import { InvalidArgumentError } from '../../core/index.js';
+import type { BuildOptions } from '../../engine/index.js';
+import type { CheckWarning } from '../../frontend/index.js';
 import { formatCheckReport } from '../progress/checks.js';
 
 /** The flags `--check` has no use for: it writes no image, file or metadata. */

@@ -1,6 +1,6 @@
 /** `tsbuild daemon`: serves builds on the root's socket until SIGINT or SIGTERM. */
-import { daemonSocketPath } from '../../core/root.js';
-import { serveDaemon } from '../../internal.js';
+import { daemonSocketPath } from '../../core/index.js';
+import { serveDaemon } from '../../daemon/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 

@@ -2,8 +2,10 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, TsbuildError, llb, solve, withSnapshotDir } from '../../internal.js';
-import type { ProgressEvent } from '../../internal.js';
+import { InvalidArgumentError, TsbuildError } from '../../core/index.js';
+import * as llb from '../../llb/index.js';
+import { solve, withSnapshotDir } from '../../engine/index.js';
+import type { ProgressEvent } from '../../core/index.js';
 import { csvPairs, parsePairs } from './args.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';

@@ -1,8 +1,11 @@
 /** `tsbuild debug parse`: the BuildKit AST dump, the typed stages as JSON, or a readable listing. */
 import { readFile } from 'node:fs/promises';
-import { decodeUtf8Escaped } from '../../core/utf8.js';
-import { InvalidArgumentError, dumpAst, parseDockerfile, parseStages } from '../../internal.js';
-import type { Instruction, ParseResult, Stage, StagesResult } from '../../internal.js';
+import { decodeUtf8Escaped } from '../../core/index.js';
+import { InvalidArgumentError } from '../../core/index.js';
+import { dumpAst, parseDockerfile } from '../../parser/index.js';
+import { parseStages } from '../../frontend/index.js';
+import type { Instruction, Stage, StagesResult } from '../../frontend/index.js';
+import type { ParseResult } from '../../parser/index.js';
 
 export interface DebugParseOptions {
   readonly format: string;

@@ -1,6 +1,6 @@
 /** The engine a command works on: opened from the global options, always closed. */
-import { openEngine } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { openEngine } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import { explainNoSpace } from '../disk-full.js';
 import { requireRoot } from '../privileges.js';
 import { abortOnSignals } from '../signals.js';

@@ -1,5 +1,5 @@
 /** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
-import { diskUsage, familiarName, fsck, gc, importRootfs, inspectImage } from '../../internal.js';
+import { diskUsage, familiarName, fsck, gc, importRootfs, inspectImage } from '../../engine/index.js';
 import type { ProgressEvent } from '../../core/index.js';
 import { reportStep } from '../../core/index.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';

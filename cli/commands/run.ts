@@ -1,5 +1,6 @@
 /** `tsbuild run`: an image's command in a throwaway container, output streamed through. */
-import { InvalidArgumentError, runImage } from '../../internal.js';
+import { InvalidArgumentError } from '../../core/index.js';
+import { runImage } from '../../runner/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 

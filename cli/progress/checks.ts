@@ -3,8 +3,8 @@
  * warning (sorted by line) with its rule, URL, message and the Dockerfile lines around it, framed as
  * BuildKit's errdefs.Source prints them.
  */
-import type { SourceRange } from '../../core/errors.js';
-import type { CheckWarning } from '../../internal.js';
+import type { SourceRange } from '../../core/index.js';
+import type { CheckWarning } from '../../frontend/index.js';
 
 const RULE = '--------------------';
 

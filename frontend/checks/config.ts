@@ -3,7 +3,7 @@
  * parser directive, the same text in the `BUILDKIT_DOCKERFILE_CHECK` build arg (which replaces the
  * directive), and a `# check=…` comment right above one instruction (merged in for that instruction).
  */
-import { DockerfileError } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
 
 export interface CheckConfig {
   readonly skipAll: boolean;

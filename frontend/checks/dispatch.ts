@@ -4,9 +4,9 @@
  * without a SHELL, relative WORKDIR, EXPOSE formats, sources excluded by .dockerignore, and a base
  * image of another platform. The conversion calls `instruction` before dispatching each instruction.
  */
-import type { SourceRange } from '../../core/errors.js';
+import type { SourceRange } from '../../core/index.js';
 import { clean } from '../../fsutil/index.js';
-import { ShellLex } from '../../parser/shell/index.js';
+import { ShellLex } from '../../parser/index.js';
 import { PatternMatcher } from '../../patternmatcher/index.js';
 import { lexerFor } from '../instructions/common.js';
 import { remoteKind } from '../instructions/copy.js';

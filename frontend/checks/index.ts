@@ -4,8 +4,8 @@
  * holds those that run as stages are dispatched, and `finish` fails the build when `error=true` and a
  * check fired.
  */
-import type { ParseResult } from '../../parser/ast.js';
-import { TsbuildError } from '../../core/errors.js';
+import type { ParseResult } from '../../parser/index.js';
+import { TsbuildError } from '../../core/index.js';
 import { CHECK_BUILD_ARG, checkConfigOf } from './config.js';
 import type { CheckConfig } from './config.js';
 import { DispatchChecks } from './dispatch.js';

@@ -3,8 +3,8 @@
  * sink as it happens (so warnings found before an error still reach the user), and remembers the rules
  * that fired for `error=true`.
  */
-import { DockerfileError } from '../../core/errors.js';
-import type { SourceLocation, SourceRange } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
+import type { SourceLocation, SourceRange } from '../../core/index.js';
 import { commentCheckOptions, mergeCheckConfig } from './config.js';
 import type { CheckConfig } from './config.js';
 import { RULES } from './rules.js';

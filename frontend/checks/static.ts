@@ -4,8 +4,8 @@
  * arguments and platforms). They run before the stages are resolved, in BuildKit's order, and stop
  * where BuildKit's conversion would stop with an error (the conversion then reports that error).
  */
-import { hostPlatform as hostParts } from '../../core/platform.js';
-import type { InstructionNode, ParseResult } from '../../parser/ast.js';
+import { hostPlatform as hostParts } from '../../core/index.js';
+import type { InstructionNode, ParseResult } from '../../parser/index.js';
 import { lexerFor } from '../instructions/common.js';
 import { defaultArgs, expandMetaArgs } from '../instructions/meta-args.js';
 import { contextOf, parseInstruction } from '../instructions/parse.js';

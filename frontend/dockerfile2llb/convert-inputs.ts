@@ -3,7 +3,7 @@
  * can be built), the proxy build args (in no key and no history), the check options, and the build
  * context source (only the paths the build reads).
  */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/index.js';
 import * as llb from '../../llb/index.js';
 import type { State } from '../../llb/index.js';
 import type { CheckRunOptions } from '../checks/index.js';

@@ -9,8 +9,8 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { throwIfAborted } from '../../core/abort.js';
-import { DockerfileError, TsbuildError } from '../../core/errors.js';
+import { throwIfAborted } from '../../core/index.js';
+import { DockerfileError, TsbuildError } from '../../core/index.js';
 import * as llb from '../../llb/index.js';
 import type { State } from '../../llb/index.js';
 import { parseDockerfile } from '../../parser/index.js';

@@ -3,9 +3,9 @@
  * STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD and MAINTAINER, with docker's rules (a new ENTRYPOINT resets
  * an inherited CMD; ONBUILD triggers are stored as written) and BuildKit's history texts.
  */
-import { DockerfileError } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
 import type { Instruction } from '../instructions/index.js';
-import { goQuote } from '../../parser/text.js';
+import { goQuote } from '../../parser/index.js';
 import { checkPairsSize, commitToHistory, goQuotedRune, goQuotedSlice, goSlice, withShell } from './image.js';
 import type { StageState } from './stage-state.js';
 

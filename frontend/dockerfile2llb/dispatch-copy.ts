@@ -4,11 +4,11 @@
  * an empty filesystem and merges it over the stage, so the layer does not depend on what is below it.
  */
 import { posix } from 'node:path';
-import { DockerfileError } from '../../core/errors.js';
-import { replaceEscapes } from '../../core/utf8.js';
+import { DockerfileError } from '../../core/index.js';
+import { replaceEscapes } from '../../core/index.js';
 import * as llb from '../../llb/index.js';
 import type { FileChain, State } from '../../llb/index.js';
-import { ShellLex } from '../../parser/shell/index.js';
+import { ShellLex } from '../../parser/index.js';
 import { parseChmod, remoteKind } from '../instructions/index.js';
 import type { AddInstruction, CopyInstruction } from '../instructions/index.js';
 import type { Dispatcher } from './dispatch.js';

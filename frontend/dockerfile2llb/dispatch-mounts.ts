@@ -1,6 +1,6 @@
 /** `RUN --mount=…` → llb mounts: bind (context, stage or image), cache, tmpfs, secret and ssh. */
 import { posix } from 'node:path';
-import { DockerfileError } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
 import * as llb from '../../llb/index.js';
 import type { MountSpec, State } from '../../llb/index.js';
 import { clean } from '../../fsutil/index.js';

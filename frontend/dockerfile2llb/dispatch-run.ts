@@ -3,12 +3,12 @@
  * runs as the shell's script; anything else goes to the shell whole), mounts, network and security modes,
  * and BuildKit's history text (`RUN |2 A=1 B=2 /bin/sh -c make # buildkit`).
  */
-import { DockerfileError, FailedPreconditionError } from '../../core/errors.js';
-import { replaceEscapes } from '../../core/utf8.js';
+import { DockerfileError, FailedPreconditionError } from '../../core/index.js';
+import { replaceEscapes } from '../../core/index.js';
 import * as llb from '../../llb/index.js';
 import type { MountSpec, NetworkMode } from '../../llb/index.js';
 import { chompHeredocContent, parseHeredocWord } from '../../parser/index.js';
-import { ShellLex } from '../../parser/shell/index.js';
+import { ShellLex } from '../../parser/index.js';
 import type { RunInstruction } from '../instructions/index.js';
 import type { Dispatcher } from './dispatch.js';
 import { dispatchRunMounts } from './dispatch-mounts.js';

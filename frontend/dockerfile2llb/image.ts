@@ -1,7 +1,7 @@
 /** The image config a stage builds up: docker's rules for each instruction's effect on it. */
-import { DockerfileError } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
 import { DEFAULT_PATH } from '../../llb/index.js';
-import { goQuote } from '../../parser/text.js';
+import { goQuote } from '../../parser/index.js';
 import type { ImageSpec } from './types.js';
 
 /** BuildKit's history comment for what a Dockerfile instruction made. */

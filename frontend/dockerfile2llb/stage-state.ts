@@ -3,11 +3,11 @@
  * the image config it builds up, the build args it declared, and the numbering of its steps in progress
  * names (`[build 2/5] RUN make`).
  */
-import { DockerfileError } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
 import type { State } from '../../llb/index.js';
 import type { Instruction, Stage } from '../instructions/index.js';
 import { lexerFor } from '../instructions/common.js';
-import type { ShellLex } from '../../parser/shell/index.js';
+import type { ShellLex } from '../../parser/index.js';
 import type { ImageSpec } from './types.js';
 
 export interface DeclaredArg {

@@ -2,7 +2,7 @@
  * Instruction flags (`--name[=value]`) with the rules of BuildKit's BFlags: bool flags take no value or
  * true/false, string flags need `=`, string-list flags may repeat, anything unknown is an error.
  */
-import { DockerfileError } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
 import { withSuggestion } from './scope.js';
 
 export type FlagKind = 'bool' | 'string' | 'strings';

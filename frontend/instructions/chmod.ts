@@ -3,7 +3,7 @@
  * mode in chmod(1) syntax (`u+x`, `go-w`, `u=rwx,go=rx`, `+X`), checked with the grammar of the
  * BSD setmode port BuildKit uses.
  */
-import { DockerfileError } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
 import type { ChmodSpec } from './types.js';
 
 /** who* op perm* (op perm*)* — clauses separated by commas. */

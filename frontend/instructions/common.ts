@@ -1,5 +1,5 @@
 /** Helpers shared by the instruction parsers. */
-import { ShellLex } from '../../parser/shell/index.js';
+import { ShellLex } from '../../parser/index.js';
 import { parseHeredocWord } from '../../parser/index.js';
 import type { HeredocMarker } from '../../parser/index.js';
 import type { BFlags } from './bflag.js';

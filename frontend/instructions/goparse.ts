@@ -4,8 +4,8 @@
  * Each returns undefined (or throws a DockerfileError with Go's wording) on bad input.
  */
 import { Buffer } from 'node:buffer';
-import { DockerfileError } from '../../core/errors.js';
-import { goQuote } from '../../parser/text.js';
+import { DockerfileError } from '../../core/index.js';
+import { goQuote } from '../../parser/index.js';
 
 const MAX_INT64 = (1n << 63n) - 1n;
 

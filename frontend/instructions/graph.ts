@@ -3,7 +3,7 @@
  * RUN --mount=from=<stage>, and the ONBUILD triggers a stage inherits from its base stage.
  * Also the circular-dependency check and the stages a target needs.
  */
-import { DockerfileError } from '../../core/errors.js';
+import { DockerfileError } from '../../core/index.js';
 import { parseGoAtoi } from './goparse.js';
 import { Scope } from './scope.js';
 import type { FromInstruction, Instruction, InstructionContext } from './types.js';

@@ -1,6 +1,6 @@
 /** HEALTHCHECK: NONE, or CMD with --interval, --timeout, --start-period, --start-interval, --retries. */
-import { DockerfileError } from '../../core/errors.js';
-import { goQuote } from '../../parser/text.js';
+import { DockerfileError } from '../../core/index.js';
+import { goQuote } from '../../parser/index.js';
 import { BFlags } from './bflag.js';
 import type { Flag } from './bflag.js';
 import { argValues, baseOf, handleJSONArgs, parseFlags } from './common.js';

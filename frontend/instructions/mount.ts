@@ -3,8 +3,8 @@
  * Without an expander (parse time) an option whose value holds `$` is kept aside in `deferred` and
  * checked at dispatch time, when `parseMount` runs again with the stage's variables.
  */
-import { DockerfileError } from '../../core/errors.js';
-import { goQuote } from '../../parser/text.js';
+import { DockerfileError } from '../../core/index.js';
+import { goQuote } from '../../parser/index.js';
 import { csvFields, parseGoBool, parseGoUint, ramInBytes } from './goparse.js';
 import { withSuggestion } from './scope.js';
 import type { MountOption, MountSharing, MountType, RunMount } from './types.js';

@@ -2,10 +2,10 @@
  * AST node → typed instruction, with the semantics of BuildKit's instructions.ParseInstruction.
  * Whatever the node holds, the only exception that leaves is a located DockerfileError.
  */
-import type { SourceRange } from '../../core/errors.js';
-import { replaceEscapes } from '../../core/utf8.js';
-import type { InstructionNode, ParseResult } from '../../parser/ast.js';
-import { goQuote, trimSpace } from '../../parser/text.js';
+import type { SourceRange } from '../../core/index.js';
+import { replaceEscapes } from '../../core/index.js';
+import type { InstructionNode, ParseResult } from '../../parser/index.js';
+import { goQuote, trimSpace } from '../../parser/index.js';
 import { BFlags } from './bflag.js';
 import { argValues, baseOf, docComment, parseFlags } from './common.js';
 import { parseAdd, parseCopy } from './copy.js';

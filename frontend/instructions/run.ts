@@ -1,6 +1,6 @@
 /** RUN: command line, heredoc files, and the --mount, --network, --security and --device flags. */
-import { DockerfileError } from '../../core/errors.js';
-import { goQuote } from '../../parser/text.js';
+import { DockerfileError } from '../../core/index.js';
+import { goQuote } from '../../parser/index.js';
 import { BFlags } from './bflag.js';
 import type { Flag } from './bflag.js';
 import { baseOf, commandLine, parseFlags } from './common.js';

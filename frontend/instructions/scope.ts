@@ -2,9 +2,9 @@
  * Error plumbing for instruction parsing: every failure becomes a DockerfileError located at the
  * instruction, or at the flag or argument at fault when that can be found in the source.
  */
-import { DockerfileError, TsbuildError } from '../../core/errors.js';
-import type { SourceLocation, SourcePosition, SourceRange } from '../../core/errors.js';
-import type { InstructionNode } from '../../parser/ast.js';
+import { DockerfileError, TsbuildError } from '../../core/index.js';
+import type { SourceLocation, SourcePosition, SourceRange } from '../../core/index.js';
+import type { InstructionNode } from '../../parser/index.js';
 import type { InstructionContext } from './types.js';
 
 let cachedSource: string | undefined;

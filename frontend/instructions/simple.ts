@@ -2,7 +2,7 @@
  * The instructions with plain arguments: ENV, LABEL, ARG, EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL,
  * MAINTAINER, CMD, ENTRYPOINT and SHELL.
  */
-import { trimSpace } from '../../parser/text.js';
+import { trimSpace } from '../../parser/index.js';
 import { BFlags } from './bflag.js';
 import { argValues, baseOf, commandLine, docComment, handleJSONArgs, parseFlags } from './common.js';
 import type { Scope } from './scope.js';

@@ -4,9 +4,9 @@
  * stage by name (case-insensitively), and the target needs the stages it reaches through FROM,
  * COPY --from and RUN --mount=from. Circular dependencies are errors.
  */
-import { DockerfileError } from '../../core/errors.js';
-import type { SourceRange } from '../../core/errors.js';
-import type { ParseResult } from '../../parser/ast.js';
+import { DockerfileError } from '../../core/index.js';
+import type { SourceRange } from '../../core/index.js';
+import type { ParseResult } from '../../parser/index.js';
 import { lexerFor } from './common.js';
 import { checkCycles, dependencyEdges, findStageByName, reachableFrom } from './graph.js';
 import { contextOf, parseInstruction } from './parse.js';

@@ -3,8 +3,8 @@
  * the AST, as plain data (JSON.stringify prints every field). Values are kept as written: variables
  * are expanded later, when the instruction is dispatched.
  */
-import type { SourceRange } from '../../core/errors.js';
-import type { InstructionNode } from '../../parser/ast.js';
+import type { SourceRange } from '../../core/index.js';
+import type { InstructionNode } from '../../parser/index.js';
 
 export type InstructionKind =
   | 'from'

@@ -4,8 +4,8 @@
  * the digest asked for, or the one the registry names in `Docker-Content-Digest`.
  */
 import type { Readable } from 'node:stream';
-import { cancelled } from '../../core/abort.js';
-import type { Descriptor, Digest } from '../../snapshotter/types.js';
+import { cancelled } from '../../core/index.js';
+import type { Descriptor, Digest } from '../../oci/index.js';
 import { MediaType, sha256Digest } from '../../oci/index.js';
 import type { ImageReference } from '../reference.js';
 import { DEFAULT_DOMAIN } from '../reference.js';

@@ -5,10 +5,11 @@
  * deadline that grows with the blob's size (limits.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { cancelled, delay } from '../../core/abort.js';
-import { NotFoundError, TsbuildError } from '../../core/errors.js';
-import type { ProgressWriter } from '../../core/progress.js';
-import type { ContentStore, Descriptor } from '../../snapshotter/types.js';
+import { cancelled, delay } from '../../core/index.js';
+import { NotFoundError, TsbuildError } from '../../core/index.js';
+import type { ProgressWriter } from '../../core/index.js';
+import type { ContentStore } from '../../content/index.js';
+import type { Descriptor } from '../../oci/index.js';
 import type { ImageReference } from '../reference.js';
 import { apiHost } from './client.js';
 import type { RegistryClient } from './client.js';

@@ -1,6 +1,6 @@
 /** Registry errors: one class, a code from core, the HTTP status and a URL safe to print. */
-import { TsbuildError } from '../../core/errors.js';
-import type { ErrorCode, TsbuildErrorOptions } from '../../core/errors.js';
+import { TsbuildError } from '../../core/index.js';
+import type { ErrorCode, TsbuildErrorOptions } from '../../core/index.js';
 
 /** Query parameters that may carry secrets (signed blob redirects, token endpoints). */
 const SECRET_PARAMS =

@@ -4,7 +4,7 @@
  * (all of its tries together), and a budget of retries shared by every request of one pull.
  */
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/index.js';
 import { RegistryError } from './errors.js';
 import type { RegistryOptions } from './transport.js';
 

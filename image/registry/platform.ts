@@ -4,7 +4,7 @@
  * too, except that an arm host runs older arm variants (v7 runs v6 and v5) and arm64's v8 is the default.
  * Exact matches win over compatible ones; entries without a platform are never chosen.
  */
-import type { Descriptor, Platform } from '../../snapshotter/types.js';
+import type { Descriptor, Platform } from '../../oci/index.js';
 
 export interface PlatformSpec {
   readonly os: string;

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as Tls from 'node:tls';
-import { cancelled, delay, isAbortError } from '../../core/abort.js';
+import { cancelled, delay, isAbortError } from '../../core/index.js';
 import { RegistryError, isRetryableStatus } from './errors.js';
 import { seconds, transferLimits } from './limits.js';
 import type { RetryBudget, TransferLimits } from './limits.js';

@@ -2,7 +2,7 @@
  * One pass over one word: quote removal, escapes, `$VAR` / `${VAR...}` expansion and field splitting,
  * following BuildKit's frontend/dockerfile/shell lexer. An instance is used for a single word.
  */
-import { ShellExpansionError } from '../../core/errors.js';
+import { ShellExpansionError } from '../../core/index.js';
 import { checkWordLength } from './limits.js';
 import { applyModifier, substitute } from './modifiers.js';
 import { RuneScanner, isDigit, isNameChar, isSpecialParam } from './scanner.js';

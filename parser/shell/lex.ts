@@ -4,7 +4,7 @@
  * `//`) and field splitting. Every failure is a ShellExpansionError; nothing else escapes, whatever
  * the input.
  */
-import { InvalidArgumentError, ShellExpansionError } from '../../core/errors.js';
+import { InvalidArgumentError, ShellExpansionError } from '../../core/index.js';
 import { WordExpander } from './expander.js';
 import type { ResolvedLexOptions, ShellEnv, ShellLexOptions, WordResult } from './types.js';
 

@@ -3,7 +3,7 @@
  * (`ARG B=$A$A`, `ARG C=$B$B` …) double on every line and exhaust the heap in a few dozen lines. 1 MiB
  * is far beyond any real value (Linux refuses a single argument or environment string over 128 KiB).
  */
-import { ShellExpansionError } from '../../core/errors.js';
+import { ShellExpansionError } from '../../core/index.js';
 
 export const MAX_WORD_LENGTH = 1 << 20;
 

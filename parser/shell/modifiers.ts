@@ -1,5 +1,5 @@
 /** What each `${NAME<modifier>word}` form evaluates to once its operand has been expanded. */
-import { ShellExpansionError } from '../../core/errors.js';
+import { ShellExpansionError } from '../../core/index.js';
 import { replaceAll, replaceFirst, trimPrefix, trimSuffix } from './substitute.js';
 
 export interface ModifierUse {

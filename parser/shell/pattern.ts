@@ -4,7 +4,7 @@
  * `\/` stand for `}` and `/`, and every other character, brackets included, is literal. Patterns are
  * compiled to a token list that `matcher.ts` runs in linear time; no RegExp is ever built from them.
  */
-import { ShellExpansionError } from '../../core/errors.js';
+import { ShellExpansionError } from '../../core/index.js';
 import { codePoints } from './scanner.js';
 
 export type PatternToken =

@@ -13,12 +13,14 @@
 import { chmodSync, mkdirSync, renameSync } from 'node:fs';
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FailedPreconditionError } from '../../core/errors.js';
-import { isTempName, tempNameFor } from '../../core/fs.js';
-import { hasCode } from '../../core/sys.js';
-import type { Mount, Signal, SnapshotInfo, Snapshotter, Usage } from '../types.js';
-import { throwIfAborted } from '../../core/abort.js';
-import { removeAll } from '../../mount/mount.js';
+import { FailedPreconditionError } from '../../core/index.js';
+import { isTempName, tempNameFor } from '../../core/index.js';
+import { hasCode } from '../../core/index.js';
+import type { Mount } from '../../mount/index.js';
+import type { Signal } from '../../core/index.js';
+import type { SnapshotInfo, Snapshotter, Usage } from '../types.js';
+import { throwIfAborted } from '../../core/index.js';
+import { removeAll } from '../../mount/index.js';
 import {
   ancestorIds,
   checkCommit,

@@ -7,9 +7,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { KeyedMutex } from '../../core/fs.js';
-import { tryLockExclusive, unlockFile } from '../../core/flock.js';
-import { delay, throwIfAborted } from '../../core/abort.js';
+import { KeyedMutex } from '../../core/index.js';
+import { tryLockExclusive, unlockFile } from '../../core/index.js';
+import { delay, throwIfAborted } from '../../core/index.js';
 
 export class FileLock {
   private readonly mutex = new KeyedMutex();

@@ -9,7 +9,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
-} from '../../core/errors.js';
+} from '../../core/index.js';
 import type { SnapshotInfo, SnapshotKind, Usage } from '../types.js';
 
 export interface SnapshotRecord {

@@ -5,9 +5,9 @@
  * mtime, ctime): every write is a new inode, so a change by another process is noticed on the next read.
  */
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { atomicWriteFileSync } from '../../core/fs.js';
-import { TsbuildError } from '../../core/errors.js';
-import { hasCode } from '../../core/sys.js';
+import { atomicWriteFileSync } from '../../core/index.js';
+import { TsbuildError } from '../../core/index.js';
+import { hasCode } from '../../core/index.js';
 import { FileLock } from './lock.js';
 
 export interface JsonStoreOptions<T> {

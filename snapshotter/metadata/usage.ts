@@ -1,9 +1,9 @@
 /** Disk usage of a tree, as `du`: allocated blocks and inodes, each inode (hard links) counted once. */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasCode } from '../../core/sys.js';
+import { hasCode } from '../../core/index.js';
 import type { Usage } from '../types.js';
-import { throwIfAborted } from '../../core/abort.js';
+import { throwIfAborted } from '../../core/index.js';
 
 const BATCH = 64;
 

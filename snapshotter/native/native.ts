@@ -7,11 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { TsbuildError } from '../../core/errors.js';
-import type { Mount } from '../types.js';
+import { TsbuildError } from '../../core/index.js';
+import type { Mount } from '../../mount/index.js';
 import type { DirectorySnapshotterOptions } from '../metadata/base.js';
 import { DirectorySnapshotter, mkdirMode } from '../metadata/base.js';
-import { cancelled } from '../../core/abort.js';
+import { cancelled } from '../../core/index.js';
 
 export type NativeSnapshotterOptions = DirectorySnapshotterOptions;
 

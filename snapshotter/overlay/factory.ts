@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasCode } from '../../core/sys.js';
+import { hasCode } from '../../core/index.js';
 import { NativeSnapshotter } from '../native/native.js';
 import type { DirectorySnapshotterOptions } from '../metadata/base.js';
 import { OverlaySnapshotter, supportsOverlay } from './overlay.js';

@@ -14,13 +14,13 @@
 import { chmodSync, chownSync, existsSync, lstatSync, utimesSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InvalidArgumentError } from '../../core/errors.js';
-import type { Mount } from '../types.js';
+import { InvalidArgumentError } from '../../core/index.js';
+import type { Mount } from '../../mount/index.js';
 import type { DirectorySnapshotterOptions } from '../metadata/base.js';
 import { DirectorySnapshotter, mkdirMode } from '../metadata/base.js';
 import { ancestorIds, getRecord } from '../metadata/snapshots.js';
-import { mountAll, removeAll, unmount } from '../../mount/mount.js';
-import { OPTIONS_LIMIT, optionsLength } from '../../mount/options.js';
+import { mountAll, removeAll, unmount } from '../../mount/index.js';
+import { OPTIONS_LIMIT, optionsLength } from '../../mount/index.js';
 
 /**
  * Overlay features turned off where the kernel has them: the inode index (it ties an upper dir to one

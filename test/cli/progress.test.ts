@@ -20,8 +20,9 @@ import {
   resolveMode,
   truncate,
 } from '../../cli/progress/index.js';
-import { importRootfs, llb, openEngine, solve } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { importRootfs, openEngine, solve } from '../../engine/index.js';
+import { llb } from '../../internal.js';
+import type { Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 class FakeStream extends Writable {

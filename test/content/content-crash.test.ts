@@ -9,12 +9,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prng } from '../../bench/mutate.js';
-import {
-  cleanupContentStore,
-  createContentStore,
-  verifyContentStore,
-} from '../../content/index.js';
-import type { Digest } from '../../snapshotter/types.js';
+import { cleanupContentStore, createContentStore, verifyContentStore } from '../../content/index.js';
+import type { Digest } from '../../oci/index.js';
 import { checkDist, startChild, writeChildScript } from './helpers/content-crash.js';
 import { bytes, makeRoot, readAll, removeRoot } from './helpers/content-fixtures.js';
 

@@ -3,11 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  cleanupContentStore,
-  createContentStore,
-  verifyContentStore,
-} from '../../content/index.js';
+import { cleanupContentStore, createContentStore, verifyContentStore } from '../../content/index.js';
 import type { ContentStoreReport, LocalContentStore } from '../../content/index.js';
 import { bytes, makeRoot, rejectsWith, removeRoot } from './helpers/content-fixtures.js';
 

@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
 import { LayerEncoder, detectCompression, openLayer } from '../../diff/compression.js';
-import type { Compression } from '../../snapshotter/types.js';
+import type { Compression } from '../../diff/index.js';
 
 const sha = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 /** Large buffers compare by digest (vitest's deep equality walks them byte by byte). */

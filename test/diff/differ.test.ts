@@ -19,7 +19,7 @@ import {
   createDiffer,
   upperDiff,
 } from '../../diff/differ.js';
-import type { Mount } from '../../snapshotter/types.js';
+import type { Mount } from '../../mount/index.js';
 import {
   copyTree,
   decompress,

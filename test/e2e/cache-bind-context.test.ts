@@ -12,8 +12,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importRootfs, openEngine, withSnapshotDir } from '../../internal.js';
-import type { BuildOptions, Engine } from '../../internal.js';
+import { importRootfs, openEngine, withSnapshotDir } from '../../engine/index.js';
+import type { BuildOptions, Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 import { makeContext, recordBuild, recordFailure, writeFiles } from './helpers/build.js';
 

@@ -10,15 +10,9 @@ import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  TsbuildError,
-  build,
-  formatError,
-  importRootfs,
-  openEngine,
-  withSnapshotDir,
-} from '../../internal.js';
-import type { BuildOptions, Engine } from '../../internal.js';
+import { TsbuildError, formatError } from '../../core/index.js';
+import { build, importRootfs, openEngine, withSnapshotDir } from '../../engine/index.js';
+import type { BuildOptions, Engine } from '../../engine/index.js';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as api from '../../index.js';
-import { createEngine, llb } from '../../index.js';
-import type { BuildEngine, EngineProgressEvent } from '../../index.js';
+import { createEngine } from '../../engine/index.js';
+import { llb } from '../../index.js';
+import type { BuildEngine, EngineProgressEvent } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const canRun = canRunContainers('createEngine tests');

@@ -22,8 +22,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
 import { exportTar } from '../../image/export-tar.js';
-import { build, openEngine } from '../../internal.js';
-import type { BuildOutput, Engine } from '../../internal.js';
+import { build, openEngine } from '../../engine/index.js';
+import type { BuildOutput, Engine } from '../../engine/index.js';
 import { cliPath } from '../e2e/helpers/build.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

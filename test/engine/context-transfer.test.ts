@@ -18,8 +18,10 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
-import type { Engine, ProgressEvent } from '../../internal.js';
+import { llb } from '../../internal.js';
+import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
+import type { ProgressEvent } from '../../core/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 
 const rootReady = canRunSuite('context transfer tests (overlay mounts, chown)', { root: true });

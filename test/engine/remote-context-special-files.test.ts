@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
-import { build, openEngine } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { build, openEngine } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 
 const rootReady = canRunSuite('remote context special files', { root: true });

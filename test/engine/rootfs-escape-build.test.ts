@@ -19,8 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, importRootfs, openEngine } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { build, importRootfs, openEngine } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const canRun = canRunContainers('rootfs escape builds');

@@ -5,8 +5,9 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importRootfs, llb, openEngine, solve } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { importRootfs, openEngine, solve } from '../../engine/index.js';
+import { llb } from '../../internal.js';
+import type { Engine } from '../../engine/index.js';
 import { withReadonlyTempMount } from '../../mount/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 

@@ -8,8 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { importRootfs, openEngine, solve, withSnapshotDir } from '../../engine/index.js';
+import { llb } from '../../internal.js';
+import type { Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const canRun = canRunContainers('solve tests');

@@ -29,8 +29,8 @@ import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportLocal } from '../../image/export-local.js';
 import { exportTar } from '../../image/export-tar.js';
-import { openEngine, withSnapshotDir } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { openEngine, withSnapshotDir } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import { commitSnapshot, listTree, writeFixture } from './tree-helpers.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

@@ -21,7 +21,7 @@ import { pullImage } from '../../image/pull.js';
 import type { PullStores } from '../../image/pull.js';
 import { RegistryError, blobDeadlineMs, transferLimits } from '../../image/registry/index.js';
 import type { RegistryOptions } from '../../image/registry/index.js';
-import type { Digest } from '../../snapshotter/types.js';
+import type { Digest } from '../../oci/index.js';
 import { startFakeRegistry } from '../helpers/registry.js';
 import type { FakeRegistry, RemoteDescriptor } from '../helpers/registry.js';
 import { canRunSuite } from '../helpers/prereq.js';

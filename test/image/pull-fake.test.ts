@@ -21,7 +21,7 @@ import { MediaType, chainIDs } from '../../oci/index.js';
 import { pullImage } from '../../image/pull.js';
 import type { PullStores } from '../../image/pull.js';
 import { snapshotExists } from '../../image/unpack.js';
-import type { Digest } from '../../snapshotter/types.js';
+import type { Digest } from '../../oci/index.js';
 import { startFakeRegistry } from '../helpers/registry.js';
 import type { FakeRegistry, FakeRegistryOptions, RemoteDescriptor } from '../helpers/registry.js';
 import { canRunSuite } from '../helpers/prereq.js';

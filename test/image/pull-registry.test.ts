@@ -15,7 +15,7 @@ import { chainIDs } from '../../oci/index.js';
 import { pullImage, resolveRemote } from '../../image/pull.js';
 import type { PullStores } from '../../image/pull.js';
 import { withReadonlyTempMount } from '../../mount/index.js';
-import type { Digest } from '../../snapshotter/types.js';
+import type { Digest } from '../../oci/index.js';
 import {
   headManifest,
   pushBusybox,

@@ -22,7 +22,7 @@ import {
   retryAfterMs,
   selectManifest,
 } from '../../image/registry/index.js';
-import type { Descriptor, Digest } from '../../snapshotter/types.js';
+import type { Descriptor, Digest } from '../../oci/index.js';
 import { startFakeRegistry } from '../helpers/registry.js';
 import type { FakeRegistry, FakeRegistryOptions } from '../helpers/registry.js';
 

@@ -20,9 +20,10 @@ import {
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { lgetxattr, llistxattr, lsetxattr, mknod } from '../../core/sys.js';
-import type { Engine } from '../../internal.js';
+import type { Engine } from '../../engine/index.js';
 import { withTempMount } from '../../mount/index.js';
-import type { ContentStore, Descriptor } from '../../snapshotter/types.js';
+import type { ContentStore } from '../../content/index.js';
+import type { Descriptor } from '../../oci/index.js';
 
 /** A v2 `security.capability` value granting CAP_NET_BIND_SERVICE (binary, with NUL bytes). */
 export const CAP_NET_BIND = Buffer.from([1, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);

@@ -24,7 +24,7 @@ import {
   withTempMount,
 } from '../../mount/index.js';
 import { parseMountInfo } from '../../mount/mountinfo.js';
-import type { Mount } from '../../snapshotter/types.js';
+import type { Mount } from '../../mount/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 
 const rootReady = canRunSuite('mount tests', { root: true });

@@ -19,8 +19,9 @@ import type * as Fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { importRootfs, openEngine, solve, withSnapshotDir } from '../../engine/index.js';
+import { llb } from '../../internal.js';
+import type { Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 /** Runs once, before the first openSync of a path `match` accepts. */

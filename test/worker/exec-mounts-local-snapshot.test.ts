@@ -9,8 +9,9 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gc, importRootfs, llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { gc, importRootfs, openEngine, solve, withSnapshotDir } from '../../engine/index.js';
+import { llb } from '../../internal.js';
+import type { Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const canRun = canRunContainers('local source snapshot tests');

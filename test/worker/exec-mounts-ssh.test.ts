@@ -12,15 +12,10 @@ import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  MemoryProgressWriter,
-  importRootfs,
-  llb,
-  openEngine,
-  solve,
-  withSnapshotDir,
-} from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { MemoryProgressWriter } from '../../core/index.js';
+import { importRootfs, openEngine, solve, withSnapshotDir } from '../../engine/index.js';
+import { llb } from '../../internal.js';
+import type { Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const CLIENT = `

@@ -23,12 +23,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
+import { llb } from '../../internal.js';
+import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
 import type { CopyAction, FileAction } from '../../llb/ops.js';
 import { encodeHeader } from '../../diff/index.js';
 import type { TarHeader } from '../../diff/index.js';
 import { applyFileActions } from '../../worker/fileop/index.js';
-import { archiveCompression, compressionOf, isTarHeader } from '../../worker/fileop/unpack.js';
+import { archiveCompression } from '../../worker/fileop/unpack.js';
+import { compressionOf, isTarHeader } from '../../core/index.js';
 import { copyAction, listTree } from './helpers/fileop.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

@@ -10,8 +10,9 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { llb } from '../../internal.js';
+import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import { checkSubdir, parseRemote } from '../../worker/sources/index.js';
 import { freePort, waitForPort } from '../helpers/net.js';
 import { canRunSuite } from '../helpers/prereq.js';

@@ -12,8 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryProgressWriter, llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
-import type { Engine } from '../../internal.js';
+import { MemoryProgressWriter } from '../../core/index.js';
+import { llb } from '../../internal.js';
+import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import { dispositionFileName, httpGet, urlFileName } from '../../worker/sources/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

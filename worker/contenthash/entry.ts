@@ -9,8 +9,8 @@ import type { Hash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open, readlink } from 'node:fs/promises';
-import { CancelledError } from '../../core/errors.js';
-import { lgetxattr, llistxattr, major, minor } from '../../core/sys.js';
+import { CancelledError } from '../../core/index.js';
+import { lgetxattr, llistxattr, major, minor } from '../../core/index.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
 

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { atomicWriteFile, readSmallFile } from '../../core/fs.js';
+import { atomicWriteFile, readSmallFile } from '../../core/index.js';
 
 export class SnapshotHashMemo {
   private readonly memory = new LRUCache<string, string>({ max: 4096 });

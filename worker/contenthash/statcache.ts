@@ -13,8 +13,8 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { atomicWriteFile } from '../../core/fs.js';
-import { hasCode } from '../../core/sys.js';
+import { atomicWriteFile } from '../../core/index.js';
+import { hasCode } from '../../core/index.js';
 
 export interface StatEntry {
   readonly dev: bigint;

@@ -4,10 +4,10 @@
  */
 import { constants } from 'node:fs';
 import { chmod, lchown, mkdir, open, rm, symlink } from 'node:fs/promises';
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
-import type { CopyAction, MkdirAction, MkfileAction, RmAction, SymlinkAction } from '../../llb/ops.js';
-import { hasCode } from '../../core/sys.js';
-import { encodeUtf8Escaped } from '../../core/utf8.js';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/index.js';
+import type { CopyAction, MkdirAction, MkfileAction, RmAction, SymlinkAction } from '../../llb/index.js';
+import { hasCode } from '../../core/index.js';
+import { encodeUtf8Escaped } from '../../core/index.js';
 import type { Owner } from './paths.js';
 import {
   expandWildcards,

@@ -3,10 +3,10 @@
  * mounted (read-only) roots of the op's inputs. Nothing is ever written outside `dest`, whatever the
  * symlinks in the destination or the sources say: every path is resolved inside its root.
  */
-import type { ErrorCode } from '../../core/errors.js';
-import { CancelledError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
-import type { Chown, FileAction } from '../../llb/ops.js';
-import { SCRATCH } from '../../llb/ops.js';
+import type { ErrorCode } from '../../core/index.js';
+import { CancelledError, InvalidArgumentError, TsbuildError } from '../../core/index.js';
+import type { Chown, FileAction } from '../../llb/index.js';
+import { SCRATCH } from '../../llb/index.js';
 import { mkdirAction, mkfileAction, rmAction, symlinkAction } from './actions.js';
 import { copyAction } from './copy.js';
 import type { CopyFilter, CopyPredicate } from './filter.js';

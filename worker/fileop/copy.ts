@@ -11,10 +11,10 @@
  * - `createDestPath` creates missing parents (0755, `chown`'s owner); without it, the destination's
  *   parent must exist.
  */
-import { NotFoundError } from '../../core/errors.js';
-import { ContainedSource } from '../../fsutil/treecopy-source.js';
-import type { TreeOptions } from '../../fsutil/treecopy.js';
-import type { CopyAction } from '../../llb/ops.js';
+import { NotFoundError } from '../../core/index.js';
+import { ContainedSource } from '../../fsutil/index.js';
+import type { TreeOptions } from '../../fsutil/index.js';
+import type { CopyAction } from '../../llb/index.js';
 import { cleanRel, joinRoot, splitName } from '../../fsutil/index.js';
 import type { CopyFilter, CopyPredicate } from './filter.js';
 import { copyWithParents } from './parents.js';
@@ -23,7 +23,7 @@ import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
 import type { Owner } from './paths.js';
 import { expandWildcards, hasWildcard, lstatOrUndefined, mkdirAll, resolveIn } from './paths.js';
-import { TreeCopier } from './tree.js';
+import { TreeCopier } from '../../fsutil/index.js';
 
 export interface CopyContext {
   /** The mounted source root; undefined for an empty file system (scratch). */

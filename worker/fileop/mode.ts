@@ -3,7 +3,7 @@
  * copied entry; a symbolic mode (`u+x`, `go-w,a+r`, `u=rwX`) changes each entry's source mode, `X`
  * adding execute for directories and for files that already have it for someone. No `who` means all.
  */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/index.js';
 
 /** The mode an entry gets from its source mode (permission bits and setuid/setgid/sticky). */
 export type ModeFn = (sourceMode: number, isDir: boolean) => number;

@@ -8,8 +8,8 @@
  * (and, to reach them, their parent directories, which keep their own metadata as in BuildKit), behind
  * the action's include/exclude patterns and the source's own filter.
  */
-import { NotFoundError } from '../../core/errors.js';
-import type { CopyAction } from '../../llb/ops.js';
+import { NotFoundError } from '../../core/index.js';
+import type { CopyAction } from '../../llb/index.js';
 import { cleanRel, joinRoot } from '../../fsutil/index.js';
 import type { CopyContext } from './copy.js';
 import { sourceTreeOptions } from './copy.js';
@@ -17,7 +17,7 @@ import type { CopyFilter, FilterDecision } from './filter.js';
 import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
 import { expandWildcards, hasWildcard, lstatOrUndefined, mkdirAll, resolveIn } from './paths.js';
-import { TreeCopier } from './tree.js';
+import { TreeCopier } from '../../fsutil/index.js';
 
 /**
  * The pivot (before the last `/./` marker, '' without one) and the rest of a source path, both

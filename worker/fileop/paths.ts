@@ -7,8 +7,8 @@
  */
 import type { Stats } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, readdir } from 'node:fs/promises';
-import { FailedPreconditionError } from '../../core/errors.js';
-import { hasCode } from '../../core/sys.js';
+import { FailedPreconditionError } from '../../core/index.js';
+import { hasCode } from '../../core/index.js';
 import { cleanRel, compileMatch, hostLookup, joinRoot, resolveRel, splitName } from '../../fsutil/index.js';
 
 /** A path resolved inside a root: `rel` is relative to the root ('' is the root), `abs` on the host. */

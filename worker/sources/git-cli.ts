@@ -4,9 +4,9 @@
  * `ext` transports, and refs resolved to commits with `git ls-remote`.
  */
 import { spawn } from 'node:child_process';
-import { cancelled } from '../../core/abort.js';
-import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../../core/errors.js';
-import { SCP_LIKE_REMOTE } from '../../core/remote-context.js';
+import { cancelled } from '../../core/index.js';
+import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../../core/index.js';
+import { SCP_LIKE_REMOTE } from '../../core/index.js';
 
 export interface GitRemote {
   /** The remote as git is given it (without the fragment). */

@@ -8,9 +8,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { cancelled } from '../../core/abort.js';
-import { InvalidArgumentError } from '../../core/errors.js';
-import { RegistryError, codeForStatus, redactURL } from '../../image/registry/errors.js';
+import { cancelled } from '../../core/index.js';
+import { InvalidArgumentError } from '../../core/index.js';
+import { RegistryError, codeForStatus, redactURL } from '../../image/index.js';
 
 const MAX_REDIRECTS = 10;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

@@ -5,12 +5,12 @@
  * build whose later steps all hit the cache pulls nothing.
  */
 import { createHash } from 'node:crypto';
-import { NotFoundError } from '../../core/errors.js';
-import type { ProgressWriter } from '../../core/progress.js';
+import { NotFoundError } from '../../core/index.js';
+import type { ProgressWriter } from '../../core/index.js';
 import { chainIDs } from '../../oci/index.js';
-import type { ImageStore } from '../../image/store.js';
+import type { ImageStore } from '../../image/index.js';
 import type { Op } from '../../solver/index.js';
-import type { Snapshotter } from '../../snapshotter/types.js';
+import type { Snapshotter } from '../../snapshotter/index.js';
 import { snapshotResult } from '../results.js';
 
 /** Base images a build resolved from a registry without pulling their layers (one solve's). */

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { TsbuildError } from '../../../core/errors.js';
 import type { ErrorCode } from '../../../core/errors.js';
-import type { Digest } from '../../../snapshotter/types.js';
+import type { Digest } from '../../../oci/index.js';
 import { prng } from '../../../bench/mutate.js';
 
 /** A fresh directory under the OS temp dir; remove it with `removeRoot`. */

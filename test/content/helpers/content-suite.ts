@@ -5,7 +5,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ContentStore, Digest } from '../../../snapshotter/types.js';
+import type { ContentStore } from '../../../content/index.js';
+import type { Digest } from '../../../oci/index.js';
 import {
   bytes,
   chunked,

@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { once } from 'node:events';
 import { NotFoundError, TsbuildError } from '../../../core/errors.js';
-import type { ContentInfo, ContentStore, ContentWriter, Digest } from '../../../snapshotter/types.js';
+import type { ContentInfo, ContentStore, ContentWriter } from '../../../content/index.js';
+import type { Digest } from '../../../oci/index.js';
 
 export class TestContentStore implements ContentStore {
   readonly labels = new Map<Digest, Record<string, string>>();

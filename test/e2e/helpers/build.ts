@@ -6,8 +6,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { build } from '../../../internal.js';
-import type { BuildOptions, BuildResult, Engine, ProgressEvent } from '../../../internal.js';
+import { build } from '../../../engine/index.js';
+import type { BuildOptions, BuildResult, Engine } from '../../../engine/index.js';
+import type { ProgressEvent } from '../../../core/index.js';
 import { repoRoot } from '../../helpers/shared.js';
 
 /** Writes `files` (relative path → content) under a new directory below `parent`; returns its path. */

@@ -1,0 +1,15 @@
+/** image/: what other folders may import. */
+export type { ImportResult, ImportSource } from './import.js';
+export type { ImageMetadata } from './pull.js';
+export type { RegistryOptions } from './registry/transport.js';
+export type { ImageRecord } from './store.js';
+export { SNAPSHOT_LABEL, commitImage } from './commit.js';
+export { checkLocalDest, checkTarDest } from './export-dest.js';
+export { exportLocal, withSnapshotView } from './export-local.js';
+export { exportTar, exportTarFile } from './export-tar.js';
+export { importImage } from './import.js';
+export { LayerIndex } from './layerindex.js';
+export { fetchImageMetadata, pullImage } from './pull.js';
+export { familiarReference, normalizeReference, parseReference } from './reference.js';
+export { RegistryError, codeForStatus, redactURL } from './registry/errors.js';
+export { ImageStore } from './store.js';
