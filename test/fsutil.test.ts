@@ -135,7 +135,22 @@ describe('securejoin', () => {
 });
 
 describe('one copy of each', () => {
-  const folders = ['core', 'parser', 'llb', 'frontend', 'solver', 'snapshotter', 'executor', 'worker'];
+  const folders = [
+    'core',
+    'oci',
+    'patternmatcher',
+    'content',
+    'mount',
+    'diff',
+    'gc',
+    'parser',
+    'llb',
+    'frontend',
+    'solver',
+    'snapshotter',
+    'executor',
+    'worker',
+  ];
   const more = ['image', 'runner', 'engine', 'daemon', 'cli'];
   const sources = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../../helpers/shared.js';
 
-export const distContent = join(repoRoot, 'dist', 'snapshotter', 'content', 'index.js');
+export const distContent = join(repoRoot, 'dist', 'content', 'index.js');
 
 /** Fails clearly when dist/ is missing or older than the sources it was built from. */
 export function checkDist(): void {
@@ -23,9 +23,9 @@ export function checkDist(): void {
       `${distContent} is missing: run \`npm run build\` before this test (it runs the compiled store)`,
     );
   }
-  const sources = join(repoRoot, 'snapshotter', 'content');
+  const sources = join(repoRoot, 'content');
   for (const name of readdirSync(sources).filter((n) => n.endsWith('.ts'))) {
-    const built = join(repoRoot, 'dist', 'snapshotter', 'content', name.replace(/\.ts$/, '.js'));
+    const built = join(repoRoot, 'dist', 'content', name.replace(/\.ts$/, '.js'));
     if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(sources, name)).mtimeMs) {
       throw new Error(`${built} is older than content/${name}: run \`npm run build\` first`);
     }
