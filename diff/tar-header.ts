@@ -1,12 +1,26 @@
 /**
- * Tar headers: the shape of one member as the layer code sees it, the block constants, and the
- * header encoder (a ustar block, preceded by a PAX extended header for whatever does not fit ustar:
- * non-ASCII or long names, big ids or sizes, out-of-range or fractional mtimes, xattrs as raw bytes).
- * The parser is in tar-parser.ts; tar.ts explains why neither comes from tar-stream.
+ * Tar headers: the shape of one member as the layer code sees it (with a sparse file's map, which
+ * tar-sparse.ts reads), the block constants, and the header encoder (a ustar block, preceded by a PAX
+ * extended header for whatever does not fit ustar: non-ASCII or long names, big ids or sizes,
+ * out-of-range or fractional mtimes, xattrs as raw bytes). The parser is in tar-parser.ts; tar.ts
+ * explains why neither comes from tar-stream.
  */
 import { InvalidArgumentError } from '../core/index.js';
-import type { SparseMap } from './tar-sparse.js';
 export type EntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
+
+/** One stored run of a sparse file: `length` bytes at `offset`. */
+export interface SparseFragment {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Where a sparse member's stored bytes go in the file. */
+export interface SparseMap {
+  /** The file's size; what the fragments do not cover reads as zeros. */
+  readonly realSize: number;
+  /** In file order, not overlapping, within `realSize`; their lengths add up to the member's data. */
+  readonly fragments: readonly SparseFragment[];
+}
 
 /** One archive member as the layer code sees it. */
 export interface TarHeader {

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, TsbuildError } from '../core/index.js';
 import { BLOCK, padding, parseNumber } from './tar-header.js';
-import type { TarHeader } from './tar-header.js';
+import type { SparseFragment, SparseMap, TarHeader } from './tar-header.js';
 import { cstring, memberHeader, parsePax, verifyChecksum } from './tar-member.js';
 import type { PendingMeta } from './tar-member.js';
 import {
@@ -17,7 +17,7 @@ import {
   paxSparseFormat,
   paxSparseFragments,
 } from './tar-sparse.js';
-import type { SparseFragment, SparseMap, SparseRecords } from './tar-sparse.js';
+import type { SparseRecords } from './tar-sparse.js';
 
 /**
  * What the parser hands over; `data` is called with the content, in pieces, `size` bytes in all, each

@@ -17,19 +17,7 @@
  */
 import { InvalidArgumentError, TsbuildError } from '../core/index.js';
 import { BLOCK, parseNumber } from './tar-header.js';
-
-export interface SparseFragment {
-  readonly offset: number;
-  readonly length: number;
-}
-
-/** Where a sparse member's stored bytes go in the file. */
-export interface SparseMap {
-  /** The file's size; what the fragments do not cover reads as zeros. */
-  readonly realSize: number;
-  /** In file order, not overlapping, within `realSize`; their lengths add up to the member's data. */
-  readonly fragments: readonly SparseFragment[];
-}
+import type { SparseFragment, SparseMap } from './tar-header.js';
 
 /** The most map entries a member may have (GNU tar writes one per data extent, and one at the end). */
 export const MAX_SPARSE_FRAGMENTS = 1 << 18;

@@ -10,7 +10,6 @@
  * records, and the applier wants a synchronous parser it can drive at disk speed.
  */
 export { BLOCK, END_OF_ARCHIVE, ZERO_BLOCK, encodeHeader, padding } from './tar-header.js';
-export type { EntryType, TarHeader } from './tar-header.js';
+export type { EntryType, SparseFragment, SparseMap, TarHeader } from './tar-header.js';
 export { TarParser } from './tar-parser.js';
 export type { TarHandler } from './tar-parser.js';
-export type { SparseFragment, SparseMap } from './tar-sparse.js';
