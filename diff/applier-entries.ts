@@ -18,7 +18,7 @@ import {
 import type { BigIntStats, Stats } from 'node:fs';
 import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../core/index.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../core/index.js';
-import type { ApplyTarget } from './applier.js';
+import type { ApplyTarget } from './types.js';
 import { ApplyTree, join, lstatOrUndefined } from './applier-tree.js';
 import { applyWhiteout } from './applier-whiteouts.js';
 import { cleanRel, joinRoot, resolveRel, splitName } from '../fsutil/index.js';

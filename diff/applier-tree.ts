@@ -26,7 +26,7 @@ import {
 import type { BigIntStats, Stats } from 'node:fs';
 import { FailedPreconditionError } from '../core/index.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, SysError, lsetxattr, mknod } from '../core/index.js';
-import type { ApplyTarget } from './applier.js';
+import type { ApplyTarget } from './types.js';
 import { OverlayView, isOpaque, isOverlayPrivateXattr, isWhiteout } from './overlay.js';
 import { hostLookup, joinRoot, resolveRel, splitName } from '../fsutil/index.js';
 import type { Lookup, LookupFn } from '../fsutil/index.js';

@@ -39,7 +39,7 @@ import {
   isCorruptCompressedData,
 } from '../core/index.js';
 import type { ErrorCode } from '../core/index.js';
-import type { ApplyOptions, Applier } from './types.js';
+import type { ApplyOptions, ApplyResult, ApplyTarget, Applier } from './types.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 import type { Mount } from '../mount/index.js';
@@ -47,17 +47,6 @@ import { Unpacker } from './applier-entries.js';
 import { openLayer } from './compression.js';
 import { parseOverlay } from './overlay.js';
 import { TarParser } from './tar.js';
-
-export interface ApplyTarget {
-  /** The directory written. */
-  readonly root: string;
-  readonly whiteouts: 'overlay' | 'delete';
-  /**
-   * Overlay mode: the layer directories below `root`, topmost first. Undefined when not known (a bind
-   * mount applied in overlay mode): every whiteout is then written.
-   */
-  readonly lowers?: readonly string[];
-}
 
 /** Where and how to apply, from the mounts of an active snapshot. */
 export function applyTarget(mounts: readonly Mount[], options: ApplyOptions = {}): ApplyTarget {
@@ -80,12 +69,6 @@ export function applyTarget(mounts: readonly Mount[], options: ApplyOptions = {}
     return { root: o.upper, whiteouts: 'overlay', lowers: o.lowers };
   }
   throw new FailedPreconditionError(`applier: cannot apply onto a ${m.type} mount`);
-}
-
-export interface ApplyResult {
-  readonly diffID: Digest;
-  /** Members in the archive. */
-  readonly entries: number;
 }
 
 /** The applier over a content store (what the engine wires up). */

@@ -1,7 +1,6 @@
 /** Layers: diff two snapshots into an OCI layer blob, apply a layer blob onto a snapshot. */
 export type * from './types.js';
 export { LayerApplier, applyLayer, applyTarget, createApplier } from './applier.js';
-export type { ApplyResult, ApplyTarget } from './applier.js';
 export { LayerEncoder, MEDIA_TYPES, detectCompression, openLayer } from './compression.js';
 export type { EncodedLayer, LayerEncoderOptions, OpenedLayer } from './compression.js';
 export { compareNames, overlayChanges, sameEntry, walkingChanges } from './changes.js';

@@ -37,6 +37,24 @@ export interface ApplyOptions extends Signal {
   readonly whiteouts?: 'overlay' | 'delete';
 }
 
+/** Where and how the applier writes (applier.ts makes one from a snapshot's mounts). */
+export interface ApplyTarget {
+  /** The directory written. */
+  readonly root: string;
+  readonly whiteouts: 'overlay' | 'delete';
+  /**
+   * Overlay mode: the layer directories below `root`, topmost first. Undefined when not known (a bind
+   * mount applied in overlay mode): every whiteout is then written.
+   */
+  readonly lowers?: readonly string[];
+}
+
+export interface ApplyResult {
+  readonly diffID: Digest;
+  /** Members in the archive. */
+  readonly entries: number;
+}
+
 export interface Applier {
   /** Unpacks a layer (gzip, zstd or plain, detected by magic bytes) onto the mounts; returns the diffID. */
   apply(layer: Descriptor, mounts: readonly Mount[], options?: ApplyOptions): Promise<Digest>;

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
 import { lgetxattr, lsetxattr, major, minor } from '../../core/sys.js';
 import { LayerApplier, applyLayer, applyTarget, createApplier } from '../../diff/applier.js';
-import type { ApplyTarget } from '../../diff/applier.js';
+import type { ApplyTarget } from '../../diff/types.js';
 import {
   canMountOverlay,
   exists,

@@ -23,7 +23,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
 import { applyLayer } from '../../diff/applier.js';
-import type { ApplyTarget } from '../../diff/applier.js';
+import type { ApplyTarget } from '../../diff/types.js';
 import { cleanRel, hostLookup, resolveRel } from '../../fsutil/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import { conformance } from '../helpers/shared.js';

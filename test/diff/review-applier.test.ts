@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyLayer } from '../../diff/applier.js';
-import type { ApplyTarget } from '../../diff/applier.js';
+import type { ApplyTarget } from '../../diff/types.js';
 import { tempDir } from './helpers/layers.js';
 import { rawTar } from './helpers/raw-tar.js';
 
