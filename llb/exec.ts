@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../core/index.js';
 import { resolvePath } from './file.js';
 import type { InputList } from './graph.js';
 import type { CacheSharing, ExecOp, Mount, NetworkMode, OpMetadata, SecurityMode } from './ops.js';
-import type { State } from './state.js';
+import type { StateView } from './state-view.js';
 
 /** Added to an exec's environment when it sets no PATH of its own. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -15,7 +15,7 @@ export type MountSpec =
   | {
       readonly type: 'bind';
       readonly dest: string;
-      readonly from: State;
+      readonly from: StateView;
       readonly selector?: string;
       readonly readonly?: boolean;
       /** Writable, but the writes are thrown away (no output). */
@@ -26,7 +26,7 @@ export type MountSpec =
       readonly dest: string;
       readonly id?: string;
       readonly sharing?: CacheSharing;
-      readonly from?: State;
+      readonly from?: StateView;
       /** With `from`: the path in it that seeds the cache (`source=`). */
       readonly selector?: string;
       readonly uid?: number;
@@ -68,7 +68,7 @@ export interface RunOptions {
 }
 
 /** Builds the exec op of `options` run on `root`; `inputs` collects what it reads. */
-export function execOp(root: State, options: RunOptions, inputs: InputList): ExecOp {
+export function execOp(root: StateView, options: RunOptions, inputs: InputList): ExecOp {
   const args = typeof options.args === 'string' ? ['/bin/sh', '-c', options.args] : [...options.args];
   if (args.length === 0) throw new InvalidArgumentError('run needs a command');
   const cwd = options.cwd === undefined ? root.cwd : resolvePath(root.cwd, options.cwd);

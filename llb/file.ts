@@ -7,7 +7,7 @@
 import { SCRATCH } from './ops.js';
 import type { Chown, CopyAction, FileAction, FileOp, MkdirAction, MkfileAction, RmAction } from './ops.js';
 import type { InputList } from './graph.js';
-import type { State } from './state.js';
+import type { StateView } from './state-view.js';
 
 export interface CopyOptions {
   readonly chown?: Chown;
@@ -35,14 +35,14 @@ export interface RmOptions {
 }
 
 type Pending =
-  | { readonly action: Omit<CopyAction, 'src'>; readonly from: State }
+  | { readonly action: Omit<CopyAction, 'src'>; readonly from: StateView }
   | { readonly action: Exclude<FileAction, CopyAction> };
 
 /** An immutable sequence of file actions. */
 export class FileChain {
   constructor(readonly pending: readonly Pending[]) {}
 
-  copy(from: State, srcPath: string, dest: string, options: CopyOptions = {}): FileChain {
+  copy(from: StateView, srcPath: string, dest: string, options: CopyOptions = {}): FileChain {
     return new FileChain([...this.pending, copyPending(from, srcPath, dest, options)]);
   }
 
@@ -74,7 +74,7 @@ export class FileChain {
   }
 }
 
-function copyPending(from: State, srcPath: string, dest: string, o: CopyOptions): Pending {
+function copyPending(from: StateView, srcPath: string, dest: string, o: CopyOptions): Pending {
   const action: Omit<CopyAction, 'src'> = {
     action: 'copy',
     srcPath,
@@ -101,7 +101,7 @@ function mkdirAction(path: string, mode: number, o: MkdirOptions): MkdirAction {
 
 const EMPTY = new FileChain([]);
 
-export function copy(from: State, srcPath: string, dest: string, options: CopyOptions = {}): FileChain {
+export function copy(from: StateView, srcPath: string, dest: string, options: CopyOptions = {}): FileChain {
   return EMPTY.copy(from, srcPath, dest, options);
 }
 
@@ -128,7 +128,7 @@ export function resolvePath(cwd: string, path: string): string {
 }
 
 /** The file op for `chain` applied to `target`; the states it reads are added to `inputs`. */
-export function fileOp(target: State, chain: FileChain, inputs: InputList): FileOp {
+export function fileOp(target: StateView, chain: FileChain, inputs: InputList): FileOp {
   const base = target.isScratch ? SCRATCH : inputs.add(target.output);
   const actions = chain.pending.map((p): FileAction => {
     if ('from' in p) {

@@ -34,6 +34,7 @@ export type { Definition, DefinitionOp } from './definition.js';
 export { ExecState, State, image, local, merge, remote, scratch } from './state.js';
 export { DefinitionSize, MAX_DEFINITION_SIZE, definitionTooLarge } from './graph.js';
 export type { LocalOptions } from './state.js';
+export type { StateView } from './state-view.js';
 export { DEFAULT_PATH } from './exec.js';
 export type { MountSpec, RunOptions } from './exec.js';
 export { FileChain, copy, mkdir, mkfile, rm, symlink } from './file.js';

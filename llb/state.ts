@@ -18,6 +18,7 @@ import type { FileChain } from './file.js';
 import { buildDefinition, InputList, Vertex } from './graph.js';
 import type { Output } from './graph.js';
 import type { NetworkMode, OpInput, OpMetadata } from './ops.js';
+import type { StateView } from './state-view.js';
 
 interface StateValues {
   readonly env: readonly (readonly [string, string])[];
@@ -28,7 +29,7 @@ interface StateValues {
 
 const DEFAULT_VALUES: StateValues = { env: [], cwd: '/', user: '', network: 'sandbox' };
 
-export class State {
+export class State implements StateView {
   constructor(
     /** The result this state stands for; null for scratch. */
     readonly output: Output | null,
