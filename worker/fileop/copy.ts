@@ -13,51 +13,16 @@
  */
 import { NotFoundError } from '../../core/index.js';
 import { ContainedSource } from '../../fsutil/index.js';
-import type { TreeOptions } from '../../fsutil/index.js';
 import type { CopyAction } from '../../llb/index.js';
 import { cleanRel, joinRoot, splitName } from '../../fsutil/index.js';
-import type { CopyFilter, CopyPredicate } from './filter.js';
+import type { CopyContext } from './copy-context.js';
+import { sourceTreeOptions } from './copy-context.js';
 import { copyWithParents } from './parents.js';
 import { archiveCompression, unpackInto } from './unpack.js';
 import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
-import type { Owner } from './paths.js';
 import { expandWildcards, hasWildcard, lstatOrUndefined, mkdirAll, resolveIn } from './paths.js';
 import { TreeCopier } from '../../fsutil/index.js';
-
-export interface CopyContext {
-  /** The mounted source root; undefined for an empty file system (scratch). */
-  readonly srcRoot: string | undefined;
-  readonly destRoot: string;
-  /** The chown's owner. */
-  readonly owner: Owner | undefined;
-  /**
-   * The source root is a host directory read in place (a local source): what is copied from it is owned
-   * by 0:0 unless chowned (an archive's members keep theirs), and nothing is read through a symlink a
-   * change during the build put on the way (TreeOptions.containedIn).
-   */
-  readonly hostSource?: boolean;
-  /** Overrides the action's include/exclude patterns. */
-  readonly filter?: CopyFilter;
-  /**
-   * What the source root holds at all (a local source's filter), on paths relative to the source root:
-   * an entry it refuses is as if absent.
-   */
-  readonly sourceFilter?: CopyPredicate;
-  readonly signal?: AbortSignal;
-  readonly parallelism?: number;
-  /** The overlay mounted at `destRoot`, when it is one (see TreeOptions.overlay). */
-  readonly overlay?: { readonly merged: string; readonly upper: string } | undefined;
-}
-
-/** The owner of what a copy takes from a host directory without a chown. */
-const HOST_SOURCE_OWNER: Owner = { uid: 0, gid: 0 };
-
-/** The tree copier's options for the copy's source: the owner entries get, and containment. */
-export function sourceTreeOptions(ctx: CopyContext): Pick<TreeOptions, 'owner' | 'containedIn'> {
-  if (ctx.hostSource !== true) return { owner: ctx.owner };
-  return { owner: ctx.owner ?? HOST_SOURCE_OWNER, containedIn: ctx.srcRoot };
-}
 
 /** True when a destination names a directory by its spelling (`dir/`, `dir/.`, `/`). */
 function spelledAsDir(dest: string): boolean {

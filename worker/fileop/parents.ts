@@ -11,8 +11,8 @@
 import { NotFoundError } from '../../core/index.js';
 import type { CopyAction } from '../../llb/index.js';
 import { cleanRel, joinRoot } from '../../fsutil/index.js';
-import type { CopyContext } from './copy.js';
-import { sourceTreeOptions } from './copy.js';
+import type { CopyContext } from './copy-context.js';
+import { sourceTreeOptions } from './copy-context.js';
 import type { CopyFilter, FilterDecision } from './filter.js';
 import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';

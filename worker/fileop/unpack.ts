@@ -24,7 +24,7 @@ import type { ArchiveCompression } from '../../core/index.js';
 import { FailedPreconditionError, TsbuildError } from '../../core/index.js';
 import { joinRoot } from '../../fsutil/index.js';
 import { applyLayer } from '../../diff/index.js';
-import type { CopyContext } from './copy.js';
+import type { CopyContext } from './copy-context.js';
 import { mkdirAll } from './paths.js';
 import { TreeCopier } from '../../fsutil/index.js';
 
