@@ -12,7 +12,7 @@ import type { SourceOp } from '../llb/index.js';
 import type { Op } from '../solver/index.js';
 import { ContextTransfer } from './context-transfer.js';
 import { followPathPatterns } from './follow-paths.js';
-import type { WorkerDeps } from './ops.js';
+import type { WorkerDeps } from './deps.js';
 import { localResult } from './results.js';
 
 /**

@@ -5,16 +5,12 @@
  */
 import { ExecError, NotFoundError, TsbuildError } from '../core/index.js';
 import { logEvent } from '../core/index.js';
-import type { Executor } from '../executor/index.js';
-import type { ImageStore } from '../image/index.js';
 import { dirname, join } from 'node:path';
 import { resolveFileOwner } from '../executor/index.js';
 import type { ExecOp, FileOp, SourceOp } from '../llb/index.js';
 import { parseSourceIdentifier } from '../llb/index.js';
 import type { CacheDep, CacheMap, Op, OpContext, Result } from '../solver/index.js';
-import type { Snapshotter } from '../snapshotter/index.js';
-import type { SourceFilter, StatCache } from './contenthash/index.js';
-import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
+import type { WorkerDeps } from './deps.js';
 import { execCacheDeps } from './exec-cache.js';
 import { withExecMounts } from './exec-mounts.js';
 import { localSourceOp } from './local-source.js';
@@ -22,49 +18,12 @@ import type { PreparedMounts } from './exec-mounts.js';
 import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { parentOf, withResultDirs } from './mounts.js';
 import { gitSourceOp, httpSourceOp, imageSourceOp } from './sources/index.js';
-import type { PendingImages, SourceDeps } from './sources/index.js';
+import type { SourceDeps } from './sources/index.js';
 import type { WorkerResult } from './results.js';
 import { asWorkerResult, localFilterOf, localTransferOf, snapshotResult } from './results.js';
 import { hashFiltered, sha } from './local-hash.js';
 import { inNewSnapshot } from './new-snapshot.js';
 import type { SnapshotWork } from './new-snapshot.js';
-
-/**
- * Compiles a local source's include/exclude patterns into a filter on paths relative to the local root
- * ('a/b', no leading slash): false leaves an entry (and its tree) out, 'descend' keeps a directory only
- * for what is kept under it; undefined keeps everything.
- */
-export type FilterCompiler = (
-  include: readonly string[],
-  exclude: readonly string[],
-) => SourceFilter | undefined;
-
-export interface WorkerDeps {
-  readonly snapshotter: Snapshotter;
-  readonly images: ImageStore;
-  readonly executor: Executor;
-  readonly statCache: StatCache;
-  /** Local sources by name (`local:context` → a directory). */
-  readonly locals: Readonly<Record<string, string>>;
-  /** Counts containers started, for tests and progress. */
-  readonly counters: { containers: number };
-  /** Where cache mounts live (default: `cachemounts` beside the cache index). */
-  readonly cacheMountsRoot: string;
-  /** Secret values by id, for this solve only; never part of a cache key, snapshot or log. */
-  readonly secrets?: Readonly<Record<string, Uint8Array>>;
-  /** SSH agent sockets by id (host paths), for this solve only; never part of a cache key or log. */
-  readonly ssh?: Readonly<Record<string, string>>;
-  /** Remembered content hashes of paths in committed snapshots. */
-  readonly snapshotHashes?: SnapshotHashMemo;
-  /** Proxy variables given to every exec that does not set them (never part of a cache key). */
-  readonly proxyEnv?: Readonly<Record<string, string>>;
-  /** Compiles local sources' include/exclude patterns; without it, patterns are an error. */
-  readonly compileFilter?: FilterCompiler;
-  /** The cache index directory; the http and git sources keep their state in `sources` beside it. */
-  readonly cacheDir?: string;
-  /** Base images resolved from a registry and not pulled yet (this solve only). */
-  readonly pendingImages?: PendingImages;
-}
 
 function failure(op: string, cause: unknown): TsbuildError {
   if (cause instanceof TsbuildError) return cause;

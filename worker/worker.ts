@@ -16,7 +16,7 @@ import { FileCacheStore, Solver } from '../solver/index.js';
 import type { Op, Vertex } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { StatCache } from './contenthash/index.js';
-import type { FilterCompiler, WorkerDeps } from './ops.js';
+import type { FilterCompiler, WorkerDeps } from './deps.js';
 import type { PendingImages } from './sources/index.js';
 import { execOp, fileOp, mergeOp, sourceOp } from './ops.js';
 import type { WorkerResult } from './results.js';
