@@ -21,7 +21,7 @@ import { contextOf, hostPlatform, parseInstruction, parseStages } from '../instr
 import type { Instruction, InstructionContext, Stage, StagesResult } from '../instructions/index.js';
 import { checkOptions, checkPlatform, contextSource, proxyEnvOf } from './convert-inputs.js';
 import { dispatchInstruction } from './dispatch.js';
-import type { Dispatcher } from './dispatch.js';
+import type { Dispatcher } from './dispatcher.js';
 import { cloneImage, emptyImage, splitEnv } from './image.js';
 import { StageState, uppercaseCmd } from './stage-state.js';
 import type { ConvertOptions, ConvertResult, ImageSpec, ResolvedImage } from './types.js';

@@ -11,7 +11,7 @@ import type { FileChain, State } from '../../llb/index.js';
 import { ShellLex } from '../../parser/index.js';
 import { parseChmod, remoteKind } from '../instructions/index.js';
 import type { AddInstruction, CopyInstruction } from '../instructions/index.js';
-import type { Dispatcher } from './dispatch.js';
+import type { Dispatcher } from './dispatcher.js';
 import { parseChown } from './dispatch-env.js';
 import { commitToHistory } from './image.js';
 import type { StageState } from './stage-state.js';

@@ -8,7 +8,7 @@ import type {
   UserInstruction,
   WorkdirInstruction,
 } from '../instructions/index.js';
-import type { Dispatcher } from './dispatch.js';
+import type { Dispatcher } from './dispatcher.js';
 import { addEnv, checkPairsSize, commitToHistory } from './image.js';
 import type { StageState } from './stage-state.js';
 

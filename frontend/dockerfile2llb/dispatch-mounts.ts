@@ -6,7 +6,7 @@ import type { MountSpec, State } from '../../llb/index.js';
 import { clean } from '../../fsutil/index.js';
 import { parseMount } from '../instructions/index.js';
 import type { RunInstruction, RunMount } from '../instructions/index.js';
-import type { Dispatcher } from './dispatch.js';
+import type { Dispatcher } from './dispatcher.js';
 import type { StageState } from './stage-state.js';
 
 /** The state a mount reads: the context, an earlier stage, or an image. */

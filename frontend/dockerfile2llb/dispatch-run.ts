@@ -10,7 +10,7 @@ import type { MountSpec, NetworkMode } from '../../llb/index.js';
 import { chompHeredocContent, parseHeredocWord } from '../../parser/index.js';
 import { ShellLex } from '../../parser/index.js';
 import type { RunInstruction } from '../instructions/index.js';
-import type { Dispatcher } from './dispatch.js';
+import type { Dispatcher } from './dispatcher.js';
 import { dispatchRunMounts } from './dispatch-mounts.js';
 import { commitToHistory, withShell } from './image.js';
 import type { StageState } from './stage-state.js';
