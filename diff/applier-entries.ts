@@ -19,9 +19,9 @@ import type { BigIntStats, Stats } from 'node:fs';
 import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../core/index.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../core/index.js';
 import type { ApplyTarget } from './types.js';
-import { ApplyTree, join, lstatOrUndefined } from './applier-tree.js';
+import { ApplyTree, join } from './applier-tree.js';
 import { applyWhiteout } from './applier-whiteouts.js';
-import { cleanRel, joinRoot, resolveRel, splitName } from '../fsutil/index.js';
+import { cleanRel, joinRoot, lstatSyncOrUndefined, resolveRel, splitName } from '../fsutil/index.js';
 import type { TarHandler, TarHeader } from './tar.js';
 import { WHITEOUT_PREFIX } from './tar-writer.js';
 
@@ -128,7 +128,7 @@ export class Unpacker implements TarHandler {
       // Only if the path still leads to a directory without a symlink on the way.
       if (resolveRel(tree.lookup, d.rel, false) !== d.rel) continue;
       const path = joinRoot(tree.root, d.rel);
-      if (lstatOrUndefined(path)?.isDirectory() !== true) continue;
+      if (lstatSyncOrUndefined(path)?.isDirectory() !== true) continue;
       lutimesSync(path, d.atime, d.mtime);
     }
   }
@@ -144,7 +144,7 @@ export class Unpacker implements TarHandler {
 
   private dir(rel: string, path: string, header: TarHeader): void {
     const replacedWhiteout = this.tree.clear(rel, path, true);
-    if (lstatOrUndefined(path) === undefined) {
+    if (lstatSyncOrUndefined(path) === undefined) {
       mkdirSync(path, 0o700);
       if (replacedWhiteout) lsetxattr(path, 'trusted.overlay.opaque', Buffer.from('y'));
     }
@@ -178,14 +178,14 @@ export class Unpacker implements TarHandler {
     const targetRel = join(resolveRel(tree.lookup, linkParent, true), linkBase);
     if (targetRel === rel) return; // a link to itself: already there
     let targetPath = joinRoot(tree.root, targetRel);
-    let targetStats: Stats | BigIntStats | undefined = lstatOrUndefined(targetPath);
+    let targetStats: Stats | BigIntStats | undefined = lstatSyncOrUndefined(targetPath);
     if (tree.overlay) {
       const e = tree.mergedEntry(targetRel);
       if (e === undefined) targetStats = undefined;
       else if (e.where === 'lower') {
         tree.copyUp(targetRel, e);
         targetPath = joinRoot(tree.root, targetRel);
-        targetStats = lstatOrUndefined(targetPath);
+        targetStats = lstatSyncOrUndefined(targetPath);
       }
     }
     if (targetStats === undefined)

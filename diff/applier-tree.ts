@@ -14,7 +14,6 @@ import {
   fchownSync,
   futimesSync,
   lchownSync,
-  lstatSync,
   lutimesSync,
   mkdirSync,
   readdirSync,
@@ -28,19 +27,10 @@ import { FailedPreconditionError } from '../core/index.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, SysError, lsetxattr, mknod } from '../core/index.js';
 import type { ApplyTarget } from './types.js';
 import { OverlayView, isOpaque, isOverlayPrivateXattr, isWhiteout } from './overlay.js';
-import { hostLookup, joinRoot, resolveRel, splitName } from '../fsutil/index.js';
+import { hostLookup, joinRoot, lstatSyncOrUndefined, resolveRel, splitName } from '../fsutil/index.js';
 import type { Lookup, LookupFn } from '../fsutil/index.js';
 import type { TarHeader } from './tar.js';
 import { readXattrs } from './tar-writer.js';
-
-export function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
 
 export function join(rel: string, name: string): string {
   return rel === '' ? name : `${rel}/${name}`;
@@ -119,7 +109,7 @@ export class ApplyTree {
     for (let k = 0; k < parts.length - 1; k++) {
       prefix = k === 0 ? (parts[0] as string) : `${prefix}/${parts[k] as string}`;
       const p = `${this.root}/${prefix}`;
-      const s = lstatOrUndefined(p);
+      const s = lstatSyncOrUndefined(p);
       if (s === undefined) {
         upperHasParent = false;
         break;
@@ -129,7 +119,7 @@ export class ApplyTree {
     }
     if (upperHasParent) {
       const path = `${this.root}/${rel}`;
-      const s = lstatOrUndefined(path);
+      const s = lstatSyncOrUndefined(path);
       if (s !== undefined) return isWhiteout(s) ? undefined : { where: 'upper', path, stats: s };
     }
     if (hidden || this.lowerView === undefined) return undefined;
@@ -162,7 +152,7 @@ export class ApplyTree {
     for (const part of rel.split('/')) {
       prefix = prefix === '' ? part : `${prefix}/${part}`;
       const path = `${this.root}/${prefix}`;
-      const s = lstatOrUndefined(path);
+      const s = lstatSyncOrUndefined(path);
       if (s !== undefined) {
         if (s.isDirectory()) continue;
         if (this.overlay && isWhiteout(s)) {
@@ -211,7 +201,7 @@ export class ApplyTree {
    */
   clear(rel: string, path: string, wantDir: boolean): boolean {
     if (this.symlinksSeen.has(rel)) this.invalidate(); // a resolution went through a symlink here
-    const s = lstatOrUndefined(path);
+    const s = lstatSyncOrUndefined(path);
     if (s === undefined) return false;
     if (wantDir && s.isDirectory()) return false;
     const whiteout = this.overlay && isWhiteout(s);

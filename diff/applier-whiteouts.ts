@@ -8,9 +8,9 @@
 import { lstatSync, rmSync, unlinkSync } from 'node:fs';
 import { InvalidArgumentError } from '../core/index.js';
 import { S_IFCHR, lsetxattr, mknod } from '../core/index.js';
-import { join, lstatOrUndefined, readdirNames } from './applier-tree.js';
+import { join, readdirNames } from './applier-tree.js';
 import type { ApplyTree } from './applier-tree.js';
-import { joinRoot, resolveRel } from '../fsutil/index.js';
+import { joinRoot, lstatSyncOrUndefined, resolveRel } from '../fsutil/index.js';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './tar-writer.js';
 
 /** Applies the whiteout member `base` (starting with `.wh.`) found in the cleaned directory `parent`. */
@@ -31,7 +31,7 @@ export function applyWhiteout(tree: ApplyTree, parent: string, base: string): vo
   if (tree.unpacked.has(rel)) return; // a whiteout hides only what the layers below had
   const path = joinRoot(tree.root, rel);
   if (!tree.overlay) {
-    const s = lstatOrUndefined(path);
+    const s = lstatSyncOrUndefined(path);
     if (s === undefined) return;
     if (s.isDirectory()) rmSync(path, { recursive: true, force: true });
     else unlinkSync(path);
@@ -39,7 +39,7 @@ export function applyWhiteout(tree: ApplyTree, parent: string, base: string): vo
     return;
   }
   const below = tree.lowerView?.entry(rel);
-  const upper = lstatOrUndefined(path);
+  const upper = lstatSyncOrUndefined(path);
   if (upper !== undefined) {
     if (upper.isDirectory()) rmSync(path, { recursive: true, force: true });
     else unlinkSync(path);
@@ -62,7 +62,7 @@ function applyOpaque(tree: ApplyTree, parent: string): void {
   }
   const rel = resolveRel(tree.lookup, parent, true);
   const dir = joinRoot(tree.root, rel);
-  if (lstatOrUndefined(dir)?.isDirectory() !== true) return;
+  if (lstatSyncOrUndefined(dir)?.isDirectory() !== true) return;
   // Keep what this layer unpacked (and the directories leading to it), remove the rest.
   const keep = new Set<string>();
   for (const p of tree.unpacked) {

@@ -5,11 +5,12 @@
  * the view for the base of a diff; the applier uses it to resolve paths and copy parent directories up
  * when it writes a layer straight into an upper directory.
  */
-import { lstatSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { lgetxattr } from '../core/index.js';
 import type { Mount } from '../mount/index.js';
+import { lstatSyncOrUndefined } from '../fsutil/index.js';
 import type { Lookup, LookupFn } from '../fsutil/index.js';
 
 export const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'] as const;
@@ -86,15 +87,6 @@ export function mountLayers(mount: Mount): string[] | undefined {
   return o.upper === undefined ? o.lowers : [o.upper, ...o.lowers];
 }
 
-function lstatOrUndefined(path: string): BigIntStats | undefined {
-  try {
-    return lstatSync(path, { bigint: true, throwIfNoEntry: false });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
-
 export interface ViewEntry {
   readonly stats: BigIntStats;
   /** The real path in the layer directory that provides the entry. */
@@ -118,7 +110,7 @@ export class OverlayView {
     let state = this.dirs.get(key);
     if (state === undefined) {
       const path = `${this.layers[layer] as string}/${rel}`;
-      const stats = lstatOrUndefined(path);
+      const stats = lstatSyncOrUndefined(path, { bigint: true });
       if (stats === undefined) state = 'missing';
       else if (!stats.isDirectory()) state = 'hide';
       else state = isOpaque(path) ? 'opaque' : 'dir';
@@ -137,7 +129,7 @@ export class OverlayView {
     if (rel === '') {
       const top = this.layers[0];
       if (top === undefined) return undefined;
-      const stats = lstatOrUndefined(top);
+      const stats = lstatSyncOrUndefined(top, { bigint: true });
       return stats === undefined ? undefined : { stats, path: top, layer: 0 };
     }
     const parts = rel.split('/');
@@ -157,7 +149,7 @@ export class OverlayView {
       }
       if (present) {
         const path = `${this.layers[layer] as string}/${rel}`;
-        const stats = lstatOrUndefined(path);
+        const stats = lstatSyncOrUndefined(path, { bigint: true });
         if (stats !== undefined) return isWhiteout(stats) ? undefined : { stats, path, layer };
       }
       if (opaque) return undefined;

@@ -8,10 +8,10 @@
  * The calls are synchronous: a few lstats per path cost microseconds each, where fs/promises would
  * add a thread-pool round trip to each.
  */
-import { closeSync, constants, fchownSync, lstatSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { closeSync, constants, fchownSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
+import { lstatSyncOrUndefined } from './stat.js';
 
 const MAX_LINKS = 255;
 
@@ -28,13 +28,7 @@ export type LookupFn = (rel: string) => Lookup;
 export function hostLookup(root: string): LookupFn {
   return (rel) => {
     const path = rel === '' ? root : `${root}/${rel}`;
-    let stats: Stats | undefined;
-    try {
-      stats = lstatSync(path, { throwIfNoEntry: false });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return { kind: 'missing' };
-      throw err;
-    }
+    const stats = lstatSyncOrUndefined(path);
     if (stats === undefined) return { kind: 'missing' };
     if (stats.isSymbolicLink()) return { kind: 'symlink', target: readlinkSync(path) };
     return { kind: 'other', dir: stats.isDirectory() };

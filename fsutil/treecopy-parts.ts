@@ -3,20 +3,8 @@
  * destination directory, extended attributes read and written without following symlinks, and the
  * metadata a copy gives a directory whose children were put in place by other means.
  */
-import type { Stats } from 'node:fs';
 import { chmodSync, lchownSync, lstatSync, lutimesSync } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import { hasCode, lgetxattr, llistxattr, lsetxattr } from '../core/index.js';
-
-/** lstat, or undefined when nothing is there. */
-export async function lstatOrUndefined(abs: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(abs);
-  } catch (err) {
-    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
-    throw err;
-  }
-}
 
 /** Runs at most `max` tasks at once. */
 export class Limiter {

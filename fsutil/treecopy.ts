@@ -40,14 +40,8 @@ import {
 } from 'node:fs/promises';
 import { CancelledError, FailedPreconditionError } from '../core/index.js';
 import { hasCode, mknod } from '../core/index.js';
-import {
-  Limiter,
-  copyXattrs,
-  lstatOrUndefined,
-  parentDir,
-  readXattrs,
-  writeXattrs,
-} from './treecopy-parts.js';
+import { Limiter, copyXattrs, parentDir, readXattrs, writeXattrs } from './treecopy-parts.js';
+import { lstatOrUndefined } from './stat.js';
 import type { ParentDir, Xattrs } from './treecopy-parts.js';
 import { ContainedSource } from './treecopy-source.js';
 import type { SourceHandle } from './treecopy-source.js';

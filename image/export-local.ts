@@ -19,14 +19,13 @@
  * is renames and removals of what they replace, and is not interrupted by an abort.
  */
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { throwIfAborted } from '../core/index.js';
 import { hasCode } from '../core/index.js';
 import { withReadonlyTempMount } from '../mount/index.js';
 import { TreeCopier } from '../fsutil/index.js';
-import { copyMetadataSync } from '../fsutil/index.js';
+import { copyMetadataSync, lstatOrUndefined } from '../fsutil/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import { exportError, makeDestDirs, removeMadeDirs } from './export-dest.js';
 
@@ -58,15 +57,6 @@ export async function withSnapshotView<T>(
     return await withReadonlyTempMount(mounts, fn, opts);
   } finally {
     await snapshotter.remove(key).catch(() => undefined);
-  }
-}
-
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if (hasCode(err, 'ENOENT')) return undefined;
-    throw err;
   }
 }
 

@@ -9,11 +9,11 @@
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { lstatSync } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import { hasCode } from '../../core/index.js';
-import { cleanRel } from '../../fsutil/index.js';
+import { cleanRel, lstatOrUndefined } from '../../fsutil/index.js';
 import { checkAborted, directoryHeader, hashLeafEntry } from './entry.js';
 import { compilePattern, hasMeta } from './glob.js';
 import type { ComponentMatcher } from './glob.js';
@@ -93,15 +93,6 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-async function lstatOrUndefined(path: string): Promise<BigIntStats | undefined> {
-  try {
-    return await lstat(path, { bigint: true });
-  } catch (err) {
-    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
-    throw err;
-  }
-}
-
 /** The hash of the content selected by `path` (relative to `root`), as `sha256:<hex>`. */
 export async function hashPath(root: string, path: string, options: HashPathOptions): Promise<string> {
   const concurrency = options.concurrency ?? 64;
@@ -163,7 +154,7 @@ async function resolveScoped(
       continue;
     }
     const abs = posix.join(rootAbs, ...current, name);
-    const st = await lstatOrUndefined(abs);
+    const st = await lstatOrUndefined(abs, { bigint: true });
     if (st === undefined) throw notFound(rel);
     if (st.isSymbolicLink() && (parts.length > 0 || followFinal)) {
       if (++follows > MAX_LINK_FOLLOWS) throw new InvalidArgumentError(`too many symlinks resolving ${rel}`);
@@ -176,7 +167,7 @@ async function resolveScoped(
     current.push(name);
   }
   const abs = posix.join(rootAbs, ...current);
-  const st = await lstatOrUndefined(abs);
+  const st = await lstatOrUndefined(abs, { bigint: true });
   if (st === undefined) throw notFound(rel);
   return { abs, st };
 }
@@ -321,7 +312,7 @@ async function expand(
       const abs = `${dirAbs}/${name}`;
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       if (matcher === '**') {
-        const st = await walk.io.run(() => lstatOrUndefined(abs));
+        const st = await walk.io.run(() => lstatOrUndefined(abs, { bigint: true }));
         if (st?.isDirectory()) await expand(abs, rel, matchers, index, found, walk);
         else if (st !== undefined && matchers.length === index + 1) found.add(rel);
         return;

@@ -8,15 +8,9 @@ import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../c
 import type { CopyAction, MkdirAction, MkfileAction, RmAction, SymlinkAction } from '../../llb/index.js';
 import { hasCode } from '../../core/index.js';
 import { encodeUtf8Escaped } from '../../core/index.js';
+import { lstatOrUndefined } from '../../fsutil/index.js';
 import type { Owner } from './paths.js';
-import {
-  expandWildcards,
-  hasWildcard,
-  lstatOrUndefined,
-  mkdirAll,
-  resolveIn,
-  resolveParentIn,
-} from './paths.js';
+import { expandWildcards, hasWildcard, mkdirAll, resolveIn, resolveParentIn } from './paths.js';
 
 function display(rel: string): string {
   return JSON.stringify(`/${rel}`);

@@ -14,14 +14,14 @@
 import { NotFoundError } from '../../core/index.js';
 import { ContainedSource } from '../../fsutil/index.js';
 import type { CopyAction } from '../../llb/index.js';
-import { cleanRel, joinRoot, splitName } from '../../fsutil/index.js';
+import { cleanRel, joinRoot, lstatOrUndefined, splitName } from '../../fsutil/index.js';
 import type { CopyContext } from './copy-context.js';
 import { sourceTreeOptions } from './copy-context.js';
 import { copyWithParents } from './parents.js';
 import { archiveCompression, unpackInto } from './unpack.js';
 import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
-import { expandWildcards, hasWildcard, lstatOrUndefined, mkdirAll, resolveIn } from './paths.js';
+import { expandWildcards, hasWildcard, mkdirAll, resolveIn } from './paths.js';
 import { TreeCopier } from '../../fsutil/index.js';
 
 /** True when a destination names a directory by its spelling (`dir/`, `dir/.`, `/`). */

@@ -10,13 +10,13 @@
  */
 import { NotFoundError } from '../../core/index.js';
 import type { CopyAction } from '../../llb/index.js';
-import { cleanRel, joinRoot } from '../../fsutil/index.js';
+import { cleanRel, joinRoot, lstatOrUndefined } from '../../fsutil/index.js';
 import type { CopyContext } from './copy-context.js';
 import { sourceTreeOptions } from './copy-context.js';
 import type { CopyFilter, FilterDecision } from './filter.js';
 import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
-import { expandWildcards, hasWildcard, lstatOrUndefined, mkdirAll, resolveIn } from './paths.js';
+import { expandWildcards, hasWildcard, mkdirAll, resolveIn } from './paths.js';
 import { TreeCopier } from '../../fsutil/index.js';
 
 /**

@@ -5,11 +5,18 @@
  * under the root. Wildcards follow Go's filepath.Match
  * (fsutil/match.ts), one path component at a time.
  */
-import type { Stats } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, readdir } from 'node:fs/promises';
 import { FailedPreconditionError } from '../../core/index.js';
 import { hasCode } from '../../core/index.js';
-import { cleanRel, compileMatch, hostLookup, joinRoot, resolveRel, splitName } from '../../fsutil/index.js';
+import {
+  cleanRel,
+  compileMatch,
+  hostLookup,
+  joinRoot,
+  lstatOrUndefined,
+  resolveRel,
+  splitName,
+} from '../../fsutil/index.js';
 
 /** A path resolved inside a root: `rel` is relative to the root ('' is the root), `abs` on the host. */
 export interface Rooted {
@@ -131,14 +138,4 @@ async function ensureDir(root: string, rel: string, mode: number, owner?: Owner)
   }
   await chmod(abs, mode);
   if (owner !== undefined) await lchown(abs, owner.uid, owner.gid);
-}
-
-/** lstat, or undefined when nothing is there. */
-export async function lstatOrUndefined(abs: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(abs);
-  } catch (err) {
-    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
-    throw err;
-  }
 }

@@ -1,0 +1,46 @@
+/**
+ * lstat where nothing being there is an answer, not an error: undefined on ENOENT, and on ENOTDIR (a
+ * component on the way is not a directory, so nothing is there either). Other errors are thrown.
+ */
+import { lstatSync } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { hasCode } from '../core/index.js';
+
+/** lstat, or undefined when nothing is there. */
+export async function lstatOrUndefined(path: string): Promise<Stats | undefined>;
+export async function lstatOrUndefined(
+  path: string,
+  options: { readonly bigint: true },
+): Promise<BigIntStats | undefined>;
+export async function lstatOrUndefined(
+  path: string,
+  options?: { readonly bigint: true },
+): Promise<Stats | BigIntStats | undefined> {
+  try {
+    return options === undefined ? await lstat(path) : await lstat(path, options);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** lstatSync, or undefined when nothing is there. */
+export function lstatSyncOrUndefined(path: string): Stats | undefined;
+export function lstatSyncOrUndefined(
+  path: string,
+  options: { readonly bigint: true },
+): BigIntStats | undefined;
+export function lstatSyncOrUndefined(
+  path: string,
+  options?: { readonly bigint: true },
+): Stats | BigIntStats | undefined {
+  try {
+    return options === undefined
+      ? lstatSync(path, { throwIfNoEntry: false })
+      : lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  } catch (err) {
+    if (hasCode(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
