@@ -56,6 +56,9 @@ export function codeForErrno(errno: string): ErrorCode {
     case 'EOPNOTSUPP':
     case 'EROFS':
     case 'ENOTDIR':
+    case 'EISDIR':
+    case 'ENOTEMPTY':
+    case 'ELOOP':
       return 'FAILED_PRECONDITION';
     case 'ENOSPC':
     case 'EDQUOT':

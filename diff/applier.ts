@@ -36,6 +36,7 @@ import {
   CancelledError,
   FailedPreconditionError,
   TsbuildError,
+  codeForErrno,
   isCorruptCompressedData,
 } from '../core/index.js';
 import type { ErrorCode } from '../core/index.js';
@@ -136,28 +137,6 @@ export async function applyLayer(
   return { diffID: `sha256:${hash.digest('hex')}`, entries: parser.entries };
 }
 
-function codeFor(err: NodeJS.ErrnoException): ErrorCode {
-  switch (err.code) {
-    case 'ENOENT':
-      return 'NOT_FOUND';
-    case 'EEXIST':
-      return 'ALREADY_EXISTS';
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return 'LIMIT_EXCEEDED';
-    case 'EPERM':
-    case 'EACCES':
-    case 'ENOTDIR':
-    case 'EISDIR':
-    case 'EROFS':
-      return 'FAILED_PRECONDITION';
-    case 'ABORT_ERR':
-      return 'CANCELLED';
-    default:
-      return 'INTERNAL';
-  }
-}
-
 function wrapError(err: unknown, label: string, entry: string | undefined): TsbuildError {
   const where = entry === undefined ? `apply ${label}` : `apply ${label}: ${JSON.stringify(entry)}`;
   if (err instanceof TsbuildError) {
@@ -173,5 +152,6 @@ function wrapError(err: unknown, label: string, entry: string | undefined): Tsbu
     return new TsbuildError('INVALID_ARGUMENT', message, { cause: err });
   }
   const e = err as NodeJS.ErrnoException;
-  return new TsbuildError(codeFor(e), `${where}: ${e.message ?? String(err)}`, { cause: err });
+  const code: ErrorCode = e.code === 'ABORT_ERR' ? 'CANCELLED' : codeForErrno(e.code ?? '');
+  return new TsbuildError(code, `${where}: ${e.message ?? String(err)}`, { cause: err });
 }

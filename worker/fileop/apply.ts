@@ -3,8 +3,7 @@
  * mounted (read-only) roots of the op's inputs. Nothing is ever written outside `dest`, whatever the
  * symlinks in the destination or the sources say: every path is resolved inside its root.
  */
-import type { ErrorCode } from '../../core/index.js';
-import { CancelledError, InvalidArgumentError, TsbuildError } from '../../core/index.js';
+import { CancelledError, InvalidArgumentError, TsbuildError, codeForErrno } from '../../core/index.js';
 import type { Chown, FileAction } from '../../llb/index.js';
 import { SCRATCH } from '../../llb/index.js';
 import { mkdirAction, mkfileAction, rmAction, symlinkAction } from './actions.js';
@@ -118,20 +117,6 @@ async function ownerOf(
   return { uid, gid: chown.group === undefined ? uid : numericId(chown.group, 'group') };
 }
 
-const ERRNO_CODES: Readonly<Record<string, ErrorCode>> = {
-  ENOENT: 'NOT_FOUND',
-  EEXIST: 'ALREADY_EXISTS',
-  ENOTEMPTY: 'FAILED_PRECONDITION',
-  ENOTDIR: 'FAILED_PRECONDITION',
-  EISDIR: 'FAILED_PRECONDITION',
-  EPERM: 'FAILED_PRECONDITION',
-  EACCES: 'FAILED_PRECONDITION',
-  EROFS: 'FAILED_PRECONDITION',
-  ELOOP: 'FAILED_PRECONDITION',
-  ENOSPC: 'LIMIT_EXCEEDED',
-  EDQUOT: 'LIMIT_EXCEEDED',
-};
-
 /** Host paths of the roots, shown as paths inside them (`<root>/a/b` → `/a/b`). */
 function hideRoots(message: string, roots: readonly string[]): string {
   let out = message;
@@ -151,6 +136,6 @@ function describeError(
   const code =
     err instanceof TsbuildError
       ? err.code
-      : (ERRNO_CODES[(err as NodeJS.ErrnoException | undefined)?.code ?? ''] ?? 'INTERNAL');
+      : codeForErrno((err as NodeJS.ErrnoException | undefined)?.code ?? '');
   return new TsbuildError(code, `file action ${index} (${action.action}): ${message}`, { cause: err });
 }
