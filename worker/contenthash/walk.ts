@@ -14,6 +14,7 @@ import { posix, resolve } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import { hasCode } from '../../core/index.js';
 import { cleanRel, lstatOrUndefined } from '../../fsutil/index.js';
+import type { PatternMatcher } from '../../patternmatcher/index.js';
 import { checkAborted, directoryHeader, hashLeafEntry } from './entry.js';
 import { compilePattern, hasMeta } from './glob.js';
 import type { ComponentMatcher } from './glob.js';
@@ -31,16 +32,13 @@ export type PathPredicate = (relPath: string, isDir: boolean) => boolean;
 export type SourceFilter = (relPath: string, isDir: boolean) => boolean | 'descend';
 
 /**
- * A compiled matcher such as patternmatcher/'s PatternMatcher, typed structurally (worker/ may
- * not import frontend/). `exclusions` says some pattern re-includes ('!'), so an excluded directory
- * must still be walked for re-included entries.
+ * A predicate, or a compiled matcher: patternmatcher/'s PatternMatcher, of which only
+ * `matchesOrParentMatches` and `exclusions` are used. `exclusions` says some pattern re-includes ('!'),
+ * so an excluded directory must still be walked for re-included entries.
  */
-export interface PathMatcherLike {
-  matchesOrParentMatches(path: string): boolean;
-  readonly exclusions?: boolean;
-}
-
-export type PathFilter = PathPredicate | PathMatcherLike;
+export type PathFilter =
+  | PathPredicate
+  | (Pick<PatternMatcher, 'matchesOrParentMatches'> & Partial<Pick<PatternMatcher, 'exclusions'>>);
 
 export interface HashPathOptions {
   /** Follow a symlink at the selected path itself (links in parent components are always followed). */
