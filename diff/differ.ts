@@ -19,7 +19,7 @@ import { overlayChanges, walkingChanges } from './changes.js';
 import type { ChangeFn } from './changes.js';
 import { LayerEncoder, MEDIA_TYPES } from './compression.js';
 import type { EncodedLayer } from './compression.js';
-import { OverlayView, mountLayers, parseOverlay } from './overlay.js';
+import { OverlayView, mountLayers } from './overlay.js';
 import { ChangeWriter } from './tar-writer.js';
 
 /** Label containerd puts on a layer blob: the diffID of its uncompressed content. */
@@ -148,13 +148,8 @@ export function upperDiff(lower: readonly Mount[], upper: readonly Mount[]): Upp
   if (upper.length !== 1) return 'the upper must be one mount';
   const upperMount = upper[0] as Mount;
   if (lower.length === 0) {
-    if (upperMount.type === 'bind' || upperMount.type === 'rbind')
-      return { upperdir: upperMount.source, lowers: [] };
-    const o = parseOverlay(upperMount);
-    if (o !== undefined && o.unknownOptions.length === 0) {
-      const layers = o.upper === undefined ? o.lowers : [o.upper, ...o.lowers];
-      if (layers.length === 1) return { upperdir: layers[0] as string, lowers: [] };
-    }
+    const layers = mountLayers(upperMount);
+    if (layers?.length === 1) return { upperdir: layers[0] as string, lowers: [] };
     return 'the bottommost upper must be a bind mount or a one-layer overlay';
   }
   if (lower.length !== 1) return 'the lower must be one mount';
