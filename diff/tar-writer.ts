@@ -22,6 +22,7 @@ import type { LayerEncoder } from './compression.js';
 import { isOverlayPrivateXattr } from './overlay.js';
 import { END_OF_ARCHIVE, ZERO_BLOCK, encodeHeader, padding } from './tar.js';
 import type { EntryType, TarHeader } from './tar.js';
+import { fileKind } from '../fsutil/index.js';
 
 export type ChangeKind = 'add' | 'modify' | 'delete' | 'unmodified' | 'opaque';
 
@@ -48,14 +49,10 @@ export function readXattrs(path: string): Map<string, Buffer> {
   return out;
 }
 
+/** The tar type of an entry; undefined for a socket, which a tar cannot hold. */
 export function entryType(stats: Stats | BigIntStats): EntryType | undefined {
-  if (stats.isFile()) return 'file';
-  if (stats.isDirectory()) return 'dir';
-  if (stats.isSymbolicLink()) return 'symlink';
-  if (stats.isCharacterDevice()) return 'char';
-  if (stats.isBlockDevice()) return 'block';
-  if (stats.isFIFO()) return 'fifo';
-  return undefined; // socket
+  const kind = fileKind(stats);
+  return kind === 'socket' ? undefined : kind;
 }
 
 export interface ChangeWriterOptions {

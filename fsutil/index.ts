@@ -4,7 +4,8 @@
  */
 export { clean, cleanRel, dirName, joinRoot, splitName } from './clean.js';
 export { compileMatch, isValidPattern, matchName } from './match.js';
-export { lstatOrUndefined, lstatSyncOrUndefined } from './stat.js';
+export { fileKind, lstatOrUndefined, lstatSyncOrUndefined } from './stat.js';
+export type { FileKind } from './stat.js';
 export { hostLookup, resolveInRoot, resolveRel, withDirInRoot } from './securejoin.js';
 export type { Lookup, LookupFn } from './securejoin.js';
 export type { TreeOptions } from './treecopy-types.js';

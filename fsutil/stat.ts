@@ -1,6 +1,7 @@
 /**
  * lstat where nothing being there is an answer, not an error: undefined on ENOENT, and on ENOTDIR (a
- * component on the way is not a directory, so nothing is there either). Other errors are thrown.
+ * component on the way is not a directory, so nothing is there either). Other errors are thrown. And
+ * the kind of file a Stats describes.
  */
 import { lstatSync } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
@@ -43,4 +44,18 @@ export function lstatSyncOrUndefined(
     if (hasCode(err, 'ENOTDIR')) return undefined;
     throw err;
   }
+}
+
+/** What kind of file a Stats describes. */
+export type FileKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
+
+/** The kind of file `stats` describes. */
+export function fileKind(stats: Stats | BigIntStats): FileKind {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'dir';
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isCharacterDevice()) return 'char';
+  if (stats.isBlockDevice()) return 'block';
+  if (stats.isFIFO()) return 'fifo';
+  return 'socket';
 }

@@ -11,8 +11,10 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open, readlink } from 'node:fs/promises';
 import { CancelledError } from '../../core/index.js';
 import { lgetxattr, llistxattr, major, minor } from '../../core/index.js';
+import { fileKind } from '../../fsutil/index.js';
+import type { FileKind } from '../../fsutil/index.js';
 
-export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
+export type EntryType = FileKind;
 
 /** tar type flags, as BuildKit's tarsum header uses them. */
 const TYPE_FLAG: Readonly<Record<EntryType, string>> = {
@@ -27,16 +29,6 @@ const TYPE_FLAG: Readonly<Record<EntryType, string>> = {
 
 /** Files up to this size are read in one call; bigger ones are streamed in chunks of this size. */
 const CHUNK = 1 << 20;
-
-export function entryType(st: BigIntStats): EntryType {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isSocket()) return 'socket';
-  if (st.isCharacterDevice()) return 'char';
-  return 'block';
-}
 
 /** The xattrs that take part in a hash (as in BuildKit's fsutil stat): user.* and security.capability. */
 export function hashedXattr(name: string): boolean {
@@ -142,7 +134,7 @@ export async function hashLeafEntry(
   signal?: AbortSignal,
   rootOwned = false,
 ): Promise<string> {
-  const type = entryType(st);
+  const type = fileKind(st);
   const linkname = type === 'symlink' ? await readlink(path) : '';
   const xattrs = readXattrs(path);
   const content = type === 'file' ? await hashFileContent(path, st.size, signal) : '';

@@ -5,5 +5,5 @@ export { nowNs, StatCache } from './statcache.js';
 export type { StatCacheCounters, StatCacheOptions, StatEntry } from './statcache.js';
 export { compilePattern, hasMeta } from './glob.js';
 export type { ComponentMatcher } from './glob.js';
-export { entryType, hashedXattr, headerText } from './entry.js';
+export { hashedXattr, headerText } from './entry.js';
 export type { EntryType, HeaderInput } from './entry.js';
