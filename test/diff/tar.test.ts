@@ -8,22 +8,7 @@ import { lsetxattr } from '../../core/sys.js';
 import { BLOCK, END_OF_ARCHIVE, TarParser, encodeHeader, padding } from '../../diff/tar.js';
 import type { TarHeader } from '../../diff/tar.js';
 import { readTar, tempDir } from './helpers/layers.js';
-
-function header(h: Partial<TarHeader> & { name: string }): TarHeader {
-  return {
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: 0,
-    mtime: 1_700_000_000,
-    linkname: '',
-    devmajor: 0,
-    devminor: 0,
-    xattrs: new Map(),
-    ...h,
-  };
-}
+import { fileHeader as header } from './helpers/sparse.js';
 
 /** An archive of headers and contents, as our encoder writes it. */
 function archive(entries: { h: TarHeader; content?: Buffer }[]): Buffer {
