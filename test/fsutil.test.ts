@@ -157,9 +157,9 @@ describe('one copy of each', () => {
       e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
     );
 
-  it('has no Clean, Match or securejoin outside fsutil/', () => {
+  it('has no Clean, Match, securejoin or lstat-or-undefined outside fsutil/', () => {
     const copies =
-      /posix\.normalize\(|function (cleanPath|cleanName|cleanInRoot|compileComponent|isValidGlob|compileClass|translateClass|resolveInRoot|withDirInRoot|resolveRel|hostLookup)\b/u;
+      /posix\.normalize\(|function (cleanPath|cleanName|cleanInRoot|compileComponent|isValidGlob|compileClass|translateClass|resolveInRoot|withDirInRoot|resolveRel|hostLookup|lstatOrUndefined|lstatSyncOrUndefined|fileKind)\b/u;
     const root = join(import.meta.dirname, '..');
     const found = [...folders, ...more]
       .flatMap((f) => sources(join(root, f)))
