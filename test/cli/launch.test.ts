@@ -42,10 +42,8 @@ describe.skipIf(!built)('the launcher', () => {
   it('keeps a code cache next to the bundle and renews it when it no longer fits', () => {
     copyFileSync(launcher, join(dir, 'tsbuild.cjs'));
     copyFileSync(bundle, join(dir, 'tsbuild-main.cjs'));
-    // What the bundle loads from beside it: koffi, and the native addon (dist/native).
+    // What the bundle loads from beside it: koffi.
     symlinkSync(resolve(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-    if (existsSync(resolve(repoRoot, 'dist/native')))
-      symlinkSync(resolve(repoRoot, 'dist/native'), join(dir, 'native'));
 
     const first = run('--help');
     expect(first.status).toBe(0);
