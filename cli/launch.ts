@@ -1,17 +1,20 @@
 /**
  * How the `tsbuild` command starts (bundled by scripts/bundle.mjs into dist/tsbuild.cjs, which
- * bin/tsbuild runs). It loads the CLI bundle (dist/tsbuild-main.cjs) through V8's code cache: compiling
- * the 1 MB bundle, and then each function on its first call, is most of what a cached build costs
- * after Node's own start-up. The cache file (dist/tsbuild-main.cjs.cache) holds the compiled code of a
- * whole earlier run, so a later run compiles almost nothing.
+ * bin/tsbuild runs). It loads a CLI bundle through V8's code cache and calls the `start` it exports:
+ * the full CLI (dist/tsbuild-main.cjs, main.ts), or for a build while a daemon answers on the root's
+ * socket the daemon client (dist/tsbuild-client.cjs, client.ts), which it gives a way to hand the
+ * command over to the full CLI. Values cross between the bundles only as those arguments and exports.
+ * Compiling the 1.4 MB bundle, and then each function on its first call, is most of what a no-op build
+ * costs after Node's own start-up; the cache file (`<bundle>.cache`) holds the compiled code of a whole
+ * earlier run, so a later run compiles almost nothing (docs/architecture.md, "Start-up", has the numbers).
  *
  * The cache is only an accelerator: it is keyed by the bundle's size and mtime and Node's version, and
  * carries a CRC-32 of its V8 data (V8 rejects a cache made under other flags, but does not checksum it
  * in release builds: a damaged cache would crash Node). Any failure to read or write it just means
  * compiling as usual. It is written when missing or stale, and rewritten by a run that compiled more of
- * the CLI than the run that made it: a build that opened the engine ranks above a build served by a
- * daemon, which ranks above any other command (the cache holds what its run compiled). Writes go to a
- * temporary name and are renamed into place.
+ * the CLI than the run that made it: a build that opened the engine (the full CLI's `engineOpened`)
+ * ranks above a build served by a daemon, which ranks above any other command (the cache holds what
+ * its run compiled). Writes go to a temporary name and are renamed into place.
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,6 +22,8 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { daemonSocketFor } from './launch-target.js';
+import type * as Client from './client.js';
+import type * as Main from './main.js';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
@@ -31,19 +36,20 @@ interface CacheHeader {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The full CLI. */
+/** The full CLI (main.ts). */
 const MAIN = join(here, 'tsbuild-main.cjs');
-/** `tsbuild build` as a client of the root's daemon (cli/client.ts). */
+/** `tsbuild build` as a client of the root's daemon (client.ts). */
 const CLIENT = join(here, 'tsbuild-client.cjs');
-/** How the client hands a command over to the full CLI (cli/client.ts). */
-const FULL_CLI = Symbol.for('tsbuild.full-cli');
 
-/** Set by the CLI when it opens an engine in this process (cli/commands/engine.ts). */
-const ENGINE_OPENED = Symbol.for('tsbuild.engine-opened');
+/** What a CLI bundle exports: `start`, and (the full CLI) whether its run opened an engine. */
+interface Bundle {
+  readonly start: (options: never) => void;
+  readonly engineOpened?: () => boolean;
+}
 
 /** How much of the CLI this run compiled: 2 opened an engine, 1 a build (on a daemon), 0 anything else. */
-function rank(argv: readonly string[]): number {
-  if ((globalThis as Record<symbol, unknown>)[ENGINE_OPENED] === true) return 2;
+function rank(argv: readonly string[], bundle: Bundle): number {
+  if (bundle.engineOpened?.() === true) return 2;
   return argv.slice(2).includes('build') ? 1 : 0;
 }
 
@@ -75,8 +81,8 @@ function writeCache(cachePath: string, header: Omit<CacheHeader, 'crc32'>, data:
   }
 }
 
-/** Compiles `bundlePath` through its code cache (`<bundle>.cache`) and runs it. */
-function runBundle(bundlePath: string): void {
+/** Compiles `bundlePath` through its code cache (`<bundle>.cache`), runs it and returns its exports. */
+function loadBundle<T extends Bundle>(bundlePath: string): T {
   const cachePath = `${bundlePath}.cache`;
   // A shebang line is valid only at the very start of a file: keep the line, as a comment.
   const source = readFileSync(bundlePath, 'utf8').replace(/^#!/, '//');
@@ -89,17 +95,6 @@ function runBundle(bundlePath: string): void {
     ...(cached !== undefined ? { cachedData: cached.data } : {}),
   });
   const rejected = cached === undefined || script.cachedDataRejected === true;
-  // At exit the script holds every function this run compiled.
-  process.once('exit', () => {
-    const runRank = rank(process.argv);
-    if (rejected || (cached?.header.rank ?? -1) < runRank) {
-      writeCache(
-        cachePath,
-        { bundle: bundleKey, node: process.version, rank: runRank },
-        script.createCachedData(),
-      );
-    }
-  });
   const fn = script.runInThisContext() as (
     exports: object,
     require: NodeJS.Require,
@@ -109,19 +104,33 @@ function runBundle(bundlePath: string): void {
   ) => void;
   const module = { exports: {} };
   fn.call(module.exports, module.exports, createRequire(bundlePath), module, bundlePath, here);
+  const bundle = module.exports as T;
+  // At exit the script holds every function this run compiled.
+  process.once('exit', () => {
+    const runRank = rank(process.argv, bundle);
+    if (rejected || (cached?.header.rank ?? -1) < runRank) {
+      writeCache(
+        cachePath,
+        { bundle: bundleKey, node: process.version, rank: runRank },
+        script.createCachedData(),
+      );
+    }
+  });
+  return bundle;
 }
 
 function launch(): void {
+  const runMain = (stdin?: Buffer): void =>
+    loadBundle<typeof Main>(MAIN).start(stdin === undefined ? {} : { stdin });
   const socket = daemonSocketFor(process.argv, process.env);
-  if (socket === undefined || !existsSync(CLIENT)) return runBundle(MAIN);
-  // A daemon answers: the client. The client hands over to the full CLI if the build stays local.
-  (globalThis as Record<symbol, unknown>)[FULL_CLI] = () => runBundle(MAIN);
+  if (socket === undefined || !existsSync(CLIENT)) return runMain();
+  // A daemon answers: the client, which hands the command over to the full CLI if it stays local.
   const probe = connect(socket);
   probe.once('connect', () => {
     probe.destroy();
-    runBundle(CLIENT);
+    loadBundle<typeof Client>(CLIENT).start({ handOver: runMain });
   });
-  probe.once('error', () => runBundle(MAIN));
+  probe.once('error', () => runMain());
 }
 
 launch();

@@ -1,12 +1,19 @@
 #!/usr/bin/env node
 /**
  * The tsbuild command line: parses arguments, lazily loads only what a command needs, calls the public
- * API and renders results and errors. No engine logic lives here.
+ * API and renders results and errors. No engine logic lives here. Bundled as dist/tsbuild-main.cjs,
+ * which the launcher (launch.ts) loads and `start`s; run as a script (`node dist/cli/main.js`), it
+ * starts itself.
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type { GlobalOptions } from './commands/engine.js';
 import type { RunFlags } from './commands/run.js';
 import { addBuildCommand, collect, examples, rootProgram, runAndExit, runProgram } from './program.js';
+import { stdinReadBefore } from './stdin.js';
+
+export { engineOpened } from './engine-opened.js';
 
 export function buildProgram(): Command {
   const program = rootProgram();
@@ -217,4 +224,26 @@ export function main(argv: string[]): Promise<number> {
   return runProgram(buildProgram(), argv);
 }
 
-runAndExit(main);
+/** What the launcher gives the full CLI. */
+export interface MainStart {
+  /** stdin's bytes, when the daemon client read them before it handed the command over. */
+  readonly stdin?: Buffer;
+}
+
+/** Runs the command line on this process's arguments and exits the process. */
+export function start(options: MainStart = {}): void {
+  if (options.stdin !== undefined) stdinReadBefore(options.stdin);
+  runAndExit(main);
+}
+
+/** True when this module is the script Node was started with (in the bundle, never: it is loaded). */
+function isProcessMain(): boolean {
+  const script = process.argv[1];
+  try {
+    return script !== undefined && pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isProcessMain()) start();

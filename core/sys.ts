@@ -1,9 +1,9 @@
 /**
  * The one module that calls libc directly (through koffi), for the few system calls Node lacks:
  * mknod (device nodes, fifos, overlay whiteouts), the l*xattr family (never following symlinks),
- * mount(2)/umount2(2) and flock(2). Everything else (lchown, lutimes, link, symlink …) is in node:fs.
- * flock, the only call on every command's start-up path, lives in core/flock.ts: it goes through
- * tsbuild's own N-API addon when that is built (0.2 ms to load where koffi takes 10), else through here.
+ * mount(2)/umount2(2) and flock(2) (core/flock.ts is the lock API on top of it). Everything else
+ * (lchown, lutimes, link, symlink …) is in node:fs. Loading koffi and libc costs about 5 ms, paid only
+ * by a process that makes one of these calls (docs/architecture.md has the measurements).
  *
  * Every call is synchronous (mount and unmount take microseconds; flock is only ever called
  * non-blocking), checks its result and turns a failure into a SysError (a TsbuildError) that carries the
@@ -107,7 +107,7 @@ let libc: Libc | undefined;
 let errnoNames: Map<number, string> | undefined;
 let koffiModule: typeof Koffi | undefined;
 
-/** koffi itself, loaded on first use: its native module costs ~9 ms that most commands never need. */
+/** koffi itself, loaded on first use: its loader and native module cost ~5 ms that most commands never need. */
 function ffi(): typeof Koffi {
   koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi;
   return koffiModule;
@@ -336,9 +336,9 @@ export function umountSyscall(target: string, flags: number): void {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// File locks (core/flock.ts uses this when tsbuild's own addon is not built).
+// File locks (core/flock.ts).
 
-/** flock(2) through koffi: 0, or the errno of the failure. */
-export function koffiFlock(fd: number, operation: number): number {
+/** flock(2): 0, or the errno of the failure (a lock held elsewhere is EWOULDBLOCK, not an error). */
+export function flock(fd: number, operation: number): number {
   return load().flock(fd, operation) === 0 ? 0 : ffi().errno();
 }

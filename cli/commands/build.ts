@@ -19,6 +19,7 @@ import { buildOnDaemon } from '../daemon-client.js';
 import { explainNoSpace } from '../disk-full.js';
 import { requireRoot } from '../privileges.js';
 import { abortOnSignals } from '../signals.js';
+import { readStdin } from '../stdin.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
 import type { Renderer } from '../progress/index.js';
 import { allowInsecure, keyValues, network, parseOutput, readSecrets, sshSockets } from './build-flags.js';
@@ -96,22 +97,6 @@ async function contextOptions(contextArg: string, file: string | undefined): Pro
     throw new InvalidArgumentError(message, { hint });
   }
   return { dockerfileText: decodeUtf8Escaped(bytes) };
-}
-
-/**
- * Where stdin is kept once read: the daemon client reads it before it hands a build over to the full
- * CLI, which runs in this same process and reads it from here.
- */
-const STDIN = Symbol.for('tsbuild.stdin');
-
-async function readStdin(): Promise<Buffer> {
-  const kept = (globalThis as Record<symbol, unknown>)[STDIN];
-  if (Buffer.isBuffer(kept)) return kept;
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const bytes = Buffer.concat(chunks);
-  (globalThis as Record<symbol, unknown>)[STDIN] = bytes;
-  return bytes;
 }
 
 /** Builds in this process (build-local.ts), or hands the command to the full CLI (the client bundle). */

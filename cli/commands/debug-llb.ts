@@ -9,13 +9,12 @@ import type { ProgressEvent } from '../../core/index.js';
 import { csvPairs, parsePairs } from './args.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
+import { readStdin } from '../stdin.js';
 
 async function readDefinition(file: string): Promise<llb.Definition> {
   let text: string;
   if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    text = Buffer.concat(chunks).toString('utf8');
+    text = (await readStdin()).toString('utf8');
   } else {
     try {
       text = await readFile(file, 'utf8');

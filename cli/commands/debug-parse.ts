@@ -6,6 +6,7 @@ import { dumpAst, parseDockerfile } from '../../parser/index.js';
 import { parseStages } from '../../frontend/index.js';
 import type { Instruction, Stage, StagesResult } from '../../frontend/index.js';
 import type { ParseResult } from '../../parser/index.js';
+import { readStdin } from '../stdin.js';
 
 export interface DebugParseOptions {
   readonly format: string;
@@ -14,11 +15,7 @@ export interface DebugParseOptions {
 }
 
 async function readSource(file: string): Promise<{ source: string; name: string }> {
-  if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return { source: decodeUtf8Escaped(Buffer.concat(chunks)), name: '<stdin>' };
-  }
+  if (file === '-') return { source: decodeUtf8Escaped(await readStdin()), name: '<stdin>' };
   try {
     return { source: decodeUtf8Escaped(await readFile(file)), name: file };
   } catch (cause) {

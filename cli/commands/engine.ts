@@ -2,6 +2,7 @@
 import { openEngine } from '../../engine/index.js';
 import type { Engine } from '../../engine/index.js';
 import { explainNoSpace } from '../disk-full.js';
+import { markEngineOpened } from '../engine-opened.js';
 import { requireRoot } from '../privileges.js';
 import { abortOnSignals } from '../signals.js';
 
@@ -21,8 +22,7 @@ export async function withEngine<T>(
   options: { readonly cancelOnSignal?: boolean } = {},
 ): Promise<T> {
   requireRoot();
-  // For the launcher's code cache (cli/launch.ts): this run compiles the engine too.
-  (globalThis as Record<symbol, unknown>)[Symbol.for('tsbuild.engine-opened')] = true;
+  markEngineOpened();
   const run = async (signal: AbortSignal): Promise<T> => {
     const engine = await openEngine({
       ...(globals.root ? { root: globals.root } : {}),

@@ -1,23 +1,27 @@
 /**
  * The launcher (cli/launch.ts → dist/tsbuild.cjs) runs the CLI bundle through V8's code cache: it
  * writes the cache when missing, stale or rejected, refreshes it once after a first `build`, and
- * never fails because of it.
+ * never fails because of it. It picks the daemon client when a daemon answers, and the client hands a
+ * build that stays local over to the full CLI with the stdin it already read.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { daemonSocketFor } from '../../cli/launch-target.js';
+import { isRoot } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';
 
 const launcher = resolve(repoRoot, 'dist/tsbuild.cjs');
@@ -42,10 +46,8 @@ describe.skipIf(!built)('the launcher', () => {
   it('keeps a code cache next to the bundle and renews it when it no longer fits', () => {
     copyFileSync(launcher, join(dir, 'tsbuild.cjs'));
     copyFileSync(bundle, join(dir, 'tsbuild-main.cjs'));
-    // What the bundle loads from beside it: koffi, and the native addon (dist/native).
+    // What the bundle loads from beside it: koffi.
     symlinkSync(resolve(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-    if (existsSync(resolve(repoRoot, 'dist/native')))
-      symlinkSync(resolve(repoRoot, 'dist/native'), join(dir, 'native'));
 
     const first = run('--help');
     expect(first.status).toBe(0);
@@ -121,4 +123,58 @@ describe('which bundle the launcher runs', () => {
     expect(daemonSocketFor(argv('build', '--output=type=tar,dest=-', '.'), env)).toBeUndefined();
     expect(daemonSocketFor(argv('--version'), env)).toBeUndefined();
   });
+});
+
+/**
+ * A "daemon" that answers the launcher's probe (so the launcher starts the client) and then stops
+ * listening: the client finds no daemon and hands the build over. Resolves to the connections it saw.
+ */
+function vanishingDaemon(socket: string): Promise<() => number> {
+  let probed = 0;
+  const server = createServer((conn) => {
+    probed++;
+    conn.destroy();
+    server.close();
+  });
+  return new Promise((r) => server.listen(socket, () => r(() => probed)));
+}
+
+function buildWithStdin(args: string[], input: Buffer): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn('node', [launcher, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(input);
+  return new Promise((r) => child.once('exit', (code) => r({ code, stderr })));
+}
+
+// Builds FROM scratch (no base image, no RUN): root is all they need.
+describe.skipIf(!built || !isRoot)('the hand-over from the daemon client to the full CLI', () => {
+  const work = mkdtempSync(join(tmpdir(), 'tsbuild-handover-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const root = join(work, 'root');
+  const context = join(work, 'context');
+  mkdirSync(root, { mode: 0o700 });
+  mkdirSync(context);
+  writeFileSync(join(context, 'a.txt'), 'from the context\n');
+  const dockerfile = Buffer.from('FROM scratch\nCOPY a.txt /a.txt\n');
+
+  it('passes on a Dockerfile the client read from stdin (-f -)', async () => {
+    const probed = await vanishingDaemon(join(root, 'tsbuild.sock'));
+    const out = join(work, 'out-f');
+    const args = ['--root', root, 'build', '-q', '-f', '-', '-o', `type=local,dest=${out}`, context];
+    expect(await buildWithStdin(args, dockerfile)).toEqual({ code: 0, stderr: '' });
+    expect(probed()).toBe(1);
+    expect(readFileSync(join(out, 'a.txt'), 'utf8')).toBe('from the context\n');
+  }, 60_000);
+
+  it('passes on a context archive the client read from stdin (-)', async () => {
+    const probed = await vanishingDaemon(join(root, 'tsbuild.sock'));
+    writeFileSync(join(context, 'Dockerfile'), dockerfile);
+    const archive = spawnSync('tar', ['-C', context, '-c', '.']).stdout;
+    const out = join(work, 'out-archive');
+    const args = ['--root', root, 'build', '-q', '-o', `type=local,dest=${out}`, '-'];
+    expect(await buildWithStdin(args, archive)).toEqual({ code: 0, stderr: '' });
+    expect(probed()).toBe(1);
+    expect(readFileSync(join(out, 'a.txt'), 'utf8')).toBe('from the context\n');
+  }, 60_000);
 });

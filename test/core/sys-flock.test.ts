@@ -1,65 +1,51 @@
 /**
- * flock(2) through tsbuild's N-API addon (native/flock.c, built by `make build` into dist/native):
- * the call every command makes at start-up, without loading koffi.
+ * flock(2) through core/flock.ts (koffi, core/sys.ts): non-blocking locks that conflict across open
+ * files as the kernel says, and a failure that is not a held lock reported with its errno.
  */
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tryLockExclusive, tryLockShared, unlockFile } from '../../core/flock.js';
-import { repoRoot } from '../helpers/shared.js';
+import { SysError } from '../../core/sys.js';
 
-const addonPath = resolve(repoRoot, 'dist/native/tsbuild.node');
 const dir = mkdtempSync(join(tmpdir(), 'tsbuild-flock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-if (!existsSync(addonPath)) {
-  console.warn(`${addonPath} is not built (make build needs cc and Node's headers): addon tests skipped`);
-}
-
-describe.skipIf(!existsSync(addonPath))('the native addon', () => {
-  const addon = (): { flock(fd: number, op: number): number } => {
-    const module = { exports: {} as { flock(fd: number, op: number): number } };
-    process.dlopen(module, addonPath);
-    return module.exports;
-  };
-
-  it('takes, refuses and releases locks as flock(2) does, returning the negated errno', () => {
-    const { flock } = addon();
+describe('flock', () => {
+  it('takes, refuses and releases locks between two open files of one path', () => {
     const path = join(dir, 'a.lock');
     const first = openSync(path, 'a');
     const second = openSync(path, 'a');
     try {
-      expect(flock(first, 2 | 4)).toBe(0); // LOCK_EX | LOCK_NB
-      expect(flock(second, 1 | 4)).toBe(-constants.errno.EWOULDBLOCK); // LOCK_SH | LOCK_NB
-      expect(flock(first, 8)).toBe(0); // LOCK_UN
-      expect(flock(second, 1 | 4)).toBe(0);
-      expect(flock(-1, 8)).toBe(-constants.errno.EBADF);
-      expect(() => flock(first as never, undefined as never)).toThrow(
-        /flock\(fd: number, operation: number\)/,
-      );
+      expect(tryLockExclusive(first)).toBe(true);
+      expect(tryLockShared(second)).toBe(false);
+      expect(tryLockExclusive(second)).toBe(false);
+      unlockFile(first);
+      expect(tryLockShared(second)).toBe(true);
+      expect(tryLockShared(first)).toBe(true); // shared holders overlap
+      expect(tryLockExclusive(first)).toBe(false); // not while the other one shares it
+      unlockFile(second);
+      expect(tryLockExclusive(first)).toBe(true); // an upgrade once alone
+      unlockFile(first);
     } finally {
       closeSync(first);
       closeSync(second);
     }
   });
 
-  it('agrees with core/sys: their locks on one file conflict as flock(2) says', () => {
-    const { flock } = addon();
+  it('reports a bad descriptor as a SysError with its errno', () => {
     const path = join(dir, 'b.lock');
-    const mine = openSync(path, 'a');
-    const theirs = openSync(path, 'a');
+    const fd = openSync(path, 'a');
+    closeSync(fd);
+    expect(() => tryLockExclusive(fd)).toThrow(SysError);
     try {
-      expect(flock(theirs, 2 | 4)).toBe(0);
-      expect(tryLockShared(mine)).toBe(false);
-      expect(flock(theirs, 8)).toBe(0);
-      expect(tryLockExclusive(mine)).toBe(true);
-      expect(flock(theirs, 1 | 4)).toBe(-constants.errno.EWOULDBLOCK);
-      unlockFile(mine);
-      expect(flock(theirs, 1 | 4)).toBe(0);
-    } finally {
-      closeSync(mine);
-      closeSync(theirs);
+      unlockFile(fd);
+    } catch (err) {
+      expect(err).toBeInstanceOf(SysError);
+      expect((err as SysError).errno).toBe('EBADF');
+      expect((err as SysError).syscall).toBe('flock');
     }
+    expect.assertions(4);
   });
 });
