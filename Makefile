@@ -8,7 +8,7 @@ NODE_MAJOR_MIN := 20
 
 STAMP_DEPS := node_modules/.tsbuild-deps
 STAMP_BUILD := dist/.tsbuild-build
-SOURCES := $(shell find core fsutil oci patternmatcher content mount diff gc parser frontend llb solver snapshotter executor worker image runner engine daemon cli bench index.ts -name "*.ts" -o -name "*.ne" 2>/dev/null) scripts/bundle.mjs
+SOURCES := $(shell find core fsutil http oci patternmatcher content mount diff gc parser frontend llb solver snapshotter executor worker image runner engine daemon cli bench index.ts -name "*.ts" -o -name "*.ne" 2>/dev/null) scripts/bundle.mjs
 
 .PHONY: help deps apt build demo test lint typecheck unit clean bench-parse bench-convert bench-layers bench-solver bench-peers compat peer-apt
 

@@ -11,6 +11,8 @@ const mayImport = {
   core: [],
   oci: [],
   fsutil: ['core'],
+  /** The one HTTP stack, for the registry client (image/) and the http source (worker/). */
+  http: ['core'],
   patternmatcher: ['fsutil', 'core'],
   content: ['oci', 'core'],
   mount: ['core'],
@@ -22,7 +24,7 @@ const mayImport = {
   frontend: ['parser', 'llb', 'patternmatcher', 'oci', 'fsutil', 'core'],
   solver: ['core'],
   executor: ['fsutil', 'core'],
-  image: ['snapshotter', 'content', 'diff', 'mount', 'oci', 'fsutil', 'core'],
+  image: ['snapshotter', 'content', 'diff', 'mount', 'http', 'oci', 'fsutil', 'core'],
   worker: [
     'solver',
     'llb',
@@ -32,6 +34,7 @@ const mayImport = {
     'mount',
     'executor',
     'image',
+    'http',
     'patternmatcher',
     'oci',
     'fsutil',
@@ -52,6 +55,7 @@ const mayImport = {
     'diff',
     'content',
     'mount',
+    'http',
     'patternmatcher',
     'oci',
     'fsutil',

@@ -27,6 +27,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { isArchiveHead } from '../core/index.js';
 import { InvalidArgumentError, NotFoundError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
+import type { TlsOptions } from '../http/index.js';
 import { remoteContextKind } from '../core/index.js';
 import { hasCode } from '../core/index.js';
 import { decodeUtf8Escaped } from '../core/index.js';
@@ -45,6 +46,8 @@ export interface ContextOptions {
   readonly dockerfileText?: string;
   readonly signal?: AbortSignal;
   readonly progress?: ProgressWriter;
+  /** The registry options: their `caFile` and `certsDir` apply to an http(s) context's download. */
+  readonly registry?: TlsOptions;
 }
 
 export type RemoteContext =
@@ -80,7 +83,7 @@ export async function remoteContextOf(options: ContextOptions): Promise<RemoteCo
   return kind === 'git' ? { kind, remote: context } : { kind, url: context };
 }
 
-type SolveOptions = Pick<ContextOptions, 'signal' | 'progress'> & {
+type SolveOptions = Pick<ContextOptions, 'signal' | 'progress' | 'registry'> & {
   readonly locals?: Readonly<Record<string, string>>;
 };
 
@@ -89,6 +92,7 @@ async function solveState(engine: Engine, state: llb.State, options: SolveOption
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
     ...(options.locals ? { locals: options.locals } : {}),
+    ...(options.registry ? { tls: options.registry } : {}),
   });
   if (result === undefined) throw new InvalidArgumentError('the build context is empty');
   return result;
@@ -266,6 +270,7 @@ export async function withRemoteContext<T>(
   const solveOptions = {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
   };
   const solved = await solveContext(engine, remote, solveOptions);
   try {

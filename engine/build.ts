@@ -371,6 +371,7 @@ async function buildResolved(engine: Engine, options: ResolvedBuildOptions): Pro
         ...(options.ssh ? { ssh: options.ssh } : {}),
         proxyEnv: converted.proxyEnv,
         pendingImages: baseImages,
+        ...(options.registry ? { tls: options.registry } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {

@@ -11,5 +11,5 @@ export { importImage } from './import.js';
 export { LayerIndex } from './layerindex.js';
 export { fetchImageMetadata, pullImage } from './pull.js';
 export { familiarReference, normalizeReference, parseReference } from './reference.js';
-export { RegistryError, codeForStatus, redactURL } from './registry/errors.js';
+export { RegistryError } from './registry/errors.js';
 export { ImageStore } from './store.js';

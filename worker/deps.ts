@@ -3,6 +3,7 @@
  * worker.ts for each solve, read by ops.ts and the source ops it hands over to (local-source.ts).
  */
 import type { Executor } from '../executor/index.js';
+import type { TlsOptions } from '../http/index.js';
 import type { ImageStore } from '../image/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { SourceFilter, StatCache } from './contenthash/index.js';
@@ -44,4 +45,6 @@ export interface WorkerDeps {
   readonly cacheDir?: string;
   /** Base images resolved from a registry and not pulled yet (this solve only). */
   readonly pendingImages?: PendingImages;
+  /** CAs and client certificates of the http sources (this solve only). */
+  readonly tls?: TlsOptions;
 }

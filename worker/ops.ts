@@ -35,6 +35,7 @@ function sourceDepsOf(deps: WorkerDeps): SourceDeps {
   const root = deps.cacheDir === undefined ? dirname(deps.cacheMountsRoot) : dirname(deps.cacheDir);
   return {
     stateDir: join(root, 'sources'),
+    ...(deps.tls ? { tls: deps.tls } : {}),
     newSnapshot: (signal, work) => newSnapshot(deps, undefined, signal, work),
     snapshotExists: async (name) => {
       try {

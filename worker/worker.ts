@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../core/index.js';
 import { SharedFileLock } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { Executor } from '../executor/index.js';
+import type { TlsOptions } from '../http/index.js';
 import type { ImageStore } from '../image/index.js';
 import type { Definition, DefinitionOp } from '../llb/index.js';
 import { describeOp } from '../llb/index.js';
@@ -53,6 +54,8 @@ export interface WorkerSolveOptions {
   readonly proxyEnv?: Readonly<Record<string, string>>;
   /** Base images resolved from a registry and not pulled yet: their `FROM` step pulls them. */
   readonly pendingImages?: PendingImages;
+  /** CAs and client certificates for `http:` sources: `caFile` and docker's certs.d (the registry's). */
+  readonly tls?: TlsOptions;
 }
 
 export class Worker {
@@ -102,9 +105,12 @@ export class Worker {
   /** Builds the vertex graph (definitions are in topological order). */
   vertices(
     definition: Definition,
-    solveInputs: Pick<WorkerSolveOptions, 'locals' | 'secrets' | 'ssh' | 'proxyEnv' | 'pendingImages'> = {},
+    solveInputs: Pick<
+      WorkerSolveOptions,
+      'locals' | 'secrets' | 'ssh' | 'proxyEnv' | 'pendingImages' | 'tls'
+    > = {},
   ): Vertex | undefined {
-    const { locals = {}, secrets = {}, ssh = {}, proxyEnv = {}, pendingImages } = solveInputs;
+    const { locals = {}, secrets = {}, ssh = {}, proxyEnv = {}, pendingImages, tls } = solveInputs;
     const cacheMountsRoot =
       this.options.cacheMountsRoot ?? join(dirname(this.options.cacheDir), 'cachemounts');
     const deps: WorkerDeps = {
@@ -117,6 +123,7 @@ export class Worker {
       snapshotHashes: this.snapshotHashes,
       counters: this.counters,
       ...(pendingImages ? { pendingImages } : {}),
+      ...(tls ? { tls } : {}),
     };
     const byDigest = new Map<string, Vertex>();
     for (const entry of definition.ops) {

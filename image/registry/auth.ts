@@ -6,11 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RegistryError, codeForStatus } from './errors.js';
+import { codeForStatus, discard } from '../../http/index.js';
+import type { HttpResponse } from '../../http/index.js';
+import { RegistryError } from './errors.js';
 import { watchRate } from './limits.js';
 import type { TransferLimits } from './limits.js';
-import type { Credentials, HttpResponse, RegistryOptions, Transport } from './transport.js';
-import { discard, dockerConfigDir } from './transport.js';
+import type { Credentials, RegistryOptions, Transport } from './transport.js';
+import { dockerConfigDir } from './transport.js';
 
 export interface Challenge {
   /** Lower-case: `basic`, `bearer`. */

@@ -9,11 +9,13 @@ import type { Descriptor, Digest } from '../../oci/index.js';
 import { MediaType, sha256Digest } from '../../oci/index.js';
 import type { ImageReference } from '../reference.js';
 import { DEFAULT_DOMAIN } from '../reference.js';
+import { codeForStatus, discard, headerValue } from '../../http/index.js';
+import type { HttpResponse, RetryBudget, RetryPolicy } from '../../http/index.js';
 import { Authenticator, readBody } from './auth.js';
-import { RegistryError, codeForStatus } from './errors.js';
-import type { RetryBudget, TransferLimits } from './limits.js';
-import type { HttpResponse, RegistryOptions } from './transport.js';
-import { Transport, discard } from './transport.js';
+import { RegistryError } from './errors.js';
+import type { TransferLimits } from './limits.js';
+import type { RegistryOptions } from './transport.js';
+import { Transport } from './transport.js';
 
 /** What we accept for a manifest, best first. */
 export const MANIFEST_ACCEPT = [
@@ -45,14 +47,9 @@ export interface CallOptions {
   readonly retries?: RetryBudget | undefined;
 }
 
-function headerValue(res: HttpResponse, name: string): string | undefined {
-  const value = res.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** The media type: Content-Type unless it is generic, else the document's own `mediaType`. */
 function mediaTypeOf(res: HttpResponse, bytes?: Buffer): string {
-  const contentType = headerValue(res, 'content-type')?.split(';')[0]?.trim();
+  const contentType = headerValue(res.headers, 'content-type')?.split(';')[0]?.trim();
   if (contentType && contentType !== 'application/json' && contentType !== 'text/plain') return contentType;
   if (bytes !== undefined) {
     try {
@@ -78,6 +75,11 @@ export class RegistryClient {
   /** The transfer limits of `options`, defaults filled in. */
   get limits(): TransferLimits {
     return this.transport.limits;
+  }
+
+  /** The retry policy of `options` (tries, backoff), defaults filled in. */
+  get retryPolicy(): RetryPolicy {
+    return this.transport.retryPolicy;
   }
 
   /** `scheme://host/v2/<path>/<kind>/<reference>`. */
@@ -132,8 +134,8 @@ export class RegistryClient {
     const url = this.url(ref, 'manifests', reference);
     const res = await this.request(ref, url, 'HEAD', { accept: MANIFEST_ACCEPT }, options);
     discard(res);
-    const digest = headerValue(res, 'docker-content-digest');
-    const size = Number(headerValue(res, 'content-length'));
+    const digest = headerValue(res.headers, 'docker-content-digest');
+    const size = Number(headerValue(res.headers, 'content-length'));
     if (digest !== undefined && DIGEST_RE.test(digest) && Number.isSafeInteger(size) && size > 0) {
       if (DIGEST_RE.test(reference) && digest !== reference) {
         throw new RegistryError('FAILED_PRECONDITION', `manifest digest ${digest}, asked for ${reference}`, {
@@ -162,7 +164,7 @@ export class RegistryClient {
       throw err;
     });
     const digest = sha256Digest(bytes);
-    const header = headerValue(res, 'docker-content-digest');
+    const header = headerValue(res.headers, 'docker-content-digest');
     const want = DIGEST_RE.test(reference)
       ? reference
       : header !== undefined && DIGEST_RE.test(header)
@@ -191,10 +193,10 @@ export class RegistryClient {
   async blob(ref: ImageReference, descriptor: Descriptor, options: CallOptions = {}): Promise<Readable> {
     const url = this.url(ref, 'blobs', descriptor.digest);
     const res = await this.request(ref, url, 'GET', {}, options);
-    const length = Number(headerValue(res, 'content-length'));
+    const length = Number(headerValue(res.headers, 'content-length'));
     if (
       Number.isSafeInteger(length) &&
-      headerValue(res, 'content-length') !== undefined &&
+      headerValue(res.headers, 'content-length') !== undefined &&
       length !== descriptor.size
     ) {
       discard(res);

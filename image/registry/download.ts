@@ -5,17 +5,18 @@
  * deadline that grows with the blob's size (limits.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { cancelled, delay } from '../../core/index.js';
+import { cancelled } from '../../core/index.js';
 import { NotFoundError, TsbuildError } from '../../core/index.js';
 import type { ProgressWriter } from '../../core/index.js';
 import type { ContentStore } from '../../content/index.js';
+import { HttpError, retry, seconds, withDeadline } from '../../http/index.js';
+import type { RetryBudget } from '../../http/index.js';
 import type { Descriptor } from '../../oci/index.js';
 import type { ImageReference } from '../reference.js';
 import { apiHost } from './client.js';
 import type { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
-import { blobDeadlineMs, seconds, watchRate } from './limits.js';
-import type { RetryBudget } from './limits.js';
+import { blobDeadlineMs, watchRate } from './limits.js';
 
 /** The shortest interval between two progress events of one blob. */
 const PROGRESS_INTERVAL_MS = 100;
@@ -41,9 +42,9 @@ export async function hasBlob(
   }
 }
 
-/** A failure worth another try: the registry's transient errors and raw socket errors mid-stream. */
+/** A failure worth another try: transient HTTP errors and raw socket errors mid-stream. */
 function isTransient(err: unknown): boolean {
-  if (err instanceof RegistryError) return err.code === 'UNAVAILABLE';
+  if (err instanceof HttpError) return err.code === 'UNAVAILABLE';
   return !(err instanceof TsbuildError);
 }
 
@@ -112,38 +113,29 @@ function blobName(ref: ImageReference, descriptor: Descriptor): string {
 }
 
 /**
- * Every try of one blob, until one succeeds, a failure is not transient, the tries (`maxTries`, and the
- * shared retry budget) are spent, or the blob's deadline passes (all tries together).
+ * Every try of one blob (the shared retry helper), until one succeeds, a failure is not transient, the
+ * tries (`maxTries`, and the shared retry budget) are spent, or `t.signal` aborts (the caller, or the
+ * blob's deadline: `withDeadline` then says which).
  */
-async function downloadWithDeadline(t: Transfer, deadline: AbortSignal): Promise<void> {
-  const tries = t.client.options.maxTries ?? 5;
-  const { retries } = t.options;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await downloadOnce(t);
-      return;
-    } catch (err) {
-      if (deadline.aborted) throw deadline.reason;
-      if (t.signal.aborted) throw cancelled(t.signal);
-      if (!isTransient(err) || attempt >= tries || !(retries?.take() ?? true)) {
-        if (err instanceof TsbuildError && !isTransient(err)) throw err;
-        const what = `download of ${blobName(t.ref, t.descriptor)}`;
-        throw new RegistryError('UNAVAILABLE', `${what} failed: ${(err as Error).message}`, { cause: err });
-      }
-    }
-    const base = (t.client.options.retryBaseMs ?? 500) * 2 ** (attempt - 1);
-    await delay(
-      Math.min(t.client.options.retryMaxMs ?? 30_000, base * (0.5 + Math.random())),
-      t.signal,
-    ).catch((err: unknown) => {
-      throw deadline.aborted ? deadline.reason : err;
+async function downloadWithRetries(t: Transfer): Promise<void> {
+  try {
+    await retry(() => downloadOnce(t), {
+      ...t.client.retryPolicy,
+      budget: t.options.retries,
+      signal: t.signal,
+      retryable: (outcome) => !outcome.ok && !t.signal.aborted && isTransient(outcome.error),
     });
+  } catch (err) {
+    if (t.signal.aborted) throw cancelled(t.signal);
+    if (err instanceof TsbuildError && !isTransient(err)) throw err;
+    const what = `download of ${blobName(t.ref, t.descriptor)}`;
+    throw new RegistryError('UNAVAILABLE', `${what} failed: ${(err as Error).message}`, { cause: err });
   }
 }
 
 /**
  * Downloads `descriptor` into the content store unless it is there (then nothing is sent and no progress
- * reported). Returns whether bytes were fetched.
+ * reported), every try within the blob's deadline. Returns whether bytes were fetched.
  */
 export async function downloadBlob(
   client: RegistryClient,
@@ -155,24 +147,18 @@ export async function downloadBlob(
   const { signal } = options;
   if (await hasBlob(content, descriptor, signal)) return false;
   const ms = blobDeadlineMs(client.limits, descriptor.size);
-  const deadline = new AbortController();
-  const timer = setTimeout(() => {
-    const what = `download of ${blobName(ref, descriptor)}`;
-    const err = new RegistryError('UNAVAILABLE', `${what} missed its deadline of ${seconds(ms)}`, {
-      hint: `the deadline is blobDeadlineMs plus ${descriptor.size} bytes at deadlineBytesPerSecond (registry options)`,
-    });
-    deadline.abort(err);
-  }, ms);
-  const both = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
-  try {
-    await downloadWithDeadline({ client, ref, descriptor, content, signal: both, options }, deadline.signal);
-    return true;
-  } catch (err) {
-    if (signal?.aborted) throw cancelled(signal);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+  const expired = (): Error =>
+    new RegistryError(
+      'UNAVAILABLE',
+      `download of ${blobName(ref, descriptor)} missed its deadline of ${seconds(ms)}`,
+      {
+        hint: `the deadline is blobDeadlineMs plus ${descriptor.size} bytes at deadlineBytesPerSecond (registry options)`,
+      },
+    );
+  await withDeadline({ ms, signal, expired }, (both) =>
+    downloadWithRetries({ client, ref, descriptor, content, signal: both, options }),
+  );
+  return true;
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * How long a registry may take: the socket idle timeout, a minimum rate over a window (a registry that
  * sends a byte every few seconds never goes idle), a deadline per blob that grows with its declared size
- * (all of its tries together), and a budget of retries shared by every request of one pull.
+ * (all of its tries together), and the size of the retry budget shared by every request of one pull.
+ * The mechanisms (idle timeout, deadline, retry budget) are http/'s; these are the registry's values.
  */
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../core/index.js';
+import { seconds } from '../../http/index.js';
 import { RegistryError } from './errors.js';
 import type { RegistryOptions } from './transport.js';
 
@@ -58,27 +60,6 @@ export function transferLimits(options: RegistryOptions): TransferLimits {
 /** The time all tries of a `size`-byte blob may take together. */
 export function blobDeadlineMs(limits: TransferLimits, size: number): number {
   return limits.blobDeadlineMs + Math.ceil((size * 1000) / limits.deadlineBytesPerSecond);
-}
-
-/** `seconds s`, without float noise: 0.2 s, 30 s. */
-export function seconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(3))} s`;
-}
-
-/** Retries shared by the requests of one operation (a pull): each retry takes one; none left, no retry. */
-export class RetryBudget {
-  private left: number;
-
-  constructor(readonly limit: number) {
-    this.left = limit;
-  }
-
-  /** Takes a retry; false once the budget is spent. */
-  take(): boolean {
-    if (this.left <= 0) return false;
-    this.left--;
-    return true;
-  }
 }
 
 export interface RateWatch {

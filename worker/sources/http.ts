@@ -22,7 +22,7 @@ import { atomicWriteFile } from '../../core/index.js';
 import type { TsbuildError } from '../../core/index.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../../core/index.js';
 import { hasCode } from '../../core/index.js';
-import { redactURL } from '../../image/index.js';
+import { redactURL } from '../../http/index.js';
 import type { SourceOp } from '../../llb/index.js';
 import type { CacheMap, Op, OpContext } from '../../solver/index.js';
 import { snapshotResult } from '../results.js';
@@ -148,6 +148,7 @@ class HttpSource {
       ...(conditional && previous?.etag !== undefined ? { etag: previous.etag } : {}),
       ...(conditional && previous?.lastModified !== undefined ? { lastModified: previous.lastModified } : {}),
       onProgress: progressFor(ctx, `GET ${this.display}`),
+      ...(this.deps.tls ? { tls: this.deps.tls } : {}),
     });
     if (got.notModified) {
       if (previous === undefined) throw new FailedPreconditionError(`GET ${this.display}: unexpected 304`);

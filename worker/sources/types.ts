@@ -1,4 +1,5 @@
 /** What the remote sources (http, git) need from the worker: a place for their state and snapshots. */
+import type { TlsOptions } from '../../http/index.js';
 import type { WorkerResult } from '../results.js';
 
 export interface SourceDeps {
@@ -11,4 +12,6 @@ export interface SourceDeps {
   readonly newSnapshot: (signal: AbortSignal, work: (dir: string) => Promise<void>) => Promise<WorkerResult>;
   /** Whether a committed snapshot of that name still exists. */
   readonly snapshotExists: (name: string) => Promise<boolean>;
+  /** The http source's CAs and client certificates (the registry's `caFile` and `certsDir`). */
+  readonly tls?: TlsOptions;
 }
