@@ -33,7 +33,7 @@ function readPem(path: string, what: string): string {
 }
 
 /** The directory of `host` (`host:port`, brackets of an IPv6 literal dropped) under the certs dir. */
-export function hostCertsDir(options: TlsOptions, host: string): string {
+function hostCertsDir(options: TlsOptions, host: string): string {
   return join(options.certsDir ?? DEFAULT_CERTS_DIR, host.replace(/^\[|\]/g, ''));
 }
 

@@ -6,6 +6,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
+  DEFAULT_CERTS_DIR,
   HttpClient,
   discard,
   isRetryableStatus,
@@ -96,7 +97,7 @@ export class Transport {
       baseMs: options.retryBaseMs ?? 500,
       maxMs: options.retryMaxMs ?? 30_000,
     };
-    const certsDir = options.certsDir ?? '/etc/docker/certs.d';
+    const certsDir = options.certsDir ?? DEFAULT_CERTS_DIR;
     this.http = new HttpClient({
       ...(options.caFile !== undefined ? { caFile: options.caFile } : {}),
       ...(options.certsDir !== undefined ? { certsDir: options.certsDir } : {}),
