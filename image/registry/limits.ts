@@ -8,7 +8,22 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../core/index.js';
 import { seconds } from '../../http/index.js';
 import { RegistryError } from './errors.js';
-import type { RegistryOptions } from './transport.js';
+
+/** The limits a caller may set (`RegistryOptions`); each has a default. */
+export interface LimitOptions {
+  /** No byte for this long (headers or body) fails the request, in ms; default 30000. */
+  readonly timeoutMs?: number;
+  /** A blob transfer slower than this over a whole `rateWindowMs` fails (and is retried); default 1024. */
+  readonly minBytesPerSecond?: number;
+  /** The window of `minBytesPerSecond` in ms; default 30000. */
+  readonly rateWindowMs?: number;
+  /** Every try of one blob must be over within this many ms plus its size at `deadlineBytesPerSecond`; default 60000. */
+  readonly blobDeadlineMs?: number;
+  /** The rate a blob's deadline grows with its size; default 102400 (100 KiB/s). */
+  readonly deadlineBytesPerSecond?: number;
+  /** Retries one pull may spend across all its requests; default 20. */
+  readonly maxPullRetries?: number;
+}
 
 export interface TransferLimits {
   /** No byte for this long (headers or body) fails the request. */
@@ -34,7 +49,7 @@ const DEFAULTS = {
 
 type LimitOption = keyof typeof DEFAULTS;
 
-function limit(options: RegistryOptions, name: LimitOption, integer = false): number {
+function limit(options: LimitOptions, name: LimitOption, integer = false): number {
   const value = options[name] ?? DEFAULTS[name];
   const ok = integer ? Number.isSafeInteger(value) && value >= 0 : Number.isFinite(value) && value > 0;
   if (!ok) {
@@ -46,7 +61,7 @@ function limit(options: RegistryOptions, name: LimitOption, integer = false): nu
 }
 
 /** The limits `options` ask for, defaults filled in; a value that is not a usable limit is refused. */
-export function transferLimits(options: RegistryOptions): TransferLimits {
+export function transferLimits(options: LimitOptions): TransferLimits {
   return {
     idleMs: limit(options, 'timeoutMs'),
     minBytesPerSecond: limit(options, 'minBytesPerSecond'),

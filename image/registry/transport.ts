@@ -22,15 +22,18 @@ import type {
   TlsOptions,
 } from '../../http/index.js';
 import { transferLimits } from './limits.js';
-import type { TransferLimits } from './limits.js';
+import type { LimitOptions, TransferLimits } from './limits.js';
 
 export interface Credentials {
   readonly username: string;
   readonly password: string;
 }
 
-/** `caFile` and `certsDir` (docker's `<certsDir>/<host:port>/` CAs and client pairs) are http/'s. */
-export interface RegistryOptions extends TlsOptions {
+/**
+ * `caFile` and `certsDir` (docker's `<certsDir>/<host:port>/` CAs and client pairs) are http/'s, the
+ * transfer limits (idle timeout, minimum rate, blob deadline, a pull's retries) limits.ts's.
+ */
+export interface RegistryOptions extends TlsOptions, LimitOptions {
   /** Hosts (`host:port`) spoken to over plain http; loopback hosts (127.0.0.1, localhost, ::1) always are. */
   readonly insecureRegistries?: readonly string[];
   /** The directory of docker's config.json; default `$DOCKER_CONFIG` or `~/.docker`. */
@@ -43,18 +46,6 @@ export interface RegistryOptions extends TlsOptions {
   readonly retryBaseMs?: number;
   /** The longest wait between tries (also caps Retry-After) in ms; default 30000. */
   readonly retryMaxMs?: number;
-  /** No byte for this long (headers or body) fails the request, in ms; default 30000. */
-  readonly timeoutMs?: number;
-  /** A blob transfer slower than this over a whole `rateWindowMs` fails (and is retried); default 1024. */
-  readonly minBytesPerSecond?: number;
-  /** The window of `minBytesPerSecond` in ms; default 30000. */
-  readonly rateWindowMs?: number;
-  /** Every try of one blob must be over within this many ms plus its size at `deadlineBytesPerSecond`; default 60000. */
-  readonly blobDeadlineMs?: number;
-  /** The rate a blob's deadline grows with its size; default 102400 (100 KiB/s). */
-  readonly deadlineBytesPerSecond?: number;
-  /** Retries one pull may spend across all its requests; default 20. */
-  readonly maxPullRetries?: number;
   readonly userAgent?: string;
 }
 
