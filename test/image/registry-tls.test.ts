@@ -6,8 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
+import type { RequestListener } from 'node:http';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import { hostname, tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../oci/index.js';
 import { parseReference } from '../../image/reference.js';
 import { RegistryClient } from '../../image/registry/index.js';
+import { makeCerts } from '../helpers/certs.js';
+import type { TestCerts } from '../helpers/certs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-registry-tls-'));
 const name = hostname().toLowerCase();
@@ -40,75 +43,38 @@ const reason = await why();
 if (reason !== undefined) console.warn(`registry-tls: skipped (${reason})`);
 
 let server: Server | undefined;
+/** Refuses a client without a certificate from the test CA. */
+let mutual: Server | undefined;
 let port = 0;
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: work, stdio: 'ignore' });
-}
+let mutualPort = 0;
+let pem: TestCerts;
 
 beforeAll(async () => {
   if (reason !== undefined) return;
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=tsbuild test CA',
-  );
-  openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-    '-subj',
-    `/CN=${name}`,
-  );
-  writeFileSync(join(work, 'ext.cnf'), `subjectAltName=DNS:${name}\n`);
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.crt',
-    '-days',
-    '2',
-    '-extfile',
-    'ext.cnf',
-  );
-  server = createServer(
-    { key: readFileSync(join(work, 'server.key')), cert: readFileSync(join(work, 'server.crt')) },
-    (req, res) => {
-      if (req.url === '/v2/app/manifests/v1') {
-        res.writeHead(200, { 'content-type': MediaType.ociManifest }).end(MANIFEST);
-      } else res.writeHead(404).end();
-    },
-  );
+  pem = makeCerts(work, [name]);
+  const key = readFileSync(pem.serverKey);
+  const cert = readFileSync(pem.serverCert);
+  const manifest: RequestListener = (req, res) => {
+    if (req.url === '/v2/app/manifests/v1') {
+      res.writeHead(200, { 'content-type': MediaType.ociManifest }).end(MANIFEST);
+    } else res.writeHead(404).end();
+  };
+  server = createServer({ key, cert }, manifest);
   await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
+  mutual = createServer(
+    { key, cert, ca: readFileSync(pem.ca), requestCert: true, rejectUnauthorized: true },
+    manifest,
+  );
+  await new Promise<void>((r) => mutual?.listen(0, '127.0.0.1', r));
+  mutualPort = (mutual.address() as { port: number }).port;
 });
 
 afterAll(async () => {
-  if (server) {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server?.close(() => r()));
+  for (const s of [server, mutual]) {
+    if (!s) continue;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
   }
   rmSync(work, { recursive: true, force: true });
 });
@@ -116,7 +82,7 @@ afterAll(async () => {
 describe.skipIf(reason !== undefined)('registry TLS', () => {
   it('trusts a CA from caFile', async () => {
     const host = `${name}:${port}`;
-    const c = new RegistryClient({ caFile: join(work, 'ca.crt'), certsDir: join(work, 'none'), maxTries: 1 });
+    const c = new RegistryClient({ caFile: pem.ca, certsDir: join(work, 'none'), maxTries: 1 });
     try {
       const got = await c.manifest(parseReference(`${host}/app:v1`), 'v1');
       expect(got.bytes.equals(MANIFEST)).toBe(true);
@@ -128,7 +94,7 @@ describe.skipIf(reason !== undefined)('registry TLS', () => {
   it('trusts the CA bundle the tsbuild launcher hands over (TSBUILD_EXTRA_CA_CERTS)', async () => {
     const host = `${name}:${port}`;
     const before = process.env.TSBUILD_EXTRA_CA_CERTS;
-    process.env.TSBUILD_EXTRA_CA_CERTS = join(work, 'ca.crt');
+    process.env.TSBUILD_EXTRA_CA_CERTS = pem.ca;
     const c = new RegistryClient({ certsDir: join(work, 'none'), maxTries: 1 });
     try {
       const got = await c.manifest(parseReference(`${host}/app:v1`), 'v1');
@@ -144,7 +110,7 @@ describe.skipIf(reason !== undefined)('registry TLS', () => {
     const host = `${name}:${port}`;
     const certs = join(work, 'certs.d');
     mkdirSync(join(certs, host), { recursive: true });
-    writeFileSync(join(certs, host, 'ca.crt'), readFileSync(join(work, 'ca.crt')));
+    writeFileSync(join(certs, host, 'ca.crt'), readFileSync(pem.ca));
     const c = new RegistryClient({ certsDir: certs, maxTries: 1 });
     const bare = new RegistryClient({ certsDir: join(work, 'none'), maxTries: 1 });
     try {
@@ -160,6 +126,34 @@ describe.skipIf(reason !== undefined)('registry TLS', () => {
     } finally {
       c.close();
       bare.close();
+    }
+  });
+
+  it('presents the client certificate of <certsDir>/<host:port>/ (client.cert + client.key)', async () => {
+    const host = `${name}:${mutualPort}`;
+    const certsDir = (dir: string, files: Record<string, string>): string => {
+      mkdirSync(join(work, dir, host), { recursive: true });
+      for (const [file, from] of Object.entries(files)) copyFileSync(from, join(work, dir, host, file));
+      return join(work, dir);
+    };
+    const paired = certsDir('certs-pair', {
+      'ca.crt': pem.ca,
+      'client.cert': pem.clientCert,
+      'client.key': pem.clientKey,
+    });
+    const c = new RegistryClient({ certsDir: paired, maxTries: 1 });
+    const without = new RegistryClient({
+      certsDir: certsDir('certs-no-pair', { 'ca.crt': pem.ca }),
+      maxTries: 1,
+    });
+    try {
+      expect((await c.manifest(parseReference(`${host}/app:v1`), 'v1')).bytes.equals(MANIFEST)).toBe(true);
+      await expect(without.manifest(parseReference(`${host}/app:v1`), 'v1')).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+      });
+    } finally {
+      c.close();
+      without.close();
     }
   });
 

@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { llb, openEngine, solve, withSnapshotDir } from '../../internal.js';
 import type { Engine } from '../../internal.js';
 import { httpGet } from '../../worker/sources/index.js';
-import { makeCerts } from '../http/certs.js';
-import type { TestCerts } from '../http/certs.js';
+import { makeCerts } from '../helpers/certs.js';
+import type { TestCerts } from '../helpers/certs.js';
 import { canRunSuite, isRoot } from '../helpers/prereq.js';
 
 const ready = canRunSuite('http source TLS tests', { tools: ['openssl'] });
