@@ -94,7 +94,7 @@ export function transferError(
 export class HttpClient {
   private plainAgent: Http.Agent | undefined;
   private readonly httpsAgents = new Map<string, Https.Agent>();
-  readonly idleMs: number;
+  private readonly idleMs: number;
 
   constructor(readonly options: HttpClientOptions = {}) {
     this.idleMs = options.idleMs ?? 30_000;

@@ -1,6 +1,7 @@
 /**
  * TLS settings per host, as docker reads them: the system roots, a `caFile` bundle trusted for every
- * host, the bundle the `tsbuild` launcher hands over (`TSBUILD_EXTRA_CA_CERTS`), and docker's
+ * host, the bundle the `tsbuild` launcher hands over (`TSBUILD_EXTRA_CA_CERTS`, or Node's own
+ * `NODE_EXTRA_CA_CERTS`), and docker's
  * `<certsDir>/<host:port>/` directory: `*.crt` are CAs, `*.cert` + `*.key` a client certificate and its
  * key (the same base name; one without the other is an error, as in docker).
  */
@@ -64,6 +65,8 @@ function clientPair(dir: string, names: readonly string[]): { cert?: string; key
   };
 }
 
+const handedOver = (): string | undefined => process.env.TSBUILD_EXTRA_CA_CERTS || undefined;
+
 /** The TLS material for `host` (`host:port`); read when a client first speaks https to it. */
 export function hostTls(options: TlsOptions, host: string): HostTls {
   const ca: string[] = [];
@@ -76,14 +79,17 @@ export function hostTls(options: TlsOptions, host: string): HostTls {
     // no per-host directory: the system roots (and caFile) only
   }
   for (const name of names.filter((n) => n.endsWith('.crt'))) ca.push(readPem(join(dir, name), 'CA'));
-  // The `tsbuild` launcher hands NODE_EXTRA_CA_CERTS over under this name, so that Node does not parse
-  // the bundle at every start-up (60 ms here); it is trusted here, where TLS is used, instead.
-  const handedOver = process.env.TSBUILD_EXTRA_CA_CERTS;
-  if (handedOver) {
-    try {
-      ca.push(readFileSync(handedOver, 'utf8'));
-    } catch {
-      // As Node does with an unreadable NODE_EXTRA_CA_CERTS: go on with the other roots.
+  if (ca.length > 0 || handedOver() !== undefined) {
+    // The `tsbuild` launcher hands NODE_EXTRA_CA_CERTS over under another name, so that Node does not
+    // parse the bundle at every start-up (60 ms here): it is trusted here, where TLS is used. Without
+    // the launcher, Node put it in its default store, which an explicit list of CAs replaces.
+    for (const bundle of [handedOver(), process.env.NODE_EXTRA_CA_CERTS]) {
+      if (!bundle) continue;
+      try {
+        ca.push(readFileSync(bundle, 'utf8'));
+      } catch {
+        // As Node does with an unreadable NODE_EXTRA_CA_CERTS: go on with the other roots.
+      }
     }
   }
   return { ca, ...clientPair(dir, names) };
