@@ -5,14 +5,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { convertDockerfile } from '../frontend/dockerfile2llb/index.js';
-import type { ImageSpec } from '../frontend/dockerfile2llb/index.js';
+import type { ImageConfig } from '../oci/index.js';
 import { realworldCorpus } from './corpus.js';
 
-const base: ImageSpec = {
+const base: ImageConfig = {
   architecture: 'amd64',
   os: 'linux',
   config: { Env: ['PATH=/usr/bin:/bin'], Cmd: ['sh'], OnBuild: null },
-  rootfs: { type: 'layers', diff_ids: ['sha256:' + 'a'.repeat(64)] },
+  rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`] },
   history: [{ created_by: 'import' }],
 };
 

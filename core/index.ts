@@ -18,7 +18,6 @@ export {
 } from './fs.js';
 export { SharedFileLock } from './lock.js';
 export { listenOn } from './net.js';
-export { formatPlatform, hostPlatform } from './platform.js';
 export { processAlive } from './process.js';
 export { SCP_LIKE_REMOTE, remoteContextKind } from './remote-context.js';
 export { DEFAULT_ROOT, daemonSocketPath, prepareRoot, resolveRoot } from './root.js';

@@ -7,7 +7,7 @@
 import { NotFoundError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { reportStep } from '../core/index.js';
-import type { ImageSpec, ResolvedImage } from '../frontend/index.js';
+import type { ResolvedImage } from '../frontend/index.js';
 import type { ImageMetadata } from '../image/index.js';
 import { fetchImageMetadata, pullImage } from '../image/index.js';
 import { normalizeReference } from '../image/index.js';
@@ -36,11 +36,7 @@ export class BaseImages implements PendingImages {
     if (!this.options.pull) {
       try {
         const found = await this.engine.images.resolve(name, signal ? { signal } : {});
-        return {
-          ref: name,
-          digest: found.manifestDescriptor.digest,
-          config: found.config as unknown as ImageSpec,
-        };
+        return { ref: name, digest: found.manifestDescriptor.digest, config: found.config };
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
@@ -58,7 +54,7 @@ export class BaseImages implements PendingImages {
       ),
     );
     this.pending.set(name, metadata);
-    return { ref: name, digest: metadata.descriptor.digest, config: metadata.config as unknown as ImageSpec };
+    return { ref: name, digest: metadata.descriptor.digest, config: metadata.config };
   };
 
   manifest(ref: string): string | undefined {

@@ -174,14 +174,14 @@ function finalConfig(
 ): Omit<ImageConfig, 'rootfs'> {
   const { rootfs: _rootfs, ...rest } = image;
   const epoch = buildArgs.SOURCE_DATE_EPOCH;
-  if (epoch === undefined || !/^\d+$/.test(epoch)) return rest as unknown as Omit<ImageConfig, 'rootfs'>;
+  if (epoch === undefined || !/^\d+$/.test(epoch)) return rest;
   // As BuildKit: every time is the epoch at the latest (RFC 3339 without a zero fraction, as Go writes it).
   const limit = Number(epoch) * 1000;
   const created = new Date(limit).toISOString().replace('.000Z', 'Z');
   const history = (image.history ?? []).map((h) =>
     h.created === undefined || !(Date.parse(h.created) <= limit) ? { ...h, created } : h,
   );
-  return { ...rest, created, history } as unknown as Omit<ImageConfig, 'rootfs'>;
+  return { ...rest, created, history };
 }
 
 /** A failed step's error, pointed at its Dockerfile instruction. */

@@ -9,7 +9,6 @@ import { Duplex, PassThrough, Readable, Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { InvalidArgumentError, TsbuildError, isCorruptCompressedData } from '../core/index.js';
-import { hostPlatform } from '../core/index.js';
 import { reportStatus } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { Applier, Differ } from '../diff/index.js';
@@ -17,7 +16,7 @@ import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { ContainerConfig, ImageConfig, Manifest } from '../oci/index.js';
-import { MediaType, chainIDs, jsonBytes } from '../oci/index.js';
+import { MediaType, chainIDs, hostPlatform, jsonBytes } from '../oci/index.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import type { LayerIndex } from './layerindex.js';
 import { unpackLayer } from './unpack.js';

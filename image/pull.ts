@@ -7,14 +7,13 @@
  */
 import PQueue from 'p-queue';
 import { cancelled } from '../core/index.js';
-import { hostPlatform } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { Compression } from '../diff/index.js';
 import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import type { ImportStores } from './import.js';
 import type { LayerIndex } from './layerindex.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
-import { isIndexType, isManifestType } from '../oci/index.js';
+import { formatPlatform, hostPlatform, isIndexType, isManifestType } from '../oci/index.js';
 import type { ImageReference } from './reference.js';
 import { formatReference, parseReference } from './reference.js';
 import type { CallOptions, RegistryOptions } from './registry/index.js';
@@ -113,8 +112,10 @@ function reference(ref: ImageReference): string {
 }
 
 function noPlatform(ref: ImageReference, platform: Platform): RegistryError {
-  const wanted = [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-  return new RegistryError('NOT_FOUND', `${formatReference(ref)} has no manifest for ${wanted}`);
+  return new RegistryError(
+    'NOT_FOUND',
+    `${formatReference(ref)} has no manifest for ${formatPlatform(platform)}`,
+  );
 }
 
 interface ResolvedManifest {

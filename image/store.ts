@@ -9,11 +9,10 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError, TsbuildError } from '../core/index.js';
 import { atomicWriteFile, isTempName, KeyedMutex, readSmallFile } from '../core/index.js';
-import { hostPlatform } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
-import { isIndexType, isManifestType } from '../oci/index.js';
+import { hostPlatform, isIndexType, isManifestType } from '../oci/index.js';
 import { normalizeReference } from './reference.js';
 
 export interface ImageRecord {

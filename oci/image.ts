@@ -38,7 +38,21 @@ export interface HistoryEntry {
   readonly empty_layer?: boolean;
 }
 
-/** The runtime part of an image config (`config` in the OCI config document). */
+/** Docker's `HEALTHCHECK` settings (docker image-spec); durations in nanoseconds, zero inherits. */
+export interface HealthcheckConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+/**
+ * The runtime part of an image config (`config` in the config document): the OCI fields and Docker's
+ * extensions (Healthcheck, OnBuild, Shell), as BuildKit's dockerspec.DockerOCIImageConfig. Writable: a
+ * Dockerfile stage edits it. Docker writes an empty list as `null`.
+ */
 export interface ContainerConfig {
   User?: string;
   ExposedPorts?: Record<string, object>;
@@ -49,23 +63,24 @@ export interface ContainerConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  /** Windows only: Cmd/Entrypoint are one command line already escaped (deprecated by OCI). */
+  ArgsEscaped?: boolean;
+  Healthcheck?: HealthcheckConfig;
+  OnBuild?: string[] | null;
   Shell?: string[];
-  Healthcheck?: {
-    Test?: string[];
-    Interval?: number;
-    Timeout?: number;
-    StartPeriod?: number;
-    StartInterval?: number;
-    Retries?: number;
-  };
-  OnBuild?: string[];
 }
 
+export interface RootFS {
+  readonly type: 'layers';
+  readonly diff_ids: readonly Digest[];
+}
+
+/** An image config document (OCI, with Docker's extensions in `config`). */
 export interface ImageConfig extends Platform {
   readonly created?: string;
   readonly author?: string;
   readonly config?: ContainerConfig;
-  readonly rootfs: { readonly type: 'layers'; readonly diff_ids: readonly Digest[] };
+  readonly rootfs: RootFS;
   readonly history?: readonly HistoryEntry[];
 }
 

@@ -6,6 +6,8 @@
  */
 import type { SourceRange } from '../../core/index.js';
 import { clean } from '../../fsutil/index.js';
+import { formatPlatform } from '../../oci/index.js';
+import type { Platform } from '../../oci/index.js';
 import { ShellLex } from '../../parser/index.js';
 import { PatternMatcher } from '../../patternmatcher/index.js';
 import { lexerFor } from '../instructions/common.js';
@@ -87,8 +89,7 @@ export class DispatchChecks {
     comments: readonly string[],
   ): void {
     if (expected.os === actual.os && expected.architecture === actual.architecture) return;
-    const text = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-    const msg = MESSAGES.InvalidBaseImagePlatform(name, text(expected), text(actual));
+    const msg = MESSAGES.InvalidBaseImagePlatform(name, formatPlatform(expected), formatPlatform(actual));
     this.lint.withComments(comments).run('InvalidBaseImagePlatform', range, msg);
   }
 
@@ -247,12 +248,6 @@ export class DispatchChecks {
       }
     }
   }
-}
-
-export interface Platform {
-  readonly os: string;
-  readonly architecture: string;
-  readonly variant?: string;
 }
 
 /** The words of `c` that BuildKit expands before dispatch, in its order (COPY/ADD: flags, sources, dest). */

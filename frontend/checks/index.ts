@@ -20,7 +20,7 @@ export type { CheckConfig } from './config.js';
 export { Linter, shortMessage } from './linter.js';
 export type { CheckWarning, WarningSink } from './linter.js';
 export { DispatchChecks } from './dispatch.js';
-export type { StageView, Platform } from './dispatch.js';
+export type { StageView } from './dispatch.js';
 export { isValidReference } from './reference.js';
 
 export interface CheckRunOptions {

@@ -4,7 +4,7 @@
  * arguments and platforms). They run before the stages are resolved, in BuildKit's order, and stop
  * where BuildKit's conversion would stop with an error (the conversion then reports that error).
  */
-import { hostPlatform as hostParts } from '../../core/index.js';
+import { parsePlatform } from '../../oci/index.js';
 import type { InstructionNode, ParseResult } from '../../parser/index.js';
 import { lexerFor } from '../instructions/common.js';
 import { defaultArgs, expandMetaArgs } from '../instructions/meta-args.js';
@@ -17,7 +17,7 @@ import type {
   InstructionContext,
 } from '../instructions/types.js';
 import type { Linter } from './linter.js';
-import { isValidReference, parsePlatform } from './reference.js';
+import { isValidReference } from './reference.js';
 import { MESSAGES } from './rules.js';
 
 export interface StaticCheckOptions {
@@ -232,10 +232,10 @@ function fromChecks(from: FromInstruction, scope: FromScope, base: Linter): bool
 }
 
 function constPlatform(from: FromInstruction, value: string, lint: Linter): void {
-  const p = parsePlatform(value, hostParts().architecture);
+  const p = parsePlatform(value);
   if (p === undefined) return;
   const stage = from.stageName ?? '';
-  if (stage.includes(p.os) || stage.includes(p.arch)) return;
+  if (stage.includes(p.os) || stage.includes(p.architecture)) return;
   lint.run('FromPlatformFlagConstDisallowed', from.range, MESSAGES.FromPlatformFlagConstDisallowed(value));
 }
 

@@ -13,11 +13,12 @@ import { throwIfAborted } from '../../core/index.js';
 import { DockerfileError, TsbuildError } from '../../core/index.js';
 import * as llb from '../../llb/index.js';
 import type { State } from '../../llb/index.js';
+import { hostPlatform } from '../../oci/index.js';
 import { parseDockerfile } from '../../parser/index.js';
 import type { ParseResult } from '../../parser/index.js';
 import { DockerfileChecks } from '../checks/index.js';
 import type { StageView } from '../checks/index.js';
-import { contextOf, hostPlatform, parseInstruction, parseStages } from '../instructions/index.js';
+import { contextOf, parseInstruction, parseStages } from '../instructions/index.js';
 import type { Instruction, InstructionContext, Stage, StagesResult } from '../instructions/index.js';
 import { checkOptions, checkPlatform, contextSource, proxyEnvOf } from './convert-inputs.js';
 import { dispatchInstruction } from './dispatch.js';
@@ -231,13 +232,8 @@ class Converter implements Dispatcher {
   }
 
   private checkBaseImage(stage: Stage, image: ImageSpec): void {
-    const host = hostPlatform().split('/');
-    const expected = {
-      os: host[0] ?? '',
-      architecture: host[1] ?? '',
-      ...(host[2] ? { variant: host[2] } : {}),
-    };
-    this.checks?.dispatch.baseImage(stage.from.range, stage.baseName, expected, image, stage.from.comments);
+    const host = hostPlatform();
+    this.checks?.dispatch.baseImage(stage.from.range, stage.baseName, host, image, stage.from.comments);
   }
 
   private stageView(d: StageState): StageView {

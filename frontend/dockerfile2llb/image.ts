@@ -1,6 +1,7 @@
 /** The image config a stage builds up: docker's rules for each instruction's effect on it. */
 import { DockerfileError } from '../../core/index.js';
 import { DEFAULT_PATH } from '../../llb/index.js';
+import type { ImageConfig, Platform } from '../../oci/index.js';
 import { goQuote } from '../../parser/index.js';
 import type { ImageSpec } from './types.js';
 
@@ -8,8 +9,7 @@ import type { ImageSpec } from './types.js';
 export const HISTORY_COMMENT = 'buildkit.dockerfile.v0';
 
 /** The image of `FROM scratch`: the platform, `/` as working directory and the default PATH. */
-export function emptyImage(platform: string): ImageSpec {
-  const [os = 'linux', architecture = '', variant] = platform.split('/');
+export function emptyImage({ os, architecture, variant }: Platform): ImageSpec {
   return {
     architecture,
     os,
@@ -19,9 +19,10 @@ export function emptyImage(platform: string): ImageSpec {
   };
 }
 
-/** A deep copy (the config is plain JSON). */
-export function cloneImage(image: ImageSpec): ImageSpec {
-  return structuredClone(image);
+/** A deep copy (the config is plain JSON); an image without a runtime config gets an empty one. */
+export function cloneImage(image: ImageConfig): ImageSpec {
+  const copy = structuredClone(image);
+  return { ...copy, config: copy.config ?? {} };
 }
 
 /** Sets `key` in a `KEY=value` list, in place of an existing entry or at the end. */
@@ -59,10 +60,6 @@ export function withShell(image: ImageSpec, args: readonly string[]): string[] {
   return [...shell, args.join(' ')];
 }
 
-/**
- * Appends a history entry. `withLayer` entries made a filesystem change (RUN, COPY, ADD, WORKDIR); those
- * made by an llb op get BuildKit's ` # buildkit` suffix.
- */
 /** How many characters of `created_by` an image's history may hold (every ARG/ENV/LABEL adds its values). */
 export const MAX_HISTORY_SIZE = 4 * MAX_PAIRS_SIZE;
 const historySizes = new WeakMap<ImageSpec, number>();
@@ -73,6 +70,10 @@ function historySize(image: ImageSpec): number {
   return (image.history ?? []).reduce((sum, h) => sum + (h.created_by?.length ?? 0), 0);
 }
 
+/**
+ * Appends a history entry. `withLayer` entries made a filesystem change (RUN, COPY, ADD, WORKDIR); those
+ * made by an llb op get BuildKit's ` # buildkit` suffix.
+ */
 export function commitToHistory(
   image: ImageSpec,
   message: string,

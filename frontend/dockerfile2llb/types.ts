@@ -1,56 +1,17 @@
-/**
- * The Dockerfile frontend's inputs and outputs. The frontend may not import image/ (see
- * docs/architecture.md), so it keeps its own copy of the image config shape (docker's, as BuildKit's
- * dockerspec.DockerOCIImage); the engine passes it through to the image writer unchanged.
- */
+/** The Dockerfile frontend's inputs and outputs. */
 import type { State } from '../../llb/index.js';
 import type { Definition } from '../../llb/index.js';
+import type { ContainerConfig, ImageConfig } from '../../oci/index.js';
 import type { CheckWarning } from '../checks/index.js';
 
-export interface HealthcheckSpec {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
-}
+/**
+ * The image config a stage builds up: oci's ImageConfig with its top-level fields writable and its
+ * runtime `config` always there (a base image without one starts from `{}`). The engine hands it to the
+ * image writer as it is.
+ */
+export type ImageSpec = Writable<Omit<ImageConfig, 'config'>> & { config: ContainerConfig };
 
-export interface ContainerConfigSpec {
-  User?: string;
-  ExposedPorts?: Record<string, object>;
-  Env?: string[];
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Volumes?: Record<string, object>;
-  WorkingDir?: string;
-  Labels?: Record<string, string>;
-  StopSignal?: string;
-  Shell?: string[];
-  Healthcheck?: HealthcheckSpec;
-  OnBuild?: string[] | null;
-  ArgsEscaped?: boolean;
-}
-
-export interface HistorySpec {
-  created?: string;
-  created_by?: string;
-  author?: string;
-  comment?: string;
-  empty_layer?: boolean;
-}
-
-/** An image config document (OCI, with docker's extra fields). */
-export interface ImageSpec {
-  architecture: string;
-  os: string;
-  variant?: string;
-  created?: string;
-  author?: string;
-  config: ContainerConfigSpec;
-  rootfs?: { type: 'layers'; diff_ids: string[] };
-  history?: HistorySpec[];
-}
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A base image as the resolver found it. */
 export interface ResolvedImage {
@@ -58,7 +19,7 @@ export interface ResolvedImage {
   readonly ref: string;
   /** The manifest digest, when known (shown in progress; the source op's cache key includes it anyway). */
   readonly digest?: string;
-  readonly config: ImageSpec;
+  readonly config: ImageConfig;
 }
 
 /** Finds (and, if needed, pulls) a base image's config. Errors should be TsbuildErrors. */

@@ -5,7 +5,7 @@
 import { lexerFor } from './common.js';
 import { Scope } from './scope.js';
 import type { ArgInstruction, InstructionContext } from './types.js';
-import { formatPlatform, hostPlatform as hostPlatformParts } from '../../core/index.js';
+import { formatPlatform, hostPlatform as hostPlatformParts } from '../../oci/index.js';
 
 interface PlatformParts {
   readonly os: string;

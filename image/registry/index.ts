@@ -8,8 +8,7 @@ export { downloadBlob, fetchSmallBlob, hasBlob } from './download.js';
 export type { DownloadOptions } from './download.js';
 export { blobDeadlineMs, transferLimits } from './limits.js';
 export type { TransferLimits } from './limits.js';
-export { matchPlatform, normalizePlatform, selectManifest } from './platform.js';
-export type { PlatformSpec } from './platform.js';
+export { selectManifest } from './platform.js';
 export { Transport, dockerConfigDir, isLoopbackHost } from './transport.js';
 export type { Credentials, RegistryOptions, SendOptions } from './transport.js';
 // What the registry's callers and tests know it by, from http/.

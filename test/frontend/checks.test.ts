@@ -4,7 +4,7 @@
  * instruction `# check=` comments, experimental rules, error=true, and warnings found before an error.
  */
 import { describe, expect, it } from 'vitest';
-import { formatPlatform } from '../../core/platform.js';
+import { formatPlatform } from '../../oci/index.js';
 import { parseCheckOptions, RULES } from '../../frontend/checks/index.js';
 import { convertDockerfile } from '../../frontend/dockerfile2llb/index.js';
 import { check, host, image, w } from './helpers/checks.js';

@@ -5,16 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError, ShellExpansionError } from '../../core/errors.js';
 import { convertDockerfile } from '../../frontend/dockerfile2llb/index.js';
-import type { ConvertOptions, ImageSpec } from '../../frontend/dockerfile2llb/index.js';
+import type { ConvertOptions } from '../../frontend/dockerfile2llb/index.js';
+import type { ImageConfig } from '../../oci/index.js';
 import { parseDockerfile } from '../../parser/index.js';
 import { MAX_WORD_LENGTH, ShellLex } from '../../parser/shell/index.js';
 import { MAX_DEFINITION_SIZE } from '../../llb/index.js';
 
-const busybox: ImageSpec = {
+const busybox: ImageConfig = {
   architecture: 'amd64',
   os: 'linux',
   config: { Env: ['PATH=/bin'], Cmd: ['sh'], OnBuild: null },
-  rootfs: { type: 'layers', diff_ids: ['sha256:' + 'a'.repeat(64)] },
+  rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`] },
   history: [{ created_by: 'import' }],
 };
 

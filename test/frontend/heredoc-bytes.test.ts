@@ -8,15 +8,16 @@
 import { describe, expect, it } from 'vitest';
 import { decodeUtf8Escaped } from '../../core/utf8.js';
 import { convertDockerfile } from '../../frontend/dockerfile2llb/index.js';
-import type { ConvertOptions, ImageSpec } from '../../frontend/dockerfile2llb/index.js';
+import type { ConvertOptions } from '../../frontend/dockerfile2llb/index.js';
+import type { ImageConfig } from '../../oci/index.js';
 import { marshal, unmarshal } from '../../llb/index.js';
 import type { ExecOp, FileOp, MkfileAction } from '../../llb/index.js';
 
-const busybox: ImageSpec = {
+const busybox: ImageConfig = {
   architecture: 'amd64',
   os: 'linux',
   config: { Env: ['PATH=/bin'], Cmd: ['sh'], OnBuild: null },
-  rootfs: { type: 'layers', diff_ids: ['sha256:' + 'a'.repeat(64)] },
+  rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`] },
   history: [{ created_by: 'import' }],
 };
 

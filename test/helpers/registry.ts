@@ -15,7 +15,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostPlatform } from '../../core/platform.js';
+import { hostPlatform } from '../../oci/index.js';
 import { makeBusyboxRootfs } from './engine.js';
 import { freePort } from './net.js';
 import type { Needs } from './prereq.js';

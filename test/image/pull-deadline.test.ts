@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostPlatform } from '../../core/platform.js';
+import { hostPlatform } from '../../oci/index.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
 import { LayerIndex } from '../../image/layerindex.js';

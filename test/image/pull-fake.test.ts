@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../core/errors.js';
-import { hostPlatform } from '../../core/platform.js';
+import { hostPlatform } from '../../oci/index.js';
 import { MemoryProgressWriter } from '../../core/progress.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';

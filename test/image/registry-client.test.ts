@@ -16,7 +16,6 @@ import {
   RegistryError,
   apiHost,
   lookupCredentials,
-  matchPlatform,
   parseChallenges,
   redactURL,
   retryAfterMs,
@@ -134,31 +133,7 @@ describe('helpers', () => {
     expect(retryAfterMs({})).toBeUndefined();
   });
 
-  it('matches platforms like containerd (normalisation, arm variants, exact first)', () => {
-    expect(
-      matchPlatform({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'x86_64' }),
-    ).toBe(2);
-    expect(
-      matchPlatform(
-        { os: 'linux', architecture: 'arm64' },
-        { os: 'linux', architecture: 'arm64', variant: 'v8' },
-      ),
-    ).toBe(2);
-    expect(
-      matchPlatform(
-        { os: 'linux', architecture: 'arm', variant: 'v7' },
-        { os: 'linux', architecture: 'arm', variant: 'v6' },
-      ),
-    ).toBe(1);
-    expect(
-      matchPlatform(
-        { os: 'linux', architecture: 'arm', variant: 'v6' },
-        { os: 'linux', architecture: 'arm', variant: 'v7' },
-      ),
-    ).toBe(0);
-    expect(
-      matchPlatform({ os: 'linux', architecture: 'amd64' }, { os: 'windows', architecture: 'amd64' }),
-    ).toBe(0);
+  it('selects the manifest for a platform like containerd (exact first, then the newest older arm variant)', () => {
     const d = (digit: string, platform?: Descriptor['platform']): Descriptor => ({
       mediaType: MediaType.ociManifest,
       digest: `sha256:${digit.repeat(64)}` as Digest,

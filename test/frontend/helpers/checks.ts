@@ -1,17 +1,18 @@
 /** The build-check test harness shared by checks.test.ts and checks-review.test.ts: convert a Dockerfile
  * with checks on and collect the warnings (rule, detail, line) and any error. */
 import { expect } from 'vitest';
-import { hostPlatform } from '../../../core/platform.js';
+import { hostPlatform } from '../../../oci/index.js';
 import { convertDockerfile } from '../../../frontend/dockerfile2llb/index.js';
-import type { ConvertOptions, ImageSpec } from '../../../frontend/dockerfile2llb/index.js';
+import type { ConvertOptions } from '../../../frontend/dockerfile2llb/index.js';
+import type { ImageConfig } from '../../../oci/index.js';
 import type { CheckWarning } from '../../../frontend/checks/index.js';
 
 export const host = hostPlatform();
-export const image: ImageSpec = {
+export const image: ImageConfig = {
   architecture: host.architecture,
   os: 'linux',
   config: { Env: ['PATH=/usr/local/bin:/usr/bin:/bin'], Cmd: ['sh'], OnBuild: null },
-  rootfs: { type: 'layers', diff_ids: ['sha256:' + 'a'.repeat(64)] },
+  rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`] },
   history: [{ created_by: 'import' }],
 };
 
