@@ -19,6 +19,7 @@ import { fsyncDir, KeyedMutex } from '../core/index.js';
 import { FailedPreconditionError, NotFoundError } from '../core/index.js';
 import type { ContentInfo, ContentStore, ContentWriter } from './types.js';
 import type { Digest } from '../oci/index.js';
+import { sha256Digest } from '../oci/index.js';
 import type { Signal } from '../core/index.js';
 import {
   asCancelled,
@@ -30,7 +31,6 @@ import {
   layoutOf,
   metadataPath,
   readMetadata,
-  sha256Hex,
   throwIfCancelled,
   toDigest,
   writeMetadata,
@@ -116,7 +116,7 @@ export class LocalContentStore implements ContentStore {
     const labels = checkLabels(options.labels);
     if (data instanceof Uint8Array) {
       // A buffer's digest is known up front: skip the write when the blob is there already.
-      const digest = toDigest(sha256Hex(data));
+      const digest = sha256Digest(data);
       if (expected !== undefined && expected !== digest) {
         throw new FailedPreconditionError(`unexpected commit digest ${digest}, expected ${expected}`);
       }

@@ -12,7 +12,7 @@ import { atomicWriteFile, isTempName, KeyedMutex, readSmallFile } from '../core/
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
-import { hostPlatform, isIndexType, isManifestType } from '../oci/index.js';
+import { hostPlatform, isIndexType, isManifestType, sha256Digest } from '../oci/index.js';
 import { normalizeReference } from './reference.js';
 
 export interface ImageRecord {
@@ -136,7 +136,7 @@ export class ImageStore {
     let bytes: Buffer | undefined;
     try {
       bytes = readFileSync(this.content.path(digest));
-      if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) bytes = undefined;
+      if (sha256Digest(bytes) !== digest) bytes = undefined;
     } catch {
       bytes = undefined;
     }

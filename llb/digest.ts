@@ -15,8 +15,8 @@
  * Because a digest covers its inputs' digests, equal subgraphs have equal digests and a definition
  * holds each of them once; a cycle cannot be given valid digests.
  */
-import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../core/index.js';
+import { sha256Digest } from '../oci/index.js';
 import type { Op, OpInput } from './ops.js';
 
 /** Serialises a JSON-like value canonically (rule 2). */
@@ -52,11 +52,6 @@ function canonicalObject(value: Record<string, unknown>): string {
     parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
   }
   return `{${parts.join(',')}}`;
-}
-
-/** `sha256:<hex>` of a string's UTF-8 bytes. */
-export function sha256Digest(text: string): string {
-  return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
 }
 
 /** The digest of an op reading `inputs` (rule 1). */

@@ -28,7 +28,7 @@ export type {
   SymlinkAction,
   TmpfsMount,
 } from './ops.js';
-export { canonicalJson, opDigest, sha256Digest } from './digest.js';
+export { canonicalJson, opDigest } from './digest.js';
 export { DEFINITION_VERSION, findOp, marshal, unmarshal } from './definition.js';
 export type { Definition, DefinitionOp } from './definition.js';
 export { ExecState, State, image, local, merge, remote, scratch } from './state.js';

@@ -3,16 +3,15 @@
  * source's filter: the hash COPY's cache key uses, and the name of a local source's snapshot
  * (local-snapshot.ts).
  */
-import { createHash } from 'node:crypto';
 import { cleanRel } from '../fsutil/index.js';
+import { sha256Digest } from '../oci/index.js';
 import type { SourceFilter, StatCache } from './contenthash/index.js';
 import { hasMeta, hashPath } from './contenthash/index.js';
 import type { ContextTransfer } from './context-transfer.js';
 import { resolveIn } from './fileop/paths.js';
 
 /** `sha256:` of the parts joined by NUL. */
-export const sha = (...parts: string[]): string =>
-  `sha256:${createHash('sha256').update(parts.join('\0')).digest('hex')}`;
+export const sha = (...parts: string[]): string => sha256Digest(parts.join('\0'));
 
 /** A copy's source path and whether the copy follows a symlink there. */
 export interface CopySource {

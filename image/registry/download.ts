@@ -4,7 +4,7 @@
  * event, and whole-download retries when the connection breaks mid-stream or goes too slow, all within a
  * deadline that grows with the blob's size (limits.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cancelled } from '../../core/index.js';
 import { NotFoundError, TsbuildError } from '../../core/index.js';
 import type { ProgressWriter } from '../../core/index.js';
@@ -12,6 +12,7 @@ import type { ContentStore } from '../../content/index.js';
 import { HttpError, retry, seconds, withDeadline } from '../../http/index.js';
 import type { RetryBudget } from '../../http/index.js';
 import type { Descriptor } from '../../oci/index.js';
+import { sha256Digest } from '../../oci/index.js';
 import type { ImageReference } from '../reference.js';
 import { apiHost } from './client.js';
 import type { RegistryClient } from './client.js';
@@ -192,7 +193,7 @@ export async function fetchSmallBlob(
     chunks.push(Buffer.from(chunk as Uint8Array));
   }
   const bytes = Buffer.concat(chunks);
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const digest = sha256Digest(bytes);
   if (digest !== descriptor.digest || bytes.length !== descriptor.size) {
     throw new RegistryError('FAILED_PRECONDITION', `blob ${descriptor.digest} does not match its descriptor`);
   }

@@ -9,7 +9,6 @@
  * into a new snapshot with the file op's copier (every path resolved inside the checkout, so a subdir
  * that is a symlink cannot lead outside it).
  */
-import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { FailedPreconditionError, InvalidArgumentError, TsbuildError } from '../
 import type { SourceOp } from '../../llb/index.js';
 import type { CacheMap, Op, OpContext } from '../../solver/index.js';
 import { applyFileActions, wholeTreeCopy } from '../fileop/index.js';
+import { sha } from '../local-hash.js';
 import type { WorkerResult } from '../results.js';
 import type { GitRemote, ResolvedRef } from './git-cli.js';
 import { checkRef, checkSubdir, parseRemote, redactRemote, resolveRef, runGit } from './git-cli.js';
@@ -30,9 +30,6 @@ interface GitSpec {
   /** `ADD --checksum` of a git source: the commit (or a prefix of it) the ref must resolve to. */
   readonly checksum: string | undefined;
 }
-
-const sha = (...parts: string[]): string =>
-  `sha256:${createHash('sha256').update(parts.join('\0')).digest('hex')}`;
 
 /** The remote, ref and subdir of a git source; attrs win over the remote's `#ref:subdir` fragment. */
 export function gitSpec(op: SourceOp, remote: string): GitSpec {

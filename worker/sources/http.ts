@@ -25,6 +25,7 @@ import { hasCode } from '../../core/index.js';
 import { redactURL } from '../../http/index.js';
 import type { SourceOp } from '../../llb/index.js';
 import type { CacheMap, Op, OpContext } from '../../solver/index.js';
+import { sha } from '../local-hash.js';
 import { snapshotResult } from '../results.js';
 import { httpGet, safeFileName, urlFileName } from './http-fetch.js';
 import type { Downloaded, HttpGetResult } from './http-fetch.js';
@@ -50,8 +51,6 @@ interface HttpAttrs {
   readonly gid?: number;
 }
 
-const sha = (...parts: string[]): string =>
-  `sha256:${createHash('sha256').update(parts.join('\0')).digest('hex')}`;
 const hexOf = (digest: string): string => digest.slice('sha256:'.length);
 
 function numericAttr(value: string | undefined, what: string): number | undefined {

@@ -4,13 +4,13 @@
  * layers when it runs, so the bytes and the unpacking show under its `FROM` step, as in BuildKit, and a
  * build whose later steps all hit the cache pulls nothing.
  */
-import { createHash } from 'node:crypto';
 import { NotFoundError } from '../../core/index.js';
 import type { ProgressWriter } from '../../core/index.js';
 import { chainIDs } from '../../oci/index.js';
 import type { ImageStore } from '../../image/index.js';
 import type { Op } from '../../solver/index.js';
 import type { Snapshotter } from '../../snapshotter/index.js';
+import { sha } from '../local-hash.js';
 import { snapshotResult } from '../results.js';
 
 /** Base images a build resolved from a registry without pulling their layers (one solve's). */
@@ -52,7 +52,7 @@ export function imageSourceOp(ref: string, digest: string, deps: ImageSourceDeps
     cacheMap: async () => {
       const manifest = pending() ?? (await resolve()).manifest;
       return {
-        digest: `sha256:${createHash('sha256').update(`${digest}\0${manifest}`).digest('hex')}`,
+        digest: sha(digest, manifest),
         deps: [],
       };
     },
