@@ -36,6 +36,16 @@ function execs(result: Awaited<ReturnType<typeof convertDockerfile>>): ExecOp[] 
 }
 
 describe('dockerfile2llb', () => {
+  it('starts from an empty runtime config when the base image has none', async () => {
+    const { config: _config, ...bare } = busybox;
+    const r = await convertDockerfile({
+      source: 'FROM bare\nENV A=b\nCMD ["x"]',
+      resolveImage: async () => ({ ref: 'docker.io/library/bare:latest', config: bare }),
+    });
+    expect(r.image.config.Env).toContain('A=b');
+    expect(r.image.config.Cmd).toEqual(['x']);
+  });
+
   it('RUN in shell and exec form with the image env, ARG in the env of later steps only', async () => {
     const r = await convertDockerfile(
       options('FROM busybox\nRUN echo one\nARG V=1\nRUN ["echo", "$V"]\nENV E=x\nRUN echo $E', {
