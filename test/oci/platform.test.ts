@@ -1,4 +1,9 @@
-/** oci/platform.ts: containerd's platform rules (parse, normalise, format, match) and this host's platform. */
+/**
+ * oci/platform.ts: containerd's platform rules (parse, normalise, format, match) and this host's platform;
+ * and no copy of oci's platform rules, image config types or digest helper elsewhere in the tree.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   formatPlatform,
@@ -85,5 +90,29 @@ describe('platforms', () => {
     expect(
       matchPlatform({ os: 'linux', architecture: 'amd64' }, { os: 'windows', architecture: 'amd64' }),
     ).toBe(0);
+  });
+});
+
+describe('one copy of each', () => {
+  const root = join(import.meta.dirname, '..', '..');
+  const sources = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
+  const folders = readdirSync(root, { withFileTypes: true })
+    .filter(
+      (e) => e.isDirectory() && !/^(oci|test|bench|node_modules|dist|examples|scripts)$|^\./.test(e.name),
+    )
+    .map((e) => e.name);
+
+  it('has no platform rules, image config types or sha256 digest helper outside oci/', () => {
+    const copies =
+      /ARCH_ALIASES|\bx86_64: |interface (Platform|PlatformSpec|HostPlatform|ContainerConfigSpec|HealthcheckSpec|HistorySpec)\b|function (normalizePlatform|parsePlatform|formatPlatform|matchPlatform|sha256Digest)\b|`sha256:\$\{createHash\('sha256'\)\.update\(/u;
+    // The solver may import only core/: its cache keys hash with their own one-liner.
+    const allowed = new Set([join(root, 'solver', 'cachekey.ts')]);
+    const found = folders
+      .flatMap((f) => sources(join(root, f)))
+      .filter((file) => !allowed.has(file) && copies.test(readFileSync(file, 'utf8')));
+    expect(found).toEqual([]);
   });
 });
