@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
  */
 const mayImport = {
   core: [],
-  oci: [],
+  oci: ['core'],
   fsutil: ['core'],
   /** The one HTTP stack, for the registry client (image/) and the http source (worker/). */
   http: ['core'],

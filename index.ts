@@ -73,7 +73,7 @@ export type {
 } from './engine/index.js';
 export type { ImportResult } from './image/index.js';
 export type { ImageRecord } from './image/index.js';
-export { normalizeReference, parseReference, familiarReference } from './image/index.js';
+export { normalizeReference, parseReference, familiarReference } from './oci/index.js';
 export * as llb from './llb/index.js';
 export type { CheckWarning } from './frontend/index.js';
 export { convertDockerfile } from './frontend/index.js';

@@ -10,7 +10,7 @@ import { reportStep } from '../core/index.js';
 import type { ResolvedImage } from '../frontend/index.js';
 import type { ImageMetadata } from '../image/index.js';
 import { fetchImageMetadata, pullImage } from '../image/index.js';
-import { normalizeReference } from '../image/index.js';
+import { normalizeReference } from '../oci/index.js';
 import type { RegistryOptions } from '../image/index.js';
 import type { PendingImages } from '../worker/index.js';
 import type { Engine } from './open.js';

@@ -19,7 +19,7 @@ import { checkLocalDest, checkTarDest } from '../image/index.js';
 import { exportLocal } from '../image/index.js';
 import { exportTar, exportTarFile } from '../image/index.js';
 import type { ImageConfig } from '../oci/index.js';
-import { normalizeReference } from '../image/index.js';
+import { normalizeReference } from '../oci/index.js';
 import type { RegistryOptions } from '../image/index.js';
 import { VertexError } from '../solver/index.js';
 import type { Definition } from '../llb/index.js';

@@ -8,7 +8,7 @@ import type { ImportResult, ImportSource } from '../image/index.js';
 import { importImage } from '../image/index.js';
 import type { ContainerConfig, HistoryEntry } from '../oci/index.js';
 import { chainIDs } from '../oci/index.js';
-import { familiarReference, parseReference } from '../image/index.js';
+import { familiarReference, parseReference } from '../oci/index.js';
 import type { Descriptor } from '../oci/index.js';
 import type { Engine } from './open.js';
 

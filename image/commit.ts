@@ -29,7 +29,7 @@ import type { Snapshotter } from '../snapshotter/index.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
 import type { HistoryEntry, ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, jsonBytes } from '../oci/index.js';
-import { normalizeReference } from './reference.js';
+import { normalizeReference } from '../oci/index.js';
 import type { ImageRecord, ImageStore } from './store.js';
 
 export interface CommitStores {

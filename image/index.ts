@@ -10,6 +10,6 @@ export { exportTar, exportTarFile } from './export-tar.js';
 export { importImage } from './import.js';
 export { LayerIndex } from './layerindex.js';
 export { fetchImageMetadata, pullImage } from './pull.js';
-export { familiarReference, normalizeReference, parseReference } from './reference.js';
+
 export { RegistryError } from './registry/errors.js';
 export { ImageStore } from './store.js';

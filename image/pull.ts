@@ -14,17 +14,17 @@ import type { ImportStores } from './import.js';
 import type { LayerIndex } from './layerindex.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
 import { formatPlatform, hostPlatform, isIndexType, isManifestType } from '../oci/index.js';
-import type { ImageReference } from './reference.js';
-import { formatReference, parseReference } from './reference.js';
+import type { ImageReference } from '../oci/index.js';
+import { formatReference, parseReference } from '../oci/index.js';
 import type { CallOptions, RegistryOptions } from './registry/index.js';
 import {
   RegistryClient,
   RegistryError,
-  RetryBudget,
   downloadBlob,
   fetchSmallBlob,
   selectManifest,
 } from './registry/index.js';
+import { RetryBudget } from '../http/index.js';
 import type { ImageRecord } from './store.js';
 import { unpackLayers } from './unpack.js';
 

@@ -13,7 +13,7 @@ import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
 import { hostPlatform, isIndexType, isManifestType, sha256Digest } from '../oci/index.js';
-import { normalizeReference } from './reference.js';
+import { normalizeReference } from '../oci/index.js';
 
 export interface ImageRecord {
   /** The normalised reference: `docker.io/library/busybox:latest`. */

@@ -12,3 +12,12 @@ export type {
 } from './image.js';
 export { formatPlatform, hostPlatform, matchPlatform, normalizePlatform, parsePlatform } from './platform.js';
 export type { NormalizedPlatform } from './platform.js';
+export {
+  DEFAULT_DOMAIN,
+  familiarReference,
+  formatReference,
+  normalizeReference,
+  parseReference,
+  repositoryOf,
+} from './reference.js';
+export type { ImageReference } from './reference.js';

@@ -13,7 +13,7 @@ import { HttpError, retry, seconds, withDeadline } from '../../http/index.js';
 import type { RetryBudget } from '../../http/index.js';
 import type { Descriptor } from '../../oci/index.js';
 import { sha256Digest } from '../../oci/index.js';
-import type { ImageReference } from '../reference.js';
+import type { ImageReference } from '../../oci/index.js';
 import { apiHost } from './client.js';
 import type { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';

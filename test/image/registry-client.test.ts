@@ -10,17 +10,16 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../core/errors.js';
 import { MediaType } from '../../oci/index.js';
-import { parseReference } from '../../image/reference.js';
+import { parseReference } from '../../oci/index.js';
 import {
   RegistryClient,
   RegistryError,
   apiHost,
   lookupCredentials,
   parseChallenges,
-  redactURL,
-  retryAfterMs,
   selectManifest,
 } from '../../image/registry/index.js';
+import { redactURL, retryAfterMs } from '../../http/index.js';
 import type { Descriptor, Digest } from '../../oci/index.js';
 import { startFakeRegistry } from '../helpers/registry.js';
 import type { FakeRegistry, FakeRegistryOptions } from '../helpers/registry.js';

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseReference } from '../../image/reference.js';
+import { parseReference } from '../../oci/index.js';
 import { RegistryClient, RegistryError } from '../../image/registry/index.js';
 
 let server: Server;

@@ -15,7 +15,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../oci/index.js';
-import { parseReference } from '../../image/reference.js';
+import { parseReference } from '../../oci/index.js';
 import { RegistryClient } from '../../image/registry/index.js';
 import { makeCerts } from '../helpers/certs.js';
 import type { TestCerts } from '../helpers/certs.js';

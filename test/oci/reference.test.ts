@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { chainIDs } from '../../oci/index.js';
-import { familiarReference, normalizeReference, parseReference } from '../../image/reference.js';
+import { familiarReference, normalizeReference, parseReference } from '../../oci/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import { conformance } from '../helpers/shared.js';
 
