@@ -56,6 +56,7 @@ export { createEngine, familiarName } from './engine/index.js';
 export type {
   BuildEngine,
   BuildOutput,
+  BuildRequest,
   BuildResult,
   BuildSolveOptions,
   DiskUsage,
