@@ -307,6 +307,7 @@ export async function build(
     ...(options.contextArchive !== undefined ? { contextArchive: options.contextArchive } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
   };
   const remote = await remoteContextOf(context);
   const dockerfileOnly = request.dockerfileText !== undefined || request.dockerfile !== undefined;
