@@ -1,7 +1,8 @@
 /**
  * tsbuild's public Node API: the one module scripts import. Everything here is stable surface; the
- * folders behind it are internals. The engine is `createEngine()` and its methods; the stores, the free
- * functions over them and the daemon are internal (internal.ts, for the CLI and the tests).
+ * folders behind it are internals. The engine is `createEngine()` and its methods, with the data types
+ * they take and give; the stores, the free functions over them, the daemon and its protocol are not
+ * part of it (the CLI and the tests import them from the folders' faces).
  */
 export {
   TsbuildError,
@@ -55,6 +56,7 @@ export { createEngine, familiarName } from './engine/index.js';
 export type {
   BuildEngine,
   BuildOutput,
+  BuildRequest,
   BuildResult,
   BuildSolveOptions,
   DiskUsage,

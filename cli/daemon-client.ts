@@ -1,5 +1,5 @@
 /**
- * The client side of `tsbuild daemon` (protocol: core/wire.ts). `tsbuild build` tries the daemon of
+ * The client side of `tsbuild daemon` (protocol: daemon/protocol.ts). `tsbuild build` tries the daemon of
  * its root first and builds in-process when none is listening, so a daemon is an accelerator and
  * never a requirement. Neither the engine nor node:http's client is loaded here: the request is one
  * HTTP/1.0 POST on a unix socket, whose answer (unchunked, since the request is 1.0) is a status line,
@@ -10,8 +10,8 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { CancelledError, TsbuildError } from '../core/index.js';
 import type { ProgressEvent } from '../core/index.js';
-import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/index.js';
-import { errorFromWire } from '../core/index.js';
+import type { WireBuildRequest, WireBuildResult, WireLine } from '../daemon/index.js';
+import { errorFromWire } from '../daemon/index.js';
 
 export interface DaemonBuildOptions {
   readonly onEvent: (event: ProgressEvent) => void;

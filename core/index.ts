@@ -3,7 +3,6 @@ export * from './diagnostics.js';
 export * from './progress.js';
 export type { Signal } from './abort.js';
 export type { ArchiveCompression } from './archive.js';
-export type { WireBuildRequest, WireBuildResult, WireLine } from './wire.js';
 export { cancelled, delay, isAbortError, raceAbort, throwIfAborted } from './abort.js';
 export { compressionOf, isArchiveHead, isTarHeader } from './archive.js';
 export { tryLockExclusive, unlockFile } from './flock.js';
@@ -20,7 +19,7 @@ export { SharedFileLock } from './lock.js';
 export { listenOn } from './net.js';
 export { processAlive } from './process.js';
 export { SCP_LIKE_REMOTE, remoteContextKind } from './remote-context.js';
-export { DEFAULT_ROOT, daemonSocketPath, prepareRoot, resolveRoot } from './root.js';
+export { DEFAULT_ROOT, prepareRoot, resolveRoot } from './root.js';
 export {
   MNT_DETACH,
   MS_BIND,
@@ -60,4 +59,3 @@ export {
   umountSyscall,
 } from './sys.js';
 export { decodeUtf8Escaped, encodeUtf8Escaped, escapedByteLength, replaceEscapes } from './utf8.js';
-export { WIRE_VERSION, errorFromWire, errorToWire, parseBuildRequest } from './wire.js';

@@ -1,6 +1,6 @@
-/** Where tsbuild keeps its state, and where a daemon serving that state listens. */
+/** Where tsbuild keeps its state (the daemon's socket in it: daemon/protocol.ts). */
 import { chmodSync, mkdirSync, readdirSync, statSync, statfsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from './errors.js';
 import { isTempName } from './fs.js';
 
@@ -9,11 +9,6 @@ export const DEFAULT_ROOT = '/var/lib/tsbuild';
 /** The state directory: `root`, else `TSBUILD_ROOT`, else /var/lib/tsbuild (absolute). */
 export function resolveRoot(root?: string): string {
   return resolve(root ?? process.env.TSBUILD_ROOT ?? DEFAULT_ROOT);
-}
-
-/** The unix socket of `tsbuild daemon` for a root: one daemon per root, found without configuration. */
-export function daemonSocketPath(root: string): string {
-  return join(root, 'tsbuild.sock');
 }
 
 /** Kernel file systems that hold no files of ours (statfs f_type), by name for the error. */

@@ -1,6 +1,6 @@
 /**
  * `tsbuild daemon`: one engine kept open on a root, serving builds over a unix socket (HTTP/1.1, the
- * protocol in core/wire.ts). A build through the daemon skips what every CLI process pays before its
+ * protocol in protocol.ts). A build through the daemon skips what every CLI process pays before its
  * first step (Node's start-up, loading the engine, opening the stores, reading the stat cache) and
  * finds its caches warm: BuildKit's model, where `docker build` is a thin client of a resident daemon.
  *
@@ -14,14 +14,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { AlreadyExistsError, InvalidArgumentError, TsbuildError } from '../core/index.js';
 import type { ErrorCode } from '../core/index.js';
-import type { WireBuildRequest, WireBuildResult, WireLine } from '../core/index.js';
-import { WIRE_VERSION, errorToWire, parseBuildRequest } from '../core/index.js';
-import { build } from '../engine/index.js';
-import type { BuildOptions, BuildResult, Engine } from '../engine/index.js';
 import { listenOn } from '../core/index.js';
+import type { BuildResult, Engine, build } from '../engine/index.js';
+import type { WireBuildRequest, WireBuildResult, WireLine } from './protocol.js';
+import { WIRE_VERSION, errorToWire, parseBuildRequest, secretsOf } from './protocol.js';
 
 export interface DaemonOptions {
   readonly engine: Engine;
+  /**
+   * Runs a build on `engine`: engine/build.ts's `build`, handed in so that this folder loads no engine
+   * code (the daemon client's bundle imports the folder's face for the protocol).
+   */
+  readonly build: typeof build;
   readonly socketPath: string;
   /** Aborting it stops the daemon: no new builds, running ones cancelled, socket removed. */
   readonly signal: AbortSignal;
@@ -109,9 +113,9 @@ async function handle(
     );
     return;
   }
-  let request: WireBuildRequest;
+  let wire: WireBuildRequest;
   try {
-    request = parseRequest(await readBody(req));
+    wire = parseRequest(await readBody(req));
   } catch (err) {
     const wire = errorToWire(err);
     res.writeHead(STATUS[wire.code] ?? 500, { 'content-type': 'application/json' });
@@ -136,12 +140,14 @@ async function handle(
     if (pending.length === 0) setImmediate(flush);
     pending.push(`${JSON.stringify(line)}\n`);
   };
+  const { request } = wire;
+  const tags = request.tags ?? [];
   options.log?.(
-    `build: ${request.context ?? '(no context)'}${request.tags.length ? ` -t ${request.tags.join(' -t ')}` : ''}`,
+    `build: ${request.context ?? '(no context)'}${tags.length ? ` -t ${tags.join(' -t ')}` : ''}`,
   );
   try {
-    const result = await build(options.engine, {
-      ...buildOptions(request),
+    const result = await options.build(options.engine, request, {
+      secrets: secretsOf(wire),
       progress: { write: (event) => send({ event }) },
       signal: controller.signal,
     });
@@ -176,31 +182,6 @@ function parseRequest(body: string): WireBuildRequest {
     throw new InvalidArgumentError('the build request is not JSON');
   }
   return parseBuildRequest(value);
-}
-
-function buildOptions(request: WireBuildRequest): BuildOptions {
-  const secrets: Record<string, Uint8Array> = {};
-  for (const [id, value] of Object.entries(request.secrets)) secrets[id] = Buffer.from(value, 'base64');
-  return {
-    ...(request.context !== undefined ? { context: request.context } : {}),
-    ...(request.dockerfile !== undefined ? { dockerfile: request.dockerfile } : {}),
-    ...(request.dockerfileText !== undefined ? { dockerfileText: request.dockerfileText } : {}),
-    tags: request.tags,
-    ...(request.target !== undefined ? { target: request.target } : {}),
-    buildArgs: request.buildArgs,
-    labels: request.labels,
-    noCache: request.noCache,
-    noCacheFilter: request.noCacheFilter,
-    pull: request.pull,
-    secrets,
-    ssh: request.ssh,
-    buildContexts: request.buildContexts,
-    ...(request.network !== undefined ? { network: request.network } : {}),
-    ...(request.platform !== undefined ? { platform: request.platform } : {}),
-    allowInsecure: request.allowInsecure,
-    registry: { insecureRegistries: request.insecureRegistries },
-    output: request.output,
-  };
 }
 
 function wireResult(result: BuildResult): WireBuildResult {

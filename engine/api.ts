@@ -10,13 +10,14 @@ import type { Definition } from '../llb/index.js';
 import { runImage } from '../runner/index.js';
 import type { RunImageOptions } from '../runner/index.js';
 import { build } from './build.js';
-import type { BuildOptions, BuildResult } from './build.js';
+import type { BuildResult } from './build.js';
 import { importRootfs, inspectImage } from './images.js';
 import type { ImageInspect, ImportRootfsOptions } from './images.js';
 import { diskUsage, fsck, gc } from './maintenance.js';
 import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
 import type { EngineOptions } from './open.js';
 import { openEngine } from './open.js';
+import type { BuildOptions, BuildRequest } from './request.js';
 import { withSnapshotDir } from './snapshots.js';
 import type { SolveOptions, SolveResult } from './solve.js';
 import { solve } from './solve.js';
@@ -37,6 +38,7 @@ export interface BuildSolveOptions extends Omit<SolveOptions, 'progress'> {
   readonly onProgress?: OnProgress;
 }
 
+/** What a Dockerfile build is given beside its request (engine/request.ts). */
 export interface DockerfileBuildOptions extends Omit<BuildOptions, 'progress'> {
   /** Called with every progress event, as `tsbuild build --progress rawjson` prints them (log output as bytes). */
   readonly onProgress?: OnProgress;
@@ -64,8 +66,8 @@ export interface EngineImages {
 export interface BuildEngine {
   /** The state directory the engine works in. */
   readonly root: string;
-  /** Builds a Dockerfile, as `tsbuild build` does. */
-  build(options: DockerfileBuildOptions): Promise<BuildResult>;
+  /** Builds a Dockerfile, as `tsbuild build` does: the request is plain data, the options what is not. */
+  build(request: BuildRequest, options?: DockerfileBuildOptions): Promise<BuildResult>;
   /** Solves an llb definition (the graph builder's output). */
   solve(definition: Definition, options?: BuildSolveOptions): Promise<SolveResult>;
   /** Calls `fn` with a read-only view of a committed snapshot (a solve's result), mounted meanwhile. */
@@ -105,7 +107,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
   };
   return {
     root: engine.root,
-    build: ({ onProgress, ...rest }) => build(engine, { ...rest, ...progressTo(onProgress) }),
+    build: (request, { onProgress, ...rest } = {}) =>
+      build(engine, request, { ...rest, ...progressTo(onProgress) }),
     solve: (definition, { onProgress, ...rest } = {}) =>
       solve(engine, definition, { ...rest, ...progressTo(onProgress) }),
     withSnapshotDir: (snapshot, fn, { signal } = {}) => withSnapshotDir(engine, snapshot, fn, signal),

@@ -12,7 +12,7 @@ import { decodeUtf8Escaped } from '../core/index.js';
 import type { ProgressWriter, WarningEvent } from '../core/index.js';
 import { noopProgress, reportStep } from '../core/index.js';
 import { convertDockerfile } from '../frontend/index.js';
-import type { BuildNetwork, ConvertResult, ImageSpec, NamedContext } from '../frontend/index.js';
+import type { ConvertResult, ImageSpec, NamedContext } from '../frontend/index.js';
 import { readIgnoreFile } from '../patternmatcher/index.js';
 import { commitImage } from '../image/index.js';
 import { checkLocalDest, checkTarDest } from '../image/index.js';
@@ -20,61 +20,14 @@ import { exportLocal } from '../image/index.js';
 import { exportTar, exportTarFile } from '../image/index.js';
 import type { ImageConfig } from '../oci/index.js';
 import { normalizeReference } from '../oci/index.js';
-import type { RegistryOptions } from '../image/index.js';
 import { VertexError } from '../solver/index.js';
 import type { Definition } from '../llb/index.js';
 import type { CheckWarning } from '../frontend/index.js';
 import { BaseImages } from './base-images.js';
 import { remoteContextOf, withEmptyContext, withRemoteContext } from './build-context.js';
 import type { Engine } from './open.js';
-
-export type BuildOutput =
-  | { readonly type: 'image' }
-  | { readonly type: 'local'; readonly dest: string }
-  | { readonly type: 'tar'; readonly dest: string | Writable };
-
-export interface BuildOptions {
-  /**
-   * The context: a directory, or a git or http(s) URL (a repository, a tarball or a Dockerfile: see
-   * engine/build-context.ts); undefined for a build without context (Dockerfile text given).
-   */
-  readonly context?: string;
-  /** A tar archive (plain or compressed) as the context, instead of `context` (`tar -c . | tsbuild build -`). */
-  readonly contextArchive?: Uint8Array;
-  /**
-   * The Dockerfile's path (default `<context>/Dockerfile`); with a remote context or an archive, a
-   * relative path is inside the context.
-   */
-  readonly dockerfile?: string;
-  /** The Dockerfile's text (instead of a path; `tsbuild build -`). */
-  readonly dockerfileText?: string;
-  readonly tags?: readonly string[];
-  readonly target?: string;
-  readonly buildArgs?: Readonly<Record<string, string>>;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly noCache?: boolean;
-  readonly noCacheFilter?: readonly string[];
-  /** Resolve base images from their registry even when they are in the store. */
-  readonly pull?: boolean;
-  readonly secrets?: Readonly<Record<string, Uint8Array>>;
-  /** ssh agent sockets by id (`default` → `$SSH_AUTH_SOCK`). */
-  readonly ssh?: Readonly<Record<string, string>>;
-  /** `--build-context name=path|docker-image://ref`. */
-  readonly buildContexts?: Readonly<Record<string, string>>;
-  readonly network?: BuildNetwork;
-  readonly platform?: string;
-  readonly allowInsecure?: boolean;
-  readonly registry?: RegistryOptions;
-  /** Default: the image store. */
-  readonly output?: BuildOutput;
-  readonly signal?: AbortSignal;
-  readonly progress?: ProgressWriter;
-  /**
-   * `--check`: run the build checks on every stage and build nothing. The result's `checks` holds the
-   * warnings and `checkError` what stopped the evaluation (a Dockerfile error, or `error=true`).
-   */
-  readonly check?: boolean;
-}
+import { registryOptions } from './request.js';
+import type { BuildOptions, BuildOutput, BuildRequest } from './request.js';
 
 export interface BuildResult {
   /** The config digest (docker's image ID), when an image was written. */
@@ -93,8 +46,8 @@ export interface BuildResult {
   readonly checkError?: TsbuildError;
 }
 
-/** The options once a remote context is a directory (engine/build-context.ts). */
-interface ResolvedBuildOptions extends BuildOptions {
+/** The request once a remote context is a directory (engine/build-context.ts). */
+interface ResolvedRequest extends BuildRequest {
   /** The context is remote: no .dockerignore applies (BuildKit's rule). */
   readonly remoteContext?: boolean;
   /** The Dockerfile's name in messages when its text is given. */
@@ -123,25 +76,25 @@ function checkWarningEvent(w: CheckWarning, digest: string, file: string): Warni
 }
 
 async function readDockerfile(
-  options: ResolvedBuildOptions,
+  request: ResolvedRequest,
 ): Promise<{ text: string; file: string; path?: string }> {
-  if (options.dockerfileText !== undefined)
-    return { text: options.dockerfileText, file: options.dockerfileName ?? 'Dockerfile' };
-  const path = resolve(options.dockerfile ?? join(options.context ?? '.', 'Dockerfile'));
+  if (request.dockerfileText !== undefined)
+    return { text: request.dockerfileText, file: request.dockerfileName ?? 'Dockerfile' };
+  const path = resolve(request.dockerfile ?? join(request.context ?? '.', 'Dockerfile'));
   try {
     // Bytes that are not UTF-8 stay countable (the parser's line limit); see core/utf8.ts.
-    return { text: decodeUtf8Escaped(await readFile(path)), file: options.dockerfile ?? 'Dockerfile', path };
+    return { text: decodeUtf8Escaped(await readFile(path)), file: request.dockerfile ?? 'Dockerfile', path };
   } catch (cause) {
     throw new NotFoundError(`cannot read the Dockerfile ${path}: ${(cause as Error).message}`, { cause });
   }
 }
 
 /** `<Dockerfile>.dockerignore` beside the Dockerfile wins over the context's `.dockerignore`. */
-async function readExcludes(options: ResolvedBuildOptions, dockerfilePath?: string): Promise<string[]> {
-  if (options.remoteContext === true) return [];
+async function readExcludes(request: ResolvedRequest, dockerfilePath?: string): Promise<string[]> {
+  if (request.remoteContext === true) return [];
   const candidates = [
     ...(dockerfilePath ? [join(dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`)] : []),
-    ...(options.context ? [join(options.context, '.dockerignore')] : []),
+    ...(request.context ? [join(request.context, '.dockerignore')] : []),
   ];
   for (const file of candidates) {
     let text: string;
@@ -155,7 +108,7 @@ async function readExcludes(options: ResolvedBuildOptions, dockerfilePath?: stri
   return [];
 }
 
-function namedContexts(contexts: Readonly<Record<string, string>> = {}): Record<string, NamedContext> {
+function buildContexts(contexts: Readonly<Record<string, string>> = {}): Record<string, NamedContext> {
   const out: Record<string, NamedContext> = {};
   for (const [name, value] of Object.entries(contexts)) {
     if (value.startsWith('docker-image://')) out[name] = { kind: 'image', ref: value.slice(15) };
@@ -218,15 +171,16 @@ interface Converted {
 
 async function convert(
   engine: Engine,
-  options: ResolvedBuildOptions,
+  request: ResolvedRequest,
+  options: BuildOptions,
   progress: ProgressWriter,
   onCheckWarning?: (warning: CheckWarning) => void,
 ): Promise<Converted> {
   const definitionDigest = `internal:${randomBytes(6).toString('hex')}`;
   const dockerfile = await step(
     progress,
-    `[internal] load build definition from ${options.dockerfile ? basename(options.dockerfile) : 'Dockerfile'}`,
-    () => readDockerfile(options),
+    `[internal] load build definition from ${request.dockerfile ? basename(request.dockerfile) : 'Dockerfile'}`,
+    () => readDockerfile(request),
     definitionDigest,
   );
   // --check reports its warnings in its result; a build streams them as BuildKit does.
@@ -234,48 +188,59 @@ async function convert(
     onCheckWarning ??
     ((w: CheckWarning) => progress.write(checkWarningEvent(w, definitionDigest, dockerfile.file)));
   const excludes = await step(progress, '[internal] load .dockerignore', () =>
-    readExcludes(options, dockerfile.path),
+    readExcludes(request, dockerfile.path),
   );
+  const registry = registryOptions(request, options);
   const baseImages = new BaseImages(engine, {
     progress,
-    ...(options.pull ? { pull: true } : {}),
-    ...(options.registry ? { registry: options.registry } : {}),
+    ...(request.pull ? { pull: true } : {}),
+    ...(registry ? { registry } : {}),
   });
   const converted = await convertDockerfile({
     source: dockerfile.text,
     file: dockerfile.file,
-    ...(options.target !== undefined ? { target: options.target } : {}),
-    buildArgs: options.buildArgs ?? {},
-    labels: options.labels ?? {},
-    ...(options.platform !== undefined ? { platform: options.platform } : {}),
+    ...(request.target !== undefined ? { target: request.target } : {}),
+    buildArgs: request.buildArgs ?? {},
+    labels: request.labels ?? {},
+    ...(request.platform !== undefined ? { platform: request.platform } : {}),
     excludes,
-    namedContexts: namedContexts(options.buildContexts),
-    noCache: options.noCache ?? false,
-    noCacheStages: options.noCacheFilter ?? [],
-    network: options.network ?? 'default',
-    allowInsecure: options.allowInsecure ?? false,
+    buildContexts: buildContexts(request.buildContexts),
+    noCache: request.noCache ?? false,
+    noCacheFilter: request.noCacheFilter ?? [],
+    network: request.network ?? 'default',
+    allowInsecure: request.allowInsecure ?? false,
     resolveImage: baseImages.resolve,
     ...(options.signal ? { signal: options.signal } : {}),
     onCheckWarning: warn,
-    ...(options.check ? { checkOnly: true } : {}),
+    ...(request.check ? { check: true } : {}),
   });
   return { converted, dockerfile, baseImages };
 }
 
+/** The stream a tar output without `dest` is written to. */
+function outputStreamOf(options: BuildOptions): Writable {
+  if (options.outputStream !== undefined) return options.outputStream;
+  throw new InvalidArgumentError(
+    'a tar output without dest is written to the outputStream option: none given',
+  );
+}
+
 /** The export's destination, checked before anything is built (buildx opens it first). */
-async function checkOutput(output: BuildOutput | undefined): Promise<void> {
+async function checkOutput(output: BuildOutput | undefined, options: BuildOptions): Promise<void> {
   if (output?.type === 'local') await checkLocalDest(output.dest);
-  else if (output?.type === 'tar' && typeof output.dest === 'string') await checkTarDest(output.dest);
+  else if (output?.type === 'tar' && output.dest !== undefined) await checkTarDest(output.dest);
+  else if (output?.type === 'tar') outputStreamOf(options);
 }
 
 async function exportResult(
   engine: Engine,
+  request: BuildRequest,
   options: BuildOptions,
   converted: ConvertResult,
   snapshot: string | undefined,
   progress: ProgressWriter,
 ): Promise<Pick<BuildResult, 'imageID' | 'manifestDigest' | 'names'>> {
-  const output = options.output ?? { type: 'image' };
+  const output = request.output ?? { type: 'image' };
   const signal = options.signal;
   if (output.type === 'local') {
     await step(progress, `exporting to client directory`, () =>
@@ -290,18 +255,18 @@ async function exportResult(
   if (output.type === 'tar') {
     await step(progress, 'exporting to client tarball', async () => {
       const common = { ...(snapshot ? { snapshot } : {}), ...(signal ? { signal } : {}) };
-      if (typeof output.dest === 'string') await exportTarFile(engine, { ...common, dest: output.dest });
-      else await exportTar(engine, { ...common, out: output.dest, end: false });
+      if (output.dest !== undefined) await exportTarFile(engine, { ...common, dest: output.dest });
+      else await exportTar(engine, { ...common, out: outputStreamOf(options), end: false });
     });
     return { names: [] };
   }
-  const names = (options.tags ?? []).map((t) => normalizeReference(t));
+  const names = (request.tags ?? []).map((t) => normalizeReference(t));
   // One vertex; its phases (exporting layers, writing image, naming to …) are lines under it.
   const exporting = { digest: `internal:${randomBytes(6).toString('hex')}`, name: 'exporting to image' };
   const committed = await reportStep(progress, exporting, () =>
     commitImage(engine, {
       ...(snapshot ? { snapshot } : {}),
-      config: finalConfig(converted.image, options.buildArgs ?? {}),
+      config: finalConfig(converted.image, request.buildArgs ?? {}),
       names,
       // The image runs from its snapshots; layer blobs are made when a push or an export needs them.
       lazyLayers: true,
@@ -316,12 +281,13 @@ async function exportResult(
 /** `--check`: the conversion of every stage with its checks, nothing solved (BuildKit's lint request). */
 async function checkOnly(
   engine: Engine,
+  request: ResolvedRequest,
   options: BuildOptions,
   progress: ProgressWriter,
 ): Promise<BuildResult> {
   const checks: CheckWarning[] = [];
   try {
-    await convert(engine, options, progress, (w) => checks.push(w));
+    await convert(engine, request, options, progress, (w) => checks.push(w));
   } catch (err) {
     if (!(err instanceof TsbuildError) || err.code === 'CANCELLED') throw err;
     return { names: [], warnings: checks.map((c) => c.message), containers: 0, checks, checkError: err };
@@ -329,36 +295,53 @@ async function checkOnly(
   return { names: [], warnings: checks.map((c) => c.message), containers: 0, checks };
 }
 
-export async function build(engine: Engine, options: BuildOptions): Promise<BuildResult> {
-  const remote = await remoteContextOf(options);
-  const dockerfileOnly = options.dockerfileText !== undefined || options.dockerfile !== undefined;
-  if (remote === undefined && options.context === undefined && dockerfileOnly) {
-    return withEmptyContext((context) => buildResolved(engine, { ...options, context }));
+/** Builds `request` on the engine's stores (`tsbuild build`); `options` holds what is not data. */
+export async function build(
+  engine: Engine,
+  request: BuildRequest,
+  options: BuildOptions = {},
+): Promise<BuildResult> {
+  // The context's fields, as engine/build-context.ts takes them.
+  const context = {
+    ...request,
+    ...(options.contextArchive !== undefined ? { contextArchive: options.contextArchive } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+  };
+  const remote = await remoteContextOf(context);
+  const dockerfileOnly = request.dockerfileText !== undefined || request.dockerfile !== undefined;
+  if (remote === undefined && request.context === undefined && dockerfileOnly) {
+    return withEmptyContext((dir) => buildResolved(engine, { ...request, context: dir }, options));
   }
-  if (remote === undefined) return buildResolved(engine, options);
-  const { contextArchive: _archive, dockerfile: _dockerfile, dockerfileText: _text, ...rest } = options;
+  if (remote === undefined) return buildResolved(engine, request, options);
+  const { dockerfile: _dockerfile, dockerfileText: _text, ...rest } = request;
   return engine.gcLock.shared(
     () =>
-      withRemoteContext(engine, remote, options, (resolved) =>
-        buildResolved(engine, { ...rest, ...resolved, remoteContext: true }),
+      withRemoteContext(engine, remote, context, (resolved) =>
+        buildResolved(engine, { ...rest, ...resolved, remoteContext: true }, options),
       ),
     options.signal,
   );
 }
 
-async function buildResolved(engine: Engine, options: ResolvedBuildOptions): Promise<BuildResult> {
+async function buildResolved(
+  engine: Engine,
+  request: ResolvedRequest,
+  options: BuildOptions,
+): Promise<BuildResult> {
   const progress = options.progress ?? noopProgress;
-  if (options.context !== undefined) {
-    const info = await stat(options.context).catch(() => undefined);
+  if (request.context !== undefined) {
+    const info = await stat(request.context).catch(() => undefined);
     if (!info?.isDirectory())
-      throw new InvalidArgumentError(`the build context ${options.context} is not a directory`);
+      throw new InvalidArgumentError(`the build context ${request.context} is not a directory`);
   }
-  await checkOutput(options.output);
-  if (options.check) return checkOnly(engine, options, progress);
-  const { converted, dockerfile, baseImages } = await convert(engine, options, progress);
+  await checkOutput(request.output, options);
+  if (request.check) return checkOnly(engine, request, options, progress);
+  const { converted, dockerfile, baseImages } = await convert(engine, request, options, progress);
   const locals = {
     ...converted.locals,
-    ...(options.context !== undefined ? { context: resolve(options.context) } : {}),
+    ...(request.context !== undefined ? { context: resolve(request.context) } : {}),
   };
   const before = engine.worker.counters.containers;
   return engine.gcLock.shared(async () => {
@@ -368,7 +351,7 @@ async function buildResolved(engine: Engine, options: ResolvedBuildOptions): Pro
         locals,
         progress,
         ...(options.secrets ? { secrets: options.secrets } : {}),
-        ...(options.ssh ? { ssh: options.ssh } : {}),
+        ...(request.ssh ? { ssh: request.ssh } : {}),
         proxyEnv: converted.proxyEnv,
         pendingImages: baseImages,
         ...(options.registry ? { tls: options.registry } : {}),
@@ -379,7 +362,7 @@ async function buildResolved(engine: Engine, options: ResolvedBuildOptions): Pro
     }
     try {
       const snapshot = result?.kind === 'snapshot' ? result.ref : undefined;
-      const exported = await exportResult(engine, options, converted, snapshot, progress);
+      const exported = await exportResult(engine, request, options, converted, snapshot, progress);
       return {
         ...exported,
         ...(snapshot ? { snapshot } : {}),

@@ -12,7 +12,8 @@ export { solve } from './solve.js';
 export type { SolveOptions, SolveResult } from './solve.js';
 export { withSnapshotDir } from './snapshots.js';
 export { build } from './build.js';
-export type { BuildOptions, BuildOutput, BuildResult } from './build.js';
+export type { BuildResult } from './build.js';
+export type { BuildOptions, BuildOutput, BuildRequest } from './request.js';
 export { createEngine } from './api.js';
 export type {
   BuildEngine,

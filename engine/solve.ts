@@ -7,9 +7,10 @@ import type { Engine } from './open.js';
 
 /**
  * What a solve is given besides the definition: the worker's options (signal, progress, local sources by
- * name, noCache, secret values and ssh sockets by id, proxy variables), passed through unchanged.
+ * name, noCache, secret values and ssh sockets by id, proxy variables), passed through unchanged; the
+ * base images a Dockerfile build resolved and has not pulled yet are the build's own.
  */
-export type SolveOptions = WorkerSolveOptions;
+export type SolveOptions = Omit<WorkerSolveOptions, 'pendingImages'>;
 
 export interface SolveResult {
   /** The committed snapshot that holds the root's filesystem (undefined for scratch). */

@@ -158,7 +158,7 @@ describe.skipIf(!built)('the exported types', () => {
         'const onProgress = (e: EngineProgressEvent): void => {',
         "  if (e.type === 'log') process.stdout.write(e.data satisfies Uint8Array);",
         '};',
-        "const result: BuildResult = await engine.build({ context: '.', onProgress });",
+        "const result: BuildResult = await engine.build({ context: '.' }, { onProgress });",
         'console.log(result, TsbuildError.name, (await engine.images.list()).length);',
         '// @ts-expect-error the stores are not part of the API',
         'console.log(engine.snapshotter);',

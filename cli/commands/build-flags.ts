@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../../core/index.js';
-import type { BuildOptions, BuildOutput } from '../../engine/index.js';
+import type { BuildOutput, BuildRequest } from '../../engine/index.js';
 import { csvPairs } from './args.js';
 
 /** `K=V` entries → a record; a bare `K` takes its value from the environment (as docker does). */
@@ -87,12 +87,15 @@ const OUTPUT_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   tar: ['dest'],
 };
 
-/** buildx's `--output` syntax: a bare path (local; `-` is a tar on stdout) or `type=…,attr=…`. */
+/**
+ * buildx's `--output` syntax: a bare path (local; `-` is a tar on stdout, an output without `dest`
+ * that the build writes to the stream it is given) or `type=…,attr=…`.
+ */
 export function parseOutput(spec: string | undefined): ParsedOutput {
   if (spec === undefined) return { output: { type: 'image' }, names: [] };
   if (!spec.includes('=')) {
     return {
-      output: spec === '-' ? { type: 'tar', dest: process.stdout } : { type: 'local', dest: spec },
+      output: spec === '-' ? { type: 'tar' } : { type: 'local', dest: spec },
       names: [],
     };
   }
@@ -121,7 +124,7 @@ export function parseOutput(spec: string | undefined): ParsedOutput {
     return { output: { type: 'image' }, names: imageNames(spec, attrs) };
   if (!attrs.dest) throw new InvalidArgumentError(`--output ${spec}: dest is required`);
   if (type === 'tar')
-    return { output: { type: 'tar', dest: attrs.dest === '-' ? process.stdout : attrs.dest }, names: [] };
+    return { output: attrs.dest === '-' ? { type: 'tar' } : { type: 'tar', dest: attrs.dest }, names: [] };
   return { output: { type: 'local', dest: attrs.dest }, names: [] };
 }
 
@@ -140,7 +143,7 @@ function imageNames(spec: string, attrs: Readonly<Record<string, string>>): stri
   return [attrs.name];
 }
 
-export function network(value: string | undefined): BuildOptions['network'] {
+export function network(value: string | undefined): BuildRequest['network'] {
   if (value === undefined) return undefined;
   if (value === 'default' || value === 'none' || value === 'host') return value;
   throw new InvalidArgumentError(`unknown network mode ${JSON.stringify(value)}`, {

@@ -7,13 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../core/index.js';
 import { atomicWriteFile } from '../../core/index.js';
-import { daemonSocketPath, prepareRoot, resolveRoot } from '../../core/index.js';
-import type { WireBuildRequest } from '../../core/index.js';
-import { WIRE_VERSION } from '../../core/index.js';
+import { prepareRoot, resolveRoot } from '../../core/index.js';
 import { decodeUtf8Escaped } from '../../core/index.js';
 import { isArchiveHead } from '../../core/index.js';
-import { remoteContextKind } from '../../core/index.js';
-import type { BuildOptions } from '../../engine/index.js';
+import { daemonSocketPath, wireRequest } from '../../daemon/index.js';
+import type { BuildOptions, BuildOutput, BuildRequest } from '../../engine/index.js';
 import type { CheckWarning } from '../../frontend/index.js';
 import { buildOnDaemon } from '../daemon-client.js';
 import { explainNoSpace } from '../disk-full.js';
@@ -52,29 +50,53 @@ export interface BuildFlags {
   readonly check?: boolean;
 }
 
-async function buildOptions(contextArg: string, flags: BuildFlags): Promise<BuildOptions> {
+/** A build as the command line gives it: the request (plain data) and what travels beside it. */
+export interface CliBuild {
+  readonly request: BuildRequest;
+  readonly options: Pick<BuildOptions, 'secrets' | 'contextArchive' | 'outputStream'>;
+}
+
+/** `tsbuild build`'s flags as a build; each flag is read (and refused) in the order it always was. */
+export async function buildFromFlags(contextArg: string, flags: BuildFlags): Promise<CliBuild> {
   const output = parseOutput(flags.output);
-  return {
-    ...(await contextOptions(contextArg, flags.file)),
+  const { contextArchive, ...source } = await contextOptions(contextArg, flags.file);
+  const buildArgs = keyValues(flags.buildArg, '--build-arg');
+  const labels = keyValues(flags.label, '--label');
+  const secrets = await readSecrets(flags.secret);
+  const ssh = sshSockets(flags.ssh);
+  const buildContexts = keyValues(flags.buildContext, '--build-context');
+  const mode = network(flags.network);
+  const request: BuildRequest = {
+    ...source,
     tags: [...flags.tag, ...output.names],
     ...(flags.target ? { target: flags.target } : {}),
-    buildArgs: keyValues(flags.buildArg, '--build-arg'),
-    labels: keyValues(flags.label, '--label'),
+    buildArgs,
+    labels,
     noCache: flags.cache === false,
     noCacheFilter: flags.cacheFilter,
     pull: flags.pull === true,
-    secrets: await readSecrets(flags.secret),
-    ssh: sshSockets(flags.ssh),
-    buildContexts: keyValues(flags.buildContext, '--build-context'),
-    ...(network(flags.network) ? { network: network(flags.network) } : {}),
+    ssh,
+    buildContexts,
+    ...(mode ? { network: mode } : {}),
     ...(flags.platform ? { platform: flags.platform } : {}),
     allowInsecure: allowInsecure(flags.allow),
-    registry: { insecureRegistries: flags.insecureRegistry },
+    insecureRegistries: flags.insecureRegistry,
     output: output.output,
+    ...(flags.check ? { check: true } : {}),
+  };
+  const toStdout = output.output.type === 'tar' && output.output.dest === undefined;
+  return {
+    request,
+    options: {
+      secrets,
+      ...(contextArchive !== undefined ? { contextArchive } : {}),
+      ...(toStdout ? { outputStream: process.stdout } : {}),
+    },
   };
 }
 
-type ContextOptions = Pick<BuildOptions, 'context' | 'contextArchive' | 'dockerfile' | 'dockerfileText'>;
+type ContextOptions = Pick<BuildRequest, 'context' | 'dockerfile' | 'dockerfileText'> &
+  Pick<BuildOptions, 'contextArchive'>;
 
 /**
  * The context and the Dockerfile, as buildx takes them: with `-` as the context, stdin is the context
@@ -102,7 +124,7 @@ async function contextOptions(contextArg: string, file: string | undefined): Pro
 /** Builds in this process (build-local.ts), or hands the command to the full CLI (the client bundle). */
 export type InProcessBuild = (
   globals: GlobalOptions,
-  options: BuildOptions,
+  build: CliBuild,
   renderer: Renderer,
 ) => Promise<BuiltImage>;
 
@@ -114,7 +136,7 @@ export async function buildCommand(
 ): Promise<void> {
   requireRoot();
   if (flags.check) refuseWithCheck(flags);
-  const options = { ...(await buildOptions(contextArg, flags)), ...(flags.check ? { check: true } : {}) };
+  const build = await buildFromFlags(contextArg, flags);
   const root = resolveRoot(globals.root);
   prepareRoot(root);
   const logDir = join(root, 'logs');
@@ -127,22 +149,24 @@ export async function buildCommand(
   });
   try {
     const result =
-      (await buildOnRootDaemon(root, options, renderer, globals)) ??
-      (await inProcess(globals, options, renderer));
+      (await buildOnRootDaemon(root, build, renderer, globals)) ??
+      (await inProcess(globals, build, renderer));
     await renderer.close({});
-    if (flags.check) return await printCheckResult(result, options, checkFileName(contextArg, flags.file));
+    if (flags.check) {
+      return await printCheckResult(result, build.request, checkFileName(contextArg, flags.file));
+    }
     await writeResultFiles(result, flags);
     if (result.imageID && mode === 'quiet') process.stdout.write(`${result.imageID}\n`);
   } catch (caught) {
-    const err = explainNoSpace(caught, [root, ...outputPaths(options.output)]);
+    const err = explainNoSpace(caught, [root, ...outputPaths(build.request.output)]);
     await renderer.close({ error: err });
     throw err;
   }
 }
 
 /** Where an output writes, besides the root: a local directory, a tar file's directory. */
-function outputPaths(output: BuildOptions['output']): string[] {
-  if (output === undefined || output.type === 'image' || typeof output.dest !== 'string') return [];
+function outputPaths(output: BuildOutput | undefined): string[] {
+  if (output === undefined || output.type === 'image' || output.dest === undefined) return [];
   return [output.type === 'tar' ? dirname(resolve(output.dest)) : resolve(output.dest)];
 }
 
@@ -174,12 +198,12 @@ export interface BuiltImage {
  */
 async function buildOnRootDaemon(
   root: string,
-  options: BuildOptions,
+  build: CliBuild,
   renderer: Renderer,
   globals: GlobalOptions,
 ): Promise<BuiltImage | undefined> {
   if (globals.snapshotter !== undefined || process.env.TSBUILD_NO_DAEMON) return undefined;
-  const request = wireRequest(options);
+  const request = wireRequest(build.request, build.options);
   if (request === undefined) return undefined;
   return abortOnSignals((signal) =>
     buildOnDaemon(daemonSocketPath(root), request, {
@@ -187,49 +211,6 @@ async function buildOnRootDaemon(
       signal,
     }),
   );
-}
-
-/** The build as a daemon request: paths made absolute here, secrets as base64. */
-export function wireRequest(options: BuildOptions): WireBuildRequest | undefined {
-  const output = options.output ?? { type: 'image' };
-  if (output.type !== 'image' && typeof output.dest !== 'string') return undefined;
-  if (options.check) return undefined; // --check runs in this process
-  // An archive or a remote context is made into a directory in this process.
-  if (options.contextArchive !== undefined) return undefined;
-  if (options.context !== undefined && remoteContextKind(options.context) !== undefined) return undefined;
-  const secrets: Record<string, string> = {};
-  for (const [id, bytes] of Object.entries(options.secrets ?? {}))
-    secrets[id] = Buffer.from(bytes).toString('base64');
-  const contexts: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.buildContexts ?? {})) {
-    contexts[name] = value.includes('://') ? value : resolve(value);
-  }
-  const ssh: Record<string, string> = {};
-  for (const [id, path] of Object.entries(options.ssh ?? {})) ssh[id] = resolve(path);
-  return {
-    version: WIRE_VERSION,
-    ...(options.context !== undefined ? { context: resolve(options.context) } : {}),
-    ...(options.dockerfile !== undefined ? { dockerfile: resolve(options.dockerfile) } : {}),
-    ...(options.dockerfileText !== undefined ? { dockerfileText: options.dockerfileText } : {}),
-    tags: options.tags ?? [],
-    ...(options.target !== undefined ? { target: options.target } : {}),
-    buildArgs: options.buildArgs ?? {},
-    labels: options.labels ?? {},
-    noCache: options.noCache ?? false,
-    noCacheFilter: options.noCacheFilter ?? [],
-    pull: options.pull ?? false,
-    secrets,
-    ssh,
-    buildContexts: contexts,
-    ...(options.network !== undefined ? { network: options.network } : {}),
-    ...(options.platform !== undefined ? { platform: options.platform } : {}),
-    allowInsecure: options.allowInsecure ?? false,
-    insecureRegistries: options.registry?.insecureRegistries ?? [],
-    output:
-      output.type === 'image'
-        ? { type: 'image' }
-        : { type: output.type, dest: resolve(output.dest as string) },
-  };
 }
 
 async function writeSmall(path: string, text: string): Promise<void> {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../core/index.js';
-import type { BuildOptions } from '../../engine/index.js';
+import type { BuildRequest } from '../../engine/index.js';
 import type { CheckWarning } from '../../frontend/index.js';
 import { formatCheckReport } from '../progress/checks.js';
 
@@ -36,19 +36,19 @@ export function checkFileName(contextArg: string, file: string | undefined): str
   return file ?? join(contextArg, 'Dockerfile');
 }
 
-async function dockerfileText(options: BuildOptions): Promise<string> {
-  if (options.dockerfileText !== undefined) return options.dockerfileText;
-  return readFile(options.dockerfile ?? join(options.context ?? '.', 'Dockerfile'), 'utf8');
+async function dockerfileText(request: BuildRequest): Promise<string> {
+  if (request.dockerfileText !== undefined) return request.dockerfileText;
+  return readFile(request.dockerfile ?? join(request.context ?? '.', 'Dockerfile'), 'utf8');
 }
 
 /** Prints the report; exit status 1 with warnings; the evaluation's error, if any, is thrown after it. */
 export async function printCheckResult(
   result: { readonly checks?: readonly CheckWarning[]; readonly checkError?: unknown },
-  options: BuildOptions,
+  request: BuildRequest,
   name: string,
 ): Promise<void> {
   const warnings = result.checks ?? [];
-  const source = await dockerfileText(options).catch(() => '');
+  const source = await dockerfileText(request).catch(() => '');
   process.stdout.write(
     result.checkError !== undefined && warnings.length === 0 ? '' : formatCheckReport(warnings, name, source),
   );

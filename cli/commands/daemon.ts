@@ -1,6 +1,6 @@
 /** `tsbuild daemon`: serves builds on the root's socket until SIGINT or SIGTERM. */
-import { daemonSocketPath } from '../../core/index.js';
-import { serveDaemon } from '../../daemon/index.js';
+import { daemonSocketPath, serveDaemon } from '../../daemon/index.js';
+import { build } from '../../engine/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -10,6 +10,7 @@ export async function daemonCommand(globals: GlobalOptions): Promise<void> {
     (engine, signal) =>
       serveDaemon({
         engine,
+        build,
         socketPath: daemonSocketPath(engine.root),
         signal,
         log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),

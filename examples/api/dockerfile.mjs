@@ -15,9 +15,9 @@ const engine = await createEngine();
 try {
   let steps = 0;
   let cached = 0;
-  const result = await engine.build({
-    context,
-    tags: ['hello:api'],
+  // The request is plain data (the flags of `tsbuild build`); callbacks, signals and secrets go beside it.
+  const request = { context, tags: ['hello:api'] };
+  const result = await engine.build(request, {
     onProgress: (event) => {
       if (event.type === 'vertex.done' && isStep(event.name)) steps++;
       if (event.type === 'vertex.cached' && isStep(event.name)) cached++;

@@ -107,7 +107,7 @@ class Converter implements Dispatcher {
 
   /** `COPY --from=<image>` / `RUN --mount=from=<image>`: a named context or an image's filesystem. */
   async imageState(ref: string): Promise<State> {
-    const named = this.options.namedContexts?.[ref];
+    const named = this.options.buildContexts?.[ref];
     if (named?.kind === 'local') return llb.local(`context:${ref}`, { path: named.path });
     const target = named?.kind === 'image' ? named.ref : ref;
     let pending = this.images.get(target);
@@ -138,7 +138,7 @@ class Converter implements Dispatcher {
 
   private ignoreCache(stage: Stage): boolean {
     if (this.options.noCache) return true;
-    const filter = this.options.noCacheStages ?? [];
+    const filter = this.options.noCacheFilter ?? [];
     return stage.name !== undefined && filter.some((n) => n.toLowerCase() === stage.name);
   }
 
@@ -169,7 +169,7 @@ class Converter implements Dispatcher {
       const triggers = base.stage.instructions.flatMap((i) => (i.kind === 'onbuild' ? [i.trigger] : []));
       return { state: base.state, image, triggers, fromImage: false, base };
     }
-    const named = this.options.namedContexts?.[stage.baseName];
+    const named = this.options.buildContexts?.[stage.baseName];
     if (named?.kind === 'local') {
       const state = llb.local(`context:${stage.baseName}`, { path: named.path });
       return { state, image: emptyImage(platform), triggers: [], fromImage: false };
@@ -302,14 +302,14 @@ async function convertOnce(
   const bases = stages.reachable.filter((s) => s.baseStage === undefined && s.baseName !== 'scratch');
   await Promise.all(
     bases.map((s) => {
-      const named = options.namedContexts?.[s.baseName];
+      const named = options.buildContexts?.[s.baseName];
       if (named?.kind === 'local') return undefined;
       // Failures surface at the stage's FROM, with its location, when it is dispatched.
       return converter.resolveImage(named?.kind === 'image' ? named.ref : s.baseName).catch(() => undefined);
     }),
   );
   // `--check` looks at every stage, as BuildKit's lint does when no target is given.
-  const all = options.checkOnly && options.target === undefined;
+  const all = options.check && options.target === undefined;
   for (const stage of all ? stages.stages : stages.reachable) await converter.dispatchStage(stage);
   const target = await converter.dispatchStage(stages.target);
   return { converter, target };
@@ -337,7 +337,7 @@ export async function convertDockerfile(options: ConvertOptions): Promise<Conver
     image.config.Labels = { ...(image.config.Labels ?? {}), ...options.labels };
   }
   const locals: Record<string, string> = {};
-  for (const [name, ctx] of Object.entries(options.namedContexts ?? {})) {
+  for (const [name, ctx] of Object.entries(options.buildContexts ?? {})) {
     if (ctx.kind === 'local') locals[`context:${name}`] = ctx.path;
   }
   return {

@@ -45,11 +45,11 @@ export interface ConvertOptions {
   /** `.dockerignore` patterns for the main context. */
   readonly excludes?: readonly string[];
   /** `--build-context`s by name. */
-  readonly namedContexts?: Readonly<Record<string, NamedContext>>;
+  readonly buildContexts?: Readonly<Record<string, NamedContext>>;
   /** `--no-cache`: every step runs. */
   readonly noCache?: boolean;
   /** `--no-cache-filter`: the steps of these stages run. */
-  readonly noCacheStages?: readonly string[];
+  readonly noCacheFilter?: readonly string[];
   /** The default network of RUN (`--network`). */
   readonly network?: BuildNetwork;
   /** Allow `RUN --security=insecure` (`--allow security.insecure`). */
@@ -59,7 +59,7 @@ export interface ConvertOptions {
   /** Called with each build check warning as it is found (before a later error, too). */
   readonly onCheckWarning?: (warning: CheckWarning) => void;
   /** `--check`: dispatch every stage (not only the target's) so that every stage is checked. */
-  readonly checkOnly?: boolean;
+  readonly check?: boolean;
 }
 
 export interface ConvertResult {

@@ -56,8 +56,8 @@ describe('tsbuild build flags', () => {
     expect(parseOutput('type=local,dest=out')).toEqual({ output: { type: 'local', dest: 'out' }, names: [] });
     expect(parseOutput('type=tar,dest=a.tar').output).toEqual({ type: 'tar', dest: 'a.tar' });
     expect(parseOutput('out').output).toEqual({ type: 'local', dest: 'out' });
-    expect(parseOutput('-').output).toMatchObject({ type: 'tar', dest: process.stdout });
-    expect(parseOutput('type=tar,dest=-').output).toMatchObject({ type: 'tar', dest: process.stdout });
+    expect(parseOutput('-').output).toEqual({ type: 'tar' }); // to stdout: the stream beside the request
+    expect(parseOutput('type=tar,dest=-').output).toEqual({ type: 'tar' });
     expect(() => parseOutput('type=oci,dest=x')).toThrow(/unsupported output type "oci"/);
     expect(() => parseOutput('type=local')).toThrow(/dest is required/);
   });

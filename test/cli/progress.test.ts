@@ -21,7 +21,7 @@ import {
   truncate,
 } from '../../cli/progress/index.js';
 import { importRootfs, openEngine, solve } from '../../engine/index.js';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import type { Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 

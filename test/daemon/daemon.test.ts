@@ -151,29 +151,18 @@ describe.skipIf(!ready)('tsbuild daemon', () => {
   });
 
   it('answers a malformed request with 400 naming the field, and goes on serving', async () => {
-    const valid = {
-      version: 1,
-      tags: [],
-      buildArgs: {},
-      labels: {},
-      noCache: false,
-      noCacheFilter: [],
-      pull: false,
-      secrets: {},
-      ssh: {},
-      buildContexts: {},
-      allowInsecure: false,
-      insecureRegistries: [],
-      output: { type: 'image' },
-    };
+    const valid = { version: 2, request: { output: { type: 'image' } }, secrets: {} };
+    const request = (fields: Record<string, unknown>): unknown => ({ ...valid, request: fields });
     const cases: [unknown, RegExp][] = [
-      [{ version: 1 }, /tags: expected an array of strings, got nothing/],
-      [{ ...valid, tags: null }, /tags: expected an array of strings, got null/],
-      [{ ...valid, tags: 'abc' }, /tags: expected an array of strings, got a string/],
-      [{ ...valid, tags: { length: 1 } }, /tags: expected an array of strings, got an object/],
-      [{ ...valid, network: 'container:1' }, /network: expected one of default, none, host/],
-      [{ ...valid, output: { type: 'bogus' } }, /output\.type: expected one of image, local, tar/],
-      [{ ...valid, output: { type: 'image', push: true } }, /output\.push: unknown field/],
+      [{ version: 1 }, /unsupported build request/],
+      [{ version: 2 }, /request: expected an object, got nothing/],
+      [request({ tags: null }), /request\.tags: expected an array of strings, got null/],
+      [request({ tags: 'abc' }), /request\.tags: expected an array of strings, got a string/],
+      [request({ tags: { length: 1 } }), /request\.tags: expected an array of strings, got an object/],
+      [request({ network: 'container:1' }), /request\.network: expected one of default, none, host/],
+      [request({ output: { type: 'bogus' } }), /request\.output\.type: expected one of image, local, tar/],
+      [request({ output: { type: 'image', push: true } }), /request\.output\.push: unknown field/],
+      [request({ squash: true }), /request\.squash: unknown field/],
       [{ ...valid, squash: true }, /squash: unknown field/],
     ];
     for (const [body, message] of cases) {

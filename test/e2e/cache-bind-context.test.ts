@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importRootfs, openEngine, withSnapshotDir } from '../../engine/index.js';
-import type { BuildOptions, Engine } from '../../engine/index.js';
+import type { BuildRequest, Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 import { makeContext, recordBuild, recordFailure, writeFiles } from './helpers/build.js';
 
@@ -35,7 +35,7 @@ describe.skipIf(!canRun)('cache of RUN --mount=type=bind from a local source', (
     rmSync(work, { recursive: true, force: true });
   });
 
-  const run = (options: BuildOptions) => recordBuild(engine, options);
+  const run = (request: BuildRequest) => recordBuild(engine, request);
   const read = (snapshot: string | undefined, path: string): Promise<string> =>
     withSnapshotDir(engine, snapshot ?? '', (dir) => Promise.resolve(readFileSync(join(dir, path), 'utf8')));
 

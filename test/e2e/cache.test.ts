@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importRootfs, openEngine, withSnapshotDir } from '../../engine/index.js';
-import type { BuildOptions, Engine } from '../../engine/index.js';
+import type { BuildRequest, Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 import { cliPath, makeContext, recordBuild, runCli, writeFiles } from './helpers/build.js';
 
@@ -39,7 +39,7 @@ describe.skipIf(!canRun)('cache behaviour of tsbuild build', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  const run = (options: BuildOptions) => recordBuild(engine, options);
+  const run = (request: BuildRequest) => recordBuild(engine, request);
 
   it('an unchanged rebuild starts no container, in-process', async () => {
     const context = makeContext(work, {

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError, formatError } from '../../core/index.js';
 import { build, importRootfs, openEngine, withSnapshotDir } from '../../engine/index.js';
-import type { BuildOptions, Engine } from '../../engine/index.js';
+import type { BuildOptions, BuildRequest, Engine } from '../../engine/index.js';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';
@@ -63,10 +63,8 @@ function prepareContext(c: E2eCase): string {
   return dir;
 }
 
-function optionsOf(c: E2eCase, context: string): BuildOptions {
+function requestOf(c: E2eCase, context: string): BuildRequest {
   const s = c.spec;
-  const secrets: Record<string, Uint8Array> = {};
-  for (const [id, value] of Object.entries(s.secrets ?? {})) secrets[id] = new TextEncoder().encode(value);
   const contexts: Record<string, string> = {};
   for (const [name, value] of Object.entries(s.buildContexts ?? {})) {
     contexts[name] = value.startsWith('docker-image://') ? value : resolve(context, value);
@@ -76,12 +74,18 @@ function optionsOf(c: E2eCase, context: string): BuildOptions {
     tags: [`e2e-${c.name}`],
     buildArgs: fillPlaceholders(s.buildArgs ?? {}, vars),
     ...(s.target !== undefined ? { target: s.target } : {}),
-    ...(s.secrets ? { secrets } : {}),
     ...(s.buildContexts ? { buildContexts: contexts } : {}),
     ...(s.network ? { network: s.network } : {}),
     ...(s.platform ? { platform: s.platform } : {}),
     ...(s.ssh ? { ssh: Object.fromEntries(s.ssh.map((id) => [id, agentSocket])) } : {}),
   };
+}
+
+function optionsOf(c: E2eCase): BuildOptions {
+  const secrets: Record<string, Uint8Array> = {};
+  for (const [id, value] of Object.entries(c.spec.secrets ?? {}))
+    secrets[id] = new TextEncoder().encode(value);
+  return c.spec.secrets ? { secrets } : {};
 }
 
 async function checkFailure(c: E2eCase, run: Promise<unknown>): Promise<void> {
@@ -148,7 +152,7 @@ async function checkImage(c: E2eCase, snapshot: string | undefined): Promise<str
 
 async function runCase(c: E2eCase): Promise<void> {
   const context = prepareContext(c);
-  const run = build(engine, optionsOf(c, context));
+  const run = build(engine, requestOf(c, context), optionsOf(c));
   if (c.spec.expect.error) return checkFailure(c, run);
   const result = await run;
   const problems = await checkImage(c, result.snapshot);

@@ -2,14 +2,14 @@
  * createEngine(), the one engine API for Node scripts (index.ts): methods only, no stores on the object,
  * log output handed to onProgress as bytes (base64 is the daemon's wire form only).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as api from '../../index.js';
 import { createEngine } from '../../engine/index.js';
 import { llb } from '../../index.js';
-import type { BuildEngine, EngineProgressEvent } from '../../engine/index.js';
+import type { BuildEngine, BuildRequest, EngineProgressEvent } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const canRun = canRunContainers('createEngine tests');
@@ -34,6 +34,9 @@ describe('the public API (index.ts)', () => {
       'ImageStore',
       'serveDaemon',
       'daemonSocketPath',
+      'parseBuildRequest',
+      'wireRequest',
+      'WIRE_VERSION',
       'MemoryProgressWriter',
     ])
       expect(Object.keys(api)).not.toContain(name);
@@ -100,5 +103,28 @@ describe.skipIf(!canRun)('createEngine', () => {
       readFileSync(join(dir, 'done'), 'utf8'),
     );
     expect(done).toBe('x');
+  });
+
+  it('builds a request, plain data, with the secrets and onProgress beside it', async () => {
+    const context = join(work, 'context');
+    mkdirSync(context);
+    writeFileSync(
+      join(context, 'Dockerfile'),
+      'FROM busybox:latest\nRUN --mount=type=secret,id=token cat /run/secrets/token > /got\n',
+    );
+    const request: BuildRequest = {
+      context,
+      noCache: true,
+      output: { type: 'local', dest: join(work, 'out') },
+    };
+    expect(JSON.parse(JSON.stringify(request))).toEqual(request);
+    const events: EngineProgressEvent[] = [];
+    const result = await engine.build(request, {
+      secrets: { token: Buffer.from('s3cret') },
+      onProgress: (e) => events.push(e),
+    });
+    expect(result.containers).toBe(1);
+    expect(readFileSync(join(work, 'out', 'got'), 'utf8')).toBe('s3cret');
+    expect(events.some((e) => e.type === 'vertex.done')).toBe(true);
   });
 });

@@ -26,12 +26,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wireRequest } from '../../cli/commands/build.js';
+import { wireRequest } from '../../daemon/index.js';
 import { isArchiveHead } from '../../core/archive.js';
 import { TsbuildError } from '../../core/errors.js';
 import { remoteContextKind } from '../../core/remote-context.js';
 import { build, openEngine } from '../../engine/index.js';
-import type { BuildOptions, Engine } from '../../engine/index.js';
+import type { BuildOptions, BuildRequest, Engine } from '../../engine/index.js';
 import type { ProgressEvent } from '../../core/index.js';
 import { cliPath } from '../e2e/helpers/build.js';
 import { freePort, waitForPort } from '../helpers/net.js';
@@ -57,10 +57,10 @@ describe('which contexts are remote (buildx and BuildKit rules)', () => {
   });
 
   it('an archive or a remote context is built in this process, never sent to the daemon as a path', () => {
-    expect(wireRequest({ contextArchive: APP_TAR })).toBeUndefined();
+    expect(wireRequest({}, { contextArchive: APP_TAR })).toBeUndefined();
     expect(wireRequest({ context: 'https://example.com/context.tar.gz' })).toBeUndefined();
     expect(wireRequest({ context: 'git@github.com:user/repo.git#main:app' })).toBeUndefined();
-    expect(wireRequest({ context: '.' })?.context).toBe(process.cwd());
+    expect(wireRequest({ context: '.' })?.request.context).toBe(process.cwd());
   });
 
   it('an archive by its head: tar, gzip, bzip2, xz, zstd; a Dockerfile is not one', () => {
@@ -126,16 +126,16 @@ const HTTP_BODIES: Readonly<Record<string, Buffer>> = {
   '/Dockerfile': Buffer.from('FROM scratch\nCOPY context /got/Dockerfile\n'),
 };
 
-/** Builds `options`, exports the result to a new directory and returns it. */
-async function buildOut(options: BuildOptions): Promise<string> {
+/** Builds `request`, exports the result to a new directory and returns it. */
+async function buildOut(request: BuildRequest, options: BuildOptions = {}): Promise<string> {
   const dest = mkdtempSync(join(work, 'out-'));
-  await build(engine, { ...options, output: { type: 'local', dest } });
+  await build(engine, { ...request, output: { type: 'local', dest } }, options);
   return dest;
 }
 
-async function failure(options: BuildOptions): Promise<unknown> {
+async function failure(request: BuildRequest, options: BuildOptions = {}): Promise<unknown> {
   try {
-    await build(engine, { ...options, output: { type: 'local', dest: join(work, 'never') } });
+    await build(engine, { ...request, output: { type: 'local', dest: join(work, 'never') } }, options);
   } catch (err) {
     return err;
   }
@@ -203,7 +203,7 @@ describe.skipIf(!rootReady)('remote build contexts', () => {
     const progress = {
       write: (e: ProgressEvent) => void (e.type === 'vertex.started' && names.push(e.name)),
     };
-    const out = await buildOut({ contextArchive: APP_TAR, progress });
+    const out = await buildOut({}, { contextArchive: APP_TAR, progress });
     // The steps as BuildKit names them: no internal source name.
     expect(names).toContain('[internal] load remote build context');
     expect(names.filter((n) => n.includes('stdin-context'))).toEqual([]);
@@ -219,14 +219,14 @@ describe.skipIf(!rootReady)('remote build contexts', () => {
   });
 
   it('dockerfile names a path inside the archive', async () => {
-    const out = await buildOut({ contextArchive: gzipSync(APP_TAR), dockerfile: 'sub/Dockerfile.alt' });
+    const out = await buildOut({ dockerfile: 'sub/Dockerfile.alt' }, { contextArchive: gzipSync(APP_TAR) });
     expect(readdirSync(out)).toEqual(['alt']);
     expect(readFileSync(join(out, 'alt/app.txt'), 'utf8')).toBe('from the archive\n');
   });
 
   it('a Dockerfile symlink in the archive is resolved inside the context, never on the host', async () => {
     const archive = tarOf({ Dockerfile: '-> /etc/hostname', 'x.txt': 'x\n' });
-    const err = await failure({ contextArchive: archive });
+    const err = await failure({}, { contextArchive: archive });
     expect(err).toBeInstanceOf(TsbuildError);
     expect((err as TsbuildError).code).toBe('NOT_FOUND');
     const inside = tarOf({
@@ -234,7 +234,7 @@ describe.skipIf(!rootReady)('remote build contexts', () => {
       'real/Dockerfile': 'FROM scratch\nCOPY x.txt /\n',
       'x.txt': 'x\n',
     });
-    expect(readFileSync(join(await buildOut({ contextArchive: inside }), 'x.txt'), 'utf8')).toBe('x\n');
+    expect(readFileSync(join(await buildOut({}, { contextArchive: inside }), 'x.txt'), 'utf8')).toBe('x\n');
   });
 
   it('an http(s) tarball is downloaded and unpacked as the context', async () => {

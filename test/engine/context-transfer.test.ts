@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { ProgressEvent } from '../../core/index.js';

@@ -40,11 +40,11 @@ describe.skipIf(!rootReady)('a remote context whose Dockerfile is not a regular 
     const archive = archiveWithFifo();
     for (const dockerfile of [undefined, 'sub/Dockerfile.alt']) {
       const started = Date.now();
-      const err = await build(engine, {
-        contextArchive: archive,
+      const request = {
         ...(dockerfile === undefined ? {} : { dockerfile }),
         output: { type: 'local', dest: join(work, 'never') },
-      }).then(
+      } as const;
+      const err = await build(engine, request, { contextArchive: archive }).then(
         () => new Error('built'),
         (e: unknown) => e as Error,
       );

@@ -85,12 +85,11 @@ describe.skipIf(!canRun)('a build on an image with symlinks to the host', () => 
       '    cat /run/secrets/s /run/ctx/in-context > out && touch /run/cache/x && hostname >> out',
       '',
     ].join('\n');
-    const result = await build(engine, {
-      context,
-      dockerfileText,
-      secrets: { s: Buffer.from('sekret\n') },
-      output: { type: 'local', dest: join(work, 'out') },
-    });
+    const result = await build(
+      engine,
+      { context, dockerfileText, output: { type: 'local', dest: join(work, 'out') } },
+      { secrets: { s: Buffer.from('sekret\n') } },
+    );
     expect(result).toBeDefined();
     expect(readFileSync(join(work, 'out', host, 'work/sub/out'), 'utf8')).toMatch(/^sekret\nctx\n\S+\n$/);
     expect(snapshot(host)).toEqual(before);

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import { repoRoot } from '../helpers/shared.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sweepOrphanContainers } from '../../executor/index.js';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import { sweepStaleTempMounts } from '../../mount/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 import { repoRoot } from '../helpers/shared.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gc, importRootfs, openEngine, solve, withSnapshotDir } from '../../engine/index.js';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import type { Engine } from '../../engine/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 

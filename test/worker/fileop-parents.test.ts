@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
 import type { CopyAction, FileAction } from '../../llb/ops.js';
 import { applyFileActions } from '../../worker/fileop/index.js';

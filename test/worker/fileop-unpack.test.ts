@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
 import type { CopyAction, FileAction } from '../../llb/ops.js';
 import { encodeHeader } from '../../diff/index.js';

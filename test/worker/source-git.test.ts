@@ -10,7 +10,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
 import type { Engine } from '../../engine/index.js';
 import { checkSubdir, parseRemote } from '../../worker/sources/index.js';

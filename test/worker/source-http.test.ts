@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryProgressWriter } from '../../core/index.js';
-import { llb } from '../../internal.js';
+import * as llb from '../../llb/index.js';
 import { openEngine, solve, withSnapshotDir } from '../../engine/index.js';
 import type { Engine } from '../../engine/index.js';
 import { dispositionFileName, httpGet, urlFileName } from '../../worker/sources/index.js';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build } from '../../../engine/index.js';
-import type { BuildOptions, BuildResult, Engine } from '../../../engine/index.js';
+import type { BuildRequest, BuildResult, Engine } from '../../../engine/index.js';
 import type { ProgressEvent } from '../../../core/index.js';
 import { repoRoot } from '../../helpers/shared.js';
 
@@ -67,20 +67,20 @@ export interface RecordedBuild {
 }
 
 /** `build()` with a progress writer that keeps every event. */
-export async function recordBuild(engine: Engine, options: BuildOptions): Promise<RecordedBuild> {
+export async function recordBuild(engine: Engine, request: BuildRequest): Promise<RecordedBuild> {
   const events: ProgressEvent[] = [];
-  const result = await build(engine, { ...options, progress: { write: (e) => events.push(e) } });
+  const result = await build(engine, request, { progress: { write: (e) => events.push(e) } });
   return { result, events: new BuildEvents(events) };
 }
 
 /** The same, for a build expected to fail: the error and what was reported before it. */
 export async function recordFailure(
   engine: Engine,
-  options: BuildOptions,
+  request: BuildRequest,
 ): Promise<{ error: unknown; events: BuildEvents }> {
   const events: ProgressEvent[] = [];
   try {
-    await build(engine, { ...options, progress: { write: (e) => events.push(e) } });
+    await build(engine, request, { progress: { write: (e) => events.push(e) } });
   } catch (error) {
     return { error, events: new BuildEvents(events) };
   }

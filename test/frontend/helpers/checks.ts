@@ -45,7 +45,7 @@ export async function check(
       };
     },
     onCheckWarning: (w) => raw.push(w),
-    ...(build ? {} : { checkOnly: true }),
+    ...(build ? {} : { check: true }),
     ...rest,
   };
   let error: (Error & { code?: string }) | undefined;

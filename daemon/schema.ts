@@ -4,7 +4,7 @@
  * InvalidArgumentError naming the field, what was expected and what was found. Objects refuse fields
  * they do not know: nothing sent is silently ignored.
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../core/index.js';
 
 /** Checks `value` (found at `path`, e.g. `output.dest`) and returns it typed. */
 export type Check<T> = (value: unknown, path: string) => T;
