@@ -4,8 +4,8 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The layer table of docs/architecture.md, enforced: each folder lists the folders of ours it may import,
- * and it imports them only through their face, `<folder>/index.ts`. The files at the root (index.ts, the
- * public API, and internal.ts) are held to the faces too. test/ and bench/ may import anything.
+ * and it imports them only through their face, `<folder>/index.ts`. The root's index.ts (the public API)
+ * is held to the faces too. test/ and bench/ may import anything.
  */
 const mayImport = {
   core: [],
@@ -74,15 +74,8 @@ function restrictions(folder, allowed) {
       ? []
       : [
           {
-            group: [
-              '../index.js',
-              '../../index.js',
-              '../../../index.js',
-              '../internal.js',
-              '../../internal.js',
-            ],
-            message:
-              'the root files (index.ts, internal.ts) are the API over the folders: no folder imports them',
+            group: ['../index.js', '../../index.js', '../../../index.js'],
+            message: 'the root index.ts is the API over the folders: no folder imports it',
           },
         ];
   return root.concat(

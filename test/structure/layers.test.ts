@@ -39,7 +39,7 @@ describe('the layer rule', () => {
       await restricted('content/x.ts', "export type { Snapshotter } from '../snapshotter/index.js';\n"),
     ).toEqual([expect.stringContaining('content/ may not import snapshotter/')]);
     expect(await restricted('daemon/x.ts', "export { createEngine } from '../index.js';\n")).toEqual([
-      expect.stringContaining('no folder imports them'),
+      expect.stringContaining('no folder imports it'),
     ]);
   });
 });
