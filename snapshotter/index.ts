@@ -5,6 +5,5 @@ export { createSnapshotter, OverlaySnapshotter, supportsOverlay } from './overla
 export type { SnapshotterKind } from './overlay/index.js';
 export { NativeSnapshotter } from './native/index.js';
 
-export { JsonStore } from './metadata/store.js';
 export { withSnapshotMounts, withSnapshotView, withThrowawaySnapshot } from './scoped.js';
 export type { SnapshotViewOptions } from './scoped.js';
