@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GcCollector, GcNode } from '../../gc/gc.js';
 import { gc, snapshotCollector } from '../../gc/gc.js';
-import { mountsUnder, removeAll } from '../../mount/index.js';
+import { removeAll } from '../../mount/index.js';
+import { mountsUnder } from '../../mount/mountinfo.js';
 import { OverlaySnapshotter } from '../../snapshotter/overlay/index.js';
 import type { SnapshotInfo } from '../../snapshotter/types.js';
 

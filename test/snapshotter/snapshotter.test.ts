@@ -32,7 +32,8 @@ import {
   NotFoundError,
 } from '../../core/errors.js';
 import { lgetxattr, lsetxattr } from '../../core/sys.js';
-import { mountsUnder, removeAll, withTempMount } from '../../mount/index.js';
+import { removeAll, withTempMount } from '../../mount/index.js';
+import { mountsUnder } from '../../mount/mountinfo.js';
 import { NativeSnapshotter } from '../../snapshotter/native/index.js';
 import { OverlaySnapshotter, createSnapshotter, supportsOverlay } from '../../snapshotter/overlay/index.js';
 import type { SnapshotInfo, Snapshotter } from '../../snapshotter/types.js';
