@@ -2,7 +2,6 @@
 export type * from './types.js';
 export { createContentStore, LocalContentStore } from './store.js';
 export type { ContentStoreOptions } from './store.js';
-export { LocalContentWriter } from './writer.js';
 export { cleanupContentStore, verifyContentStore } from './verify.js';
 export type {
   CleanupOptions,
@@ -12,5 +11,3 @@ export type {
   ContentStoreReport,
   VerifyOptions,
 } from './verify.js';
-export { digestVerifier } from './streams.js';
-export { BLOBS_DIR, INGEST_DIR, METADATA_DIR } from './layout.js';

@@ -31,7 +31,7 @@ import type { TlsOptions } from '../http/index.js';
 import { remoteContextKind } from '../core/index.js';
 import { hasCode } from '../core/index.js';
 import { decodeUtf8Escaped } from '../core/index.js';
-import { withSnapshotView } from '../image/index.js';
+import { withSnapshotView } from '../snapshotter/index.js';
 import * as llb from '../llb/index.js';
 import { resolveIn } from '../worker/index.js';
 import type { WorkerResult } from '../worker/index.js';
@@ -155,7 +155,7 @@ async function solveHttp(engine: Engine, url: string, options: SolveOptions): Pr
         engine.snapshotter,
         first.ref,
         async (dir) => isArchiveHead(await readHead(join(dir, 'context'), 1024)),
-        options.signal,
+        { signal: options.signal },
       ));
     if (!archive) return { result: first, dockerfile: 'context' };
     const result = await solveState(engine, unpacked(download), options);
@@ -276,7 +276,9 @@ export async function withRemoteContext<T>(
   try {
     const withDir = async (dir: string): Promise<T> => fn(await dockerfileFor(dir, remote, solved, options));
     if (solved.result.kind === 'snapshot') {
-      return await withSnapshotView(engine.snapshotter, solved.result.ref, withDir, options.signal);
+      return await withSnapshotView(engine.snapshotter, solved.result.ref, withDir, {
+        signal: options.signal,
+      });
     }
     return await withEmptyContext(withDir); // nothing in it (an empty archive)
   } finally {

@@ -4,8 +4,8 @@ import { SNAPSHOT_LABEL } from '../image/index.js';
 import { chainIDs, isIndexType } from '../oci/index.js';
 import type { ImageIndex, Manifest } from '../oci/index.js';
 import { verifyContentStore } from '../content/index.js';
-import { gc as sweep, snapshotCollector } from '../gc/index.js';
-import type { GcCollector, LeaseResource } from '../gc/index.js';
+import { contentCollector, gc as sweep, snapshotCollector } from '../gc/index.js';
+import type { GcResource } from '../gc/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Digest } from '../oci/index.js';
 import type { Engine } from './open.js';
@@ -17,8 +17,8 @@ async function readJSON<T>(content: ContentStore, digest: Digest): Promise<T> {
 }
 
 /** Everything the image store keeps alive: its documents and layers (content) and unpacked chains (snapshots). */
-export async function imageRoots(engine: Engine): Promise<LeaseResource[]> {
-  const roots: LeaseResource[] = [];
+export async function imageRoots(engine: Engine): Promise<GcResource[]> {
+  const roots: GcResource[] = [];
   for (const record of await engine.images.list()) {
     roots.push({ kind: 'content', id: record.target.digest });
     // A built image is unpacked already: the snapshot it was committed from (and its parents).
@@ -48,23 +48,13 @@ export async function imageRoots(engine: Engine): Promise<LeaseResource[]> {
   return roots;
 }
 
-function contentCollector(content: ContentStore): GcCollector {
-  return {
-    kind: 'content',
-    async *list(signal) {
-      for await (const info of content.walk(signal ? { signal } : {})) yield { id: info.digest, refs: [] };
-    },
-    remove: (id, signal) => content.delete(id as Digest, signal ? { signal } : {}),
-  };
-}
-
 export interface GcSummary {
   readonly snapshots: number;
   readonly blobs: number;
   readonly bytes: number;
 }
 
-/** Removes every snapshot and blob that no image references (leases and gc-root labels are honoured). */
+/** Removes every snapshot and blob that no image references, holding the GC lock's exclusive side. */
 export function gc(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
   return engine.gcLock.exclusive(() => collect(engine, signal), signal);
 }

@@ -1,3 +1,3 @@
-/** Garbage collection: leases, and mark and sweep over the content store and the snapshots. */
-export { LeaseManager, gc, gcSnapshots, snapshotCollector, GC_ROOT_LABEL } from './gc.js';
-export type { GcCollector, LeaseResource } from './gc.js';
+/** Garbage collection: mark and sweep over the snapshots and the content store. */
+export { contentCollector, gc, snapshotCollector } from './gc.js';
+export type { GcCollector, GcNode, GcOptions, GcResource, GcResult } from './gc.js';

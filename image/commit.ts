@@ -16,7 +16,6 @@
  * Nothing here holds the GC lock: the caller holds its shared side around the call, since blobs written
  * here are unreferenced until the image records exist.
  */
-import { randomBytes } from 'node:crypto';
 import { throwIfAborted } from '../core/index.js';
 import { NotFoundError, TsbuildError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
@@ -25,6 +24,7 @@ import type { Compression, Differ } from '../diff/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 import type { Mount } from '../mount/index.js';
+import { withSnapshotMounts } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
 import type { HistoryEntry, ImageConfig, Manifest } from '../oci/index.js';
@@ -161,39 +161,34 @@ async function diffLayer(
 ): Promise<LayerRecord> {
   const { signal } = options;
   const opts = signal ? { signal } : {};
-  const id = randomBytes(8).toString('hex');
-  const upperKey = `export-${id}-upper`;
-  const lowerKey = `export-${id}-lower`;
-  const views: string[] = [];
-  // Read-only mounts of committed snapshots, without recording views where the snapshotter can.
-  const mountsOf = async (name: string, key: string): Promise<Mount[]> => {
-    const free = await stores.snapshotter.committedMounts?.(name, opts);
-    if (free !== undefined) return free;
-    const mounts = await stores.snapshotter.view(key, name, opts);
-    views.push(key);
-    return mounts;
-  };
-  try {
-    const lower = layer.parent !== undefined ? await mountsOf(layer.parent, lowerKey) : [];
-    const upper = await mountsOf(layer.snapshot, upperKey);
-    if (options.lazy) {
-      // Only the diffID: the uncompressed tar is hashed, neither compressed nor stored.
-      const result = await stores.differ.compare(lower, upper, {
-        compression: 'uncompressed',
-        store: false,
-        ...opts,
-      });
-      const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID, lazy: true };
-      await stores.layers.put(layer.snapshot, record, 'uncompressed', opts);
-      return record;
-    }
-    const result = await stores.differ.compare(lower, upper, { compression, ...opts });
-    const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID };
-    await stores.layers.put(layer.snapshot, record, compression, opts);
-    return record;
-  } finally {
-    for (const key of views.reverse()) await stores.snapshotter.remove(key).catch(() => undefined);
-  }
+  // The caller holds the GC lock: no view is recorded where the snapshotter can do without.
+  const view = { signal, gcLocked: true };
+  const withLower = (use: (lower: readonly Mount[]) => Promise<LayerRecord>): Promise<LayerRecord> =>
+    layer.parent === undefined ? use([]) : withSnapshotMounts(stores.snapshotter, layer.parent, use, view);
+  return withLower((lower) =>
+    withSnapshotMounts(
+      stores.snapshotter,
+      layer.snapshot,
+      async (upper) => {
+        if (options.lazy) {
+          // Only the diffID: the uncompressed tar is hashed, neither compressed nor stored.
+          const result = await stores.differ.compare(lower, upper, {
+            compression: 'uncompressed',
+            store: false,
+            ...opts,
+          });
+          const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID, lazy: true };
+          await stores.layers.put(layer.snapshot, record, 'uncompressed', opts);
+          return record;
+        }
+        const result = await stores.differ.compare(lower, upper, { compression, ...opts });
+        const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID };
+        await stores.layers.put(layer.snapshot, record, compression, opts);
+        return record;
+      },
+      view,
+    ),
+  );
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; results in order; the first failure wins. */

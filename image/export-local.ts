@@ -23,9 +23,9 @@ import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { throwIfAborted } from '../core/index.js';
 import { hasCode } from '../core/index.js';
-import { withReadonlyTempMount } from '../mount/index.js';
 import { TreeCopier } from '../fsutil/index.js';
 import { copyMetadataSync, lstatOrUndefined } from '../fsutil/index.js';
+import { withSnapshotView } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import { exportError, makeDestDirs, removeMadeDirs } from './export-dest.js';
 
@@ -38,26 +38,6 @@ export interface ExportLocalOptions {
   readonly snapshot?: string;
   readonly dest: string;
   readonly signal?: AbortSignal;
-}
-
-/**
- * Mounts a read-only view of the committed `snapshot` on a temp dir for `fn`, then unmounts and removes
- * the view, also when `fn` fails.
- */
-export async function withSnapshotView<T>(
-  snapshotter: Snapshotter,
-  snapshot: string,
-  fn: (dir: string) => Promise<T>,
-  signal?: AbortSignal,
-): Promise<T> {
-  const opts = signal ? { signal } : {};
-  const key = `export-${randomBytes(8).toString('hex')}-view`;
-  const mounts = await snapshotter.view(key, snapshot, opts);
-  try {
-    return await withReadonlyTempMount(mounts, fn, opts);
-  } finally {
-    await snapshotter.remove(key).catch(() => undefined);
-  }
 }
 
 /** Puts the staged entry `from` at `to` (nothing there): a rename, a copy where `to` is on another mount. */
@@ -105,7 +85,7 @@ export async function exportLocal(stores: ExportStores, options: ExportLocalOpti
       stores.snapshotter,
       snapshot,
       (dir) => copier.copy(dir, staging, { emptyTop: true }),
-      signal,
+      { signal },
     );
     throwIfAborted(signal);
   } catch (err) {

@@ -21,9 +21,9 @@ import { tempNameFor } from '../core/index.js';
 import { ChangeWriter } from '../diff/index.js';
 import { walkingChanges } from '../diff/index.js';
 import { LayerEncoder } from '../diff/index.js';
+import { withSnapshotView } from '../snapshotter/index.js';
 import { checkTarDest, exportError } from './export-dest.js';
 import type { ExportStores } from './export-local.js';
-import { withSnapshotView } from './export-local.js';
 
 export interface ExportTarOptions {
   /** The committed snapshot; undefined for an empty file system (an empty archive). */
@@ -69,7 +69,9 @@ async function writeArchive(
   try {
     if (snapshot === undefined) await writeTree(undefined, encoder, signal);
     else
-      await withSnapshotView(stores.snapshotter, snapshot, (dir) => writeTree(dir, encoder, signal), signal);
+      await withSnapshotView(stores.snapshotter, snapshot, (dir) => writeTree(dir, encoder, signal), {
+        signal,
+      });
   } catch (err) {
     encoder.abort();
     if (err instanceof Error && err.name === 'AbortError')

@@ -5,7 +5,7 @@ export type { RegistryOptions } from './registry/transport.js';
 export type { ImageRecord } from './store.js';
 export { SNAPSHOT_LABEL, commitImage } from './commit.js';
 export { checkLocalDest, checkTarDest } from './export-dest.js';
-export { exportLocal, withSnapshotView } from './export-local.js';
+export { exportLocal } from './export-local.js';
 export { exportTar, exportTarFile } from './export-tar.js';
 export { importImage } from './import.js';
 export { LayerIndex } from './layerindex.js';

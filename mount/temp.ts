@@ -156,9 +156,6 @@ async function sweepEmptyTempDirs(tempRoot: string, seen: ReadonlySet<string>): 
   return removed;
 }
 
-/** Another name for `withTempMount`. */
-export const withMounts = withTempMount;
-
 /** `withTempMount` with every mount made read-only. */
 export function withReadonlyTempMount<T>(
   mounts: readonly Mount[],

@@ -3,14 +3,13 @@
  * already; a pulled or imported one is unpacked into its chain-ID snapshots). The container gets a
  * throwaway writable snapshot on top, removed when it exits, like `docker run --rm`.
  */
-import { randomBytes } from 'node:crypto';
 import { NotFoundError, TsbuildError } from '../core/index.js';
 import type { Executor } from '../executor/index.js';
 import type { LogStream } from '../executor/index.js';
 import { SNAPSHOT_LABEL } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
 import type { ImageStore } from '../image/index.js';
-import { withTempMount } from '../mount/index.js';
+import { withThrowawaySnapshot } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 
 export interface RunnerStores {
@@ -57,12 +56,11 @@ export async function runImage(stores: RunnerStores, options: RunImageOptions): 
       hint: 'give one: tsbuild run IMAGE COMMAND',
     });
   }
-  const key = `run-${randomBytes(10).toString('hex')}`;
-  const mounts = await stores.snapshotter.prepare(key, parent, signal ? { signal } : {});
   const output = new StartFailureOutput(options.onOutput);
   try {
-    return await withTempMount(
-      mounts,
+    return await withThrowawaySnapshot(
+      stores.snapshotter,
+      parent,
       async (rootfs) => {
         const { exitCode } = await stores.executor.run(
           {
@@ -77,7 +75,7 @@ export async function runImage(stores: RunnerStores, options: RunImageOptions): 
         );
         return exitCode;
       },
-      signal ? { signal } : {},
+      { signal },
     );
   } catch (err) {
     const failure = startFailure(err);
@@ -86,7 +84,6 @@ export async function runImage(stores: RunnerStores, options: RunImageOptions): 
     throw failure;
   } finally {
     output.release();
-    await stores.snapshotter.remove(key).catch(() => undefined);
   }
 }
 

@@ -1,8 +1,8 @@
-/** Storage: content store, snapshotters, mounts, leases and GC, layer diff and apply. */
+/** Snapshots after containerd's snapshotters: overlay and native, their metadata, read-only views. */
 export type * from './types.js';
 
-export { createSnapshotter, OverlaySnapshotter, supportsOverlay } from './overlay/index.js';
+export { createSnapshotter } from './overlay/index.js';
 export type { SnapshotterKind } from './overlay/index.js';
-export { NativeSnapshotter } from './native/index.js';
 
-export { JsonStore } from './metadata/store.js';
+export { withSnapshotMounts, withSnapshotView, withThrowawaySnapshot } from './scoped.js';
+export type { SnapshotViewOptions } from './scoped.js';

@@ -54,10 +54,5 @@ export interface Snapshotter {
   /** Fails with FailedPreconditionError when the snapshot has children. */
   remove(key: string, options?: Signal): Promise<void>;
   walk(options?: Signal): AsyncIterable<SnapshotInfo>;
-  /**
-   * For a committed overlay snapshot, the directory that holds exactly its own changes (the upper dir,
-   * with overlay whiteouts); the differ's fast path. Undefined for snapshotters without one.
-   */
-  upperDir?(key: string): Promise<string | undefined>;
   close(): Promise<void>;
 }

@@ -74,11 +74,7 @@ export class Job {
   }
 
   ignoresCache(vertex: Vertex): boolean {
-    return (
-      this.options.noCache === true ||
-      vertex.ignoreCache === true ||
-      (this.options.noCacheFilter?.(vertex) ?? false)
-    );
+    return this.options.noCache === true || vertex.ignoreCache === true;
   }
 
   /** The fast key of `vertex` (memoised per digest for this solve). */

@@ -114,6 +114,4 @@ export interface SolveOptions {
   readonly progress?: ProgressWriter;
   /** Skip every cache lookup (results are still recorded). */
   readonly noCache?: boolean;
-  /** Skip cache lookups for the vertices this returns true for. */
-  readonly noCacheFilter?: (vertex: Vertex) => boolean;
 }

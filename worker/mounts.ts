@@ -5,12 +5,12 @@
  * (`withWritableResultDir`) is an active snapshot on the result. Everything mounted here is unmounted
  * and removed when the callback returns or throws.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FailedPreconditionError } from '../core/index.js';
-import { removeAll, withReadonlyTempMount, withTempMount } from '../mount/index.js';
+import { removeAll } from '../mount/index.js';
+import { withSnapshotView, withThrowawaySnapshot } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { WorkerResult } from './results.js';
 import { processAlive } from '../core/index.js';
@@ -36,19 +36,7 @@ export async function withResultDir<T>(
     }
   }
   // A committed snapshot read during a solve needs no view record: the solve holds the GC lock.
-  const direct = await ctx.snapshotter.committedMounts?.(
-    result.ref,
-    ctx.signal ? { signal: ctx.signal } : {},
-  );
-  if (direct !== undefined)
-    return withReadonlyTempMount(direct, fn, ctx.signal ? { signal: ctx.signal } : {});
-  const key = `view-${randomBytes(8).toString('hex')}`;
-  const mounts = await ctx.snapshotter.view(key, result.ref, ctx.signal ? { signal: ctx.signal } : {});
-  try {
-    return await withReadonlyTempMount(mounts, fn, ctx.signal ? { signal: ctx.signal } : {});
-  } finally {
-    await ctx.snapshotter.remove(key);
-  }
+  return withSnapshotView(ctx.snapshotter, result.ref, fn, { signal: ctx.signal, gcLocked: true });
 }
 
 /** Runs `fn` with one read-only directory per result (same order). */
@@ -83,18 +71,11 @@ export async function withWritableResultDir<T>(
   ctx: MountContext,
   fn: (dir: string) => Promise<T>,
 ): Promise<T> {
-  const signal = ctx.signal ? { signal: ctx.signal } : {};
   if (result.kind === 'scratch') return withResultDir(result, ctx, fn);
   if (result.kind !== 'snapshot') {
     throw new FailedPreconditionError(`${result.id} cannot be mounted writable: only a snapshot can`);
   }
-  const key = `rwbind-${randomBytes(8).toString('hex')}`;
-  try {
-    const mounts = await ctx.snapshotter.prepare(key, result.ref, signal);
-    return await withTempMount(mounts, fn, signal);
-  } finally {
-    await ctx.snapshotter.remove(key).catch(() => undefined);
-  }
+  return withThrowawaySnapshot(ctx.snapshotter, result.ref, fn, { signal: ctx.signal });
 }
 
 /**

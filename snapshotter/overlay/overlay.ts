@@ -111,13 +111,6 @@ export class OverlaySnapshotter extends DirectorySnapshotter {
     if (record.kind !== 'committed') return undefined;
     return this.mountsFor('view', '', ancestorIds(table, name));
   }
-
-  /** The upper dir of a committed snapshot: exactly its changes, with overlay whiteouts and opaque dirs. */
-  async upperDir(key: string): Promise<string | undefined> {
-    this.check();
-    const record = getRecord(await this.store.read(), key);
-    return record.kind === 'committed' ? this.fsPath(record.id) : undefined;
-  }
 }
 
 const probes = new Map<string, Promise<boolean>>();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importRootfs, openEngine, solve } from '../../engine/index.js';
 import * as llb from '../../llb/index.js';
 import type { Engine } from '../../engine/index.js';
-import { withReadonlyTempMount } from '../../mount/index.js';
+import { withSnapshotView } from '../../snapshotter/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const canRun = canRunContainers('solve-local tests');
@@ -17,14 +17,8 @@ const work = mkdtempSync(join(tmpdir(), 'tsbuild-solve-local-'));
 const context = join(work, 'context');
 let engine: Engine;
 
-async function inSnapshot<T>(snapshot: string, fn: (dir: string) => T): Promise<T> {
-  const key = `read-${Math.random().toString(16).slice(2)}`;
-  await engine.snapshotter.view(key, snapshot);
-  try {
-    return await withReadonlyTempMount(await engine.snapshotter.mounts(key), async (dir) => fn(dir));
-  } finally {
-    await engine.snapshotter.remove(key);
-  }
+function inSnapshot<T>(snapshot: string, fn: (dir: string) => T): Promise<T> {
+  return withSnapshotView(engine.snapshotter, snapshot, async (dir) => fn(dir));
 }
 
 describe.skipIf(!canRun)('local filters, chown names and merge', () => {

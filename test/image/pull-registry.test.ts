@@ -14,7 +14,7 @@ import { LayerIndex } from '../../image/layerindex.js';
 import { chainIDs } from '../../oci/index.js';
 import { pullImage, resolveRemote } from '../../image/pull.js';
 import type { PullStores } from '../../image/pull.js';
-import { withReadonlyTempMount } from '../../mount/index.js';
+import { withSnapshotView } from '../../snapshotter/index.js';
 import type { Digest } from '../../oci/index.js';
 import {
   headManifest,
@@ -51,16 +51,10 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function readInSnapshot(snapshot: string, path: string): Promise<Buffer | undefined> {
-  const key = `check-${Math.random().toString(36).slice(2)}`;
-  await engine.snapshotter.view(key, snapshot);
-  try {
-    return await withReadonlyTempMount(await engine.snapshotter.mounts(key), (dir) =>
-      Promise.resolve(existsSync(join(dir, path)) ? readFileSync(join(dir, path)) : undefined),
-    );
-  } finally {
-    await engine.snapshotter.remove(key);
-  }
+function readInSnapshot(snapshot: string, path: string): Promise<Buffer | undefined> {
+  return withSnapshotView(engine.snapshotter, snapshot, (dir) =>
+    Promise.resolve(existsSync(join(dir, path)) ? readFileSync(join(dir, path)) : undefined),
+  );
 }
 
 function bytesEvents(progress: MemoryProgressWriter): number {

@@ -9,21 +9,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../core/errors.js';
 import { MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC } from '../../core/sys.js';
-import {
-  compactLowerdirs,
-  isMountPoint,
-  mountAll,
-  mountFromCwd,
-  mountsUnder,
-  parseMountOptions,
-  readonlyMount,
-  removeAll,
-  unmount,
-  unmountRecursive,
-  withReadonlyTempMount,
-  withTempMount,
-} from '../../mount/index.js';
-import { parseMountInfo } from '../../mount/mountinfo.js';
+import { mountAll, removeAll, unmount, withReadonlyTempMount, withTempMount } from '../../mount/index.js';
+import { compactLowerdirs, parseMountOptions, readonlyMount } from '../../mount/options.js';
+import { mountFromCwd, unmountRecursive } from '../../mount/mount.js';
+import { isMountPoint, mountsUnder, parseMountInfo } from '../../mount/mountinfo.js';
 import type { Mount } from '../../mount/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 

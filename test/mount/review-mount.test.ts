@@ -6,7 +6,9 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isMountPoint, mountAll, unmountRecursive } from '../../mount/index.js';
+import { mountAll } from '../../mount/index.js';
+import { isMountPoint } from '../../mount/mountinfo.js';
+import { unmountRecursive } from '../../mount/mount.js';
 import { canRunSuite } from '../helpers/prereq.js';
 
 const rootReady = canRunSuite('mount review', { root: true });

@@ -32,7 +32,8 @@ import {
   NotFoundError,
 } from '../../core/errors.js';
 import { lgetxattr, lsetxattr } from '../../core/sys.js';
-import { mountsUnder, removeAll, withTempMount } from '../../mount/index.js';
+import { removeAll, withTempMount } from '../../mount/index.js';
+import { mountsUnder } from '../../mount/mountinfo.js';
 import { NativeSnapshotter } from '../../snapshotter/native/index.js';
 import { OverlaySnapshotter, createSnapshotter, supportsOverlay } from '../../snapshotter/overlay/index.js';
 import type { SnapshotInfo, Snapshotter } from '../../snapshotter/types.js';
@@ -527,7 +528,7 @@ describe.skipIf(!rootReady)('overlay specifics', () => {
     expect(deep?.options.find((o) => o.startsWith('lowerdir='))).toMatch(/^lowerdir=\d+\/fs:\d+\/fs:/);
   });
 
-  it('exposes the upper dir of committed snapshots with whiteouts and opaque dirs', async () => {
+  it('gives a committed snapshot its own upper dir, with whiteouts and opaque dirs, as its top layer', async () => {
     await sn.prepare('a', undefined);
     await withTempMount(await sn.mounts('a'), async (dir) => {
       await mkdir(join(dir, 'dir'));
@@ -542,15 +543,19 @@ describe.skipIf(!rootReady)('overlay specifics', () => {
       await mkdir(join(dir, 'dir'));
       await writeFile(join(dir, 'dir/new'), 'new');
     });
-    expect(await sn.upperDir('b')).toBeUndefined();
     await sn.commit('B', 'b');
-    const upper = await sn.upperDir('B');
+    // The differ's fast path reads this directory: the top lowerdir of the committed snapshot's mounts.
+    const [mount] = (await sn.committedMounts('B')) ?? [];
+    const upper = mount?.options
+      .find((o) => o.startsWith('lowerdir='))
+      ?.slice('lowerdir='.length)
+      .split(':')[0];
     expect(upper).toBe(join(root, 'store/snapshots/2/fs'));
     const whiteout = await lstat(join(upper as string, 'gone'));
     expect(whiteout.isCharacterDevice() && whiteout.rdev === 0).toBe(true);
     expect(lgetxattr(join(upper as string, 'dir'), 'trusted.overlay.opaque')?.toString()).toBe('y');
     expect(await readdir(join(upper as string, 'dir'))).toEqual(['new']);
-    await expect(sn.upperDir('missing')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(sn.committedMounts('missing')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('gives the upper root of a child the attributes of its parent root', async () => {
