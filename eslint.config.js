@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
  * and it imports them only through their face, `<folder>/index.ts`. The root's index.ts (the public API)
  * is held to the faces too. test/ and bench/ may import anything.
  */
-const mayImport = {
+export const mayImport = {
   core: [],
   oci: ['core'],
   fsutil: ['core'],

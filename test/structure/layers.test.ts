@@ -3,6 +3,9 @@
  * folders it lists, and only through their face, `<folder>/index.ts`) is shown to reject what it must,
  * and the source has no import cycle between files.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ESLint } from 'eslint';
 import { describe, expect, test } from 'vitest';
 import { cycles, importGraph, repoRoot } from './graph.js';
@@ -46,4 +49,22 @@ describe('the layer rule', () => {
 
 test('no import cycle between source files (type-only imports included)', () => {
   expect(cycles(importGraph())).toEqual([]);
+});
+
+test("docs/architecture.md's folder table is the lint rule's table", async () => {
+  const config = pathToFileURL(join(repoRoot, 'eslint.config.js')).href;
+  const { mayImport } = (await import(config)) as { mayImport: Record<string, string[]> };
+  const doc = readFileSync(join(repoRoot, 'docs', 'architecture.md'), 'utf8');
+  const section = doc.split('## Folders and who may import whom')[1]?.split('\n## ')[0] ?? '';
+  const rows = section
+    .split('\n')
+    .filter((line) => /^\| [a-z]+\/ \|/.test(line))
+    .map((line) => line.split(' | '));
+  const documented = Object.fromEntries(
+    rows.map((cells) => {
+      const last = (cells.at(-1) ?? '').replace(/ \|$/, '');
+      return [cells[0]!.slice(2, -1), last === 'nothing of ours' ? [] : last.split(', ')];
+    }),
+  );
+  expect(documented).toEqual(mayImport);
 });
