@@ -1,4 +1,6 @@
-/** Other processes, as seen from this one. */
+/** Other processes, as seen from this one, and what dead ones left behind. */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /** Whether a process with this pid exists (one owned by another user counts: EPERM). */
 export function processAlive(pid: number): boolean {
@@ -8,4 +10,42 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Whether `pid` names another process that has exited: false for anything that is not a pid (not a
+ * positive integer), for this process and for a live one.
+ */
+export function otherProcessDead(pid: number): boolean {
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
+}
+
+export interface SweepDeadOwnersOptions {
+  /** Whether entry `name` belongs to a process that has exited; entries that are not ours: false. */
+  readonly ownerDead: (name: string) => boolean | Promise<boolean>;
+  /**
+   * Removes one entry of a dead owner. False when it could not be removed and is left for the next
+   * sweep (not reported); what it throws is thrown.
+   */
+  readonly remove: (path: string, name: string) => Promise<boolean>;
+}
+
+/**
+ * Removes what processes left in `dir` when they died (a SIGKILLed build cannot run its `finally`):
+ * every entry whose owner is dead, one at a time, in directory order. Nothing when `dir` is missing or
+ * unreadable. Returns the names removed.
+ */
+export async function sweepDeadOwners(dir: string, options: SweepDeadOwnersOptions): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!(await options.ownerDead(name))) continue;
+    if (await options.remove(join(dir, name), name)) removed.push(name);
+  }
+  return removed;
 }

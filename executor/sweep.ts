@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { cancelled, delay, throwIfAborted } from '../core/index.js';
+import { cancelled, delay, sweepDeadOwners, throwIfAborted } from '../core/index.js';
 import { TsbuildError } from '../core/index.js';
 
 export const OWNER_PID_ANNOTATION = 'org.tsbuild.owner.pid';
@@ -118,32 +118,33 @@ async function reap(bin: string, stateDir: string, c: ContainerState, signal?: A
   await removeNamed(c.annotations?.[SECRETS_ANNOTATION], `${c.id}-secrets`);
 }
 
-/** Bundles in `bundleDir` whose owner is dead and whose container does not exist (killed before `runc run`). */
-async function sweepBundles(bundleDir: string, live: ReadonlySet<string>): Promise<string[]> {
-  let names: string[];
+/** The annotations in a bundle's config.json; undefined while it is written, or if not a bundle of ours. */
+async function bundleAnnotations(bundle: string): Promise<Record<string, string> | undefined> {
   try {
-    names = await readdir(bundleDir);
+    const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as {
+      annotations?: Record<string, string>;
+    };
+    return config.annotations;
   } catch {
-    return [];
+    return undefined;
   }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (!name.startsWith('tsbuild-') || live.has(name)) continue;
-    let annotations: Record<string, string> | undefined;
-    try {
-      const config = JSON.parse(await readFile(join(bundleDir, name, 'config.json'), 'utf8')) as {
-        annotations?: Record<string, string>;
-      };
-      annotations = config.annotations;
-    } catch {
-      continue; // being written, or not a bundle of ours
-    }
-    if (!(await ownerIsDead(annotations))) continue;
-    await rm(join(bundleDir, name), { recursive: true, force: true });
-    await removeNamed(annotations?.[SECRETS_ANNOTATION], `${name}-secrets`);
-    removed.push(name);
-  }
-  return removed;
+}
+
+/** Bundles in `bundleDir` whose owner is dead and whose container does not exist (killed before `runc run`). */
+function sweepBundles(bundleDir: string, live: ReadonlySet<string>): Promise<string[]> {
+  const annotations = new Map<string, Record<string, string> | undefined>();
+  return sweepDeadOwners(bundleDir, {
+    ownerDead: async (name) => {
+      if (!name.startsWith('tsbuild-') || live.has(name)) return false;
+      annotations.set(name, await bundleAnnotations(join(bundleDir, name)));
+      return ownerIsDead(annotations.get(name));
+    },
+    remove: async (bundle, name) => {
+      await rm(bundle, { recursive: true, force: true });
+      await removeNamed(annotations.get(name)?.[SECRETS_ANNOTATION], `${name}-secrets`);
+      return true;
+    },
+  });
 }
 
 /**

@@ -3,11 +3,11 @@
  * of a callback and always unmounted and removed after it; the in-flight ones can be waited for, and
  * those of dead processes are swept.
  */
-import { mkdtemp, readdir, rmdir } from 'node:fs/promises';
+import { mkdtemp, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { throwIfAborted } from '../core/index.js';
-import { processAlive } from '../core/index.js';
+import { otherProcessDead, sweepDeadOwners } from '../core/index.js';
 import type { Mount } from './types.js';
 import { mountAll, unmount } from './mount.js';
 import { readMountInfo } from './mountinfo.js';
@@ -98,6 +98,12 @@ async function withTempMountOnce<T>(
 }
 
 const TEMP_MOUNT_PREFIX = 'tsbuild-mount-';
+const TEMP_MOUNT_NAME = new RegExp(`^${TEMP_MOUNT_PREFIX}(\\d+)-[^/]+$`);
+
+/** The owner's pid in the name of a temp mount dir (`tsbuild-mount-<pid>-<random>`); NaN if not one. */
+function tempMountOwner(name: string): number {
+  return Number(TEMP_MOUNT_NAME.exec(name)?.[1]);
+}
 
 /**
  * Unmounts and removes the temp mounts (`withTempMount`) of processes that died holding them (a
@@ -109,10 +115,8 @@ export async function sweepStaleTempMounts(tempRoot: string = tmpdir()): Promise
   const stale = new Set<string>();
   for (const info of await readMountInfo()) {
     if (!info.mountPoint.startsWith(prefix)) continue;
-    const rest = info.mountPoint.slice(prefix.length);
-    const pid = Number(/^(\d+)-[^/]+$/.exec(rest)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid))
-      stale.add(info.mountPoint);
+    const name = info.mountPoint.slice(prefix.length - TEMP_MOUNT_PREFIX.length);
+    if (otherProcessDead(tempMountOwner(name))) stale.add(info.mountPoint);
   }
   const cleaned: string[] = [];
   for (const dir of stale) {
@@ -134,26 +138,16 @@ export async function sweepStaleTempMounts(tempRoot: string = tmpdir()): Promise
  * covers.
  */
 async function sweepEmptyTempDirs(tempRoot: string, seen: ReadonlySet<string>): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(tempRoot);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const pid = Number(new RegExp(`^${TEMP_MOUNT_PREFIX}(\\d+)-[^/]+$`).exec(name)?.[1]);
-    const dir = join(tempRoot, name);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || seen.has(dir) || processAlive(pid))
-      continue;
-    try {
-      await rmdir(dir);
-      removed.push(dir);
-    } catch {
-      // Not empty, still mounted, or gone: left alone.
-    }
-  }
-  return removed;
+  const removed = await sweepDeadOwners(tempRoot, {
+    ownerDead: (name) => !seen.has(join(tempRoot, name)) && otherProcessDead(tempMountOwner(name)),
+    // Not empty, still mounted, or gone: left alone.
+    remove: (dir) =>
+      rmdir(dir).then(
+        () => true,
+        () => false,
+      ),
+  });
+  return removed.map((name) => join(tempRoot, name));
 }
 
 /** `withTempMount` with every mount made read-only. */

@@ -5,15 +5,14 @@
  * (`withWritableResultDir`) is an active snapshot on the result. Everything mounted here is unmounted
  * and removed when the callback returns or throws.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FailedPreconditionError } from '../core/index.js';
+import { FailedPreconditionError, otherProcessDead, sweepDeadOwners } from '../core/index.js';
 import { removeAll } from '../mount/index.js';
 import { withSnapshotView, withThrowawaySnapshot } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { WorkerResult } from './results.js';
-import { processAlive } from '../core/index.js';
 
 export interface MountContext {
   readonly snapshotter: Snapshotter;
@@ -85,22 +84,14 @@ export async function withWritableResultDir<T>(
  * processes are left alone. Returns the dirs removed.
  */
 export async function sweepStaleWritableDirs(tempRoot: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(tempRoot);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const pid = Number(/^rwbind-(\d+)-/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
-    try {
-      await removeAll(join(tempRoot, name));
-      removed.push(join(tempRoot, name));
-    } catch {
-      // Still busy: the next sweep tries again.
-    }
-  }
-  return removed;
+  const removed = await sweepDeadOwners(tempRoot, {
+    ownerDead: (name) => otherProcessDead(Number(/^rwbind-(\d+)-/.exec(name)?.[1])),
+    // Still busy: the next sweep tries again.
+    remove: (dir) =>
+      removeAll(dir).then(
+        () => true,
+        () => false,
+      ),
+  });
+  return removed.map((name) => join(tempRoot, name));
 }
