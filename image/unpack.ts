@@ -9,7 +9,9 @@ import { reportStatus } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { Applier } from '../diff/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
+import type { Mount } from '../mount/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
+import { withNewSnapshot } from '../snapshotter/index.js';
 import { chainIDs } from '../oci/index.js';
 
 export interface UnpackStores {
@@ -52,16 +54,16 @@ export async function unpackLayer(
   const sig = signal ? { signal } : {};
   if (await snapshotExists(stores.snapshotter, name, signal)) return false;
   const key = `extract-${randomBytes(8).toString('hex')} ${name}`;
-  const mounts = await stores.snapshotter.prepare(key, parent, sig);
-  try {
+  const apply = async (mounts: readonly Mount[]) => {
     const whiteouts = stores.snapshotter.name === 'overlayfs' ? 'overlay' : 'delete';
     const applied = await stores.applier.apply(layer, mounts, { whiteouts, ...sig });
     if (applied !== diffID) {
       throw new FailedPreconditionError(`layer ${layer.digest} unpacked to ${applied}, expected ${diffID}`);
     }
-    await stores.snapshotter.commit(name, key, sig);
+  };
+  try {
+    await withNewSnapshot(stores.snapshotter, { key, parent, name }, apply, sig);
   } catch (err) {
-    await stores.snapshotter.remove(key).catch(() => undefined);
     if (err instanceof TsbuildError && err.code === 'ALREADY_EXISTS') return false;
     throw err;
   }

@@ -4,5 +4,5 @@ export type * from './types.js';
 export { createSnapshotter } from './overlay/index.js';
 export type { SnapshotterKind } from './overlay/index.js';
 
-export { withSnapshotMounts, withSnapshotView, withThrowawaySnapshot } from './scoped.js';
-export type { SnapshotViewOptions } from './scoped.js';
+export { withNewSnapshot, withSnapshotMounts, withSnapshotView, withThrowawaySnapshot } from './scoped.js';
+export type { NewSnapshotSpec, SnapshotViewOptions } from './scoped.js';

@@ -2,7 +2,8 @@
  * A snapshot for the length of a callback, released after it on every path: a read-only view of a
  * committed snapshot (`withSnapshotMounts` hands over its mounts, for the differ, which mounts or reads
  * them itself; `withSnapshotView` mounts them read-only on a temp dir and hands over that directory),
- * or a throwaway writable snapshot on one (`withThrowawaySnapshot`: its changes are dropped).
+ * or a throwaway writable snapshot on one (`withThrowawaySnapshot`: its changes are dropped). A new
+ * snapshot filled by a callback (`withNewSnapshot`) is committed instead, and removed only on failure.
  *
  * Release: the temp mount is unmounted and its dir removed (mount/temp.ts), then the snapshot is
  * removed, also when the callback throws or the signal aborts (removal takes no signal, so an aborted
@@ -78,6 +79,39 @@ export async function withThrowawaySnapshot<T>(
     () => withTempMount(mounts, use, signal),
     () => snapshotter.remove(key),
   );
+}
+
+export interface NewSnapshotSpec {
+  /** The key of the active snapshot while it is filled. */
+  readonly key: string;
+  /** The committed snapshot it starts as; none: empty. */
+  readonly parent?: string | undefined;
+  /** The name it is committed as; a function is asked once `fill` is done. */
+  readonly name: string | (() => string);
+}
+
+/**
+ * Prepares the active snapshot `spec.key` on `spec.parent`, runs `fill` with its mounts and commits it
+ * as `spec.name`; returns the committed name. When `fill` or the commit fails (or the signal aborts),
+ * the active snapshot is removed and the error thrown (a failed removal is dropped).
+ */
+export async function withNewSnapshot(
+  snapshotter: Snapshotter,
+  spec: NewSnapshotSpec,
+  fill: (mounts: readonly Mount[]) => Promise<void>,
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<string> {
+  const signal = { signal: options.signal };
+  const mounts = await snapshotter.prepare(spec.key, spec.parent, signal);
+  try {
+    await fill(mounts);
+    const name = typeof spec.name === 'string' ? spec.name : spec.name();
+    await snapshotter.commit(name, spec.key, signal);
+    return name;
+  } catch (err) {
+    await snapshotter.remove(spec.key).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** `use`, then `release` on every path; `use`'s error wins over `release`'s. */

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { withTempMount } from '../mount/index.js';
 import type { Mount } from '../mount/index.js';
+import { withNewSnapshot } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 
 /** Writes into a new snapshot: `dir` is where it is mounted, `upper` its overlay upper dir (if one). */
@@ -12,7 +13,7 @@ export type SnapshotWork = (dir: string, upper: string | undefined) => Promise<v
  * `build-<random>` by default; a function is asked once `work` is done); the active snapshot is removed
  * when `work` or the commit fails. Returns the committed name.
  */
-export async function inNewSnapshot(
+export function inNewSnapshot(
   snapshotter: Snapshotter,
   parent: string | undefined,
   signal: AbortSignal,
@@ -20,16 +21,9 @@ export async function inNewSnapshot(
   name: string | (() => string) = `build-${randomBytes(12).toString('hex')}`,
 ): Promise<string> {
   const key = `${typeof name === 'string' ? name : 'new'}-active-${randomBytes(6).toString('hex')}`;
-  const mounts = await snapshotter.prepare(key, parent, { signal });
-  try {
-    await withTempMount(mounts, (dir) => work(dir, upperDirOf(mounts)), { signal });
-    const committed = typeof name === 'string' ? name : name();
-    await snapshotter.commit(committed, key, { signal });
-    return committed;
-  } catch (err) {
-    await snapshotter.remove(key).catch(() => undefined);
-    throw err;
-  }
+  const fill = (mounts: readonly Mount[]) =>
+    withTempMount(mounts, (dir) => work(dir, upperDirOf(mounts)), { signal });
+  return withNewSnapshot(snapshotter, { key, parent, name }, fill, { signal });
 }
 
 /** The upper directory of a snapshot mounted as one overlay (absolute), else undefined. */

@@ -2,7 +2,8 @@
  * snapshotter/scoped.ts: a snapshot for the length of a callback (a read-only view, its mounts, or a
  * throwaway writable snapshot), released on every path: after success, after the callback throws,
  * after an abort; a failed release after a callback that succeeded is thrown, and the callback's own
- * error wins over one. Real mounts, so it needs root; run against both snapshotters.
+ * error wins over one; a new snapshot is committed after its callback, or removed when anything
+ * fails. Real mounts, so it needs root; run against both snapshotters.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -14,7 +15,13 @@ import { removeAll, withTempMount } from '../../mount/index.js';
 import { mountsUnder, readMountInfo } from '../../mount/mountinfo.js';
 import { NativeSnapshotter } from '../../snapshotter/native/index.js';
 import { OverlaySnapshotter } from '../../snapshotter/overlay/index.js';
-import { withSnapshotMounts, withSnapshotView, withThrowawaySnapshot } from '../../snapshotter/scoped.js';
+import {
+  withNewSnapshot,
+  withSnapshotMounts,
+  withSnapshotView,
+  withThrowawaySnapshot,
+} from '../../snapshotter/scoped.js';
+import type { Mount } from '../../mount/index.js';
 import type { SnapshotInfo, Snapshotter } from '../../snapshotter/types.js';
 import { canRunSuite } from '../helpers/prereq.js';
 
@@ -146,5 +153,25 @@ describe.skipIf(!rootReady).each(kinds)('scoped snapshots: %s', (kind, open) => 
       }),
     ).rejects.toBe(failure);
     expect(await names()).toEqual(['committed:base']);
+  });
+  it('commits a new snapshot filled by the callback; on failure removes the active one', async () => {
+    const write = (text: string) => (mounts: readonly Mount[]) =>
+      withTempMount(mounts, (dir) => writeFile(join(dir, 'file'), text));
+    const spec = { key: 'new-active', parent: 'base' };
+    let named = false;
+    const lazy = () => ((named = true), 'later');
+    expect(await withNewSnapshot(sn, { ...spec, name: lazy }, write('new'))).toBe('later');
+    expect(named).toBe(true);
+    expect(await withSnapshotView(sn, 'later', (dir) => readFile(join(dir, 'file'), 'utf8'))).toBe('new');
+    expect((await sn.stat('later')).parent).toBe('base');
+    const failure = new Error('fill failed');
+    const never = () => expect.fail('named after a failed fill');
+    await expect(withNewSnapshot(sn, { ...spec, name: never }, () => Promise.reject(failure))).rejects.toBe(
+      failure,
+    );
+    await expect(withNewSnapshot(sn, { ...spec, name: 'later' }, write('again'))).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+    });
+    expect(await names()).toEqual(['committed:base', 'committed:later']);
   });
 });
