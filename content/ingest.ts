@@ -13,7 +13,7 @@
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempNameFor } from '../core/index.js';
-import { FailedPreconditionError } from '../core/index.js';
+import { FailedPreconditionError, processAlive, processStartTime } from '../core/index.js';
 import { errnoCode, ingestPath, isNotFound } from './layout.js';
 import type { Layout } from './layout.js';
 
@@ -28,20 +28,9 @@ export interface IngestOwner {
 /** Ingest directories locked by this process, with the time they were taken. */
 const held = new Map<string, number>();
 
-/** Field 22 of /proc/<pid>/stat, or undefined where there is no /proc. */
-export async function processStart(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces; count from after it.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 let self: Promise<IngestOwner> | undefined;
 function selfOwner(): Promise<IngestOwner> {
-  self ??= processStart(process.pid).then((start) =>
+  self ??= processStartTime(process.pid).then((start) =>
     start ? { pid: process.pid, start } : { pid: process.pid },
   );
   return self;
@@ -49,13 +38,7 @@ function selfOwner(): Promise<IngestOwner> {
 
 /** Whether a process with this pid exists (EPERM: it exists but is not ours). */
 export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid);
 }
 
 export function parseOwner(text: string): IngestOwner | undefined {
@@ -72,7 +55,7 @@ export function parseOwner(text: string): IngestOwner | undefined {
 export async function ownerAlive(owner: IngestOwner): Promise<boolean> {
   if (!pidAlive(owner.pid)) return false;
   if (owner.start === undefined) return true;
-  const start = await processStart(owner.pid);
+  const start = await processStartTime(owner.pid);
   return start === undefined || start === owner.start;
 }
 

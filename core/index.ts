@@ -17,7 +17,7 @@ export {
 } from './fs.js';
 export { SharedFileLock } from './lock.js';
 export { listenOn } from './net.js';
-export { otherProcessDead, processAlive, sweepDeadOwners } from './process.js';
+export { otherProcessDead, processAlive, processStartTime, sweepDeadOwners } from './process.js';
 export type { SweepDeadOwnersOptions } from './process.js';
 export { SCP_LIKE_REMOTE, remoteContextKind } from './remote-context.js';
 export { DEFAULT_ROOT, prepareRoot, resolveRoot } from './root.js';

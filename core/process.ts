@@ -1,5 +1,5 @@
 /** Other processes, as seen from this one, and what dead ones left behind. */
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Whether a process with this pid exists (one owned by another user counts: EPERM). */
@@ -9,6 +9,21 @@ export function processAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The start time of process `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat): with the
+ * pid, it names one process even after the pid is reused. Undefined when the process is gone or there
+ * is no /proc.
+ */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 

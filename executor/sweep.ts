@@ -9,29 +9,18 @@
 import { execFile } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { cancelled, delay, sweepDeadOwners, throwIfAborted } from '../core/index.js';
+import { cancelled, delay, processStartTime, sweepDeadOwners, throwIfAborted } from '../core/index.js';
 import { TsbuildError } from '../core/index.js';
 
 export const OWNER_PID_ANNOTATION = 'org.tsbuild.owner.pid';
 export const OWNER_START_ANNOTATION = 'org.tsbuild.owner.start';
 export const SECRETS_ANNOTATION = 'org.tsbuild.secrets';
 
-/** The start time of process `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat). */
-async function startTime(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** The annotations that name this process as the owner of a container. */
 let ownStart: Promise<string | undefined> | undefined;
 
 export async function ownerAnnotations(secretsDir: string): Promise<Record<string, string>> {
-  ownStart ??= startTime(process.pid); // this process's start time never changes
+  ownStart ??= processStartTime(process.pid); // this process's start time never changes
   return {
     [OWNER_PID_ANNOTATION]: String(process.pid),
     [OWNER_START_ANNOTATION]: (await ownStart) ?? '',
@@ -47,7 +36,7 @@ export async function ownerIsDead(
   if (!Number.isInteger(pid) || pid <= 0) return false; // not ours: never touched
   if (pid === process.pid) return false;
   const recorded = annotations?.[OWNER_START_ANNOTATION];
-  const actual = await startTime(pid);
+  const actual = await processStartTime(pid);
   if (actual === undefined) return true;
   return recorded !== undefined && recorded !== '' && recorded !== actual;
 }

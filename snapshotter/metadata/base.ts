@@ -15,7 +15,7 @@ import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FailedPreconditionError } from '../../core/index.js';
 import { isTempName, tempNameFor } from '../../core/index.js';
-import { hasCode } from '../../core/index.js';
+import { hasCode, processAlive } from '../../core/index.js';
 import type { Mount } from '../../mount/index.js';
 import type { Signal } from '../../core/index.js';
 import type { SnapshotInfo, Snapshotter, Usage } from '../types.js';
@@ -48,12 +48,7 @@ function isLive(path: string, name: string): boolean {
   if (inflight.has(path)) return true;
   const pid = Number(/\.tmp-(\d+)-[0-9a-f]{12}$/.exec(name)?.[1]);
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !hasCode(err, 'ESRCH');
-  }
+  return processAlive(pid);
 }
 
 export interface CreateOptions extends Signal {

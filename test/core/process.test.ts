@@ -1,11 +1,11 @@
-/** What dead processes left behind: `otherProcessDead` and the one sweep every folder uses. */
+/** Other processes: `otherProcessDead`, `processStartTime`, and the one sweep of what dead ones left. */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { otherProcessDead, sweepDeadOwners } from '../../core/process.js';
+import { otherProcessDead, processStartTime, sweepDeadOwners } from '../../core/process.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-process-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -18,6 +18,15 @@ describe('otherProcessDead', () => {
     expect(otherProcessDead(process.pid)).toBe(false);
     expect(otherProcessDead(process.ppid)).toBe(false);
     for (const notPid of [NaN, 0, -1, 1.5]) expect(otherProcessDead(notPid)).toBe(false);
+  });
+});
+
+describe('processStartTime', () => {
+  it('names a running process by its start time, and nothing for one that has exited', async () => {
+    const own = await processStartTime(process.pid);
+    expect(own).toMatch(/^\d+$/);
+    expect(await processStartTime(process.pid)).toBe(own);
+    expect(await processStartTime(deadPid)).toBeUndefined();
   });
 });
 
