@@ -8,3 +8,5 @@ export type { ChangeFn } from './changes.js';
 export { createDiffer } from './differ.js';
 export { ChangeWriter, readXattrs } from './tar-writer.js';
 export type { ChangeKind } from './tar-writer.js';
+export { END_OF_ARCHIVE, ZERO_BLOCK, encodeHeader, padding } from './tar.js';
+export type { TarHeader } from './tar.js';

@@ -42,7 +42,7 @@ export interface ExportTarFileOptions {
   readonly signal?: AbortSignal;
 }
 
-type Sink = (chunk: Buffer) => Promise<void>;
+export type Sink = (chunk: Buffer) => Promise<void>;
 
 /** Writes the tree under `dir` as a tar to `encoder`. */
 async function writeTree(
@@ -91,7 +91,24 @@ function streamSink(out: Writable, failed: () => Error | undefined): Sink {
 }
 
 export async function exportTar(stores: ExportStores, options: ExportTarOptions): Promise<void> {
-  const { out } = options;
+  await writeToStream(
+    options.out,
+    options.end !== false,
+    (sink) => writeArchive(stores, options.snapshot, sink, options.signal),
+    'the tar',
+  );
+}
+
+/**
+ * Runs `produce` with a sink writing to `out` (ended after, when `end`); a stream error rejects, and any
+ * failure is an error saying it could not write `what` to the output stream.
+ */
+export async function writeToStream(
+  out: Writable,
+  end: boolean,
+  produce: (sink: Sink) => Promise<void>,
+  what: string,
+): Promise<void> {
   let streamError: Error | undefined;
   // Listened to for the whole export: without a listener a stream error is an uncaught exception.
   const onError = (err: Error): void => {
@@ -99,13 +116,8 @@ export async function exportTar(stores: ExportStores, options: ExportTarOptions)
   };
   out.on('error', onError);
   try {
-    await writeArchive(
-      stores,
-      options.snapshot,
-      streamSink(out, () => streamError),
-      options.signal,
-    );
-    if (options.end === false) return;
+    await produce(streamSink(out, () => streamError));
+    if (!end) return;
     await new Promise<void>((resolvePromise, reject) => {
       if (streamError !== undefined) return reject(streamError);
       out.once('error', reject);
@@ -115,13 +127,13 @@ export async function exportTar(stores: ExportStores, options: ExportTarOptions)
       });
     });
   } catch (err) {
-    throw exportError(err, 'cannot write the tar to', 'the output stream');
+    throw exportError(err, `cannot write ${what} to`, 'the output stream');
   } finally {
     out.off('error', onError);
   }
 }
 
-async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+export async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
   for (let offset = 0; offset < chunk.length;) {
     const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
     if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
@@ -135,22 +147,41 @@ async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
  * error names `dest`.
  */
 export async function exportTarFile(stores: ExportStores, options: ExportTarFileOptions): Promise<void> {
-  const dest = resolve(options.dest);
+  await writeToFile(
+    options.dest,
+    (sink) => writeArchive(stores, options.snapshot, sink, options.signal),
+    'the tar',
+    options.signal,
+  );
+}
+
+/**
+ * Runs `produce` with a sink writing to a temp file beside `dest` (checked as a tar destination first),
+ * then syncs it and renames it over `dest`; on any failure the temp file is removed and the error says it
+ * could not write `what` to `dest`.
+ */
+export async function writeToFile(
+  destPath: string,
+  produce: (sink: Sink) => Promise<void>,
+  what: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const dest = resolve(destPath);
   await checkTarDest(dest);
   const temp = tempNameFor(dest);
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, 'wx', 0o644);
     const file = handle;
-    await writeArchive(stores, options.snapshot, (chunk) => writeAll(file, chunk), options.signal);
+    await produce((chunk) => writeAll(file, chunk));
     await file.sync();
     await file.close();
     handle = undefined;
-    throwIfAborted(options.signal);
+    throwIfAborted(signal);
     await rename(temp, dest);
   } catch (err) {
     await handle?.close().catch(() => undefined);
     await rm(temp, { force: true });
-    throw exportError(err, 'cannot write the tar to', dest, [temp]);
+    throw exportError(err, `cannot write ${what} to`, dest, [temp]);
   }
 }

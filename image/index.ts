@@ -13,3 +13,7 @@ export { fetchImageMetadata, pullImage } from './pull.js';
 
 export { RegistryError } from './registry/errors.js';
 export { ImageStore } from './store.js';
+export type { ImageArchiveSource } from './export-oci-layout.js';
+export type { ArchiveDest, OciLayoutDest } from './export-oci.js';
+export { exportOciLayout } from './export-oci.js';
+export { exportDockerArchive } from './export-docker.js';

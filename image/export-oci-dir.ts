@@ -1,0 +1,101 @@
+/**
+ * An OCI layout written as a directory (buildx's `type=oci,tar=false`): every entry is written into a
+ * staging directory beside `dest`, each file synced, and the staging directory renamed into place, so
+ * `dest` never holds half a layout. A `dest` that is missing or empty is taken; one that holds an OCI
+ * layout (an earlier export) is replaced whole; anything else is refused, so no other files are lost.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { InvalidArgumentError, hasCode, tempNameFor, throwIfAborted } from '../core/index.js';
+import type { ContentStore } from '../content/index.js';
+import { exportError, makeDestDirs, removeMadeDirs } from './export-dest.js';
+import type { LayoutEntry } from './export-oci-layout.js';
+import { copyBlob } from './export-oci-tar.js';
+import { writeAll } from './export-tar.js';
+
+type DestState = 'missing' | 'empty' | 'layout';
+
+/** What is at `dest` now; refuses a file or a directory that holds something else than a layout. */
+async function destState(dest: string): Promise<DestState> {
+  let names: string[];
+  try {
+    if (!(await stat(dest)).isDirectory()) {
+      throw new InvalidArgumentError(`cannot export the OCI layout to ${dest}: it is not a directory`);
+    }
+    names = await readdir(dest);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return 'missing';
+    throw exportError(err, 'cannot export the OCI layout to', dest);
+  }
+  if (names.length === 0) return 'empty';
+  if (names.includes('oci-layout')) return 'layout';
+  throw new InvalidArgumentError(
+    `cannot export the OCI layout to ${dest}: the directory is not empty and holds no OCI layout`,
+    { hint: 'name a new or empty directory, or one an earlier OCI export wrote' },
+  );
+}
+
+async function writeFileSynced(path: string, fill: (handle: FileHandle) => Promise<void>): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await fill(handle);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeEntries(
+  content: ContentStore,
+  entries: readonly LayoutEntry[],
+  staging: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await mkdir(staging, 0o755);
+  for (const entry of entries) {
+    throwIfAborted(signal);
+    const path = join(staging, entry.name);
+    if (entry.kind === 'dir') await mkdir(path, 0o755);
+    else if (entry.kind === 'file') await writeFileSynced(path, (h) => writeAll(h, entry.data));
+    else await writeFileSynced(path, (h) => copyBlob(content, entry, (chunk) => writeAll(h, chunk), signal));
+  }
+}
+
+/** Moves the staging directory to `dest`; an earlier layout there is moved aside first, then removed. */
+async function place(staging: string, dest: string, state: DestState): Promise<void> {
+  if (state !== 'layout') {
+    await rename(staging, dest);
+    return;
+  }
+  const old = tempNameFor(dest);
+  await rename(dest, old);
+  try {
+    await rename(staging, dest);
+  } catch (err) {
+    await rename(old, dest).catch(() => undefined);
+    throw err;
+  }
+  await rm(old, { recursive: true, force: true });
+}
+
+export async function writeLayoutDir(
+  content: ContentStore,
+  entries: readonly LayoutEntry[],
+  destPath: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const dest = resolve(destPath);
+  const state = await destState(dest);
+  const made = await makeDestDirs(dirname(dest));
+  const staging = tempNameFor(dest);
+  try {
+    await writeEntries(content, entries, staging, signal);
+    throwIfAborted(signal);
+    await place(staging, dest, state);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    await removeMadeDirs(made);
+    throw exportError(err, 'cannot export the OCI layout to', dest, [staging]);
+  }
+}
