@@ -9,10 +9,10 @@
  * `io.containerd.image.name` (the full normalised name) and `org.opencontainers.image.ref.name` (its
  * tag); without a name, once without them.
  */
-import { FailedPreconditionError, NotFoundError } from '../core/index.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Manifest } from '../oci/index.js';
-import { MediaType, isManifestType, jsonBytes, parseReference } from '../oci/index.js';
+import { MediaType, isManifestType, jsonBytes, normalizeReference, parseReference } from '../oci/index.js';
 
 /** The image an archive writer exports. */
 export interface ImageArchiveSource {
@@ -124,7 +124,16 @@ export function sortEntries(entries: LayoutEntry[]): LayoutEntry[] {
 export async function ociLayoutEntries(
   source: ImageArchiveSource,
 ): Promise<{ manifest: Manifest; entries: LayoutEntry[] }> {
-  for (const name of source.names) parseReference(name);
+  for (const name of source.names) {
+    if (normalizeReference(name) !== name) {
+      throw new InvalidArgumentError(
+        `cannot export the image as ${JSON.stringify(name)}: not a normalised name`,
+        {
+          hint: `write ${normalizeReference(name)}`,
+        },
+      );
+    }
+  }
   const { manifest, blobs } = await imageBlobs(source);
   const entries: LayoutEntry[] = [
     { name: 'blobs/', kind: 'dir' },

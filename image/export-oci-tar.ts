@@ -27,6 +27,9 @@ function header(name: string, type: 'file' | 'dir', size: number): TarHeader {
   };
 }
 
+/** Bytes handed to the sink at once: the store's 64 KiB reads gathered, for fewer writes. */
+const BATCH = 1 << 20;
+
 /** Streams a blob to `sink`, verified; fails when it does not have `size` bytes. */
 export async function copyBlob(
   content: ContentStore,
@@ -37,17 +40,23 @@ export async function copyBlob(
   const { digest, size } = entry.descriptor;
   const stream = await content.read(digest, { verify: true, ...(signal ? { signal } : {}) });
   let copied = 0;
+  let batch: Buffer[] = [];
+  let batched = 0;
   for await (const chunk of stream) {
     const bytes = Buffer.from(chunk as Uint8Array);
     copied += bytes.length;
     if (copied > size) break;
-    await sink(bytes);
+    batch.push(bytes);
+    batched += bytes.length;
+    if (batched < BATCH) continue;
+    await sink(batch.length === 1 ? bytes : Buffer.concat(batch, batched));
+    batch = [];
+    batched = 0;
   }
+  if (copied === size && batched > 0) await sink(Buffer.concat(batch, batched));
   if (copied !== size) {
-    (stream as { destroy?: () => void }).destroy?.();
-    throw new FailedPreconditionError(
-      `blob ${digest} has ${copied > size ? 'more' : copied} bytes, not ${size}`,
-    );
+    const found = copied > size ? `more than ${size}` : `${copied}`;
+    throw new FailedPreconditionError(`blob ${digest} has ${found} bytes, its descriptor says ${size}`);
   }
 }
 

@@ -120,5 +120,9 @@ describe.skipIf(!ready)('exportOciLayout', () => {
       /not in the content store/,
     );
     expect(existsSync(dest)).toBe(false);
+    await expect(
+      exportOciLayout({ ...source, names: ['busybox'] }, { kind: 'file', path: dest }),
+    ).rejects.toThrow(/not a normalised name/);
+    expect(existsSync(dest)).toBe(false);
   });
 });
