@@ -7,6 +7,8 @@
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ContentStore } from '../../content/index.js';
+import type { TsbuildError } from '../../core/index.js';
 import { exportDockerArchive } from '../../image/index.js';
 import type { ImageArchiveSource } from '../../image/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
@@ -102,5 +104,32 @@ describe.skipIf(!ready)('exportDockerArchive', () => {
     await expect(exportDockerArchive(source, { kind: 'stream', out: fullStream(10_000) })).rejects.toThrow(
       /cannot write the docker archive to the output stream: ENOSPC/,
     );
+  });
+
+  it('stops on abort while copying a layer, leaving nothing at dest', async () => {
+    const dir = join(fx.work, 'aborted');
+    mkdirSync(dir);
+    const controller = new AbortController();
+    const content = Object.create(fx.engine.content) as ContentStore;
+    content.read = async (digest, options) => {
+      const stream = await fx.engine.content.read(digest, options);
+      if (digest === fx.layer) controller.abort();
+      return stream;
+    };
+    const err = await exportDockerArchive(
+      { ...source, content, signal: controller.signal },
+      { kind: 'file', path: join(dir, 'x.tar') },
+    ).catch((e: unknown) => e);
+    expect((err as TsbuildError).code).toBe('CANCELLED');
+    expect(names(dir)).toEqual([]);
+  });
+
+  it('writes an untagged image with RepoTags null and no repositories', async () => {
+    const tar = join(fx.work, 'untagged.tar');
+    await exportDockerArchive({ ...source, names: [] }, { kind: 'file', path: tar });
+    expect((JSON.parse(member(tar, 'manifest.json')) as { RepoTags: unknown }[])[0]?.RepoTags).toBeNull();
+    expect(run('tar', ['-tf', tar])).not.toContain('repositories');
+    const info = JSON.parse(run('skopeo', ['inspect', `docker-archive:${tar}`])) as { Os: string };
+    expect(info.Os).toBe('linux');
   });
 });
