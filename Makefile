@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the project needs. Each later capability adds its own here.
-APT_PACKAGES := git make gcc libc6-dev ca-certificates tar gzip pigz zstd umoci busybox-static runc skopeo docker-registry
+APT_PACKAGES := git make gcc libc6-dev ca-certificates tar gzip pigz zstd umoci busybox-static runc skopeo docker-registry podman
 NODE_MAJOR_MIN := 20
 
 STAMP_DEPS := node_modules/.tsbuild-deps
