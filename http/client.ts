@@ -9,6 +9,7 @@ import type * as Http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type * as Https from 'node:https';
 import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
 import type * as Tls from 'node:tls';
 import { cancelled, isAbortError } from '../core/index.js';
 import { seconds } from './deadline.js';
@@ -37,8 +38,13 @@ export interface HttpResponse {
 }
 
 export interface SendOptions {
-  readonly method: 'GET' | 'HEAD';
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
   readonly headers?: Headers;
+  /**
+   * The request body: bytes, or a function that opens a stream of them (called once per request sent, so
+   * a retry or a redirect sends it again). Give its length in a `content-length` header.
+   */
+  readonly body?: Buffer | (() => Readable) | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -89,6 +95,18 @@ export function transferError(
   if (err instanceof HttpError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new HttpError('UNAVAILABLE', `${at.method} failed: ${message}`, { url: at.url, cause: err });
+}
+
+/** Writes `body` (none, bytes or an opened stream) and ends the request; a stream's error ends it too. */
+function sendBody(req: Http.ClientRequest, body: SendOptions['body']): void {
+  if (body === undefined || Buffer.isBuffer(body)) {
+    req.end(body);
+    return;
+  }
+  const stream = body();
+  stream.once('error', (err: Error) => req.destroy(err));
+  req.once('close', () => stream.destroy());
+  stream.pipe(req);
 }
 
 export class HttpClient {
@@ -161,7 +179,7 @@ export class HttpClient {
         resolve({ status: body.statusCode ?? 0, headers: body.headers, body, url });
       });
       req.once('error', (err) => reject(this.failure(err, url, method, signal)));
-      req.end();
+      sendBody(req, options.body);
     });
   }
 

@@ -17,3 +17,5 @@ export type { ImageArchiveSource } from './export-oci-layout.js';
 export type { ArchiveDest, OciLayoutDest } from './export-oci.js';
 export { exportOciLayout } from './export-oci.js';
 export { exportDockerArchive } from './export-docker.js';
+export { pushImage } from './push.js';
+export type { PushOptions } from './push.js';

@@ -1,7 +1,9 @@
 /**
  * Registry authentication: anonymous first; on 401 the `WWW-Authenticate` challenge says Basic (send the
  * credentials) or Bearer (ask the realm for a token for the scope, with the credentials when known).
- * Tokens are cached per (host, scope) until shortly before they expire. Credentials come from the options
+ * A scope may be several, space-separated (a push: `repository:<name>:pull,push repository:<from>:pull`),
+ * each sent as its own `scope` parameter. Tokens are cached per (host, scope) until shortly before they
+ * expire. Credentials come from the options
  * or docker's config.json (`auths.<host>.auth` = base64 user:pass, or `username`/`password`).
  */
 import { readFileSync } from 'node:fs';
@@ -139,7 +141,7 @@ export class Authenticator {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer !== undefined && bearer.params.realm !== undefined) {
       const key = `${host} ${scope}`;
-      const pending = this.fetchToken(bearer, scope, credentials, signal);
+      const pending = this.fetchToken(host, bearer, scope, credentials, signal);
       this.cache.set(key, pending);
       pending.catch(() => {
         if (this.cache.get(key) === pending) this.cache.delete(key);
@@ -161,6 +163,7 @@ export class Authenticator {
   }
 
   private async fetchToken(
+    host: string,
     challenge: Challenge,
     scope: string,
     credentials: Credentials | undefined,
@@ -181,7 +184,7 @@ export class Authenticator {
       });
     }
     if (challenge.params.service !== undefined) realm.searchParams.set('service', challenge.params.service);
-    for (const s of new Set([scope, ...(challenge.params.scope?.split(' ') ?? [])])) {
+    for (const s of new Set([...scope.split(' '), ...(challenge.params.scope?.split(' ') ?? [])])) {
       if (s !== '') realm.searchParams.append('scope', s);
     }
     const started = Date.now();
@@ -191,6 +194,17 @@ export class Authenticator {
       signal,
     });
     const text = await readText(res, 1 << 20, this.transport.limits);
+    if (res.status === 401 || res.status === 403) {
+      throw new RegistryError(
+        'UNAUTHENTICATED',
+        `${host}: authentication failed (token server: HTTP ${res.status})`,
+        {
+          status: res.status,
+          url: realm,
+          hint: `check the credentials for ${host} (docker login writes config.json)`,
+        },
+      );
+    }
     if (res.status !== 200) {
       throw new RegistryError(codeForStatus(res.status), `token request failed with status ${res.status}`, {
         status: res.status,

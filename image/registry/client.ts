@@ -10,7 +10,7 @@ import { MediaType, sha256Digest } from '../../oci/index.js';
 import type { ImageReference } from '../../oci/index.js';
 import { DEFAULT_DOMAIN } from '../../oci/index.js';
 import { codeForStatus, discard, headerValue } from '../../http/index.js';
-import type { HttpResponse, RetryBudget, RetryPolicy } from '../../http/index.js';
+import type { HttpResponse, RetryBudget, RetryPolicy, SendOptions } from '../../http/index.js';
 import { Authenticator, readBody } from './auth.js';
 import { RegistryError } from './errors.js';
 import type { TransferLimits } from './limits.js';
@@ -45,6 +45,25 @@ export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
   /** The budget retries are taken from (a pull's); without one, each request may use `maxTries`. */
   readonly retries?: RetryBudget | undefined;
+}
+
+export interface RequestOptions extends CallOptions {
+  /** The token scopes, space-separated; default `repository:<path>:pull`. */
+  readonly scope?: string;
+  readonly body?: SendOptions['body'];
+}
+
+/** The error for a final non-2xx status; a 401 names the registry that refused the credentials. */
+function statusError(ref: ImageReference, url: URL, method: string, res: HttpResponse): RegistryError {
+  const options = { status: res.status, url: res.url };
+  if (res.status === 401) {
+    return new RegistryError('UNAUTHENTICATED', `${apiHost(ref.domain)}: authentication failed (HTTP 401)`, {
+      ...options,
+      hint: `check the credentials for ${apiHost(ref.domain)} (docker login writes config.json)`,
+    });
+  }
+  const what = `${method} ${ref.path} ${url.pathname.split('/').slice(-2).join(' ')}`;
+  return new RegistryError(codeForStatus(res.status), `${what}: HTTP ${res.status}`, options);
 }
 
 /** The media type: Content-Type unless it is generic, else the document's own `mediaType`. */
@@ -91,26 +110,29 @@ export class RegistryClient {
   /**
    * One authenticated request with retries: the cached token first, a challenge answered once on 401.
    * Non-2xx responses become `RegistryError`s (404 → NOT_FOUND and so on); the body is left to the caller.
+   * The scope defaults to pulling `ref`; credentials go only to `ref`'s registry host.
    */
   async request(
     ref: ImageReference,
     url: URL,
-    method: 'GET' | 'HEAD',
+    method: SendOptions['method'],
     headers: Record<string, string>,
-    call: CallOptions = {},
+    call: RequestOptions = {},
   ): Promise<HttpResponse> {
-    const { signal, retries } = call;
+    const { signal, retries, body } = call;
     const host = apiHost(ref.domain);
-    const scope = `repository:${ref.path}:pull`;
-    let authorization = await this.auth.cached(host, scope);
+    const scope = call.scope ?? `repository:${ref.path}:pull`;
+    const ours = url.host === host;
+    let authorization = ours ? await this.auth.cached(host, scope) : undefined;
     for (let round = 0; ; round++) {
       const res = await this.transport.request(url, {
         method,
         headers: authorization === undefined ? headers : { ...headers, authorization },
         signal,
         retries,
+        body,
       });
-      if (res.status === 401 && round === 0) {
+      if (res.status === 401 && round === 0 && ours) {
         discard(res);
         if (authorization !== undefined) this.auth.forget(host, scope);
         authorization = await this.auth.authorize(host, scope, res, signal);
@@ -118,11 +140,7 @@ export class RegistryClient {
       }
       if (res.status >= 200 && res.status < 300) return res;
       discard(res);
-      const what = `${method} ${ref.path} ${url.pathname.split('/').slice(-2).join(' ')}`;
-      throw new RegistryError(codeForStatus(res.status), `${what}: HTTP ${res.status}`, {
-        status: res.status,
-        url: res.url,
-      });
+      throw statusError(ref, url, method, res);
     }
   }
 

@@ -14,3 +14,6 @@ export type { Credentials, RegistryOptions, SendOptions } from './transport.js';
 // What the registry's callers and tests know it by, from http/.
 export { RetryBudget, codeForStatus, isRetryableStatus, redactURL, retryAfterMs } from '../../http/index.js';
 export type { HttpResponse } from '../../http/index.js';
+export { DEFAULT_CHUNK_SIZE, blobExists, pushBlob, pushManifest, pushScope } from './push.js';
+export type { BlobPushOptions, BlobPushResult } from './push.js';
+export type { RequestOptions } from './client.js';

@@ -1,0 +1,242 @@
+/**
+ * Pushing to a registry (distribution spec): a blob is skipped when a HEAD finds it, mounted from another
+ * repository of the same registry when the caller names one (201), else uploaded: one monolithic PUT up
+ * to `chunkSize`, chunked PATCHes with Content-Range above it. A failed upload is retried with http/'s
+ * helper and resumed from the offset the registry reports for the session (its `Range`), or started
+ * again when the session is gone. Manifests are PUT with their media type, and the digest the registry
+ * names must be ours.
+ */
+import type { Readable } from 'node:stream';
+import type { Descriptor, Digest } from '../../oci/index.js';
+import type { ImageReference } from '../../oci/index.js';
+import { RetryBudget, discard, headerValue, isUnavailable, retry } from '../../http/index.js';
+import type { HttpResponse } from '../../http/index.js';
+import type { RegistryClient } from './client.js';
+import { RegistryError } from './errors.js';
+
+/** Blobs up to this size go in one PUT, larger ones in PATCHes of this size. */
+export const DEFAULT_CHUNK_SIZE = 32 << 20;
+
+export interface BlobPushOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** A repository (path) on the same registry that holds the blob, to mount it from. */
+  readonly mountFrom?: string | undefined;
+  /** Opens the blob's bytes from `start` (inclusive) to `end` (exclusive). */
+  readonly open: (start: number, end: number) => Readable;
+  /** Called with the bytes of the blob the registry has so far (an upload's progress). */
+  readonly onBytes?: ((sent: number) => void) | undefined;
+  /** Default DEFAULT_CHUNK_SIZE. */
+  readonly chunkSize?: number | undefined;
+}
+
+/** How a blob got there: it was, it was mounted, or its bytes were sent. */
+export type BlobPushResult = 'exists' | 'mounted' | 'uploaded';
+
+/** The scopes a push of `ref` needs: pull and push on it, pull on a mount's source. */
+export function pushScope(ref: ImageReference, mountFrom?: string): string {
+  const own = `repository:${ref.path}:pull,push`;
+  return mountFrom === undefined || mountFrom === ref.path ? own : `${own} repository:${mountFrom}:pull`;
+}
+
+/** Whether the registry has `digest` in `ref`'s repository. */
+export async function blobExists(
+  client: RegistryClient,
+  ref: ImageReference,
+  digest: Digest,
+  options: { signal?: AbortSignal | undefined; scope?: string } = {},
+): Promise<boolean> {
+  try {
+    discard(await client.request(ref, client.url(ref, 'blobs', digest), 'HEAD', {}, options));
+    return true;
+  } catch (err) {
+    if (err instanceof RegistryError && err.code === 'NOT_FOUND') return false;
+    throw err;
+  }
+}
+
+function location(res: HttpResponse, base: URL): URL {
+  discard(res);
+  const value = headerValue(res.headers, 'location');
+  if (value === undefined) {
+    throw new RegistryError('FAILED_PRECONDITION', `upload answered ${res.status} without a Location`, {
+      url: base,
+    });
+  }
+  return new URL(value, base);
+}
+
+/** The offset the registry has for an upload session: the end of its `Range: 0-<last>` plus one. */
+function offsetOf(res: HttpResponse): number {
+  const range = /^(?:bytes=)?0-(\d+)$/.exec(headerValue(res.headers, 'range')?.trim() ?? '');
+  return range === null ? 0 : Number(range[1]) + 1;
+}
+
+interface Session {
+  readonly url: URL;
+  readonly offset: number;
+}
+
+class BlobUpload {
+  private readonly scope: string;
+  private readonly chunkSize: number;
+  /** The session as of the last chunk the registry took: where a resume asks from. */
+  latest: Session | undefined;
+  /** No retries inside a request: an upload is resumed, never blindly sent again. */
+  private readonly once = new RetryBudget(0);
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly ref: ImageReference,
+    private readonly desc: Descriptor,
+    private readonly options: BlobPushOptions,
+  ) {
+    this.scope = pushScope(ref, options.mountFrom);
+    this.chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  }
+
+  private call(extra: { body?: Buffer | (() => Readable); retries?: RetryBudget } = {}) {
+    return { signal: this.options.signal, scope: this.scope, ...extra };
+  }
+
+  /** POST a new session (with a mount when asked): undefined when the registry mounted the blob. */
+  async start(mount: boolean): Promise<Session | undefined> {
+    const url = new URL(`${this.client.url(this.ref, 'blobs', 'uploads').href}/`);
+    const from = this.options.mountFrom;
+    if (mount && from !== undefined && from !== this.ref.path) {
+      url.searchParams.set('mount', this.desc.digest);
+      url.searchParams.set('from', from);
+    }
+    const res = await this.client.request(this.ref, url, 'POST', { 'content-length': '0' }, this.call());
+    if (res.status === 201 && url.searchParams.has('mount')) {
+      discard(res);
+      return undefined;
+    }
+    return { url: location(res, url), offset: 0 };
+  }
+
+  /** The session as the registry has it now, or a new one when it is gone. */
+  async resume(session: Session): Promise<Session> {
+    try {
+      const res = await this.client.request(this.ref, session.url, 'GET', {}, this.call());
+      const offset = offsetOf(res);
+      return { url: headerValue(res.headers, 'location') ? location(res, session.url) : session.url, offset };
+    } catch (err) {
+      if (isUnavailable(err)) throw err;
+      return (await this.start(false)) as Session;
+    }
+  }
+
+  /** Sends the bytes from the session's offset and commits them under the digest. */
+  async send(session: Session): Promise<void> {
+    const { size, digest } = this.desc;
+    let { url, offset } = session;
+    const open = (start: number, end: number) => () => this.options.open(start, end);
+    if (offset === 0 && size <= this.chunkSize) {
+      url = withDigest(url, digest);
+      const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
+      discard(
+        await this.client.request(
+          this.ref,
+          url,
+          'PUT',
+          headers,
+          this.call({ body: open(0, size), retries: this.once }),
+        ),
+      );
+      this.options.onBytes?.(size);
+      return;
+    }
+    while (offset < size) {
+      const end = Math.min(size, offset + this.chunkSize);
+      const headers = {
+        'content-type': 'application/octet-stream',
+        'content-length': String(end - offset),
+        'content-range': `${offset}-${end - 1}`,
+      };
+      const res = await this.client.request(
+        this.ref,
+        url,
+        'PATCH',
+        headers,
+        this.call({ body: open(offset, end), retries: this.once }),
+      );
+      url = location(res, url);
+      offset = end;
+      this.latest = { url, offset };
+      this.options.onBytes?.(offset);
+    }
+    const done = withDigest(url, digest);
+    discard(await this.client.request(this.ref, done, 'PUT', { 'content-length': '0' }, this.call()));
+  }
+}
+
+function withDigest(url: URL, digest: Digest): URL {
+  const out = new URL(url);
+  out.searchParams.set('digest', digest);
+  return out;
+}
+
+/**
+ * Makes sure the registry has the blob `desc` in `ref`'s repository: HEAD, then a mount, then an upload
+ * retried (network errors, 429, 5xx) and resumed from where the registry says it is.
+ */
+export async function pushBlob(
+  client: RegistryClient,
+  ref: ImageReference,
+  desc: Descriptor,
+  options: BlobPushOptions,
+): Promise<BlobPushResult> {
+  const upload = new BlobUpload(client, ref, desc, options);
+  const scope = pushScope(ref, options.mountFrom);
+  if (await blobExists(client, ref, desc.digest, { signal: options.signal, scope })) return 'exists';
+  let session = await upload.start(true);
+  if (session === undefined) return 'mounted';
+  let first = true;
+  await retry(
+    async () => {
+      if (!first) session = await upload.resume(upload.latest ?? (session as Session));
+      first = false;
+      options.onBytes?.((session as Session).offset);
+      await upload.send(session as Session);
+    },
+    {
+      ...client.retryPolicy,
+      signal: options.signal,
+      retryable: (outcome) => !outcome.ok && isUnavailable(outcome.error),
+    },
+  );
+  return 'uploaded';
+}
+
+/**
+ * PUTs a manifest or index (`bytes`, of media type `mediaType`) under `reference` (a tag or its digest)
+ * and returns its digest, checked against the one the registry names.
+ */
+export async function pushManifest(
+  client: RegistryClient,
+  ref: ImageReference,
+  reference: string,
+  manifest: { readonly bytes: Buffer; readonly descriptor: Descriptor },
+  signal?: AbortSignal,
+): Promise<Digest> {
+  const url = client.url(ref, 'manifests', reference);
+  const headers = {
+    'content-type': manifest.descriptor.mediaType,
+    'content-length': String(manifest.bytes.length),
+  };
+  const res = await client.request(ref, url, 'PUT', headers, {
+    signal,
+    scope: pushScope(ref),
+    body: manifest.bytes,
+  });
+  discard(res);
+  const named = headerValue(res.headers, 'docker-content-digest');
+  if (named !== undefined && named !== manifest.descriptor.digest) {
+    throw new RegistryError(
+      'FAILED_PRECONDITION',
+      `the registry stored the manifest as ${named}, not ${manifest.descriptor.digest}`,
+      { url },
+    );
+  }
+  return manifest.descriptor.digest;
+}
