@@ -23,7 +23,7 @@ export interface BlobPushOptions {
   readonly mountFrom?: string | undefined;
   /** Opens the blob's bytes from `start` (inclusive) to `end` (exclusive). */
   readonly open: (start: number, end: number) => Readable;
-  /** Called with the bytes of the blob the registry has so far (an upload's progress). */
+  /** Called with the bytes of the blob sent so far, as they are read (from a resumed offset after a failure). */
   readonly onBytes?: ((sent: number) => void) | undefined;
   /** Default DEFAULT_CHUNK_SIZE. */
   readonly chunkSize?: number | undefined;
@@ -126,44 +126,38 @@ class BlobUpload {
     }
   }
 
+  /**
+   * One request carrying bytes `start`..`end` of the blob (a PATCH with its Content-Range, or the PUT
+   * of a whole blob), never retried inside: a failure is resumed. Progress as the bytes are read.
+   */
+  private async sendRange(url: URL, method: 'PUT' | 'PATCH', start: number, end: number) {
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'content-length': String(end - start),
+    };
+    if (method === 'PATCH') headers['content-range'] = `${start}-${end - 1}`;
+    const body = (): Readable => {
+      let sent = start;
+      const stream = this.options.open(start, end);
+      stream.on('data', (chunk: Buffer) => this.options.onBytes?.((sent += chunk.length)));
+      return stream;
+    };
+    return this.client.request(this.ref, url, method, headers, this.call({ body, retries: this.once }));
+  }
+
   /** Sends the bytes from the session's offset and commits them under the digest. */
   async send(session: Session): Promise<void> {
     const { size, digest } = this.desc;
     let { url, offset } = session;
-    const open = (start: number, end: number) => () => this.options.open(start, end);
     if (offset === 0 && size <= this.chunkSize) {
-      url = withDigest(url, digest);
-      const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
-      discard(
-        await this.client.request(
-          this.ref,
-          url,
-          'PUT',
-          headers,
-          this.call({ body: open(0, size), retries: this.once }),
-        ),
-      );
-      this.options.onBytes?.(size);
+      discard(await this.sendRange(withDigest(url, digest), 'PUT', 0, size));
       return;
     }
     while (offset < size) {
       const end = Math.min(size, offset + this.chunkSize);
-      const headers = {
-        'content-type': 'application/octet-stream',
-        'content-length': String(end - offset),
-        'content-range': `${offset}-${end - 1}`,
-      };
-      const res = await this.client.request(
-        this.ref,
-        url,
-        'PATCH',
-        headers,
-        this.call({ body: open(offset, end), retries: this.once }),
-      );
-      url = location(res, url);
+      url = location(await this.sendRange(url, 'PATCH', offset, end), url);
       offset = end;
       this.latest = { url, offset };
-      this.options.onBytes?.(offset);
     }
     const done = withDigest(url, digest);
     discard(await this.client.request(this.ref, done, 'PUT', { 'content-length': '0' }, this.call()));
@@ -194,7 +188,11 @@ export async function pushBlob(
   let first = true;
   await retry(
     async () => {
-      if (!first) session = await upload.resume(upload.latest ?? (session as Session));
+      if (!first) {
+        // The last request may have landed though its answer was lost.
+        if (await blobExists(client, ref, desc.digest, { signal: options.signal, scope })) return;
+        session = await upload.resume(upload.latest ?? (session as Session));
+      }
       first = false;
       options.onBytes?.((session as Session).offset);
       await upload.send(session as Session);
