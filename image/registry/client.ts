@@ -122,7 +122,7 @@ export class RegistryClient {
     const { signal, retries, body } = call;
     const host = apiHost(ref.domain);
     const scope = call.scope ?? `repository:${ref.path}:pull`;
-    const ours = url.host === host;
+    const ours = url.origin === this.url(ref, 'blobs', '').origin;
     let authorization = ours ? await this.auth.cached(host, scope) : undefined;
     for (let round = 0; ; round++) {
       const res = await this.transport.request(url, {
