@@ -162,3 +162,24 @@ describe('pushImage against a fake registry', () => {
     expect(fake.log.filter((l) => l.startsWith('PATCH'))).toHaveLength(1);
   });
 });
+
+describe('pushImage cancelled', () => {
+  it('an abort mid-upload stops the push: no manifest is sent', async () => {
+    const fake = await fakeRegistry();
+    const manifest = await image('layer e is long enough for several chunks of eight bytes');
+    const ac = new AbortController();
+    await expect(
+      pushImage({
+        content,
+        manifest,
+        ref: parseReference(`${fake.host}/app:v1`),
+        chunkSize: 8,
+        signal: ac.signal,
+        onProgress: (_d, bytes) => {
+          if (bytes >= 16) ac.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(fake.log.some((l) => l.startsWith('PUT /v2/'))).toBe(false);
+  });
+});
