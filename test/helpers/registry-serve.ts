@@ -2,7 +2,7 @@
  * docker-registry for the push suites, with what the plain helper (registry.ts) lacks: a fixed port and
  * storage that survive a kill and a restart (a fixed `http.secret`, so upload sessions outlive it),
  * htpasswd basic auth, bearer auth with a token server run by the test (RS256 JWTs signed with a key
- * made by openssl, the certificate in `x5c`), and a proxy that counts the upload bytes it forwards.
+ * made by openssl, the certificate in `x5c`), TLS with a test CA, and a proxy that counts the upload bytes it forwards.
  *
  *   const reg = await serveRegistry({ auth: 'htpasswd' });   // { host, kill(), restart(), stop() }
  *   const proxy = await countingProxy(reg.host);             // { host, uploaded, requests, close() }
@@ -10,12 +10,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createSign, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './net.js';
+import { makeCerts } from './certs.js';
+import { freePort, waitForPort } from './net.js';
 
 export const TEST_USER = 'pusher';
 export const TEST_PASSWORD = 's3cret-push-pw';
@@ -108,17 +109,31 @@ async function tokenServer(
   return { realm: `http://127.0.0.1:${port}/token`, server };
 }
 
-/** Starts docker-registry on 127.0.0.1 with `auth`; resolves once `/v2/` answers. */
-export async function serveRegistry(options: { auth?: ServeAuth } = {}): Promise<ServedRegistry> {
+/** With `tls`: a test CA (`<dir>/certs/ca.crt`) and a server certificate for its name. */
+function tlsConfig(dir: string, tls: { name: string } | undefined): string {
+  if (tls === undefined) return '';
+  mkdirSync(join(dir, 'certs'));
+  const certs = makeCerts(join(dir, 'certs'), [tls.name]);
+  return `, tls: { certificate: ${certs.serverCert}, key: ${certs.serverKey} }`;
+}
+
+/**
+ * Starts docker-registry on 127.0.0.1 with `auth`, over https when `tls` names a host name that resolves
+ * to 127.0.0.1 (the client speaks https to non-loopback names only); resolves once it listens.
+ */
+export async function serveRegistry(
+  options: { auth?: ServeAuth; tls?: { name: string } } = {},
+): Promise<ServedRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'tsbuild-push-registry-'));
-  const host = `127.0.0.1:${await freePort()}`;
+  const port = await freePort();
+  const host = `${options.tls?.name ?? '127.0.0.1'}:${port}`;
   const tokenRequests: URL[] = [];
   let tokens: Server | undefined;
   const lines = [
     'version: 0.1',
     'log: { level: warn, accesslog: { disabled: true } }',
     `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
-    `http: { addr: ${host}, secret: tsbuild-push-test-secret }`,
+    `http: { addr: 127.0.0.1:${port}, secret: tsbuild-push-test-secret${tlsConfig(dir, options.tls)} }`,
   ];
   if (options.auth === 'htpasswd') {
     writeFileSync(join(dir, 'htpasswd'), `${TEST_USER}:${TEST_BCRYPT}\n`);
@@ -138,7 +153,7 @@ export async function serveRegistry(options: { auth?: ServeAuth } = {}): Promise
     const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
     child = proc;
     exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    await waitReady(host);
+    await (options.tls ? waitForPort(port) : waitReady(host));
   };
   const kill = async (): Promise<void> => {
     if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGKILL');

@@ -3,10 +3,12 @@
  * root, pushed to others. The registry's digest is ours; a second push sends no byte; a push to a third
  * repository mounts; a chunked upload survives the registry killed and restarted mid-upload; htpasswd
  * basic auth and bearer tokens work, and wrong credentials give a 401 error that names the registry and
- * holds no secret. Upload bytes are counted by a proxy in front of the registry.
+ * holds no secret; over TLS with a test CA it pushes with the CA and refuses the certificate without it.
+ * Upload bytes are counted by a proxy in front of the registry.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lookup } from 'node:dns/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../../engine/open.js';
@@ -162,4 +164,26 @@ describe.skipIf(!ready)('pushImage to a real registry', () => {
     },
     60_000,
   );
+
+  it('TLS with a test CA: pushes with caFile, refuses the certificate without it', async (ctx) => {
+    const name = hostname().toLowerCase();
+    const resolved = await lookup(name, { family: 4 }).catch(() => undefined);
+    if (resolved?.address !== '127.0.0.1' || !/^[a-z0-9.-]+$/.test(name) || name === 'localhost') {
+      ctx.skip();
+      return;
+    }
+    const target = await serveRegistry({ tls: { name } });
+    try {
+      const caFile = join(target.dir, 'certs', 'ca.crt');
+      const digest = await push(`${target.host}/secure:v1`, { registry: { ...fast, caFile } });
+      expect(digest).toBe(image.digest);
+      await expect(
+        push(`${target.host}/secure:v2`, { registry: { ...fast, maxTries: 1 } }),
+      ).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION',
+      });
+    } finally {
+      await target.stop();
+    }
+  }, 60_000);
 });
