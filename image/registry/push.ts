@@ -65,10 +65,15 @@ function location(res: HttpResponse, base: URL): URL {
   return new URL(value, base);
 }
 
-/** The offset the registry has for an upload session: the end of its `Range: 0-<last>` plus one. */
-function offsetOf(res: HttpResponse): number {
+/**
+ * The offset the registry has for an upload session: the end of its `Range: 0-<last>` plus one. The
+ * distribution registry says `0-0` for an empty session too, so `0-0` is 0 unless we know a byte landed.
+ */
+function offsetOf(res: HttpResponse, known: number): number {
   const range = /^(?:bytes=)?0-(\d+)$/.exec(headerValue(res.headers, 'range')?.trim() ?? '');
-  return range === null ? 0 : Number(range[1]) + 1;
+  if (range === null) return 0;
+  const offset = Number(range[1]) + 1;
+  return offset === 1 && known === 0 ? 0 : offset;
 }
 
 interface Session {
@@ -118,7 +123,7 @@ class BlobUpload {
   async resume(session: Session): Promise<Session> {
     try {
       const res = await this.client.request(this.ref, session.url, 'GET', {}, this.call());
-      const offset = offsetOf(res);
+      const offset = offsetOf(res, session.offset);
       return { url: headerValue(res.headers, 'location') ? location(res, session.url) : session.url, offset };
     } catch (err) {
       if (isUnavailable(err)) throw err;
