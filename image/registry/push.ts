@@ -197,6 +197,7 @@ export async function pushBlob(
         // The last request may have landed though its answer was lost.
         if (await blobExists(client, ref, desc.digest, { signal: options.signal, scope })) return;
         session = await upload.resume(upload.latest ?? (session as Session));
+        upload.latest = session;
       }
       first = false;
       options.onBytes?.((session as Session).offset);
