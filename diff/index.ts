@@ -10,3 +10,5 @@ export { ChangeWriter, readXattrs } from './tar-writer.js';
 export type { ChangeKind } from './tar-writer.js';
 export { END_OF_ARCHIVE, ZERO_BLOCK, encodeHeader, padding } from './tar.js';
 export type { TarHeader } from './tar.js';
+export { openLayer } from './compression.js';
+export { UNCOMPRESSED_LABEL } from './differ.js';

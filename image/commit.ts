@@ -17,7 +17,7 @@
  * here are unreferenced until the image records exist.
  */
 import { throwIfAborted } from '../core/index.js';
-import { NotFoundError, TsbuildError } from '../core/index.js';
+import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { reportStatus } from '../core/index.js';
 import type { Compression, Differ } from '../diff/index.js';
@@ -121,9 +121,22 @@ export async function snapshotChain(
   return out.reverse();
 }
 
+/** Whether the content store holds `digest` (a record whose blob was collected does not count). */
+export async function hasBlob(content: ContentStore, digest: Digest, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await content.info(digest, signal ? { signal } : {});
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
 /**
- * The recorded layer of `snapshot`: in `compression` if recorded so, else in any other. A record whose
- * blob is no longer in the content store (collected) does not count.
+ * The recorded layer of `snapshot`: in `compression` if recorded so, else in any other, whose blob is in
+ * the content store. Lazy records (uncompressed, made again from the snapshot when needed) count only
+ * for a lazy commit, and come first there: blobs made later from them in other compressions (image/
+ * blobs.ts) leave the built manifest as it was, so a cached rebuild keeps its digest.
  */
 async function recordedLayer(
   stores: Pick<CommitStores, 'content' | 'layers'>,
@@ -133,34 +146,47 @@ async function recordedLayer(
 ): Promise<LayerRecord | undefined> {
   const { signal } = options;
   const opts = signal ? { signal } : {};
-  const order: Compression[] = [compression, 'gzip', 'zstd', 'uncompressed'];
-  let lazy: LayerRecord | undefined;
+  const order: Compression[] = options.lazy
+    ? ['uncompressed', compression, 'gzip', 'zstd']
+    : [compression, 'gzip', 'zstd', 'uncompressed'];
   for (const c of new Set(order)) {
     const found = await stores.layers.get(snapshot, c, opts);
     if (found === undefined) continue;
     if (found.lazy === true) {
-      lazy = found;
-      continue;
-    }
-    try {
-      await stores.content.info(found.descriptor.digest, opts);
+      if (!options.lazy) continue;
+      await stores.layers.addSource(found.diffID, snapshot, opts);
       return found;
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
     }
+    if (await hasBlob(stores.content, found.descriptor.digest, signal)) return found;
   }
-  return options.lazy ? lazy : undefined;
+  return undefined;
 }
 
-/** Diffs `layer` against its parent over read-only views, and records the result. */
-async function diffLayer(
-  stores: CommitStores,
-  layer: ChainLayer,
+export interface DiffLayerOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Only hash the uncompressed tar (a lazy layer): nothing is written but the records. */
+  readonly lazy?: boolean;
+  /** The compression level of a blob written. */
+  readonly level?: number | undefined;
+  /** The diffID the layer must have (a layer made again): anything else fails and is not recorded. */
+  readonly expect?: Digest;
+}
+
+/**
+ * Diffs `layer` against its parent over read-only views, and records the result. An uncompressed
+ * layer's record is lazy (its blob may be absent: it is made again from the snapshot), and the diffID
+ * is recorded as made by this snapshot.
+ */
+export async function diffLayer(
+  stores: Pick<CommitStores, 'content' | 'snapshotter' | 'differ' | 'layers'>,
+  layer: Pick<ChainLayer, 'snapshot' | 'parent'>,
   compression: Compression,
-  options: { signal?: AbortSignal; lazy?: boolean } = {},
+  options: DiffLayerOptions = {},
 ): Promise<LayerRecord> {
   const { signal } = options;
   const opts = signal ? { signal } : {};
+  const lazy = options.lazy === true;
+  const made = lazy ? 'uncompressed' : compression;
   // The caller holds the GC lock: no view is recorded where the snapshotter can do without.
   const view = { signal, gcLocked: true };
   const withLower = (use: (lower: readonly Mount[]) => Promise<LayerRecord>): Promise<LayerRecord> =>
@@ -170,20 +196,24 @@ async function diffLayer(
       stores.snapshotter,
       layer.snapshot,
       async (upper) => {
-        if (options.lazy) {
-          // Only the diffID: the uncompressed tar is hashed, neither compressed nor stored.
-          const result = await stores.differ.compare(lower, upper, {
-            compression: 'uncompressed',
-            store: false,
-            ...opts,
-          });
-          const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID, lazy: true };
-          await stores.layers.put(layer.snapshot, record, 'uncompressed', opts);
-          return record;
+        const result = await stores.differ.compare(lower, upper, {
+          compression: made,
+          ...(lazy ? { store: false } : {}),
+          ...(options.level === undefined ? {} : { level: options.level }),
+          ...opts,
+        });
+        if (options.expect !== undefined && result.diffID !== options.expect) {
+          throw new FailedPreconditionError(
+            `snapshot ${layer.snapshot} now diffs to ${result.diffID}, not the layer ${options.expect} it made`,
+          );
         }
-        const result = await stores.differ.compare(lower, upper, { compression, ...opts });
-        const record: LayerRecord = { descriptor: result.descriptor, diffID: result.diffID };
-        await stores.layers.put(layer.snapshot, record, compression, opts);
+        const record: LayerRecord = {
+          descriptor: result.descriptor,
+          diffID: result.diffID,
+          ...(made === 'uncompressed' ? { lazy: true } : {}),
+        };
+        await stores.layers.put(layer.snapshot, record, made, opts);
+        if (made === 'uncompressed') await stores.layers.addSource(result.diffID, layer.snapshot, opts);
         return record;
       },
       view,
@@ -192,7 +222,11 @@ async function diffLayer(
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; results in order; the first failure wins. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;

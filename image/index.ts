@@ -19,3 +19,5 @@ export { exportOciLayout } from './export-oci.js';
 export { exportDockerArchive } from './export-docker.js';
 export { pushImage } from './push.js';
 export type { PushOptions } from './push.js';
+export type { MaterializeOptions, MaterializeStores } from './blobs.js';
+export { materializeImage } from './blobs.js';

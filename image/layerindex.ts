@@ -4,6 +4,11 @@
  * image writer records the layers it computes for build snapshots, so that a rebuild that ends on the same
  * snapshots exports without diffing anything. One small JSON file per (snapshot, compression), written
  * atomically: `layers/<sha256 of the snapshot name>-<compression>.json`.
+ *
+ * A lazy layer (a built layer whose blob was not written) is also found by its diffID:
+ * `layers/diffid/<hex>.json` lists the snapshots that make it, newest first, so that a manifest alone is
+ * enough to make its blobs (image/blobs.ts). A blob recompressed from another blob (a base layer with
+ * `force`) is recorded under the key `blob:<source digest>` in place of a snapshot name.
  */
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -27,6 +32,9 @@ export interface LayerRecord {
 interface Options {
   readonly signal?: AbortSignal;
 }
+
+/** Snapshots kept per diffID: the same tar made by several builds; any one that still exists will do. */
+const MAX_SOURCES = 8;
 
 export class LayerIndex {
   private readonly dir: string;
@@ -61,6 +69,26 @@ export class LayerIndex {
       ...options,
       durable: false,
     });
+  }
+
+  private sourceFile(diffID: Digest): string {
+    return join(this.dir, 'diffid', `${diffID.replace(/^sha256:/, '')}.json`);
+  }
+
+  /** The snapshots recorded as making the (lazy) layer `diffID`, newest first. */
+  async sources(diffID: Digest, options: Options = {}): Promise<string[]> {
+    options.signal?.throwIfAborted();
+    if (!/^sha256:[0-9a-f]{64}$/.test(diffID)) return [];
+    const text = readSmallFile(this.sourceFile(diffID));
+    return text === undefined ? [] : (JSON.parse(text) as string[]);
+  }
+
+  /** Records that `snapshot` (over its parent) makes the layer `diffID`; a no-op when it is known. */
+  async addSource(diffID: Digest, snapshot: string, options: Options = {}): Promise<void> {
+    const known = await this.sources(diffID, options);
+    if (known[0] === snapshot) return;
+    const list = [snapshot, ...known.filter((s) => s !== snapshot)].slice(0, MAX_SOURCES);
+    await atomicWriteFile(this.sourceFile(diffID), JSON.stringify(list), { ...options, durable: false });
   }
 
   /** Forgets `snapshot`'s layers (when the snapshot is removed). */

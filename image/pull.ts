@@ -166,7 +166,8 @@ function checkConfig(config: ImageConfig, manifest: Manifest, digest: Digest): r
   return diffIDs;
 }
 
-function compressionOf(mediaType: string): Compression {
+/** The compression a layer media type names (anything else is a plain tar). */
+export function compressionOf(mediaType: string): Compression {
   if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) return 'zstd';
   if (mediaType.endsWith('gzip')) return 'gzip';
   return 'uncompressed';

@@ -1,0 +1,271 @@
+/**
+ * Layer blobs on demand: an image whose manifest names lazy layers (a build's uncompressed descriptors,
+ * digest = diffID, whose blobs were never written: commit.ts `lazyLayers`) becomes one whose config and
+ * every layer blob are in the content store, in the compression asked, before it is exported or pushed.
+ *
+ * - A lazy layer is diffed again from a snapshot that made it (the layer index lists them by diffID),
+ *   compressed as asked and recorded per (snapshot, compression): a second call compresses nothing.
+ *   The tar is made again byte for byte (the diffID is checked) and gzip carries no time or name at a
+ *   fixed level, so a blob made again has the same digest.
+ * - A layer that came as a blob (a pulled or imported base) is used as it came; with `force`, one in
+ *   another compression is recompressed from its own bytes (same tar, same diffID), recorded under
+ *   `blob:<its digest>`.
+ * - The config is unchanged; the manifest's layer media types follow the compression (docker's when the
+ *   manifest is docker's). A manifest that changes is written to the content store.
+ *
+ * The caller holds the GC lock's shared side: the blobs written here are referenced by nothing yet.
+ */
+import { randomBytes } from 'node:crypto';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/index.js';
+import { reportStatus, throwIfAborted } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import type { ContentStore } from '../content/index.js';
+import type { Compression } from '../diff/index.js';
+import { LayerEncoder, UNCOMPRESSED_LABEL, openLayer } from '../diff/index.js';
+import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js';
+import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
+import type { CommitStores } from './commit.js';
+import { diffLayer, hasBlob, mapLimit } from './commit.js';
+import type { LayerRecord } from './layerindex.js';
+import { compressionOf } from './pull.js';
+
+export type MaterializeStores = Pick<CommitStores, 'content' | 'snapshotter' | 'differ' | 'layers'>;
+
+export interface MaterializeOptions {
+  /** Default gzip, as BuildKit. */
+  readonly compression?: Compression;
+  /** gzip 0–9, zstd 1–19: for the blobs made by this call (recorded blobs are reused as they are). */
+  readonly level?: number;
+  /** Recompress base layers that came in another compression too. */
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+  /** Receives an `exporting layers` status line under `progressDigest` (default `export`). */
+  readonly progress?: ProgressWriter;
+  readonly progressDigest?: string;
+}
+
+const PARALLELISM = 2;
+
+const LAYER_TYPES: Record<'oci' | 'docker', Record<Compression, string>> = {
+  oci: { gzip: MediaType.ociLayerGzip, zstd: MediaType.ociLayerZstd, uncompressed: MediaType.ociLayer },
+  docker: {
+    gzip: MediaType.dockerLayerGzip,
+    zstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
+    uncompressed: 'application/vnd.docker.image.rootfs.diff.tar',
+  },
+};
+
+async function readJSON<T>(content: ContentStore, digest: Digest, signal?: AbortSignal): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await content.read(digest, { verify: true, ...(signal ? { signal } : {}) }))
+    chunks.push(Buffer.from(chunk as Uint8Array));
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  } catch (cause) {
+    throw new FailedPreconditionError(`blob ${digest} is not valid JSON`, { cause });
+  }
+}
+
+interface LayerJob {
+  readonly layer: Descriptor;
+  readonly diffID: Digest;
+  readonly index: number;
+}
+
+/** A recorded blob of `key` in `compression` that is in the content store. */
+async function recorded(
+  stores: MaterializeStores,
+  key: string,
+  compression: Compression,
+  signal?: AbortSignal,
+): Promise<LayerRecord | undefined> {
+  const found = await stores.layers.get(key, compression, signal ? { signal } : {});
+  if (found === undefined) return undefined;
+  return (await hasBlob(stores.content, found.descriptor.digest, signal)) ? found : undefined;
+}
+
+/** The snapshots recorded as making the lazy layer `diffID` that still exist. */
+async function liveSources(stores: MaterializeStores, diffID: Digest, signal?: AbortSignal) {
+  const out: { snapshot: string; parent: string | undefined }[] = [];
+  for (const snapshot of await stores.layers.sources(diffID, signal ? { signal } : {})) {
+    try {
+      const info = await stores.snapshotter.stat(snapshot, signal ? { signal } : {});
+      if (info.kind === 'committed') out.push({ snapshot, parent: info.parent });
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+  return out;
+}
+
+/** The lazy layer `job` in `compression`: recorded for one of its snapshots, or diffed again. */
+async function makeLazy(
+  stores: MaterializeStores,
+  job: LayerJob,
+  options: MaterializeOptions & { compression: Compression },
+): Promise<Descriptor> {
+  const { signal, compression } = options;
+  const sources = await liveSources(stores, job.diffID, signal);
+  for (const { snapshot } of sources) {
+    const found = await recorded(stores, snapshot, compression, signal);
+    if (found !== undefined && found.diffID === job.diffID) return found.descriptor;
+  }
+  const source = sources[0];
+  if (source === undefined) {
+    throw new NotFoundError(
+      `layer ${job.index} (${job.diffID}) cannot be made: no snapshot that made it exists any more`,
+      { hint: 'build the image again' },
+    );
+  }
+  const made = await diffLayer(stores, source, compression, {
+    signal,
+    level: options.level,
+    expect: job.diffID,
+  });
+  return made.descriptor;
+}
+
+/** Recompresses the blob `job.layer` (its own tar) to `compression`, recorded under `blob:<digest>`. */
+async function recompress(
+  stores: MaterializeStores,
+  job: LayerJob,
+  options: MaterializeOptions & { compression: Compression },
+): Promise<Descriptor> {
+  const { signal, compression } = options;
+  const key = `blob:${job.layer.digest}`;
+  const found = await recorded(stores, key, compression, signal);
+  if (found !== undefined) return found.descriptor;
+  const sig = signal ? { signal } : {};
+  const writer = await stores.content.writer({ ref: `recompress-${randomBytes(6).toString('hex')}`, ...sig });
+  const encoder = new LayerEncoder({
+    compression,
+    ...(options.level === undefined ? {} : { level: options.level }),
+    sink: (chunk) => writer.write(chunk),
+  });
+  const opened = await openLayer(await stores.content.read(job.layer.digest, { verify: true, ...sig }));
+  try {
+    for await (const chunk of opened.chunks) {
+      throwIfAborted(signal);
+      await encoder.write(chunk as Buffer);
+    }
+    await opened.done();
+    const encoded = await encoder.finish();
+    if (encoded.diffID !== job.diffID) {
+      throw new FailedPreconditionError(
+        `layer ${job.layer.digest} holds ${encoded.diffID}, not ${job.diffID}`,
+      );
+    }
+    const info = await writer.commit({
+      expected: encoded.digest,
+      size: encoded.size,
+      labels: { [UNCOMPRESSED_LABEL]: encoded.diffID },
+      ...sig,
+    });
+    const descriptor = { mediaType: LAYER_TYPES.oci[compression], digest: info.digest, size: info.size };
+    await stores.layers.put(key, { descriptor, diffID: encoded.diffID }, compression, sig);
+    return descriptor;
+  } catch (err) {
+    opened.destroy();
+    encoder.abort();
+    await writer.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** One layer as the manifest will list it (its blob in the content store). */
+async function materializeLayer(
+  stores: MaterializeStores,
+  job: LayerJob,
+  options: MaterializeOptions & { compression: Compression },
+): Promise<{ descriptor: Descriptor; compression: Compression | undefined }> {
+  const { layer } = job;
+  const lazy =
+    layer.digest === job.diffID &&
+    compressionOf(layer.mediaType) === 'uncompressed' &&
+    (await stores.layers.sources(job.diffID, options.signal ? { signal: options.signal } : {})).length > 0;
+  if (lazy) {
+    if (
+      options.compression === 'uncompressed' &&
+      (await hasBlob(stores.content, layer.digest, options.signal))
+    )
+      return { descriptor: layer, compression: 'uncompressed' };
+    return { descriptor: await makeLazy(stores, job, options), compression: options.compression };
+  }
+  if (!(await hasBlob(stores.content, layer.digest, options.signal))) {
+    throw new NotFoundError(`layer ${job.index} (${layer.digest}) is not in the content store`, {
+      hint: 'pull or build the image again',
+    });
+  }
+  const came = knownCompression(layer.mediaType);
+  if (!options.force || came === undefined || came === options.compression)
+    return { descriptor: layer, compression: came };
+  return { descriptor: await recompress(stores, job, options), compression: options.compression };
+}
+
+/** The compression a layer media type names; undefined for types this does not convert (foreign ones). */
+function knownCompression(mediaType: string): Compression | undefined {
+  for (const types of Object.values(LAYER_TYPES)) {
+    for (const [c, t] of Object.entries(types)) if (t === mediaType) return c as Compression;
+  }
+  return undefined;
+}
+
+/**
+ * The descriptor of a manifest like `manifestDescriptor`'s whose config and every layer blob are in the
+ * content store, in `compression` (see the file comment). The same descriptor when nothing changes.
+ */
+export async function materializeImage(
+  stores: MaterializeStores,
+  manifestDescriptor: Descriptor,
+  options: MaterializeOptions = {},
+): Promise<Descriptor> {
+  const { signal } = options;
+  const compression = options.compression ?? 'gzip';
+  if (!['gzip', 'zstd', 'uncompressed'].includes(compression)) {
+    throw new InvalidArgumentError(`unknown compression ${JSON.stringify(compression)}`);
+  }
+  if (!isManifestType(manifestDescriptor.mediaType)) {
+    throw new InvalidArgumentError(
+      `${manifestDescriptor.digest} is a ${manifestDescriptor.mediaType}, not a manifest`,
+    );
+  }
+  throwIfAborted(signal);
+  const manifest = await readJSON<Manifest>(stores.content, manifestDescriptor.digest, signal);
+  const config = await readJSON<ImageConfig>(stores.content, manifest.config.digest, signal);
+  const diffIDs = config.rootfs?.diff_ids ?? [];
+  if (diffIDs.length !== manifest.layers.length) {
+    throw new FailedPreconditionError(
+      `config ${manifest.config.digest} lists ${diffIDs.length} diff IDs for ${manifest.layers.length} layers`,
+    );
+  }
+  const family = manifestDescriptor.mediaType === MediaType.dockerManifest ? 'docker' : 'oci';
+  const jobs = manifest.layers.map((layer, index) => ({ layer, diffID: diffIDs[index] as Digest, index }));
+  const how = { ...options, compression };
+  const made = await reportStatus(
+    options.progress,
+    { digest: options.progressDigest ?? 'export', id: 'exporting layers' },
+    () => mapLimit(jobs, PARALLELISM, (job) => materializeLayer(stores, job, how)),
+  );
+  const layers = made.map(({ descriptor, compression: c }, i) => {
+    const old = manifest.layers[i] as Descriptor;
+    if (descriptor === old) return old;
+    const mediaType = c === undefined ? descriptor.mediaType : LAYER_TYPES[family][c];
+    const { annotations } = old;
+    return {
+      mediaType,
+      digest: descriptor.digest,
+      size: descriptor.size,
+      ...(annotations ? { annotations } : {}),
+    };
+  });
+  if (layers.every((l, i) => l === manifest.layers[i])) return manifestDescriptor;
+  const info = await stores.content.put(jsonBytes({ ...manifest, layers }), signal ? { signal } : {});
+  const { platform, annotations } = manifestDescriptor;
+  return {
+    mediaType: manifestDescriptor.mediaType,
+    digest: info.digest,
+    size: info.size,
+    ...(platform ? { platform } : {}),
+    ...(annotations ? { annotations } : {}),
+  };
+}
