@@ -1,6 +1,7 @@
 /** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
 import { NotFoundError } from '../core/index.js';
-import { SNAPSHOT_LABEL } from '../image/index.js';
+import { SNAPSHOT_LABEL, lazyLayerSources } from '../image/index.js';
+import type { ResolvedImage } from '../image/index.js';
 import { chainIDs, isIndexType } from '../oci/index.js';
 import type { ImageIndex, Manifest } from '../oci/index.js';
 import { verifyContentStore } from '../content/index.js';
@@ -130,6 +131,46 @@ export interface FsckReport {
   readonly problems: readonly FsckProblem[];
 }
 
+/**
+ * The layers of an image whose blob is missing and cannot be made: a lazy layer (uncompressed, digest =
+ * diffID) is made from a snapshot recorded as making it, which must still exist.
+ */
+async function layerProblems(
+  engine: Engine,
+  name: string,
+  resolved: ResolvedImage,
+  signal?: AbortSignal,
+): Promise<FsckProblem[]> {
+  const problems: FsckProblem[] = [];
+  const diffIDs = resolved.config.rootfs.diff_ids;
+  for (const [i, layer] of resolved.manifest.layers.entries()) {
+    const present = await engine.content.info(layer.digest, signal ? { signal } : {}).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      },
+    );
+    if (present) continue;
+    if (layer.digest !== diffIDs[i]) {
+      problems.push({ kind: 'image/layer', path: name, message: `layer ${i} (${layer.digest}) is missing` });
+      continue;
+    }
+    const recorded = await engine.layers.sources(layer.digest, signal ? { signal } : {});
+    if ((await lazyLayerSources(engine, layer.digest, signal)).length > 0) continue;
+    const why =
+      recorded.length === 0
+        ? 'no snapshot is recorded as making it'
+        : `its snapshot ${recorded.join(', ')} no longer exists`;
+    problems.push({
+      kind: 'image/lazy-layer',
+      path: name,
+      message: `lazy layer ${i} (${layer.digest}) cannot be made: ${why}`,
+    });
+  }
+  return problems;
+}
+
 /** Verifies every blob's digest, every snapshot's parent chain and data, and every image's documents. */
 export async function fsck(engine: Engine, signal?: AbortSignal): Promise<FsckReport> {
   const problems: FsckProblem[] = [];
@@ -155,24 +196,7 @@ export async function fsck(engine: Engine, signal?: AbortSignal): Promise<FsckRe
     try {
       const resolved = await engine.images.resolve(record.name, signal ? { signal } : {});
       const built = record.labels[SNAPSHOT_LABEL];
-      const diffIDs = new Set<string>(resolved.config.rootfs.diff_ids);
-      for (const layer of resolved.manifest.layers) {
-        // A built image's uncompressed layers are made from its snapshots when needed (lazy blobs).
-        const present = await engine.content.info(layer.digest).then(
-          () => true,
-          (err: unknown) => {
-            if (err instanceof NotFoundError) return false;
-            throw err;
-          },
-        );
-        if (!present && !(built !== undefined && diffIDs.has(layer.digest))) {
-          problems.push({
-            kind: 'image/layer',
-            path: record.name,
-            message: `layer ${layer.digest} is missing`,
-          });
-        }
-      }
+      problems.push(...(await layerProblems(engine, record.name, resolved, signal)));
       const chain = chainIDs(resolved.config.rootfs.diff_ids);
       const top = built ?? chain[chain.length - 1];
       if (top !== undefined && !names.has(top)) {

@@ -84,8 +84,12 @@ async function recorded(
   return (await hasBlob(stores.content, found.descriptor.digest, signal)) ? found : undefined;
 }
 
-/** The snapshots recorded as making the lazy layer `diffID` that still exist. */
-async function liveSources(stores: MaterializeStores, diffID: Digest, signal?: AbortSignal) {
+/** The committed snapshots recorded as making the lazy layer `diffID` that still exist, with their parents. */
+export async function lazyLayerSources(
+  stores: Pick<MaterializeStores, 'snapshotter' | 'layers'>,
+  diffID: Digest,
+  signal?: AbortSignal,
+): Promise<{ snapshot: string; parent: string | undefined }[]> {
   const out: { snapshot: string; parent: string | undefined }[] = [];
   for (const snapshot of await stores.layers.sources(diffID, signal ? { signal } : {})) {
     try {
@@ -105,7 +109,7 @@ async function makeLazy(
   options: MaterializeOptions & { compression: Compression },
 ): Promise<Descriptor> {
   const { signal, compression } = options;
-  const sources = await liveSources(stores, job.diffID, signal);
+  const sources = await lazyLayerSources(stores, job.diffID, signal);
   for (const { snapshot } of sources) {
     const found = await recorded(stores, snapshot, compression, signal);
     if (found !== undefined && found.diffID === job.diffID) return found.descriptor;

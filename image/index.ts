@@ -20,4 +20,5 @@ export { exportDockerArchive } from './export-docker.js';
 export { pushImage } from './push.js';
 export type { PushOptions } from './push.js';
 export type { MaterializeOptions, MaterializeStores } from './blobs.js';
-export { materializeImage } from './blobs.js';
+export { lazyLayerSources, materializeImage } from './blobs.js';
+export type { ResolvedImage } from './store.js';
