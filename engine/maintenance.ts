@@ -1,6 +1,6 @@
 /** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
 import { NotFoundError } from '../core/index.js';
-import { SNAPSHOT_LABEL, lazyLayerSources } from '../image/index.js';
+import { SNAPSHOT_LABEL, lazyLayerSources, madeBlobs } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs, isIndexType } from '../oci/index.js';
 import type { ImageIndex, Manifest } from '../oci/index.js';
@@ -42,8 +42,11 @@ export async function imageRoots(engine: Engine): Promise<GcResource[]> {
         engine.content,
         manifest.config.digest,
       ).catch(() => undefined);
-      for (const chain of chainIDs(config?.rootfs?.diff_ids ?? []))
-        roots.push({ kind: 'snapshots', id: chain });
+      const diffIDs = (config?.rootfs?.diff_ids ?? []) as Digest[];
+      for (const chain of chainIDs(diffIDs)) roots.push({ kind: 'snapshots', id: chain });
+      // The blobs made from its layers for an export or a push (kept as long as the image).
+      for (const digest of await madeBlobs(engine.layers, manifest.layers, diffIDs))
+        roots.push({ kind: 'content', id: digest });
     }
   }
   return roots;

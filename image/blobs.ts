@@ -26,7 +26,7 @@ import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js'
 import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
 import type { CommitStores } from './commit.js';
 import { diffLayer, hasBlob, mapLimit } from './commit.js';
-import type { LayerRecord } from './layerindex.js';
+import type { LayerIndex, LayerRecord } from './layerindex.js';
 import { compressionOf } from './pull.js';
 
 export type MaterializeStores = Pick<CommitStores, 'content' | 'snapshotter' | 'differ' | 'layers'>;
@@ -45,6 +45,7 @@ export interface MaterializeOptions {
 }
 
 const PARALLELISM = 2;
+const COMPRESSIONS: readonly Compression[] = ['gzip', 'zstd', 'uncompressed'];
 
 const LAYER_TYPES: Record<'oci' | 'docker', Record<Compression, string>> = {
   oci: { gzip: MediaType.ociLayerGzip, zstd: MediaType.ociLayerZstd, uncompressed: MediaType.ociLayer },
@@ -176,6 +177,31 @@ async function recompress(
   }
 }
 
+/**
+ * The blobs made for `layers` in any compression (by materializeImage, recorded in the layer index): an
+ * image keeps them alive, so that a push or an export after a GC still compresses nothing.
+ */
+export async function madeBlobs(
+  index: LayerIndex,
+  layers: readonly Descriptor[],
+  diffIDs: readonly Digest[],
+  signal?: AbortSignal,
+): Promise<Digest[]> {
+  const sig = signal ? { signal } : {};
+  const out = new Set<Digest>();
+  for (const [i, layer] of layers.entries()) {
+    const lazy = layer.digest === diffIDs[i];
+    const keys = [`blob:${layer.digest}`, ...(lazy ? await index.sources(layer.digest, sig) : [])];
+    for (const key of keys) {
+      for (const c of COMPRESSIONS) {
+        const found = await index.get(key, c, sig);
+        if (found !== undefined && found.diffID === diffIDs[i]) out.add(found.descriptor.digest);
+      }
+    }
+  }
+  return [...out];
+}
+
 /** One layer as the manifest will list it (its blob in the content store). */
 async function materializeLayer(
   stores: MaterializeStores,
@@ -225,7 +251,7 @@ export async function materializeImage(
 ): Promise<Descriptor> {
   const { signal } = options;
   const compression = options.compression ?? 'gzip';
-  if (!['gzip', 'zstd', 'uncompressed'].includes(compression)) {
+  if (!COMPRESSIONS.includes(compression)) {
     throw new InvalidArgumentError(`unknown compression ${JSON.stringify(compression)}`);
   }
   if (!isManifestType(manifestDescriptor.mediaType)) {

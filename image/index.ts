@@ -20,5 +20,5 @@ export { exportDockerArchive } from './export-docker.js';
 export { pushImage } from './push.js';
 export type { PushOptions } from './push.js';
 export type { MaterializeOptions, MaterializeStores } from './blobs.js';
-export { lazyLayerSources, materializeImage } from './blobs.js';
+export { lazyLayerSources, madeBlobs, materializeImage } from './blobs.js';
 export type { ResolvedImage } from './store.js';

@@ -3,7 +3,7 @@
  * and written as an image with lazy layers (as a build does). materializeImage makes every blob in the
  * compression asked (digests and diffIDs verified), a second call diffs and writes nothing, a blob made
  * again has the same digest, force recompresses the imported base, a rebuild after all this still gives
- * the built digest, and fsck names a lazy layer whose snapshot is gone.
+ * the built digest, fsck names a lazy layer whose snapshot is gone, and a GC keeps what was made.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,7 +17,7 @@ import { commitImage } from '../../image/commit.js';
 import type { CommitResult } from '../../image/commit.js';
 import { importRootfs, openEngine } from '../../engine/index.js';
 import type { Engine } from '../../engine/index.js';
-import { fsck } from '../../engine/maintenance.js';
+import { fsck, gc } from '../../engine/maintenance.js';
 import { MediaType, jsonBytes } from '../../oci/index.js';
 import type { Descriptor, Digest, ImageConfig, Manifest } from '../../oci/index.js';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
@@ -238,5 +238,22 @@ describe.skipIf(!rootReady)('materializeImage with overlay snapshots', () => {
     await expect(
       materializeImage(engine, { ...built.manifest, mediaType: MediaType.ociIndex }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('keeps the blobs it made while the image lives: after a GC no layer is made again', async () => {
+    const made = await materializeImage(engine, built.manifest);
+    const layers = manifestOf(made).layers;
+    await gc(engine);
+    for (const layer of layers) expect((await engine.content.info(layer.digest)).size).toBe(layer.size);
+    const compare = vi.spyOn(engine.differ, 'compare');
+    try {
+      expect(await materializeImage(engine, built.manifest)).toEqual(made);
+      expect(await materializeImage(engine, built.manifest, { compression: 'uncompressed' })).toEqual(
+        built.manifest,
+      );
+      expect(compare).not.toHaveBeenCalled();
+    } finally {
+      compare.mockRestore();
+    }
   });
 });
