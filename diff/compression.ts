@@ -44,7 +44,8 @@ function digestOf(hash: Hash): Digest {
   return `sha256:${hash.digest('hex')}`;
 }
 
-function checkLevel(compression: Compression, level: number | undefined): number | undefined {
+/** `level` if it is one `compression` takes (undefined for none, or for an uncompressed layer). */
+export function checkLevel(compression: Compression, level: number | undefined): number | undefined {
   if (level === undefined || compression === 'uncompressed') return undefined;
   const max = compression === 'gzip' ? 9 : 19;
   const min = compression === 'gzip' ? 0 : 1;

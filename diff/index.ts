@@ -10,5 +10,6 @@ export { ChangeWriter, readXattrs } from './tar-writer.js';
 export type { ChangeKind } from './tar-writer.js';
 export { END_OF_ARCHIVE, ZERO_BLOCK, encodeHeader, padding } from './tar.js';
 export type { TarHeader } from './tar.js';
-export { openLayer } from './compression.js';
+export { checkLevel, openLayer } from './compression.js';
+export type { OpenedLayer } from './compression.js';
 export { UNCOMPRESSED_LABEL } from './differ.js';

@@ -19,9 +19,9 @@ import { randomBytes } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/index.js';
 import { reportStatus, throwIfAborted } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
-import type { ContentStore } from '../content/index.js';
-import type { Compression } from '../diff/index.js';
-import { LayerEncoder, UNCOMPRESSED_LABEL, openLayer } from '../diff/index.js';
+import type { ContentStore, ContentWriter } from '../content/index.js';
+import type { Compression, OpenedLayer } from '../diff/index.js';
+import { LayerEncoder, UNCOMPRESSED_LABEL, checkLevel, openLayer } from '../diff/index.js';
 import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
 import type { CommitStores } from './commit.js';
@@ -141,38 +141,48 @@ async function recompress(
   const found = await recorded(stores, key, compression, signal);
   if (found !== undefined) return found.descriptor;
   const sig = signal ? { signal } : {};
-  const writer = await stores.content.writer({ ref: `recompress-${randomBytes(6).toString('hex')}`, ...sig });
-  const encoder = new LayerEncoder({
-    compression,
-    ...(options.level === undefined ? {} : { level: options.level }),
-    sink: (chunk) => writer.write(chunk),
-  });
-  const opened = await openLayer(await stores.content.read(job.layer.digest, { verify: true, ...sig }));
+  const { digest, size, diffID } = await encodeBlob(stores.content, job.layer.digest, compression, options);
+  if (diffID !== job.diffID) {
+    throw new FailedPreconditionError(`layer ${job.layer.digest} holds ${diffID}, not ${job.diffID}`);
+  }
+  const descriptor = { mediaType: LAYER_TYPES.oci[compression], digest, size };
+  await stores.layers.put(key, { descriptor, diffID }, compression, sig);
+  return descriptor;
+}
+
+/** Writes the tar inside blob `source` (in any compression) again as a blob in `compression`. */
+async function encodeBlob(
+  content: ContentStore,
+  source: Digest,
+  compression: Compression,
+  options: Pick<MaterializeOptions, 'level' | 'signal'>,
+): Promise<{ digest: Digest; size: number; diffID: Digest }> {
+  const { signal } = options;
+  const sig = signal ? { signal } : {};
+  let opened: OpenedLayer | undefined;
+  let encoder: LayerEncoder | undefined;
+  let writer: ContentWriter | undefined;
   try {
+    opened = await openLayer(await content.read(source, { verify: true, ...sig }));
+    const out = (writer = await content.writer({
+      ref: `recompress-${randomBytes(6).toString('hex')}`,
+      ...sig,
+    }));
+    const level = options.level === undefined ? {} : { level: options.level };
+    encoder = new LayerEncoder({ compression, ...level, sink: (chunk) => out.write(chunk) });
     for await (const chunk of opened.chunks) {
       throwIfAborted(signal);
       await encoder.write(chunk as Buffer);
     }
     await opened.done();
     const encoded = await encoder.finish();
-    if (encoded.diffID !== job.diffID) {
-      throw new FailedPreconditionError(
-        `layer ${job.layer.digest} holds ${encoded.diffID}, not ${job.diffID}`,
-      );
-    }
-    const info = await writer.commit({
-      expected: encoded.digest,
-      size: encoded.size,
-      labels: { [UNCOMPRESSED_LABEL]: encoded.diffID },
-      ...sig,
-    });
-    const descriptor = { mediaType: LAYER_TYPES.oci[compression], digest: info.digest, size: info.size };
-    await stores.layers.put(key, { descriptor, diffID: encoded.diffID }, compression, sig);
-    return descriptor;
+    const labels = { [UNCOMPRESSED_LABEL]: encoded.diffID };
+    const info = await writer.commit({ expected: encoded.digest, size: encoded.size, labels, ...sig });
+    return { digest: info.digest, size: info.size, diffID: encoded.diffID };
   } catch (err) {
-    opened.destroy();
-    encoder.abort();
-    await writer.abort().catch(() => undefined);
+    opened?.destroy();
+    encoder?.abort();
+    await writer?.abort().catch(() => undefined);
     throw err;
   }
 }
@@ -254,6 +264,7 @@ export async function materializeImage(
   if (!COMPRESSIONS.includes(compression)) {
     throw new InvalidArgumentError(`unknown compression ${JSON.stringify(compression)}`);
   }
+  checkLevel(compression, options.level);
   if (!isManifestType(manifestDescriptor.mediaType)) {
     throw new InvalidArgumentError(
       `${manifestDescriptor.digest} is a ${manifestDescriptor.mediaType}, not a manifest`,

@@ -236,6 +236,11 @@ describe.skipIf(!rootReady)('materializeImage with overlay snapshots', () => {
       materializeImage(engine, built.manifest, { compression: 'brotli' as 'gzip' }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(
+      materializeImage(engine, built.manifest, { compression: 'zstd', level: 30 }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(
       materializeImage(engine, { ...built.manifest, mediaType: MediaType.ociIndex }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
