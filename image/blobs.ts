@@ -27,7 +27,6 @@ import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
 import type { CommitStores } from './commit.js';
 import { diffLayer, hasBlob, mapLimit } from './commit.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
-import { compressionOf } from './pull.js';
 
 export type MaterializeStores = Pick<CommitStores, 'content' | 'snapshotter' | 'differ' | 'layers'>;
 
@@ -221,7 +220,7 @@ async function materializeLayer(
   const { layer } = job;
   const lazy =
     layer.digest === job.diffID &&
-    compressionOf(layer.mediaType) === 'uncompressed' &&
+    knownCompression(layer.mediaType) === 'uncompressed' &&
     (await stores.layers.sources(job.diffID, options.signal ? { signal: options.signal } : {})).length > 0;
   if (lazy) {
     if (

@@ -86,7 +86,7 @@ export class LayerIndex {
   /** Records that `snapshot` (over its parent) makes the layer `diffID`; a no-op when it is known. */
   async addSource(diffID: Digest, snapshot: string, options: Options = {}): Promise<void> {
     const known = await this.sources(diffID, options);
-    if (known[0] === snapshot) return;
+    if (known.includes(snapshot)) return;
     const list = [snapshot, ...known.filter((s) => s !== snapshot)].slice(0, MAX_SOURCES);
     await atomicWriteFile(this.sourceFile(diffID), JSON.stringify(list), { ...options, durable: false });
   }

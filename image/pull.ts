@@ -166,8 +166,7 @@ function checkConfig(config: ImageConfig, manifest: Manifest, digest: Digest): r
   return diffIDs;
 }
 
-/** The compression a layer media type names (anything else is a plain tar). */
-export function compressionOf(mediaType: string): Compression {
+function compressionOf(mediaType: string): Compression {
   if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) return 'zstd';
   if (mediaType.endsWith('gzip')) return 'gzip';
   return 'uncompressed';
