@@ -2,7 +2,7 @@
 export type { ImportResult, ImportSource } from './import.js';
 export type { ImageMetadata } from './pull.js';
 export type { RegistryOptions } from './registry/transport.js';
-export type { ImageRecord } from './store.js';
+export type { ImageRecord, PutOptions } from './store.js';
 export { SNAPSHOT_LABEL, commitImage } from './commit.js';
 export { checkLocalDest, checkTarDest } from './export-dest.js';
 export { exportLocal } from './export-local.js';

@@ -26,6 +26,7 @@ import {
 } from './registry/index.js';
 import { RetryBudget } from '../http/index.js';
 import type { ImageRecord } from './store.js';
+import { repoDigestOf } from './store.js';
 import { unpackLayers } from './unpack.js';
 
 export type PullStores = ImportStores & { readonly layers: LayerIndex };
@@ -309,6 +310,8 @@ async function pull(
     });
   }
   await stores.content.put(bytes, { expected: descriptor.digest, signal });
-  const record = await stores.images.put(formatReference(ref), descriptor, { signal });
+  // The manifest's registry location: `image inspect`'s RepoDigests, `image ls --digests`.
+  const repoDigests = [repoDigestOf(formatReference(ref), descriptor)];
+  const record = await stores.images.put(formatReference(ref), descriptor, { signal, repoDigests });
   return { record, manifestDescriptor: descriptor, config };
 }

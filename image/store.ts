@@ -7,13 +7,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, TsbuildError } from '../core/index.js';
+import { InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
 import { atomicWriteFile, isTempName, KeyedMutex, readSmallFile } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
 import { hostPlatform, isIndexType, isManifestType, sha256Digest } from '../oci/index.js';
-import { normalizeReference } from '../oci/index.js';
+import { familiarReference, formatReference, normalizeReference } from '../oci/index.js';
+import { parseReference, repositoryOf } from '../oci/index.js';
 
 export interface ImageRecord {
   /** The normalised reference: `docker.io/library/busybox:latest`. */
@@ -23,6 +24,11 @@ export interface ImageRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Where a registry holds this target, as normalised digest references (`docker.io/library/busybox@sha256:…`):
+   * docker's RepoDigests. Set by a pull (or a push); dropped when the name moves to another target.
+   */
+  readonly repoDigests?: readonly string[];
 }
 
 export interface ResolvedImage {
@@ -35,6 +41,17 @@ export interface ResolvedImage {
 
 interface Options {
   readonly signal?: AbortSignal;
+}
+
+export interface PutOptions extends Options {
+  readonly labels?: Record<string, string>;
+  /** Registry locations of `target` to remember (`repo@digest`), beside those the name already has. */
+  readonly repoDigests?: readonly string[];
+}
+
+/** `name@digest` for the registry location of `target` under `name`'s repository, normalised. */
+export function repoDigestOf(name: string, target: Descriptor): string {
+  return `${repositoryOf(parseReference(name))}@${target.digest}`;
 }
 
 function fileFor(dir: string, name: string): string {
@@ -54,10 +71,11 @@ export class ImageStore {
 
   async get(name: string, options: Options = {}): Promise<ImageRecord> {
     options.signal?.throwIfAborted();
-    const normalized = normalizeReference(name);
-    const text = readSmallFile(fileFor(this.dir, normalized));
+    const ref = parseReference(name);
+    const text = readSmallFile(fileFor(this.dir, formatReference(ref)));
     if (text === undefined) {
-      throw new NotFoundError(`image ${normalized} not found`, { hint: 'see `tsbuild image ls`' });
+      // Docker's words, with the familiar name (`busybox:latest`).
+      throw new NotFoundError(`No such image: ${familiarReference(ref)}`, { hint: 'see `tsbuild image ls`' });
     }
     return JSON.parse(text) as ImageRecord;
   }
@@ -84,40 +102,59 @@ export class ImageStore {
   }
 
   /** Creates or moves `name` to `target`. The target's blob must be in the content store. */
-  async put(
-    name: string,
-    target: Descriptor,
-    options: Options & { labels?: Record<string, string> } = {},
-  ): Promise<ImageRecord> {
+  async put(name: string, target: Descriptor, options: PutOptions = {}): Promise<ImageRecord> {
     const normalized = normalizeReference(name);
+    const added = (options.repoDigests ?? []).map((r) => checkRepoDigest(r, target));
     await this.content.info(target.digest, options);
     return this.lock.run(normalized, async () => {
       const now = Date.now();
       let createdAt = now;
+      let existing: ImageRecord | undefined;
       try {
-        const existing = await this.get(normalized);
-        // The name already says this (a rebuild with no change): nothing to write.
-        if (sameRecord(existing, target, options.labels ?? {})) return existing;
+        existing = await this.get(normalized);
         createdAt = existing.createdAt;
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
+      // Registry locations belong to the target: a name that moves leaves them behind.
+      const kept = existing?.target.digest === target.digest ? (existing.repoDigests ?? []) : [];
+      const repoDigests = [...new Set([...kept, ...added])].sort();
+      // The name already says this (a rebuild with no change): nothing to write.
+      if (existing && sameRecord(existing, target, options.labels ?? {}, repoDigests)) return existing;
       const record: ImageRecord = {
         name: normalized,
         target,
         createdAt,
         updatedAt: now,
         labels: options.labels ?? {},
+        ...(repoDigests.length > 0 ? { repoDigests } : {}),
       };
       await atomicWriteFile(fileFor(this.dir, normalized), JSON.stringify(record, null, 2), options);
       return record;
     });
   }
 
-  /** Another name for the image `source` points at. */
+  /**
+   * Another name for the image `source` points at, as `docker tag`: `target` is a name with a tag (a
+   * digest reference names content, it cannot be moved). Labels and registry locations come along.
+   */
   async tag(source: string, target: string, options: Options = {}): Promise<ImageRecord> {
+    if (parseReference(target).digest !== undefined) {
+      throw new InvalidArgumentError(
+        `refusing to create a tag with a digest reference: ${JSON.stringify(target)}`,
+      );
+    }
     const record = await this.get(source, options);
-    return this.put(target, record.target, { ...options, labels: { ...record.labels } });
+    return this.put(target, record.target, {
+      ...options,
+      labels: { ...record.labels },
+      ...(record.repoDigests ? { repoDigests: record.repoDigests } : {}),
+    });
+  }
+
+  /** Every record whose target is `digest` (the names of one image, as docker's RepoTags), by name. */
+  async withTarget(digest: Digest, options: Options = {}): Promise<ImageRecord[]> {
+    return (await this.list(options)).filter((r) => r.target.digest === digest);
   }
 
   async delete(name: string, options: Options = {}): Promise<ImageRecord> {
@@ -177,10 +214,23 @@ export class ImageStore {
   }
 }
 
+/** `ref` normalised, once it is a digest reference to `target`. */
+function checkRepoDigest(ref: string, target: Descriptor): string {
+  const parsed = parseReference(ref);
+  if (parsed.digest !== target.digest || parsed.tag !== undefined) {
+    throw new InvalidArgumentError(`${JSON.stringify(ref)} is not a digest reference to ${target.digest}`);
+  }
+  return formatReference(parsed);
+}
+
 function sameRecord(
   record: ImageRecord,
   target: Descriptor,
   labels: Readonly<Record<string, string>>,
+  repoDigests: readonly string[],
 ): boolean {
-  return JSON.stringify([record.target, record.labels]) === JSON.stringify([target, labels]);
+  return (
+    JSON.stringify([record.target, record.labels, record.repoDigests ?? []]) ===
+    JSON.stringify([target, labels, repoDigests])
+  );
 }

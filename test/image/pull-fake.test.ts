@@ -131,6 +131,8 @@ describe.skipIf(!rootReady)('pullImage from a fake registry', () => {
       digest: img.manifest.digest,
     });
     expect(result.record.target.mediaType).toBe(MediaType.dockerManifest);
+    // Where the registry holds it: `image inspect`'s RepoDigests.
+    expect(result.record.repoDigests).toEqual([`${reg.host}/lib/app@${img.manifest.digest}`]);
     expect(result.config.rootfs.diff_ids).toEqual([img.diffID]);
     expect(reg.tokenRequests).toHaveLength(1);
     const layer = await stores.layers.get(img.diffID);
@@ -334,6 +336,7 @@ describe.skipIf(!rootReady)('pullImage from a fake registry', () => {
     const result = await pullImage(stores, { ref: `${reg.host}/multi:v1`, registry: fast });
     expect(result.record.target.digest).toBe(mine.manifest.digest);
     expect(result.record.target.platform?.architecture).toBe(hostPlatform().architecture);
+    expect(result.record.repoDigests).toEqual([`${reg.host}/multi@${mine.manifest.digest}`]);
     const paths = reg.requests.map((r) => r.path);
     expect(paths).toContain(`/v2/multi/manifests/${mine.manifest.digest}`);
     expect(paths).not.toContain(`/v2/multi/manifests/${theirs.manifest.digest}`);

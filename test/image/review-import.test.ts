@@ -36,6 +36,6 @@ describe('image import review', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(Error);
-    await expect(engine.images.get('corrupt:zstd')).rejects.toThrow(/not found/);
+    await expect(engine.images.get('corrupt:zstd')).rejects.toThrow(/No such image/);
   });
 });
