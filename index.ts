@@ -67,6 +67,7 @@ export type {
   EngineProgressEvent,
   FsckReport,
   GcSummary,
+  ImageHistoryItem,
   ImageImportOptions,
   ImageInspect,
   OnProgress,

@@ -176,9 +176,17 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
     .alias('list')
     .description('List images (SIZE is the compressed size of the config and layers).')
     .option('-q, --quiet', 'only image IDs')
+    .option('--digests', 'show digests: where a registry holds the image (known after a pull)')
     .option('--format <format>', 'table or json', 'table')
-    .addHelpText('after', examples(['tsbuild image ls', 'tsbuild image ls --format json | jq ".[].Name"']))
-    .action(async (options: { quiet?: boolean; format?: string }) => {
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild image ls',
+        'tsbuild image ls --digests',
+        'tsbuild image ls --format json | jq ".[].Name"',
+      ]),
+    )
+    .action(async (options: { quiet?: boolean; format?: string; digests?: boolean }) => {
       const { imageLs } = await import('./commands/image.js');
       await imageLs(options, globals());
     });
@@ -190,6 +198,38 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
     .action(async (names: string[]) => {
       const { imageInspect } = await import('./commands/image.js');
       await imageInspect(names, globals());
+    });
+  image
+    .command('tag')
+    .description('Give an image another name, as `docker tag`: TARGET points at the image SOURCE names.')
+    .argument('<source>', 'an image name in the store, for example busybox:latest')
+    .argument('<target>', 'the new name: [registry/]name[:tag] (a bare name gets :latest)')
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild image tag busybox:latest myapp:1.0',
+        'tsbuild image tag app 127.0.0.1:5000/team/app:v2',
+      ]),
+    )
+    .action(async (source: string, target: string) => {
+      const { imageTag } = await import('./commands/image-verbs.js');
+      await imageTag(source, target, globals());
+    });
+  image
+    .command('history')
+    .description(
+      "Show an image's steps, newest first, as `docker history` (SIZE is the layer's compressed size).",
+    )
+    .argument('<image>', 'image name')
+    .option('-q, --quiet', 'only image IDs (<missing> for the steps below the image)')
+    .option('--no-trunc', "don't truncate IDs and CREATED BY")
+    .addHelpText(
+      'after',
+      examples(['tsbuild image history busybox', 'tsbuild image history --no-trunc app:1.0']),
+    )
+    .action(async (name: string, options: { quiet?: boolean; trunc?: boolean }) => {
+      const { imageHistoryCommand } = await import('./commands/image-verbs.js');
+      await imageHistoryCommand(name, options, globals());
     });
   image
     .command('rm')

@@ -11,8 +11,8 @@ import { runImage } from '../runner/index.js';
 import type { RunImageOptions } from '../runner/index.js';
 import { build } from './build.js';
 import type { BuildResult } from './build.js';
-import { importRootfs, inspectImage } from './images.js';
-import type { ImageInspect, ImportRootfsOptions } from './images.js';
+import { imageHistory, importRootfs, inspectImage } from './images.js';
+import type { ImageHistoryItem, ImageInspect, ImportRootfsOptions } from './images.js';
 import { diskUsage, fsck, gc } from './maintenance.js';
 import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
 import type { EngineOptions } from './open.js';
@@ -53,7 +53,7 @@ export interface SignalOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The images in the engine's store, as `tsbuild image import|ls|inspect|rm` sees them. */
+/** The images in the engine's store, as `tsbuild image import|ls|inspect|rm|tag|history` sees them. */
 export interface EngineImages {
   /** Imports a root filesystem: a tar file (any compression), a directory, or `-` for stdin. */
   import(source: string, name: string, options?: ImageImportOptions): Promise<ImportResult>;
@@ -61,6 +61,10 @@ export interface EngineImages {
   inspect(name: string, options?: SignalOptions): Promise<ImageInspect>;
   /** Removes the image's name (its blobs and snapshots go at the next `prune`); returns the record removed. */
   rm(name: string, options?: SignalOptions): Promise<ImageRecord>;
+  /** Gives the image `source` names another name, as `docker tag`; returns the new record. */
+  tag(source: string, target: string, options?: SignalOptions): Promise<ImageRecord>;
+  /** The image's steps, newest first, as `docker history` (docker's API shape). */
+  history(name: string, options?: SignalOptions): Promise<ImageHistoryItem[]>;
 }
 
 export interface BuildEngine {
@@ -104,6 +108,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
       ),
     inspect: (name, { signal } = {}) => inspectImage(engine, name, signal),
     rm: (name, { signal } = {}) => engine.images.delete(name, signal ? { signal } : {}),
+    tag: (source, target, { signal } = {}) => engine.images.tag(source, target, signal ? { signal } : {}),
+    history: (name, { signal } = {}) => imageHistory(engine, name, signal),
   };
   return {
     root: engine.root,

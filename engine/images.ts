@@ -58,7 +58,10 @@ export interface ImageInspect {
   readonly Name: string;
   /** The config digest, as docker's image ID. */
   readonly Id: string;
+  /** Every name of this image (the records with the same target), familiar, as docker's. */
   readonly RepoTags: readonly string[];
+  /** Where registries hold it (`busybox@sha256:…`, familiar): known after a pull (or a push). */
+  readonly RepoDigests: readonly string[];
   readonly Digest: string;
   readonly Created?: string;
   readonly Architecture: string;
@@ -87,10 +90,14 @@ export async function inspectImage(
   const image = await engine.images.resolve(name, signal ? { signal } : {});
   const { config, manifest } = image;
   const chain = chainIDs(config.rootfs.diff_ids);
+  const names = await engine.images.withTarget(image.record.target.digest, signal ? { signal } : {});
+  const tagged = names.filter((r) => parseReference(r.name).tag !== undefined);
+  const repoDigests = new Set(names.flatMap((r) => r.repoDigests ?? []));
   return {
     Name: image.record.name,
     Id: image.configDescriptor.digest,
-    RepoTags: [familiarName(image.record.name)],
+    RepoTags: tagged.map((r) => familiarName(r.name)),
+    RepoDigests: [...repoDigests].sort().map(familiarName),
     Digest: image.manifestDescriptor.digest,
     ...(config.created ? { Created: config.created } : {}),
     Architecture: config.architecture,
@@ -104,4 +111,47 @@ export async function inspectImage(
     Layers: manifest.layers,
     Snapshot: chain[chain.length - 1] ?? '',
   };
+}
+
+/** One step of an image's history, newest first, in the shape of docker's `GET /images/{name}/history`. */
+export interface ImageHistoryItem {
+  /** The image ID on the newest step; `<missing>` on the others (no image of their own), as docker. */
+  readonly Id: string;
+  /** Seconds since the epoch; 0 when the config does not say. */
+  readonly Created: number;
+  readonly CreatedBy: string;
+  /** The image's names, on the newest step only. */
+  readonly Tags: readonly string[];
+  /** The step's layer size in bytes (compressed, as `image ls`'s SIZE); 0 for a step without a layer. */
+  readonly Size: number;
+  readonly Comment: string;
+}
+
+/** `tsbuild image history`: the image's steps with their layers, newest first. */
+export async function imageHistory(
+  engine: Engine,
+  name: string,
+  signal?: AbortSignal,
+): Promise<ImageHistoryItem[]> {
+  const image = await inspectImage(engine, name, signal);
+  // Without a history (an image another tool wrote), one step per layer, as docker shows it.
+  const steps: readonly HistoryEntry[] =
+    image.History.length > 0 ? image.History : image.Layers.map(() => ({}));
+  let layer = 0;
+  const items = steps.map((step): ImageHistoryItem => {
+    const size = step.empty_layer === true ? 0 : (image.Layers[layer++]?.size ?? 0);
+    const created = step.created === undefined ? NaN : Date.parse(step.created);
+    return {
+      Id: '<missing>',
+      Created: Number.isNaN(created) ? 0 : Math.floor(created / 1000),
+      CreatedBy: step.created_by ?? '',
+      Tags: [],
+      Size: size,
+      Comment: step.comment ?? '',
+    };
+  });
+  items.reverse();
+  const [newest] = items;
+  if (newest) items[0] = { ...newest, Id: image.Id, Tags: image.RepoTags };
+  return items;
 }

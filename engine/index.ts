@@ -4,8 +4,8 @@
  */
 export { openEngine } from './open.js';
 export type { Engine, EngineOptions } from './open.js';
-export { importRootfs, inspectImage, familiarName } from './images.js';
-export type { ImageInspect, ImportRootfsOptions } from './images.js';
+export { imageHistory, importRootfs, inspectImage, familiarName } from './images.js';
+export type { ImageHistoryItem, ImageInspect, ImportRootfsOptions } from './images.js';
 export { diskUsage, gc, fsck } from './maintenance.js';
 export type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
 export { solve } from './solve.js';

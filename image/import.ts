@@ -56,6 +56,8 @@ export interface ImportOptions {
 
 export interface ImportResult {
   readonly record: ImageRecord;
+  /** The config: its digest is the image ID, as `docker import` prints it and `image ls` shows it. */
+  readonly config: Descriptor;
   readonly layer: Descriptor;
   readonly diffID: Digest;
   readonly snapshot: string;
@@ -257,10 +259,15 @@ export async function importImage(
     history: [{ created, created_by: 'tsbuild image import', comment: options.message ?? 'imported' }],
   };
   const configInfo = await stores.content.put(jsonBytes(config), signal ? { signal } : {});
+  const configDescriptor = {
+    mediaType: MediaType.ociConfig,
+    digest: configInfo.digest,
+    size: configInfo.size,
+  };
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: configInfo.digest, size: configInfo.size },
+    config: configDescriptor,
     layers: [layer],
   };
   const manifestInfo = await stores.content.put(jsonBytes(manifest), signal ? { signal } : {});
@@ -270,5 +277,5 @@ export async function importImage(
     size: manifestInfo.size,
   };
   const record = await stores.images.put(options.name, target, signal ? { signal } : {});
-  return { record, layer, diffID, snapshot };
+  return { record, config: configDescriptor, layer, diffID, snapshot };
 }

@@ -1,5 +1,7 @@
 /** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
 import { diskUsage, familiarName, fsck, gc, importRootfs, inspectImage } from '../../engine/index.js';
+import type { ImageInspect } from '../../engine/index.js';
+import { familiarReference, parseReference } from '../../oci/index.js';
 import type { ProgressEvent } from '../../core/index.js';
 import { reportStep } from '../../core/index.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
@@ -17,7 +19,7 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
 }
 
-function ago(ms: number): string {
+export function ago(ms: number): string {
   const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
   if (s < 60) return `${s} seconds ago`;
   if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
@@ -25,7 +27,8 @@ function ago(ms: number): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-function table(rows: string[][]): string {
+/** Docker's table: columns padded to their widest cell plus three spaces. */
+export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   return (
     rows
@@ -67,7 +70,8 @@ export async function imageImport(
       throw error;
     }
     await renderer.close({});
-    process.stdout.write(`${result.record.target.digest}\n`);
+    // The image ID, as `docker import` prints it and `image ls` shows it.
+    process.stdout.write(`${result.config.digest}\n`);
     process.stderr.write(
       `imported ${familiarName(result.record.name)}: layer ${result.layer.digest.slice(7, 19)} ` +
         `(${formatBytes(result.layer.size)}), snapshot ${result.snapshot.slice(7, 19)}\n`,
@@ -75,8 +79,16 @@ export async function imageImport(
   });
 }
 
+/** `repo`, `tag` and `digest` columns of one `image ls` row: `<none>` where the name has none. */
+function lsColumns(image: ImageInspect): { repo: string; tag: string; digest: string } {
+  const ref = parseReference(image.Name);
+  const repo = familiarReference({ domain: ref.domain, path: ref.path });
+  const known = ref.digest ?? image.RepoDigests.find((d) => d.startsWith(`${repo}@`))?.slice(repo.length + 1);
+  return { repo, tag: ref.tag ?? '<none>', digest: known ?? '<none>' };
+}
+
 export async function imageLs(
-  options: { quiet?: boolean; format?: string },
+  options: { quiet?: boolean; format?: string; digests?: boolean },
   globals: GlobalOptions,
 ): Promise<void> {
   await withEngine(globals, async (engine) => {
@@ -89,17 +101,14 @@ export async function imageLs(
       process.stdout.write(images.map((i) => i.Id.slice(7, 19) + '\n').join(''));
       return;
     }
-    const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
+    const digests = options.digests === true;
+    const rows = [['REPOSITORY', 'TAG', ...(digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE']];
     for (const image of images) {
-      const familiar = familiarName(image.Name);
-      const colon = familiar.lastIndexOf(':');
-      const [repo, tag] =
-        colon > familiar.lastIndexOf('/')
-          ? [familiar.slice(0, colon), familiar.slice(colon + 1)]
-          : [familiar, '<none>'];
+      const { repo, tag, digest } = lsColumns(image);
       rows.push([
         repo,
         tag,
+        ...(digests ? [digest] : []),
         image.Id.slice(7, 19),
         image.Created ? ago(Date.parse(image.Created)) : '',
         formatBytes(image.Size),
