@@ -11,7 +11,7 @@ import { runImage } from '../runner/index.js';
 import type { RunImageOptions } from '../runner/index.js';
 import { build } from './build.js';
 import type { BuildResult } from './build.js';
-import { imageHistory, importRootfs, inspectImage } from './images.js';
+import { imageHistory, importRootfs, inspectImage, inspectImages } from './images.js';
 import type { ImageHistoryItem, ImageInspect, ImportRootfsOptions } from './images.js';
 import { diskUsage, fsck, gc } from './maintenance.js';
 import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
@@ -102,10 +102,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
   const images: EngineImages = {
     import: (source, name, { onProgress, ...rest } = {}) =>
       importRootfs(engine, source, name, { ...rest, ...progressTo(onProgress) }),
-    list: async ({ signal } = {}) =>
-      Promise.all(
-        (await engine.images.list(signal ? { signal } : {})).map((r) => inspectImage(engine, r.name, signal)),
-      ),
+    list: ({ signal } = {}) => inspectImages(engine, signal),
     inspect: (name, { signal } = {}) => inspectImage(engine, name, signal),
     rm: (name, { signal } = {}) => engine.images.delete(name, signal ? { signal } : {}),
     tag: (source, target, { signal } = {}) => engine.images.tag(source, target, signal ? { signal } : {}),

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
-import type { ImportResult, ImportSource } from '../image/index.js';
+import type { ImageRecord, ImportResult, ImportSource } from '../image/index.js';
 import { importImage } from '../image/index.js';
 import type { ContainerConfig, HistoryEntry } from '../oci/index.js';
 import { chainIDs } from '../oci/index.js';
@@ -87,10 +87,29 @@ export async function inspectImage(
   name: string,
   signal?: AbortSignal,
 ): Promise<ImageInspect> {
+  return inspectAmong(engine, name, undefined, signal);
+}
+
+/** Every image in the store, inspected, by name: the records are read once for all of them. */
+export async function inspectImages(engine: Engine, signal?: AbortSignal): Promise<ImageInspect[]> {
+  const records = await engine.images.list(signal ? { signal } : {});
+  return Promise.all(records.map((r) => inspectAmong(engine, r.name, records, signal)));
+}
+
+/** `name` inspected; its other names are found among `records` (read from the store when not given). */
+async function inspectAmong(
+  engine: Engine,
+  name: string,
+  records: readonly ImageRecord[] | undefined,
+  signal?: AbortSignal,
+): Promise<ImageInspect> {
   const image = await engine.images.resolve(name, signal ? { signal } : {});
   const { config, manifest } = image;
   const chain = chainIDs(config.rootfs.diff_ids);
-  const names = await engine.images.withTarget(image.record.target.digest, signal ? { signal } : {});
+  const target = image.record.target.digest;
+  const names = records
+    ? records.filter((r) => r.target.digest === target)
+    : await engine.images.withTarget(target, signal ? { signal } : {});
   const tagged = names.filter((r) => parseReference(r.name).tag !== undefined);
   const repoDigests = new Set(names.flatMap((r) => r.repoDigests ?? []));
   return {

@@ -4,7 +4,7 @@
  */
 export { openEngine } from './open.js';
 export type { Engine, EngineOptions } from './open.js';
-export { imageHistory, importRootfs, inspectImage, familiarName } from './images.js';
+export { imageHistory, importRootfs, inspectImage, inspectImages, familiarName } from './images.js';
 export type { ImageHistoryItem, ImageInspect, ImportRootfsOptions } from './images.js';
 export { diskUsage, gc, fsck } from './maintenance.js';
 export type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';

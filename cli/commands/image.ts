@@ -1,5 +1,13 @@
 /** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
-import { diskUsage, familiarName, fsck, gc, importRootfs, inspectImage } from '../../engine/index.js';
+import {
+  diskUsage,
+  familiarName,
+  fsck,
+  gc,
+  importRootfs,
+  inspectImage,
+  inspectImages,
+} from '../../engine/index.js';
 import type { ImageInspect } from '../../engine/index.js';
 import { familiarReference, parseReference } from '../../oci/index.js';
 import type { ProgressEvent } from '../../core/index.js';
@@ -92,7 +100,7 @@ export async function imageLs(
   globals: GlobalOptions,
 ): Promise<void> {
   await withEngine(globals, async (engine) => {
-    const images = await Promise.all((await engine.images.list()).map((r) => inspectImage(engine, r.name)));
+    const images = await inspectImages(engine);
     if (options.format === 'json') {
       process.stdout.write(JSON.stringify(images, null, 2) + '\n');
       return;
