@@ -76,6 +76,8 @@ export type {
 } from './engine/index.js';
 export type { ImportResult } from './image/index.js';
 export type { ImageRecord } from './image/index.js';
+export type { LoadResult, LoadedImage } from './image/index.js';
+export type { ImageLoadOptions } from './engine/index.js';
 export { normalizeReference, parseReference, familiarReference } from './oci/index.js';
 export * as llb from './llb/index.js';
 export type { CheckWarning } from './frontend/index.js';

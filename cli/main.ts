@@ -172,6 +172,21 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
       await imageImport(source, name, options, globals());
     });
   image
+    .command('load')
+    .description(
+      'Load images from a docker or OCI archive (docker save, podman save, skopeo copy), as `docker load`.',
+    )
+    .option('-i, --input <file>', 'read from a tar archive file instead of stdin')
+    .option('-q, --quiet', 'suppress the progress output')
+    .addHelpText(
+      'after',
+      examples(['tsbuild image load -i busybox.tar', 'docker save app | tsbuild image load']),
+    )
+    .action(async (options: { input?: string; quiet?: boolean }) => {
+      const { imageLoad } = await import('./commands/image-load.js');
+      await imageLoad(options, globals());
+    });
+  image
     .command('ls')
     .alias('list')
     .description('List images (SIZE is the compressed size of the config and layers).')

@@ -4,15 +4,16 @@
  */
 import type { LogEvent, ProgressEvent, ProgressWriter } from '../core/index.js';
 import { logBytes } from '../core/index.js';
-import type { ImportResult } from '../image/index.js';
+import type { ImportResult, LoadResult } from '../image/index.js';
+import type { Readable } from 'node:stream';
 import type { ImageRecord } from '../image/index.js';
 import type { Definition } from '../llb/index.js';
 import { runImage } from '../runner/index.js';
 import type { RunImageOptions } from '../runner/index.js';
 import { build } from './build.js';
 import type { BuildResult } from './build.js';
-import { imageHistory, importRootfs, inspectImage, inspectImages } from './images.js';
-import type { ImageHistoryItem, ImageInspect, ImportRootfsOptions } from './images.js';
+import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
+import type { ImageHistoryItem, ImageInspect, ImportRootfsOptions, LoadArchiveOptions } from './images.js';
 import { diskUsage, fsck, gc } from './maintenance.js';
 import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
 import type { EngineOptions } from './open.js';
@@ -49,6 +50,11 @@ export interface ImageImportOptions extends Omit<ImportRootfsOptions, 'progress'
   readonly onProgress?: OnProgress;
 }
 
+export interface ImageLoadOptions extends Omit<LoadArchiveOptions, 'progress'> {
+  /** The load's status events (reading the archive, extracting each layer). */
+  readonly onProgress?: OnProgress;
+}
+
 export interface SignalOptions {
   readonly signal?: AbortSignal;
 }
@@ -57,6 +63,8 @@ export interface SignalOptions {
 export interface EngineImages {
   /** Imports a root filesystem: a tar file (any compression), a directory, or `-` for stdin. */
   import(source: string, name: string, options?: ImageImportOptions): Promise<ImportResult>;
+  /** Loads the images of a docker or OCI archive (`docker save`, `skopeo copy`): a file, `-` for stdin, or a stream. */
+  load(source: string | Readable, options?: ImageLoadOptions): Promise<LoadResult>;
   list(options?: SignalOptions): Promise<ImageInspect[]>;
   inspect(name: string, options?: SignalOptions): Promise<ImageInspect>;
   /** Removes the image's name (its blobs and snapshots go at the next `prune`); returns the record removed. */
@@ -102,6 +110,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
   const images: EngineImages = {
     import: (source, name, { onProgress, ...rest } = {}) =>
       importRootfs(engine, source, name, { ...rest, ...progressTo(onProgress) }),
+    load: (source, { onProgress, ...rest } = {}) =>
+      loadArchive(engine, source, { ...rest, ...progressTo(onProgress) }),
     list: ({ signal } = {}) => inspectImages(engine, signal),
     inspect: (name, { signal } = {}) => inspectImage(engine, name, signal),
     rm: (name, { signal } = {}) => engine.images.delete(name, signal ? { signal } : {}),

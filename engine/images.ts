@@ -1,11 +1,12 @@
 /** Image-level operations over the shared stores: import a root filesystem, inspect an image. */
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
-import type { ImageRecord, ImportResult, ImportSource } from '../image/index.js';
-import { importImage } from '../image/index.js';
+import type { ImageRecord, ImportResult, ImportSource, LoadResult } from '../image/index.js';
+import { importImage, loadImages } from '../image/index.js';
 import type { ContainerConfig, HistoryEntry } from '../oci/index.js';
 import { chainIDs } from '../oci/index.js';
 import { familiarReference, parseReference } from '../oci/index.js';
@@ -173,4 +174,40 @@ export async function imageHistory(
   const [newest] = items;
   if (newest) items[0] = { ...newest, Id: image.Id, Tags: image.RepoTags };
   return items;
+}
+
+export interface LoadArchiveOptions {
+  readonly signal?: AbortSignal;
+  /** The load's status lines (reading the archive, extracting each layer), for the caller's vertex. */
+  readonly progress?: ProgressWriter;
+}
+
+/**
+ * `tsbuild image load`: the images of a docker or OCI archive; `source` is a file, `-` for stdin, or a
+ * stream. The archive is read once, never held in memory.
+ */
+export async function loadArchive(
+  engine: Engine,
+  source: string | Readable,
+  options: LoadArchiveOptions = {},
+): Promise<LoadResult> {
+  let stream: Readable;
+  if (source instanceof Readable) stream = source;
+  else if (source === '-') stream = process.stdin;
+  else {
+    try {
+      if (!(await stat(source)).isFile()) throw new Error('not a file');
+    } catch (cause) {
+      throw new InvalidArgumentError(`cannot read ${source}: ${(cause as Error).message}`, { cause });
+    }
+    stream = createReadStream(source);
+  }
+  const sourceName = typeof source !== 'string' ? 'stream' : source === '-' ? 'stdin' : source;
+  const common = {
+    sourceName,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
+  };
+  // Blobs and snapshots are unreferenced until the names are written: keep GC out meanwhile.
+  return engine.gcLock.shared(() => loadImages(engine, stream, common), options.signal);
 }

@@ -26,3 +26,6 @@ export type {
   OnProgress,
   SignalOptions,
 } from './api.js';
+export { loadArchive } from './images.js';
+export type { LoadArchiveOptions } from './images.js';
+export type { ImageLoadOptions } from './api.js';

@@ -91,7 +91,7 @@ function parseJSON<T>(bytes: Buffer, what: string): T {
   }
 }
 
-function checkDescriptor(d: unknown, what: string): Descriptor {
+export function checkDescriptor(d: unknown, what: string): Descriptor {
   const desc = d as Partial<Descriptor> | null;
   if (
     desc === null ||
@@ -156,7 +156,7 @@ async function resolveManifest(
   return { descriptor, bytes, manifest };
 }
 
-function checkConfig(config: ImageConfig, manifest: Manifest, digest: Digest): readonly Digest[] {
+export function checkConfig(config: ImageConfig, manifest: Manifest, digest: Digest): readonly Digest[] {
   const diffIDs = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIDs) || !diffIDs.every((d) => typeof d === 'string' && DIGEST_RE.test(d))) {
     throw invalid(`config ${digest} has no valid rootfs.diff_ids`);
@@ -167,7 +167,7 @@ function checkConfig(config: ImageConfig, manifest: Manifest, digest: Digest): r
   return diffIDs;
 }
 
-function compressionOf(mediaType: string): Compression {
+export function compressionOf(mediaType: string): Compression {
   if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) return 'zstd';
   if (mediaType.endsWith('gzip')) return 'gzip';
   return 'uncompressed';
