@@ -17,7 +17,7 @@ import {
 import { normalizeReference, sha256Digest } from '../oci/index.js';
 import type { ArchiveBlob, ArchiveMembers } from './load-archive.js';
 import { memberName } from './load-archive.js';
-import { checkConfig, checkDescriptor } from './pull.js';
+import { checkConfig, checkDescriptor, parseJSON } from './pull.js';
 import { selectManifest } from './registry/index.js';
 
 export interface ImagePlan {
@@ -37,14 +37,6 @@ interface Signal {
 
 function bad(message: string): InvalidArgumentError {
   return new InvalidArgumentError(`image archive: ${message}`);
-}
-
-function parseJSON<T>(bytes: Buffer, what: string): T {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as T;
-  } catch {
-    throw bad(`${what} is not valid JSON`);
-  }
 }
 
 /** A blob of the content store, read whole and verified (manifests, indexes, configs: a few KB). */

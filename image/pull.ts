@@ -83,7 +83,7 @@ function invalid(what: string): RegistryError {
   return new RegistryError('FAILED_PRECONDITION', what);
 }
 
-function parseJSON<T>(bytes: Buffer, what: string): T {
+export function parseJSON<T>(bytes: Buffer, what: string): T {
   try {
     return JSON.parse(bytes.toString('utf8')) as T;
   } catch (cause) {

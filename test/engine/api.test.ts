@@ -58,7 +58,15 @@ describe.skipIf(!canRun)('createEngine', () => {
     expect(Object.keys(engine).sort()).toEqual(
       ['build', 'close', 'du', 'fsck', 'images', 'prune', 'root', 'run', 'solve', 'withSnapshotDir'].sort(),
     );
-    expect(Object.keys(engine.images).sort()).toEqual(['history', 'import', 'inspect', 'list', 'rm', 'tag']);
+    expect(Object.keys(engine.images).sort()).toEqual([
+      'history',
+      'import',
+      'inspect',
+      'list',
+      'load',
+      'rm',
+      'tag',
+    ]);
   });
 
   it('imports, lists, inspects, runs, removes and prunes images', async () => {
