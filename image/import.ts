@@ -71,7 +71,7 @@ function startsWith(buf: Buffer, magic: number[]): boolean {
 }
 
 /** The first bytes of a stream, put back so that the stream still yields everything. */
-async function peek(stream: Readable): Promise<Buffer> {
+export async function peek(stream: Readable): Promise<Buffer> {
   for (;;) {
     const chunk = stream.read() as Buffer | null;
     if (chunk !== null) {
@@ -91,7 +91,7 @@ async function peek(stream: Readable): Promise<Buffer> {
 }
 
 /** A duplex that decompresses gzip or zstd (chosen by the magic bytes) or passes a plain tar through. */
-function decompressorFor(magic: Buffer): Duplex {
+export function decompressorFor(magic: Buffer): Duplex {
   if (startsWith(magic, GZIP)) return createGunzip();
   if (startsWith(magic, ZSTD)) {
     const child = spawn('zstd', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'ignore'] });

@@ -1,5 +1,5 @@
 /**
- * Reading an image archive (a docker archive or an OCI archive) once, as a stream: the small metadata
+ * Reading an image archive (a docker archive or an OCI archive; plain, gzip or zstd) once, as a stream: the small metadata
  * members (`manifest.json`, `repositories`, `index.json`, `oci-layout`) are kept in memory; every other
  * regular file streams into the content store as a blob, hashed as it goes (a member named
  * `blobs/sha256/<hex>` is verified against that name), and, for the layers of a docker archive, the
@@ -19,6 +19,7 @@ import type { ContentStore, ContentWriter } from '../content/index.js';
 import { TarParser } from '../diff/index.js';
 import type { TarHeader } from '../diff/index.js';
 import type { Digest } from '../oci/index.js';
+import { decompressorFor, peek } from './import.js';
 
 /** A regular member of the archive, now a blob in the content store. */
 export interface ArchiveBlob {
@@ -233,7 +234,9 @@ export async function readArchive(
     },
   });
   try {
-    await pipeline(stream, sink, ...(signal ? [{ signal }] : []));
+    // A compressed archive (`docker save | gzip`) is read as docker load reads it.
+    const decompress = decompressorFor(await peek(stream));
+    await pipeline(stream, decompress, sink, ...(signal ? [{ signal }] : []));
     if (!parser.ended) throw bad('unexpected end of the archive (truncated)');
   } catch (err) {
     await collector.abort();

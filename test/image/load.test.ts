@@ -98,6 +98,15 @@ describe.skipIf(!ready)('tsbuild image load', () => {
     expect(inspect[0].Layers).toHaveLength(1);
   });
 
+  it.each([['gzip'], ['zstd']])('reads a %s-compressed archive, and refuses it truncated', (tool) => {
+    const whole = execFileSync(tool, ['-c', join(work, 'docker.tar')], { maxBuffer: 1 << 30 });
+    const root = freshRoot();
+    expect(tsbuild(root, ['image', 'load', '-q'], whole).stdout).toBe('Loaded image: busybox:docker\n');
+    const truncated = join(work, `truncated.tar.${tool}`);
+    writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length / 2)));
+    expectLoadRefused(truncated, /unexpected end of file|decompression failed/);
+  });
+
   it('loads gzip layers of a docker archive (their diffIDs computed uncompressed)', () => {
     const archive = rewrite('docker.tar', 'gzip.tar', (dir) => {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
