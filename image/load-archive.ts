@@ -53,6 +53,9 @@ const OTHER_COMPRESSIONS = [
   [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], // xz
 ];
 
+/** The longest magic number looked for. */
+const MAGIC_LENGTH = 6;
+
 /** True when `head` starts like a compressed stream other than gzip (its diffID is not computed). */
 function startsCompressed(head: Buffer): boolean {
   return OTHER_COMPRESSIONS.some((magic) => magic.every((b, i) => head[i] === b));
@@ -73,6 +76,8 @@ class BlobSink {
   private first = true;
   private gzip = false;
   private head = Buffer.alloc(0);
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
 
   constructor(
     private readonly writer: ContentWriter,
@@ -80,9 +85,25 @@ class BlobSink {
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
-    if (this.first) this.start(chunk);
+    if (this.first) {
+      // The compression is told by the first bytes, which may come in more than one piece.
+      this.pending.push(Buffer.from(chunk));
+      this.pendingSize += chunk.length;
+      if (this.pendingSize < MAGIC_LENGTH) return;
+      await this.flushPending();
+      return;
+    }
     await this.feed(chunk);
     await this.writer.write(chunk);
+  }
+
+  private async flushPending(): Promise<void> {
+    const head = Buffer.concat(this.pending);
+    this.pending = [];
+    this.start(head);
+    if (head.length === 0) return;
+    await this.feed(head);
+    await this.writer.write(head);
   }
 
   /** Hands `chunk` to the gunzip on the side; a gunzip that failed (not gzip after all) is left alone. */
@@ -100,7 +121,7 @@ class BlobSink {
 
   private start(chunk: Buffer): void {
     this.first = false;
-    this.head = Buffer.from(chunk.subarray(0, 6));
+    this.head = Buffer.from(chunk.subarray(0, MAGIC_LENGTH));
     this.gzip = chunk[0] === 0x1f && chunk[1] === 0x8b;
     if (!this.gzip) return;
     const hash = createHash('sha256');
@@ -117,6 +138,7 @@ class BlobSink {
   }
 
   async end(): Promise<ArchiveBlob> {
+    if (this.first) await this.flushPending();
     let diffID: Digest | undefined;
     if (this.gunzip && this.uncompressed) {
       if (!this.gunzip.destroyed) this.gunzip.end();

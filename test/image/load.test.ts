@@ -6,9 +6,18 @@
  * archive, a manifest naming a link; each leaves no image behind.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../index.js';
 import { hostPlatform, sha256Digest } from '../../oci/index.js';
@@ -47,6 +56,19 @@ function rewrite(archive: string, out: string, edit: (dir: string) => void): str
   edit(dir);
   execFileSync('tar', ['-cf', join(work, out), '-C', dir, '.']);
   return join(work, out);
+}
+
+/** skopeo's docker archive with its layers gzipped (docker load takes those), made once. */
+function gzipArchive(): string {
+  const path = join(work, 'gzip.tar');
+  if (existsSync(path)) return path;
+  return rewrite('docker.tar', 'gzip.tar', (dir) => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    for (const layer of manifest[0].Layers as string[]) {
+      execFileSync('gzip', ['-n', join(dir, layer)]);
+      execFileSync('mv', [join(dir, `${layer}.gz`), join(dir, layer)]);
+    }
+  });
 }
 
 function expectLoadRefused(archive: string, message: RegExp): void {
@@ -108,13 +130,7 @@ describe.skipIf(!ready)('tsbuild image load', () => {
   });
 
   it('loads gzip layers of a docker archive (their diffIDs computed uncompressed)', () => {
-    const archive = rewrite('docker.tar', 'gzip.tar', (dir) => {
-      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-      for (const layer of manifest[0].Layers as string[]) {
-        execFileSync('gzip', ['-n', join(dir, layer)]);
-        execFileSync('mv', [join(dir, `${layer}.gz`), join(dir, layer)]);
-      }
-    });
+    const archive = gzipArchive();
     const root = freshRoot();
     expect(tsbuild(root, ['image', 'load', '-q', '-i', archive]).stdout).toBe(
       'Loaded image: busybox:docker\n',
@@ -122,6 +138,26 @@ describe.skipIf(!ready)('tsbuild image load', () => {
     const inspect = JSON.parse(tsbuild(root, ['image', 'inspect', 'busybox:docker']).stdout);
     expect(inspect[0].Layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
     expect(tsbuild(root, ['run', 'busybox:docker', 'echo', 'gz']).stdout).toBe('gz\n');
+  });
+
+  it('tells a gzip layer by its first bytes when they come one at a time (Node API, odd pieces)', async () => {
+    const archive = readFileSync(gzipArchive());
+    // Pieces of 1 and 511 bytes: every member's content starts with a 1-byte piece.
+    const pieces = function* (): Generator<Buffer> {
+      for (let o = 0; o < archive.length; o += 512) {
+        yield archive.subarray(o, o + 1);
+        if (o + 1 < archive.length) yield archive.subarray(o + 1, o + 512);
+      }
+    };
+    const engine = await createEngine({ root: freshRoot() });
+    try {
+      const result = await engine.images.load(Readable.from(pieces()));
+      const info = await engine.images.inspect('busybox:docker');
+      expect(info.Digest).toBe(result.images[0]?.manifest.digest);
+      expect(info.Layers[0]?.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
+    } finally {
+      await engine.close();
+    }
   });
 
   it('names an image only from a full reference: a bare ref.name tag gives the image ID', () => {
