@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Gunzip } from 'node:zlib';
-import { InvalidArgumentError, isCorruptCompressedData } from '../core/index.js';
+import { InvalidArgumentError, cancelled, isCorruptCompressedData } from '../core/index.js';
 import type { ContentStore, ContentWriter } from '../content/index.js';
 import { TarParser } from '../diff/index.js';
 import type { TarHeader } from '../diff/index.js';
@@ -262,7 +262,7 @@ export async function readArchive(
     if (!parser.ended) throw bad('unexpected end of the archive (truncated)');
   } catch (err) {
     await collector.abort();
-    if (signal?.aborted) throw err;
+    if (signal?.aborted) throw cancelled(signal);
     if (err instanceof InvalidArgumentError) throw err;
     if (isCorruptCompressedData(err)) throw bad(`corrupt compressed data (${(err as Error).message})`, err);
     throw err;

@@ -6,7 +6,7 @@
  * not match its own digests leaves no image behind (only unreferenced blobs, which `prune` collects).
  */
 import type { Readable } from 'node:stream';
-import { reportStatus } from '../core/index.js';
+import { cancelled, reportStatus } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 import { readArchive } from './load-archive.js';
@@ -58,6 +58,15 @@ export async function loadImages(
   stream: Readable,
   options: LoadOptions = {},
 ): Promise<LoadResult> {
+  try {
+    return await load(stores, stream, options);
+  } catch (err) {
+    if (options.signal?.aborted) throw cancelled(options.signal);
+    throw err;
+  }
+}
+
+async function load(stores: PullStores, stream: Readable, options: LoadOptions): Promise<LoadResult> {
   const { signal } = options;
   const sig = signal ? { signal } : {};
   const members = await reportStatus(

@@ -210,6 +210,24 @@ describe.skipIf(!ready)('tsbuild image load', () => {
     }
   });
 
+  it('an abort while the archive streams ends the load with nothing named and no ingest left', async () => {
+    const root = freshRoot();
+    const bytes = readFileSync(join(work, 'oci.tar'));
+    const stalled = new Readable({ read() {} });
+    stalled.push(bytes.subarray(0, 200_000));
+    const controller = new AbortController();
+    const engine = await createEngine({ root });
+    try {
+      const load = engine.images.load(stalled, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 300);
+      await expect(load).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(await engine.images.list()).toEqual([]);
+    } finally {
+      await engine.close();
+    }
+    expect(readdirSync(join(root, 'content', 'ingest'))).toEqual([]);
+  });
+
   it('refuses a tampered blob of an OCI archive', () => {
     const archive = rewrite('oci.tar', 'tampered-oci.tar', (dir) => {
       const blobs = join(dir, 'blobs/sha256');
