@@ -2,6 +2,7 @@
 export type * from './types.js';
 export { createContentStore, LocalContentStore } from './store.js';
 export type { ContentStoreOptions } from './store.js';
+export { readBlob, readJSONBlob } from './read.js';
 export { cleanupContentStore, verifyContentStore } from './verify.js';
 export type {
   CleanupOptions,

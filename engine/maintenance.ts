@@ -4,18 +4,11 @@ import { SNAPSHOT_LABEL, lazyLayerSources, madeBlobs } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs, isIndexType } from '../oci/index.js';
 import type { ImageIndex, Manifest } from '../oci/index.js';
-import { verifyContentStore } from '../content/index.js';
+import { readJSONBlob, verifyContentStore } from '../content/index.js';
 import { contentCollector, gc as sweep, snapshotCollector } from '../gc/index.js';
 import type { GcResource } from '../gc/index.js';
-import type { ContentStore } from '../content/index.js';
 import type { Digest } from '../oci/index.js';
 import type { Engine } from './open.js';
-
-async function readJSON<T>(content: ContentStore, digest: Digest): Promise<T> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await content.read(digest)) chunks.push(Buffer.from(chunk as Uint8Array));
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
-}
 
 /** Everything the image store keeps alive: its documents and layers (content) and unpacked chains (snapshots). */
 export async function imageRoots(engine: Engine): Promise<GcResource[]> {
@@ -27,18 +20,20 @@ export async function imageRoots(engine: Engine): Promise<GcResource[]> {
     if (built !== undefined) roots.push({ kind: 'snapshots', id: built });
     const manifests = [record.target];
     if (isIndexType(record.target.mediaType)) {
-      const index = await readJSON<ImageIndex>(engine.content, record.target.digest).catch(() => undefined);
+      const index = await readJSONBlob<ImageIndex>(engine.content, record.target.digest).catch(
+        () => undefined,
+      );
       for (const m of index?.manifests ?? []) {
         roots.push({ kind: 'content', id: m.digest });
         manifests.push(m);
       }
     }
     for (const descriptor of manifests) {
-      const manifest = await readJSON<Manifest>(engine.content, descriptor.digest).catch(() => undefined);
+      const manifest = await readJSONBlob<Manifest>(engine.content, descriptor.digest).catch(() => undefined);
       if (!manifest) continue;
       roots.push({ kind: 'content', id: manifest.config.digest });
       for (const layer of manifest.layers) roots.push({ kind: 'content', id: layer.digest });
-      const config = await readJSON<{ rootfs?: { diff_ids?: string[] } }>(
+      const config = await readJSONBlob<{ rootfs?: { diff_ids?: string[] } }>(
         engine.content,
         manifest.config.digest,
       ).catch(() => undefined);

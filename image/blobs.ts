@@ -20,6 +20,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '..
 import { reportStatus, throwIfAborted } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { ContentStore, ContentWriter } from '../content/index.js';
+import { readJSONBlob } from '../content/index.js';
 import type { Compression, OpenedLayer } from '../diff/index.js';
 import { LayerEncoder, UNCOMPRESSED_LABEL, checkLevel, openLayer } from '../diff/index.js';
 import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js';
@@ -54,17 +55,6 @@ const LAYER_TYPES: Record<'oci' | 'docker', Record<Compression, string>> = {
     uncompressed: 'application/vnd.docker.image.rootfs.diff.tar',
   },
 };
-
-async function readJSON<T>(content: ContentStore, digest: Digest, signal?: AbortSignal): Promise<T> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await content.read(digest, { verify: true, ...(signal ? { signal } : {}) }))
-    chunks.push(Buffer.from(chunk as Uint8Array));
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
-  } catch (cause) {
-    throw new FailedPreconditionError(`blob ${digest} is not valid JSON`, { cause });
-  }
-}
 
 interface LayerJob {
   readonly layer: Descriptor;
@@ -270,8 +260,8 @@ export async function materializeImage(
     );
   }
   throwIfAborted(signal);
-  const manifest = await readJSON<Manifest>(stores.content, manifestDescriptor.digest, signal);
-  const config = await readJSON<ImageConfig>(stores.content, manifest.config.digest, signal);
+  const manifest = await readJSONBlob<Manifest>(stores.content, manifestDescriptor.digest, { signal });
+  const config = await readJSONBlob<ImageConfig>(stores.content, manifest.config.digest, { signal });
   const diffIDs = config.rootfs?.diff_ids ?? [];
   if (diffIDs.length !== manifest.layers.length) {
     throw new FailedPreconditionError(

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
+import { readBlob as readBlobOf } from '../content/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
 import {
   MediaType,
@@ -46,11 +47,7 @@ async function readBlob(content: ContentStore, digest: Digest, what: string, opt
   } catch {
     throw bad(`${what} ${digest} is not in the archive`);
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of await content.read(digest, { ...opts, verify: true })) {
-    chunks.push(Buffer.from(chunk as Uint8Array));
-  }
-  return Buffer.concat(chunks);
+  return readBlobOf(content, digest, opts);
 }
 
 function names(raw: unknown, what: string): string[] {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
 import { atomicWriteFile, isTempName, KeyedMutex, readSmallFile } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
+import { readBlob } from '../content/index.js';
 import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
 import { hostPlatform, isIndexType, isManifestType, sha256Digest } from '../oci/index.js';
@@ -178,10 +179,7 @@ export class ImageStore {
       bytes = undefined;
     }
     if (bytes === undefined) {
-      const stream = await this.content.read(digest, { ...options, verify: true });
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-      bytes = Buffer.concat(chunks);
+      bytes = await readBlob(this.content, digest, options);
     }
     try {
       return JSON.parse(bytes.toString('utf8')) as T;
