@@ -29,3 +29,11 @@ export type {
 export { loadArchive } from './images.js';
 export type { LoadArchiveOptions } from './images.js';
 export type { ImageLoadOptions } from './api.js';
+export { pushImageRef, saveImage } from './image-export.js';
+export type {
+  LayerCompression,
+  PushImageOptions,
+  PushResult,
+  PushedBlob,
+  SaveImageOptions,
+} from './image-export.js';

@@ -1,0 +1,203 @@
+/**
+ * Images leave the store: `saveImage` writes one image of the store as a docker archive or an OCI layout,
+ * `pushImageRef` sends it to its registry. Both first make the image's lazy layers into blobs
+ * (materializeImage, gzip unless asked otherwise), under the GC lock's shared side, and report themselves
+ * as one vertex (`exporting …`, `pushing …`) with the layer work and the bytes sent as lines under it.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { InvalidArgumentError, reportStep } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import type { MaterializeOptions, RegistryOptions, ResolvedImage } from '../image/index.js';
+import { exportDockerArchive, exportOciLayout, materializeImage, pushImage } from '../image/index.js';
+import type { Descriptor, Digest, ImageConfig, ImageReference, Manifest } from '../oci/index.js';
+import { familiarReference, formatReference, parseReference } from '../oci/index.js';
+import type { Engine } from './open.js';
+
+/** How the layers are made: gzip (default), zstd or uncompressed; `force` recompresses base layers too. */
+export interface LayerCompression {
+  readonly compression?: MaterializeOptions['compression'];
+  /** gzip 0–9, zstd 1–19. */
+  readonly level?: number;
+  readonly force?: boolean;
+}
+
+export interface SaveImageOptions extends LayerCompression {
+  /** The image's names (all naming the same image): each is a tag in the archive. */
+  readonly names: readonly string[];
+  /** `docker` (what `docker load` reads, the default) or `oci` (an OCI layout tar). */
+  readonly format?: 'docker' | 'oci';
+  /** A file (written whole or not at all) or a stream (ended after the archive). */
+  readonly dest: string | Writable;
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressWriter;
+}
+
+export interface PushImageOptions extends LayerCompression {
+  /** The image in the store, pushed to the registry and repository its name says. */
+  readonly name: string;
+  readonly registry?: RegistryOptions;
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressWriter;
+  /** How each blob got there: sent, already there, or mounted from `from` (a repository path). */
+  readonly onBlob?: (blob: PushedBlob) => void;
+}
+
+export interface PushedBlob {
+  readonly digest: Digest;
+  readonly result: 'exists' | 'mounted' | 'uploaded';
+  readonly from?: string;
+}
+
+export interface PushResult {
+  /** The reference pushed, normalised. */
+  readonly name: string;
+  /** The manifest pushed. */
+  readonly descriptor: Descriptor;
+}
+
+function materializeOptions(options: LayerCompression & { signal?: AbortSignal; progress?: ProgressWriter }) {
+  const { compression, level, force, signal, progress } = options;
+  return {
+    ...(compression !== undefined ? { compression } : {}),
+    ...(level !== undefined ? { level } : {}),
+    ...(force !== undefined ? { force } : {}),
+    ...(signal ? { signal } : {}),
+    ...(progress ? { progress } : {}),
+  };
+}
+
+/** The one image `names` name: a save writes one manifest, so every name must resolve to it. */
+async function resolveOne(engine: Engine, names: readonly string[], signal?: AbortSignal) {
+  if (names.length === 0) throw new InvalidArgumentError('no image to save');
+  const images: ResolvedImage[] = [];
+  for (const name of names) images.push(await engine.images.resolve(name, signal ? { signal } : {}));
+  const first = images[0] as ResolvedImage;
+  const other = images.find((i) => i.manifestDescriptor.digest !== first.manifestDescriptor.digest);
+  if (other !== undefined) {
+    throw new InvalidArgumentError(
+      `${familiarReference(parseReference(first.record.name))} and ` +
+        `${familiarReference(parseReference(other.record.name))} are different images: save one image at a time`,
+    );
+  }
+  return { image: first, names: [...new Set(images.map((i) => i.record.name))] };
+}
+
+/** `tsbuild image save`: one image of the store as a docker archive or an OCI layout tar at `dest`. */
+export async function saveImage(engine: Engine, options: SaveImageOptions): Promise<void> {
+  const { signal, progress } = options;
+  const format = options.format ?? 'docker';
+  if (format !== 'docker' && format !== 'oci') {
+    throw new InvalidArgumentError(`unknown archive format ${JSON.stringify(format)}`, {
+      hint: 'use docker or oci',
+    });
+  }
+  const { image, names } = await resolveOne(engine, options.names, signal);
+  const shown = names.map((n) => familiarReference(parseReference(n))).join(', ');
+  const step = {
+    digest: 'export',
+    name: `exporting ${shown} to ${format === 'oci' ? 'an OCI' : 'a docker'} archive`,
+  };
+  const dest =
+    typeof options.dest === 'string'
+      ? { kind: 'file' as const, path: options.dest }
+      : { kind: 'stream' as const, out: options.dest };
+  await reportStep(progress, step, () =>
+    engine.gcLock.shared(async () => {
+      const manifest = await materializeImage(engine, image.manifestDescriptor, {
+        ...materializeOptions(options),
+        progressDigest: step.digest,
+      });
+      const source = { content: engine.content, manifest, names, ...(signal ? { signal } : {}) };
+      if (format === 'oci') await exportOciLayout(source, dest);
+      else await exportDockerArchive(source, dest);
+    }, signal),
+  );
+}
+
+/**
+ * Where each layer of `manifest` can be mounted from: a repository of the store's other images on
+ * `ref`'s registry (a pulled base keeps the name it was pulled as) that has the layer's blob or its
+ * diffID (a built image pushed there has its layers in the compression of that push). A repository that
+ * turns out not to hold the blob costs one request: the registry answers with an upload instead.
+ */
+async function mountSources(engine: Engine, ref: ImageReference, manifest: Descriptor, signal?: AbortSignal) {
+  const byKey = new Map<string, string>();
+  for (const record of await engine.images.list(signal ? { signal } : {})) {
+    const other = parseReference(record.name);
+    if (other.domain !== ref.domain || other.path === ref.path) continue;
+    const image = await engine.images.resolve(record.name, signal ? { signal } : {}).catch(() => undefined);
+    const keys = [
+      ...(image?.manifest.layers ?? []).map((l) => l.digest),
+      ...(image?.config.rootfs.diff_ids ?? []),
+    ];
+    for (const key of keys) if (!byKey.has(key)) byKey.set(key, other.path);
+  }
+  const pushed = JSON.parse(await readFile(engine.content.path(manifest.digest), 'utf8')) as Manifest;
+  const config = JSON.parse(await readFile(engine.content.path(pushed.config.digest), 'utf8')) as ImageConfig;
+  const sources = new Map<string, string>();
+  pushed.layers.forEach((layer, i) => {
+    const from = byKey.get(layer.digest) ?? byKey.get(config.rootfs.diff_ids[i] ?? '');
+    if (from !== undefined) sources.set(layer.digest, from);
+  });
+  return sources;
+}
+
+/** `tsbuild image push`: the image `name` of the store, sent to its registry; returns what was pushed. */
+export async function pushImageRef(engine: Engine, options: PushImageOptions): Promise<PushResult> {
+  const { signal, progress } = options;
+  const image = await engine.images.resolve(options.name, signal ? { signal } : {});
+  const ref = parseReference(image.record.name);
+  const name = formatReference(ref);
+  const step = { digest: `push:${name}`, name: `pushing ${familiarReference(ref)}` };
+  return reportStep(progress, step, () =>
+    engine.gcLock.shared(async () => {
+      const manifest = await materializeImage(engine, image.manifestDescriptor, {
+        ...materializeOptions(options),
+        progressDigest: step.digest,
+      });
+      const sources = await mountSources(engine, ref, manifest, signal);
+      const started = new Map<string, number>();
+      const sent = new Map<string, number>();
+      await pushImage({
+        content: engine.content,
+        manifest,
+        ref,
+        mountFrom: (digest) => sources.get(digest),
+        ...(options.registry ? { registry: options.registry } : {}),
+        ...(signal ? { signal } : {}),
+        onProgress: (digest, bytes) => {
+          const time = Date.now();
+          if (!started.has(digest)) started.set(digest, time);
+          const start = started.get(digest) ?? time;
+          sent.set(digest, bytes);
+          progress?.write({
+            type: 'progress',
+            digest: step.digest,
+            id: digest,
+            current: bytes,
+            time,
+            started: start,
+          });
+        },
+        onBlob: (digest, result) => {
+          const time = Date.now();
+          const current = sent.get(digest) ?? 0;
+          const start = started.get(digest) ?? time;
+          progress?.write({
+            type: 'progress',
+            digest: step.digest,
+            id: digest,
+            current,
+            time,
+            started: start,
+            completed: time,
+          });
+          const from = result === 'mounted' ? sources.get(digest) : undefined;
+          options.onBlob?.({ digest, result, ...(from !== undefined ? { from } : {}) });
+        },
+      });
+      return { name, descriptor: manifest };
+    }, signal),
+  );
+}

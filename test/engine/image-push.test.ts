@@ -1,0 +1,98 @@
+/**
+ * pushImageRef (engine/image-export.ts) to Debian's docker-registry on 127.0.0.1: a built image with a
+ * lazy layer is made in gzip and pushed (skopeo reads it back by tag, the digest is the one returned);
+ * a second push finds every blob there; another image on the same base, pushed to another repository,
+ * mounts the base layer from the repository of the store's image that has it.
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitImage } from '../../image/commit.js';
+import { pushImageRef } from '../../engine/index.js';
+import type { PushedBlob } from '../../engine/index.js';
+import { MemoryProgressWriter } from '../../core/progress.js';
+import { canRunSuite } from '../helpers/prereq.js';
+import { serveRegistry } from '../helpers/registry-serve.js';
+import type { ServedRegistry } from '../helpers/registry-serve.js';
+import { exportFixture } from './image-export-fixture.js';
+import type { ExportFixture } from './image-export-fixture.js';
+
+const has = (tool: string): boolean => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const ready =
+  canRunSuite('image push (overlay snapshots, docker-registry)', { root: true }) && has('docker-registry');
+
+let fx: ExportFixture;
+let reg: ServedRegistry;
+
+describe.skipIf(!ready)('pushImageRef', () => {
+  beforeAll(async () => {
+    reg = await serveRegistry();
+    fx = await exportFixture('tsbuild-push-', `${reg.host}/base:1`, [`${reg.host}/app:1`]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await fx?.engine.close();
+    if (fx) rmSync(fx.work, { recursive: true, force: true });
+    await reg?.stop();
+  });
+
+  it('pushes the image (its lazy layer made in gzip); skopeo reads the same digest back', async () => {
+    const blobs: PushedBlob[] = [];
+    const progress = new MemoryProgressWriter();
+    const result = await pushImageRef(fx.engine, {
+      name: `${reg.host}/app:1`,
+      progress,
+      onBlob: (b) => blobs.push(b),
+    });
+    expect(result.name).toBe(`${reg.host}/app:1`);
+    // The base layer was never pushed to base: the mount falls back to an upload.
+    expect(blobs.map((b) => b.result).sort()).toEqual(['uploaded', 'uploaded', 'uploaded']);
+    if (has('skopeo')) {
+      const info = JSON.parse(
+        execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/app:1`], {
+          encoding: 'utf8',
+        }),
+      ) as { Digest: string; Layers: string[] };
+      expect(info.Digest).toBe(result.descriptor.digest);
+      expect(info.Layers).toHaveLength(2);
+    }
+    const names = progress.events.map((e) => ('name' in e ? e.name : undefined)).filter(Boolean);
+    expect(names).toEqual([`pushing ${reg.host}/app:1`, `pushing ${reg.host}/app:1`]);
+    expect(progress.events.some((e) => e.type === 'progress' && e.completed !== undefined)).toBe(true);
+  });
+
+  it('a second push finds every blob there', async () => {
+    const blobs: PushedBlob[] = [];
+    await pushImageRef(fx.engine, { name: `${reg.host}/app:1`, onBlob: (b) => blobs.push(b) });
+    expect(blobs.map((b) => b.result)).toEqual(['exists', 'exists', 'exists']);
+  });
+
+  it('another image on the same base mounts the base layer from a repository that has it', async () => {
+    await pushImageRef(fx.engine, { name: `${reg.host}/base:1` });
+    await commitImage(fx.engine, {
+      snapshot: 'step-1',
+      config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] } },
+      names: [`${reg.host}/other:1`],
+      lazyLayers: true,
+    });
+    const blobs: PushedBlob[] = [];
+    await pushImageRef(fx.engine, { name: `${reg.host}/other:1`, onBlob: (b) => blobs.push(b) });
+    const mounted = blobs.filter((b) => b.result === 'mounted');
+    expect(mounted).toHaveLength(2);
+    expect(mounted.every((b) => b.from === 'base' || b.from === 'app')).toBe(true);
+    expect(blobs.filter((b) => b.result === 'uploaded')).toHaveLength(1);
+  });
+
+  it('refuses an image the store does not have', async () => {
+    await expect(pushImageRef(fx.engine, { name: `${reg.host}/nope:1` })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+});
