@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type { GlobalOptions } from './commands/engine.js';
 import type { RunFlags } from './commands/run.js';
+import { addImageExportCommands } from './image-export-commands.js';
 import { addBuildCommand, collect, examples, rootProgram, runAndExit, runProgram } from './program.js';
 import { stdinReadBefore } from './stdin.js';
 
@@ -256,6 +257,7 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
       const { imageRm } = await import('./commands/image.js');
       await imageRm(names, globals());
     });
+  addImageExportCommands(image, globals);
   program
     .command('du')
     .description('Disk usage of the root: images, snapshots and blobs, and what prune would reclaim.')

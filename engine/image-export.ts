@@ -39,8 +39,8 @@ export interface PushImageOptions extends LayerCompression {
   readonly registry?: RegistryOptions;
   readonly signal?: AbortSignal;
   readonly progress?: ProgressWriter;
-  /** How each blob got there: sent, already there, or mounted from `from` (a repository path). */
-  readonly onBlob?: (blob: PushedBlob) => void;
+  /** How each layer got there (as docker prints it): sent, already there, or mounted from `from`. */
+  readonly onLayer?: (layer: PushedBlob) => void;
 }
 
 export interface PushedBlob {
@@ -121,6 +121,10 @@ export async function saveImage(engine: Engine, options: SaveImageOptions): Prom
  * diffID (a built image pushed there has its layers in the compression of that push). A repository that
  * turns out not to hold the blob costs one request: the registry answers with an upload instead.
  */
+async function readJSON<T>(engine: Engine, digest: Digest): Promise<T> {
+  return JSON.parse(await readFile(engine.content.path(digest), 'utf8')) as T;
+}
+
 async function mountSources(engine: Engine, ref: ImageReference, manifest: Descriptor, signal?: AbortSignal) {
   const byKey = new Map<string, string>();
   for (const record of await engine.images.list(signal ? { signal } : {})) {
@@ -133,14 +137,14 @@ async function mountSources(engine: Engine, ref: ImageReference, manifest: Descr
     ];
     for (const key of keys) if (!byKey.has(key)) byKey.set(key, other.path);
   }
-  const pushed = JSON.parse(await readFile(engine.content.path(manifest.digest), 'utf8')) as Manifest;
-  const config = JSON.parse(await readFile(engine.content.path(pushed.config.digest), 'utf8')) as ImageConfig;
+  const pushed = await readJSON<Manifest>(engine, manifest.digest);
+  const config = await readJSON<ImageConfig>(engine, pushed.config.digest);
   const sources = new Map<string, string>();
   pushed.layers.forEach((layer, i) => {
     const from = byKey.get(layer.digest) ?? byKey.get(config.rootfs.diff_ids[i] ?? '');
     if (from !== undefined) sources.set(layer.digest, from);
   });
-  return sources;
+  return { sources, layers: new Set(pushed.layers.map((l) => l.digest)) };
 }
 
 /** `tsbuild image push`: the image `name` of the store, sent to its registry; returns what was pushed. */
@@ -156,7 +160,7 @@ export async function pushImageRef(engine: Engine, options: PushImageOptions): P
         ...materializeOptions(options),
         progressDigest: step.digest,
       });
-      const sources = await mountSources(engine, ref, manifest, signal);
+      const { sources, layers } = await mountSources(engine, ref, manifest, signal);
       const started = new Map<string, number>();
       const sent = new Map<string, number>();
       await pushImage({
@@ -194,7 +198,8 @@ export async function pushImageRef(engine: Engine, options: PushImageOptions): P
             completed: time,
           });
           const from = result === 'mounted' ? sources.get(digest) : undefined;
-          options.onBlob?.({ digest, result, ...(from !== undefined ? { from } : {}) });
+          if (layers.has(digest))
+            options.onLayer?.({ digest, result, ...(from !== undefined ? { from } : {}) });
         },
       });
       return { name, descriptor: manifest };
