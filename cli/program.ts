@@ -95,8 +95,12 @@ export function addBuildCommand(
     .option('--metadata-file <file>', 'write the build result metadata (digests, names) as JSON')
     .option(
       '-o, --output <spec>',
-      'type=local,dest=DIR, type=tar,dest=FILE|- or type=image,name=NAME (default: the image store)',
+      'type=image[,name=NAME][,push=true] (default: the image store), type=registry, ' +
+        'type=oci|docker,dest=FILE|- (an archive; oci tar=false: a directory), type=local,dest=DIR, ' +
+        'type=tar,dest=FILE|-; image, registry, oci and docker take compression=gzip|zstd|uncompressed, ' +
+        'compression-level=N, force-compression=true',
     )
+    .option('--push', 'push the image to the registry of its names (= -o type=image,push=true)')
     .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])
     .option('--allow <entitlement>', 'security.insecure or network.host (repeatable)', collect, [])
     .addHelpText(
@@ -108,6 +112,9 @@ export function addBuildCommand(
         'tsbuild build --secret id=npmrc,src=$HOME/.npmrc -t app .',
         'tsbuild build --output type=local,dest=out .',
         'tsbuild build -o type=tar,dest=- . | tar -t',
+        'tsbuild build -t 127.0.0.1:5000/app:1 --push .',
+        'tsbuild build -o type=docker,dest=- . | podman load',
+        'tsbuild build -t app:1 -o type=oci,dest=app.oci.tar,compression=zstd .',
         'tsbuild build -t app --insecure-registry 127.0.0.1:5000 .',
       ]),
     )

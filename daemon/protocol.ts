@@ -57,10 +57,21 @@ const fileOutput = object<{ type: 'local' | 'tar'; dest: string }>({
   type: oneOf('local', 'tar'),
   dest: absolutePath,
 });
+const integer: Check<number> = (value, path) =>
+  typeof value === 'number' && Number.isInteger(value) ? value : fail(path, 'an integer', value);
+const compression = {
+  compression: optional(oneOf('gzip', 'zstd', 'uncompressed')),
+  compressionLevel: optional(integer),
+  forceCompression: optional(boolean),
+};
+type Out<T extends BuildOutput['type']> = Extract<BuildOutput, { type: T }>;
+/** An archive for the client's stdout is written in the client: a daemon's has a file or directory. */
 const output = variants<BuildOutput>('type', {
-  image: object<{ type: 'image' }>({ type: oneOf('image') }),
+  image: object<Out<'image'>>({ type: oneOf('image'), push: optional(boolean), ...compression }),
   local: fileOutput,
   tar: fileOutput,
+  oci: object<Out<'oci'>>({ type: oneOf('oci'), dest: absolutePath, tar: optional(boolean), ...compression }),
+  docker: object<Out<'docker'>>({ type: oneOf('docker'), dest: absolutePath, ...compression }),
 });
 
 /** `--check` runs in the client, which prints its report: a daemon refuses it rather than ignore it. */
@@ -127,7 +138,7 @@ export function parseBuildRequest(value: unknown): WireBuildRequest {
 
 /**
  * A build as a daemon request: relative paths resolved here, secrets as base64. Undefined for a build
- * that stays in this process: `--check`, a tar to a stream, a context archive, a remote context (made
+ * that stays in this process: `--check`, a tar or an archive to a stream, a context archive, a remote context (made
  * a directory here).
  */
 export function wireRequest(
@@ -135,7 +146,8 @@ export function wireRequest(
   options: Pick<BuildOptions, 'secrets' | 'contextArchive'> = {},
 ): WireBuildRequest | undefined {
   const output = request.output ?? { type: 'image' };
-  if (request.check || (output.type === 'tar' && output.dest === undefined)) return undefined;
+  const toStream = output.type !== 'image' && output.type !== 'local' && output.dest === undefined;
+  if (request.check || toStream) return undefined;
   if (options.contextArchive !== undefined) return undefined;
   if (request.context !== undefined && remoteContextKind(request.context) !== undefined) return undefined;
   const secrets: Record<string, string> = {};

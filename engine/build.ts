@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
 import { ExecError, InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
 import { decodeUtf8Escaped } from '../core/index.js';
 import type { ProgressWriter, WarningEvent } from '../core/index.js';
@@ -24,10 +23,11 @@ import { VertexError } from '../solver/index.js';
 import type { Definition } from '../llb/index.js';
 import type { CheckWarning } from '../frontend/index.js';
 import { BaseImages } from './base-images.js';
+import { checkImageOutput, deliverImage, outputStreamOf } from './build-output.js';
 import { remoteContextOf, withEmptyContext, withRemoteContext } from './build-context.js';
 import type { Engine } from './open.js';
 import { registryOptions } from './request.js';
-import type { BuildOptions, BuildOutput, BuildRequest } from './request.js';
+import type { BuildOptions, BuildRequest } from './request.js';
 
 export interface BuildResult {
   /** The config digest (docker's image ID), when an image was written. */
@@ -217,19 +217,13 @@ async function convert(
   return { converted, dockerfile, baseImages };
 }
 
-/** The stream a tar output without `dest` is written to. */
-function outputStreamOf(options: BuildOptions): Writable {
-  if (options.outputStream !== undefined) return options.outputStream;
-  throw new InvalidArgumentError(
-    'a tar output without dest is written to the outputStream option: none given',
-  );
-}
-
 /** The export's destination, checked before anything is built (buildx opens it first). */
-async function checkOutput(output: BuildOutput | undefined, options: BuildOptions): Promise<void> {
+async function checkOutput(request: BuildRequest, options: BuildOptions): Promise<void> {
+  const output = request.output;
   if (output?.type === 'local') await checkLocalDest(output.dest);
   else if (output?.type === 'tar' && output.dest !== undefined) await checkTarDest(output.dest);
   else if (output?.type === 'tar') outputStreamOf(options);
+  else if (output !== undefined) await checkImageOutput(output, request.tags ?? [], options);
 }
 
 async function exportResult(
@@ -261,13 +255,15 @@ async function exportResult(
     return { names: [] };
   }
   const names = (request.tags ?? []).map((t) => normalizeReference(t));
+  // An archive's image is not kept in the store: its manifest lives as long as the build holds the GC lock.
+  const stored = output.type === 'image';
   // One vertex; its phases (exporting layers, writing image, naming to …) are lines under it.
   const exporting = { digest: `internal:${randomBytes(6).toString('hex')}`, name: 'exporting to image' };
   const committed = await reportStep(progress, exporting, () =>
     commitImage(engine, {
       ...(snapshot ? { snapshot } : {}),
       config: finalConfig(converted.image, request.buildArgs ?? {}),
-      names,
+      names: stored ? names : [],
       // The image runs from its snapshots; layer blobs are made when a push or an export needs them.
       lazyLayers: true,
       progress,
@@ -275,7 +271,15 @@ async function exportResult(
       ...(signal ? { signal } : {}),
     }),
   );
-  return { imageID: committed.imageID, manifestDigest: committed.manifest.digest, names };
+  const registry = registryOptions(request, options);
+  const delivered = await deliverImage(engine, output, committed.manifest, options, {
+    names,
+    progress,
+    ...(registry ? { registry } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  const manifest = delivered ?? committed.manifest;
+  return { imageID: committed.imageID, manifestDigest: manifest.digest, names };
 }
 
 /** `--check`: the conversion of every stage with its checks, nothing solved (BuildKit's lint request). */
@@ -336,7 +340,7 @@ async function buildResolved(
     if (!info?.isDirectory())
       throw new InvalidArgumentError(`the build context ${request.context} is not a directory`);
   }
-  await checkOutput(request.output, options);
+  await checkOutput(request, options);
   if (request.check) return checkOnly(engine, request, options, progress);
   const { converted, dockerfile, baseImages } = await convert(engine, request, options, progress);
   const locals = {

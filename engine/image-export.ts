@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, reportStep } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
-import type { MaterializeOptions, RegistryOptions, ResolvedImage } from '../image/index.js';
+import type { MaterializeOptions, OciLayoutDest, RegistryOptions, ResolvedImage } from '../image/index.js';
 import { exportDockerArchive, exportOciLayout, materializeImage, pushImage } from '../image/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageReference, Manifest } from '../oci/index.js';
 import { familiarReference, formatReference, parseReference } from '../oci/index.js';
@@ -83,6 +83,40 @@ async function resolveOne(engine: Engine, names: readonly string[], signal?: Abo
   return { image: first, names: [...new Set(images.map((i) => i.record.name))] };
 }
 
+/** Where an archive goes: a file, a directory (an OCI layout, `tar=false`) or a stream (not ended). */
+export type ArchiveTarget = OciLayoutDest;
+
+export interface ExportManifestOptions extends LayerCompression {
+  readonly names: readonly string[];
+  readonly format: 'docker' | 'oci';
+  readonly dest: ArchiveTarget;
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressWriter;
+  /** The vertex the layer line goes under. */
+  readonly progressDigest: string;
+}
+
+/**
+ * The image `manifest` (in the content store, its layers perhaps lazy) made into blobs and written as an
+ * archive; returns the manifest written. The caller holds the GC lock's shared side.
+ */
+export async function exportManifest(
+  engine: Engine,
+  manifestDescriptor: Descriptor,
+  options: ExportManifestOptions,
+): Promise<Descriptor> {
+  const { signal, dest } = options;
+  const manifest = await materializeImage(engine, manifestDescriptor, {
+    ...materializeOptions(options),
+    progressDigest: options.progressDigest,
+  });
+  const source = { content: engine.content, manifest, names: options.names, ...(signal ? { signal } : {}) };
+  if (options.format === 'oci') await exportOciLayout(source, dest);
+  else if (dest.kind !== 'dir') await exportDockerArchive(source, dest);
+  else throw new InvalidArgumentError('a docker archive is a tar, not a directory');
+  return manifest;
+}
+
 /** `tsbuild image save`: one image of the store as a docker archive or an OCI layout tar at `dest`. */
 export async function saveImage(engine: Engine, options: SaveImageOptions): Promise<void> {
   const { signal, progress } = options;
@@ -98,21 +132,25 @@ export async function saveImage(engine: Engine, options: SaveImageOptions): Prom
     digest: 'export',
     name: `exporting ${shown} to ${format === 'oci' ? 'an OCI' : 'a docker'} archive`,
   };
-  const dest =
+  const dest: ArchiveTarget =
     typeof options.dest === 'string'
-      ? { kind: 'file' as const, path: options.dest }
-      : { kind: 'stream' as const, out: options.dest };
+      ? { kind: 'file', path: options.dest }
+      : { kind: 'stream', out: options.dest };
   await reportStep(progress, step, () =>
     engine.gcLock.shared(async () => {
-      const manifest = await materializeImage(engine, image.manifestDescriptor, {
-        ...materializeOptions(options),
+      await exportManifest(engine, image.manifestDescriptor, {
+        ...options,
+        names,
+        format,
+        dest,
         progressDigest: step.digest,
       });
-      const source = { content: engine.content, manifest, names, ...(signal ? { signal } : {}) };
-      if (format === 'oci') await exportOciLayout(source, dest);
-      else await exportDockerArchive(source, dest);
     }, signal),
   );
+}
+
+async function readJSON<T>(engine: Engine, digest: Digest): Promise<T> {
+  return JSON.parse(await readFile(engine.content.path(digest), 'utf8')) as T;
 }
 
 /**
@@ -121,10 +159,6 @@ export async function saveImage(engine: Engine, options: SaveImageOptions): Prom
  * diffID (a built image pushed there has its layers in the compression of that push). A repository that
  * turns out not to hold the blob costs one request: the registry answers with an upload instead.
  */
-async function readJSON<T>(engine: Engine, digest: Digest): Promise<T> {
-  return JSON.parse(await readFile(engine.content.path(digest), 'utf8')) as T;
-}
-
 async function mountSources(engine: Engine, ref: ImageReference, manifest: Descriptor, signal?: AbortSignal) {
   const byKey = new Map<string, string>();
   for (const record of await engine.images.list(signal ? { signal } : {})) {
@@ -147,6 +181,73 @@ async function mountSources(engine: Engine, ref: ImageReference, manifest: Descr
   return { sources, layers: new Set(pushed.layers.map((l) => l.digest)) };
 }
 
+/** The push's byte lines under `digest`, one per blob, completed when the blob is there. */
+function pushProgress(progress: ProgressWriter | undefined, digest: string) {
+  const started = new Map<string, number>();
+  const sent = new Map<string, number>();
+  const write = (id: string, current: number, done: boolean): void => {
+    const time = Date.now();
+    if (!started.has(id)) started.set(id, time);
+    sent.set(id, current);
+    const start = started.get(id) ?? time;
+    progress?.write({
+      type: 'progress',
+      digest,
+      id,
+      current,
+      time,
+      started: start,
+      ...(done ? { completed: time } : {}),
+    });
+  };
+  return {
+    bytes: (id: string, bytes: number): void => write(id, bytes, false),
+    done: (id: string): void => write(id, sent.get(id) ?? 0, true),
+  };
+}
+
+export interface PushManifestOptions extends Omit<PushImageOptions, 'name' | 'progress'> {
+  /** The normalised name pushed to. */
+  readonly name: string;
+  readonly progress?: ProgressWriter;
+  /** The vertex the layer and byte lines go under. */
+  readonly progressDigest: string;
+}
+
+/**
+ * The image `manifest` (in the content store, its layers perhaps lazy) made into blobs and pushed to
+ * `name`; returns the manifest pushed. The caller holds the GC lock's shared side.
+ */
+export async function pushManifest(
+  engine: Engine,
+  manifestDescriptor: Descriptor,
+  options: PushManifestOptions,
+): Promise<Descriptor> {
+  const { signal } = options;
+  const ref = parseReference(options.name);
+  const manifest = await materializeImage(engine, manifestDescriptor, {
+    ...materializeOptions(options),
+    progressDigest: options.progressDigest,
+  });
+  const { sources, layers } = await mountSources(engine, ref, manifest, signal);
+  const lines = pushProgress(options.progress, options.progressDigest);
+  await pushImage({
+    content: engine.content,
+    manifest,
+    ref,
+    mountFrom: (digest) => sources.get(digest),
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(signal ? { signal } : {}),
+    onProgress: lines.bytes,
+    onBlob: (digest, result) => {
+      lines.done(digest);
+      const from = result === 'mounted' ? sources.get(digest) : undefined;
+      if (layers.has(digest)) options.onLayer?.({ digest, result, ...(from !== undefined ? { from } : {}) });
+    },
+  });
+  return manifest;
+}
+
 /** `tsbuild image push`: the image `name` of the store, sent to its registry; returns what was pushed. */
 export async function pushImageRef(engine: Engine, options: PushImageOptions): Promise<PushResult> {
   const { signal, progress } = options;
@@ -156,53 +257,12 @@ export async function pushImageRef(engine: Engine, options: PushImageOptions): P
   const step = { digest: `push:${name}`, name: `pushing ${familiarReference(ref)}` };
   return reportStep(progress, step, () =>
     engine.gcLock.shared(async () => {
-      const manifest = await materializeImage(engine, image.manifestDescriptor, {
-        ...materializeOptions(options),
+      const descriptor = await pushManifest(engine, image.manifestDescriptor, {
+        ...options,
+        name,
         progressDigest: step.digest,
       });
-      const { sources, layers } = await mountSources(engine, ref, manifest, signal);
-      const started = new Map<string, number>();
-      const sent = new Map<string, number>();
-      await pushImage({
-        content: engine.content,
-        manifest,
-        ref,
-        mountFrom: (digest) => sources.get(digest),
-        ...(options.registry ? { registry: options.registry } : {}),
-        ...(signal ? { signal } : {}),
-        onProgress: (digest, bytes) => {
-          const time = Date.now();
-          if (!started.has(digest)) started.set(digest, time);
-          const start = started.get(digest) ?? time;
-          sent.set(digest, bytes);
-          progress?.write({
-            type: 'progress',
-            digest: step.digest,
-            id: digest,
-            current: bytes,
-            time,
-            started: start,
-          });
-        },
-        onBlob: (digest, result) => {
-          const time = Date.now();
-          const current = sent.get(digest) ?? 0;
-          const start = started.get(digest) ?? time;
-          progress?.write({
-            type: 'progress',
-            digest: step.digest,
-            id: digest,
-            current,
-            time,
-            started: start,
-            completed: time,
-          });
-          const from = result === 'mounted' ? sources.get(digest) : undefined;
-          if (layers.has(digest))
-            options.onLayer?.({ digest, result, ...(from !== undefined ? { from } : {}) });
-        },
-      });
-      return { name, descriptor: manifest };
+      return { name, descriptor };
     }, signal),
   );
 }

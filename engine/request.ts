@@ -12,11 +12,26 @@ import type { ProgressWriter } from '../core/index.js';
 import type { BuildNetwork } from '../frontend/index.js';
 import type { RegistryOptions } from '../image/index.js';
 
-/** Where the result goes: the image store, a directory, or a tar (a file, or `BuildOptions.outputStream`). */
+/** How an image output's layers are made when they leave the store (a push, an archive); default gzip. */
+export interface OutputCompression {
+  readonly compression?: 'gzip' | 'zstd' | 'uncompressed';
+  /** gzip 0–9, zstd 1–19. */
+  readonly compressionLevel?: number;
+  /** Recompress base layers that came in another compression too. */
+  readonly forceCompression?: boolean;
+}
+
+/**
+ * Where the result goes: the image store (and, with `push`, its registry), a directory, a tar of the
+ * root filesystem, an OCI layout or a docker archive (a file, or `BuildOptions.outputStream` without
+ * `dest`; an OCI layout with `tar: false` is a directory). An archive's image is not kept in the store.
+ */
 export type BuildOutput =
-  | { readonly type: 'image' }
+  | ({ readonly type: 'image'; readonly push?: boolean } & OutputCompression)
   | { readonly type: 'local'; readonly dest: string }
-  | { readonly type: 'tar'; readonly dest?: string };
+  | { readonly type: 'tar'; readonly dest?: string }
+  | ({ readonly type: 'oci'; readonly dest?: string; readonly tar?: boolean } & OutputCompression)
+  | ({ readonly type: 'docker'; readonly dest?: string } & OutputCompression);
 
 export interface BuildRequest {
   /**
@@ -75,7 +90,7 @@ export interface BuildOptions {
   readonly secrets?: Readonly<Record<string, Uint8Array>>;
   /** A tar archive (plain or compressed) as the context, instead of `context` (`tar -c . | tsbuild build -`). */
   readonly contextArchive?: Uint8Array;
-  /** Where a tar output without `dest` is written (`-o -`: stdout); it is not ended. */
+  /** Where a tar, OCI or docker output without `dest` is written (`-o -`: stdout); it is not ended. */
   readonly outputStream?: Writable;
   /** The registry client's settings (CAs, credentials, limits); `insecureRegistries` is the request's. */
   readonly registry?: Omit<RegistryOptions, 'insecureRegistries'>;

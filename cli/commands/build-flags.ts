@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../../core/index.js';
-import type { BuildOutput, BuildRequest } from '../../engine/index.js';
+import type { BuildRequest } from '../../engine/index.js';
 import { csvPairs } from './args.js';
 
 /** `K=V` entries → a record; a bare `K` takes its value from the environment (as docker does). */
@@ -73,75 +73,8 @@ export function sshSockets(specs: readonly string[], env = process.env): Record<
   return out;
 }
 
-/** `--output`: where the result goes, and the names `type=image,name=…` gives the image (more tags). */
-export interface ParsedOutput {
-  readonly output: BuildOutput;
-  readonly names: readonly string[];
-}
-
-/** The attributes each output type takes; any other is refused (none is accepted and ignored). */
-const OUTPUT_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
-  image: ['name', 'push'],
-  docker: ['name'],
-  local: ['dest'],
-  tar: ['dest'],
-};
-
-/**
- * buildx's `--output` syntax: a bare path (local; `-` is a tar on stdout, an output without `dest`
- * that the build writes to the stream it is given) or `type=…,attr=…`.
- */
-export function parseOutput(spec: string | undefined): ParsedOutput {
-  if (spec === undefined) return { output: { type: 'image' }, names: [] };
-  if (!spec.includes('=')) {
-    return {
-      output: spec === '-' ? { type: 'tar' } : { type: 'local', dest: spec },
-      names: [],
-    };
-  }
-  const o: Record<string, string> = {};
-  for (const [key, value] of Object.entries(csvPairs(spec, '--output'))) o[key.trim().toLowerCase()] = value;
-  const { type, ...attrs } = o;
-  if (!type)
-    throw new InvalidArgumentError(`--output ${spec}: type is required`, {
-      hint: 'use type=image, local or tar',
-    });
-  const known = OUTPUT_ATTRIBUTES[type];
-  if (known === undefined || !Object.hasOwn(OUTPUT_ATTRIBUTES, type)) {
-    throw new InvalidArgumentError(`unsupported output type ${JSON.stringify(type)}`, {
-      hint: 'use image (the store), local (a directory) or tar (a file, or - for stdout)',
-    });
-  }
-  for (const key of Object.keys(attrs)) {
-    if (!known.includes(key)) {
-      throw new InvalidArgumentError(
-        `--output ${spec}: unknown attribute ${JSON.stringify(key)} for type=${type}`,
-        { hint: `type=${type} takes ${known.join(', ')}` },
-      );
-    }
-  }
-  if (type === 'image' || type === 'docker')
-    return { output: { type: 'image' }, names: imageNames(spec, attrs) };
-  if (!attrs.dest) throw new InvalidArgumentError(`--output ${spec}: dest is required`);
-  if (type === 'tar')
-    return { output: attrs.dest === '-' ? { type: 'tar' } : { type: 'tar', dest: attrs.dest }, names: [] };
-  return { output: { type: 'local', dest: attrs.dest }, names: [] };
-}
-
-/** `name=a` (buildx also takes several, comma-separated inside quotes: not supported); refuses push=true. */
-function imageNames(spec: string, attrs: Readonly<Record<string, string>>): string[] {
-  if (attrs.push !== undefined && attrs.push !== 'false') {
-    throw new InvalidArgumentError(
-      `--output ${spec}: push=${attrs.push}: pushing an image is not supported yet`,
-      {
-        hint: 'the image is written to the local store (tsbuild image ls)',
-      },
-    );
-  }
-  if (attrs.name === undefined) return [];
-  if (attrs.name === '') throw new InvalidArgumentError(`--output ${spec}: name is empty`);
-  return [attrs.name];
-}
+export { parseOutput } from './build-output.js';
+export type { ParsedOutput } from './build-output.js';
 
 export function network(value: string | undefined): BuildRequest['network'] {
   if (value === undefined) return undefined;

@@ -33,6 +33,8 @@ export interface BuildFlags {
   /** `--no-cache-filter`: commander names a `--no-` option after what it negates. */
   readonly cacheFilter: string[];
   readonly pull?: boolean;
+  /** `--push`: type=image,push=true (or the push of the `-o type=image` given). */
+  readonly push?: boolean;
   readonly secret: string[];
   readonly ssh: string[];
   readonly buildContext: string[];
@@ -58,7 +60,7 @@ export interface CliBuild {
 
 /** `tsbuild build`'s flags as a build; each flag is read (and refused) in the order it always was. */
 export async function buildFromFlags(contextArg: string, flags: BuildFlags): Promise<CliBuild> {
-  const output = parseOutput(flags.output);
+  const output = parseOutput(flags.output, flags.push === true);
   const { contextArchive, ...source } = await contextOptions(contextArg, flags.file);
   const buildArgs = keyValues(flags.buildArg, '--build-arg');
   const labels = keyValues(flags.label, '--label');
@@ -84,7 +86,9 @@ export async function buildFromFlags(contextArg: string, flags: BuildFlags): Pro
     output: output.output,
     ...(flags.check ? { check: true } : {}),
   };
-  const toStdout = output.output.type === 'tar' && output.output.dest === undefined;
+  const { type } = output.output;
+  const toStdout =
+    (type === 'tar' || type === 'oci' || type === 'docker') && output.output.dest === undefined;
   return {
     request,
     options: {
@@ -164,10 +168,11 @@ export async function buildCommand(
   }
 }
 
-/** Where an output writes, besides the root: a local directory, a tar file's directory. */
+/** Where an output writes, besides the root: a directory (local, an OCI layout), a file's directory. */
 function outputPaths(output: BuildOutput | undefined): string[] {
   if (output === undefined || output.type === 'image' || output.dest === undefined) return [];
-  return [output.type === 'tar' ? dirname(resolve(output.dest)) : resolve(output.dest)];
+  const directory = output.type === 'local' || (output.type === 'oci' && output.tar === false);
+  return [directory ? resolve(output.dest) : dirname(resolve(output.dest))];
 }
 
 /** --iidfile and --metadata-file. */

@@ -58,7 +58,7 @@ describe('tsbuild build flags', () => {
     expect(parseOutput('out').output).toEqual({ type: 'local', dest: 'out' });
     expect(parseOutput('-').output).toEqual({ type: 'tar' }); // to stdout: the stream beside the request
     expect(parseOutput('type=tar,dest=-').output).toEqual({ type: 'tar' });
-    expect(() => parseOutput('type=oci,dest=x')).toThrow(/unsupported output type "oci"/);
+    expect(() => parseOutput('type=sbom,dest=x')).toThrow(/unsupported output type "sbom"/);
     expect(() => parseOutput('type=local')).toThrow(/dest is required/);
   });
 
@@ -66,21 +66,50 @@ describe('tsbuild build flags', () => {
     expect(parseOutput('type=image,name=a')).toEqual({ output: { type: 'image' }, names: ['a'] });
     expect(parseOutput('type=image,name=a,push=false')).toEqual({ output: { type: 'image' }, names: ['a'] });
     expect(parseOutput('type=docker')).toEqual({ output: { type: 'image' }, names: [] });
-    expect(() => parseOutput('type=image,name=a,push=true')).toThrow(
-      /--output type=image,name=a,push=true: push/,
-    );
-    expect(() => parseOutput('type=docker,dest=x.tar')).toThrow(/dest/);
-    expect(() => parseOutput('type=registry,name=a')).toThrow(/unsupported output type "registry"/);
     expect(() => parseOutput('type=local,dest=out,platform-split=true')).toThrow(
       /unknown attribute "platform-split"/,
     );
     expect(() => parseOutput('type=tar,dest=a.tar,compression=gzip')).toThrow(
       /unknown attribute "compression"/,
     );
-    expect(() => parseOutput('type=image,name=a,oci-mediatypes=true')).toThrow(
-      /unknown attribute "oci-mediatypes"/,
-    );
     expect(() => parseOutput('dest=out')).toThrow(/type is required/);
+  });
+
+  it('--output / --push: push, registry, oci and docker archives, compression; what does not work is refused', () => {
+    const push = { type: 'image', push: true };
+    expect(parseOutput('type=image,name=a,push=true')).toEqual({ output: push, names: ['a'] });
+    expect(parseOutput('type=registry,name=a').output).toEqual(push);
+    expect(parseOutput(undefined, true).output).toEqual(push);
+    expect(parseOutput('type=image,name=a', true).output).toEqual(push);
+    expect(parseOutput('type=docker,dest=x.tar').output).toEqual({ type: 'docker', dest: 'x.tar' });
+    expect(parseOutput('type=docker,dest=-').output).toEqual({ type: 'docker' });
+    expect(parseOutput('type=oci,dest=-,name=a')).toEqual({ output: { type: 'oci' }, names: ['a'] });
+    expect(parseOutput('type=oci,dest=d,tar=false').output).toEqual({ type: 'oci', dest: 'd', tar: false });
+    expect(
+      parseOutput('type=oci,dest=x,compression=zstd,compression-level=3,force-compression=true').output,
+    ).toEqual({
+      type: 'oci',
+      dest: 'x',
+      compression: 'zstd',
+      compressionLevel: 3,
+      forceCompression: true,
+    });
+    expect(parseOutput('type=image,name=a,push=true,oci-mediatypes=true').output).toEqual(push);
+    expect(() => parseOutput('type=image,name=a,oci-mediatypes=false')).toThrow(
+      /oci-mediatypes=false is not supported/,
+    );
+    expect(() => parseOutput('type=image,name=a,compression=zstd')).toThrow(
+      /compression applies to a push or an archive/,
+    );
+    expect(() => parseOutput('type=docker,compression-level=3')).toThrow(/compression-level applies/);
+    expect(() => parseOutput('type=oci,dest=x,compression=xz')).toThrow(/unknown compression "xz"/);
+    expect(() => parseOutput('type=oci,dest=x,compression-level=high')).toThrow(/compression-level=high/);
+    expect(() => parseOutput('type=oci,dest=-,tar=false')).toThrow(/tar=false writes a directory/);
+    expect(() => parseOutput('type=oci,dest=x,tar=maybe')).toThrow(/tar=maybe: expected true or false/);
+    expect(() => parseOutput('type=registry,name=a,push=false')).toThrow(/type=registry always pushes/);
+    expect(() => parseOutput('type=local,dest=out', true)).toThrow(/--push cannot be used/);
+    expect(() => parseOutput('type=oci,dest=x', true)).toThrow(/--push cannot be used/);
+    expect(() => parseOutput('type=oci,dest=x,annotation.a=b')).toThrow(/unknown attribute "annotation.a"/);
   });
 
   it('--allow: security.insecure and network.host; another entitlement is refused', () => {

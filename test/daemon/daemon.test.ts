@@ -161,7 +161,7 @@ describe.skipIf(!ready)('tsbuild daemon', () => {
       [request({ tags: { length: 1 } }), /request\.tags: expected an array of strings, got an object/],
       [request({ network: 'container:1' }), /request\.network: expected one of default, none, host/],
       [request({ output: { type: 'bogus' } }), /request\.output\.type: expected one of image, local, tar/],
-      [request({ output: { type: 'image', push: true } }), /request\.output\.push: unknown field/],
+      [request({ output: { type: 'image', name: 'a' } }), /request\.output\.name: unknown field/],
       [request({ squash: true }), /request\.squash: unknown field/],
       [{ ...valid, squash: true }, /squash: unknown field/],
     ];

@@ -89,6 +89,15 @@ describe('the daemon protocol', () => {
     });
     expect(wireRequest({ context: '/c', check: true })).toBeUndefined();
     expect(wireRequest({ context: '/c', output: { type: 'tar' } })).toBeUndefined();
+    // An archive to the client's stdout is written in the client too.
+    expect(wireRequest({ context: '/c', output: { type: 'oci' } })).toBeUndefined();
+    expect(wireRequest({ context: '/c', output: { type: 'docker' } })).toBeUndefined();
+    const pushed = { type: 'image', push: true, compression: 'zstd', compressionLevel: 3 } as const;
+    const pushWire = wireRequest({ context: '/c', output: pushed });
+    expect(pushWire?.request.output).toEqual(pushed);
+    expect(parseBuildRequest(JSON.parse(JSON.stringify(pushWire))).request.output).toEqual(pushed);
+    const oci = wireRequest({ context: '/c', output: { type: 'oci', dest: 'l', tar: false } });
+    expect(oci?.request.output).toEqual({ type: 'oci', dest: `${process.cwd()}/l`, tar: false });
     expect(wireRequest({}, { contextArchive: new Uint8Array(1) })).toBeUndefined();
     expect(wireRequest({ context: 'https://example.com/context.tar.gz' })).toBeUndefined();
   });
@@ -118,7 +127,19 @@ describe('the daemon protocol', () => {
       [{ insecureRegistries: '127.0.0.1:5000' }, /request\.insecureRegistries: expected an array/],
       [
         { output: { type: 'bogus' } },
-        /request\.output\.type: expected one of image, local, tar, got a string \("bogus"\)/,
+        /request\.output\.type: expected one of image, local, tar, oci, docker, got a string \("bogus"\)/,
+      ],
+      [{ output: { type: 'oci' } }, /request\.output\.dest: expected an absolute path, got nothing/],
+      [{ output: { type: 'docker', dest: 'x.tar' } }, /request\.output\.dest: expected an absolute path/],
+      [{ output: { type: 'oci', dest: '/x', tar: 'no' } }, /request\.output\.tar: expected true or false/],
+      [{ output: { type: 'image', push: 'yes' } }, /request\.output\.push: expected true or false/],
+      [
+        { output: { type: 'image', compression: 'xz' } },
+        /request\.output\.compression: expected one of gzip/,
+      ],
+      [
+        { output: { type: 'docker', dest: '/x', compressionLevel: 1.5 } },
+        /compressionLevel: expected an integer/,
       ],
       [{ output: { type: 'local' } }, /request\.output\.dest: expected an absolute path, got nothing/],
       [{ output: { type: 'tar' } }, /request\.output\.dest: expected an absolute path, got nothing/],

@@ -1,0 +1,118 @@
+/**
+ * A build's image outputs beyond the store: a push after the commit (`type=image,push=true`), and the
+ * OCI layout and docker archive outputs (`type=oci|docker` with or without `dest`), whose image is made
+ * into blobs and written out without being kept in the store. Checked before anything is built.
+ */
+import type { Writable } from 'node:stream';
+import { InvalidArgumentError, reportStep } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
+import { checkLocalDest, checkTarDest } from '../image/index.js';
+import type { RegistryOptions } from '../image/index.js';
+import type { Descriptor } from '../oci/index.js';
+import { familiarReference, parseReference } from '../oci/index.js';
+import { exportManifest, pushManifest } from './image-export.js';
+import type { ArchiveTarget, LayerCompression } from './image-export.js';
+import type { Engine } from './open.js';
+import type { BuildOptions, BuildOutput, OutputCompression } from './request.js';
+
+export type ImageOutput = Extract<BuildOutput, { type: 'image' | 'oci' | 'docker' }>;
+
+/** The stream an output without `dest` is written to. */
+export function outputStreamOf(options: BuildOptions, what = 'a tar'): Writable {
+  if (options.outputStream !== undefined) return options.outputStream;
+  throw new InvalidArgumentError(
+    `${what} output without dest is written to the outputStream option: none given`,
+  );
+}
+
+function layerCompression(output: OutputCompression): LayerCompression {
+  return {
+    ...(output.compression !== undefined ? { compression: output.compression } : {}),
+    ...(output.compressionLevel !== undefined ? { level: output.compressionLevel } : {}),
+    ...(output.forceCompression !== undefined ? { force: output.forceCompression } : {}),
+  };
+}
+
+/** An image output's destination and names, checked before anything is built (buildx opens it first). */
+export async function checkImageOutput(
+  output: ImageOutput,
+  names: readonly string[],
+  options: BuildOptions,
+): Promise<void> {
+  if (output.type === 'image') {
+    if (output.push === true && names.length === 0) {
+      throw new InvalidArgumentError('a push needs a name', {
+        hint: 'use -t NAME or -o type=image,name=NAME,push=true',
+      });
+    }
+    return;
+  }
+  if (output.type === 'oci' && output.tar === false) {
+    if (output.dest === undefined)
+      throw new InvalidArgumentError('an OCI layout directory (tar=false) needs a dest');
+    await checkLocalDest(output.dest);
+  } else if (output.dest !== undefined) await checkTarDest(output.dest);
+  else outputStreamOf(options, `an ${output.type === 'oci' ? 'OCI' : 'docker'} archive`);
+}
+
+function archiveTarget(
+  output: Extract<ImageOutput, { type: 'oci' | 'docker' }>,
+  options: BuildOptions,
+): ArchiveTarget {
+  if (output.dest === undefined) return { kind: 'stream', out: outputStreamOf(options), end: false };
+  return { kind: output.type === 'oci' && output.tar === false ? 'dir' : 'file', path: output.dest };
+}
+
+export interface DeliverOptions {
+  readonly names: readonly string[];
+  readonly registry?: RegistryOptions;
+  readonly signal?: AbortSignal;
+  readonly progress: ProgressWriter;
+}
+
+/**
+ * After the commit: the image pushed to each name, or written as an archive; returns the manifest that
+ * left (the one pushed or written: its layers are blobs now), or undefined for the store alone.
+ * The caller holds the GC lock's shared side.
+ */
+export async function deliverImage(
+  engine: Engine,
+  output: ImageOutput,
+  manifest: Descriptor,
+  build: BuildOptions,
+  options: DeliverOptions,
+): Promise<Descriptor | undefined> {
+  const { progress, signal } = options;
+  const common = { ...layerCompression(output), ...(signal ? { signal } : {}), progress };
+  if (output.type === 'oci' || output.type === 'docker') {
+    const format = output.type;
+    const step = {
+      digest: `export:${format}`,
+      name: `exporting to ${format === 'oci' ? 'an OCI' : 'a docker'} archive`,
+    };
+    const dest = archiveTarget(output, build);
+    return reportStep(progress, step, () =>
+      exportManifest(engine, manifest, {
+        ...common,
+        names: options.names,
+        format,
+        dest,
+        progressDigest: step.digest,
+      }),
+    );
+  }
+  if (output.push !== true) return undefined;
+  let pushed: Descriptor | undefined;
+  for (const name of options.names) {
+    const step = { digest: `push:${name}`, name: `pushing ${familiarReference(parseReference(name))}` };
+    pushed = await reportStep(progress, step, () =>
+      pushManifest(engine, manifest, {
+        ...common,
+        name,
+        ...(options.registry ? { registry: options.registry } : {}),
+        progressDigest: step.digest,
+      }),
+    );
+  }
+  return pushed;
+}
