@@ -70,7 +70,13 @@ export type {
   ImageHistoryItem,
   ImageImportOptions,
   ImageInspect,
+  ImagePushOptions,
+  ImageSaveOptions,
+  LayerCompression,
   OnProgress,
+  OutputCompression,
+  PushedBlob,
+  PushResult,
   SignalOptions,
   SolveResult,
 } from './engine/index.js';

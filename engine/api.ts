@@ -14,6 +14,8 @@ import { build } from './build.js';
 import type { BuildResult } from './build.js';
 import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
 import type { ImageHistoryItem, ImageInspect, ImportRootfsOptions, LoadArchiveOptions } from './images.js';
+import { pushImageRef, saveImage } from './image-export.js';
+import type { PushImageOptions, PushResult, SaveImageOptions } from './image-export.js';
 import { diskUsage, fsck, gc } from './maintenance.js';
 import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
 import type { EngineOptions } from './open.js';
@@ -55,6 +57,16 @@ export interface ImageLoadOptions extends Omit<LoadArchiveOptions, 'progress'> {
   readonly onProgress?: OnProgress;
 }
 
+export interface ImageSaveOptions extends Omit<SaveImageOptions, 'progress'> {
+  /** The export's vertex and its `exporting layers` line. */
+  readonly onProgress?: OnProgress;
+}
+
+export interface ImagePushOptions extends Omit<PushImageOptions, 'name' | 'progress'> {
+  /** The push's vertex, the layer work and the bytes sent per blob. */
+  readonly onProgress?: OnProgress;
+}
+
 export interface SignalOptions {
   readonly signal?: AbortSignal;
 }
@@ -73,6 +85,10 @@ export interface EngineImages {
   tag(source: string, target: string, options?: SignalOptions): Promise<ImageRecord>;
   /** The image's steps, newest first, as `docker history` (docker's API shape). */
   history(name: string, options?: SignalOptions): Promise<ImageHistoryItem[]>;
+  /** Writes one image (several names of it: its tags) as a docker archive or an OCI layout tar (`format`). */
+  save(options: ImageSaveOptions): Promise<void>;
+  /** Pushes the image `name` to its registry (layers made into gzip blobs unless asked otherwise). */
+  push(name: string, options?: ImagePushOptions): Promise<PushResult>;
 }
 
 export interface BuildEngine {
@@ -117,6 +133,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
     rm: (name, { signal } = {}) => engine.images.delete(name, signal ? { signal } : {}),
     tag: (source, target, { signal } = {}) => engine.images.tag(source, target, signal ? { signal } : {}),
     history: (name, { signal } = {}) => imageHistory(engine, name, signal),
+    save: ({ onProgress, ...rest }) => saveImage(engine, { ...rest, ...progressTo(onProgress) }),
+    push: (name, { onProgress, ...rest } = {}) =>
+      pushImageRef(engine, { ...rest, name, ...progressTo(onProgress) }),
   };
   return {
     root: engine.root,

@@ -23,6 +23,8 @@ export type {
   EngineLogEvent,
   EngineProgressEvent,
   ImageImportOptions,
+  ImagePushOptions,
+  ImageSaveOptions,
   OnProgress,
   SignalOptions,
 } from './api.js';

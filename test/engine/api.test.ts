@@ -64,7 +64,9 @@ describe.skipIf(!canRun)('createEngine', () => {
       'inspect',
       'list',
       'load',
+      'push',
       'rm',
+      'save',
       'tag',
     ]);
   });

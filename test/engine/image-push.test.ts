@@ -2,14 +2,16 @@
  * pushImageRef (engine/image-export.ts) to Debian's docker-registry on 127.0.0.1: a built image with a
  * lazy layer is made in gzip and pushed (skopeo reads it back by tag, the digest is the one returned);
  * a second push finds every layer there; another image on the same base, pushed to another repository,
- * mounts the base layer from the repository of the store's image that has it.
+ * mounts the base layer from the repository of the store's image that has it; the Node API's
+ * engine.images.save and engine.images.push.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitImage } from '../../image/commit.js';
-import { pushImageRef } from '../../engine/index.js';
-import type { PushedBlob } from '../../engine/index.js';
+import { createEngine, pushImageRef } from '../../engine/index.js';
+import type { EngineProgressEvent, PushedBlob } from '../../engine/index.js';
 import { MemoryProgressWriter } from '../../core/progress.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import { serveRegistry } from '../helpers/registry-serve.js';
@@ -30,6 +32,7 @@ const ready =
 
 let fx: ExportFixture;
 let reg: ServedRegistry;
+let apiOpened = false;
 
 describe.skipIf(!ready)('pushImageRef', () => {
   beforeAll(async () => {
@@ -38,7 +41,7 @@ describe.skipIf(!ready)('pushImageRef', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await fx?.engine.close();
+    if (!apiOpened) await fx?.engine.close();
     if (fx) rmSync(fx.work, { recursive: true, force: true });
     await reg?.stop();
   });
@@ -93,5 +96,27 @@ describe.skipIf(!ready)('pushImageRef', () => {
     await expect(pushImageRef(fx.engine, { name: `${reg.host}/nope:1` })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+  });
+
+  it('the Node API: engine.images.save and engine.images.push, with progress events', async () => {
+    await fx.engine.close();
+    apiOpened = true;
+    const api = await createEngine({ root: fx.engine.root });
+    try {
+      const events: EngineProgressEvent[] = [];
+      const dest = join(fx.work, 'api.tar');
+      await api.images.save({ names: [`${reg.host}/app:1`], dest, onProgress: (e) => events.push(e) });
+      expect(existsSync(dest)).toBe(true);
+      expect(events.some((e) => e.type === 'vertex.done')).toBe(true);
+      const layers: PushedBlob[] = [];
+      const pushed = await api.images.push(`${reg.host}/app:1`, {
+        onLayer: (l) => layers.push(l),
+        onProgress: (e) => events.push(e),
+      });
+      expect(pushed.name).toBe(`${reg.host}/app:1`);
+      expect(layers.map((l) => l.result)).toEqual(['exists', 'exists']);
+    } finally {
+      await api.close();
+    }
   });
 });
