@@ -155,15 +155,18 @@ async function readJSON<T>(engine: Engine, digest: Digest): Promise<T> {
 
 /**
  * Where each layer of `manifest` can be mounted from: a repository of the store's other images on
- * `ref`'s registry (a pulled base keeps the name it was pulled as) that has the layer's blob or its
+ * `ref`'s registry (their name, or where a pull found them: their repo digests) that has the layer's blob or its
  * diffID (a built image pushed there has its layers in the compression of that push). A repository that
  * turns out not to hold the blob costs one request: the registry answers with an upload instead.
  */
 async function mountSources(engine: Engine, ref: ImageReference, manifest: Descriptor, signal?: AbortSignal) {
   const byKey = new Map<string, string>();
   for (const record of await engine.images.list(signal ? { signal } : {})) {
-    const other = parseReference(record.name);
-    if (other.domain !== ref.domain || other.path === ref.path) continue;
+    // Its name, or where a pull found it (its repo digests), on the registry pushed to.
+    const other = [record.name, ...(record.repoDigests ?? [])]
+      .map((n) => parseReference(n))
+      .find((r) => r.domain === ref.domain && r.path !== ref.path);
+    if (other === undefined) continue;
     const image = await engine.images.resolve(record.name, signal ? { signal } : {}).catch(() => undefined);
     const keys = [
       ...(image?.manifest.layers ?? []).map((l) => l.digest),
