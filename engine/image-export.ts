@@ -4,8 +4,8 @@
  * (materializeImage, gzip unless asked otherwise), under the GC lock's shared side, and report themselves
  * as one vertex (`exporting …`, `pushing …`) with the layer work and the bytes sent as lines under it.
  */
-import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { readJSONBlob } from '../content/index.js';
 import { InvalidArgumentError, reportStep } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { MaterializeOptions, OciLayoutDest, RegistryOptions, ResolvedImage } from '../image/index.js';
@@ -149,10 +149,6 @@ export async function saveImage(engine: Engine, options: SaveImageOptions): Prom
   );
 }
 
-async function readJSON<T>(engine: Engine, digest: Digest): Promise<T> {
-  return JSON.parse(await readFile(engine.content.path(digest), 'utf8')) as T;
-}
-
 /**
  * Where each layer of `manifest` can be mounted from: a repository of the store's other images on
  * `ref`'s registry (their name, or where a pull found them: their repo digests) that has the layer's blob or its
@@ -174,8 +170,12 @@ async function mountSources(engine: Engine, ref: ImageReference, manifest: Descr
     ];
     for (const key of keys) if (!byKey.has(key)) byKey.set(key, other.path);
   }
-  const pushed = await readJSON<Manifest>(engine, manifest.digest);
-  const config = await readJSON<ImageConfig>(engine, pushed.config.digest);
+  const pushed = await readJSONBlob<Manifest>(engine.content, manifest.digest, signal ? { signal } : {});
+  const config = await readJSONBlob<ImageConfig>(
+    engine.content,
+    pushed.config.digest,
+    signal ? { signal } : {},
+  );
   const sources = new Map<string, string>();
   pushed.layers.forEach((layer, i) => {
     const from = byKey.get(layer.digest) ?? byKey.get(config.rootfs.diff_ids[i] ?? '');
