@@ -10,15 +10,15 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRunSuite } from '../helpers/prereq.js';
+import { canRunSuite, hasCommand } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';
 import { serveRegistry } from '../helpers/registry-serve.js';
 import type { ServedRegistry } from '../helpers/registry-serve.js';
 
-const has = (tool: string): boolean =>
-  spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 const ready =
-  canRunSuite('build image outputs (CLI)', { root: true }) && has('docker-registry') && has('skopeo');
+  canRunSuite('build image outputs (CLI)', { root: true }) &&
+  hasCommand('docker-registry') &&
+  hasCommand('skopeo');
 
 const bin = resolve(repoRoot, 'bin/tsbuild');
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-build-outputs-'));

@@ -8,16 +8,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRunSuite } from '../helpers/prereq.js';
+import { canRunSuite, hasCommand } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';
 import { serveRegistry } from '../helpers/registry-serve.js';
 import type { ServedRegistry } from '../helpers/registry-serve.js';
 import { exportFixture } from '../engine/image-export-fixture.js';
 
-const has = (tool: string): boolean =>
-  spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 const ready =
-  canRunSuite('image save and push (CLI)', { root: true }) && has('docker-registry') && has('skopeo');
+  canRunSuite('image save and push (CLI)', { root: true }) &&
+  hasCommand('docker-registry') &&
+  hasCommand('skopeo');
 
 const bin = resolve(repoRoot, 'bin/tsbuild');
 let work = '';
@@ -111,7 +111,7 @@ describe.skipIf(!ready)('tsbuild image save | push', () => {
     );
   });
 
-  it.skipIf(!has('script'))('refuses to write the archive to a terminal, as docker does', () => {
+  it.skipIf(!hasCommand('script'))('refuses to write the archive to a terminal, as docker does', () => {
     const cmd = `TSBUILD_NO_DAEMON=1 ${bin} --root ${root} image save ${reg.host}/app:1`;
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);

@@ -13,22 +13,15 @@ import { commitImage } from '../../image/commit.js';
 import { createEngine, pushImageRef } from '../../engine/index.js';
 import type { EngineProgressEvent, PushedBlob } from '../../engine/index.js';
 import { MemoryProgressWriter } from '../../core/progress.js';
-import { canRunSuite } from '../helpers/prereq.js';
+import { canRunSuite, hasCommand } from '../helpers/prereq.js';
 import { serveRegistry } from '../helpers/registry-serve.js';
 import type { ServedRegistry } from '../helpers/registry-serve.js';
 import { exportFixture } from './image-export-fixture.js';
 import type { ExportFixture } from './image-export-fixture.js';
 
-const has = (tool: string): boolean => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const ready =
-  canRunSuite('image push (overlay snapshots, docker-registry)', { root: true }) && has('docker-registry');
+  canRunSuite('image push (overlay snapshots, docker-registry)', { root: true }) &&
+  hasCommand('docker-registry');
 
 let fx: ExportFixture;
 let reg: ServedRegistry;
@@ -57,7 +50,7 @@ describe.skipIf(!ready)('pushImageRef', () => {
     expect(result.name).toBe(`${reg.host}/app:1`);
     // The base layer was never pushed to base: the mount falls back to an upload.
     expect(blobs.map((b) => b.result)).toEqual(['uploaded', 'uploaded']);
-    if (has('skopeo')) {
+    if (hasCommand('skopeo')) {
       const info = JSON.parse(
         execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/app:1`], {
           encoding: 'utf8',

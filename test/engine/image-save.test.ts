@@ -9,19 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveImage } from '../../engine/index.js';
 import { MemoryProgressWriter } from '../../core/progress.js';
-import { canRunSuite } from '../helpers/prereq.js';
+import { canRunSuite, hasCommand } from '../helpers/prereq.js';
 import { exportFixture } from './image-export-fixture.js';
 import type { ExportFixture } from './image-export-fixture.js';
 
 const rootReady = canRunSuite('image save (overlay snapshots)', { root: true });
-const hasSkopeo = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v skopeo'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasSkopeo = hasCommand('skopeo');
 
 let fx: ExportFixture;
 
