@@ -5,13 +5,14 @@
  * rlimits (nofile and nproc 1048576) are above the hard limits a sandbox may grant, so the run asks
  * for 1024 of each.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDockerArchive } from '../../image/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import type { Fixture } from './export-oci-helpers.js';
 import { importedBusybox, run } from './export-oci-helpers.js';
+import { podmanSandbox } from '../helpers/podman.js';
 
 const ready = canRunSuite('docker archive into podman', { root: true, runc: true, tools: ['podman'] });
 let fx: Fixture;
@@ -24,12 +25,7 @@ function podman(...args: string[]): string {
 beforeAll(async () => {
   if (!ready) return;
   fx = await importedBusybox('tsbuild-export-podman-');
-  const state = join(fx.work, 'podman');
-  for (const dir of ['root', 'runroot', 'tmp']) mkdirSync(join(state, dir), { recursive: true });
-  podmanArgs = [
-    ...['--root', join(state, 'root'), '--runroot', join(state, 'runroot'), '--tmpdir', join(state, 'tmp')],
-    ...['--storage-driver', 'vfs', '--events-backend', 'none', '--cgroup-manager', 'cgroupfs'],
-  ];
+  podmanArgs = podmanSandbox(join(fx.work, 'podman'));
 });
 
 afterAll(async () => {

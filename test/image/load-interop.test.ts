@@ -5,7 +5,6 @@
  * Each archive is loaded into a fresh root and `tsbuild run` prints the command's output.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDockerArchive, exportOciLayout } from '../../image/index.js';
@@ -13,6 +12,7 @@ import { canRunSuite, hasCommand } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';
 import type { Fixture } from './export-oci-helpers.js';
 import { importedBusybox, run } from './export-oci-helpers.js';
+import { podmanSandbox } from '../helpers/podman.js';
 
 const ready = canRunSuite('image load interop', { root: true, runc: true });
 const cli = resolve(repoRoot, 'dist/cli/main.js');
@@ -38,12 +38,7 @@ function loadAndRun(archive: string, name: string, loaded: string): string {
 beforeAll(async () => {
   if (!ready) return;
   fx = await importedBusybox('tsbuild-load-interop-');
-  const state = join(fx.work, 'podman');
-  for (const dir of ['root', 'runroot', 'tmp']) mkdirSync(join(state, dir), { recursive: true });
-  podmanArgs = [
-    ...['--root', join(state, 'root'), '--runroot', join(state, 'runroot'), '--tmpdir', join(state, 'tmp')],
-    ...['--storage-driver', 'vfs', '--events-backend', 'none', '--cgroup-manager', 'cgroupfs'],
-  ];
+  podmanArgs = podmanSandbox(join(fx.work, 'podman'));
 });
 
 afterAll(async () => {
