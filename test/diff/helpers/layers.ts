@@ -25,6 +25,8 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { S_IFSOCK, llistxattr, lgetxattr, mknod } from '../../../core/sys.js';
+import { fileKind } from '../../../fsutil/index.js';
+import type { FileKind } from '../../../fsutil/index.js';
 
 /** A fresh directory under the system temp dir; `cleanup` removes it. */
 export function tempDir(prefix = 'tsbuild-layers-'): { path: string; cleanup: () => void } {
@@ -182,7 +184,7 @@ export async function buildTar(specs: readonly TarSpec[], uid = 0, gid = 0): Pro
 }
 
 export interface TreeEntry {
-  type: 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
+  type: FileKind;
   mode: number;
   uid: number;
   gid: number;
@@ -194,16 +196,6 @@ export interface TreeEntry {
   /** Other paths of the same inode (hardlinks), sorted; only for non-directories with nlink > 1. */
   links?: string[];
   mtime?: number;
-}
-
-function typeOf(st: ReturnType<typeof lstatSync> & object): TreeEntry['type'] {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  if (st.isFIFO()) return 'fifo';
-  return 'socket';
 }
 
 export interface SnapshotOptions {
@@ -223,7 +215,7 @@ export function snapshotTree(root: string, options: SnapshotOptions = {}): Recor
       const r = rel === '' ? name : `${rel}/${name}`;
       const p = join(root, r);
       const st = lstatSync(p);
-      const type = typeOf(st);
+      const type = fileKind(st);
       const xattrs: Record<string, string> = {};
       for (const key of llistxattr(p).sort()) {
         if (options.ignoreXattr?.(key)) continue;
