@@ -67,7 +67,8 @@ export class LayerEncoder {
   private block: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
   private fillLevel = 0;
   private readonly uncompressed = createHash('sha256');
-  private readonly compressed = createHash('sha256');
+  /** The blob's hash; none for an uncompressed layer, whose blob digest is its diffID. */
+  private readonly compressed: Hash | undefined;
   private compressedSize = 0;
   private readonly codec: Codec;
   private readonly sink: (chunk: Buffer) => Promise<void>;
@@ -78,6 +79,7 @@ export class LayerEncoder {
   constructor(options: LayerEncoderOptions) {
     const level = checkLevel(options.compression, options.level);
     this.sink = options.sink;
+    this.compressed = options.compression === 'uncompressed' ? undefined : createHash('sha256');
     const emit = (chunk: Buffer): Promise<void> => this.emit(chunk);
     switch (options.compression) {
       case 'gzip':
@@ -160,11 +162,9 @@ export class LayerEncoder {
     await this.codec.end();
     await this.outputTail;
     if (this.failure !== undefined) throw this.failure;
-    return {
-      diffID: digestOf(this.uncompressed),
-      digest: digestOf(this.compressed),
-      size: this.compressedSize,
-    };
+    const diffID = digestOf(this.uncompressed);
+    const digest = this.compressed === undefined ? diffID : digestOf(this.compressed);
+    return { diffID, digest, size: this.compressedSize };
   }
 
   /** Stops the codec (kills a zstd child); the sink gets nothing more. */
@@ -177,7 +177,7 @@ export class LayerEncoder {
   /** Called by the codec with compressed bytes, in order. */
   private emit(chunk: Buffer): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure as Error);
-    this.compressed.update(chunk);
+    this.compressed?.update(chunk);
     this.compressedSize += chunk.length;
     const next = this.outputTail.then(() => this.sink(chunk));
     next.catch((err: unknown) => {

@@ -143,7 +143,23 @@ export abstract class DirectorySnapshotter implements Snapshotter {
     const record = await this.record(key, options.signal);
     if (record.kind === 'view') return { size: 0, inodes: 0 };
     if (record.kind === 'committed' && record.usage !== undefined) return record.usage;
-    return diskUsage(this.fsPath(record.id), options.signal);
+    const usage = await diskUsage(this.fsPath(record.id), options.signal);
+    if (record.kind === 'committed') await this.rememberUsage(key, record.id, usage, options.signal);
+    return usage;
+  }
+
+  /**
+   * A committed snapshot's usage, kept in its record once measured: its upper dir never changes. It is
+   * measured on first use rather than at commit, where walking a big tree cost a build ~0.3 s per
+   * 20,000 files that only `system df` and prune ever read.
+   */
+  private async rememberUsage(key: string, id: string, usage: Usage, signal?: AbortSignal): Promise<void> {
+    await this.store.update((draft) => {
+      const current = draft.snapshots.get(key);
+      if (current?.kind === 'committed' && current.id === id && current.usage === undefined) {
+        draft.snapshots.set(key, { ...current, usage });
+      }
+    }, signal);
   }
 
   async mounts(key: string, options: Signal = {}): Promise<Mount[]> {
@@ -242,9 +258,8 @@ export abstract class DirectorySnapshotter implements Snapshotter {
     const labels = checkLabels(options.labels);
     // Fail fast on the rules the locked step checks again.
     const active = checkCommit(await this.store.read(), key, name);
-    const usage = await diskUsage(this.fsPath(active.id), signal);
     await this.store.update((draft) => {
-      commitRecord(draft, key, name, labels, usage, Date.now(), active.id);
+      commitRecord(draft, key, name, labels, Date.now(), active.id);
     }, signal);
   }
 

@@ -19,7 +19,7 @@ export interface SnapshotRecord {
   labels: Record<string, string>;
   readonly createdAt: number;
   updatedAt: number;
-  /** Stored at commit (the upper dir never changes afterwards). */
+  /** A committed snapshot's, stored the first time it is asked for (the upper dir never changes). */
   readonly usage?: Usage;
 }
 
@@ -189,7 +189,6 @@ export function commitRecord(
   key: string,
   name: string,
   labels: Record<string, string>,
-  usage: Usage,
   now: number,
   expectedId?: string,
 ): SnapshotRecord {
@@ -204,7 +203,6 @@ export function commitRecord(
     labels,
     createdAt: now,
     updatedAt: now,
-    usage,
   };
   table.snapshots.delete(key);
   table.snapshots.set(name, committed);

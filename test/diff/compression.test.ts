@@ -81,7 +81,9 @@ describe('LayerEncoder', () => {
   it('uncompressed: the digest is the diffID', async () => {
     const r = await encode('uncompressed', input, 4096);
     same(r.out, input);
+    expect(r.diffID).toBe(sha(input));
     expect(r.digest).toBe(r.diffID);
+    expect(r.size).toBe(input.length);
   });
 
   it('rejects bad levels', () => {

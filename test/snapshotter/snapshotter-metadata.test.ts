@@ -134,10 +134,18 @@ describe('snapshot table', () => {
     expect(() => createRecord(table, 'active', 'a', undefined, {}, 1)).toThrow(AlreadyExistsError);
     expect(() => createRecord(table, 'view', 'v', 'a', {}, 1)).toThrow(FailedPreconditionError);
     expect(() => createRecord(table, 'view', 'v', 'missing', {}, 1)).toThrow(NotFoundError);
-    const committed = commitRecord(table, 'a', 'A', { l: '1' }, { size: 10, inodes: 1 }, 2);
-    expect(committed).toMatchObject({ id: '1', kind: 'committed', usage: { size: 10, inodes: 1 } });
+    const committed = commitRecord(table, 'a', 'A', { l: '1' }, 2);
+    // Usage is measured the first time it is asked for, not at commit.
+    expect(committed).toEqual({
+      id: '1',
+      kind: 'committed',
+      labels: { l: '1' },
+      createdAt: 2,
+      updatedAt: 2,
+    });
+    table.snapshots.set('A', { ...committed, usage: { size: 10, inodes: 1 } });
     createRecord(table, 'active', 'b', 'A', {}, 3);
-    commitRecord(table, 'b', 'B', {}, { size: 0, inodes: 0 }, 4);
+    commitRecord(table, 'b', 'B', {}, 4);
     createRecord(table, 'view', 'v', 'B', {}, 5);
     expect(ancestorIds(table, 'B')).toEqual(['2', '1']);
     expect(() => removeRecord(table, 'A')).toThrow(FailedPreconditionError);
