@@ -51,6 +51,8 @@ export {
   hasCode,
   lgetxattr,
   llistxattr,
+  fgetxattr,
+  flistxattr,
   lsetxattr,
   major,
   makedev,

@@ -91,6 +91,8 @@ interface Libc {
   lsetxattr: (path: string, name: string, value: Uint8Array, size: number, flags: number) => number;
   lgetxattr: (path: string, name: string, value: Uint8Array | null, size: number) => number;
   llistxattr: (path: string, list: Uint8Array | null, size: number) => number;
+  fgetxattr: (fd: number, name: string, value: Uint8Array | null, size: number) => number;
+  flistxattr: (fd: number, list: Uint8Array | null, size: number) => number;
   lremovexattr: (path: string, name: string) => number;
   mount: (
     source: string | null,
@@ -143,6 +145,12 @@ function load(): Libc {
     llistxattr: lib.func(
       'intptr_t llistxattr(const char *path, _Out_ void *list, uintptr_t size)',
     ) as Libc['llistxattr'],
+    fgetxattr: lib.func(
+      'intptr_t fgetxattr(int fd, const char *name, _Out_ void *value, uintptr_t size)',
+    ) as Libc['fgetxattr'],
+    flistxattr: lib.func(
+      'intptr_t flistxattr(int fd, _Out_ void *list, uintptr_t size)',
+    ) as Libc['flistxattr'],
     lremovexattr: lib.func('int lremovexattr(const char *path, const char *name)') as Libc['lremovexattr'],
     mount: lib.func(
       'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
@@ -240,45 +248,69 @@ export function lsetxattr(path: string, name: string, value: Uint8Array, flags =
  */
 export function lgetxattr(path: string, name: string): Buffer | undefined {
   const c = load();
+  return getXattr((buf, size) => c.lgetxattr(path, name, buf, size), 'lgetxattr', path, name);
+}
+
+/** fgetxattr(2): lgetxattr for an open file (no path lookup). */
+export function fgetxattr(fd: number, name: string): Buffer | undefined {
+  const c = load();
+  return getXattr((buf, size) => c.fgetxattr(fd, name, buf, size), 'fgetxattr', `fd ${fd}`, name);
+}
+
+type XattrCall = (buffer: Uint8Array | null, size: number) => number;
+
+function getXattr(call: XattrCall, what: string, path: string, name: string): Buffer | undefined {
   // Most values are small: one call with a modest buffer, and the size query only when it is too small.
   let buffer = Buffer.allocUnsafe(256);
   for (let attempt = 0; attempt < 8; attempt++) {
-    const n = c.lgetxattr(path, name, buffer, buffer.byteLength);
+    const n = call(buffer, buffer.byteLength);
     if (n >= 0) return Buffer.from(buffer.subarray(0, n));
     const errno = lastErrno();
     if (errno === 'ENODATA' || errno === 'ENOTSUP') return undefined;
-    if (errno !== 'ERANGE') throw new SysError('lgetxattr', path, errno, name);
-    const size = c.lgetxattr(path, name, null, 0);
+    if (errno !== 'ERANGE') throw new SysError(what, path, errno, name);
+    const size = call(null, 0);
     if (size < 0) {
       const again = lastErrno();
       if (again === 'ENODATA') return undefined;
-      throw new SysError('lgetxattr', path, again, name);
+      throw new SysError(what, path, again, name);
     }
     buffer = Buffer.allocUnsafe(Math.max(size, buffer.byteLength * 2)); // it may grow between the calls
   }
-  throw new SysError('lgetxattr', path, 'ERANGE', name);
+  throw new SysError(what, path, 'ERANGE', name);
 }
 
 /** llistxattr(2): the attribute names of the entry itself; [] when its file system has none. */
 export function llistxattr(path: string): string[] {
   const c = load();
-  let buffer = Buffer.allocUnsafe(1024);
+  return listXattrs((buf, size) => c.llistxattr(path, buf, size), 'llistxattr', path);
+}
+
+/** flistxattr(2): llistxattr for an open file (no path lookup). */
+export function flistxattr(fd: number): string[] {
+  const c = load();
+  return listXattrs((buf, size) => c.flistxattr(fd, buf, size), 'flistxattr', `fd ${fd}`);
+}
+
+/** The names list buffer, reused: a list is decoded before the next call. */
+let listBuffer = Buffer.alloc(1024);
+
+function listXattrs(call: XattrCall, what: string, path: string): string[] {
   for (let attempt = 0; attempt < 8; attempt++) {
-    const n = c.llistxattr(path, buffer, buffer.byteLength);
+    const n = call(listBuffer, listBuffer.byteLength);
     if (n >= 0) {
       if (n === 0) return [];
-      const names = buffer.toString('utf8', 0, n).split('\0');
+      const names = listBuffer.toString('utf8', 0, n).split('\0');
       names.pop(); // the list ends with a NUL
       return names;
     }
     const errno = lastErrno();
     if (errno === 'ENOTSUP') return [];
-    if (errno !== 'ERANGE') throw new SysError('llistxattr', path, errno);
-    const size = c.llistxattr(path, null, 0);
-    if (size < 0) throw new SysError('llistxattr', path, lastErrno());
-    buffer = Buffer.allocUnsafe(Math.max(size, buffer.byteLength * 2));
+    if (errno !== 'ERANGE') throw new SysError(what, path, errno);
+    const size = call(null, 0);
+    if (size < 0) throw new SysError(what, path, lastErrno());
+    listBuffer = Buffer.alloc(Math.max(size, listBuffer.byteLength * 2));
   }
-  throw new SysError('llistxattr', path, 'ERANGE');
+  throw new SysError(what, path, 'ERANGE');
 }
 
 /** lremovexattr(2). Returns false when the attribute was not there. */

@@ -4,7 +4,7 @@
  * metadata a copy gives a directory whose children were put in place by other means.
  */
 import { chmodSync, lchownSync, lstatSync, lutimesSync } from 'node:fs';
-import { hasCode, lgetxattr, llistxattr, lsetxattr } from '../core/index.js';
+import { fgetxattr, flistxattr, hasCode, lgetxattr, llistxattr, lsetxattr } from '../core/index.js';
 
 /** Runs at most `max` tasks at once. */
 export class Limiter {
@@ -55,18 +55,26 @@ export function parentDir(make: () => Promise<boolean>): ParentDir {
 /** Extended attributes by name. */
 export type Xattrs = readonly (readonly [string, Buffer])[];
 
-/** The extended attributes of `path` itself (never followed); none when they cannot be listed. */
-export function readXattrs(path: string): Xattrs {
+/**
+ * The extended attributes of `entry` itself (a path, never followed, or an open file: its descriptor
+ * spares the lookup, which costs 4× through /proc/self/fd); none when they cannot be listed.
+ */
+export function readXattrs(entry: string | { readonly fd: number }): Xattrs {
+  const list = typeof entry === 'string' ? () => llistxattr(entry) : () => flistxattr(entry.fd);
+  const get =
+    typeof entry === 'string'
+      ? (name: string) => lgetxattr(entry, name)
+      : (name: string) => fgetxattr(entry.fd, name);
   let names: string[];
   try {
-    names = llistxattr(path);
+    names = list();
   } catch {
     return [];
   }
   const out: [string, Buffer][] = [];
   for (const name of names) {
     try {
-      const value = lgetxattr(path, name);
+      const value = get(name);
       if (value !== undefined) out.push([name, value]);
     } catch {
       // gone meanwhile, or not readable (trusted.* without privileges)

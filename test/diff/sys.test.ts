@@ -1,5 +1,5 @@
 /** core/sys: the libc calls Node lacks (mknod, l*xattr; mount and flock are in mount.test), device numbers and errors. */
-import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
@@ -10,6 +10,8 @@ import {
   SysError,
   XATTR_CREATE,
   hasCode,
+  fgetxattr,
+  flistxattr,
   lgetxattr,
   llistxattr,
   lremovexattr,
@@ -119,5 +121,30 @@ describe('core/sys', () => {
     expect(lgetxattr(f, 'user.x')).toBeUndefined();
     expect(lgetxattr(link, 'user.big')).toBeUndefined();
     expect(() => llistxattr(join(t.path, 'missing'))).toThrow(/ENOENT/);
+  });
+
+  it('reads xattrs through an open descriptor as through the path', () => {
+    const f = join(t.path, 'by-fd');
+    writeFileSync(f, 'x');
+    const big = Buffer.alloc(600, 7);
+    lsetxattr(f, 'user.a', Buffer.from('1'));
+    lsetxattr(f, 'user.big', big);
+    const many = join(t.path, 'many-fd');
+    mkdirSync(many);
+    for (let i = 0; i < 40; i++) lsetxattr(many, `user.attribute-with-a-long-name-${i}`, Buffer.from('v'));
+    const fd = openSync(f, 'r');
+    const dirFd = openSync(many, 'r');
+    try {
+      expect(flistxattr(fd).sort()).toEqual(llistxattr(f).sort());
+      expect(flistxattr(fd)).toContain('user.big');
+      expect(fgetxattr(fd, 'user.big')?.equals(big)).toBe(true);
+      expect(fgetxattr(fd, 'user.a')).toEqual(Buffer.from('1'));
+      expect(fgetxattr(fd, 'user.none')).toBeUndefined();
+      expect(flistxattr(dirFd).filter((n) => n.startsWith('user.'))).toHaveLength(40);
+    } finally {
+      closeSync(fd);
+      closeSync(dirFd);
+    }
+    expect(() => flistxattr(fd)).toThrow(/flistxattr "fd \d+": EBADF/);
   });
 });
