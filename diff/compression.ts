@@ -10,8 +10,6 @@
  */
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
 import { TsbuildError } from '../core/index.js';
 import type { Compression } from './types.js';
 import type { Digest } from '../oci/index.js';
@@ -56,29 +54,17 @@ export function checkLevel(compression: Compression, level: number | undefined):
 }
 
 /**
- * A block of the tar, in shared memory: the hashing thread reads it where it is (hash-offload.ts), where
- * posting a copy of 200 MB cost the main thread 0.15–0.4 s, about what hashing it in place costs.
- */
-function sharedBlock(): Buffer {
-  return Buffer.from(new SharedArrayBuffer(BLOCK_SIZE));
-}
-
-/**
  * Write the tar through `write` (which copies what it is given before it returns, so callers may reuse
  * their buffers) or `fill` (which reads straight into the block being built); wait on a returned
  * promise before writing more. `finish` flushes and returns the digests.
  */
 export class LayerEncoder {
-  private block: Buffer = sharedBlock();
+  private block: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
   private fillLevel = 0;
   /** The diffID's hash (off the main thread once the layer is big: hash-offload.ts). */
   private readonly uncompressed = new LayerHash();
-  /**
-   * The blob's hash, in place: the codecs' output is not in shared memory, and posting a copy to the
-   * hashing thread costs the main thread as much as hashing it. None for an uncompressed layer, whose
-   * blob digest is its diffID.
-   */
-  private readonly compressed: Hash | undefined;
+  /** The blob's hash; none for an uncompressed layer, whose blob digest is its diffID. */
+  private readonly compressed: LayerHash | undefined;
   private compressedSize = 0;
   private readonly codec: Codec;
   private readonly sink: (chunk: Buffer) => Promise<void>;
@@ -89,7 +75,7 @@ export class LayerEncoder {
   constructor(options: LayerEncoderOptions) {
     const level = checkLevel(options.compression, options.level);
     this.sink = options.sink;
-    this.compressed = options.compression === 'uncompressed' ? undefined : createHash('sha256');
+    this.compressed = options.compression === 'uncompressed' ? undefined : new LayerHash();
     const emit = (chunk: Buffer): Promise<void> => this.emit(chunk);
     switch (options.compression) {
       case 'gzip':
@@ -157,7 +143,7 @@ export class LayerEncoder {
 
   private flushBlock(): Promise<void> | undefined {
     const block = this.block;
-    this.block = sharedBlock();
+    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
     this.fillLevel = 0;
     this.uncompressed.update(block);
     return this.codec.push(block, false);
@@ -173,11 +159,11 @@ export class LayerEncoder {
     await this.outputTail;
     if (this.failure !== undefined) {
       this.uncompressed.drop();
+      this.compressed?.drop();
       throw this.failure;
     }
     const diffID = await this.uncompressed.digest();
-    const digest =
-      this.compressed === undefined ? diffID : (`sha256:${this.compressed.digest('hex')}` as const);
+    const digest = this.compressed === undefined ? diffID : await this.compressed.digest();
     return { diffID, digest, size: this.compressedSize };
   }
 
@@ -187,6 +173,7 @@ export class LayerEncoder {
     this.failure ??= new TsbuildError('CANCELLED', 'layer encoding aborted');
     this.codec.abort();
     this.uncompressed.drop();
+    this.compressed?.drop();
   }
 
   /** Called by the codec with compressed bytes, in order. */
