@@ -8,6 +8,8 @@
  * compression-gzip.ts (pigz-style parallel gzip, deterministic whatever the timing; a stream fallback)
  * and compression-zstd.ts (the `zstd` child process, compressing and decompressing).
  */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { TsbuildError } from '../core/index.js';
@@ -17,7 +19,6 @@ import { BLOCK_SIZE, Identity } from './compression-codec.js';
 import type { Codec } from './compression-codec.js';
 import { ParallelGzip, StreamGzip } from './compression-gzip.js';
 import { ZstdCodec, spawnZstd, zstdExit } from './compression-zstd.js';
-import { LayerHash } from './hash-offload.js';
 
 export const MEDIA_TYPES: Record<Compression, string> = {
   gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -37,6 +38,10 @@ export interface LayerEncoderOptions {
   readonly level?: number;
   /** Receives the compressed bytes in order; the next call waits for the previous one. */
   readonly sink: (chunk: Buffer) => Promise<void>;
+}
+
+function digestOf(hash: Hash): Digest {
+  return `sha256:${hash.digest('hex')}`;
 }
 
 /** `level` if it is one `compression` takes (undefined for none, or for an uncompressed layer). */
@@ -61,10 +66,9 @@ export function checkLevel(compression: Compression, level: number | undefined):
 export class LayerEncoder {
   private block: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
   private fillLevel = 0;
-  /** The diffID's hash (off the main thread once the layer is big: hash-offload.ts). */
-  private readonly uncompressed = new LayerHash();
+  private readonly uncompressed = createHash('sha256');
   /** The blob's hash; none for an uncompressed layer, whose blob digest is its diffID. */
-  private readonly compressed: LayerHash | undefined;
+  private readonly compressed: Hash | undefined;
   private compressedSize = 0;
   private readonly codec: Codec;
   private readonly sink: (chunk: Buffer) => Promise<void>;
@@ -75,7 +79,7 @@ export class LayerEncoder {
   constructor(options: LayerEncoderOptions) {
     const level = checkLevel(options.compression, options.level);
     this.sink = options.sink;
-    this.compressed = options.compression === 'uncompressed' ? undefined : new LayerHash();
+    this.compressed = options.compression === 'uncompressed' ? undefined : createHash('sha256');
     const emit = (chunk: Buffer): Promise<void> => this.emit(chunk);
     switch (options.compression) {
       case 'gzip':
@@ -157,13 +161,9 @@ export class LayerEncoder {
     await this.codec.push(last, true);
     await this.codec.end();
     await this.outputTail;
-    if (this.failure !== undefined) {
-      this.uncompressed.drop();
-      this.compressed?.drop();
-      throw this.failure;
-    }
-    const diffID = await this.uncompressed.digest();
-    const digest = this.compressed === undefined ? diffID : await this.compressed.digest();
+    if (this.failure !== undefined) throw this.failure;
+    const diffID = digestOf(this.uncompressed);
+    const digest = this.compressed === undefined ? diffID : digestOf(this.compressed);
     return { diffID, digest, size: this.compressedSize };
   }
 
@@ -172,8 +172,6 @@ export class LayerEncoder {
     this.finished = true;
     this.failure ??= new TsbuildError('CANCELLED', 'layer encoding aborted');
     this.codec.abort();
-    this.uncompressed.drop();
-    this.compressed?.drop();
   }
 
   /** Called by the codec with compressed bytes, in order. */
