@@ -53,6 +53,7 @@ export {
   llistxattr,
   fgetxattr,
   flistxattr,
+  openat,
   lsetxattr,
   major,
   makedev,

@@ -17,7 +17,7 @@ import type { BigIntStats } from 'node:fs';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FailedPreconditionError } from '../core/index.js';
-import { hasCode } from '../core/index.js';
+import { hasCode, openat } from '../core/index.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 /** O_NONBLOCK: a fifo put where a file was must not hang the open. */
@@ -108,6 +108,30 @@ export class ContainedSource {
       throw this.changed(abs);
     }
     return handle(fd);
+  }
+
+  /**
+   * Opens the regular file `name` inside the open directory `dir` (openat, never following a symlink)
+   * and returns it with its stat, taken through the descriptor: what was opened is what is copied, and
+   * no lstat by name under /proc/self/fd (~30 µs each) is needed. `abs` names it in errors.
+   */
+  openFileIn(dir: SourceHandle, name: string, abs: string): { handle: SourceHandle; st: BigIntStats } {
+    let fd: number;
+    try {
+      fd = openat(dir.fd, name, FILE_FLAGS);
+    } catch (err) {
+      if (hasCode(err, 'ELOOP', 'ENOENT', 'ENXIO')) throw this.changed(abs, err);
+      throw err;
+    }
+    let st: BigIntStats;
+    try {
+      st = fstatSync(fd, { bigint: true });
+      if (!st.isFile()) throw this.changed(abs);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return { handle: handle(fd), st };
   }
 
   /** Opens the regular file at `abs` (under the root, not the root), as openFile does. */

@@ -32,18 +32,34 @@ import { canRunSuite } from '../helpers/prereq.js';
 
 const rootReady = canRunSuite('context changed while copied', { root: true });
 
-/** Runs once, after the first lstat of a path `match` accepts has returned. */
-const hooks: { match: (path: string) => boolean; run: () => void }[] = [];
+/**
+ * Runs once, after the first lstat of a path `match` accepts has returned (`on: 'lstat'`), or after the
+ * first listing of a directory whose path and one of whose names `match` accepts (`on: 'readdir'`).
+ */
+const hooks: { on: 'lstat' | 'readdir'; match: (path: string) => boolean; run: () => void }[] = [];
+
+function fire(on: 'lstat' | 'readdir', paths: readonly string[]): void {
+  const i = hooks.findIndex((h) => h.on === on && paths.some((p) => h.match(p)));
+  if (i >= 0) hooks.splice(i, 1)[0]?.run();
+}
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof FsPromises>();
   const lstat = (async (path: string, options?: object) => {
     const result = await real.lstat(path, options);
-    const i = hooks.findIndex((h) => h.match(String(path)));
-    if (i >= 0) hooks.splice(i, 1)[0]?.run();
+    fire('lstat', [String(path)]);
     return result;
   }) as typeof real.lstat;
-  return { ...real, lstat, default: { ...real, lstat } };
+  const readdir = (async (path: string, options?: object) => {
+    const result = (await real.readdir(path, options as never)) as unknown[];
+    const names = result.map((e) => (typeof e === 'string' ? e : (e as { name: string }).name));
+    fire(
+      'readdir',
+      names.map((n) => `${String(path)}/${n}`),
+    );
+    return result;
+  }) as typeof real.readdir;
+  return { ...real, lstat, readdir, default: { ...real, lstat, readdir } };
 });
 
 const SECRET = 'TOP SECRET outside the context';
@@ -72,8 +88,9 @@ function put(rel: string, data: string): void {
 }
 
 /** After the first source-side lstat of a path ending in `/name`, `rel` in the context becomes a symlink to `target`. */
-function swapAfterLstat(name: string, rel: string, target: string): void {
+function swapAfterLstat(name: string, rel: string, target: string, on: 'lstat' | 'readdir' = 'lstat'): void {
   hooks.push({
+    on,
     match: (p) => p.endsWith(`/${name}`) && !p.startsWith(dest),
     run: () => {
       renameSync(join(ctx, rel), join(ctx, `.${rel.replaceAll('/', '-')}-away`));
@@ -124,11 +141,25 @@ describe.skipIf(!rootReady)('a context changed while it is copied', () => {
     expect(leaked(dest)).toEqual([]);
   });
 
-  it('a file swapped for a symlink to an outside file after its lstat lets nothing in', async () => {
+  it('a file swapped for a symlink to an outside file after its directory was listed lets nothing in', async () => {
+    // A regular file is opened by the name its directory listed (openat, O_NOFOLLOW), never lstat'ed.
     put('dir/f.txt', 'fine');
-    swapAfterLstat('f.txt', 'dir/f.txt', join(outside, 'secret.txt'));
+    swapAfterLstat('f.txt', 'dir/f.txt', join(outside, 'secret.txt'), 'readdir');
     await expectRefused([copyAction('/dir', '/app')]);
     expect(leaked(dest)).toEqual([]);
+  });
+
+  it('a file swapped for a fifo after its directory was listed is refused without hanging', async () => {
+    put('dir/f.txt', 'fine');
+    hooks.push({
+      on: 'readdir',
+      match: (p) => p.endsWith('/f.txt') && !p.startsWith(dest),
+      run: () => {
+        renameSync(join(ctx, 'dir/f.txt'), join(ctx, 'dir/.away'));
+        execFileSync('mkfifo', [join(ctx, 'dir/f.txt')]);
+      },
+    });
+    await expectRefused([copyAction('/dir', '/app')]);
   });
 
   it('an archive ADD unpacks swapped for a symlink to an outside archive lets nothing in', async () => {
