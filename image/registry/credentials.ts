@@ -146,7 +146,10 @@ function helperError(call: HelperCall, what: string, cause?: unknown): RegistryE
 /** The helper's output as a short line for an error, the secret cut out. */
 function shown(output: string, secret: string | undefined): string {
   let text = output.trim().split('\n')[0] ?? '';
-  if (secret !== undefined && secret !== '') text = text.split(secret).join('***');
+  if (secret !== undefined && secret !== '') {
+    // As it is, and as it appears inside a JSON string (a helper echoing its input).
+    for (const form of [secret, JSON.stringify(secret).slice(1, -1)]) text = text.split(form).join('***');
+  }
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
