@@ -8,6 +8,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine } from '../../engine/open.js';
@@ -21,6 +23,10 @@ import { writeCredHelper } from '../helpers/cred-helper.js';
 import { exportFixture } from '../engine/image-export-fixture.js';
 
 const ready = canRunSuite('tsbuild login (CLI)', { root: true }) && hasCommand('docker-registry');
+/** This machine's name, when it resolves to 127.0.0.1 (a name the client speaks https to by default). */
+const name = hostname().toLowerCase();
+const nameIsLocal =
+  name !== 'localhost' && (await lookup(name, { family: 4 }).catch(() => undefined))?.address === '127.0.0.1';
 
 const bin = resolve(repoRoot, 'bin/tsbuild');
 const WRONG = 'wrong-pw-7f3a9c';
@@ -56,7 +62,8 @@ function tsbuild(args: string[], input?: string): Run {
 
 const login = (password: string, server = reg.host): Run =>
   tsbuild(['login', '-u', TEST_USER, '--password-stdin', server], `${password}\n`);
-const push = (): Run => tsbuild(['image', 'push', '--progress', 'plain', `${reg.host}/app:1`]);
+const push = (progress = 'plain'): Run =>
+  tsbuild(['image', 'push', '--progress', progress, `${reg.host}/app:1`]);
 const config = (): Record<string, unknown> =>
   JSON.parse(readFileSync(join(cfg, 'config.json'), 'utf8')) as Record<string, unknown>;
 const basicAuth = Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64');
@@ -183,7 +190,9 @@ describe.skipIf(!ready)('tsbuild login | logout', () => {
       JSON.stringify({ credsStore: 'absent', credHelpers: { [reg.host]: 'perhost' } }),
     );
     expect(login(TEST_PASSWORD).status).toBe(0);
-    expect(push().status).toBe(0);
+    const rawjson = push('rawjson');
+    expect(rawjson.status).toBe(0);
+    expect(rawjson.stderr).toMatch(/"type":"vertex.started"/);
     writeFileSync(join(cfg, 'config.json'), JSON.stringify({ credsStore: 'absent' }));
     const missing = push();
     expect(missing.status).not.toBe(0);
@@ -194,6 +203,26 @@ describe.skipIf(!ready)('tsbuild login | logout', () => {
     expect(gone.status).toBe(0);
     expect(gone.stderr).toMatch(/WARNING: could not erase credentials/);
   }, 60_000);
+
+  it.skipIf(!nameIsLocal)(
+    'plain http to a non-loopback name only with --insecure-registry',
+    () => {
+      writeFileSync(join(cfg, 'config.json'), '{}');
+      const server = `${name}:${reg.host.split(':')[1] ?? ''}`;
+      const refused = login(TEST_PASSWORD, server);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toContain(server);
+      expect(config()).toEqual({});
+      const r = tsbuild(
+        ['login', '--insecure-registry', server, '-u', TEST_USER, '--password-stdin', server],
+        `${TEST_PASSWORD}\n`,
+      );
+      expect(r.stdout).toBe('Login Succeeded\n');
+      expect(r.status).toBe(0);
+      expect(config()).toEqual({ auths: { [server]: { auth: basicAuth } } });
+    },
+    60_000,
+  );
 
   it('no output of the suite holds a password or its base64', () => {
     expect(existsSync(join(cfg, 'config.json'))).toBe(true);
