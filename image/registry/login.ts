@@ -7,7 +7,7 @@
  * without a scheme, and asks the helper to `erase` them.
  */
 import { mkdirSync, realpathSync } from 'node:fs';
-import { atomicWriteFile } from '../../core/index.js';
+import { atomicWriteFile, cancelled } from '../../core/index.js';
 import { codeForStatus, discard } from '../../http/index.js';
 import { Authenticator } from './auth.js';
 import {
@@ -109,17 +109,26 @@ async function writeDockerConfig(
   options: RegistryOptions,
   signal?: AbortSignal,
 ): Promise<string> {
-  mkdirSync(dockerConfigDir(options), { recursive: true, mode: 0o700 });
   let path = configPath(options);
+  try {
+    mkdirSync(dockerConfigDir(options), { recursive: true, mode: 0o700 });
+  } catch (cause) {
+    throw new RegistryError('FAILED_PRECONDITION', `cannot create ${dockerConfigDir(options)}`, { cause });
+  }
   try {
     path = realpathSync(path);
   } catch {
     // not there yet: created
   }
-  await atomicWriteFile(path, `${JSON.stringify(doc, null, '\t')}\n`, {
-    mode: 0o600,
-    ...(signal !== undefined ? { signal } : {}),
-  });
+  try {
+    await atomicWriteFile(path, `${JSON.stringify(doc, null, '\t')}\n`, {
+      mode: 0o600,
+      ...(signal !== undefined ? { signal } : {}),
+    });
+  } catch (cause) {
+    if (signal?.aborted) throw cancelled(signal);
+    throw new RegistryError('FAILED_PRECONDITION', `cannot write ${path}`, { cause });
+  }
   return path;
 }
 

@@ -6,7 +6,7 @@
  * credential helper script on PATH (the real protocol) stores, gets and erases them instead. A missing
  * helper is an error naming it and the host. The password appears in no output.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
@@ -58,6 +58,25 @@ function tsbuild(args: string[], input?: string): Run {
   });
   outputs.push(r.stdout, r.stderr);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `tsbuild` without blocking this process: for servers that this process runs (a token server). */
+function tsbuildAsync(args: string[], input: string): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(bin, ['--root', root, ...args], {
+      env: { ...process.env, TSBUILD_NO_DAEMON: '1', DOCKER_CONFIG: cfg },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', fail);
+    child.on('close', (status) => {
+      outputs.push(stdout, stderr);
+      done({ status, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
 }
 
 const login = (password: string, server = reg.host): Run =>
@@ -143,6 +162,27 @@ describe.skipIf(!ready)('tsbuild login | logout', () => {
     expect(refused.stderr).toContain(reg.host);
     expect(refused.stderr).toMatch(/authentication|401/);
   });
+
+  it('logs in through a bearer token server; a wrong password is refused there', async () => {
+    const bearer = await serveRegistry({ auth: 'bearer' });
+    try {
+      writeFileSync(join(cfg, 'config.json'), '{}');
+      const loginAsync = (password: string): Promise<Run> =>
+        tsbuildAsync(['login', '-u', TEST_USER, '--password-stdin', bearer.host], `${password}\n`);
+      const wrong = await loginAsync(WRONG);
+      expect(wrong.status).toBe(77);
+      expect(wrong.stderr).toContain(bearer.host);
+      expect(config()).toEqual({});
+      const r = await loginAsync(TEST_PASSWORD);
+      expect(r.stdout).toBe('Login Succeeded\n');
+      expect(r.status).toBe(0);
+      expect(bearer.tokenRequests.length).toBeGreaterThanOrEqual(2);
+      expect(config()).toEqual({ auths: { [bearer.host]: { auth: basicAuth } } });
+      expect(tsbuild(['logout', bearer.host]).status).toBe(0);
+    } finally {
+      await bearer.stop();
+    }
+  }, 60_000);
 
   it('-p works with docker warning; the usage mistakes are refused', () => {
     const r = tsbuild(['login', '-u', TEST_USER, '-p', TEST_PASSWORD, reg.host]);
