@@ -13,7 +13,7 @@ import type { HttpResponse } from '../../http/index.js';
 import { RegistryError } from './errors.js';
 import { watchRate } from './limits.js';
 import type { TransferLimits } from './limits.js';
-import { configKeys, fileCredentials, readDockerConfig, resolveCredentials } from './credentials.js';
+import { explicitCredentials, fileCredentials, readDockerConfig, resolveCredentials } from './credentials.js';
 import type { Credentials, RegistryOptions, Transport } from './transport.js';
 
 export interface Challenge {
@@ -47,10 +47,7 @@ export function parseChallenges(value: string): Challenge[] {
 
 /** Credentials for `host` from the options or config.json's `auths` (no helper is run); undefined when none. */
 export function lookupCredentials(host: string, options: RegistryOptions = {}): Credentials | undefined {
-  const explicit = configKeys(host)
-    .map((k) => options.credentials?.[k])
-    .find((c) => c !== undefined);
-  return explicit ?? fileCredentials(readDockerConfig(options), host);
+  return explicitCredentials(host, options) ?? fileCredentials(readDockerConfig(options), host);
 }
 
 function basic(credentials: Credentials): string {

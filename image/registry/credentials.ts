@@ -153,9 +153,30 @@ function shown(output: string, secret: string | undefined): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
+/** stdout and stderr of a helper, at most OUTPUT_LIMIT bytes in all (`onOverflow` past that). */
+function collectOutput(
+  streams: { stdout: NodeJS.ReadableStream; stderr: NodeJS.ReadableStream },
+  onOverflow: () => void,
+): { stdout(): string; stderr(): string } {
+  const out: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
+  let size = 0;
+  for (const name of ['stdout', 'stderr'] as const) {
+    streams[name].on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > OUTPUT_LIMIT) onOverflow();
+      else out[name].push(chunk);
+    });
+  }
+  return {
+    stdout: () => Buffer.concat(out.stdout).toString('utf8'),
+    stderr: () => Buffer.concat(out.stderr).toString('utf8'),
+  };
+}
+
 /**
  * Runs `docker-credential-<name> <action>` with `input` on stdin: its stdout when it exits 0, undefined
- * when it says it holds nothing (for `get` and `erase`), an error naming the helper and the host otherwise.
+ * when it says it holds nothing (for `get` and `erase`), an error naming the helper and the host otherwise
+ * (with what it printed, stdout where the helpers print their errors, else stderr).
  */
 export function runHelper(call: HelperCall): Promise<string | undefined> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(call.name)) {
@@ -164,19 +185,18 @@ export function runHelper(call: HelperCall): Promise<string | undefined> {
   call.signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
     const child = spawn(`docker-credential-${call.name}`, [call.action], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let size = 0;
-    let failure: unknown;
+    let failure: Error | undefined;
     let done = false;
+    const { signal } = call;
     const timeoutMs = call.timeoutMs ?? DEFAULT_HELPER_TIMEOUT_MS;
     const finish = (settle: () => void): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      call.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       settle();
     };
-    const stop = (why: unknown): void => {
+    const stop = (why: Error): void => {
       failure ??= why;
       child.kill('SIGKILL');
     };
@@ -184,34 +204,28 @@ export function runHelper(call: HelperCall): Promise<string | undefined> {
       () => stop(helperError(call, `did not answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
-    const { signal } = call;
     const onAbort = (): void => {
       if (signal !== undefined) stop(cancelled(signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    const collect = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > OUTPUT_LIMIT) stop(helperError(call, `printed more than ${OUTPUT_LIMIT} bytes`));
-      else out.push(chunk);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
+    const output = collectOutput(child, () =>
+      stop(helperError(call, `printed more than ${OUTPUT_LIMIT} bytes`)),
+    );
     child.stdin.on('error', () => undefined); // a helper that exits without reading
     child.stdin.end(call.input);
     child.on('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'ENOENT' ? 'is not on PATH' : `cannot be run (${err.code ?? err.message})`;
       failure ??= helperError(call, why);
       // A program that never started emits no 'close'.
-      if (child.pid === undefined) finish(() => reject(failure as Error));
+      if (child.pid === undefined) finish(() => reject(failure));
     });
     child.on('close', (code) => {
-      const output = Buffer.concat(out).toString('utf8');
+      const said = output.stdout().trim() || output.stderr();
       finish(() => {
-        if (failure !== undefined) reject(failure as Error);
-        else if (code === 0) resolve(output);
-        else if (call.action !== 'store' && NOT_FOUND.test(output)) resolve(undefined);
-        else
-          reject(helperError(call, `failed (exit ${code ?? 'by a signal'}): ${shown(output, call.secret)}`));
+        if (failure !== undefined) reject(failure);
+        else if (code === 0) resolve(output.stdout());
+        else if (call.action !== 'store' && NOT_FOUND.test(said)) resolve(undefined);
+        else reject(helperError(call, `failed (exit ${code ?? 'by a signal'}): ${shown(said, call.secret)}`));
       });
     });
   });
@@ -273,14 +287,19 @@ export async function resolveCredentials(
   options: RegistryOptions = {},
   signal?: AbortSignal,
 ): Promise<Credentials | undefined> {
-  const explicit = configKeys(host)
-    .map((k) => options.credentials?.[k])
-    .find((c) => c !== undefined);
+  const explicit = explicitCredentials(host, options);
   if (explicit) return explicit;
   const doc = readDockerConfig(options);
   const helper = helperFor(doc, host);
   if (helper === undefined) return fileCredentials(doc, host);
   return helperGet(helper, host, { signal, ...timeout(options) });
+}
+
+/** The credentials `options` gives for `host` itself (they win over config.json). */
+export function explicitCredentials(host: string, options: RegistryOptions): Credentials | undefined {
+  return configKeys(host)
+    .map((k) => options.credentials?.[k])
+    .find((c) => c !== undefined);
 }
 
 /** The helper timeout of `options`, when it sets one. */

@@ -4,7 +4,8 @@
  * `{ServerURL, Username, Secret}` out, or docker-credential-helpers' "credentials not found in native
  * keychain" and exit 1), `store` (that JSON on stdin), `erase` (server URL on stdin). It keeps its store in
  * `<dir>/store-<name>.json` and logs `action server` lines (never a secret) to `<dir>/calls-<name>.log`.
- * `behaviour` makes it sleep, fail (echoing its input, to test that the secret is cut out) or print junk.
+ * It always says a line on stderr (only stdout is the answer). `behaviour` makes it sleep, fail
+ * (echoing its input, to test that the secret is cut out) or print junk.
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ const store = fs.existsSync(${JSON.stringify(storeFile)}) ? JSON.parse(fs.readFi
 const behaviour = ${JSON.stringify(behaviour)};
 const server = action === 'store' ? JSON.parse(input).ServerURL : input.trim();
 fs.appendFileSync(${JSON.stringify(logFile)}, action + ' ' + server + '\\n');
+// Chatter on stderr, as real helpers may print: never part of the answer.
+process.stderr.write('test helper: ' + action + '\\n');
 if (behaviour === 'sleep') { setTimeout(() => {}, 60000); return; }
 if (behaviour === 'fail-echo') { process.stdout.write('cannot reach the keyring: ' + input + '\\n'); process.exit(3); }
 if (behaviour === 'junk') { process.stdout.write('<html>not json</html>'); process.exit(0); }
