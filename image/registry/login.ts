@@ -152,6 +152,8 @@ export async function saveLogin(
   if (helper !== undefined) {
     await helperStore(helper, server.host, credentials, { signal: options.signal, ...timeout(registry) });
     auths[server.key] = {};
+  } else if (credentials.identityToken !== undefined) {
+    auths[server.key] = { identitytoken: credentials.identityToken };
   } else {
     auths[server.key] = {
       auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'),

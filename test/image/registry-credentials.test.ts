@@ -245,10 +245,26 @@ describe('login', () => {
       },
     );
     expect(saved.path).toBe(join(dir, 'real.json'));
+    // an identity token is kept as docker keeps one: `identitytoken`, read back as the same token
+    await saveLogin(
+      loginServer('tok.example'),
+      { username: '', password: '', identityToken: IDENTITY },
+      {
+        registry: { dockerConfigDir: dir },
+      },
+    );
+    expect(await resolveCredentials('tok.example', { dockerConfigDir: dir })).toEqual({
+      username: '',
+      password: '',
+      identityToken: IDENTITY,
+    });
     expect(readlinkSync(join(dir, 'config.json'))).toBe('real.json');
     expect(JSON.parse(readFileSync(join(dir, 'real.json'), 'utf8'))).toEqual({
       psFormat: 'table',
-      auths: { 'reg.example:5000': { auth: Buffer.from('u:p').toString('base64') } },
+      auths: {
+        'reg.example:5000': { auth: Buffer.from('u:p').toString('base64') },
+        'tok.example': { identitytoken: IDENTITY },
+      },
     });
   });
 
