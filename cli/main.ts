@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type { GlobalOptions } from './commands/engine.js';
+import type { LoginFlags } from './commands/login.js';
 import type { RunFlags } from './commands/run.js';
 import { addImageExportCommands } from './image-export-commands.js';
 import { addBuildCommand, collect, examples, rootProgram, runAndExit, runProgram } from './program.js';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
       process.exitCode = await runCommand(image, command, options, globals());
     });
 
+  addLoginCommands(program);
   program
     .command('daemon')
     .description(
@@ -146,6 +148,43 @@ export function buildProgram(): Command {
       process.exitCode = await debugFsck(globals());
     });
   return program;
+}
+
+function addLoginCommands(program: Command): void {
+  program
+    .command('login')
+    .description(
+      "Log in to a registry, as `docker login`: the credentials are checked on the registry, then kept in docker's " +
+        'config.json ($DOCKER_CONFIG or ~/.docker), or in the credential helper it names (credsStore, credHelpers).',
+    )
+    .argument('[server]', 'the registry, host[:port] (default: Docker Hub)')
+    .option('-u, --username <user>', 'username')
+    .option('-p, --password <password>', 'password or token (insecure: prefer --password-stdin)')
+    .option('--password-stdin', 'read the password or token from stdin')
+    .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      examples([
+        'echo "$TOKEN" | tsbuild login -u ci --password-stdin registry.example.com',
+        'tsbuild login -u admin --password-stdin 127.0.0.1:5000 < password.txt',
+        'tsbuild login --insecure-registry registry.lan:5000 -u me --password-stdin registry.lan:5000',
+      ]),
+    )
+    .action(async (server: string | undefined, flags: LoginFlags) => {
+      const { login } = await import('./commands/login.js');
+      await login(server, flags);
+    });
+  program
+    .command('logout')
+    .description(
+      "Log out from a registry, as `docker logout`: its credentials leave docker's config.json and its credential helper.",
+    )
+    .argument('[server]', 'the registry, host[:port] (default: Docker Hub)')
+    .addHelpText('after', examples(['tsbuild logout registry.example.com', 'tsbuild logout 127.0.0.1:5000']))
+    .action(async (server: string | undefined) => {
+      const { logout } = await import('./commands/login.js');
+      await logout(server);
+    });
 }
 
 function addImageCommands(program: Command, globals: () => GlobalOptions): void {

@@ -39,3 +39,6 @@ export type {
   PushedBlob,
   SaveImageOptions,
 } from './image-export.js';
+// `tsbuild login` / `logout`: the registry's, as they are.
+export { loginServer, removeLogin, saveLogin, verifyLogin } from '../image/index.js';
+export type { LoginOptions, LoginServer, RemovedLogin, SavedLogin } from '../image/index.js';

@@ -12,6 +12,8 @@ export { LayerIndex } from './layerindex.js';
 export { fetchImageMetadata, pullImage } from './pull.js';
 
 export { RegistryError } from './registry/errors.js';
+export { loginServer, removeLogin, saveLogin, verifyLogin } from './registry/index.js';
+export type { LoginOptions, LoginServer, RemovedLogin, SavedLogin } from './registry/index.js';
 export { ImageStore } from './store.js';
 export type { ImageArchiveSource } from './export-oci-layout.js';
 export type { ArchiveDest, OciLayoutDest } from './export-oci.js';

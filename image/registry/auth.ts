@@ -3,18 +3,18 @@
  * credentials) or Bearer (ask the realm for a token for the scope, with the credentials when known).
  * A scope may be several, space-separated (a push: `repository:<name>:pull,push repository:<from>:pull`),
  * each sent as its own `scope` parameter. Tokens are cached per (host, scope) until shortly before they
- * expire. Credentials come from the options
- * or docker's config.json (`auths.<host>.auth` = base64 user:pass, or `username`/`password`).
+ * expire. Credentials come from the options, or docker's config.json and its credential helpers
+ * (credentials.ts), looked up once per host. An identity token (from `docker login` to a token server, or a
+ * helper's `<token>` user) is traded for an access token with OAuth2's refresh_token grant (a POST to the
+ * realm, as distribution's token spec says); a Basic challenge cannot take one, and says so.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { codeForStatus, discard } from '../../http/index.js';
 import type { HttpResponse } from '../../http/index.js';
 import { RegistryError } from './errors.js';
 import { watchRate } from './limits.js';
 import type { TransferLimits } from './limits.js';
+import { explicitCredentials, fileCredentials, readDockerConfig, resolveCredentials } from './credentials.js';
 import type { Credentials, RegistryOptions, Transport } from './transport.js';
-import { dockerConfigDir } from './transport.js';
 
 export interface Challenge {
   /** Lower-case: `basic`, `bearer`. */
@@ -45,54 +45,9 @@ export function parseChallenges(value: string): Challenge[] {
   return out;
 }
 
-/** The key docker's config.json uses for a registry host. */
-function configKeys(host: string): string[] {
-  if (host === 'docker.io' || host === 'registry-1.docker.io' || host === 'index.docker.io') {
-    return ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
-  }
-  return [host];
-}
-
-/** `https://host:port/v1/` → `host:port`. */
-function keyHost(key: string): string {
-  return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
-}
-
-interface AuthEntry {
-  readonly auth?: string;
-  readonly username?: string;
-  readonly password?: string;
-}
-
-/** Credentials for `host` from the options or docker's config.json; undefined when there are none. */
+/** Credentials for `host` from the options or config.json's `auths` (no helper is run); undefined when none. */
 export function lookupCredentials(host: string, options: RegistryOptions = {}): Credentials | undefined {
-  const explicit = configKeys(host)
-    .map((k) => options.credentials?.[k])
-    .find((c) => c !== undefined);
-  if (explicit) return explicit;
-  let auths: Record<string, AuthEntry>;
-  try {
-    const doc = JSON.parse(readFileSync(join(dockerConfigDir(options), 'config.json'), 'utf8')) as {
-      auths?: Record<string, AuthEntry>;
-    };
-    auths = doc.auths ?? {};
-  } catch {
-    return undefined;
-  }
-  for (const want of configKeys(host)) {
-    const key = Object.keys(auths).find((k) => k === want || keyHost(k) === keyHost(want));
-    const entry = key === undefined ? undefined : auths[key];
-    if (entry === undefined) continue;
-    if (entry.auth) {
-      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-    }
-    if (entry.username !== undefined && entry.password !== undefined) {
-      return { username: entry.username, password: entry.password };
-    }
-  }
-  return undefined;
+  return explicitCredentials(host, options) ?? fileCredentials(readDockerConfig(options), host);
 }
 
 function basic(credentials: Credentials): string {
@@ -109,6 +64,8 @@ const DEFAULT_TOKEN_SECONDS = 60;
 
 export class Authenticator {
   private readonly cache = new Map<string, Promise<Cached>>();
+  /** The credentials of each host, looked up (a helper run) once. */
+  private readonly known = new Map<string, Promise<Credentials | undefined>>();
 
   constructor(
     private readonly transport: Transport,
@@ -133,11 +90,25 @@ export class Authenticator {
     this.cache.delete(`${host} *`);
   }
 
+  /** The credentials for `host` (options, config.json or its helper), once per host; a failure is not kept. */
+  private credentials(host: string, signal: AbortSignal | undefined): Promise<Credentials | undefined> {
+    let pending = this.known.get(host);
+    if (pending === undefined) {
+      pending = resolveCredentials(host, this.options, signal);
+      this.known.set(host, pending);
+      const mine = pending;
+      mine.catch(() => {
+        if (this.known.get(host) === mine) this.known.delete(host);
+      });
+    }
+    return pending;
+  }
+
   /** Answers the 401 `res` (for `scope` on `host`) with an Authorization header, or throws. */
   async authorize(host: string, scope: string, res: HttpResponse, signal?: AbortSignal): Promise<string> {
     const value = res.headers['www-authenticate'];
     const challenges = parseChallenges(Array.isArray(value) ? value.join(', ') : (value ?? ''));
-    const credentials = lookupCredentials(host, this.options);
+    const credentials = await this.credentials(host, signal);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer !== undefined && bearer.params.realm !== undefined) {
       const key = `${host} ${scope}`;
@@ -149,6 +120,13 @@ export class Authenticator {
       return (await pending).header;
     }
     if (challenges.some((c) => c.scheme === 'basic') && credentials !== undefined) {
+      if (credentials.identityToken !== undefined) {
+        throw new RegistryError(
+          'UNAUTHENTICATED',
+          `${host} asks for basic authentication, and its credentials are an identity token`,
+          { status: 401, url: res.url, hint: `log in to ${host} with a username and password` },
+        );
+      }
       const header = basic(credentials);
       this.cache.set(`${host} *`, Promise.resolve({ header, expiresAt: Number.POSITIVE_INFINITY }));
       return header;
@@ -158,7 +136,7 @@ export class Authenticator {
       url: res.url,
       hint: credentials
         ? 'the credentials were refused'
-        : `log in to ${host} (docker login writes config.json)`,
+        : `log in to ${host} (tsbuild login or docker login)`,
     });
   }
 
@@ -169,41 +147,29 @@ export class Authenticator {
     credentials: Credentials | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Cached> {
-    let realm: URL;
-    try {
-      realm = new URL(challenge.params.realm ?? '');
-    } catch {
-      throw new RegistryError(
-        'FAILED_PRECONDITION',
-        `bad token realm ${JSON.stringify(challenge.params.realm)}`,
-      );
-    }
-    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
-      throw new RegistryError('FAILED_PRECONDITION', `token realm with scheme ${realm.protocol}`, {
-        url: realm,
-      });
-    }
-    if (challenge.params.service !== undefined) realm.searchParams.set('service', challenge.params.service);
-    for (const s of new Set([...scope.split(' '), ...(challenge.params.scope?.split(' ') ?? [])])) {
-      if (s !== '') realm.searchParams.append('scope', s);
-    }
+    const realm = tokenRealm(challenge);
+    const scopes = [...new Set([...scope.split(' '), ...(challenge.params.scope?.split(' ') ?? [])])].filter(
+      (s) => s !== '',
+    );
     const started = Date.now();
-    const res = await this.transport.request(realm, {
-      method: 'GET',
-      headers: credentials ? { authorization: basic(credentials) } : {},
-      signal,
-    });
+    const token = credentials?.identityToken;
+    let res: HttpResponse;
+    if (token !== undefined) {
+      res = await this.transport.request(realm, { ...refreshGrant(challenge, scopes, token), signal });
+    } else {
+      if (challenge.params.service !== undefined) realm.searchParams.set('service', challenge.params.service);
+      for (const s of scopes) realm.searchParams.append('scope', s);
+      const headers: Record<string, string> = credentials ? { authorization: basic(credentials) } : {};
+      res = await this.transport.request(realm, { method: 'GET', headers, signal });
+    }
     const text = await readText(res, 1 << 20, this.transport.limits);
-    if (res.status === 401 || res.status === 403) {
-      throw new RegistryError(
-        'UNAUTHENTICATED',
-        `${host}: authentication failed (token server: HTTP ${res.status})`,
-        {
-          status: res.status,
-          url: realm,
-          hint: `check the credentials for ${host} (docker login writes config.json)`,
-        },
-      );
+    if (res.status === 401 || res.status === 403 || (token !== undefined && res.status === 400)) {
+      const what = token !== undefined ? 'the identity token was refused' : `HTTP ${res.status}`;
+      throw new RegistryError('UNAUTHENTICATED', `${host}: authentication failed (token server: ${what})`, {
+        status: res.status,
+        url: realm,
+        hint: `check the credentials for ${host} (tsbuild login or docker login writes them)`,
+      });
     }
     if (res.status !== 200) {
       throw new RegistryError(codeForStatus(res.status), `token request failed with status ${res.status}`, {
@@ -211,21 +177,69 @@ export class Authenticator {
         url: realm,
       });
     }
-    let body: { token?: string; access_token?: string; expires_in?: number };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch (cause) {
-      throw new RegistryError('FAILED_PRECONDITION', 'token response is not JSON', { url: realm, cause });
-    }
-    const token = body.token ?? body.access_token;
-    if (typeof token !== 'string' || token === '') {
-      throw new RegistryError('FAILED_PRECONDITION', 'token response has no token', { url: realm });
-    }
-    const seconds =
-      typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
-    // Renew a little early so that a token never expires between the check and the request.
-    return { header: `Bearer ${token}`, expiresAt: started + Math.max(1, seconds - 10) * 1000 };
+    return tokenAnswer(text, realm, started);
   }
+}
+
+/** The realm of a Bearer challenge, an http(s) URL. */
+function tokenRealm(challenge: Challenge): URL {
+  let realm: URL;
+  try {
+    realm = new URL(challenge.params.realm ?? '');
+  } catch {
+    throw new RegistryError(
+      'FAILED_PRECONDITION',
+      `bad token realm ${JSON.stringify(challenge.params.realm)}`,
+    );
+  }
+  if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
+    throw new RegistryError('FAILED_PRECONDITION', `token realm with scheme ${realm.protocol}`, {
+      url: realm,
+    });
+  }
+  return realm;
+}
+
+/** The client id sent with an OAuth2 token request, as docker sends its own. */
+const CLIENT_ID = 'tsbuild';
+
+/** OAuth2's refresh_token grant: a form POSTed to the realm, the identity token as the refresh token. */
+function refreshGrant(
+  challenge: Challenge,
+  scopes: readonly string[],
+  token: string,
+): { method: 'POST'; headers: Record<string, string>; body: Buffer } {
+  const form = new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: token,
+    client_id: CLIENT_ID,
+  });
+  if (challenge.params.service !== undefined) form.set('service', challenge.params.service);
+  if (scopes.length > 0) form.set('scope', scopes.join(' '));
+  const body = Buffer.from(form.toString());
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) },
+    body,
+  };
+}
+
+/** The Authorization header of a token server's answer (`token` or `access_token`), and when it expires. */
+function tokenAnswer(text: string, realm: URL, started: number): Cached {
+  let body: { token?: string; access_token?: string; expires_in?: number };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch (cause) {
+    throw new RegistryError('FAILED_PRECONDITION', 'token response is not JSON', { url: realm, cause });
+  }
+  const token = body.token ?? body.access_token;
+  if (typeof token !== 'string' || token === '') {
+    throw new RegistryError('FAILED_PRECONDITION', 'token response has no token', { url: realm });
+  }
+  const seconds =
+    typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+  // Renew a little early so that a token never expires between the check and the request.
+  return { header: `Bearer ${token}`, expiresAt: started + Math.max(1, seconds - 10) * 1000 };
 }
 
 /** A whole (small) response body as text; more than `limit` bytes is an error. */

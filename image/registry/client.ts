@@ -59,7 +59,7 @@ function statusError(ref: ImageReference, url: URL, method: string, res: HttpRes
   if (res.status === 401) {
     return new RegistryError('UNAUTHENTICATED', `${apiHost(ref.domain)}: authentication failed (HTTP 401)`, {
       ...options,
-      hint: `check the credentials for ${apiHost(ref.domain)} (docker login writes config.json)`,
+      hint: `check the credentials for ${apiHost(ref.domain)} (tsbuild login or docker login writes them)`,
     });
   }
   const what = `${method} ${ref.path} ${url.pathname.split('/').slice(-2).join(' ')}`;

@@ -17,3 +17,6 @@ export type { HttpResponse } from '../../http/index.js';
 export { DEFAULT_CHUNK_SIZE, blobExists, pushBlob, pushManifest, pushScope } from './push.js';
 export type { BlobPushOptions, BlobPushResult } from './push.js';
 export type { RequestOptions } from './client.js';
+export { DOCKER_HUB_KEY, resolveCredentials } from './credentials.js';
+export { loginServer, removeLogin, saveLogin, verifyLogin } from './login.js';
+export type { LoginOptions, LoginServer, RemovedLogin, SavedLogin } from './login.js';

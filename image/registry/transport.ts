@@ -27,6 +27,8 @@ import type { LimitOptions, TransferLimits } from './limits.js';
 export interface Credentials {
   readonly username: string;
   readonly password: string;
+  /** An identity (OAuth2 refresh) token instead of the password: only a bearer token server takes it. */
+  readonly identityToken?: string;
 }
 
 /**
@@ -40,6 +42,8 @@ export interface RegistryOptions extends TlsOptions, LimitOptions {
   readonly dockerConfigDir?: string;
   /** Credentials per registry host (`host:port`, docker.io for Docker Hub); they win over config.json. */
   readonly credentials?: Readonly<Record<string, Credentials>>;
+  /** The longest a credential helper (`docker-credential-*`) may take, in ms; default 30000. */
+  readonly helperTimeoutMs?: number;
   /** Tries per request (network errors, 429, 5xx); default 5. */
   readonly maxTries?: number;
   /** The first backoff delay in ms (doubled every try, with jitter); default 500. */

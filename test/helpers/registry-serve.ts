@@ -109,12 +109,22 @@ async function tokenServer(
   return { realm: `http://127.0.0.1:${port}/token`, server };
 }
 
-/** With `tls`: a test CA (`<dir>/certs/ca.crt`) and a server certificate for its name. */
-function tlsConfig(dir: string, tls: { name: string } | undefined): string {
+/** TLS: a server certificate for `name`; with `clientCerts`, clients must show a certificate of the test CA. */
+export interface ServeTls {
+  readonly name: string;
+  readonly clientCerts?: boolean;
+}
+
+/**
+ * With `tls`: a test CA (`<dir>/certs/ca.crt`, with `client.crt`/`client.key` signed by it) and a
+ * server certificate for its name; `http.tls.clientcas` when client certificates are required.
+ */
+function tlsConfig(dir: string, tls: ServeTls | undefined): string {
   if (tls === undefined) return '';
   mkdirSync(join(dir, 'certs'));
   const certs = makeCerts(join(dir, 'certs'), [tls.name]);
-  return `, tls: { certificate: ${certs.serverCert}, key: ${certs.serverKey} }`;
+  const clientcas = tls.clientCerts ? `, clientcas: [${certs.ca}]` : '';
+  return `, tls: { certificate: ${certs.serverCert}, key: ${certs.serverKey}${clientcas} }`;
 }
 
 /**
@@ -122,7 +132,7 @@ function tlsConfig(dir: string, tls: { name: string } | undefined): string {
  * to 127.0.0.1 (the client speaks https to non-loopback names only); resolves once it listens.
  */
 export async function serveRegistry(
-  options: { auth?: ServeAuth; tls?: { name: string } } = {},
+  options: { auth?: ServeAuth; tls?: ServeTls } = {},
 ): Promise<ServedRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'tsbuild-push-registry-'));
   const port = await freePort();
