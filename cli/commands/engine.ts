@@ -19,7 +19,11 @@ export interface GlobalOptions {
 export async function withEngine<T>(
   globals: GlobalOptions,
   fn: (engine: Engine, signal: AbortSignal) => Promise<T>,
-  options: { readonly cancelOnSignal?: boolean } = {},
+  options: {
+    readonly cancelOnSignal?: boolean;
+    /** Files the command writes outside the root (an archive's `-o`): a full disk there is named. */
+    readonly writes?: readonly string[];
+  } = {},
 ): Promise<T> {
   requireRoot();
   markEngineOpened();
@@ -31,7 +35,7 @@ export async function withEngine<T>(
     try {
       return await fn(engine, signal);
     } catch (err) {
-      throw explainNoSpace(err, [engine.root]);
+      throw explainNoSpace(err, [engine.root, ...(options.writes ?? [])]);
     } finally {
       await engine.close();
     }

@@ -50,6 +50,6 @@ export async function imageSave(
       }
       await renderer.close({});
     },
-    { cancelOnSignal: true },
+    { cancelOnSignal: true, ...(toStdout ? {} : { writes: [flags.output as string] }) },
   );
 }
