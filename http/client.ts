@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import type * as Tls from 'node:tls';
 import { cancelled, isAbortError } from '../core/index.js';
 import { seconds } from './deadline.js';
-import { HttpError, isTlsVerifyError } from './errors.js';
+import { HttpError, isTlsVerifyError, tlsRefusal } from './errors.js';
 import { DEFAULT_MAX_REDIRECTS, firstHop, nextHop } from './redirect.js';
 import type { Headers } from './redirect.js';
 import { DEFAULT_CERTS_DIR, hostTls } from './tls.js';
@@ -143,6 +143,19 @@ export class HttpClient {
         this.options.untrustedHint?.(url.host) ??
         `trust its CA (caFile, or ${this.options.certsDir ?? DEFAULT_CERTS_DIR}/${url.host}/ca.crt)`;
       return new HttpError('FAILED_PRECONDITION', `TLS: ${err.message}`, { url, cause: err, hint });
+    }
+    const refusal = signal?.aborted ? undefined : tlsRefusal(err);
+    if (refusal !== undefined) {
+      const certs = `${this.options.certsDir ?? DEFAULT_CERTS_DIR}/${url.host}`;
+      const hint =
+        refusal === 'client-certificate'
+          ? `${url.host} wants a client certificate it trusts: put client.cert and client.key in ${certs}/`
+          : `${url.host} does not speak TLS on that port (plain http?): for a registry, --insecure-registry ${url.host}`;
+      return new HttpError('FAILED_PRECONDITION', `TLS handshake refused: ${err.message}`, {
+        url,
+        cause: err,
+        hint,
+      });
     }
     return transferError(err, { url, method, signal });
   }

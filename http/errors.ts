@@ -54,3 +54,23 @@ export function isTlsVerifyError(err: NodeJS.ErrnoException): boolean {
     code === 'ERR_TLS_CERT_ALTNAME_INVALID'
   );
 }
+
+/**
+ * A TLS handshake the server refused for good (not worth a retry): it wants a client certificate it
+ * trusts (`client-certificate`), or it does not speak TLS on that port (`not-tls`).
+ */
+export function tlsRefusal(err: NodeJS.ErrnoException): 'client-certificate' | 'not-tls' | undefined {
+  const text = `${err.code ?? ''} ${err.message}`;
+  if (
+    /ALERT_(?:CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)\b/.test(
+      text,
+    ) ||
+    /alert (?:certificate required|bad certificate|unknown ca|certificate unknown|access denied)\b/i.test(
+      text,
+    )
+  ) {
+    return 'client-certificate';
+  }
+  if (/WRONG_VERSION_NUMBER|wrong version number/i.test(text)) return 'not-tls';
+  return undefined;
+}

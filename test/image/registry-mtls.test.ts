@@ -96,15 +96,19 @@ describe.skipIf(!ready)('TLS with a client certificate the registry requires', (
 
   it('without the client pair the handshake is refused', async () => {
     const caOnly = certsDir('certs-ca', { 'ca.crt': 'ca.crt' });
-    const registry = { certsDir: caOnly, dockerConfigDir: join(work, 'no-config'), maxTries: 1 };
+    // Default retries: a refused handshake is not transient, so it fails at once.
+    const registry = { certsDir: caOnly, dockerConfigDir: join(work, 'no-config') };
+    const started = Date.now();
     const err = await verifyLogin(
       loginServer(reg.host),
       { username: TEST_USER, password: TEST_PASSWORD },
       { registry },
     ).catch((e: unknown) => e as Error & { code: string });
     expect(err).toBeInstanceOf(Error);
-    expect(err).toMatchObject({ code: 'UNAVAILABLE' });
-    expect((err as Error).message).toMatch(/bad certificate/);
+    expect(err).toMatchObject({ code: 'FAILED_PRECONDITION' });
+    expect((err as Error).message).toMatch(/TLS handshake refused: .*bad certificate/);
+    expect((err as { hint?: string }).hint).toContain(`put client.cert and client.key in ${caOnly}/`);
+    expect(Date.now() - started).toBeLessThan(3000);
     expect((err as Error).message).toContain(reg.host);
     expect((err as Error).message).not.toContain(TEST_PASSWORD);
   });

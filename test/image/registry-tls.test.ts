@@ -142,18 +142,43 @@ describe.skipIf(reason !== undefined)('registry TLS', () => {
       'client.key': pem.clientKey,
     });
     const c = new RegistryClient({ certsDir: paired, maxTries: 1 });
-    const without = new RegistryClient({
-      certsDir: certsDir('certs-no-pair', { 'ca.crt': pem.ca }),
-      maxTries: 1,
-    });
+    // Default retries: a refused handshake is not transient, so it fails at once.
+    const noPair = certsDir('certs-no-pair', { 'ca.crt': pem.ca });
+    const without = new RegistryClient({ certsDir: noPair });
     try {
       expect((await c.manifest(parseReference(`${host}/app:v1`), 'v1')).bytes.equals(MANIFEST)).toBe(true);
-      await expect(without.manifest(parseReference(`${host}/app:v1`), 'v1')).rejects.toMatchObject({
-        code: 'UNAVAILABLE',
-      });
+      const started = Date.now();
+      const err = await without.manifest(parseReference(`${host}/app:v1`), 'v1').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'FAILED_PRECONDITION' });
+      expect((err as Error).message).toMatch(/TLS handshake refused: .*certificate required/);
+      expect((err as { hint?: string }).hint).toBe(
+        `${host} wants a client certificate it trusts: put client.cert and client.key in ${noPair}/${host}/`,
+      );
+      expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       c.close();
       without.close();
+    }
+  });
+
+  it('says a registry that answers https in plain text does not speak TLS, without retrying', async () => {
+    const plain = createHttpServer((_req, res) => res.writeHead(200).end('plain'));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const host = `${name}:${(plain.address() as { port: number }).port}`;
+    const c = new RegistryClient({});
+    try {
+      const started = Date.now();
+      const err = await c.manifest(parseReference(`${host}/app:v1`), 'v1').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'FAILED_PRECONDITION' });
+      expect((err as Error).message).toMatch(/TLS handshake refused: .*wrong version number/);
+      expect((err as { hint?: string }).hint).toBe(
+        `${host} does not speak TLS on that port (plain http?): for a registry, --insecure-registry ${host}`,
+      );
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      c.close();
+      plain.closeAllConnections();
+      await new Promise<void>((r) => plain.close(() => r()));
     }
   });
 
