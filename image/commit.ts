@@ -26,10 +26,9 @@ import type { Descriptor, Digest } from '../oci/index.js';
 import type { Mount } from '../mount/index.js';
 import { withSnapshotMounts } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
-import { normalizeHistory, stampTimes } from './history.js';
+import { imageConfig } from './history.js';
 import { layerKey } from './layerindex.js';
-import type { LayerRecord } from './layerindex.js';
-import type { LayerIndex } from './layerindex.js';
+import type { LayerIndex, LayerRecord } from './layerindex.js';
 import type { ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, jsonBytes } from '../oci/index.js';
 import { normalizeReference } from '../oci/index.js';
@@ -346,16 +345,8 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
       ...opts,
     }),
   );
-  const history = normalizeHistory(options.config.history ?? [], chain);
-  const lastCreated = [...history].reverse().find((h) => h.created !== undefined)?.created;
-  const written: ImageConfig = {
-    ...options.config,
-    ...(options.config.created === undefined && lastCreated !== undefined ? { created: lastCreated } : {}),
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
-    history,
-  };
-  const config = options.epoch === undefined ? written : stampTimes(written, options.epoch);
-  const configBytes = jsonBytes(config);
+  const diffIDs = layers.map((l) => l.diffID);
+  const configBytes = jsonBytes(imageConfig(options.config, chain, diffIDs, options.epoch));
   const configInfo = await stores.content.put(configBytes, opts);
   const configDescriptor: Descriptor = {
     mediaType: MediaType.ociConfig,

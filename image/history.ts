@@ -1,8 +1,9 @@
 /**
- * The image's history and times: BuildKit's rules for lining history entries up with the layers
- * (normalizeHistory), and SOURCE_DATE_EPOCH (stampTimes): every time is the epoch at the latest.
+ * The image's config as written: BuildKit's rules for lining history entries up with the layers
+ * (normalizeHistory), `created` (the last history time when the config has none), and SOURCE_DATE_EPOCH
+ * (stampTimes): every time is the epoch at the latest.
  */
-import type { HistoryEntry, ImageConfig } from '../oci/index.js';
+import type { Digest, HistoryEntry, ImageConfig } from '../oci/index.js';
 import type { ChainLayer } from './commit.js';
 
 const HISTORY_COMMENT = 'tsbuild.exporter.image.v0';
@@ -78,4 +79,22 @@ export function stampTimes<T extends Pick<ImageConfig, 'created' | 'history'>>(c
     h.created === undefined || !(Date.parse(h.created) <= limit) ? { ...h, created } : h,
   );
   return { ...config, created, history };
+}
+
+/** The config of an image whose layers are `chain` (diffIDs `diffIDs`), SOURCE_DATE_EPOCH applied. */
+export function imageConfig(
+  config: Omit<ImageConfig, 'rootfs'>,
+  chain: readonly Pick<ChainLayer, 'createdAt' | 'description'>[],
+  diffIDs: readonly Digest[],
+  epoch: number | undefined,
+): ImageConfig {
+  const history = normalizeHistory(config.history ?? [], chain);
+  const lastCreated = [...history].reverse().find((h) => h.created !== undefined)?.created;
+  const written: ImageConfig = {
+    ...config,
+    ...(config.created === undefined && lastCreated !== undefined ? { created: lastCreated } : {}),
+    rootfs: { type: 'layers', diff_ids: [...diffIDs] },
+    history,
+  };
+  return epoch === undefined ? written : stampTimes(written, epoch);
 }
