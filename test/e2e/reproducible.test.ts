@@ -104,11 +104,12 @@ describe.skipIf(!canRun)('reproducible images (SOURCE_DATE_EPOCH=0, rewrite-time
     });
     console.log(`reproducible: ${cases.length} cases built: ${cases.map((c) => c.name).join(', ')}`);
     console.log(`reproducible: excluded: ${excluded.join(', ')}`);
-  });
+  }, 60_000);
 
+  // Two roots of snapshots: removing them can take more than the default 10 s on a busy machine.
   afterAll(() => {
     if (work !== '') rmSync(work, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('two fresh roots, at different times and context mtimes, give the same manifest digests', async () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
