@@ -68,7 +68,7 @@ describe.skipIf(!canRunContainers('reproducible builds'))('SOURCE_DATE_EPOCH and
   afterAll(async () => {
     await engine?.close();
     await rm(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('sets created and every history time, and RUN sees it after ARG (build arg over the global default)', async () => {
     const result = await build(engine, request({ SOURCE_DATE_EPOCH: String(EPOCH) }));
