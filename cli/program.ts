@@ -98,7 +98,8 @@ export function addBuildCommand(
       'type=image[,name=NAME][,push=true] (default: the image store), type=registry, ' +
         'type=oci|docker,dest=FILE|- (an archive; oci tar=false: a directory), type=local,dest=DIR, ' +
         'type=tar,dest=FILE|-; image, registry, oci and docker take compression=gzip|zstd|uncompressed, ' +
-        'compression-level=N, force-compression=true',
+        'compression-level=N, force-compression=true, and rewrite-timestamp=true (file times clamped to ' +
+        'SOURCE_DATE_EPOCH, a build arg or taken from the environment)',
     )
     .option('--push', 'push the image to the registry of its names (= -o type=image,push=true)')
     .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])

@@ -63,6 +63,7 @@ const compression = {
   compression: optional(oneOf('gzip', 'zstd', 'uncompressed')),
   compressionLevel: optional(integer),
   forceCompression: optional(boolean),
+  rewriteTimestamp: optional(boolean),
 };
 type Out<T extends BuildOutput['type']> = Extract<BuildOutput, { type: T }>;
 /** An archive for the client's stdout is written in the client: a daemon's has a file or directory. */

@@ -14,10 +14,10 @@ import { convertDockerfile } from '../frontend/index.js';
 import type { ConvertResult, ImageSpec, NamedContext } from '../frontend/index.js';
 import { readIgnoreFile } from '../patternmatcher/index.js';
 import { commitImage } from '../image/index.js';
+import type { CommitOptions } from '../image/index.js';
 import { checkLocalDest, checkTarDest } from '../image/index.js';
 import { exportLocal } from '../image/index.js';
 import { exportTar, exportTarFile } from '../image/index.js';
-import type { ImageConfig } from '../oci/index.js';
 import { normalizeReference } from '../oci/index.js';
 import { VertexError } from '../solver/index.js';
 import type { Definition } from '../llb/index.js';
@@ -27,7 +27,7 @@ import { checkImageOutput, deliverImage, outputStreamOf } from './build-output.j
 import { remoteContextOf, withEmptyContext, withRemoteContext } from './build-context.js';
 import type { Engine } from './open.js';
 import { registryOptions } from './request.js';
-import type { BuildOptions, BuildRequest } from './request.js';
+import type { BuildOptions, BuildOutput, BuildRequest } from './request.js';
 
 export interface BuildResult {
   /** The config digest (docker's image ID), when an image was written. */
@@ -117,24 +117,24 @@ function buildContexts(contexts: Readonly<Record<string, string>> = {}): Record<
   return out;
 }
 
+type WrittenImage = Pick<CommitOptions, 'config' | 'epoch' | 'rewriteTimestamp' | 'baseDiffIDs'>;
+
 /**
- * The image config to write. Without SOURCE_DATE_EPOCH, times are left to the image writer, which takes
- * them from the layers' snapshots (BuildKit's rule), so an unchanged rebuild gives the same image ID.
+ * What the image writer is given of the converted image: the config (its `rootfs` is the base image's,
+ * whose layers rewrite-timestamp keeps as they came) and SOURCE_DATE_EPOCH. Without the epoch, times
+ * are the layers' snapshots' (BuildKit's rule), so an unchanged rebuild gives the same image ID.
  */
-function finalConfig(
-  image: ImageSpec,
-  buildArgs: Readonly<Record<string, string>>,
-): Omit<ImageConfig, 'rootfs'> {
-  const { rootfs: _rootfs, ...rest } = image;
-  const epoch = buildArgs.SOURCE_DATE_EPOCH;
-  if (epoch === undefined || !/^\d+$/.test(epoch)) return rest;
-  // As BuildKit: every time is the epoch at the latest (RFC 3339 without a zero fraction, as Go writes it).
-  const limit = Number(epoch) * 1000;
-  const created = new Date(limit).toISOString().replace('.000Z', 'Z');
-  const history = (image.history ?? []).map((h) =>
-    h.created === undefined || !(Date.parse(h.created) <= limit) ? { ...h, created } : h,
-  );
-  return { ...rest, created, history };
+function imageOf(converted: ConvertResult, output: BuildOutput | undefined): WrittenImage {
+  const { rootfs, ...config } = converted.image;
+  const { epoch } = converted;
+  if (output === undefined || !('rewriteTimestamp' in output) || output.rewriteTimestamp !== true)
+    return { config, ...(epoch !== undefined ? { epoch } : {}) };
+  if (epoch === undefined) {
+    throw new InvalidArgumentError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', {
+      hint: 'pass --build-arg SOURCE_DATE_EPOCH=<seconds>, set it in the environment, or drop rewrite-timestamp',
+    });
+  }
+  return { config, epoch, rewriteTimestamp: true, baseDiffIDs: rootfs?.diff_ids ?? [] };
 }
 
 /** A failed step's error, pointed at its Dockerfile instruction. */
@@ -230,7 +230,7 @@ async function exportResult(
   engine: Engine,
   request: BuildRequest,
   options: BuildOptions,
-  converted: ConvertResult,
+  image: WrittenImage,
   snapshot: string | undefined,
   progress: ProgressWriter,
 ): Promise<Pick<BuildResult, 'imageID' | 'manifestDigest' | 'names'>> {
@@ -262,7 +262,7 @@ async function exportResult(
   const committed = await reportStep(progress, exporting, () =>
     commitImage(engine, {
       ...(snapshot ? { snapshot } : {}),
-      config: finalConfig(converted.image, request.buildArgs ?? {}),
+      ...image,
       names: stored ? names : [],
       // The image runs from its snapshots; layer blobs are made when a push or an export needs them.
       lazyLayers: true,
@@ -343,6 +343,8 @@ async function buildResolved(
   await checkOutput(request, options);
   if (request.check) return checkOnly(engine, request, options, progress);
   const { converted, dockerfile, baseImages } = await convert(engine, request, options, progress);
+  // Checked before anything runs: rewrite-timestamp needs SOURCE_DATE_EPOCH.
+  const image = imageOf(converted, request.output);
   const locals = {
     ...converted.locals,
     ...(request.context !== undefined ? { context: resolve(request.context) } : {}),
@@ -366,7 +368,7 @@ async function buildResolved(
     }
     try {
       const snapshot = result?.kind === 'snapshot' ? result.ref : undefined;
-      const exported = await exportResult(engine, request, options, converted, snapshot, progress);
+      const exported = await exportResult(engine, request, options, image, snapshot, progress);
       return {
         ...exported,
         ...(snapshot ? { snapshot } : {}),

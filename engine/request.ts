@@ -19,6 +19,11 @@ export interface OutputCompression {
   readonly compressionLevel?: number;
   /** Recompress base layers that came in another compression too. */
   readonly forceCompression?: boolean;
+  /**
+   * rewrite-timestamp: file times in the layers past the base image's are clamped to SOURCE_DATE_EPOCH
+   * (which it needs), as BuildKit's exporters do.
+   */
+  readonly rewriteTimestamp?: boolean;
 }
 
 /**

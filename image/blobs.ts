@@ -3,8 +3,8 @@
  * digest = diffID, whose blobs were never written: commit.ts `lazyLayers`) becomes one whose config and
  * every layer blob are in the content store, in the compression asked, before it is exported or pushed.
  *
- * - A lazy layer is diffed again from a snapshot that made it (the layer index lists them by diffID),
- *   compressed as asked and recorded per (snapshot, compression): a second call compresses nothing.
+ * - A lazy layer is diffed again from a snapshot that made it (the layer index lists them by diffID; a
+ *   layer made with rewrite-timestamp, with its file times clamped to the same epoch), compressed as asked and recorded per (snapshot, compression): a second call compresses nothing.
  *   The tar is made again byte for byte (the diffID is checked) and gzip carries no time or name at a
  *   fixed level, so a blob made again has the same digest.
  * - A layer that came as a blob (a pulled or imported base) is used as it came; with `force`, one in
@@ -27,6 +27,7 @@ import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js'
 import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
 import type { CommitStores } from './commit.js';
 import { diffLayer, hasBlob, mapLimit } from './commit.js';
+import { parseLayerKey } from './layerindex.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
 
 export type MaterializeStores = Pick<CommitStores, 'content' | 'snapshotter' | 'differ' | 'layers'>;
@@ -74,17 +75,27 @@ async function recorded(
   return (await hasBlob(stores.content, found.descriptor.digest, signal)) ? found : undefined;
 }
 
+/** A source of a lazy layer: its index key, the snapshot over its parent, the epoch its times are clamped to. */
+export interface LazySource {
+  readonly key: string;
+  readonly snapshot: string;
+  readonly parent: string | undefined;
+  readonly epoch?: number;
+}
+
 /** The committed snapshots recorded as making the lazy layer `diffID` that still exist, with their parents. */
 export async function lazyLayerSources(
   stores: Pick<MaterializeStores, 'snapshotter' | 'layers'>,
   diffID: Digest,
   signal?: AbortSignal,
-): Promise<{ snapshot: string; parent: string | undefined }[]> {
-  const out: { snapshot: string; parent: string | undefined }[] = [];
-  for (const snapshot of await stores.layers.sources(diffID, signal ? { signal } : {})) {
+): Promise<LazySource[]> {
+  const out: LazySource[] = [];
+  for (const key of await stores.layers.sources(diffID, signal ? { signal } : {})) {
+    const { snapshot, epoch } = parseLayerKey(key);
     try {
       const info = await stores.snapshotter.stat(snapshot, signal ? { signal } : {});
-      if (info.kind === 'committed') out.push({ snapshot, parent: info.parent });
+      if (info.kind === 'committed')
+        out.push({ key, snapshot, parent: info.parent, ...(epoch === undefined ? {} : { epoch }) });
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
@@ -100,8 +111,8 @@ async function makeLazy(
 ): Promise<Descriptor> {
   const { signal, compression } = options;
   const sources = await lazyLayerSources(stores, job.diffID, signal);
-  for (const { snapshot } of sources) {
-    const found = await recorded(stores, snapshot, compression, signal);
+  for (const { key } of sources) {
+    const found = await recorded(stores, key, compression, signal);
     if (found !== undefined && found.diffID === job.diffID) return found.descriptor;
   }
   const source = sources[0];
@@ -115,6 +126,7 @@ async function makeLazy(
     signal,
     level: options.level,
     expect: job.diffID,
+    epoch: source.epoch,
   });
   return made.descriptor;
 }

@@ -17,7 +17,7 @@
  * here are unreferenced until the image records exist.
  */
 import { throwIfAborted } from '../core/index.js';
-import { FailedPreconditionError, NotFoundError, TsbuildError } from '../core/index.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { reportStatus } from '../core/index.js';
 import type { Compression, Differ } from '../diff/index.js';
@@ -26,8 +26,10 @@ import type { Descriptor, Digest } from '../oci/index.js';
 import type { Mount } from '../mount/index.js';
 import { withSnapshotMounts } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
+import { imageConfig } from './history.js';
+import { layerKey } from './layerindex.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
-import type { HistoryEntry, ImageConfig, Manifest } from '../oci/index.js';
+import type { ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, jsonBytes } from '../oci/index.js';
 import { normalizeReference } from '../oci/index.js';
 import type { ImageRecord, ImageStore } from './store.js';
@@ -64,6 +66,15 @@ export interface CommitOptions {
    * makes them from the snapshots. Recorded layers (a pulled base's) are used as they are.
    */
   readonly lazyLayers?: boolean;
+  /** SOURCE_DATE_EPOCH (seconds): `created` and every history time are the epoch at the latest. */
+  readonly epoch?: number;
+  /**
+   * rewrite-timestamp (needs `epoch`): the layers past the base image's have their file times clamped
+   * to the epoch (made once per snapshot and epoch, and recorded); the base image's layers
+   * (`baseDiffIDs`, as long as the chain starts with them) are kept as they came, as BuildKit keeps them.
+   */
+  readonly rewriteTimestamp?: boolean;
+  readonly baseDiffIDs?: readonly Digest[];
 }
 
 export interface CommitResult {
@@ -78,7 +89,6 @@ export interface CommitResult {
 export const SNAPSHOT_LABEL = 'tsbuild.snapshot';
 /** A snapshot label whose value describes the step that made it (used for appended history). */
 export const DESCRIPTION_LABEL = 'tsbuild.description';
-const HISTORY_COMMENT = 'tsbuild.exporter.image.v0';
 const DIFF_PARALLELISM = 2;
 const MAX_CHAIN = 4096;
 
@@ -140,7 +150,7 @@ export async function hasBlob(content: ContentStore, digest: Digest, signal?: Ab
  */
 async function recordedLayer(
   stores: Pick<CommitStores, 'content' | 'layers'>,
-  snapshot: string,
+  key: string,
   compression: Compression,
   options: { signal?: AbortSignal; lazy?: boolean } = {},
 ): Promise<LayerRecord | undefined> {
@@ -150,11 +160,11 @@ async function recordedLayer(
     ? ['uncompressed', compression, 'gzip', 'zstd']
     : [compression, 'gzip', 'zstd', 'uncompressed'];
   for (const c of new Set(order)) {
-    const found = await stores.layers.get(snapshot, c, opts);
+    const found = await stores.layers.get(key, c, opts);
     if (found === undefined) continue;
     if (found.lazy === true) {
       if (!options.lazy) continue;
-      await stores.layers.addSource(found.diffID, snapshot, opts);
+      await stores.layers.addSource(found.diffID, key, opts);
       return found;
     }
     if (await hasBlob(stores.content, found.descriptor.digest, signal)) return found;
@@ -170,6 +180,8 @@ export interface DiffLayerOptions {
   readonly level?: number | undefined;
   /** The diffID the layer must have (a layer made again): anything else fails and is not recorded. */
   readonly expect?: Digest;
+  /** Clamp file times to this (seconds, rewrite-timestamp); recorded under layerKey(snapshot, epoch). */
+  readonly epoch?: number | undefined;
 }
 
 /**
@@ -187,6 +199,8 @@ export async function diffLayer(
   const opts = signal ? { signal } : {};
   const lazy = options.lazy === true;
   const made = lazy ? 'uncompressed' : compression;
+  const { epoch } = options;
+  const key = layerKey(layer.snapshot, epoch);
   // The caller holds the GC lock: no view is recorded where the snapshotter can do without.
   const view = { signal, gcLocked: true };
   const withLower = (use: (lower: readonly Mount[]) => Promise<LayerRecord>): Promise<LayerRecord> =>
@@ -200,6 +214,7 @@ export async function diffLayer(
           compression: made,
           ...(lazy ? { store: false } : {}),
           ...(options.level === undefined ? {} : { level: options.level }),
+          ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
           ...opts,
         });
         if (options.expect !== undefined && result.diffID !== options.expect) {
@@ -212,8 +227,8 @@ export async function diffLayer(
           diffID: result.diffID,
           ...(made === 'uncompressed' ? { lazy: true } : {}),
         };
-        await stores.layers.put(layer.snapshot, record, made, opts);
-        if (made === 'uncompressed') await stores.layers.addSource(result.diffID, layer.snapshot, opts);
+        await stores.layers.put(key, record, made, opts);
+        if (made === 'uncompressed') await stores.layers.addSource(result.diffID, key, opts);
         return record;
       },
       view,
@@ -259,78 +274,60 @@ function ociLayerDescriptor(descriptor: Descriptor): Descriptor {
   return { mediaType, digest: descriptor.digest, size: descriptor.size };
 }
 
-/**
- * BuildKit's history rules: non-empty entries beyond the layers are marked empty; layers beyond the
- * non-empty entries get appended entries (their snapshot's time and description); a non-empty entry
- * without `created` takes its layer's time; the rest without `created` take the first time found after
- * a gap (or the last one seen), then the previous entry's.
- */
-export function normalizeHistory(
-  history: readonly HistoryEntry[],
-  layers: readonly Pick<ChainLayer, 'createdAt' | 'description'>[],
-): HistoryEntry[] {
-  let out = history.map((h) => ({ ...h }));
-  const nonEmpty = out.filter((h) => h.empty_layer !== true).length;
-  if (nonEmpty > layers.length) {
-    let seen = 0;
-    out = out.map((h) => {
-      const entry = seen >= layers.length ? { ...h, empty_layer: true } : h;
-      if (entry.empty_layer !== true) seen++;
-      return entry;
-    });
+interface ChainOptions {
+  readonly compression?: Compression;
+  readonly signal?: AbortSignal;
+  readonly lazy?: boolean;
+  /** rewrite-timestamp: layers past the base image's (`base`, its diffIDs) clamped to `epoch`. */
+  readonly rewrite?: { readonly epoch: number; readonly base: readonly Digest[] };
+}
+
+/** How many layers at the bottom of `chain` are the base image's `base` layers, as recorded. */
+async function baseLayerCount(
+  stores: CommitStores,
+  chain: readonly ChainLayer[],
+  base: readonly Digest[],
+  how: { signal?: AbortSignal; lazy: boolean },
+): Promise<number> {
+  let count = 0;
+  while (count < chain.length && count < base.length) {
+    const found = await recordedLayer(stores, (chain[count] as ChainLayer).snapshot, 'uncompressed', how);
+    if (found?.diffID !== base[count]) break;
+    count++;
   }
-  for (const layer of layers.slice(Math.min(nonEmpty, layers.length))) {
-    out.push({
-      created: new Date(layer.createdAt).toISOString(),
-      created_by: layer.description ?? 'created by tsbuild',
-      comment: HISTORY_COMMENT,
-    });
-  }
-  let index = 0;
-  out = out.map((h) => {
-    if (h.empty_layer === true) return h;
-    const layer = layers[index++];
-    return h.created === undefined && layer !== undefined
-      ? { ...h, created: new Date(layer.createdAt).toISOString() }
-      : h;
-  });
-  let created: string | undefined;
-  let gap = false;
-  for (const h of out) {
-    if (h.created === undefined) gap = true;
-    else {
-      created = h.created;
-      if (gap) break;
-    }
-  }
-  gap = false;
-  return out.map((h) => {
-    if (h.created !== undefined) {
-      if (gap) created = h.created;
-      return h;
-    }
-    gap = true;
-    return created === undefined ? h : { ...h, created };
-  });
+  return count;
 }
 
 /** The layers of the chain ending on `snapshot`, bottom first, recorded or computed. */
 export async function chainLayers(
   stores: CommitStores,
   snapshot: string | undefined,
-  options: { compression?: Compression; signal?: AbortSignal; lazy?: boolean } = {},
+  options: ChainOptions = {},
 ): Promise<{ chain: ChainLayer[]; layers: LayerRecord[] }> {
-  const { signal } = options;
+  const { signal, rewrite } = options;
   const compression = options.compression ?? 'gzip';
   if (snapshot === undefined) return { chain: [], layers: [] };
   const chain = await snapshotChain(stores.snapshotter, snapshot, signal);
-  const layers = await mapLimit(chain, DIFF_PARALLELISM, async (layer) => {
+  const how = { ...(signal ? { signal } : {}), lazy: options.lazy === true };
+  const kept = rewrite === undefined ? chain.length : await baseLayerCount(stores, chain, rewrite.base, how);
+  const layers = await mapLimit([...chain.entries()], DIFF_PARALLELISM, async ([i, layer]) => {
     throwIfAborted(signal);
-    const how = { ...(signal ? { signal } : {}), lazy: options.lazy === true };
-    const found = await recordedLayer(stores, layer.snapshot, compression, how);
-    return found ?? diffLayer(stores, layer, compression, how);
+    const epoch = i < kept ? undefined : rewrite?.epoch;
+    const found = await recordedLayer(stores, layerKey(layer.snapshot, epoch), compression, how);
+    return found ?? diffLayer(stores, layer, compression, { ...how, epoch });
   });
   return { chain, layers };
+}
+
+/** The rewrite-timestamp option of chainLayers, checked: it needs an epoch. */
+function rewriteOf(options: CommitOptions): ChainOptions['rewrite'] {
+  if (options.rewriteTimestamp !== true) return undefined;
+  if (options.epoch === undefined) {
+    throw new InvalidArgumentError('rewrite-timestamp=true needs SOURCE_DATE_EPOCH', {
+      hint: 'pass --build-arg SOURCE_DATE_EPOCH=<seconds> or set it in the environment',
+    });
+  }
+  return { epoch: options.epoch, base: options.baseDiffIDs ?? [] };
 }
 
 export async function commitImage(stores: CommitStores, options: CommitOptions): Promise<CommitResult> {
@@ -339,22 +336,17 @@ export async function commitImage(stores: CommitStores, options: CommitOptions):
   throwIfAborted(signal);
   const names = options.names.map((n) => normalizeReference(n));
   const digest = options.progressDigest ?? 'export';
+  const rewrite = rewriteOf(options);
   const { chain, layers } = await reportStatus(progress, { digest, id: 'exporting layers' }, () =>
     chainLayers(stores, snapshot, {
       compression: options.compression ?? 'gzip',
       ...(options.lazyLayers ? { lazy: true } : {}),
+      ...(rewrite ? { rewrite } : {}),
       ...opts,
     }),
   );
-  const history = normalizeHistory(options.config.history ?? [], chain);
-  const lastCreated = [...history].reverse().find((h) => h.created !== undefined)?.created;
-  const config: ImageConfig = {
-    ...options.config,
-    ...(options.config.created === undefined && lastCreated !== undefined ? { created: lastCreated } : {}),
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
-    history,
-  };
-  const configBytes = jsonBytes(config);
+  const diffIDs = layers.map((l) => l.diffID);
+  const configBytes = jsonBytes(imageConfig(options.config, chain, diffIDs, options.epoch));
   const configInfo = await stores.content.put(configBytes, opts);
   const configDescriptor: Descriptor = {
     mediaType: MediaType.ociConfig,

@@ -4,6 +4,7 @@ export type { ImageMetadata } from './pull.js';
 export type { RegistryOptions } from './registry/transport.js';
 export type { ImageRecord, PutOptions } from './store.js';
 export { SNAPSHOT_LABEL, commitImage } from './commit.js';
+export type { CommitOptions } from './commit.js';
 export { checkLocalDest, checkTarDest } from './export-dest.js';
 export { exportLocal } from './export-local.js';
 export { exportTar, exportTarFile } from './export-tar.js';

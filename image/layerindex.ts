@@ -8,7 +8,9 @@
  * A lazy layer (a built layer whose blob was not written) is also found by its diffID:
  * `layers/diffid/<hex>.json` lists the snapshots that make it, newest first, so that a manifest alone is
  * enough to make its blobs (image/blobs.ts). A blob recompressed from another blob (a base layer with
- * `force`) is recorded under the key `blob:<source digest>` in place of a snapshot name.
+ * `force`) is recorded under the key `blob:<source digest>` in place of a snapshot name, and a layer whose
+ * file times are clamped to SOURCE_DATE_EPOCH (`rewrite-timestamp`) under `epoch:<seconds>:<snapshot>`:
+ * once per (snapshot, compression, epoch), and listed by its diffID under that key.
  */
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -31,6 +33,25 @@ export interface LayerRecord {
 
 interface Options {
   readonly signal?: AbortSignal;
+}
+
+/** Where a lazy layer is made from: a snapshot over its parent, file times clamped to `epoch` if given. */
+export interface LayerSourceKey {
+  readonly snapshot: string;
+  readonly epoch?: number;
+}
+
+const EPOCH_KEY = /^epoch:(\d+):(.+)$/s;
+
+/** The index key of `snapshot`'s layer, with file times clamped to `epoch` (seconds) when given. */
+export function layerKey(snapshot: string, epoch?: number): string {
+  return epoch === undefined ? snapshot : `epoch:${epoch}:${snapshot}`;
+}
+
+/** The snapshot (and epoch) an index key names: layerKey's inverse. */
+export function parseLayerKey(key: string): LayerSourceKey {
+  const m = EPOCH_KEY.exec(key);
+  return m === null ? { snapshot: key } : { snapshot: m[2] as string, epoch: Number(m[1]) };
 }
 
 /** Snapshots kept per diffID: the same tar made by several builds; any one that still exists will do. */
@@ -75,7 +96,7 @@ export class LayerIndex {
     return join(this.dir, 'diffid', `${diffID.replace(/^sha256:/, '')}.json`);
   }
 
-  /** The snapshots recorded as making the (lazy) layer `diffID`, newest first. */
+  /** The keys (layerKey) recorded as making the (lazy) layer `diffID`, newest first. */
   async sources(diffID: Digest, options: Options = {}): Promise<string[]> {
     options.signal?.throwIfAborted();
     if (!/^sha256:[0-9a-f]{64}$/.test(diffID)) return [];
@@ -83,7 +104,7 @@ export class LayerIndex {
     return text === undefined ? [] : (JSON.parse(text) as string[]);
   }
 
-  /** Records that `snapshot` (over its parent) makes the layer `diffID`; a no-op when it is known. */
+  /** Records that `snapshot` (a layerKey: over its parent) makes the layer `diffID`; a no-op when known. */
   async addSource(diffID: Digest, snapshot: string, options: Options = {}): Promise<void> {
     const known = await this.sources(diffID, options);
     if (known.includes(snapshot)) return;

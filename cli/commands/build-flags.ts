@@ -25,6 +25,17 @@ export function keyValues(
   return out;
 }
 
+/**
+ * `--build-arg` entries; SOURCE_DATE_EPOCH from the environment when no `--build-arg` gives it (buildx
+ * passes the client's variable so).
+ */
+export function buildArgsOf(entries: readonly string[], env = process.env): Record<string, string> {
+  const args = keyValues(entries, '--build-arg', env);
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && !Object.hasOwn(args, 'SOURCE_DATE_EPOCH')) args.SOURCE_DATE_EPOCH = epoch;
+  return args;
+}
+
 const SECRET_USAGE = 'use --secret id=ID,src=FILE or --secret id=ID,env=VAR';
 
 async function readSecretFile(spec: string, path: string): Promise<Uint8Array> {

@@ -13,7 +13,13 @@ export interface ParsedOutput {
   readonly names: readonly string[];
 }
 
-const COMPRESSION = ['compression', 'compression-level', 'force-compression', 'oci-mediatypes'];
+const COMPRESSION = [
+  'compression',
+  'compression-level',
+  'force-compression',
+  'oci-mediatypes',
+  'rewrite-timestamp',
+];
 
 /** The attributes each output type takes; any other is refused. */
 const OUTPUT_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
@@ -34,7 +40,7 @@ function bool(spec: string, attrs: Attrs, key: string): boolean | undefined {
   throw new InvalidArgumentError(`--output ${spec}: ${key}=${value}: expected true or false`);
 }
 
-/** compression, compression-level, force-compression; oci-mediatypes=true is what is written anyway. */
+/** compression, compression-level, force-compression, rewrite-timestamp; oci-mediatypes=true is what is written anyway. */
 function compressionOf(spec: string, attrs: Attrs, push: boolean | undefined): OutputCompression {
   if (bool(spec, attrs, 'oci-mediatypes') === false) {
     throw new InvalidArgumentError(`--output ${spec}: oci-mediatypes=false is not supported`, {
@@ -72,7 +78,9 @@ function compressionOf(spec: string, attrs: Attrs, push: boolean | undefined): O
     if (!/^\d+$/.test(levelText))
       throw new InvalidArgumentError(`--output ${spec}: compression-level=${levelText} is not a number`);
   }
+  const rewrite = bool(spec, attrs, 'rewrite-timestamp');
   return {
+    ...(rewrite === true ? { rewriteTimestamp: true } : {}),
     ...(compression !== undefined ? { compression: compression as OutputCompression['compression'] } : {}),
     ...(level !== undefined ? { compressionLevel: level } : {}),
     ...(force !== undefined ? { forceCompression: force } : {}),

@@ -20,7 +20,15 @@ import { abortOnSignals } from '../signals.js';
 import { readStdin } from '../stdin.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
 import type { Renderer } from '../progress/index.js';
-import { allowInsecure, keyValues, network, parseOutput, readSecrets, sshSockets } from './build-flags.js';
+import {
+  allowInsecure,
+  buildArgsOf,
+  keyValues,
+  network,
+  parseOutput,
+  readSecrets,
+  sshSockets,
+} from './build-flags.js';
 import { checkFileName, printCheckResult, refuseWithCheck } from './check.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -62,7 +70,7 @@ export interface CliBuild {
 export async function buildFromFlags(contextArg: string, flags: BuildFlags): Promise<CliBuild> {
   const output = parseOutput(flags.output, flags.push === true);
   const { contextArchive, ...source } = await contextOptions(contextArg, flags.file);
-  const buildArgs = keyValues(flags.buildArg, '--build-arg');
+  const buildArgs = buildArgsOf(flags.buildArg);
   const labels = keyValues(flags.label, '--label');
   const secrets = await readSecrets(flags.secret);
   const ssh = sshSockets(flags.ssh);

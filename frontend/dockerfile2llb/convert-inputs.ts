@@ -10,6 +10,30 @@ import type { CheckRunOptions } from '../checks/index.js';
 import { hostPlatform } from '../instructions/index.js';
 import type { ConvertOptions } from './types.js';
 
+/**
+ * SOURCE_DATE_EPOCH (BuildKit's built-in build arg): the build arg, else the global ARG's default; empty
+ * is unset. A RUN sees it as any build arg, after `ARG SOURCE_DATE_EPOCH` in its stage. Seconds since
+ * 1970-01-01 UTC, a whole number: anything else is refused naming it.
+ */
+export function sourceDateEpochOf(
+  buildArgs: Readonly<Record<string, string>>,
+  globalArgs: Readonly<Record<string, string>>,
+): number | undefined {
+  const value = Object.hasOwn(buildArgs, EPOCH_ARG) ? buildArgs[EPOCH_ARG] : globalArgs[EPOCH_ARG];
+  if (value === undefined || value === '') return undefined;
+  const epoch = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(epoch) || epoch > MAX_EPOCH) {
+    throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH: ${JSON.stringify(value)}`, {
+      hint: 'give a whole number of seconds since 1970-01-01 UTC, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)',
+    });
+  }
+  return epoch;
+}
+
+const EPOCH_ARG = 'SOURCE_DATE_EPOCH';
+/** 9999-12-31T23:59:59Z: a time the image config's RFC 3339 `created` can still hold. */
+const MAX_EPOCH = 253_402_300_799;
+
 /** Build args that need no ARG and never reach a cache key or the history (BuildKit's proxy args). */
 export const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'];
 

@@ -21,6 +21,7 @@ import type { StageView } from '../checks/index.js';
 import { contextOf, parseInstruction, parseStages } from '../instructions/index.js';
 import type { Instruction, InstructionContext, Stage, StagesResult } from '../instructions/index.js';
 import { checkOptions, checkPlatform, contextSource, proxyEnvOf } from './convert-inputs.js';
+import { sourceDateEpochOf } from './convert-inputs.js';
 import { dispatchInstruction } from './dispatch.js';
 import type { Dispatcher } from './dispatcher.js';
 import { cloneImage, emptyImage, splitEnv } from './image.js';
@@ -327,6 +328,7 @@ export async function convertDockerfile(options: ConvertOptions): Promise<Conver
     buildArgs,
     ...(options.target !== undefined ? { target: options.target } : {}),
   });
+  const epoch = sourceDateEpochOf(buildArgs, stages.globalArgs);
   const cache: ImageCache = new Map();
   const first = await convertOnce(options, parsed, stages, cache, undefined, checks);
   checks.finish();
@@ -349,5 +351,6 @@ export async function convertDockerfile(options: ConvertOptions): Promise<Conver
     locals,
     warnings: converter.warnings,
     checks: checks.warnings,
+    ...(epoch !== undefined ? { epoch } : {}),
   };
 }

@@ -78,4 +78,6 @@ export interface ConvertResult {
   readonly warnings: readonly string[];
   /** The build checks' warnings (BuildKit's lint rules), in the order they were found. */
   readonly checks: readonly CheckWarning[];
+  /** SOURCE_DATE_EPOCH (seconds), from the build arg or the global ARG's default: the image's times. */
+  readonly epoch?: number;
 }

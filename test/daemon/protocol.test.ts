@@ -92,7 +92,13 @@ describe('the daemon protocol', () => {
     // An archive to the client's stdout is written in the client too.
     expect(wireRequest({ context: '/c', output: { type: 'oci' } })).toBeUndefined();
     expect(wireRequest({ context: '/c', output: { type: 'docker' } })).toBeUndefined();
-    const pushed = { type: 'image', push: true, compression: 'zstd', compressionLevel: 3 } as const;
+    const pushed = {
+      type: 'image',
+      push: true,
+      compression: 'zstd',
+      compressionLevel: 3,
+      rewriteTimestamp: true,
+    } as const;
     const pushWire = wireRequest({ context: '/c', output: pushed });
     expect(pushWire?.request.output).toEqual(pushed);
     expect(parseBuildRequest(JSON.parse(JSON.stringify(pushWire))).request.output).toEqual(pushed);
@@ -133,6 +139,10 @@ describe('the daemon protocol', () => {
       [{ output: { type: 'docker', dest: 'x.tar' } }, /request\.output\.dest: expected an absolute path/],
       [{ output: { type: 'oci', dest: '/x', tar: 'no' } }, /request\.output\.tar: expected true or false/],
       [{ output: { type: 'image', push: 'yes' } }, /request\.output\.push: expected true or false/],
+      [
+        { output: { type: 'image', rewriteTimestamp: 1 } },
+        /request\.output\.rewriteTimestamp: expected true or false/,
+      ],
       [
         { output: { type: 'image', compression: 'xz' } },
         /request\.output\.compression: expected one of gzip/,

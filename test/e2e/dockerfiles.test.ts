@@ -5,27 +5,20 @@
  * history from the image store. Cases marked `knownFailure` are tsbuild bugs outside the frontend: they
  * run as expected failures with the reason printed. bench/compat builds the same cases with BuildKit.
  */
-import { chmodSync, cpSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsbuildError, formatError } from '../../core/index.js';
 import { build, importRootfs, openEngine, withSnapshotDir } from '../../engine/index.js';
-import type { BuildOptions, BuildRequest, Engine } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
 import { canRunSuite } from '../helpers/prereq.js';
 import { repoRoot } from '../helpers/shared.js';
 import type { E2eCase } from './case-format.js';
-import {
-  checkFile,
-  exists,
-  filesContaining,
-  fillPlaceholders,
-  historyDiff,
-  partialDiff,
-  readCases,
-} from './case-format.js';
+import { checkFile, exists, filesContaining, historyDiff, partialDiff, readCases } from './case-format.js';
+import { optionsOf, prepareContext, requestOf } from './case-build.js';
 import { hasGit, startFakeAgent, startGitDaemon, startHttp } from './servers.js';
 
 const canRun = canRunSuite('e2e Dockerfile suite', { root: true, runc: true, overlay: true });
@@ -40,53 +33,6 @@ let engine: Engine;
 const vars: Record<string, string> = {};
 const closers: (() => Promise<void> | void)[] = [];
 let agentSocket = '';
-
-/** `uid:gid` of a `chown` setup step. */
-function ownerIds(spec: string): [number, number] {
-  const [uid = '', gid = uid] = spec.split(':');
-  if (!/^\d+$/u.test(uid) || !/^\d+$/u.test(gid)) throw new Error(`bad chown owner ${JSON.stringify(spec)}`);
-  return [Number(uid), Number(gid)];
-}
-
-/** A temp copy of the case's directory with its `setup` applied (the repo is never written). */
-function prepareContext(c: E2eCase): string {
-  const dir = join(work, 'ctx', c.name);
-  cpSync(c.dir, dir, { recursive: true });
-  for (const step of c.spec.setup ?? []) {
-    const [op, a = '', b = ''] = step;
-    if (op === 'chmod') chmodSync(join(dir, b), parseInt(a, 8));
-    else if (op === 'symlink') symlinkSync(a, join(dir, b));
-    else if (op === 'mkdir') mkdirSync(join(dir, a), { recursive: true });
-    else if (op === 'chown') lchownSync(join(dir, b), ...ownerIds(a));
-    else throw new Error(`${c.name}: unknown setup step ${JSON.stringify(step)}`);
-  }
-  return dir;
-}
-
-function requestOf(c: E2eCase, context: string): BuildRequest {
-  const s = c.spec;
-  const contexts: Record<string, string> = {};
-  for (const [name, value] of Object.entries(s.buildContexts ?? {})) {
-    contexts[name] = value.startsWith('docker-image://') ? value : resolve(context, value);
-  }
-  return {
-    context,
-    tags: [`e2e-${c.name}`],
-    buildArgs: fillPlaceholders(s.buildArgs ?? {}, vars),
-    ...(s.target !== undefined ? { target: s.target } : {}),
-    ...(s.buildContexts ? { buildContexts: contexts } : {}),
-    ...(s.network ? { network: s.network } : {}),
-    ...(s.platform ? { platform: s.platform } : {}),
-    ...(s.ssh ? { ssh: Object.fromEntries(s.ssh.map((id) => [id, agentSocket])) } : {}),
-  };
-}
-
-function optionsOf(c: E2eCase): BuildOptions {
-  const secrets: Record<string, Uint8Array> = {};
-  for (const [id, value] of Object.entries(c.spec.secrets ?? {}))
-    secrets[id] = new TextEncoder().encode(value);
-  return c.spec.secrets ? { secrets } : {};
-}
 
 async function checkFailure(c: E2eCase, run: Promise<unknown>): Promise<void> {
   const want = c.spec.expect.error;
@@ -151,8 +97,8 @@ async function checkImage(c: E2eCase, snapshot: string | undefined): Promise<str
 }
 
 async function runCase(c: E2eCase): Promise<void> {
-  const context = prepareContext(c);
-  const run = build(engine, requestOf(c, context), optionsOf(c));
+  const context = prepareContext(c, join(work, 'ctx', c.name));
+  const run = build(engine, requestOf(c, context, vars, agentSocket), optionsOf(c));
   if (c.spec.expect.error) return checkFailure(c, run);
   const result = await run;
   const problems = await checkImage(c, result.snapshot);
