@@ -126,7 +126,11 @@ describe.skipIf(!ready)('http source over TLS', () => {
     const caOnly = certsDir('certs-ca-only', mutualHost, { 'ca.crt': certs.ca });
     await expect(
       httpGet(`https://${mutualHost}/f`, { signal: signal(), blobDir: blobs(), tls: { certsDir: caOnly } }),
-    ).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    ).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringMatching(/TLS handshake refused/) as unknown,
+      hint: `${mutualHost} wants a client certificate it trusts: put client.cert and client.key in ${caOnly}/${mutualHost}/`,
+    });
     expect(clientsSeen).toEqual(['tsbuild test client']);
   });
 
