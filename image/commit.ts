@@ -27,6 +27,7 @@ import type { Mount } from '../mount/index.js';
 import { withSnapshotMounts } from '../snapshotter/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import { imageConfig } from './history.js';
+import type { ChainLayer } from './history.js';
 import { layerKey } from './layerindex.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
 import type { ImageConfig, Manifest } from '../oci/index.js';
@@ -91,16 +92,6 @@ export const SNAPSHOT_LABEL = 'tsbuild.snapshot';
 export const DESCRIPTION_LABEL = 'tsbuild.description';
 const DIFF_PARALLELISM = 2;
 const MAX_CHAIN = 4096;
-
-/** One layer of the chain, with what history needs to know about its snapshot. */
-export interface ChainLayer {
-  readonly snapshot: string;
-  readonly parent: string | undefined;
-  /** Milliseconds since the epoch. */
-  readonly createdAt: number;
-  /** The snapshot's `tsbuild.description` label. */
-  readonly description?: string | undefined;
-}
 
 /** The chain s0 … sn of committed snapshots that ends on `name`, bottom first. */
 export async function snapshotChain(

@@ -4,7 +4,16 @@
  * (stampTimes): every time is the epoch at the latest.
  */
 import type { Digest, HistoryEntry, ImageConfig } from '../oci/index.js';
-import type { ChainLayer } from './commit.js';
+
+/** One layer of the chain, with what history needs to know about its snapshot. */
+export interface ChainLayer {
+  readonly snapshot: string;
+  readonly parent: string | undefined;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  /** The snapshot's `tsbuild.description` label. */
+  readonly description?: string | undefined;
+}
 
 const HISTORY_COMMENT = 'tsbuild.exporter.image.v0';
 
