@@ -113,6 +113,8 @@ export async function deliverImage(
         progressDigest: step.digest,
       }),
     );
+    // The name's registry location: `image inspect`'s RepoDigests.
+    await engine.images.recordPush(name, manifest, pushed, signal ? { signal } : {});
   }
   return pushed;
 }

@@ -265,6 +265,8 @@ export async function pushImageRef(engine: Engine, options: PushImageOptions): P
         name,
         progressDigest: step.digest,
       });
+      // Where the registry now holds the image: `image inspect`'s RepoDigests, `image ls --digests`.
+      await engine.images.recordPush(name, image.record.target, descriptor, signal ? { signal } : {});
       return { name, descriptor };
     }, signal),
   );

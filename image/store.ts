@@ -27,7 +27,8 @@ export interface ImageRecord {
   readonly labels: Readonly<Record<string, string>>;
   /**
    * Where a registry holds this target, as normalised digest references (`docker.io/library/busybox@sha256:…`):
-   * docker's RepoDigests. Set by a pull (or a push); dropped when the name moves to another target.
+   * docker's RepoDigests. Set by a pull, or by a push (then the digest is the manifest the push sent: the
+   * target with its lazy layers made into blobs); dropped when the name moves to another target.
    */
   readonly repoDigests?: readonly string[];
 }
@@ -104,8 +105,27 @@ export class ImageStore {
 
   /** Creates or moves `name` to `target`. The target's blob must be in the content store. */
   async put(name: string, target: Descriptor, options: PutOptions = {}): Promise<ImageRecord> {
-    const normalized = normalizeReference(name);
     const added = (options.repoDigests ?? []).map((r) => checkRepoDigest(r, target));
+    return this.write(normalizeReference(name), target, { ...options, repoDigests: added });
+  }
+
+  /**
+   * `name` (still on `target`) was pushed to its registry as `pushed`: the manifest a push sends has the
+   * target's lazy layers made into blobs, so its digest may differ from the target's. Remembered as a
+   * registry location of the target (docker's RepoDigests after a push); nothing when the name has moved.
+   */
+  async recordPush(name: string, target: Descriptor, pushed: Descriptor, options: Options = {}) {
+    const record = await this.get(name, options);
+    if (record.target.digest !== target.digest) return record;
+    const repoDigests = [repoDigestOf(record.name, pushed)];
+    return this.write(record.name, target, { ...options, labels: record.labels, repoDigests }, target.digest);
+  }
+
+  /**
+   * Writes `normalized` → `target`, adding `repoDigests` (already checked) to those the name keeps; with
+   * `onlyIf`, only while the name is still on that digest (else the record as it is).
+   */
+  private async write(normalized: string, target: Descriptor, options: PutOptions, onlyIf?: Digest) {
     await this.content.info(target.digest, options);
     return this.lock.run(normalized, async () => {
       const now = Date.now();
@@ -117,9 +137,13 @@ export class ImageStore {
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
+      if (onlyIf !== undefined && existing?.target.digest !== onlyIf) {
+        if (existing) return existing;
+        throw new NotFoundError(`No such image: ${familiarReference(parseReference(normalized))}`);
+      }
       // Registry locations belong to the target: a name that moves leaves them behind.
       const kept = existing?.target.digest === target.digest ? (existing.repoDigests ?? []) : [];
-      const repoDigests = [...new Set([...kept, ...added])].sort();
+      const repoDigests = [...new Set([...kept, ...(options.repoDigests ?? [])])].sort();
       // The name already says this (a rebuild with no change): nothing to write.
       if (existing && sameRecord(existing, target, options.labels ?? {}, repoDigests)) return existing;
       const record: ImageRecord = {
@@ -146,7 +170,8 @@ export class ImageStore {
       );
     }
     const record = await this.get(source, options);
-    return this.put(target, record.target, {
+    // The locations are the store's own (a pull's, a push's): written as they are.
+    return this.write(normalizeReference(target), record.target, {
       ...options,
       labels: { ...record.labels },
       ...(record.repoDigests ? { repoDigests: record.repoDigests } : {}),

@@ -60,6 +60,22 @@ describe('ImageStore verbs', () => {
     await expect(images.put('c', target, { repoDigests: [other] })).rejects.toThrow(/not a digest reference/);
   });
 
+  it('records where a push sent the target (another manifest), carried by tag, dropped when the name moves', async () => {
+    const target = await blob('{"p":1}');
+    const pushed = await blob('{"p":"pushed"}');
+    await images.put('127.0.0.1:5000/p:1', target);
+    const after = await images.recordPush('127.0.0.1:5000/p:1', target, pushed);
+    expect(after.repoDigests).toEqual([`127.0.0.1:5000/p@${pushed.digest}`]);
+    expect(after.target).toEqual(target);
+    expect((await images.tag('127.0.0.1:5000/p:1', 'p2')).repoDigests).toEqual(after.repoDigests);
+    // A name moved meanwhile is left as it is.
+    const other = await blob('{"p":2}');
+    await images.put('127.0.0.1:5000/p:1', other);
+    const moved = await images.recordPush('127.0.0.1:5000/p:1', target, pushed);
+    expect(moved.target).toEqual(other);
+    expect(moved.repoDigests).toBeUndefined();
+  });
+
   it('names the missing image as docker does, and a bad reference by itself', async () => {
     await expect(images.tag('nosuch', 'x')).rejects.toMatchObject({
       code: 'NOT_FOUND',
