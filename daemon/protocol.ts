@@ -186,6 +186,7 @@ export function secretsOf(wire: WireBuildRequest): Record<string, Uint8Array> {
 export interface WireBuildResult {
   readonly imageID?: string;
   readonly manifestDigest?: string;
+  readonly manifest?: { readonly mediaType: string; readonly digest: string; readonly size: number };
   readonly names: readonly string[];
   readonly containers: number;
   readonly warnings: readonly string[];

@@ -183,14 +183,19 @@ function outputPaths(output: BuildOutput | undefined): string[] {
   return [directory ? resolve(output.dest) : dirname(resolve(output.dest))];
 }
 
-/** --iidfile and --metadata-file. */
+/**
+ * --iidfile and --metadata-file, written whole or not at all. The metadata has buildx's keys for an image
+ * (stored, pushed or an archive): the config digest, the manifest's digest and descriptor, the names given;
+ * a local or tar output writes `{}`.
+ */
 async function writeResultFiles(result: BuiltImage, flags: BuildFlags): Promise<void> {
   if (result.imageID && flags.iidfile) await writeSmall(flags.iidfile, result.imageID);
   if (flags.metadataFile) {
     const metadata = {
-      'containerimage.config.digest': result.imageID,
-      'containerimage.digest': result.manifestDigest,
-      'image.name': result.names.join(','),
+      ...(result.imageID !== undefined ? { 'containerimage.config.digest': result.imageID } : {}),
+      ...(result.manifest !== undefined ? { 'containerimage.descriptor': result.manifest } : {}),
+      ...(result.manifestDigest !== undefined ? { 'containerimage.digest': result.manifestDigest } : {}),
+      ...(result.names.length > 0 ? { 'image.name': result.names.join(',') } : {}),
     };
     await writeSmall(flags.metadataFile, JSON.stringify(metadata, null, 2) + '\n');
   }
@@ -199,6 +204,7 @@ async function writeResultFiles(result: BuiltImage, flags: BuildFlags): Promise<
 export interface BuiltImage {
   readonly imageID?: string;
   readonly manifestDigest?: string;
+  readonly manifest?: { readonly mediaType: string; readonly digest: string; readonly size: number };
   readonly names: readonly string[];
   /** With --check: the warnings, and the error that ended the evaluation. */
   readonly checks?: readonly CheckWarning[];

@@ -6,7 +6,7 @@
  * store; a refused attribute exits non-zero before anything is built or written.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,10 +70,24 @@ describe.skipIf(!ready)('tsbuild build -o type=oci|docker|registry, --push', () 
 
   it('-o type=oci,dest=FILE writes an OCI archive skopeo reads; its image is not kept in the store', () => {
     const file = join(work, 'out.oci.tar');
-    const r = build(['-t', 'outputs-oci:1', '-o', `type=oci,dest=${file}`]);
+    const meta = join(work, 'oci-meta.json');
+    const r = build(['-t', 'outputs-oci:1', '-o', `type=oci,dest=${file}`, '--metadata-file', meta]);
     expect(r.stderr).toMatch(/exporting to an OCI archive/);
     expect(r.status).toBe(0);
     const info = skopeo(`oci-archive:${file}`);
+    // buildx's keys: the manifest written (digest and descriptor), its config, the name given.
+    const raw = execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${file}`]);
+    const config = (JSON.parse(raw.toString('utf8')) as { config: { digest: string } }).config.digest;
+    expect(JSON.parse(readFileSync(meta, 'utf8'))).toEqual({
+      'containerimage.config.digest': config,
+      'containerimage.descriptor': {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: info.Digest,
+        size: raw.length,
+      },
+      'containerimage.digest': info.Digest,
+      'image.name': 'docker.io/library/outputs-oci:1',
+    });
     expect(info.Layers).toHaveLength(1);
     expect(layerType(`oci-archive:${file}`)).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
     expect(storeNames()).not.toMatch(/outputs-oci/);
@@ -103,6 +117,12 @@ describe.skipIf(!ready)('tsbuild build -o type=oci|docker|registry, --push', () 
     const pushed = skopeo('--tls-verify=false', `docker://${reg.host}/outputs:1`);
     expect(execFileSync('cat', [meta], { encoding: 'utf8' })).toContain(pushed.Digest);
     expect(storeNames()).toMatch(/outputs/);
+    const inspect = spawnSync(bin, ['--root', root, 'image', 'inspect', `${reg.host}/outputs:1`], {
+      encoding: 'utf8',
+    });
+    expect((JSON.parse(inspect.stdout) as { RepoDigests: string[] }[])[0]?.RepoDigests).toEqual([
+      `${reg.host}/outputs@${pushed.Digest}`,
+    ]);
     const again = build(['-o', `type=registry,name=${reg.host}/outputs:2`]);
     expect(again.status, again.stderr).toBe(0);
     expect(skopeo('--tls-verify=false', `docker://${reg.host}/outputs:2`).Digest).toBe(pushed.Digest);
