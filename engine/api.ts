@@ -15,6 +15,8 @@ import type { BuildResult } from './build.js';
 import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
 import type { ImageHistoryItem, ImageInspect, ImportRootfsOptions, LoadArchiveOptions } from './images.js';
 import { pushImageRef, saveImage } from './image-export.js';
+import { pullImageRef } from './image-pull.js';
+import type { PullImageOptions, PullImageResult } from './image-pull.js';
 import type { PushImageOptions, PushResult, SaveImageOptions } from './image-export.js';
 import { diskUsage, fsck, gc } from './maintenance.js';
 import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
@@ -67,6 +69,11 @@ export interface ImagePushOptions extends Omit<PushImageOptions, 'name' | 'progr
   readonly onProgress?: OnProgress;
 }
 
+export interface ImagePullOptions extends Omit<PullImageOptions, 'progress'> {
+  /** The pull's vertex, the bytes downloaded per layer and each layer's extraction. */
+  readonly onProgress?: OnProgress;
+}
+
 export interface SignalOptions {
   readonly signal?: AbortSignal;
 }
@@ -89,6 +96,8 @@ export interface EngineImages {
   save(options: ImageSaveOptions): Promise<void>;
   /** Pushes the image `name` to its registry (layers made into gzip blobs unless asked otherwise). */
   push(name: string, options?: ImagePushOptions): Promise<PushResult>;
+  /** Pulls `NAME[:TAG|@DIGEST]` from its registry into the store, as `docker pull` (this host's platform unless asked). */
+  pull(ref: string, options?: ImagePullOptions): Promise<PullImageResult>;
 }
 
 export interface BuildEngine {
@@ -136,6 +145,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
     save: ({ onProgress, ...rest }) => saveImage(engine, { ...rest, ...progressTo(onProgress) }),
     push: (name, { onProgress, ...rest } = {}) =>
       pushImageRef(engine, { ...rest, name, ...progressTo(onProgress) }),
+    pull: (ref, { onProgress, ...rest } = {}) =>
+      pullImageRef(engine, ref, { ...rest, ...progressTo(onProgress) }),
   };
   return {
     root: engine.root,

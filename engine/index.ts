@@ -32,6 +32,9 @@ export { loadArchive } from './images.js';
 export type { LoadArchiveOptions } from './images.js';
 export type { ImageLoadOptions } from './api.js';
 export { pushImageRef, saveImage } from './image-export.js';
+export { pullImageRef } from './image-pull.js';
+export type { PullImageOptions, PullImageResult, PulledLayer } from './image-pull.js';
+export type { ImagePullOptions } from './api.js';
 export type {
   LayerCompression,
   PushImageOptions,

@@ -64,6 +64,7 @@ describe.skipIf(!canRun)('createEngine', () => {
       'inspect',
       'list',
       'load',
+      'pull',
       'push',
       'rm',
       'save',
