@@ -102,6 +102,11 @@ export function addBuildCommand(
         'SOURCE_DATE_EPOCH, a build arg or taken from the environment)',
     )
     .option('--push', 'push the image to the registry of its names (= -o type=image,push=true)')
+    .option(
+      '--load',
+      "put the image in the store (the default; = -o type=docker): the store is the runner's, " +
+        'which `tsbuild run` and `tsbuild image` read (there is no separate docker daemon to load into)',
+    )
     .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])
     .option('--allow <entitlement>', 'security.insecure or network.host (repeatable)', collect, [])
     .addHelpText(

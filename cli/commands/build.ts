@@ -43,6 +43,8 @@ export interface BuildFlags {
   readonly pull?: boolean;
   /** `--push`: type=image,push=true (or the push of the `-o type=image` given). */
   readonly push?: boolean;
+  /** `--load`: the image into the store (what the runner runs), as buildx's `--load` into docker's. */
+  readonly load?: boolean;
   readonly secret: string[];
   readonly ssh: string[];
   readonly buildContext: string[];
@@ -69,6 +71,11 @@ export interface CliBuild {
 /** `tsbuild build`'s flags as a build; each flag is read (and refused) in the order it always was. */
 export async function buildFromFlags(contextArg: string, flags: BuildFlags): Promise<CliBuild> {
   const output = parseOutput(flags.output, flags.push === true);
+  if (flags.load === true && output.output.type !== 'image') {
+    throw new InvalidArgumentError(`--load cannot be used with --output ${flags.output ?? ''}`, {
+      hint: '--load puts the image in the store: drop it, or use -o type=image (or type=docker without dest)',
+    });
+  }
   const { contextArchive, ...source } = await contextOptions(contextArg, flags.file);
   const buildArgs = buildArgsOf(flags.buildArg);
   const labels = keyValues(flags.label, '--label');

@@ -128,6 +128,22 @@ describe.skipIf(!ready)('tsbuild build -o type=oci|docker|registry, --push', () 
     expect(skopeo('--tls-verify=false', `docker://${reg.host}/outputs:2`).Digest).toBe(pushed.Digest);
   });
 
+  it('--load puts the image in the store (alone, with -o type=docker, with --push); --help says so', () => {
+    for (const [tag, extra] of [
+      ['outputs-load:1', []],
+      ['outputs-load:2', ['-o', 'type=docker']],
+    ] as const) {
+      const r = build(['--load', '-t', tag, ...extra]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(storeNames()).toMatch(new RegExp(`outputs-load\\s+${tag.slice(-1)}`));
+    }
+    const pushed = build(['--load', '--push', '-t', `${reg.host}/outputs-load:3`]);
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(storeNames()).toMatch(/outputs-load\s+3/);
+    const help = spawnSync(bin, ['build', '--help'], { encoding: 'utf8' }).stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--load .*the store is the runner's/);
+  });
+
   it('refuses what it cannot do, naming it, before anything is built or written', () => {
     const file = join(work, 'refused.tar');
     const cases: [string[], RegExp][] = [
@@ -135,6 +151,8 @@ describe.skipIf(!ready)('tsbuild build -o type=oci|docker|registry, --push', () 
       [['-o', `type=docker,dest=${file},annotation.a=b`], /unknown attribute "annotation.a"/],
       [['-t', 'a', '-o', 'type=image,compression=zstd'], /compression applies to a push or an archive/],
       [['--push'], /a push needs a name/],
+      [['--load', '-o', `type=local,dest=${join(work, 'loaded')}`], /--load cannot be used with --output/],
+      [['--load', '-o', `type=oci,dest=${file}`], /--load cannot be used with --output/],
       [['-o', `type=oci,dest=${join(work, 'missing', 'x.tar')}`], /does not exist/],
     ];
     for (const [args, message] of cases) {
