@@ -1,4 +1,4 @@
-/** The `image save`, `image push` and `image pull` verbs (their modules are loaded when they run). */
+/** The `image save`, `push`, `pull` and `prune` verbs (their modules are loaded when they run). */
 import type { Command } from 'commander';
 import type { GlobalOptions } from './commands/engine.js';
 import type { ImagePullFlags } from './commands/image-pull.js';
@@ -74,5 +74,18 @@ export function addImageExportCommands(image: Command, globals: () => GlobalOpti
     .action(async (name: string, flags: ImagePullFlags) => {
       const { imagePull } = await import('./commands/image-pull.js');
       await imagePull(name, flags, globals());
+    });
+  image
+    .command('prune')
+    .description(
+      'Remove dangling images (<none>:<none>: their last name moved to another image), then free the ' +
+        'snapshots and blobs only they held. tsbuild keeps no containers, so with -a no image is in use.',
+    )
+    .option('-a, --all', 'remove every image, not only the dangling ones')
+    .option('-f, --force', 'accepted for docker scripts: tsbuild never asks for confirmation')
+    .addHelpText('after', examples(['tsbuild image prune', 'tsbuild image prune -a']))
+    .action(async (flags: { all?: boolean }) => {
+      const { imagePrune } = await import('./commands/image-verbs.js');
+      await imagePrune(flags, globals());
     });
 }

@@ -16,6 +16,8 @@ import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } 
 import type { ImageHistoryItem, ImageInspect, ImportRootfsOptions, LoadArchiveOptions } from './images.js';
 import { pushImageRef, saveImage } from './image-export.js';
 import { pullImageRef } from './image-pull.js';
+import { pruneImages } from './image-prune.js';
+import type { PruneImagesOptions, PruneImagesResult } from './image-prune.js';
 import type { PullImageOptions, PullImageResult } from './image-pull.js';
 import type { PushImageOptions, PushResult, SaveImageOptions } from './image-export.js';
 import { diskUsage, fsck, gc } from './maintenance.js';
@@ -74,6 +76,9 @@ export interface ImagePullOptions extends Omit<PullImageOptions, 'progress'> {
   readonly onProgress?: OnProgress;
 }
 
+/** `all`: every image, not only the dangling ones. */
+export type ImagePruneOptions = PruneImagesOptions;
+
 export interface SignalOptions {
   readonly signal?: AbortSignal;
 }
@@ -98,6 +103,8 @@ export interface EngineImages {
   push(name: string, options?: ImagePushOptions): Promise<PushResult>;
   /** Pulls `NAME[:TAG|@DIGEST]` from its registry into the store, as `docker pull` (this host's platform unless asked). */
   pull(ref: string, options?: ImagePullOptions): Promise<PullImageResult>;
+  /** Removes the dangling images (with `all`, every image), then what only they held, as `docker image prune`. */
+  prune(options?: ImagePruneOptions): Promise<PruneImagesResult>;
 }
 
 export interface BuildEngine {
@@ -112,7 +119,7 @@ export interface BuildEngine {
   readonly images: EngineImages;
   /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
   run(options: RunImageOptions): Promise<number>;
-  /** Removes every snapshot and blob no image references (`tsbuild prune`). */
+  /** Removes the dangling images and every snapshot and blob no image references (`tsbuild prune`). */
   prune(options?: SignalOptions): Promise<GcSummary>;
   /** What the store holds and what `prune` would reclaim (`tsbuild du`). */
   du(): Promise<DiskUsage>;
@@ -147,6 +154,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
       pushImageRef(engine, { ...rest, name, ...progressTo(onProgress) }),
     pull: (ref, { onProgress, ...rest } = {}) =>
       pullImageRef(engine, ref, { ...rest, ...progressTo(onProgress) }),
+    prune: (options = {}) => pruneImages(engine, options),
   };
   return {
     root: engine.root,

@@ -4,7 +4,7 @@
  */
 export { openEngine } from './open.js';
 export type { Engine, EngineOptions } from './open.js';
-export { imageHistory, importRootfs, inspectImage, inspectImages, familiarName } from './images.js';
+export { DANGLING, imageHistory, importRootfs, inspectImage, inspectImages, familiarName } from './images.js';
 export type { ImageHistoryItem, ImageInspect, ImportRootfsOptions } from './images.js';
 export { diskUsage, gc, fsck } from './maintenance.js';
 export type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
@@ -33,6 +33,9 @@ export type { LoadArchiveOptions } from './images.js';
 export type { ImageLoadOptions } from './api.js';
 export { pushImageRef, saveImage } from './image-export.js';
 export { pullImageRef } from './image-pull.js';
+export { pruneImages } from './image-prune.js';
+export type { PruneImagesOptions, PruneImagesResult } from './image-prune.js';
+export type { ImagePruneOptions } from './api.js';
 export type { PullImageOptions, PullImageResult, PulledLayer } from './image-pull.js';
 export type { ImagePullOptions } from './api.js';
 export type {

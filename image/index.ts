@@ -25,5 +25,6 @@ export type { PushOptions } from './push.js';
 export type { MaterializeOptions, MaterializeStores } from './blobs.js';
 export { lazyLayerSources, madeBlobs, materializeImage } from './blobs.js';
 export type { ResolvedImage } from './store.js';
+export type { DanglingImage } from './dangling.js';
 export { loadImages } from './load.js';
 export type { LoadOptions, LoadResult, LoadedImage } from './load.js';

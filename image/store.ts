@@ -16,6 +16,8 @@ import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
 import { hostPlatform, isIndexType, isManifestType, sha256Digest } from '../oci/index.js';
 import { familiarReference, formatReference, normalizeReference } from '../oci/index.js';
 import { parseReference, repositoryOf } from '../oci/index.js';
+import { DanglingImages } from './dangling.js';
+import type { DanglingImage } from './dangling.js';
 
 export interface ImageRecord {
   /** The normalised reference: `docker.io/library/busybox:latest`. */
@@ -63,12 +65,37 @@ function fileFor(dir: string, name: string): string {
 export class ImageStore {
   private readonly dir: string;
   private readonly lock = new KeyedMutex();
+  private readonly left: DanglingImages;
 
   constructor(
     root: string,
     private readonly content: ContentStore,
   ) {
     this.dir = join(root, 'images');
+    this.left = new DanglingImages(join(this.dir, 'dangling'));
+  }
+
+  /**
+   * The dangling images (docker's `<none>:<none>`): those whose last name moved to another image, oldest
+   * first. One a name points at again is not dangling, whatever its record says.
+   */
+  async dangling(options: Options = {}): Promise<DanglingImage[]> {
+    const left = await this.left.list(options);
+    if (left.length === 0) return [];
+    const named = new Set((await this.list(options)).map((r) => r.target.digest));
+    return left.filter((d) => !named.has(d.target.digest));
+  }
+
+  /** Forgets the dangling image `digest` (its blobs and snapshots go at the next GC). */
+  async removeDangling(digest: Digest): Promise<void> {
+    await this.left.remove(digest);
+  }
+
+  /** `moved` left its target: the target is dangling when no other name points at it. */
+  private async leftBehind(moved: ImageRecord, options: Options): Promise<void> {
+    if ((await this.withTarget(moved.target.digest, options)).length > 0) return;
+    const { target, createdAt, labels } = moved;
+    await this.left.add({ target, createdAt, danglingSince: Date.now(), labels }, options);
   }
 
   async get(name: string, options: Options = {}): Promise<ImageRecord> {
@@ -155,6 +182,11 @@ export class ImageStore {
         ...(repoDigests.length > 0 ? { repoDigests } : {}),
       };
       await atomicWriteFile(fileFor(this.dir, normalized), JSON.stringify(record, null, 2), options);
+      if (existing?.target.digest !== target.digest) {
+        // Named now, so not dangling; and the image the name left may be.
+        await this.left.remove(target.digest);
+        if (existing) await this.leftBehind(existing, options);
+      }
       return record;
     });
   }
@@ -216,7 +248,15 @@ export class ImageStore {
   /** The manifest for `platform` (default: this host's) and its config. */
   async resolve(name: string, options: Options & { platform?: Platform } = {}): Promise<ResolvedImage> {
     const record = await this.get(name, options);
-    let manifestDescriptor = record.target;
+    return { record, ...(await this.resolveTarget(record.target, { ...options, what: record.name })) };
+  }
+
+  /** The manifest of `target` (an index: the one for `platform`, default this host's) and its config. */
+  async resolveTarget(
+    target: Descriptor,
+    options: Options & { platform?: Platform; what?: string } = {},
+  ): Promise<Omit<ResolvedImage, 'record'>> {
+    let manifestDescriptor = target;
     if (isIndexType(manifestDescriptor.mediaType)) {
       const index = await this.readJSON<ImageIndex>(manifestDescriptor.digest, options);
       const want = options.platform ?? hostPlatform();
@@ -224,7 +264,9 @@ export class ImageStore {
         (m) => m.platform?.os === want.os && m.platform.architecture === want.architecture,
       );
       if (!match) {
-        throw new NotFoundError(`image ${record.name} has no manifest for ${want.os}/${want.architecture}`);
+        throw new NotFoundError(
+          `image ${options.what ?? target.digest} has no manifest for ${want.os}/${want.architecture}`,
+        );
       }
       manifestDescriptor = match;
     }
@@ -233,7 +275,7 @@ export class ImageStore {
     }
     const manifest = await this.readJSON<Manifest>(manifestDescriptor.digest, options);
     const config = await this.readJSON<ImageConfig>(manifest.config.digest, options);
-    return { record, manifestDescriptor, manifest, configDescriptor: manifest.config, config };
+    return { manifestDescriptor, manifest, configDescriptor: manifest.config, config };
   }
 }
 

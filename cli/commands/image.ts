@@ -1,5 +1,6 @@
 /** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
 import {
+  DANGLING,
   diskUsage,
   familiarName,
   fsck,
@@ -99,6 +100,7 @@ export async function imageImport(
 
 /** `repo`, `tag` and `digest` columns of one `image ls` row: `<none>` where the name has none. */
 function lsColumns(image: ImageInspect): { repo: string; tag: string; digest: string } {
+  if (image.Name === DANGLING) return { repo: '<none>', tag: '<none>', digest: '<none>' };
   const ref = parseReference(image.Name);
   const repo = familiarReference({ domain: ref.domain, path: ref.path });
   const known = ref.digest ?? image.RepoDigests.find((d) => d.startsWith(`${repo}@`))?.slice(repo.length + 1);

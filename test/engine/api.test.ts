@@ -64,6 +64,7 @@ describe.skipIf(!canRun)('createEngine', () => {
       'inspect',
       'list',
       'load',
+      'prune',
       'pull',
       'push',
       'rm',
