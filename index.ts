@@ -80,6 +80,7 @@ export type {
   LayerCompression,
   OnProgress,
   OutputCompression,
+  OutputManifest,
   PushedBlob,
   PushResult,
   SignalOptions,

@@ -98,8 +98,15 @@ export function addBuildCommand(
       'type=image[,name=NAME][,push=true] (default: the image store), type=registry, ' +
         'type=oci|docker,dest=FILE|- (an archive; oci tar=false: a directory), type=local,dest=DIR, ' +
         'type=tar,dest=FILE|-; image, registry, oci and docker take compression=gzip|zstd|uncompressed, ' +
-        'compression-level=N, force-compression=true, and rewrite-timestamp=true (file times clamped to ' +
-        'SOURCE_DATE_EPOCH, a build arg or taken from the environment)',
+        'compression-level=N, force-compression=true, rewrite-timestamp=true (file times clamped to ' +
+        'SOURCE_DATE_EPOCH, a build arg or taken from the environment), oci-mediatypes=false (docker media ' +
+        'types), annotation.KEY=VALUE (the manifest)',
+    )
+    .option(
+      '--annotation <key=value>',
+      "set an annotation on the manifest of a pushed or archived image (repeatable; 'manifest:' prefix optional)",
+      collect,
+      [],
     )
     .option('--push', 'push the image to the registry of its names (= -o type=image,push=true)')
     .option(

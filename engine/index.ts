@@ -13,7 +13,13 @@ export type { SolveOptions, SolveResult } from './solve.js';
 export { withSnapshotDir } from './snapshots.js';
 export { build } from './build.js';
 export type { BuildResult } from './build.js';
-export type { BuildOptions, BuildOutput, BuildRequest, OutputCompression } from './request.js';
+export type {
+  BuildOptions,
+  BuildOutput,
+  BuildRequest,
+  OutputCompression,
+  OutputManifest,
+} from './request.js';
 export { createEngine } from './api.js';
 export type {
   BuildEngine,

@@ -21,6 +21,8 @@ export type { ArchiveDest, OciLayoutDest } from './export-oci.js';
 export { exportOciLayout } from './export-oci.js';
 export { exportDockerArchive } from './export-docker.js';
 export { pushImage } from './push.js';
+export { manifestInForm } from './manifest-form.js';
+export type { ManifestForm } from './manifest-form.js';
 export type { PushOptions } from './push.js';
 export type { MaterializeOptions, MaterializeStores } from './blobs.js';
 export { lazyLayerSources, madeBlobs, materializeImage } from './blobs.js';

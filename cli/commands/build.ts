@@ -29,6 +29,7 @@ import {
   readSecrets,
   sshSockets,
 } from './build-flags.js';
+import { withAnnotations } from './build-annotations.js';
 import { checkFileName, printCheckResult, refuseWithCheck } from './check.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -43,6 +44,8 @@ export interface BuildFlags {
   readonly pull?: boolean;
   /** `--push`: type=image,push=true (or the push of the `-o type=image` given). */
   readonly push?: boolean;
+  /** `--annotation K=V`: set on the manifest of a pushed or archived image. */
+  readonly annotation?: string[];
   /** `--load`: the image into the store (what the runner runs), as buildx's `--load` into docker's. */
   readonly load?: boolean;
   readonly secret: string[];
@@ -70,7 +73,8 @@ export interface CliBuild {
 
 /** `tsbuild build`'s flags as a build; each flag is read (and refused) in the order it always was. */
 export async function buildFromFlags(contextArg: string, flags: BuildFlags): Promise<CliBuild> {
-  const output = parseOutput(flags.output, flags.push === true);
+  const parsed = parseOutput(flags.output, flags.push === true);
+  const output = { ...parsed, output: withAnnotations(parsed.output, flags.annotation ?? []) };
   if (flags.load === true && output.output.type !== 'image') {
     throw new InvalidArgumentError(`--load cannot be used with --output ${flags.output ?? ''}`, {
       hint: '--load puts the image in the store: drop it, or use -o type=image (or type=docker without dest)',

@@ -128,6 +128,52 @@ describe.skipIf(!ready)('tsbuild build -o type=oci|docker|registry, --push', () 
     expect(skopeo('--tls-verify=false', `docker://${reg.host}/outputs:2`).Digest).toBe(pushed.Digest);
   });
 
+  it('oci-mediatypes=false writes and pushes docker media types (the same blobs), skopeo reads them raw', () => {
+    const file = join(work, 'docker-types.oci.tar');
+    const r = build(['-o', `type=oci,dest=${file},oci-mediatypes=false`]);
+    expect(r.status, r.stderr).toBe(0);
+    const raw = (...args: string[]) =>
+      JSON.parse(execFileSync('skopeo', ['inspect', '--raw', ...args], { encoding: 'utf8' })) as {
+        mediaType: string;
+        config: { mediaType: string };
+        layers: { mediaType: string }[];
+        annotations?: Record<string, string>;
+      };
+    const docker = {
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: expect.objectContaining({ mediaType: 'application/vnd.docker.container.image.v1+json' }),
+      layers: [expect.objectContaining({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' })],
+    };
+    expect(raw(`oci-archive:${file}`)).toMatchObject(docker);
+    const ref = `${reg.host}/docker-types:1`;
+    const pushed = build(['-o', `type=registry,name=${ref},oci-mediatypes=false`]);
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(raw('--tls-verify=false', `docker://${ref}`)).toMatchObject(docker);
+    expect(skopeo('--tls-verify=false', `docker://${ref}`).Layers).toHaveLength(1);
+  });
+
+  it('annotation.K=V, annotation-manifest.K=V and --annotation are set on the manifest, keys as given', () => {
+    const file = join(work, 'annotated.oci.tar');
+    const r = build([
+      '-o',
+      `type=oci,dest=${file},annotation.org.opencontainers.image.title=Hello,annotation-manifest.Mixed.Case=x`,
+      '--annotation',
+      'manifest:com.example.k=v=w',
+      '--annotation',
+      'com.example.plain=p',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const raw = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${file}`], { encoding: 'utf8' }),
+    );
+    expect((raw as { annotations: Record<string, string> }).annotations).toEqual({
+      'org.opencontainers.image.title': 'Hello',
+      'Mixed.Case': 'x',
+      'com.example.k': 'v=w',
+      'com.example.plain': 'p',
+    });
+  });
+
   it('--load puts the image in the store (alone, with -o type=docker, with --push); --help says so', () => {
     for (const [tag, extra] of [
       ['outputs-load:1', []],
@@ -147,8 +193,33 @@ describe.skipIf(!ready)('tsbuild build -o type=oci|docker|registry, --push', () 
   it('refuses what it cannot do, naming it, before anything is built or written', () => {
     const file = join(work, 'refused.tar');
     const cases: [string[], RegExp][] = [
-      [['-o', `type=oci,dest=${file},oci-mediatypes=false`], /oci-mediatypes=false is not supported/],
-      [['-o', `type=docker,dest=${file},annotation.a=b`], /unknown attribute "annotation.a"/],
+      [
+        ['-o', `type=oci,dest=${file},annotation-index.a=b`],
+        /annotation-index annotations are not supported/,
+      ],
+      [
+        ['-o', `type=oci,dest=${file},annotation-manifest-descriptor.a=b`],
+        /annotation-manifest-descriptor annotations are not supported/,
+      ],
+      [['-o', `type=oci,dest=${file}`, '--annotation', 'index:a=b'], /index annotations are not supported/],
+      [
+        ['-o', `type=local,dest=${join(work, 'ann')}`, '--annotation', 'a=b'],
+        /type=local output has no manifest/,
+      ],
+      [
+        ['-t', 'a', '-o', 'type=image,oci-mediatypes=false'],
+        /oci-mediatypes=false applies to a push or an archive/,
+      ],
+      [['-t', 'a', '--annotation', 'a=b'], /annotations applies to a push or an archive/],
+      [
+        ['-o', `type=oci,dest=${file},oci-mediatypes=false,compression=zstd`],
+        /compression=zstd needs oci-mediatypes=true/,
+      ],
+      [
+        ['-o', `type=oci,dest=${file},oci-mediatypes=false,annotation.a=b`],
+        /annotations need OCI media types/,
+      ],
+      [['-o', `type=tar,dest=${file},annotation.a=b`], /unknown attribute "annotation.a"/],
       [['-t', 'a', '-o', 'type=image,compression=zstd'], /compression applies to a push or an archive/],
       [['--push'], /a push needs a name/],
       [['--load', '-o', `type=local,dest=${join(work, 'loaded')}`], /--load cannot be used with --output/],
