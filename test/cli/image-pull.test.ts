@@ -3,7 +3,7 @@
  * pushed to docker-registry on 127.0.0.1, then pulled into fresh roots by tag and by digest with docker's
  * lines (Pull complete, Already exists, Digest, Status, the reference last; -q the reference only);
  * the pulled image runs and carries its RepoDigests; a platform it is not for and an unknown tag are
- * refused with a non-zero exit.
+ * refused with a non-zero exit; engine.images.pull and images.prune through the Node API.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { repoRoot } from '../helpers/shared.js';
 import { serveRegistry } from '../helpers/registry-serve.js';
 import type { ServedRegistry } from '../helpers/registry-serve.js';
 import { exportFixture } from '../engine/image-export-fixture.js';
+import { createEngine } from '../../engine/index.js';
+import type { EngineProgressEvent } from '../../engine/index.js';
 
 const ready = canRunSuite('image pull (CLI)', { root: true }) && hasCommand('docker-registry');
 
@@ -103,4 +105,37 @@ describe.skipIf(!ready)('tsbuild image pull', () => {
     expect(missing.stdout).toBe('Using default tag: latest\nlatest: Pulling from pull\n');
     expect(missing.stderr).toMatch(/manifests latest: HTTP 404/);
   });
+
+  it('engine.images.pull reports progress under one vertex, honours its signal; a moved name leaves the pulled image to images.prune', async () => {
+    const engine = await createEngine({ root: join(work, 'api') });
+    try {
+      const events: EngineProgressEvent[] = [];
+      const result = await engine.images.pull(`${reg.host}/pull:1`, { onProgress: (e) => events.push(e) });
+      expect(result).toMatchObject({ name: `${reg.host}/pull:1`, digest: pushedDigest, status: 'updated' });
+      expect(result.layers.map((l) => l.result)).toEqual(['pulled', 'pulled']);
+      const vertex = `pull:${reg.host}/pull:1`;
+      expect(events.find((e) => e.type === 'vertex.done')).toMatchObject({ digest: vertex });
+      expect(
+        events.filter((e) => e.type === 'progress').every((e) => 'digest' in e && e.digest === vertex),
+      ).toBe(true);
+      const aborted = AbortSignal.abort();
+      await expect(engine.images.pull(`${reg.host}/pull:1`, { signal: aborted })).rejects.toMatchObject({
+        code: 'CANCELLED',
+      });
+      // The name moves to another image: the pulled one is dangling; prune removes it and GC its layers.
+      const pulledId = (await engine.images.inspect(`${reg.host}/pull:1`)).Id;
+      await engine.images.import(join(work, 'rootfs'), 'other:1');
+      await engine.images.tag('other:1', `${reg.host}/pull:1`);
+      expect((await engine.images.list()).map((i) => i.Name)).toContain('<none>:<none>');
+      const pruned = await engine.images.prune();
+      expect(pruned.deleted).toEqual([pulledId]);
+      expect(pruned.reclaimed).toBeGreaterThan(0);
+      const again = await engine.images.pull(`${reg.host}/pull:1`);
+      expect(again.status).toBe('updated');
+      // Its busybox layer is other:1's (the same rootfs, imported): only the top layer comes again.
+      expect(again.layers.map((l) => l.result)).toEqual(['exists', 'pulled']);
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
 });
