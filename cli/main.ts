@@ -308,7 +308,9 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
     });
   program
     .command('prune')
-    .description('Remove every snapshot and blob that no image references.')
+    .description(
+      'Remove dangling images (as `tsbuild image prune`) and every snapshot and blob that no image references.',
+    )
     .addHelpText('after', examples(['tsbuild prune']))
     .action(async () => {
       const { prune } = await import('./commands/image.js');

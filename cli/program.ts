@@ -98,10 +98,22 @@ export function addBuildCommand(
       'type=image[,name=NAME][,push=true] (default: the image store), type=registry, ' +
         'type=oci|docker,dest=FILE|- (an archive; oci tar=false: a directory), type=local,dest=DIR, ' +
         'type=tar,dest=FILE|-; image, registry, oci and docker take compression=gzip|zstd|uncompressed, ' +
-        'compression-level=N, force-compression=true, and rewrite-timestamp=true (file times clamped to ' +
-        'SOURCE_DATE_EPOCH, a build arg or taken from the environment)',
+        'compression-level=N, force-compression=true, rewrite-timestamp=true (file times clamped to ' +
+        'SOURCE_DATE_EPOCH, a build arg or taken from the environment), oci-mediatypes=false (docker media ' +
+        'types), annotation.KEY=VALUE (the manifest)',
+    )
+    .option(
+      '--annotation <key=value>',
+      "set an annotation on the manifest of a pushed or archived image (repeatable; 'manifest:' prefix optional)",
+      collect,
+      [],
     )
     .option('--push', 'push the image to the registry of its names (= -o type=image,push=true)')
+    .option(
+      '--load',
+      "put the image in the store (the default; = -o type=docker): the store is the runner's, " +
+        'which `tsbuild run` and `tsbuild image` read (there is no separate docker daemon to load into)',
+    )
     .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])
     .option('--allow <entitlement>', 'security.insecure or network.host (repeatable)', collect, [])
     .addHelpText(

@@ -225,3 +225,11 @@ export async function reportStatus<T>(
   progress?.write({ type: 'progress', ...digest, id, current: 0, time: completed, started, completed });
   return value;
 }
+
+/**
+ * A writer whose events without a vertex (a download's bytes, an unpack's lines) go under the vertex
+ * `digest`: what an operation outside a solve reports under its one step.
+ */
+export function progressUnder(progress: ProgressWriter, digest: string): ProgressWriter {
+  return { write: (e) => progress.write('digest' in e && e.digest ? e : { ...e, digest }) };
+}

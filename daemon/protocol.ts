@@ -65,14 +65,32 @@ const compression = {
   forceCompression: optional(boolean),
   rewriteTimestamp: optional(boolean),
 };
+/** The manifest's form: docker media types, annotations. */
+const manifestForm = { ociMediaTypes: optional(boolean), annotations: optional(stringMap) };
 type Out<T extends BuildOutput['type']> = Extract<BuildOutput, { type: T }>;
 /** An archive for the client's stdout is written in the client: a daemon's has a file or directory. */
 const output = variants<BuildOutput>('type', {
-  image: object<Out<'image'>>({ type: oneOf('image'), push: optional(boolean), ...compression }),
+  image: object<Out<'image'>>({
+    type: oneOf('image'),
+    push: optional(boolean),
+    ...compression,
+    ...manifestForm,
+  }),
   local: fileOutput,
   tar: fileOutput,
-  oci: object<Out<'oci'>>({ type: oneOf('oci'), dest: absolutePath, tar: optional(boolean), ...compression }),
-  docker: object<Out<'docker'>>({ type: oneOf('docker'), dest: absolutePath, ...compression }),
+  oci: object<Out<'oci'>>({
+    type: oneOf('oci'),
+    dest: absolutePath,
+    tar: optional(boolean),
+    ...compression,
+    ...manifestForm,
+  }),
+  docker: object<Out<'docker'>>({
+    type: oneOf('docker'),
+    dest: absolutePath,
+    ...compression,
+    ...manifestForm,
+  }),
 });
 
 /** `--check` runs in the client, which prints its report: a daemon refuses it rather than ignore it. */
@@ -186,6 +204,7 @@ export function secretsOf(wire: WireBuildRequest): Record<string, Uint8Array> {
 export interface WireBuildResult {
   readonly imageID?: string;
   readonly manifestDigest?: string;
+  readonly manifest?: { readonly mediaType: string; readonly digest: string; readonly size: number };
   readonly names: readonly string[];
   readonly containers: number;
   readonly warnings: readonly string[];

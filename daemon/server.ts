@@ -188,6 +188,7 @@ function wireResult(result: BuildResult): WireBuildResult {
   return {
     ...(result.imageID !== undefined ? { imageID: result.imageID } : {}),
     ...(result.manifestDigest !== undefined ? { manifestDigest: result.manifestDigest } : {}),
+    ...(result.manifest !== undefined ? { manifest: result.manifest } : {}),
     names: result.names,
     containers: result.containers,
     warnings: result.warnings,

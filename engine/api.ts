@@ -15,6 +15,10 @@ import type { BuildResult } from './build.js';
 import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
 import type { ImageHistoryItem, ImageInspect, ImportRootfsOptions, LoadArchiveOptions } from './images.js';
 import { pushImageRef, saveImage } from './image-export.js';
+import { pullImageRef } from './image-pull.js';
+import { pruneImages } from './image-prune.js';
+import type { PruneImagesOptions, PruneImagesResult } from './image-prune.js';
+import type { PullImageOptions, PullImageResult } from './image-pull.js';
 import type { PushImageOptions, PushResult, SaveImageOptions } from './image-export.js';
 import { diskUsage, fsck, gc } from './maintenance.js';
 import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
@@ -67,6 +71,14 @@ export interface ImagePushOptions extends Omit<PushImageOptions, 'name' | 'progr
   readonly onProgress?: OnProgress;
 }
 
+export interface ImagePullOptions extends Omit<PullImageOptions, 'progress'> {
+  /** The pull's vertex, the bytes downloaded per layer and each layer's extraction. */
+  readonly onProgress?: OnProgress;
+}
+
+/** `all`: every image, not only the dangling ones. */
+export type ImagePruneOptions = PruneImagesOptions;
+
 export interface SignalOptions {
   readonly signal?: AbortSignal;
 }
@@ -89,6 +101,10 @@ export interface EngineImages {
   save(options: ImageSaveOptions): Promise<void>;
   /** Pushes the image `name` to its registry (layers made into gzip blobs unless asked otherwise). */
   push(name: string, options?: ImagePushOptions): Promise<PushResult>;
+  /** Pulls `NAME[:TAG|@DIGEST]` from its registry into the store, as `docker pull` (this host's platform unless asked). */
+  pull(ref: string, options?: ImagePullOptions): Promise<PullImageResult>;
+  /** Removes the dangling images (with `all`, every image), then what only they held, as `docker image prune`. */
+  prune(options?: ImagePruneOptions): Promise<PruneImagesResult>;
 }
 
 export interface BuildEngine {
@@ -103,7 +119,7 @@ export interface BuildEngine {
   readonly images: EngineImages;
   /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
   run(options: RunImageOptions): Promise<number>;
-  /** Removes every snapshot and blob no image references (`tsbuild prune`). */
+  /** Removes the dangling images and every snapshot and blob no image references (`tsbuild prune`). */
   prune(options?: SignalOptions): Promise<GcSummary>;
   /** What the store holds and what `prune` would reclaim (`tsbuild du`). */
   du(): Promise<DiskUsage>;
@@ -136,6 +152,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
     save: ({ onProgress, ...rest }) => saveImage(engine, { ...rest, ...progressTo(onProgress) }),
     push: (name, { onProgress, ...rest } = {}) =>
       pushImageRef(engine, { ...rest, name, ...progressTo(onProgress) }),
+    pull: (ref, { onProgress, ...rest } = {}) =>
+      pullImageRef(engine, ref, { ...rest, ...progressTo(onProgress) }),
+    prune: (options = {}) => pruneImages(engine, options),
   };
   return {
     root: engine.root,

@@ -7,13 +7,13 @@ import type { Writable } from 'node:stream';
 import { InvalidArgumentError, reportStep } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { checkLocalDest, checkTarDest } from '../image/index.js';
-import type { RegistryOptions } from '../image/index.js';
+import type { ManifestForm, RegistryOptions } from '../image/index.js';
 import type { Descriptor } from '../oci/index.js';
 import { familiarReference, parseReference } from '../oci/index.js';
 import { exportManifest, pushManifest } from './image-export.js';
 import type { ArchiveTarget, LayerCompression } from './image-export.js';
 import type { Engine } from './open.js';
-import type { BuildOptions, BuildOutput, OutputCompression } from './request.js';
+import type { BuildOptions, BuildOutput, OutputCompression, OutputManifest } from './request.js';
 
 export type ImageOutput = Extract<BuildOutput, { type: 'image' | 'oci' | 'docker' }>;
 
@@ -25,6 +25,17 @@ export function outputStreamOf(options: BuildOptions, what = 'a tar'): Writable 
   );
 }
 
+/** The manifest's form an output asks for: docker media types, annotations. */
+function manifestForm(output: OutputManifest): { form?: ManifestForm } {
+  if (output.ociMediaTypes !== false && output.annotations === undefined) return {};
+  return {
+    form: {
+      ...(output.ociMediaTypes === false ? { mediaTypes: 'docker' as const } : {}),
+      ...(output.annotations !== undefined ? { annotations: output.annotations } : {}),
+    },
+  };
+}
+
 function layerCompression(output: OutputCompression): LayerCompression {
   return {
     ...(output.compression !== undefined ? { compression: output.compression } : {}),
@@ -33,12 +44,36 @@ function layerCompression(output: OutputCompression): LayerCompression {
   };
 }
 
+/** oci-mediatypes and annotations: for a manifest that leaves the store, in a form that can carry them. */
+function checkManifestForm(output: ImageOutput): void {
+  const docker = output.ociMediaTypes === false;
+  const annotated = output.annotations !== undefined && Object.keys(output.annotations).length > 0;
+  if (!docker && !annotated) return;
+  const what = docker ? 'oci-mediatypes=false' : 'annotations';
+  if (output.type === 'image' && output.push !== true) {
+    throw new InvalidArgumentError(`${what} applies to a push or an archive only`, {
+      hint: 'the store keeps the image as it was committed: add push=true, or use type=oci or type=docker',
+    });
+  }
+  if (docker && annotated) {
+    throw new InvalidArgumentError('annotations need OCI media types: a docker manifest has no annotations', {
+      hint: 'drop oci-mediatypes=false, or the annotations',
+    });
+  }
+  if (docker && output.compression === 'zstd') {
+    throw new InvalidArgumentError(
+      'compression=zstd needs oci-mediatypes=true: docker has no zstd layer type',
+    );
+  }
+}
+
 /** An image output's destination and names, checked before anything is built (buildx opens it first). */
 export async function checkImageOutput(
   output: ImageOutput,
   names: readonly string[],
   options: BuildOptions,
 ): Promise<void> {
+  checkManifestForm(output);
   if (output.type === 'image') {
     if (output.push === true && names.length === 0) {
       throw new InvalidArgumentError('a push needs a name', {
@@ -83,7 +118,12 @@ export async function deliverImage(
   options: DeliverOptions,
 ): Promise<Descriptor | undefined> {
   const { progress, signal } = options;
-  const common = { ...layerCompression(output), ...(signal ? { signal } : {}), progress };
+  const common = {
+    ...layerCompression(output),
+    ...manifestForm(output),
+    ...(signal ? { signal } : {}),
+    progress,
+  };
   if (output.type === 'oci' || output.type === 'docker') {
     const format = output.type;
     const step = {
@@ -113,6 +153,8 @@ export async function deliverImage(
         progressDigest: step.digest,
       }),
     );
+    // The name's registry location: `image inspect`'s RepoDigests.
+    await engine.images.recordPush(name, manifest, pushed, signal ? { signal } : {});
   }
   return pushed;
 }

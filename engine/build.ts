@@ -33,6 +33,8 @@ export interface BuildResult {
   /** The config digest (docker's image ID), when an image was written. */
   readonly imageID?: string;
   readonly manifestDigest?: string;
+  /** The manifest written, pushed or stored (buildx's `containerimage.descriptor`). */
+  readonly manifest?: BuildManifest;
   readonly names: readonly string[];
   readonly snapshot?: string;
   readonly warnings: readonly string[];
@@ -44,6 +46,13 @@ export interface BuildResult {
   readonly checks: readonly CheckWarning[];
   /** With `check`: the error that ended the evaluation, if any (the warnings before it are in `checks`). */
   readonly checkError?: TsbuildError;
+}
+
+/** A manifest's descriptor, as a build result carries it. */
+export interface BuildManifest {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
 }
 
 /** The request once a remote context is a directory (engine/build-context.ts). */
@@ -233,7 +242,7 @@ async function exportResult(
   image: WrittenImage,
   snapshot: string | undefined,
   progress: ProgressWriter,
-): Promise<Pick<BuildResult, 'imageID' | 'manifestDigest' | 'names'>> {
+): Promise<Pick<BuildResult, 'imageID' | 'manifestDigest' | 'manifest' | 'names'>> {
   const output = request.output ?? { type: 'image' };
   const signal = options.signal;
   if (output.type === 'local') {
@@ -279,7 +288,8 @@ async function exportResult(
     ...(signal ? { signal } : {}),
   });
   const manifest = delivered ?? committed.manifest;
-  return { imageID: committed.imageID, manifestDigest: manifest.digest, names };
+  const { mediaType, digest, size } = manifest;
+  return { imageID: committed.imageID, manifestDigest: digest, manifest: { mediaType, digest, size }, names };
 }
 
 /** `--check`: the conversion of every stage with its checks, nothing solved (BuildKit's lint request). */

@@ -8,8 +8,15 @@ import type { Writable } from 'node:stream';
 import { readJSONBlob } from '../content/index.js';
 import { InvalidArgumentError, reportStep } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
-import type { MaterializeOptions, OciLayoutDest, RegistryOptions, ResolvedImage } from '../image/index.js';
-import { exportDockerArchive, exportOciLayout, materializeImage, pushImage } from '../image/index.js';
+import type { ManifestForm, MaterializeOptions, OciLayoutDest } from '../image/index.js';
+import type { RegistryOptions, ResolvedImage } from '../image/index.js';
+import {
+  exportDockerArchive,
+  exportOciLayout,
+  manifestInForm,
+  materializeImage,
+  pushImage,
+} from '../image/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageReference, Manifest } from '../oci/index.js';
 import { familiarReference, formatReference, parseReference } from '../oci/index.js';
 import type { Engine } from './open.js';
@@ -94,6 +101,27 @@ export interface ExportManifestOptions extends LayerCompression {
   readonly progress?: ProgressWriter;
   /** The vertex the layer line goes under. */
   readonly progressDigest: string;
+  /** The manifest's media types and annotations (default: as committed, OCI). */
+  readonly form?: ManifestForm;
+}
+
+/** `manifest` made into blobs, in the form asked. The caller holds the GC lock's shared side. */
+async function leavingManifest(
+  engine: Engine,
+  manifestDescriptor: Descriptor,
+  options: LayerCompression & {
+    signal?: AbortSignal;
+    progress?: ProgressWriter;
+    progressDigest: string;
+    form?: ManifestForm;
+  },
+): Promise<Descriptor> {
+  const made = await materializeImage(engine, manifestDescriptor, {
+    ...materializeOptions(options),
+    progressDigest: options.progressDigest,
+  });
+  const { signal } = options;
+  return manifestInForm(engine.content, made, options.form ?? {}, signal ? { signal } : {});
 }
 
 /**
@@ -106,10 +134,7 @@ export async function exportManifest(
   options: ExportManifestOptions,
 ): Promise<Descriptor> {
   const { signal, dest } = options;
-  const manifest = await materializeImage(engine, manifestDescriptor, {
-    ...materializeOptions(options),
-    progressDigest: options.progressDigest,
-  });
+  const manifest = await leavingManifest(engine, manifestDescriptor, options);
   const source = { content: engine.content, manifest, names: options.names, ...(signal ? { signal } : {}) };
   if (options.format === 'oci') await exportOciLayout(source, dest);
   else if (dest.kind !== 'dir') await exportDockerArchive(source, dest);
@@ -215,6 +240,8 @@ export interface PushManifestOptions extends Omit<PushImageOptions, 'name' | 'pr
   readonly progress?: ProgressWriter;
   /** The vertex the layer and byte lines go under. */
   readonly progressDigest: string;
+  /** The manifest's media types and annotations (default: as committed, OCI). */
+  readonly form?: ManifestForm;
 }
 
 /**
@@ -228,10 +255,7 @@ export async function pushManifest(
 ): Promise<Descriptor> {
   const { signal } = options;
   const ref = parseReference(options.name);
-  const manifest = await materializeImage(engine, manifestDescriptor, {
-    ...materializeOptions(options),
-    progressDigest: options.progressDigest,
-  });
+  const manifest = await leavingManifest(engine, manifestDescriptor, options);
   const { sources, layers } = await mountSources(engine, ref, manifest, signal);
   const lines = pushProgress(options.progress, options.progressDigest);
   await pushImage({
@@ -265,6 +289,8 @@ export async function pushImageRef(engine: Engine, options: PushImageOptions): P
         name,
         progressDigest: step.digest,
       });
+      // Where the registry now holds the image: `image inspect`'s RepoDigests, `image ls --digests`.
+      await engine.images.recordPush(name, image.record.target, descriptor, signal ? { signal } : {});
       return { name, descriptor };
     }, signal),
   );

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
-import type { ImageRecord, ImportResult, ImportSource, LoadResult } from '../image/index.js';
+import type { ImageRecord, ImportResult, ImportSource, LoadResult, ResolvedImage } from '../image/index.js';
 import { importImage, loadImages } from '../image/index.js';
 import type { ContainerConfig, HistoryEntry } from '../oci/index.js';
 import { chainIDs } from '../oci/index.js';
@@ -56,6 +56,7 @@ export async function importRootfs(
 
 /** What `tsbuild image inspect` prints, in docker's shape plus the OCI descriptors. */
 export interface ImageInspect {
+  /** The normalised name; `<none>:<none>` (DANGLING) for an image no name points at any more. */
   readonly Name: string;
   /** The config digest, as docker's image ID. */
   readonly Id: string;
@@ -91,11 +92,29 @@ export async function inspectImage(
   return inspectAmong(engine, name, undefined, signal);
 }
 
-/** Every image in the store, inspected, by name: the records are read once for all of them. */
+/**
+ * Every image in the store, inspected: by name, then the dangling ones (`<none>:<none>`, oldest first).
+ * The records are read once for all of them.
+ */
 export async function inspectImages(engine: Engine, signal?: AbortSignal): Promise<ImageInspect[]> {
-  const records = await engine.images.list(signal ? { signal } : {});
-  return Promise.all(records.map((r) => inspectAmong(engine, r.name, records, signal)));
+  const sig = signal ? { signal } : {};
+  const records = await engine.images.list(sig);
+  const named = await Promise.all(records.map((r) => inspectAmong(engine, r.name, records, signal)));
+  const dangling = await engine.images.dangling(sig);
+  const left = await Promise.all(
+    dangling.map(async (d) =>
+      describe(await engine.images.resolveTarget(d.target, sig), {
+        name: DANGLING,
+        tags: [],
+        repoDigests: [],
+      }),
+    ),
+  );
+  return [...named, ...left];
 }
+
+/** The name a dangling image is listed under, as docker's `<none>:<none>`. */
+export const DANGLING = '<none>:<none>';
 
 /** `name` inspected; its other names are found among `records` (read from the store when not given). */
 async function inspectAmong(
@@ -105,19 +124,31 @@ async function inspectAmong(
   signal?: AbortSignal,
 ): Promise<ImageInspect> {
   const image = await engine.images.resolve(name, signal ? { signal } : {});
-  const { config, manifest } = image;
-  const chain = chainIDs(config.rootfs.diff_ids);
   const target = image.record.target.digest;
   const names = records
     ? records.filter((r) => r.target.digest === target)
     : await engine.images.withTarget(target, signal ? { signal } : {});
   const tagged = names.filter((r) => parseReference(r.name).tag !== undefined);
   const repoDigests = new Set(names.flatMap((r) => r.repoDigests ?? []));
+  return describe(image, {
+    name: image.record.name,
+    tags: tagged.map((r) => familiarName(r.name)),
+    repoDigests: [...repoDigests].sort().map(familiarName),
+  });
+}
+
+/** An image's inspect record from its resolved manifest and config, and the names given. */
+function describe(
+  image: Omit<ResolvedImage, 'record'>,
+  names: { readonly name: string; readonly tags: readonly string[]; readonly repoDigests: readonly string[] },
+): ImageInspect {
+  const { config, manifest } = image;
+  const chain = chainIDs(config.rootfs.diff_ids);
   return {
-    Name: image.record.name,
+    Name: names.name,
     Id: image.configDescriptor.digest,
-    RepoTags: tagged.map((r) => familiarName(r.name)),
-    RepoDigests: [...repoDigests].sort().map(familiarName),
+    RepoTags: names.tags,
+    RepoDigests: names.repoDigests,
     Digest: image.manifestDescriptor.digest,
     ...(config.created ? { Created: config.created } : {}),
     Architecture: config.architecture,

@@ -4,7 +4,7 @@
  */
 export { openEngine } from './open.js';
 export type { Engine, EngineOptions } from './open.js';
-export { imageHistory, importRootfs, inspectImage, inspectImages, familiarName } from './images.js';
+export { DANGLING, imageHistory, importRootfs, inspectImage, inspectImages, familiarName } from './images.js';
 export type { ImageHistoryItem, ImageInspect, ImportRootfsOptions } from './images.js';
 export { diskUsage, gc, fsck } from './maintenance.js';
 export type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
@@ -13,7 +13,13 @@ export type { SolveOptions, SolveResult } from './solve.js';
 export { withSnapshotDir } from './snapshots.js';
 export { build } from './build.js';
 export type { BuildResult } from './build.js';
-export type { BuildOptions, BuildOutput, BuildRequest, OutputCompression } from './request.js';
+export type {
+  BuildOptions,
+  BuildOutput,
+  BuildRequest,
+  OutputCompression,
+  OutputManifest,
+} from './request.js';
 export { createEngine } from './api.js';
 export type {
   BuildEngine,
@@ -32,6 +38,12 @@ export { loadArchive } from './images.js';
 export type { LoadArchiveOptions } from './images.js';
 export type { ImageLoadOptions } from './api.js';
 export { pushImageRef, saveImage } from './image-export.js';
+export { pullImageRef } from './image-pull.js';
+export { pruneImages } from './image-prune.js';
+export type { PruneImagesOptions, PruneImagesResult } from './image-prune.js';
+export type { ImagePruneOptions } from './api.js';
+export type { PullImageOptions, PullImageResult, PulledLayer } from './image-pull.js';
+export type { ImagePullOptions } from './api.js';
 export type {
   LayerCompression,
   PushImageOptions,

@@ -1,7 +1,7 @@
 /** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
 import { NotFoundError } from '../core/index.js';
 import { SNAPSHOT_LABEL, lazyLayerSources, madeBlobs } from '../image/index.js';
-import type { ResolvedImage } from '../image/index.js';
+import type { ImageRecord, ResolvedImage } from '../image/index.js';
 import { chainIDs, isIndexType } from '../oci/index.js';
 import type { ImageIndex, Manifest } from '../oci/index.js';
 import { readJSONBlob, verifyContentStore } from '../content/index.js';
@@ -10,41 +10,53 @@ import type { GcResource } from '../gc/index.js';
 import type { Digest } from '../oci/index.js';
 import type { Engine } from './open.js';
 
-/** Everything the image store keeps alive: its documents and layers (content) and unpacked chains (snapshots). */
-export async function imageRoots(engine: Engine): Promise<GcResource[]> {
+/**
+ * Everything the image store keeps alive: its documents and layers (content) and unpacked chains
+ * (snapshots), for the named images and (unless `dangling` is false) the dangling ones.
+ */
+export async function imageRoots(
+  engine: Engine,
+  options: { dangling?: boolean } = {},
+): Promise<GcResource[]> {
   const roots: GcResource[] = [];
-  for (const record of await engine.images.list()) {
-    roots.push({ kind: 'content', id: record.target.digest });
-    // A built image is unpacked already: the snapshot it was committed from (and its parents).
-    const built = record.labels[SNAPSHOT_LABEL];
-    if (built !== undefined) roots.push({ kind: 'snapshots', id: built });
-    const manifests = [record.target];
-    if (isIndexType(record.target.mediaType)) {
-      const index = await readJSONBlob<ImageIndex>(engine.content, record.target.digest).catch(
-        () => undefined,
-      );
-      for (const m of index?.manifests ?? []) {
-        roots.push({ kind: 'content', id: m.digest });
-        manifests.push(m);
-      }
-    }
-    for (const descriptor of manifests) {
-      const manifest = await readJSONBlob<Manifest>(engine.content, descriptor.digest).catch(() => undefined);
-      if (!manifest) continue;
-      roots.push({ kind: 'content', id: manifest.config.digest });
-      for (const layer of manifest.layers) roots.push({ kind: 'content', id: layer.digest });
-      const config = await readJSONBlob<{ rootfs?: { diff_ids?: string[] } }>(
-        engine.content,
-        manifest.config.digest,
-      ).catch(() => undefined);
-      const diffIDs = (config?.rootfs?.diff_ids ?? []) as Digest[];
-      for (const chain of chainIDs(diffIDs)) roots.push({ kind: 'snapshots', id: chain });
-      // The blobs made from its layers for an export or a push (kept as long as the image).
-      for (const digest of await madeBlobs(engine.layers, manifest.layers, diffIDs))
-        roots.push({ kind: 'content', id: digest });
+  const dangling = options.dangling === false ? [] : await engine.images.dangling();
+  const images = [...(await engine.images.list()), ...dangling];
+  for (const record of images) await addImageRoots(engine, record, roots);
+  return roots;
+}
+
+async function addImageRoots(
+  engine: Engine,
+  record: Pick<ImageRecord, 'target' | 'labels'>,
+  roots: GcResource[],
+): Promise<void> {
+  roots.push({ kind: 'content', id: record.target.digest });
+  // A built image is unpacked already: the snapshot it was committed from (and its parents).
+  const built = record.labels[SNAPSHOT_LABEL];
+  if (built !== undefined) roots.push({ kind: 'snapshots', id: built });
+  const manifests = [record.target];
+  if (isIndexType(record.target.mediaType)) {
+    const index = await readJSONBlob<ImageIndex>(engine.content, record.target.digest).catch(() => undefined);
+    for (const m of index?.manifests ?? []) {
+      roots.push({ kind: 'content', id: m.digest });
+      manifests.push(m);
     }
   }
-  return roots;
+  for (const descriptor of manifests) {
+    const manifest = await readJSONBlob<Manifest>(engine.content, descriptor.digest).catch(() => undefined);
+    if (!manifest) continue;
+    roots.push({ kind: 'content', id: manifest.config.digest });
+    for (const layer of manifest.layers) roots.push({ kind: 'content', id: layer.digest });
+    const config = await readJSONBlob<{ rootfs?: { diff_ids?: string[] } }>(
+      engine.content,
+      manifest.config.digest,
+    ).catch(() => undefined);
+    const diffIDs = (config?.rootfs?.diff_ids ?? []) as Digest[];
+    for (const chain of chainIDs(diffIDs)) roots.push({ kind: 'snapshots', id: chain });
+    // The blobs made from its layers for an export or a push (kept as long as the image).
+    for (const digest of await madeBlobs(engine.layers, manifest.layers, diffIDs))
+      roots.push({ kind: 'content', id: digest });
+  }
 }
 
 export interface GcSummary {
@@ -53,13 +65,20 @@ export interface GcSummary {
   readonly bytes: number;
 }
 
-/** Removes every snapshot and blob that no image references, holding the GC lock's exclusive side. */
+/**
+ * Removes the dangling images, then every snapshot and blob that no image references (as `docker system
+ * prune`), holding the GC lock's exclusive side.
+ */
 export function gc(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
   return engine.gcLock.exclusive(() => collect(engine, signal), signal);
 }
 
 async function collect(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
   const before = await diskUsage(engine);
+  for (const image of await engine.images.dangling(signal ? { signal } : {})) {
+    await engine.images.removeDangling(image.target.digest);
+  }
+  // An image left dangling meanwhile (a tag moved) is still a root: the next prune removes it.
   const roots = await imageRoots(engine);
   const removed = await sweep([snapshotCollector(engine.snapshotter), contentCollector(engine.content)], {
     roots,
@@ -86,8 +105,9 @@ export interface DiskUsage {
   readonly blobs: UsageRow;
 }
 
+/** What the root holds, and what a prune would free (dangling images' snapshots and blobs included). */
 export async function diskUsage(engine: Engine): Promise<DiskUsage> {
-  const roots = await imageRoots(engine);
+  const roots = await imageRoots(engine, { dangling: false });
   const kept = new Set(roots.map((r) => `${r.kind}:${r.id}`));
   const keptSnapshots = new Set<string>();
   const parents = new Map<string, string | undefined>();

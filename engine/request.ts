@@ -26,17 +26,26 @@ export interface OutputCompression {
   readonly rewriteTimestamp?: boolean;
 }
 
+/** The manifest an image output sends or writes (a push, an archive): its media types and annotations. */
+export interface OutputManifest {
+  /** false (`oci-mediatypes=false`): docker's media types for the manifest, config and layers. */
+  readonly ociMediaTypes?: boolean;
+  /** `annotation.K=V`, `annotation-manifest.K=V`, `--annotation K=V`: set on the manifest (OCI media types). */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
 /**
  * Where the result goes: the image store (and, with `push`, its registry), a directory, a tar of the
  * root filesystem, an OCI layout or a docker archive (a file, or `BuildOptions.outputStream` without
  * `dest`; an OCI layout with `tar: false` is a directory). An archive's image is not kept in the store.
  */
 export type BuildOutput =
-  | ({ readonly type: 'image'; readonly push?: boolean } & OutputCompression)
+  | ({ readonly type: 'image'; readonly push?: boolean } & OutputCompression & OutputManifest)
   | { readonly type: 'local'; readonly dest: string }
   | { readonly type: 'tar'; readonly dest?: string }
-  | ({ readonly type: 'oci'; readonly dest?: string; readonly tar?: boolean } & OutputCompression)
-  | ({ readonly type: 'docker'; readonly dest?: string } & OutputCompression);
+  | ({ readonly type: 'oci'; readonly dest?: string; readonly tar?: boolean } & OutputCompression &
+      OutputManifest)
+  | ({ readonly type: 'docker'; readonly dest?: string } & OutputCompression & OutputManifest);
 
 export interface BuildRequest {
   /**

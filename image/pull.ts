@@ -50,7 +50,10 @@ export interface PullOptions {
  * when the `FROM` step runs (`pullImage` with `metadata`).
  */
 export interface ImageMetadata {
+  /** The platform's manifest. */
   readonly descriptor: Descriptor;
+  /** What the reference names: the index the manifest was chosen from, else the manifest itself. */
+  readonly named: Descriptor;
   readonly manifestBytes: Buffer;
   readonly manifest: Manifest;
   readonly configBytes: Buffer;
@@ -121,6 +124,7 @@ function noPlatform(ref: ImageReference, platform: Platform): RegistryError {
 
 interface ResolvedManifest {
   readonly descriptor: Descriptor;
+  readonly named: Descriptor;
   readonly bytes: Buffer;
   readonly manifest: Manifest;
 }
@@ -133,6 +137,7 @@ async function resolveManifest(
   sig: CallOptions,
 ): Promise<ResolvedManifest> {
   let { descriptor, bytes } = await client.manifest(ref, reference(ref), sig);
+  const named = descriptor;
   if (isIndexType(descriptor.mediaType)) {
     const index = parseJSON<ImageIndex>(bytes, `index ${descriptor.digest}`);
     if (!Array.isArray(index.manifests)) throw invalid(`index ${descriptor.digest} has no manifests`);
@@ -153,7 +158,7 @@ async function resolveManifest(
   }
   checkDescriptor(manifest.config, `manifest ${descriptor.digest} config`);
   manifest.layers.forEach((l, i) => checkDescriptor(l, `manifest ${descriptor.digest} layer ${i}`));
-  return { descriptor, bytes, manifest };
+  return { descriptor, named, bytes, manifest };
 }
 
 export function checkConfig(config: ImageConfig, manifest: Manifest, digest: Digest): readonly Digest[] {
@@ -228,11 +233,11 @@ async function metadataOf(
   sig: { signal: AbortSignal | undefined; retries: RetryBudget },
 ): Promise<ImageMetadata> {
   const call = { retries: sig.retries, ...(sig.signal ? { signal: sig.signal } : {}) };
-  const { descriptor, bytes, manifest } = await resolveManifest(client, ref, platform, call);
+  const { descriptor, named, bytes, manifest } = await resolveManifest(client, ref, platform, call);
   const configBytes = await fetchSmallBlob(client, ref, manifest.config, stores.content, call);
   const config = parseJSON<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
   checkConfig(config, manifest, manifest.config.digest);
-  return { descriptor, manifestBytes: bytes, manifest, configBytes, config };
+  return { descriptor, named, manifestBytes: bytes, manifest, configBytes, config };
 }
 
 /** Pulls `options.ref` into the stores; see the module comment. */

@@ -16,6 +16,8 @@ import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
 import { hostPlatform, isIndexType, isManifestType, sha256Digest } from '../oci/index.js';
 import { familiarReference, formatReference, normalizeReference } from '../oci/index.js';
 import { parseReference, repositoryOf } from '../oci/index.js';
+import { DanglingImages } from './dangling.js';
+import type { DanglingImage } from './dangling.js';
 
 export interface ImageRecord {
   /** The normalised reference: `docker.io/library/busybox:latest`. */
@@ -27,7 +29,8 @@ export interface ImageRecord {
   readonly labels: Readonly<Record<string, string>>;
   /**
    * Where a registry holds this target, as normalised digest references (`docker.io/library/busybox@sha256:…`):
-   * docker's RepoDigests. Set by a pull (or a push); dropped when the name moves to another target.
+   * docker's RepoDigests. Set by a pull, or by a push (then the digest is the manifest the push sent: the
+   * target with its lazy layers made into blobs); dropped when the name moves to another target.
    */
   readonly repoDigests?: readonly string[];
 }
@@ -62,12 +65,37 @@ function fileFor(dir: string, name: string): string {
 export class ImageStore {
   private readonly dir: string;
   private readonly lock = new KeyedMutex();
+  private readonly left: DanglingImages;
 
   constructor(
     root: string,
     private readonly content: ContentStore,
   ) {
     this.dir = join(root, 'images');
+    this.left = new DanglingImages(join(this.dir, 'dangling'));
+  }
+
+  /**
+   * The dangling images (docker's `<none>:<none>`): those whose last name moved to another image, oldest
+   * first. One a name points at again is not dangling, whatever its record says.
+   */
+  async dangling(options: Options = {}): Promise<DanglingImage[]> {
+    const left = await this.left.list(options);
+    if (left.length === 0) return [];
+    const named = new Set((await this.list(options)).map((r) => r.target.digest));
+    return left.filter((d) => !named.has(d.target.digest));
+  }
+
+  /** Forgets the dangling image `digest` (its blobs and snapshots go at the next GC). */
+  async removeDangling(digest: Digest): Promise<void> {
+    await this.left.remove(digest);
+  }
+
+  /** `moved` left its target: the target is dangling when no other name points at it. */
+  private async leftBehind(moved: ImageRecord, options: Options): Promise<void> {
+    if ((await this.withTarget(moved.target.digest, options)).length > 0) return;
+    const { target, createdAt, labels } = moved;
+    await this.left.add({ target, createdAt, danglingSince: Date.now(), labels }, options);
   }
 
   async get(name: string, options: Options = {}): Promise<ImageRecord> {
@@ -104,8 +132,27 @@ export class ImageStore {
 
   /** Creates or moves `name` to `target`. The target's blob must be in the content store. */
   async put(name: string, target: Descriptor, options: PutOptions = {}): Promise<ImageRecord> {
-    const normalized = normalizeReference(name);
     const added = (options.repoDigests ?? []).map((r) => checkRepoDigest(r, target));
+    return this.write(normalizeReference(name), target, { ...options, repoDigests: added });
+  }
+
+  /**
+   * `name` (still on `target`) was pushed to its registry as `pushed`: the manifest a push sends has the
+   * target's lazy layers made into blobs, so its digest may differ from the target's. Remembered as a
+   * registry location of the target (docker's RepoDigests after a push); nothing when the name has moved.
+   */
+  async recordPush(name: string, target: Descriptor, pushed: Descriptor, options: Options = {}) {
+    const record = await this.get(name, options);
+    if (record.target.digest !== target.digest) return record;
+    const repoDigests = [repoDigestOf(record.name, pushed)];
+    return this.write(record.name, target, { ...options, labels: record.labels, repoDigests }, target.digest);
+  }
+
+  /**
+   * Writes `normalized` → `target`, adding `repoDigests` (already checked) to those the name keeps; with
+   * `onlyIf`, only while the name is still on that digest (else the record as it is).
+   */
+  private async write(normalized: string, target: Descriptor, options: PutOptions, onlyIf?: Digest) {
     await this.content.info(target.digest, options);
     return this.lock.run(normalized, async () => {
       const now = Date.now();
@@ -117,9 +164,13 @@ export class ImageStore {
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
+      if (onlyIf !== undefined && existing?.target.digest !== onlyIf) {
+        if (existing) return existing;
+        throw new NotFoundError(`No such image: ${familiarReference(parseReference(normalized))}`);
+      }
       // Registry locations belong to the target: a name that moves leaves them behind.
       const kept = existing?.target.digest === target.digest ? (existing.repoDigests ?? []) : [];
-      const repoDigests = [...new Set([...kept, ...added])].sort();
+      const repoDigests = [...new Set([...kept, ...(options.repoDigests ?? [])])].sort();
       // The name already says this (a rebuild with no change): nothing to write.
       if (existing && sameRecord(existing, target, options.labels ?? {}, repoDigests)) return existing;
       const record: ImageRecord = {
@@ -131,6 +182,11 @@ export class ImageStore {
         ...(repoDigests.length > 0 ? { repoDigests } : {}),
       };
       await atomicWriteFile(fileFor(this.dir, normalized), JSON.stringify(record, null, 2), options);
+      if (existing?.target.digest !== target.digest) {
+        // Named now, so not dangling; and the image the name left may be.
+        await this.left.remove(target.digest);
+        if (existing) await this.leftBehind(existing, options);
+      }
       return record;
     });
   }
@@ -146,7 +202,8 @@ export class ImageStore {
       );
     }
     const record = await this.get(source, options);
-    return this.put(target, record.target, {
+    // The locations are the store's own (a pull's, a push's): written as they are.
+    return this.write(normalizeReference(target), record.target, {
       ...options,
       labels: { ...record.labels },
       ...(record.repoDigests ? { repoDigests: record.repoDigests } : {}),
@@ -191,7 +248,15 @@ export class ImageStore {
   /** The manifest for `platform` (default: this host's) and its config. */
   async resolve(name: string, options: Options & { platform?: Platform } = {}): Promise<ResolvedImage> {
     const record = await this.get(name, options);
-    let manifestDescriptor = record.target;
+    return { record, ...(await this.resolveTarget(record.target, { ...options, what: record.name })) };
+  }
+
+  /** The manifest of `target` (an index: the one for `platform`, default this host's) and its config. */
+  async resolveTarget(
+    target: Descriptor,
+    options: Options & { platform?: Platform; what?: string } = {},
+  ): Promise<Omit<ResolvedImage, 'record'>> {
+    let manifestDescriptor = target;
     if (isIndexType(manifestDescriptor.mediaType)) {
       const index = await this.readJSON<ImageIndex>(manifestDescriptor.digest, options);
       const want = options.platform ?? hostPlatform();
@@ -199,7 +264,9 @@ export class ImageStore {
         (m) => m.platform?.os === want.os && m.platform.architecture === want.architecture,
       );
       if (!match) {
-        throw new NotFoundError(`image ${record.name} has no manifest for ${want.os}/${want.architecture}`);
+        throw new NotFoundError(
+          `image ${options.what ?? target.digest} has no manifest for ${want.os}/${want.architecture}`,
+        );
       }
       manifestDescriptor = match;
     }
@@ -208,7 +275,7 @@ export class ImageStore {
     }
     const manifest = await this.readJSON<Manifest>(manifestDescriptor.digest, options);
     const config = await this.readJSON<ImageConfig>(manifest.config.digest, options);
-    return { record, manifestDescriptor, manifest, configDescriptor: manifest.config, config };
+    return { manifestDescriptor, manifest, configDescriptor: manifest.config, config };
   }
 }
 

@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from '../../core/index.js';
 import type { BuildOutput, OutputCompression } from '../../engine/index.js';
 import { csvPairs } from './args.js';
+import { isAnnotationKey, manifestAttributes } from './build-annotations.js';
 
 /** `--output`: where the result goes, and the names `name=…` gives the image (more tags). */
 export interface ParsedOutput {
@@ -40,13 +41,8 @@ function bool(spec: string, attrs: Attrs, key: string): boolean | undefined {
   throw new InvalidArgumentError(`--output ${spec}: ${key}=${value}: expected true or false`);
 }
 
-/** compression, compression-level, force-compression, rewrite-timestamp; oci-mediatypes=true is what is written anyway. */
+/** compression, compression-level, force-compression, rewrite-timestamp (oci-mediatypes: build-annotations.ts) */
 function compressionOf(spec: string, attrs: Attrs, push: boolean | undefined): OutputCompression {
-  if (bool(spec, attrs, 'oci-mediatypes') === false) {
-    throw new InvalidArgumentError(`--output ${spec}: oci-mediatypes=false is not supported`, {
-      hint: 'images are written with OCI media types',
-    });
-  }
   const compression = attrs.compression as OutputCompression['compression'] | string | undefined;
   const levelText = attrs['compression-level'];
   const force = bool(spec, attrs, 'force-compression');
@@ -96,7 +92,11 @@ function imageNames(spec: string, attrs: Attrs): string[] {
 
 function attributes(spec: string): { type: string; attrs: Attrs } {
   const o: Record<string, string> = {};
-  for (const [key, value] of Object.entries(csvPairs(spec, '--output'))) o[key.trim().toLowerCase()] = value;
+  for (const [key, value] of Object.entries(csvPairs(spec, '--output'))) {
+    // An annotation's key is the user's: it keeps its case.
+    const k = key.trim();
+    o[isAnnotationKey(k) ? k : k.toLowerCase()] = value;
+  }
   const { type, ...attrs } = o;
   if (!type)
     throw new InvalidArgumentError(`--output ${spec}: type is required`, {
@@ -109,6 +109,7 @@ function attributes(spec: string): { type: string; attrs: Attrs } {
     });
   }
   for (const key of Object.keys(attrs)) {
+    if (isAnnotationKey(key) && known.includes('oci-mediatypes')) continue;
     if (!known.includes(key)) {
       throw new InvalidArgumentError(
         `--output ${spec}: unknown attribute ${JSON.stringify(key)} for type=${type}`,
@@ -122,7 +123,10 @@ function attributes(spec: string): { type: string; attrs: Attrs } {
 /** type=oci|docker with a dest (`-`: the build's stream); type=docker without dest is the store. */
 function archive(spec: string, type: 'oci' | 'docker', attrs: Attrs): BuildOutput {
   const dest = attrs.dest === undefined || attrs.dest === '-' ? {} : { dest: attrs.dest };
-  const compression = compressionOf(spec, attrs, undefined);
+  const compression = {
+    ...compressionOf(spec, attrs, undefined),
+    ...manifestAttributes(spec, attrs, bool(spec, attrs, 'oci-mediatypes')),
+  };
   if (type === 'docker') return { type, ...dest, ...compression };
   const tar = bool(spec, attrs, 'tar');
   if (tar === false && dest.dest === undefined) {
@@ -147,7 +151,10 @@ export function parseOutput(spec: string | undefined, push = false): ParsedOutpu
       type === 'registry' || push ? bool(spec, attrs, 'push') !== false : bool(spec, attrs, 'push') === true;
     if (type === 'registry' && !pushed)
       throw new InvalidArgumentError(`--output ${spec}: type=registry always pushes`);
-    const compression = compressionOf(spec, attrs, pushed);
+    const compression = {
+      ...compressionOf(spec, attrs, pushed),
+      ...manifestAttributes(spec, attrs, bool(spec, attrs, 'oci-mediatypes')),
+    };
     return { output: { type: 'image', ...(pushed ? { push: true } : {}), ...compression }, names };
   }
   if (type === 'oci' || type === 'docker') return { output: archive(spec, type, attrs), names };

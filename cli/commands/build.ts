@@ -29,6 +29,7 @@ import {
   readSecrets,
   sshSockets,
 } from './build-flags.js';
+import { withAnnotations } from './build-annotations.js';
 import { checkFileName, printCheckResult, refuseWithCheck } from './check.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -43,6 +44,10 @@ export interface BuildFlags {
   readonly pull?: boolean;
   /** `--push`: type=image,push=true (or the push of the `-o type=image` given). */
   readonly push?: boolean;
+  /** `--annotation K=V`: set on the manifest of a pushed or archived image. */
+  readonly annotation?: string[];
+  /** `--load`: the image into the store (what the runner runs), as buildx's `--load` into docker's. */
+  readonly load?: boolean;
   readonly secret: string[];
   readonly ssh: string[];
   readonly buildContext: string[];
@@ -68,7 +73,13 @@ export interface CliBuild {
 
 /** `tsbuild build`'s flags as a build; each flag is read (and refused) in the order it always was. */
 export async function buildFromFlags(contextArg: string, flags: BuildFlags): Promise<CliBuild> {
-  const output = parseOutput(flags.output, flags.push === true);
+  const parsed = parseOutput(flags.output, flags.push === true);
+  const output = { ...parsed, output: withAnnotations(parsed.output, flags.annotation ?? []) };
+  if (flags.load === true && output.output.type !== 'image') {
+    throw new InvalidArgumentError(`--load cannot be used with --output ${flags.output ?? ''}`, {
+      hint: '--load puts the image in the store: drop it, or use -o type=image (or type=docker without dest)',
+    });
+  }
   const { contextArchive, ...source } = await contextOptions(contextArg, flags.file);
   const buildArgs = buildArgsOf(flags.buildArg);
   const labels = keyValues(flags.label, '--label');
@@ -183,14 +194,19 @@ function outputPaths(output: BuildOutput | undefined): string[] {
   return [directory ? resolve(output.dest) : dirname(resolve(output.dest))];
 }
 
-/** --iidfile and --metadata-file. */
+/**
+ * --iidfile and --metadata-file, written whole or not at all. The metadata has buildx's keys for an image
+ * (stored, pushed or an archive): the config digest, the manifest's digest and descriptor, the names given;
+ * a local or tar output writes `{}`.
+ */
 async function writeResultFiles(result: BuiltImage, flags: BuildFlags): Promise<void> {
   if (result.imageID && flags.iidfile) await writeSmall(flags.iidfile, result.imageID);
   if (flags.metadataFile) {
     const metadata = {
-      'containerimage.config.digest': result.imageID,
-      'containerimage.digest': result.manifestDigest,
-      'image.name': result.names.join(','),
+      ...(result.imageID !== undefined ? { 'containerimage.config.digest': result.imageID } : {}),
+      ...(result.manifest !== undefined ? { 'containerimage.descriptor': result.manifest } : {}),
+      ...(result.manifestDigest !== undefined ? { 'containerimage.digest': result.manifestDigest } : {}),
+      ...(result.names.length > 0 ? { 'image.name': result.names.join(',') } : {}),
     };
     await writeSmall(flags.metadataFile, JSON.stringify(metadata, null, 2) + '\n');
   }
@@ -199,6 +215,7 @@ async function writeResultFiles(result: BuiltImage, flags: BuildFlags): Promise<
 export interface BuiltImage {
   readonly imageID?: string;
   readonly manifestDigest?: string;
+  readonly manifest?: { readonly mediaType: string; readonly digest: string; readonly size: number };
   readonly names: readonly string[];
   /** With --check: the warnings, and the error that ended the evaluation. */
   readonly checks?: readonly CheckWarning[];

@@ -16,12 +16,14 @@ export function refuseWithCheck(flags: {
   readonly iidfile?: string;
   readonly metadataFile?: string;
   readonly output?: string;
+  readonly load?: boolean;
 }): void {
   const used = [
     flags.tag.length > 0 ? '--tag' : '',
     flags.iidfile !== undefined ? '--iidfile' : '',
     flags.metadataFile !== undefined ? '--metadata-file' : '',
     flags.output !== undefined ? '--output' : '',
+    flags.load === true ? '--load' : '',
   ].filter(Boolean);
   if (used.length > 0) {
     throw new InvalidArgumentError(`--check builds nothing: ${used.join(', ')} cannot be used with it`, {

@@ -1,7 +1,6 @@
 /** `tsbuild image load [-i FILE] [-q]`: the images of a docker or OCI archive, as `docker load`. */
 import { familiarName, loadArchive } from '../../engine/index.js';
-import { InvalidArgumentError, reportStep } from '../../core/index.js';
-import type { ProgressEvent } from '../../core/index.js';
+import { InvalidArgumentError, progressUnder, reportStep } from '../../core/index.js';
 import { createRenderer } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
@@ -24,10 +23,7 @@ export async function imageLoad(flags: ImageLoadFlags, globals: GlobalOptions): 
       const renderer = createRenderer({ mode: flags.quiet ? 'quiet' : 'auto', out: process.stderr });
       // One vertex, as a build shows a step: reading the archive and unpacking are lines under it.
       const step = { digest: 'load', name: `loading ${source === '-' ? 'stdin' : source}` };
-      const progress = {
-        write: (e: ProgressEvent) =>
-          renderer.writer.write('digest' in e && e.digest ? e : { ...e, digest: 'load' }),
-      };
+      const progress = progressUnder(renderer.writer, step.digest);
       let result;
       try {
         result = await reportStep(progress, step, () => loadArchive(engine, source, { progress, signal }));

@@ -1,5 +1,5 @@
-/** `tsbuild image tag` and `tsbuild image history`, as docker's. */
-import { imageHistory } from '../../engine/index.js';
+/** `tsbuild image tag`, `tsbuild image history` and `tsbuild image prune`, as docker's. */
+import { imageHistory, pruneImages } from '../../engine/index.js';
 import type { ImageHistoryItem } from '../../engine/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
@@ -55,4 +55,21 @@ export async function imageHistoryCommand(
     for (const item of items) rows.push(historyRow(item, trunc));
     process.stdout.write(table(rows));
   });
+}
+
+/** docker's lines: `Deleted Images:`, `untagged: NAME` and `deleted: ID` lines, then the space freed. */
+export async function imagePrune(flags: { readonly all?: boolean }, globals: GlobalOptions): Promise<void> {
+  await withEngine(
+    globals,
+    async (engine, signal) => {
+      const result = await pruneImages(engine, { all: flags.all === true, signal });
+      const lines = [
+        ...result.untagged.map((name) => `untagged: ${name}\n`),
+        ...result.deleted.map((id) => `deleted: ${id}\n`),
+      ];
+      if (lines.length > 0) process.stdout.write(`Deleted Images:\n${lines.join('')}\n`);
+      process.stdout.write(`Total reclaimed space: ${formatBytes(result.reclaimed)}\n`);
+    },
+    { cancelOnSignal: true },
+  );
 }

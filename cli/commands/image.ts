@@ -1,5 +1,6 @@
 /** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
 import {
+  DANGLING,
   diskUsage,
   familiarName,
   fsck,
@@ -10,8 +11,7 @@ import {
 } from '../../engine/index.js';
 import type { ImageInspect } from '../../engine/index.js';
 import { familiarReference, parseReference } from '../../oci/index.js';
-import type { ProgressEvent } from '../../core/index.js';
-import { reportStep } from '../../core/index.js';
+import { progressUnder, reportStep } from '../../core/index.js';
 import { createRenderer, parseProgressMode } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
@@ -75,10 +75,7 @@ export async function imageImport(
     const renderer = createRenderer({ mode, out: process.stderr });
     // One vertex, as a build shows a step: the bytes read and the unpacking are lines under it.
     const step = { digest: 'import', name: `importing ${source === '-' ? 'stdin' : source} as ${name}` };
-    const progress = {
-      write: (e: ProgressEvent) =>
-        renderer.writer.write('digest' in e && e.digest ? e : { ...e, digest: 'import' }),
-    };
+    const progress = progressUnder(renderer.writer, step.digest);
     let result;
     try {
       result = await reportStep(progress, step, () =>
@@ -103,6 +100,7 @@ export async function imageImport(
 
 /** `repo`, `tag` and `digest` columns of one `image ls` row: `<none>` where the name has none. */
 function lsColumns(image: ImageInspect): { repo: string; tag: string; digest: string } {
+  if (image.Name === DANGLING) return { repo: '<none>', tag: '<none>', digest: '<none>' };
   const ref = parseReference(image.Name);
   const repo = familiarReference({ domain: ref.domain, path: ref.path });
   const known = ref.digest ?? image.RepoDigests.find((d) => d.startsWith(`${repo}@`))?.slice(repo.length + 1);

@@ -107,9 +107,9 @@ describe.skipIf(!built)('usage mistakes', () => {
 
   it('an output that would do nothing is refused before anything is built or written', () => {
     const dir = context('outputs', 'FROM busybox\n');
-    const docker = tsbuild(['build', '-o', 'type=docker,dest=x.tar,annotation.a=b', dir]);
+    const docker = tsbuild(['build', '-o', 'type=docker,dest=x.tar,annotation-index.a=b', dir]);
     expect(docker.stderr).toMatch(
-      /^error: INVALID_ARGUMENT: --output type=docker,dest=x\.tar,annotation\.a=b: unknown attribute "annotation\.a"/,
+      /^error: INVALID_ARGUMENT: --output type=docker,dest=x\.tar,annotation-index\.a=b: annotation-index\.a: annotation-index annotations are not supported/,
     );
     expect(docker.status).toBe(2);
     expect(existsSync(join(work, 'x.tar'))).toBe(false);

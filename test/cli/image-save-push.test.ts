@@ -104,6 +104,15 @@ describe.skipIf(!ready)('tsbuild image save | push', () => {
     const last = /^1: digest: (sha256:[0-9a-f]{64}) size: (\d+)$/.exec(lines[3] ?? '');
     expect(last, lines.join('\n')).not.toBeNull();
     expect(skopeo(['inspect', '--tls-verify=false', `docker://${reg.host}/app:1`]).Digest).toBe(last?.[1]);
+    // The pushed manifest (its layers made into blobs) is where the registry holds the image.
+    const inspect = JSON.parse(
+      tsbuild(['image', 'inspect', `${reg.host}/app:1`]).stdout.toString('utf8'),
+    ) as {
+      RepoDigests: string[];
+    }[];
+    expect(inspect[0]?.RepoDigests).toEqual([`${reg.host}/app@${last?.[1] ?? ''}`]);
+    const ls = tsbuild(['image', 'ls', '--digests']).stdout.toString('utf8');
+    expect(ls).toMatch(new RegExp(`${reg.host}/app\\s+1\\s+${last?.[1] ?? ''}`));
     const again = tsbuild(['image', 'push', '--progress', 'quiet', `${reg.host}/app:1`]);
     expect(again.status).toBe(0);
     expect(again.stdout.toString('utf8')).toMatch(

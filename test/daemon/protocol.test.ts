@@ -98,6 +98,7 @@ describe('the daemon protocol', () => {
       compression: 'zstd',
       compressionLevel: 3,
       rewriteTimestamp: true,
+      annotations: { 'org.example.K': 'v' },
     } as const;
     const pushWire = wireRequest({ context: '/c', output: pushed });
     expect(pushWire?.request.output).toEqual(pushed);
@@ -151,6 +152,11 @@ describe('the daemon protocol', () => {
         { output: { type: 'docker', dest: '/x', compressionLevel: 1.5 } },
         /compressionLevel: expected an integer/,
       ],
+      [
+        { output: { type: 'oci', dest: '/x', ociMediaTypes: 'no' } },
+        /request\.output\.ociMediaTypes: expected true or false/,
+      ],
+      [{ output: { type: 'image', push: true, annotations: { a: 1 } } }, /request\.output\.annotations/],
       [{ output: { type: 'local' } }, /request\.output\.dest: expected an absolute path, got nothing/],
       [{ output: { type: 'tar' } }, /request\.output\.dest: expected an absolute path, got nothing/],
       [{ output: { type: 'image', name: 'x', push: true } }, /request\.output\.name: unknown field/],

@@ -64,6 +64,8 @@ describe.skipIf(!canRun)('createEngine', () => {
       'inspect',
       'list',
       'load',
+      'prune',
+      'pull',
       'push',
       'rm',
       'save',

@@ -60,6 +60,50 @@ describe('ImageStore verbs', () => {
     await expect(images.put('c', target, { repoDigests: [other] })).rejects.toThrow(/not a digest reference/);
   });
 
+  it('records where a push sent the target (another manifest), carried by tag, dropped when the name moves', async () => {
+    const target = await blob('{"p":1}');
+    const pushed = await blob('{"p":"pushed"}');
+    await images.put('127.0.0.1:5000/p:1', target);
+    const after = await images.recordPush('127.0.0.1:5000/p:1', target, pushed);
+    expect(after.repoDigests).toEqual([`127.0.0.1:5000/p@${pushed.digest}`]);
+    expect(after.target).toEqual(target);
+    expect((await images.tag('127.0.0.1:5000/p:1', 'p2')).repoDigests).toEqual(after.repoDigests);
+    // A name moved meanwhile is left as it is.
+    const other = await blob('{"p":2}');
+    await images.put('127.0.0.1:5000/p:1', other);
+    const moved = await images.recordPush('127.0.0.1:5000/p:1', target, pushed);
+    expect(moved.target).toEqual(other);
+    expect(moved.repoDigests).toBeUndefined();
+  });
+
+  it('leaves an image dangling when its last name moves away, not while another name holds it', async () => {
+    const [t1, t2, t3, t4] = await Promise.all(['{"d":1}', '{"d":2}', '{"d":3}', '{"d":4}'].map(blob));
+    // Only this test's images (the earlier tests moved names on the same store).
+    const mine = new Set([t1!, t2!, t3!, t4!].map((t) => t.digest));
+    const dangling = async () =>
+      (await images.dangling()).map((d) => d.target.digest).filter((d) => mine.has(d));
+    await images.put('dang-a', t1!, { labels: { snap: 's1' } });
+    await images.put('dang-a', t2!);
+    expect(await dangling()).toEqual([t1!.digest]);
+    const left = (await images.dangling()).find((d) => d.target.digest === t1!.digest);
+    expect(left?.labels).toEqual({ snap: 's1' });
+    // Named again: not dangling; its name moves again: dangling again.
+    await images.put('dang-b', t1!);
+    expect(await dangling()).toEqual([]);
+    await images.put('dang-b', t2!);
+    expect(await dangling()).toEqual([t1!.digest]);
+    // Another name still on it: not dangling.
+    await images.put('dang-c', t3!);
+    await images.tag('dang-c', 'dang-d');
+    await images.put('dang-c', t4!);
+    expect(await dangling()).toEqual([t1!.digest]);
+    // A name removed is not a move: the image's blobs go at the next GC, no dangling record.
+    await images.delete('dang-d');
+    expect(await dangling()).toEqual([t1!.digest]);
+    await images.removeDangling(t1!.digest);
+    expect(await dangling()).toEqual([]);
+  });
+
   it('names the missing image as docker does, and a bad reference by itself', async () => {
     await expect(images.tag('nosuch', 'x')).rejects.toMatchObject({
       code: 'NOT_FOUND',
