@@ -1,31 +1,27 @@
 /**
  * gzip codecs. `ParallelGzip` compresses the way pigz does: the tar is cut into fixed 256 KiB blocks,
- * each deflated on the libuv pool with the 32 KiB before it as dictionary and a sync flush at its end,
- * the pieces joined in order under one gzip header and trailer. The output is a standard
- * single-member gzip file that depends only on the input, the level and the zlib build, not on timing
- * or chunking. `StreamGzip` is the single-stream fallback for a Node without zlib.crc32.
+ * each made raw deflate by a worker thread (compression-gzip-block.ts: deflated with the 32 KiB before
+ * it as dictionary, its incompressible 1 KiB pieces stored, ended on a byte boundary), the pieces joined
+ * in order under one gzip header and trailer. The output is a standard single-member gzip file that
+ * depends only on the input, the level and the zlib build, not on timing, chunking or the number of
+ * workers. `StreamGzip` is the single-stream fallback for a Node without zlib.crc32.
  */
 import zlib from 'node:zlib';
 import { TsbuildError } from '../core/index.js';
 import { BLOCK_SIZE, StreamCodec } from './compression-codec.js';
 import type { Codec } from './compression-codec.js';
+import { GZIP_WORKERS, encodeBlockInWorker } from './compression-gzip-pool.js';
 
 const WINDOW = 32 * 1024;
 
-function deflateRawAsync(input: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    zlib.deflateRaw(input, options, (err, out) => (err ? reject(err) : resolve(out)));
-  });
-}
-
-/** pigz's scheme on the libuv pool (see the module comment). */
+/** pigz's scheme on worker threads (see the module comment). */
 export class ParallelGzip implements Codec {
   private crc = 0;
   private length = 0;
   private previousTail: Buffer | undefined;
   private readonly inflight: Promise<void>[] = [];
-  /** Blocks in flight: twice the libuv pool, so that no worker waits for the main thread. */
-  private readonly parallel = 2 * Math.max(2, Number(process.env.UV_THREADPOOL_SIZE) || 4);
+  /** Blocks in flight: twice the workers, so that no worker waits for the main thread. */
+  private readonly parallel = 2 * Math.max(2, GZIP_WORKERS);
   private outputChain: Promise<void>;
   private aborted = false;
 
@@ -42,12 +38,7 @@ export class ParallelGzip implements Codec {
     if (this.aborted) return Promise.reject(new TsbuildError('CANCELLED', 'gzip aborted'));
     this.crc = zlib.crc32(block, this.crc);
     this.length = (this.length + block.length) % 0x100000000;
-    const options: zlib.ZlibOptions = {
-      level: this.level,
-      finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-    };
-    if (this.previousTail !== undefined) options.dictionary = this.previousTail;
-    const work = deflateRawAsync(block, options);
+    const work = encodeBlockInWorker(block, this.previousTail, this.level, last);
     work.catch(() => undefined);
     this.previousTail = block.length >= WINDOW ? block.subarray(block.length - WINDOW) : undefined;
     const previous = this.outputChain;

@@ -2,13 +2,15 @@
  * tsbuild against BuildKit (inside dockerd 20.10, --network host and the default network) and
  * `buildah bud --layers`, in one run (`make bench-peers`):
  *
- *   node dist/bench/peers/main.js [--runs 5] [--only a,b,c] [--tools tsbuild,buildkit-host,...]
+ *   node dist/bench/peers/main.js [--runs 5] [--only a,b,c,export] [--tools tsbuild,buildkit-host,...]
  *                                 [--files 20000] [--mb 200] [--keep]
  *
  * Rows: cold builds of (a) 5 RUN + 2 COPY, (b) 4 parallel `sleep 1` stages, (c) COPY of a 20,000-file /
  * 200 MB context + RUN; the no-op rebuild of each; for (c) the rebuild after touching one file and after
- * editing one. Each row runs N times (BENCH_RUNS, default 5); the median counts. Prints a markdown table
- * with the medians, the ratios to BuildKit and the verdicts on the targets.
+ * editing one; `export`: (c)'s image pushed to an empty repository and saved as a docker archive
+ * (export-rows.ts; `--only export` runs just those, after an untimed cold build of c). Each row runs N
+ * times (BENCH_RUNS, default 5); the median counts. Prints a markdown table with the medians, the ratios
+ * to BuildKit and the verdicts on the targets.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -20,13 +22,14 @@ import { editProbe, makeScenarios, touchProbe } from './scenarios.js';
 import type { Scenario } from './scenarios.js';
 import { BuildahTool, BuildkitTool, TsbuildTool } from './tools.js';
 import type { BuildSpec, Tool } from './tools.js';
+import { runExportRows } from './export-rows.js';
 import { printReport } from './report.js';
 import type { Results, RowId } from './report.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: process.env.BENCH_RUNS ?? '5' },
-    only: { type: 'string', default: 'a,b,c' },
+    only: { type: 'string', default: 'a,b,c,export' },
     tools: { type: 'string', default: 'tsbuild,tsbuild-cli,buildkit-host,buildkit-default,buildah' },
     files: { type: 'string', default: '20000' },
     mb: { type: 'string', default: '200' },
@@ -58,11 +61,11 @@ function record(ctx: Ctx, row: RowId, tool: Tool, value: number[] | string): voi
   ctx.results.set(row, byTool);
 }
 
-/** The phases of one scenario for one tool; a failure ends that tool's scenario (reported in the table). */
-async function runScenario(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<void> {
+/** The build of `scenario` by `tool` for a phase (its log file is named after both). */
+function buildSpecs(ctx: Ctx, scenario: Scenario, tool: Tool): (phase: string) => BuildSpec {
   const logDir = join(ctx.infra.scratch, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const spec = (phase: string): BuildSpec => ({
+  return (phase) => ({
     context: scenario.context,
     dockerfile: join(scenario.context, 'Dockerfile'),
     tag: `bench-${scenario.id}:latest`,
@@ -70,6 +73,11 @@ async function runScenario(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<vo
     parallel: scenario.parallel,
     log: join(logDir, `${tool.id}-${phase}.log`),
   });
+}
+
+/** The phases of one scenario for one tool; a failure ends that tool's scenario (reported in the table). */
+async function runScenario(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<void> {
+  const spec = buildSpecs(ctx, scenario, tool);
   const phases: { row: RowId; before?: (i: number) => Promise<void>; warm?: boolean }[] = [
     { row: `${scenario.id}-cold`, before: () => tool.reset(ctx.signal) },
     { row: `${scenario.id}-noop`, warm: true },
@@ -106,6 +114,27 @@ async function runScenario(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<vo
   }
 }
 
+/** The tools of the export rows: the BuildKit columns share one dockerd, so only one of them runs. */
+function exportTools(tools: readonly Tool[]): Tool[] {
+  const host = tools.some((t) => t.id === 'buildkit-host');
+  return tools.filter((t) => !(host && t.id === 'buildkit-default'));
+}
+
+async function runExports(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<void> {
+  await runExportRows({
+    infra: ctx.infra,
+    tool,
+    probe: scenario.probe as string,
+    spec: buildSpecs(ctx, scenario, tool),
+    runs,
+    built: only.has(scenario.id),
+    signal: ctx.signal,
+    record: (row, t, value) => record(ctx, row, t, value),
+    settleDisk,
+    note,
+  });
+}
+
 async function main(): Promise<number> {
   requireTools(['dockerd', '/usr/bin/docker', 'buildah', 'skopeo', 'docker-registry', 'umoci']);
   const controller = new AbortController();
@@ -135,9 +164,14 @@ async function main(): Promise<number> {
       note(`scenario ${scenario.id}: ${scenario.title}`);
       for (const tool of tools) await runScenario(ctx, scenario, tool);
     }
+    const big = scenarios.find((s) => s.id === 'c');
+    if (only.has('export') && big?.probe !== undefined) {
+      note("push and docker archive of (c)'s image");
+      for (const tool of exportTools(tools)) await runExports(ctx, big, tool);
+    }
     printReport({
       results: ctx.results,
-      scenarios: scenarios.filter((s) => only.has(s.id)),
+      scenarios,
       tools,
       runs,
       tsbuildMissing: wanted.has('tsbuild') ? tsbuildMissing : 'not selected (--tools)',

@@ -33,11 +33,23 @@ export interface BuildSpec {
   readonly log: string;
 }
 
+/** One push or save of an image the tool built (`image`, its name there); output appended to `log`. */
+export interface ExportSpec {
+  readonly image: string;
+  /** push: the reference pushed to (`127.0.0.1:<port>/<new repository>:latest`); save: the archive file. */
+  readonly target: string;
+  readonly log: string;
+}
+
 export interface Tool {
   readonly id: string;
   readonly label: string;
   reset(signal: AbortSignal): Promise<void>;
   build(spec: BuildSpec, signal: AbortSignal): Promise<number>;
+  /** Tags `spec.image` as `spec.target` (untimed), then pushes it; returns the push's wall time. */
+  push(spec: ExportSpec, signal: AbortSignal): Promise<number>;
+  /** Writes `spec.image` as a docker archive to the file `spec.target`; returns the wall time. */
+  save(spec: ExportSpec, signal: AbortSignal): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -122,6 +134,20 @@ export class TsbuildTool implements Tool {
     return (await run(argv, { signal, env: this.env(), log: spec.log })).seconds;
   }
 
+  async push(spec: ExportSpec, signal: AbortSignal): Promise<number> {
+    const how = { signal, env: this.env(), log: spec.log };
+    await run([...this.rootArgs(), 'image', 'tag', spec.image, spec.target], how);
+    const insecure = ['--insecure-registry', `127.0.0.1:${this.infra.port}`];
+    return (
+      await run([...this.rootArgs(), 'image', 'push', ...insecure, '--progress', 'plain', spec.target], how)
+    ).seconds;
+  }
+
+  async save(spec: ExportSpec, signal: AbortSignal): Promise<number> {
+    const argv = [...this.rootArgs(), 'image', 'save', '--progress', 'plain', '-o', spec.target, spec.image];
+    return (await run(argv, { signal, env: this.env(), log: spec.log })).seconds;
+  }
+
   /** The daemon stops; the current root goes to the trash (deleted with the scratch directory at the end). */
   async close(): Promise<void> {
     await this.daemon?.stop();
@@ -169,6 +195,17 @@ export class BuildkitTool implements Tool {
     return (await run(argv, { env: this.infra.dockerEnv, signal, log: spec.log })).seconds;
   }
 
+  async push(spec: ExportSpec, signal: AbortSignal): Promise<number> {
+    const how = { env: this.infra.dockerEnv, signal, log: spec.log };
+    await run([DOCKER, 'tag', spec.image, spec.target], how);
+    return (await run([DOCKER, 'push', spec.target], how)).seconds;
+  }
+
+  async save(spec: ExportSpec, signal: AbortSignal): Promise<number> {
+    const how = { env: this.infra.dockerEnv, signal, log: spec.log };
+    return (await run([DOCKER, 'save', '-o', spec.target, spec.image], how)).seconds;
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -190,6 +227,17 @@ export class BuildahTool implements Tool {
     const argv = ['buildah', 'bud', '--layers', '--pull=false', '-f', spec.dockerfile, '-t', spec.tag];
     if (spec.parallel) argv.push('--jobs', '4');
     argv.push(...argFlags(spec.buildArgs), spec.context);
+    return (await run(argv, { env: this.infra.buildahEnv, signal, log: spec.log })).seconds;
+  }
+
+  /** The registry is insecure in the registries.conf of `Infra.setUpBuildah`; no tag is needed. */
+  async push(spec: ExportSpec, signal: AbortSignal): Promise<number> {
+    const argv = ['buildah', 'push', '-q', spec.image, `docker://${spec.target}`];
+    return (await run(argv, { env: this.infra.buildahEnv, signal, log: spec.log })).seconds;
+  }
+
+  async save(spec: ExportSpec, signal: AbortSignal): Promise<number> {
+    const argv = ['buildah', 'push', '-q', spec.image, `docker-archive:${spec.target}`];
     return (await run(argv, { env: this.infra.buildahEnv, signal, log: spec.log })).seconds;
   }
 
