@@ -11,7 +11,9 @@ export function addImageExportCommands(image: Command, globals: () => GlobalOpti
     .command('save')
     .description(
       'Write an image as the archive `docker load` and `podman load` read (--format oci: an OCI layout tar), ' +
-        'to a file or to stdout when it is not a terminal. Built layers are compressed with gzip.',
+        'to a file or to stdout when it is not a terminal. As docker save, built layers go into a docker ' +
+        'archive uncompressed (made from their snapshots as the archive is written); in an OCI archive ' +
+        'they are compressed with gzip. Base layers stay as they were pulled.',
     )
     .argument('<image...>', 'image names (several names of the same image become its tags in the archive)')
     .option('-o, --output <file>', 'write to this file (whole or not at all) instead of stdout')

@@ -51,7 +51,7 @@ function diffFailure(err: unknown): unknown {
 /**
  * Writes one layer: `produce` reports changes of the tree `source` to the writer; everything is
  * streamed to a content-store ingest and committed under its digest. With `store: false`, only the
- * digests and size are computed (nothing is written).
+ * digests and size are computed, and the bytes go to `options.sink` if there is one.
  */
 export async function writeLayer(
   store: ContentStore,
@@ -65,7 +65,7 @@ export async function writeLayer(
   const level = options.level === undefined ? {} : { level: options.level };
   const mediaType = options.mediaType ?? MEDIA_TYPES[compression];
   if (options.store === false) {
-    const encoder = new LayerEncoder({ compression, ...level, sink: async () => {} });
+    const encoder = new LayerEncoder({ compression, ...level, sink: options.sink ?? (async () => {}) });
     try {
       const encoded = await encodeChanges(source, encoder, options, produce);
       return {

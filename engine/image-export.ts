@@ -13,6 +13,7 @@ import type { RegistryOptions, ResolvedImage } from '../image/index.js';
 import {
   exportDockerArchive,
   exportOciLayout,
+  lazyLayerMaker,
   manifestInForm,
   materializeImage,
   pushImage,
@@ -32,7 +33,11 @@ export interface LayerCompression {
 export interface SaveImageOptions extends LayerCompression {
   /** The image's names (all naming the same image): each is a tag in the archive. */
   readonly names: readonly string[];
-  /** `docker` (what `docker load` reads, the default) or `oci` (an OCI layout tar). */
+  /**
+   * `docker` (what `docker load` reads, the default) or `oci` (an OCI layout tar). A docker archive
+   * without a compression, level or force is `docker save`'s: built layers uncompressed, diffed into
+   * the archive as it is written (nothing compressed or stored), base layers as they came.
+   */
   readonly format?: 'docker' | 'oci';
   /** A file (written whole or not at all) or a stream (ended after the archive). */
   readonly dest: string | Writable;
@@ -97,6 +102,12 @@ export interface ExportManifestOptions extends LayerCompression {
   readonly names: readonly string[];
   readonly format: 'docker' | 'oci';
   readonly dest: ArchiveTarget;
+  /**
+   * `docker save`'s form: the image as stored, its lazy layers written uncompressed as they are diffed
+   * again (nothing compressed, nothing stored), its other layers as they came. Not with a compression,
+   * level, force or form.
+   */
+  readonly asStored?: boolean;
   readonly signal?: AbortSignal;
   readonly progress?: ProgressWriter;
   /** The vertex the layer line goes under. */
@@ -134,8 +145,16 @@ export async function exportManifest(
   options: ExportManifestOptions,
 ): Promise<Descriptor> {
   const { signal, dest } = options;
-  const manifest = await leavingManifest(engine, manifestDescriptor, options);
-  const source = { content: engine.content, manifest, names: options.names, ...(signal ? { signal } : {}) };
+  const manifest = options.asStored
+    ? manifestDescriptor
+    : await leavingManifest(engine, manifestDescriptor, options);
+  const source = {
+    content: engine.content,
+    manifest,
+    names: options.names,
+    ...(options.asStored ? { makeLayer: lazyLayerMaker(engine, signal) } : {}),
+    ...(signal ? { signal } : {}),
+  };
   if (options.format === 'oci') await exportOciLayout(source, dest);
   else if (dest.kind !== 'dir') await exportDockerArchive(source, dest);
   else throw new InvalidArgumentError('a docker archive is a tar, not a directory');
@@ -163,12 +182,18 @@ export async function saveImage(engine: Engine, options: SaveImageOptions): Prom
       : { kind: 'stream', out: options.dest };
   await reportStep(progress, step, () =>
     engine.gcLock.shared(async () => {
+      const asStored =
+        format === 'docker' &&
+        options.compression === undefined &&
+        options.level === undefined &&
+        options.force !== true;
       await exportManifest(engine, image.manifestDescriptor, {
         ...options,
         names,
         format,
         dest,
         progressDigest: step.digest,
+        ...(asStored ? { asStored } : {}),
       });
     }, signal),
   );

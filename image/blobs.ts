@@ -26,7 +26,8 @@ import { LayerEncoder, UNCOMPRESSED_LABEL, checkLevel, openLayer } from '../diff
 import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
 import type { CommitStores } from './commit.js';
-import { diffLayer, hasBlob, mapLimit } from './commit.js';
+import { compareSnapshot, diffLayer, hasBlob, mapLimit } from './commit.js';
+import type { LayerMaker } from './export-oci-layout.js';
 import { parseLayerKey } from './layerindex.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
 
@@ -129,6 +130,59 @@ async function makeLazy(
     epoch: source.epoch,
   });
   return made.descriptor;
+}
+
+/**
+ * Writes the lazy layer `layer` (uncompressed: its digest is its diffID) to `sink` as it is diffed
+ * again from a snapshot that made it, without storing it (`docker save`'s uncompressed layers, straight
+ * into the archive). Fails once the bytes are not the descriptor's size, or do not hash to its digest:
+ * the caller's output is then incomplete, and the caller removes it.
+ */
+export async function streamLazyLayer(
+  stores: Pick<MaterializeStores, 'snapshotter' | 'differ' | 'layers'>,
+  layer: Descriptor,
+  sink: (chunk: Buffer) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const [source] = await lazyLayerSources(stores, layer.digest, signal);
+  if (source === undefined) {
+    throw new NotFoundError(
+      `layer ${layer.digest} cannot be made: no snapshot that made it exists any more`,
+      { hint: 'build the image again' },
+    );
+  }
+  let written = 0;
+  const result = await compareSnapshot(stores, source, {
+    compression: 'uncompressed',
+    store: false,
+    sink: async (chunk) => {
+      written += chunk.length;
+      if (written > layer.size) {
+        throw new FailedPreconditionError(`layer ${layer.digest} now has more than ${layer.size} bytes`);
+      }
+      await sink(chunk);
+    },
+    ...(source.epoch === undefined ? {} : { sourceDateEpoch: source.epoch }),
+    ...(signal ? { signal } : {}),
+  });
+  if (result.diffID !== layer.digest || written !== layer.size) {
+    throw new FailedPreconditionError(
+      `snapshot ${source.snapshot} now diffs to ${result.diffID} (${written} bytes), not the layer ${layer.digest} (${layer.size} bytes) it made`,
+    );
+  }
+}
+
+/**
+ * For an archive of the image as stored (`docker save`'s form): an uncompressed layer whose blob is
+ * absent is made while it is written (streamLazyLayer).
+ */
+export function lazyLayerMaker(
+  stores: Pick<MaterializeStores, 'snapshotter' | 'differ' | 'layers'>,
+  signal?: AbortSignal,
+): (layer: Descriptor) => LayerMaker | undefined {
+  const uncompressed = new Set([LAYER_TYPES.oci.uncompressed, LAYER_TYPES.docker.uncompressed]);
+  return (layer) =>
+    uncompressed.has(layer.mediaType) ? (sink) => streamLazyLayer(stores, layer, sink, signal) : undefined;
 }
 
 /** Recompresses the blob `job.layer` (its own tar) to `compression`, recorded under `blob:<digest>`. */

@@ -20,7 +20,7 @@ import { throwIfAborted } from '../core/index.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { reportStatus } from '../core/index.js';
-import type { Compression, Differ } from '../diff/index.js';
+import type { Compression, Differ, DiffOptions, DiffResult } from '../diff/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 import type { Mount } from '../mount/index.js';
@@ -192,36 +192,45 @@ export async function diffLayer(
   const made = lazy ? 'uncompressed' : compression;
   const { epoch } = options;
   const key = layerKey(layer.snapshot, epoch);
-  // The caller holds the GC lock: no view is recorded where the snapshotter can do without.
-  const view = { signal, gcLocked: true };
-  const withLower = (use: (lower: readonly Mount[]) => Promise<LayerRecord>): Promise<LayerRecord> =>
+  const result = await compareSnapshot(stores, layer, {
+    compression: made,
+    ...(lazy ? { store: false } : {}),
+    ...(options.level === undefined ? {} : { level: options.level }),
+    ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+    ...opts,
+  });
+  if (options.expect !== undefined && result.diffID !== options.expect) {
+    throw new FailedPreconditionError(
+      `snapshot ${layer.snapshot} now diffs to ${result.diffID}, not the layer ${options.expect} it made`,
+    );
+  }
+  const record: LayerRecord = {
+    descriptor: result.descriptor,
+    diffID: result.diffID,
+    ...(made === 'uncompressed' ? { lazy: true } : {}),
+  };
+  await stores.layers.put(key, record, made, opts);
+  if (made === 'uncompressed') await stores.layers.addSource(result.diffID, key, opts);
+  return record;
+}
+
+/**
+ * The differ's result for the committed snapshot `layer.snapshot` against its parent, over read-only
+ * views. The caller holds the GC lock: no view is recorded where the snapshotter can do without.
+ */
+export function compareSnapshot(
+  stores: Pick<CommitStores, 'snapshotter' | 'differ'>,
+  layer: Pick<ChainLayer, 'snapshot' | 'parent'>,
+  options: DiffOptions,
+): Promise<DiffResult> {
+  const view = { signal: options.signal, gcLocked: true };
+  const withLower = (use: (lower: readonly Mount[]) => Promise<DiffResult>): Promise<DiffResult> =>
     layer.parent === undefined ? use([]) : withSnapshotMounts(stores.snapshotter, layer.parent, use, view);
   return withLower((lower) =>
     withSnapshotMounts(
       stores.snapshotter,
       layer.snapshot,
-      async (upper) => {
-        const result = await stores.differ.compare(lower, upper, {
-          compression: made,
-          ...(lazy ? { store: false } : {}),
-          ...(options.level === undefined ? {} : { level: options.level }),
-          ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
-          ...opts,
-        });
-        if (options.expect !== undefined && result.diffID !== options.expect) {
-          throw new FailedPreconditionError(
-            `snapshot ${layer.snapshot} now diffs to ${result.diffID}, not the layer ${options.expect} it made`,
-          );
-        }
-        const record: LayerRecord = {
-          descriptor: result.descriptor,
-          diffID: result.diffID,
-          ...(made === 'uncompressed' ? { lazy: true } : {}),
-        };
-        await stores.layers.put(key, record, made, opts);
-        if (made === 'uncompressed') await stores.layers.addSource(result.diffID, key, opts);
-        return record;
-      },
+      (upper) => stores.differ.compare(lower, upper, options),
       view,
     ),
   );

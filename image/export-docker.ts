@@ -3,7 +3,8 @@
  * read. It is the image's OCI layout (as docker 25+ and containerd write it) plus docker's own
  * `manifest.json` (the config and the layers by their paths in the archive, and the tags) and
  * `repositories` (each tag → the top layer's ID, for older readers). Layers are the manifest's blobs as
- * they are, compressed or not: both loaders decompress them.
+ * they are, compressed or not: both loaders decompress them. In `docker save`'s form (the image as
+ * stored), a built layer is written uncompressed as it is diffed again (`ImageArchiveSource.makeLayer`).
  */
 import type { Manifest } from '../oci/index.js';
 import { familiarReference, jsonBytes, parseReference } from '../oci/index.js';

@@ -58,7 +58,9 @@ async function writeEntries(
     const path = join(staging, entry.name);
     if (entry.kind === 'dir') await mkdir(path, 0o755);
     else if (entry.kind === 'file') await writeFileSynced(path, (h) => writeAll(h, entry.data));
-    else await writeFileSynced(path, (h) => copyBlob(content, entry, (chunk) => writeAll(h, chunk), signal));
+    else if (entry.kind === 'blob') {
+      await writeFileSynced(path, (h) => copyBlob(content, entry, (chunk) => writeAll(h, chunk), signal));
+    } else await writeFileSynced(path, (h) => entry.make((chunk) => writeAll(h, chunk)));
   }
 }
 

@@ -17,19 +17,33 @@ import { MediaType, isManifestType, jsonBytes, normalizeReference, parseReferenc
 /** The image an archive writer exports. */
 export interface ImageArchiveSource {
   readonly content: ContentStore;
-  /** The manifest, in the content store with its config and every layer blob. */
+  /** The manifest, in the content store with its config and every layer blob (or `makeLayer`'s). */
   readonly manifest: Descriptor;
   /** Normalised references (`docker.io/library/busybox:latest`); may be empty. */
   readonly names: readonly string[];
   /** Added to the manifest's descriptor in `index.json` (buildx's `annotation-manifest-descriptor.*`). */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * A layer whose blob is not in the content store but can be made while it is written (a lazy layer,
+   * for an archive of uncompressed layers): what writes it; undefined when it cannot.
+   */
+  readonly makeLayer?: (layer: Descriptor) => LayerMaker | undefined;
   readonly signal?: AbortSignal;
 }
+
+/** Writes a layer's bytes to `sink` as they are made; fails when they are not the layer's. */
+export type LayerMaker = (sink: (chunk: Buffer) => Promise<void>) => Promise<void>;
 
 export type LayoutEntry =
   | { readonly name: string; readonly kind: 'dir' }
   | { readonly name: string; readonly kind: 'file'; readonly data: Buffer }
-  | { readonly name: string; readonly kind: 'blob'; readonly descriptor: Descriptor };
+  | { readonly name: string; readonly kind: 'blob'; readonly descriptor: Descriptor }
+  | {
+      readonly name: string;
+      readonly kind: 'made';
+      readonly descriptor: Descriptor;
+      readonly make: LayerMaker;
+    };
 
 export const IMAGE_NAME_ANNOTATION = 'io.containerd.image.name';
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -68,10 +82,23 @@ async function checkBlob(source: ImageArchiveSource, descriptor: Descriptor, wha
   }
 }
 
-/** The manifest, its config and its layers (each checked present), the manifest document read. */
+async function inStore(source: ImageArchiveSource, descriptor: Descriptor): Promise<boolean> {
+  try {
+    await source.content.info(descriptor.digest, { signal: source.signal });
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
+/**
+ * The manifest, its config and its layers (each checked present, or to be made while written: `made`),
+ * the manifest document read.
+ */
 export async function imageBlobs(
   source: ImageArchiveSource,
-): Promise<{ manifest: Manifest; blobs: Descriptor[] }> {
+): Promise<{ manifest: Manifest; blobs: Descriptor[]; made: Map<string, LayerMaker> }> {
   if (!isManifestType(source.manifest.mediaType)) {
     throw new FailedPreconditionError(
       `cannot export ${source.manifest.digest} as an archive: a ${source.manifest.mediaType} is not an image manifest`,
@@ -84,11 +111,14 @@ export async function imageBlobs(
     [source.manifest.digest, source.manifest],
     [manifest.config.digest, manifest.config],
   ]);
+  const made = new Map<string, LayerMaker>();
   for (const [i, layer] of manifest.layers.entries()) {
-    await checkBlob(source, layer, `layer ${i + 1}`);
     blobs.set(layer.digest, layer);
+    const make = source.makeLayer?.(layer);
+    if (make !== undefined && !(await inStore(source, layer))) made.set(layer.digest, make);
+    else await checkBlob(source, layer, `layer ${i + 1}`);
   }
-  return { manifest, blobs: [...blobs.values()] };
+  return { manifest, blobs: [...blobs.values()], made };
 }
 
 /** The tag of a normalised name (what OCI calls the reference name), or its digest when it has none. */
@@ -134,7 +164,7 @@ export async function ociLayoutEntries(
       );
     }
   }
-  const { manifest, blobs } = await imageBlobs(source);
+  const { manifest, blobs, made } = await imageBlobs(source);
   const entries: LayoutEntry[] = [
     { name: 'blobs/', kind: 'dir' },
     { name: 'blobs/sha256/', kind: 'dir' },
@@ -145,7 +175,12 @@ export async function ociLayoutEntries(
     if (!blob.digest.startsWith('sha256:')) {
       throw new FailedPreconditionError(`cannot export the image: ${blob.digest} is not a sha256 digest`);
     }
-    entries.push({ name: blobPath(blob), kind: 'blob', descriptor: blob });
+    const make = made.get(blob.digest);
+    entries.push(
+      make === undefined
+        ? { name: blobPath(blob), kind: 'blob', descriptor: blob }
+        : { name: blobPath(blob), kind: 'made', descriptor: blob, make },
+    );
   }
   return { manifest, entries: sortEntries(entries) };
 }

@@ -2,7 +2,8 @@
  * An archive's entries (export-oci-layout.ts) as a deterministic tar: in the order given (sorted by
  * name), owners 0, no user or group names, mtime 0, files 0644 and directories 0755, so that two
  * exports of one image are byte-identical. Blobs are streamed from the content store verified against
- * their digest, and their size checked against the descriptor the header was written with.
+ * their digest, and their size checked against the descriptor the header was written with; a layer
+ * made while it is written (`made`) is checked so by its maker.
  */
 import { FailedPreconditionError, throwIfAborted } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
@@ -76,7 +77,8 @@ export async function writeLayoutTar(
     const size = entry.kind === 'file' ? entry.data.length : entry.descriptor.size;
     await sink(encodeHeader(header(entry.name, 'file', size)));
     if (entry.kind === 'file') await sink(entry.data);
-    else await copyBlob(content, entry, sink, signal);
+    else if (entry.kind === 'blob') await copyBlob(content, entry, sink, signal);
+    else await entry.make(sink); // checked against the descriptor's size and digest by its maker
     const pad = padding(size);
     if (pad > 0) await sink(ZERO_BLOCK.subarray(0, pad));
   }

@@ -25,7 +25,7 @@ export { manifestInForm } from './manifest-form.js';
 export type { ManifestForm } from './manifest-form.js';
 export type { PushOptions } from './push.js';
 export type { MaterializeOptions, MaterializeStores } from './blobs.js';
-export { lazyLayerSources, madeBlobs, materializeImage } from './blobs.js';
+export { lazyLayerMaker, lazyLayerSources, madeBlobs, materializeImage } from './blobs.js';
 export type { ResolvedImage } from './store.js';
 export type { DanglingImage } from './dangling.js';
 export { loadImages } from './load.js';

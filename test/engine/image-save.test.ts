@@ -3,18 +3,24 @@
  * archive and as an OCI layout tar, to a file and to a stream; skopeo reads both; several names of one
  * image become its tags, names of two images are refused; progress shows the export as one vertex.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveImage } from '../../engine/index.js';
 import { MemoryProgressWriter } from '../../core/progress.js';
+import { NotFoundError } from '../../core/errors.js';
+import type { Descriptor, Manifest } from '../../oci/index.js';
+import { readJSONBlob } from '../../content/index.js';
 import { canRunSuite, hasCommand } from '../helpers/prereq.js';
 import { exportFixture } from './image-export-fixture.js';
+import { podmanSandbox } from '../helpers/podman.js';
 import type { ExportFixture } from './image-export-fixture.js';
 
 const rootReady = canRunSuite('image save (overlay snapshots)', { root: true });
 const hasSkopeo = hasCommand('skopeo');
+const hasPodman = canRunSuite('image save into podman', { root: true, runc: true, tools: ['podman'] });
 
 let fx: ExportFixture;
 
@@ -35,11 +41,26 @@ describe.skipIf(!rootReady)('saveImage', () => {
     if (fx) rmSync(fx.work, { recursive: true, force: true });
   });
 
-  it('writes a docker archive skopeo reads, its lazy layer made in gzip; one vertex with a layers line', async () => {
+  it("writes docker save's archive: the lazy layer uncompressed, diffed straight into it, nothing stored", async () => {
     const dest = join(fx.work, 'app.tar');
     const progress = new MemoryProgressWriter();
     await saveImage(fx.engine, { names: ['app:1', 'app'], dest, progress });
     expect(existsSync(dest)).toBe(true);
+    // The built layer: its blob in the archive is the tar whose digest is its diffID.
+    const stored = await readJSONBlob<Manifest>(fx.engine.content, fx.built.manifest.digest);
+    const lazy = stored.layers.at(-1) as Descriptor;
+    expect(lazy.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+    const hex = lazy.digest.slice('sha256:'.length);
+    const blob = execFileSync('tar', ['-xOf', dest, `blobs/sha256/${hex}`], { maxBuffer: 1 << 26 });
+    expect(blob.length).toBe(lazy.size);
+    expect(createHash('sha256').update(blob).digest('hex')).toBe(hex);
+    expect(execFileSync('tar', ['-tv'], { input: blob, encoding: 'utf8' })).toMatch(/hello\.txt/);
+    await expect(fx.engine.content.info(lazy.digest)).rejects.toBeInstanceOf(NotFoundError);
+    const manifestJson = JSON.parse(
+      execFileSync('tar', ['-xOf', dest, 'manifest.json'], { encoding: 'utf8' }),
+    ) as { Layers: string[]; RepoTags: string[] }[];
+    expect(manifestJson[0]?.Layers.at(-1)).toBe(`blobs/sha256/${hex}`);
+    expect(manifestJson[0]?.RepoTags).toEqual(['app:1', 'app:latest']);
     if (hasSkopeo) {
       const info = skopeoInspect(`docker-archive:${dest}:app:1`);
       expect(info.Layers).toHaveLength(2);
@@ -47,8 +68,43 @@ describe.skipIf(!rootReady)('saveImage', () => {
     }
     const types = progress.events.map((e) => `${e.type}:${'id' in e ? e.id : 'name' in e ? e.name : ''}`);
     expect(types[0]).toBe('vertex.started:exporting app:1, app:latest to a docker archive');
-    expect(types).toContain('progress:exporting layers');
     expect(types.at(-1)).toBe('vertex.done:exporting app:1, app:latest to a docker archive');
+  });
+
+  it.skipIf(!hasPodman)("docker save's archive loads into podman, which runs the built layer", async () => {
+    const dest = join(fx.work, 'app-podman.tar');
+    await saveImage(fx.engine, { names: ['app:1'], dest });
+    const args = podmanSandbox(join(fx.work, 'podman'));
+    const podman = (...rest: string[]): string =>
+      execFileSync('podman', [...args, ...rest], { encoding: 'utf8' });
+    try {
+      // podman 4.3 names it docker.io/library/app:1 or localhost/app:1 depending on what it reads first.
+      const loaded = /Loaded image: ((?:docker\.io\/library|localhost)\/app:1)/.exec(
+        podman('load', '-i', dest),
+      );
+      expect(loaded).not.toBeNull();
+      const ulimits = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+      expect(podman('run', '--rm', '--network', 'none', ...ulimits, loaded?.[1] ?? '')).toBe(
+        'hello from the export suite\n',
+      );
+    } finally {
+      spawnSync('podman', [...args, 'rmi', '--all', '--force']);
+    }
+  });
+
+  it('writes a docker archive in gzip when asked: the lazy layer made once, with a layers line', async () => {
+    const dest = join(fx.work, 'app-gzip.tar');
+    const progress = new MemoryProgressWriter();
+    await saveImage(fx.engine, { names: ['app:1'], dest, progress, compression: 'gzip' });
+    const manifestJson = JSON.parse(
+      execFileSync('tar', ['-xOf', dest, 'manifest.json'], { encoding: 'utf8' }),
+    ) as { Layers: string[] }[];
+    const top = (manifestJson[0]?.Layers.at(-1) ?? '').slice('blobs/sha256/'.length);
+    const blob = execFileSync('tar', ['-xOf', dest, `blobs/sha256/${top}`], { maxBuffer: 1 << 26 });
+    expect(blob.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect((await fx.engine.content.info(`sha256:${top}`)).size).toBe(blob.length);
+    const types = progress.events.map((e) => `${e.type}:${'id' in e ? e.id : 'name' in e ? e.name : ''}`);
+    expect(types).toContain('progress:exporting layers');
   });
 
   it('writes an OCI layout tar to a stream, zstd when asked', async () => {
