@@ -1,7 +1,7 @@
 /** `tsbuild image load [-i FILE] [-q]`: the images of a docker or OCI archive, as `docker load`. */
 import { familiarName, loadArchive } from '../../engine/index.js';
 import { InvalidArgumentError, progressUnder, reportStep } from '../../core/index.js';
-import { createRenderer } from '../progress/index.js';
+import { withRenderer } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -20,18 +20,15 @@ export async function imageLoad(flags: ImageLoadFlags, globals: GlobalOptions): 
   await withEngine(
     globals,
     async (engine, signal) => {
-      const renderer = createRenderer({ mode: flags.quiet ? 'quiet' : 'auto', out: process.stderr });
       // One vertex, as a build shows a step: reading the archive and unpacking are lines under it.
       const step = { digest: 'load', name: `loading ${source === '-' ? 'stdin' : source}` };
-      const progress = progressUnder(renderer.writer, step.digest);
-      let result;
-      try {
-        result = await reportStep(progress, step, () => loadArchive(engine, source, { progress, signal }));
-      } catch (error) {
-        await renderer.close({ error });
-        throw error;
-      }
-      await renderer.close({});
+      const result = await withRenderer(
+        { mode: flags.quiet ? 'quiet' : 'auto', out: process.stderr },
+        (writer) => {
+          const progress = progressUnder(writer, step.digest);
+          return reportStep(progress, step, () => loadArchive(engine, source, { progress, signal }));
+        },
+      );
       for (const image of result.images) {
         if (image.names.length === 0) {
           process.stdout.write(`Loaded image ID: ${image.imageID}\n`);

@@ -2,7 +2,7 @@
 import { pullImageRef } from '../../engine/index.js';
 import type { PulledLayer } from '../../engine/index.js';
 import { familiarReference, parseReference } from '../../oci/index.js';
-import { createRenderer, parseProgressMode } from '../progress/index.js';
+import { parseProgressMode, withRenderer } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -33,22 +33,16 @@ export async function imagePull(ref: string, flags: ImagePullFlags, globals: Glo
         say('Using default tag: latest\n');
       }
       say(`${parsed.digest ?? parsed.tag ?? ''}: Pulling from ${parsed.path}\n`);
-      const renderer = createRenderer({ mode, out: process.stderr });
-      let result;
-      try {
-        result = await pullImageRef(engine, ref, {
+      const result = await withRenderer({ mode, out: process.stderr }, (progress) =>
+        pullImageRef(engine, ref, {
           signal,
-          progress: renderer.writer,
+          progress,
           ...(flags.platform !== undefined ? { platform: flags.platform } : {}),
           ...(flags.insecureRegistry?.length
             ? { registry: { insecureRegistries: flags.insecureRegistry } }
             : {}),
-        });
-      } catch (error) {
-        await renderer.close({ error });
-        throw error;
-      }
-      await renderer.close({});
+        }),
+      );
       const shown = familiarReference(parseReference(result.name));
       // As docker: an image already here is only named, its layers not listed.
       if (result.status === 'updated') for (const layer of result.layers) say(layerLine(layer));

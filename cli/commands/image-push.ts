@@ -2,7 +2,7 @@
 import { pushImageRef } from '../../engine/index.js';
 import type { PushedBlob } from '../../engine/index.js';
 import { parseReference, repositoryOf } from '../../oci/index.js';
-import { createRenderer, parseProgressMode } from '../progress/index.js';
+import { parseProgressMode, withRenderer } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -31,23 +31,17 @@ export async function imagePush(name: string, flags: ImagePushFlags, globals: Gl
       const image = await engine.images.get(name, { signal });
       const ref = parseReference(image.name);
       process.stdout.write(`The push refers to repository [${repositoryOf(ref)}]\n`);
-      const renderer = createRenderer({ mode, out: process.stderr });
-      let result;
-      try {
-        result = await pushImageRef(engine, {
+      const result = await withRenderer({ mode, out: process.stderr }, (progress) =>
+        pushImageRef(engine, {
           name: image.name,
           signal,
-          progress: renderer.writer,
+          progress,
           onLayer: (layer) => process.stdout.write(layerLine(layer)),
           ...(flags.insecureRegistry?.length
             ? { registry: { insecureRegistries: flags.insecureRegistry } }
             : {}),
-        });
-      } catch (error) {
-        await renderer.close({ error });
-        throw error;
-      }
-      await renderer.close({});
+        }),
+      );
       const { digest, size } = result.descriptor;
       process.stdout.write(`${ref.tag !== undefined ? `${ref.tag}: ` : ''}digest: ${digest} size: ${size}\n`);
     },

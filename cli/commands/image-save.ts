@@ -1,7 +1,7 @@
 /** `tsbuild image save`: one image of the store as a docker archive (or an OCI layout tar) to a file or stdout. */
 import { InvalidArgumentError } from '../../core/index.js';
 import { saveImage } from '../../engine/index.js';
-import { createRenderer, parseProgressMode } from '../progress/index.js';
+import { parseProgressMode, withRenderer } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -34,22 +34,16 @@ export async function imageSave(
   }
   await withEngine(
     globals,
-    async (engine, signal) => {
-      const renderer = createRenderer({ mode, out: process.stderr });
-      try {
-        await saveImage(engine, {
+    (engine, signal) =>
+      withRenderer({ mode, out: process.stderr }, (progress) =>
+        saveImage(engine, {
           names,
           format,
           dest: toStdout ? process.stdout : (flags.output as string),
           signal,
-          progress: renderer.writer,
-        });
-      } catch (error) {
-        await renderer.close({ error });
-        throw error;
-      }
-      await renderer.close({});
-    },
+          progress,
+        }),
+      ),
     { cancelOnSignal: true, ...(toStdout ? {} : { writes: [flags.output as string] }) },
   );
 }

@@ -12,7 +12,7 @@ import {
 import type { ImageInspect } from '../../engine/index.js';
 import { familiarReference, parseReference } from '../../oci/index.js';
 import { progressUnder, reportStep } from '../../core/index.js';
-import { createRenderer, parseProgressMode } from '../progress/index.js';
+import { parseProgressMode, withRenderer } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -72,23 +72,17 @@ export async function imageImport(
 ): Promise<void> {
   const mode = parseProgressMode(options.progress ?? 'auto');
   await withEngine(globals, async (engine) => {
-    const renderer = createRenderer({ mode, out: process.stderr });
     // One vertex, as a build shows a step: the bytes read and the unpacking are lines under it.
     const step = { digest: 'import', name: `importing ${source === '-' ? 'stdin' : source} as ${name}` };
-    const progress = progressUnder(renderer.writer, step.digest);
-    let result;
-    try {
-      result = await reportStep(progress, step, () =>
+    const result = await withRenderer({ mode, out: process.stderr }, (writer) => {
+      const progress = progressUnder(writer, step.digest);
+      return reportStep(progress, step, () =>
         importRootfs(engine, source, name, {
           progress,
           ...(options.message ? { message: options.message } : {}),
         }),
       );
-    } catch (error) {
-      await renderer.close({ error });
-      throw error;
-    }
-    await renderer.close({});
+    });
     // The image ID, as `docker import` prints it and `image ls` shows it.
     process.stdout.write(`${result.config.digest}\n`);
     process.stderr.write(

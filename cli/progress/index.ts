@@ -79,6 +79,26 @@ export function createRenderer(options: RendererOptions): Renderer {
   return new CompositeRenderer(options);
 }
 
+/**
+ * Runs `use` with a renderer's writer, then closes the renderer: with the error when `use` throws
+ * (which is thrown on), else after its result.
+ */
+export async function withRenderer<T>(
+  options: RendererOptions,
+  use: (writer: ProgressWriter) => Promise<T>,
+): Promise<T> {
+  const renderer = createRenderer(options);
+  let result: T;
+  try {
+    result = await use(renderer.writer);
+  } catch (error) {
+    await renderer.close({ error });
+    throw error;
+  }
+  await renderer.close({});
+  return result;
+}
+
 /** The writers a mode needs, side by side; warnings gathered for the end. */
 class CompositeRenderer implements Renderer {
   readonly mode: ResolvedProgressMode;
