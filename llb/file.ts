@@ -27,6 +27,8 @@ export interface CopyOptions {
 export interface MkdirOptions {
   readonly makeParents?: boolean;
   readonly chown?: Chown;
+  /** Seconds since 1970: the times of the directories created (see MkdirAction). */
+  readonly timestamp?: number;
 }
 
 export interface RmOptions {
@@ -96,7 +98,14 @@ function copyPending(from: StateView, srcPath: string, dest: string, o: CopyOpti
 }
 
 function mkdirAction(path: string, mode: number, o: MkdirOptions): MkdirAction {
-  return { action: 'mkdir', path, mode, makeParents: o.makeParents ?? false, chown: o.chown };
+  return {
+    action: 'mkdir',
+    path,
+    mode,
+    makeParents: o.makeParents ?? false,
+    chown: o.chown,
+    ...(o.timestamp !== undefined ? { timestamp: o.timestamp } : {}),
+  };
 }
 
 const EMPTY = new FileChain([]);

@@ -163,6 +163,11 @@ export interface MkdirAction {
   readonly mode: number;
   readonly makeParents: boolean;
   readonly chown?: Chown;
+  /**
+   * Seconds since 1970: the access and modification time of every directory it creates (BuildKit's
+   * WithCreatedTime; a WORKDIR under SOURCE_DATE_EPOCH). Without it they keep the time of creation.
+   */
+  readonly timestamp?: number;
 }
 
 export interface MkfileAction {

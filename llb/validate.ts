@@ -194,8 +194,10 @@ export class OpChecker {
       case 'mkfile':
         this.string(a.path, `${what} path`);
         this.int(a.mode, `${what} mode`);
-        if (a.action === 'mkdir') this.bool(a.makeParents, `${what} makeParents`);
-        else this.string(a.data, `${what} data`);
+        if (a.action === 'mkdir') {
+          this.bool(a.makeParents, `${what} makeParents`);
+          if (a.timestamp !== undefined) this.int(a.timestamp, `${what} timestamp`);
+        } else this.string(a.data, `${what} data`);
         break;
       case 'rm':
         this.string(a.path, `${what} path`);

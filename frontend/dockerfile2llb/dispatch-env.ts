@@ -10,6 +10,7 @@ import type {
 } from '../instructions/index.js';
 import type { Dispatcher } from './dispatcher.js';
 import { addEnv, checkPairsSize, commitToHistory } from './image.js';
+import { sourceDateEpochOf } from './convert-inputs.js';
 import type { StageState } from './stage-state.js';
 
 const ENVIRONMENT = "the stage's environment (its ENV and ARG values)";
@@ -77,7 +78,14 @@ export function dispatchWorkdir(dx: Dispatcher, d: StageState, c: WorkdirInstruc
     const user = d.image.config.User;
     const chown = user ? parseChown(user) : undefined;
     const name = dx.stepName(d, c);
-    d.state = d.state.file(llb.mkdir(wd, 0o755, { makeParents: true, ...(chown ? { chown } : {}) }), {
+    // Under SOURCE_DATE_EPOCH the directories made get its time, as BuildKit's WithCreatedTime.
+    const epoch = sourceDateEpochOf(dx.buildArgValues, dx.globalArgs);
+    const made = {
+      makeParents: true,
+      ...(chown ? { chown } : {}),
+      ...(epoch !== undefined ? { timestamp: epoch } : {}),
+    };
+    d.state = d.state.file(llb.mkdir(wd, 0o755, made), {
       description: { 'llb.customname': name },
       location: { file: dx.instructionContext.file, range: c.range },
       ...(d.ignoreCache ? { ignoreCache: true } : {}),

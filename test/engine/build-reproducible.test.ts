@@ -148,6 +148,38 @@ describe.skipIf(!canRunContainers('reproducible builds'))('SOURCE_DATE_EPOCH and
     }
   }, 60_000);
 
+  it('WORKDIR under SOURCE_DATE_EPOCH alone: the directories it makes get the epoch; a build later gives the same digest', async () => {
+    const wctx = join(dir, 'workdir-ctx');
+    await mkdir(wctx);
+    await writeFile(join(wctx, 'Dockerfile'), 'FROM busybox\nWORKDIR /app/sub/deeper\n');
+    const args = { SOURCE_DATE_EPOCH: String(EPOCH) };
+    const out = (name: string): BuildOutput => ({
+      type: 'oci',
+      dest: join(dir, name),
+      tar: false,
+      compression: 'uncompressed',
+    });
+    const req = (name: string, noCache: boolean): BuildRequest => ({
+      context: wctx,
+      buildArgs: args,
+      output: out(name),
+      ...(noCache ? { noCache: true } : {}),
+    });
+    await build(engine, req('workdir-1', false));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await build(engine, req('workdir-2', true));
+    const first = await layout(join(dir, 'workdir-1'));
+    const second = await layout(join(dir, 'workdir-2'));
+    const times = await layerTimes(join(dir, 'workdir-1'), first.manifest.layers[1] as Descriptor);
+    for (const name of ['app/', 'app/sub/', 'app/sub/deeper/']) expect(times.get(name)).toBe(EPOCH);
+    expect(second.digest).toBe(first.digest);
+    // Without the epoch, the directories keep the time they were made.
+    await build(engine, { context: wctx, output: out('workdir-plain') });
+    const plain = await layout(join(dir, 'workdir-plain'));
+    const plainTimes = await layerTimes(join(dir, 'workdir-plain'), plain.manifest.layers[1] as Descriptor);
+    expect(plainTimes.get('app/sub/deeper/')).toBeGreaterThan(EPOCH);
+  }, 60_000);
+
   it('a fully cached rebuild without SOURCE_DATE_EPOCH gives the same manifest digest', async () => {
     await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM busybox\nCOPY new.txt /\nRUN echo x > /x\n');
     const stored = await build(engine, request({}));

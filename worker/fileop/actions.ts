@@ -3,7 +3,7 @@
  * path resolved inside the root (symlinks rooted at it). Modes are set explicitly, whatever the umask.
  */
 import { constants } from 'node:fs';
-import { chmod, lchown, mkdir, open, rm, symlink } from 'node:fs/promises';
+import { chmod, lchown, lutimes, mkdir, open, rm, symlink } from 'node:fs/promises';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import type { CopyAction, MkdirAction, MkfileAction, RmAction, SymlinkAction } from '../../llb/index.js';
 import { hasCode } from '../../core/index.js';
@@ -19,7 +19,7 @@ function display(rel: string): string {
 export async function mkdirAction(root: string, action: MkdirAction, owner?: Owner): Promise<void> {
   const mode = action.mode & 0o7777;
   if (action.makeParents) {
-    await mkdirAll(root, action.path, mode, owner);
+    await mkdirAll(root, action.path, mode, owner, action.timestamp);
     return;
   }
   const { rel, abs } = resolveIn(root, action.path, true);
@@ -34,6 +34,7 @@ export async function mkdirAction(root: string, action: MkdirAction, owner?: Own
   }
   await chmod(abs, mode);
   if (owner !== undefined) await lchown(abs, owner.uid, owner.gid);
+  if (action.timestamp !== undefined) await lutimes(abs, action.timestamp, action.timestamp);
 }
 
 export async function mkfileAction(root: string, action: MkfileAction, owner?: Owner): Promise<void> {

@@ -5,7 +5,7 @@
  * under the root. Wildcards follow Go's filepath.Match
  * (fsutil/match.ts), one path component at a time.
  */
-import { chmod, lchown, lstat, mkdir, readdir } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, readdir } from 'node:fs/promises';
 import { FailedPreconditionError } from '../../core/index.js';
 import { hasCode } from '../../core/index.js';
 import {
@@ -110,32 +110,51 @@ export interface Owner {
  * followed inside the root). Directories it creates get `mode` (umask aside) and `owner`; existing
  * ones are left as they are. Returns the resolved path relative to the root.
  */
-export async function mkdirAll(root: string, path: string, mode: number, owner?: Owner): Promise<string> {
+export async function mkdirAll(
+  root: string,
+  path: string,
+  mode: number,
+  owner?: Owner,
+  timestamp?: number,
+): Promise<string> {
   let cur = '';
+  const created: string[] = [];
   for (const part of cleanRel(path).split('/')) {
     if (part === '') continue;
     const next = resolveIn(root, cur === '' ? part : `${cur}/${part}`, true).rel;
-    await ensureDir(root, next, mode, owner);
+    await ensureDir(root, next, mode, owner, created);
     cur = next;
   }
+  // Once all are made: making a child sets its parent's mtime.
+  if (timestamp !== undefined) for (const abs of created) await lutimes(abs, timestamp, timestamp);
   return cur;
 }
 
-/** `rel` has no symlink in it (resolved): its existing components are real directories. */
-async function ensureDir(root: string, rel: string, mode: number, owner?: Owner): Promise<void> {
+/**
+ * `rel` has no symlink in it (resolved): its existing components are real directories. The
+ * directories it creates are added to `created`.
+ */
+async function ensureDir(
+  root: string,
+  rel: string,
+  mode: number,
+  owner: Owner | undefined,
+  created: string[],
+): Promise<void> {
   if (rel === '') return;
   const abs = joinRoot(root, rel);
   const st = await lstatOrUndefined(abs);
   if (st?.isDirectory() === true) return;
   if (st !== undefined) throw new FailedPreconditionError(`"/${rel}" is not a directory`);
   // A symlink met on the way may have pointed at a path whose parents are missing too.
-  await ensureDir(root, splitName(rel)[0], mode, owner);
+  await ensureDir(root, splitName(rel)[0], mode, owner, created);
   try {
     await mkdir(abs, mode);
   } catch (err) {
-    if (hasCode(err, 'EEXIST')) return ensureDir(root, rel, mode, owner);
+    if (hasCode(err, 'EEXIST')) return ensureDir(root, rel, mode, owner, created);
     throw err;
   }
+  created.push(abs);
   await chmod(abs, mode);
   if (owner !== undefined) await lchown(abs, owner.uid, owner.gid);
 }
