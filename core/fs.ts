@@ -13,7 +13,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** A name beside `path` that no other writer will pick: `.<base>.tmp-<pid>-<random>`. */
@@ -37,6 +37,31 @@ export function tempNameFor(path: string): string {
 }
 
 /** True for names made by `tempNameFor` (what a crash may leave behind; safe to delete when found). */
+/**
+ * Every `*.json` record in `dir` (written with atomicWriteFile), parsed; temp files are skipped, and so
+ * is a record removed while it is read. A missing `dir` has none.
+ */
+export async function readJsonRecords<T>(dir: string, options: { signal?: AbortSignal } = {}): Promise<T[]> {
+  options.signal?.throwIfAborted();
+  let files: string[];
+  try {
+    files = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: T[] = [];
+  for (const file of files) {
+    if (!file.endsWith('.json') || isTempName(file)) continue;
+    try {
+      out.push(JSON.parse(await readFile(join(dir, file), 'utf8')) as T);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return out;
+}
+
 export function isTempName(name: string): boolean {
   return /^\..*\.tmp-\d+-[0-9a-f]{12}$/.test(name);
 }

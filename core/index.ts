@@ -12,6 +12,7 @@ export {
   atomicWriteFileSync,
   fsyncDir,
   isTempName,
+  readJsonRecords,
   readSmallFile,
   tempNameFor,
 } from './fs.js';

@@ -104,6 +104,13 @@ export async function lazyLayerSources(
   return out;
 }
 
+/** A lazy layer none of whose snapshots is left. */
+function unmakeable(layer: string): NotFoundError {
+  return new NotFoundError(`${layer} cannot be made: no snapshot that made it exists any more`, {
+    hint: 'build the image again',
+  });
+}
+
 /** The lazy layer `job` in `compression`: recorded for one of its snapshots, or diffed again. */
 async function makeLazy(
   stores: MaterializeStores,
@@ -118,10 +125,7 @@ async function makeLazy(
   }
   const source = sources[0];
   if (source === undefined) {
-    throw new NotFoundError(
-      `layer ${job.index} (${job.diffID}) cannot be made: no snapshot that made it exists any more`,
-      { hint: 'build the image again' },
-    );
+    throw unmakeable(`layer ${job.index} (${job.diffID})`);
   }
   const made = await diffLayer(stores, source, compression, {
     signal,
@@ -146,10 +150,7 @@ export async function streamLazyLayer(
 ): Promise<void> {
   const [source] = await lazyLayerSources(stores, layer.digest, signal);
   if (source === undefined) {
-    throw new NotFoundError(
-      `layer ${layer.digest} cannot be made: no snapshot that made it exists any more`,
-      { hint: 'build the image again' },
-    );
+    throw unmakeable(`layer ${layer.digest}`);
   }
   let written = 0;
   const result = await compareSnapshot(stores, source, {

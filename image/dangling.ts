@@ -3,9 +3,9 @@
  * kept (an image's documents, layers and snapshots stay GC roots) until `tsbuild image prune` removes it,
  * or a name points at it again. One small JSON file per image, `images/dangling/<hex of its target>.json`.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, isTempName } from '../core/index.js';
+import { atomicWriteFile, readJsonRecords } from '../core/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 
 export interface DanglingImage {
@@ -45,23 +45,7 @@ export class DanglingImages {
 
   /** Every dangling image recorded, oldest first. */
   async list(options: Options = {}): Promise<DanglingImage[]> {
-    options.signal?.throwIfAborted();
-    let files: string[];
-    try {
-      files = await readdir(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const out: DanglingImage[] = [];
-    for (const file of files) {
-      if (!file.endsWith('.json') || isTempName(file)) continue;
-      try {
-        out.push(JSON.parse(await readFile(join(this.dir, file), 'utf8')) as DanglingImage);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
+    const out = await readJsonRecords<DanglingImage>(this.dir, options);
     return out.sort((a, b) => a.danglingSince - b.danglingSince);
   }
 }

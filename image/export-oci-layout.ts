@@ -12,6 +12,7 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Manifest } from '../oci/index.js';
+import { hasBlob } from './commit.js';
 import { MediaType, isManifestType, jsonBytes, normalizeReference, parseReference } from '../oci/index.js';
 
 /** The image an archive writer exports. */
@@ -82,16 +83,6 @@ async function checkBlob(source: ImageArchiveSource, descriptor: Descriptor, wha
   }
 }
 
-async function inStore(source: ImageArchiveSource, descriptor: Descriptor): Promise<boolean> {
-  try {
-    await source.content.info(descriptor.digest, { signal: source.signal });
-    return true;
-  } catch (err) {
-    if (err instanceof NotFoundError) return false;
-    throw err;
-  }
-}
-
 /**
  * The manifest, its config and its layers (each checked present, or to be made while written: `made`),
  * the manifest document read.
@@ -115,8 +106,9 @@ export async function imageBlobs(
   for (const [i, layer] of manifest.layers.entries()) {
     blobs.set(layer.digest, layer);
     const make = source.makeLayer?.(layer);
-    if (make !== undefined && !(await inStore(source, layer))) made.set(layer.digest, make);
-    else await checkBlob(source, layer, `layer ${i + 1}`);
+    if (make !== undefined && !(await hasBlob(source.content, layer.digest, source.signal))) {
+      made.set(layer.digest, make);
+    } else await checkBlob(source, layer, `layer ${i + 1}`);
   }
   return { manifest, blobs: [...blobs.values()], made };
 }

@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
-import { atomicWriteFile, isTempName, KeyedMutex, readSmallFile } from '../core/index.js';
+import { atomicWriteFile, KeyedMutex, readJsonRecords, readSmallFile } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
 import { readBlob } from '../content/index.js';
 import type { Descriptor, Digest, Platform } from '../oci/index.js';
@@ -110,23 +110,7 @@ export class ImageStore {
   }
 
   async list(options: Options = {}): Promise<ImageRecord[]> {
-    options.signal?.throwIfAborted();
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const out: ImageRecord[] = [];
-    for (const file of names) {
-      if (!file.endsWith('.json') || isTempName(file)) continue;
-      try {
-        out.push(JSON.parse(await readFile(join(this.dir, file), 'utf8')) as ImageRecord);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
+    const out = await readJsonRecords<ImageRecord>(this.dir, options);
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
