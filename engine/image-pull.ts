@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, NotFoundError, progressUnder, reportStep } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
-import { fetchImageMetadata, pullImage } from '../image/index.js';
+import { fetchImageMetadata, pullImage, snapshotExists } from '../image/index.js';
 import type { RegistryOptions } from '../image/index.js';
 import type { Descriptor, Digest, ImageConfig, Platform } from '../oci/index.js';
 import { chainIDs, familiarReference, formatPlatform, matchPlatform } from '../oci/index.js';
@@ -79,16 +79,6 @@ async function currentTarget(
   }
 }
 
-async function snapshotThere(engine: Engine, snapshot: string, signal?: AbortSignal): Promise<boolean> {
-  try {
-    await engine.snapshotter.stat(snapshot, signal ? { signal } : {});
-    return true;
-  } catch (err) {
-    if (err instanceof NotFoundError) return false;
-    throw err;
-  }
-}
-
 /** Pulls `ref` (`NAME[:TAG|@DIGEST]`) into the store under the GC lock's shared side. */
 export async function pullImageRef(
   engine: Engine,
@@ -112,7 +102,7 @@ export async function pullImageRef(
       const metadata = await fetchImageMetadata(engine, common);
       if (platform !== undefined) checkPlatform(name, platform, metadata.config);
       const chain = chainIDs(metadata.config.rootfs.diff_ids);
-      const there = await Promise.all(chain.map((id) => snapshotThere(engine, id, signal)));
+      const there = await Promise.all(chain.map((id) => snapshotExists(engine.snapshotter, id, signal)));
       await pullImage(engine, { ...common, metadata, ...lines });
       const layers = metadata.manifest.layers.map((layer, i): PulledLayer => ({
         digest: layer.digest,

@@ -9,6 +9,7 @@ export { checkLocalDest, checkTarDest } from './export-dest.js';
 export { exportLocal } from './export-local.js';
 export { exportTar, exportTarFile } from './export-tar.js';
 export { importImage } from './import.js';
+export { snapshotExists } from './unpack.js';
 export { LayerIndex } from './layerindex.js';
 export { fetchImageMetadata, pullImage } from './pull.js';
 
