@@ -50,8 +50,9 @@ function diffFailure(err: unknown): unknown {
 
 /**
  * Writes one layer: `produce` reports changes of the tree `source` to the writer; everything is
- * streamed to a content-store ingest and committed under its digest. With `store: false`, only the
- * digests and size are computed, and the bytes go to `options.sink` if there is one.
+ * streamed to a content-store ingest and committed under its digest, and to `options.sink` as they are
+ * written when there is one. With `store: false`, only the digests and size are computed (and the bytes
+ * go to the sink).
  */
 export async function writeLayer(
   store: ContentStore,
@@ -84,7 +85,10 @@ export async function writeLayer(
   const encoder = new LayerEncoder({
     compression,
     ...level,
-    sink: async (chunk) => (await open()).write(chunk),
+    sink: async (chunk) => {
+      const writer = await open();
+      await (options.sink ? Promise.all([writer.write(chunk), options.sink(chunk)]) : writer.write(chunk));
+    },
   });
   try {
     const writer = await open();

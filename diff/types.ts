@@ -18,7 +18,7 @@ export interface DiffOptions extends Signal {
    * produced lazily later (an uncompressed layer's digest is its diffID, so it can be made again).
    */
   readonly store?: boolean;
-  /** With `store: false`: receives the layer's bytes in order (the next call waits for the previous one). */
+  /** Receives the layer's bytes in order as they are made (the next call waits for the previous one). */
   readonly sink?: (chunk: Buffer) => Promise<void>;
 }
 

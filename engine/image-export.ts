@@ -17,6 +17,8 @@ import {
   manifestInForm,
   materializeImage,
   pushImage,
+  RegistryClient,
+  StreamedLayers,
 } from '../image/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageReference, Manifest } from '../oci/index.js';
 import { familiarReference, formatReference, parseReference } from '../oci/index.js';
@@ -125,11 +127,13 @@ async function leavingManifest(
     progress?: ProgressWriter;
     progressDigest: string;
     form?: ManifestForm;
+    tee?: MaterializeOptions['tee'];
   },
 ): Promise<Descriptor> {
   const made = await materializeImage(engine, manifestDescriptor, {
     ...materializeOptions(options),
     progressDigest: options.progressDigest,
+    ...(options.tee ? { tee: options.tee } : {}),
   });
   const { signal } = options;
   return manifestInForm(engine.content, made, options.form ?? {}, signal ? { signal } : {});
@@ -280,24 +284,38 @@ export async function pushManifest(
 ): Promise<Descriptor> {
   const { signal } = options;
   const ref = parseReference(options.name);
-  const manifest = await leavingManifest(engine, manifestDescriptor, options);
-  const { sources, layers } = await mountSources(engine, ref, manifest, signal);
   const lines = pushProgress(options.progress, options.progressDigest);
-  await pushImage({
-    content: engine.content,
-    manifest,
-    ref,
-    mountFrom: (digest) => sources.get(digest),
-    ...(options.registry ? { registry: options.registry } : {}),
-    ...(signal ? { signal } : {}),
-    onProgress: lines.bytes,
-    onBlob: (digest, result) => {
-      lines.done(digest);
-      const from = result === 'mounted' ? sources.get(digest) : undefined;
-      if (layers.has(digest)) options.onLayer?.({ digest, result, ...(from !== undefined ? { from } : {}) });
-    },
-  });
-  return manifest;
+  const client = new RegistryClient(options.registry);
+  try {
+    // The layers made now go to the registry as they are compressed; pushImage skips what they sent.
+    const streamed = new StreamedLayers(client, ref, {
+      signal,
+      onBytes: lines.bytes,
+      onEnd: (id) => lines.done(id),
+    });
+    const manifest = await leavingManifest(engine, manifestDescriptor, { ...options, tee: streamed.tee });
+    await streamed.settled();
+    const { sources, layers } = await mountSources(engine, ref, manifest, signal);
+    await pushImage({
+      content: engine.content,
+      manifest,
+      ref,
+      client,
+      uploaded: streamed.uploaded,
+      mountFrom: (digest) => sources.get(digest),
+      ...(signal ? { signal } : {}),
+      onProgress: lines.bytes,
+      onBlob: (digest, result) => {
+        if (!streamed.uploaded.has(digest)) lines.done(digest);
+        const from = result === 'mounted' ? sources.get(digest) : undefined;
+        if (layers.has(digest))
+          options.onLayer?.({ digest, result, ...(from !== undefined ? { from } : {}) });
+      },
+    });
+    return manifest;
+  } finally {
+    client.close();
+  }
 }
 
 /** `tsbuild image push`: the image `name` of the store, sent to its registry; returns what was pushed. */

@@ -44,6 +44,16 @@ export interface MaterializeOptions {
   /** Receives an `exporting layers` status line under `progressDigest` (default `export`). */
   readonly progress?: ProgressWriter;
   readonly progressDigest?: string;
+  /** A copy of the bytes of each lazy layer diffed again here, as they are made (see `LayerTee`). */
+  readonly tee?: (layer: { readonly index: number; readonly diffID: Digest }) => LayerTee | undefined;
+}
+
+/** Where a copy of a layer's blob goes as it is made: a push streams it to the registry meanwhile. */
+export interface LayerTee {
+  /** The next bytes of the blob; the make waits for it, so it should not fail (a tee that fails drops out). */
+  write(chunk: Buffer): Promise<void>;
+  /** The blob is made (in the content store) as `made`, or was not (`undefined`): the make failed. */
+  end(made: Descriptor | undefined): void;
 }
 
 const PARALLELISM = 2;
@@ -127,13 +137,21 @@ async function makeLazy(
   if (source === undefined) {
     throw unmakeable(`layer ${job.index} (${job.diffID})`);
   }
-  const made = await diffLayer(stores, source, compression, {
-    signal,
-    level: options.level,
-    expect: job.diffID,
-    epoch: source.epoch,
-  });
-  return made.descriptor;
+  const tee = options.tee?.({ index: job.index, diffID: job.diffID });
+  try {
+    const made = await diffLayer(stores, source, compression, {
+      signal,
+      level: options.level,
+      expect: job.diffID,
+      epoch: source.epoch,
+      sink: tee && ((chunk) => tee.write(chunk)),
+    });
+    tee?.end(made.descriptor);
+    return made.descriptor;
+  } catch (err) {
+    tee?.end(undefined);
+    throw err;
+  }
 }
 
 /**

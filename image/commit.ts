@@ -173,6 +173,8 @@ export interface DiffLayerOptions {
   readonly expect?: Digest;
   /** Clamp file times to this (seconds, rewrite-timestamp); recorded under layerKey(snapshot, epoch). */
   readonly epoch?: number | undefined;
+  /** Receives the blob's bytes as they are written (a push sends them on meanwhile). */
+  readonly sink?: ((chunk: Buffer) => Promise<void>) | undefined;
 }
 
 /**
@@ -197,6 +199,7 @@ export async function diffLayer(
     ...(lazy ? { store: false } : {}),
     ...(options.level === undefined ? {} : { level: options.level }),
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+    ...(options.sink ? { sink: options.sink } : {}),
     ...opts,
   });
   if (options.expect !== undefined && result.diffID !== options.expect) {

@@ -36,6 +36,8 @@ export interface PushOptions {
   readonly chunkSize?: number;
   /** How each blob got there, as it does. */
   readonly onBlob?: (digest: Digest, result: BlobPushResult) => void;
+  /** Blobs this push has sent already (streamed as they were made): not asked about again. */
+  readonly uploaded?: ReadonlySet<Digest>;
 }
 
 interface Doc {
@@ -83,6 +85,10 @@ async function checkBlobs(content: ContentStore, blobs: readonly Descriptor[], s
 }
 
 async function sendBlob(client: RegistryClient, options: PushOptions, desc: Descriptor): Promise<void> {
+  if (options.uploaded?.has(desc.digest)) {
+    options.onBlob?.(desc.digest, 'uploaded');
+    return;
+  }
   const path = options.content.path(desc.digest);
   const result = await pushBlob(client, options.ref, desc, {
     signal: options.signal,

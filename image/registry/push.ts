@@ -54,7 +54,8 @@ export async function blobExists(
   }
 }
 
-function location(res: HttpResponse, base: URL): URL {
+/** The upload session URL in a response's Location (resolved against `base`). */
+export function location(res: HttpResponse, base: URL): URL {
   discard(res);
   const value = headerValue(res.headers, 'location');
   if (value === undefined) {
@@ -105,18 +106,13 @@ class BlobUpload {
 
   /** POST a new session (with a mount when asked): undefined when the registry mounted the blob. */
   async start(mount: boolean): Promise<Session | undefined> {
-    const url = new URL(`${this.client.url(this.ref, 'blobs', 'uploads').href}/`);
     const from = this.options.mountFrom;
-    if (mount && from !== undefined && from !== this.ref.path) {
-      url.searchParams.set('mount', this.desc.digest);
-      url.searchParams.set('from', from);
-    }
-    const res = await this.client.request(this.ref, url, 'POST', { 'content-length': '0' }, this.call());
-    if (res.status === 201 && url.searchParams.has('mount')) {
-      discard(res);
-      return undefined;
-    }
-    return { url: location(res, url), offset: 0 };
+    const mounting = mount && from !== undefined && from !== this.ref.path;
+    const url = await openSession(this.client, this.ref, {
+      ...this.call(),
+      ...(mounting ? { mount: { digest: this.desc.digest, from } } : {}),
+    });
+    return url === undefined ? undefined : { url, offset: 0 };
   }
 
   /** The session as the registry has it now, or a new one when it is gone. */
@@ -169,7 +165,31 @@ class BlobUpload {
   }
 }
 
-function withDigest(url: URL, digest: Digest): URL {
+/**
+ * POSTs a new upload session (asking to mount `mount.digest` from `mount.from` when given) and returns
+ * its URL, or undefined when the registry mounted the blob (201).
+ */
+export async function openSession(
+  client: RegistryClient,
+  ref: ImageReference,
+  options: { signal?: AbortSignal | undefined; scope: string; mount?: { digest: Digest; from: string } },
+): Promise<URL | undefined> {
+  const url = new URL(`${client.url(ref, 'blobs', 'uploads').href}/`);
+  if (options.mount !== undefined) {
+    url.searchParams.set('mount', options.mount.digest);
+    url.searchParams.set('from', options.mount.from);
+  }
+  const call = { signal: options.signal, scope: options.scope };
+  const res = await client.request(ref, url, 'POST', { 'content-length': '0' }, call);
+  if (res.status === 201 && options.mount !== undefined) {
+    discard(res);
+    return undefined;
+  }
+  return location(res, url);
+}
+
+/** The session URL with `?digest=`: where the PUT that commits an upload goes. */
+export function withDigest(url: URL, digest: Digest): URL {
   const out = new URL(url);
   out.searchParams.set('digest', digest);
   return out;

@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createSign, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCerts } from './certs.js';
@@ -193,12 +193,23 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
-/** A proxy on 127.0.0.1 in front of `target` that counts the upload bytes it forwards. */
-export async function countingProxy(target: string): Promise<CountingProxy> {
+/**
+ * A proxy on 127.0.0.1 in front of `target` that counts the upload bytes it forwards; `refuse` may
+ * answer a request itself with a status instead (its body unread).
+ */
+export async function countingProxy(
+  target: string,
+  options: { refuse?: (req: IncomingMessage) => number | undefined } = {},
+): Promise<CountingProxy> {
   const [targetHost = '', targetPort = ''] = target.split(':');
   const state = { uploaded: 0, requests: [] as string[] };
   const server = createServer((req, res) => {
     state.requests.push(`${req.method ?? ''} ${(req.url ?? '').split('?')[0] ?? ''}`);
+    const refused = options.refuse?.(req);
+    if (refused !== undefined) {
+      res.writeHead(refused, { connection: 'close' }).end();
+      return;
+    }
     const upload =
       /\/blobs\/uploads\//.test(req.url ?? '') && (req.method === 'PUT' || req.method === 'PATCH');
     if (upload) req.on('data', (chunk: Buffer) => (state.uploaded += chunk.length));
