@@ -12,7 +12,7 @@
  * ms for 500,000) and its `set` costs microseconds, which would dominate loading a 20,000-entry cache.
  */
 import type { BigIntStats } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { atomicWriteFile } from '../../core/index.js';
 import { hasCode } from '../../core/index.js';
 
@@ -62,6 +62,8 @@ export class StatCache {
   readonly counters: StatCacheCounters = { hits: 0, misses: 0, racy: 0 };
   private readonly lru: RecencyMap<StatEntry>;
   private dirty = false;
+  /** Whether the file has been read: at the first use, so that a command that hashes no context never pays for it. */
+  private loaded = false;
 
   private constructor(
     readonly file: string | undefined,
@@ -71,47 +73,57 @@ export class StatCache {
     this.lru = new RecencyMap<StatEntry>(options.maxEntries ?? 500_000);
   }
 
-  /** A cache persisted at `file` (loaded now if it exists; an unreadable file starts empty). */
+  /**
+   * A cache persisted at `file`, read at its first use (a missing file starts empty, an unreadable one
+   * fails that use; a damaged one starts empty).
+   */
   static async open(file: string, options: StatCacheOptions = {}): Promise<StatCache> {
-    const cache = new StatCache(file, options);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if (hasCode(err, 'ENOENT')) return cache;
-      throw err;
-    }
-    cache.load(text);
-    return cache;
+    return Promise.resolve(new StatCache(file, options));
   }
 
   /** A cache that lives only in this process. */
   static inMemory(options: StatCacheOptions = {}): StatCache {
-    return new StatCache(undefined, options);
+    const cache = new StatCache(undefined, options);
+    cache.loaded = true;
+    return cache;
+  }
+
+  /** The entries, with the file's read in first if they were not yet. */
+  private map(): RecencyMap<StatEntry> {
+    if (this.loaded) return this.lru;
+    if (this.file !== undefined) {
+      try {
+        this.load(readFileSync(this.file, 'utf8'));
+      } catch (err) {
+        if (!hasCode(err, 'ENOENT')) throw err;
+      }
+    }
+    this.loaded = true;
+    return this.lru;
   }
 
   get size(): number {
-    return this.lru.size;
+    return this.map().size;
   }
 
   get(path: string): StatEntry | undefined {
-    return this.lru.get(path);
+    return this.map().get(path);
   }
 
   set(path: string, entry: StatEntry): void {
-    this.lru.set(path, entry);
+    this.map().set(path, entry);
     this.dirty = true;
   }
 
   delete(path: string): boolean {
-    const had = this.lru.delete(path);
+    const had = this.map().delete(path);
     if (had) this.dirty = true;
     return had;
   }
 
   /** The cached hash of `path` if `st` matches its entry and the entry is not racy; else undefined. */
   lookup(path: string, st: BigIntStats): string | undefined {
-    const entry = this.lru.get(path);
+    const entry = this.map().get(path);
     if (entry === undefined || !sameMetadata(entry, st)) {
       this.counters.misses++;
       return undefined;
