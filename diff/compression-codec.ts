@@ -11,6 +11,8 @@ export const BLOCK_SIZE = 256 * 1024;
 
 /** A compressor stage: `push` takes ownership of the block (last=true once, possibly empty). */
 export interface Codec {
+  /** A block of BLOCK_SIZE to fill and push (default: a buffer of its own). */
+  allocBlock?(): Buffer;
   push(block: Buffer, last: boolean): Promise<void> | undefined;
   end(): Promise<void>;
   abort(): void;

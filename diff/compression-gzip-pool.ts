@@ -3,7 +3,9 @@
  * core up to 8, started on first use and kept for the life of the process. A worker runs the encoder
  * from its source text (so the same code serves the bundle and the compiled modules) and holds the
  * process open only while it has blocks: it is unref'd when idle. A block goes to the worker with the
- * fewest in hand; a worker that fails or exits fails its blocks and is replaced on the next call.
+ * fewest in hand; a worker that fails or exits fails its blocks and is replaced on the next call. A
+ * block (and its dictionary) in a SharedArrayBuffer is read by the worker where it is, which also
+ * computes its CRC-32: the main thread copies nothing and hashes nothing for it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -11,14 +13,21 @@ import { TsbuildError } from '../core/index.js';
 import { encodeGzipBlock } from './compression-gzip-block.js';
 
 interface Pending {
-  resolve(out: Buffer): void;
+  resolve(out: EncodedBlock): void;
   reject(err: Error): void;
 }
 
 interface Reply {
   readonly id: number;
   readonly out?: Uint8Array;
+  readonly crc?: number;
   readonly error?: string;
+}
+
+/** A block made into raw deflate, with the CRC-32 of the block. */
+export interface EncodedBlock {
+  readonly out: Buffer;
+  readonly crc: number;
 }
 
 const SOURCE = `'use strict';
@@ -28,7 +37,7 @@ const encode = ${encodeGzipBlock.toString()};
 parentPort.on('message', (m) => {
   try {
     const out = encode(zlib, m.input, m.dictionary, m.level, m.last);
-    parentPort.postMessage({ id: m.id, out }, [out.buffer]);
+    parentPort.postMessage({ id: m.id, out, crc: zlib.crc32(m.input) }, [out.buffer]);
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
   }
@@ -59,14 +68,19 @@ class GzipWorker {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
     if (reply.out === undefined) p.reject(new TsbuildError('INTERNAL', `gzip worker: ${reply.error ?? '?'}`));
-    else p.resolve(Buffer.from(reply.out.buffer, reply.out.byteOffset, reply.out.byteLength));
+    else {
+      const out = Buffer.from(reply.out.buffer, reply.out.byteOffset, reply.out.byteLength);
+      p.resolve({ out, crc: reply.crc ?? 0 });
+    }
   }
 
   encode(id: number, input: Uint8Array, dictionary: Uint8Array | undefined, level: number, last: boolean) {
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<EncodedBlock>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, input, dictionary, level, last }, [input.buffer as ArrayBuffer]);
+      // Shared memory goes as it is; a block of its own is handed over (transferred).
+      const transfer = isShared(input) ? [] : [input.buffer as ArrayBuffer];
+      this.worker.postMessage({ id, input, dictionary, level, last }, transfer);
     });
   }
 }
@@ -77,16 +91,21 @@ let nextId = 0;
 /** How many workers the pool runs (and so how many blocks are worth having in flight). */
 export const GZIP_WORKERS = Math.max(1, Math.min(availableParallelism(), 8));
 
+function isShared(view: Uint8Array): boolean {
+  return view.buffer instanceof SharedArrayBuffer;
+}
+
 /**
- * Raw deflate of `block` in a worker (see compression-gzip-block.ts). The block and the dictionary are
- * copied (the caller keeps its buffers); the result is a buffer of its own.
+ * Raw deflate of `block` in a worker (see compression-gzip-block.ts), and its CRC-32. A block or
+ * dictionary in a SharedArrayBuffer is read in place: the caller leaves it unchanged until the promise
+ * settles. Others are copied (the caller keeps its buffers). The result is a buffer of its own.
  */
 export function encodeBlockInWorker(
   block: Uint8Array,
   dictionary: Uint8Array | undefined,
   level: number,
   last: boolean,
-): Promise<Buffer> {
+): Promise<EncodedBlock> {
   if (workers.length < GZIP_WORKERS) {
     workers.push(
       new GzipWorker((dead) => {
@@ -96,6 +115,7 @@ export function encodeBlockInWorker(
     );
   }
   const worker = workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-  const dict = dictionary === undefined ? undefined : new Uint8Array(dictionary);
-  return worker.encode(nextId++, new Uint8Array(block), dict, level, last);
+  const dict = dictionary === undefined || isShared(dictionary) ? dictionary : new Uint8Array(dictionary);
+  const input = isShared(block) ? block : new Uint8Array(block);
+  return worker.encode(nextId++, input, dict, level, last);
 }

@@ -64,7 +64,7 @@ export function checkLevel(compression: Compression, level: number | undefined):
  * promise before writing more. `finish` flushes and returns the digests.
  */
 export class LayerEncoder {
-  private block: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
+  private block: Buffer;
   private fillLevel = 0;
   private readonly uncompressed = createHash('sha256');
   /** The blob's hash; none for an uncompressed layer, whose blob digest is its diffID. */
@@ -100,6 +100,11 @@ export class LayerEncoder {
           `unknown compression ${JSON.stringify(options.compression)}`,
         );
     }
+    this.block = this.newBlock();
+  }
+
+  private newBlock(): Buffer {
+    return this.codec.allocBlock?.() ?? Buffer.allocUnsafe(BLOCK_SIZE);
   }
 
   /** Bytes of tar taken so far. */
@@ -147,7 +152,7 @@ export class LayerEncoder {
 
   private flushBlock(): Promise<void> | undefined {
     const block = this.block;
-    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+    this.block = this.newBlock();
     this.fillLevel = 0;
     this.uncompressed.update(block);
     return this.codec.push(block, false);

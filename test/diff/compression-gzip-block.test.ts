@@ -1,12 +1,15 @@
 /**
- * The gzip block encoder the worker threads run: incompressible pieces stored, the rest deflated, one
- * valid deflate stream, the same bytes as plain deflate when nothing is stored, and the same bytes in a
- * worker as on the main thread.
+ * The gzip block encoder the worker threads run: incompressible pieces stored (and a tar header between
+ * two of them), the rest deflated, one valid deflate stream, the same bytes as plain deflate when
+ * nothing is stored, and the same bytes in a worker as on the main thread, from shared memory too, with
+ * the block's CRC-32; CRCs combined as zlib does.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeGzipBlock } from '../../diff/compression-gzip-block.js';
+import { BLOCK_SIZE } from '../../diff/compression-codec.js';
+import { crc32Combine } from '../../diff/compression-gzip.js';
 import { encodeBlockInWorker } from '../../diff/compression-gzip-pool.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -63,6 +66,49 @@ describe('encodeGzipBlock', () => {
     const expected = sha(encodeGzipBlock(zlib, block, dictionary, 6, false));
     const pending = [1, 2, 3, 4].map(() => encodeBlockInWorker(block, dictionary, 6, false));
     expect(block.length).toBe(256 * 1024);
-    for (const out of await Promise.all(pending)) expect(sha(out)).toBe(expected);
+    for (const { out, crc } of await Promise.all(pending)) {
+      expect(sha(out)).toBe(expected);
+      expect(crc).toBe(zlib.crc32(block));
+    }
+  });
+
+  it('reads a block in shared memory in place and makes the same bytes', async () => {
+    const block = mixedBlock();
+    const dictionary = randomBytes(32 * 1024);
+    const shared = Buffer.from(new SharedArrayBuffer(block.length + dictionary.length));
+    dictionary.copy(shared, 0);
+    block.copy(shared, dictionary.length);
+    const { out, crc } = await encodeBlockInWorker(
+      shared.subarray(dictionary.length),
+      shared.subarray(0, dictionary.length),
+      6,
+      false,
+    );
+    expect(sha(out)).toBe(sha(encodeGzipBlock(zlib, block, dictionary, 6, false)));
+    expect(crc).toBe(zlib.crc32(block));
+  });
+
+  it('stores a tar header between two random files, deflates one between text files', () => {
+    const header = Buffer.alloc(512);
+    header.write('data/f1.bin\0', 0);
+    const random = randomBytes(8 * 1024);
+    const between = Buffer.concat([random, header, randomBytes(8 * 1024)]);
+    const out = encodeGzipBlock(zlib, between, undefined, 6, true);
+    // One stored run: the input and a 5-byte header per 65,535 bytes.
+    expect(out.length).toBe(between.length + 5);
+    expect(sha(zlib.inflateRawSync(out))).toBe(sha(between));
+    const texts = Buffer.concat([text(8 * 1024), header, text(8 * 1024)]);
+    expect(encodeGzipBlock(zlib, texts, undefined, 6, true).length).toBeLessThan(texts.length / 10);
+  });
+});
+
+describe('crc32Combine', () => {
+  it('gives the CRC-32 of the concatenation, at any split', () => {
+    const data = randomBytes(BLOCK_SIZE * 2 + 777);
+    for (const at of [0, 1, 1000, BLOCK_SIZE, BLOCK_SIZE + 777, data.length]) {
+      const a = data.subarray(0, at);
+      const b = data.subarray(at);
+      expect(crc32Combine(zlib.crc32(a), zlib.crc32(b), b.length)).toBe(zlib.crc32(data));
+    }
   });
 });
