@@ -21,7 +21,11 @@ export interface ContentInfo {
  */
 export interface ContentWriter {
   readonly ref: string;
-  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Appends `chunk`, copied first unless `handOver` says the caller never changes those bytes again
+   * (a layer encoder's fresh output buffers).
+   */
+  write(chunk: Uint8Array, options?: { handOver?: boolean }): Promise<void>;
   /** Bytes written so far. */
   readonly offset: number;
   /** Verifies `expected` (when given) and the size, then makes the blob visible. Returns its info. */

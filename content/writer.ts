@@ -88,11 +88,12 @@ export class LocalContentWriter implements ContentWriter {
   }
 
   /**
-   * Appends `chunk`. The bytes are copied first, so a caller that reuses its buffer cannot make the
-   * file and the hash disagree. Writes are applied in call order. A failed write aborts the writer.
+   * Appends `chunk`. The bytes are copied first (unless handed over), so a caller that reuses its
+   * buffer cannot make the file and the hash disagree. Writes are applied in call order. A failed write
+   * aborts the writer.
    */
-  write(chunk: Uint8Array): Promise<void> {
-    const copy = Buffer.from(chunk);
+  write(chunk: Uint8Array, options: { handOver?: boolean } = {}): Promise<void> {
+    const copy = options.handOver ? chunk : Buffer.from(chunk);
     const run = async (): Promise<void> => {
       await this.cancelIfAborted('write');
       this.checkOpen();

@@ -28,7 +28,8 @@ export const MEDIA_TYPES: Record<Compression, string> = {
 
 export interface EncodedLayer {
   readonly diffID: Digest;
-  readonly digest: Digest;
+  /** The blob's digest; undefined when the encoder did not hash its output (`hashOutput: false`). */
+  readonly digest: Digest | undefined;
   readonly size: number;
 }
 
@@ -38,6 +39,12 @@ export interface LayerEncoderOptions {
   readonly level?: number;
   /** Receives the compressed bytes in order; the next call waits for the previous one. */
   readonly sink: (chunk: Buffer) => Promise<void>;
+  /**
+   * Hash the compressed bytes for the blob's digest (default true). False when the sink is a content
+   * writer, which hashes them itself (and its commit gives the digest): the bytes are hashed once. An
+   * uncompressed layer's digest is its diffID either way.
+   */
+  readonly hashOutput?: boolean;
 }
 
 function digestOf(hash: Hash): Digest {
@@ -70,6 +77,8 @@ export class LayerEncoder {
   /** The blob's hash; none for an uncompressed layer, whose blob digest is its diffID. */
   private readonly compressed: Hash | undefined;
   private compressedSize = 0;
+  /** An uncompressed layer: its blob digest is its diffID. */
+  private readonly plain: boolean;
   private readonly codec: Codec;
   private readonly sink: (chunk: Buffer) => Promise<void>;
   private outputTail: Promise<void> = Promise.resolve();
@@ -79,7 +88,11 @@ export class LayerEncoder {
   constructor(options: LayerEncoderOptions) {
     const level = checkLevel(options.compression, options.level);
     this.sink = options.sink;
-    this.compressed = options.compression === 'uncompressed' ? undefined : createHash('sha256');
+    this.compressed =
+      options.compression === 'uncompressed' || options.hashOutput === false
+        ? undefined
+        : createHash('sha256');
+    this.plain = options.compression === 'uncompressed';
     const emit = (chunk: Buffer): Promise<void> => this.emit(chunk);
     switch (options.compression) {
       case 'gzip':
@@ -168,7 +181,8 @@ export class LayerEncoder {
     await this.outputTail;
     if (this.failure !== undefined) throw this.failure;
     const diffID = digestOf(this.uncompressed);
-    const digest = this.compressed === undefined ? diffID : digestOf(this.compressed);
+    const digest =
+      this.compressed !== undefined ? digestOf(this.compressed) : this.plain ? diffID : undefined;
     return { diffID, digest, size: this.compressedSize };
   }
 

@@ -69,8 +69,9 @@ export async function writeLayer(
     const encoder = new LayerEncoder({ compression, ...level, sink: options.sink ?? (async () => {}) });
     try {
       const encoded = await encodeChanges(source, encoder, options, produce);
+      const digest = encoded.digest ?? encoded.diffID;
       return {
-        descriptor: { mediaType, digest: encoded.digest, size: encoded.size },
+        descriptor: { mediaType, digest, size: encoded.size },
         diffID: encoded.diffID,
       };
     } catch (err) {
@@ -85,16 +86,19 @@ export async function writeLayer(
   const encoder = new LayerEncoder({
     compression,
     ...level,
+    // The writer hashes what it writes: its commit gives the digest.
+    hashOutput: false,
     sink: async (chunk) => {
       const writer = await open();
-      await (options.sink ? Promise.all([writer.write(chunk), options.sink(chunk)]) : writer.write(chunk));
+      // The encoder's output buffers are its own and never change: no copy.
+      const written = writer.write(chunk, { handOver: true });
+      await (options.sink ? Promise.all([written, options.sink(chunk)]) : written);
     },
   });
   try {
     const writer = await open();
     const encoded = await encodeChanges(source, encoder, options, produce);
     const info = await writer.commit({
-      expected: encoded.digest,
       size: encoded.size,
       labels: { ...options.labels, [UNCOMPRESSED_LABEL]: encoded.diffID },
       ...(signal === undefined ? {} : { signal }),

@@ -243,7 +243,13 @@ async function encodeBlob(
       ...sig,
     }));
     const level = options.level === undefined ? {} : { level: options.level };
-    encoder = new LayerEncoder({ compression, ...level, sink: (chunk) => out.write(chunk) });
+    // The writer hashes what it writes: its commit gives the digest.
+    encoder = new LayerEncoder({
+      compression,
+      ...level,
+      hashOutput: false,
+      sink: (chunk) => out.write(chunk),
+    });
     for await (const chunk of opened.chunks) {
       throwIfAborted(signal);
       await encoder.write(chunk as Buffer);
@@ -251,7 +257,7 @@ async function encodeBlob(
     await opened.done();
     const encoded = await encoder.finish();
     const labels = { [UNCOMPRESSED_LABEL]: encoded.diffID };
-    const info = await writer.commit({ expected: encoded.digest, size: encoded.size, labels, ...sig });
+    const info = await writer.commit({ size: encoded.size, labels, ...sig });
     return { digest: info.digest, size: info.size, diffID: encoded.diffID };
   } catch (err) {
     opened?.destroy();

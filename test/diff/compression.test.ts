@@ -24,7 +24,7 @@ async function encode(
   data: Buffer,
   chunk: number,
   level?: number,
-): Promise<{ out: Buffer; digest: string; diffID: string; size: number }> {
+): Promise<{ out: Buffer; digest: string | undefined; diffID: string; size: number }> {
   const parts: Buffer[] = [];
   const enc = new LayerEncoder({
     compression,
