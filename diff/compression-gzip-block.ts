@@ -58,8 +58,11 @@ export function encodeGzipBlock(
     }
     return distinct >= 24;
   };
-  const flat = (start: number): boolean => {
+  // Inside a stored run, the 32 sampled bytes suffice, but for every 8th piece: the histogram is
+  // taken again at each run's start and every 4 KiB (a file's content rarely changes kind within it).
+  const flat = (start: number, inRun: boolean): boolean => {
     if (start + PIECE > input.length || !mixedSample(start)) return false;
+    if (inRun && start % (8 * PIECE) !== 0) return true;
     counts.fill(0);
     let sum = 0;
     for (let k = 0; k < SAMPLES; k++) {
@@ -72,9 +75,9 @@ export function encodeGzipBlock(
   };
   const runs: { start: number; end: number; stored: boolean }[] = [];
   for (let start = 0; start < input.length; start += PIECE) {
-    const stored = level > 0 && flat(start);
-    const end = Math.min(start + PIECE, input.length);
     const prev = runs[runs.length - 1];
+    const stored = level > 0 && flat(start, prev?.stored === true);
+    const end = Math.min(start + PIECE, input.length);
     if (prev !== undefined && prev.stored === stored) prev.end = end;
     else runs.push({ start, end, stored });
   }
