@@ -98,6 +98,7 @@ export async function writeLayer(
   try {
     const writer = await open();
     const encoded = await encodeChanges(source, encoder, options, produce);
+    options.sinkDone?.();
     const info = await writer.commit({
       size: encoded.size,
       labels: { ...options.labels, [UNCOMPRESSED_LABEL]: encoded.diffID },

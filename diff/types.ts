@@ -20,6 +20,8 @@ export interface DiffOptions extends Signal {
   readonly store?: boolean;
   /** Receives the layer's bytes in order as they are made (the next call waits for the previous one). */
   readonly sink?: (chunk: Buffer) => Promise<void>;
+  /** Called once the sink has had the last bytes, before the blob is committed to the store. */
+  readonly sinkDone?: () => void;
 }
 
 export interface DiffResult {

@@ -52,6 +52,8 @@ export interface MaterializeOptions {
 export interface LayerTee {
   /** The next bytes of the blob; the make waits for it, so it should not fail (a tee that fails drops out). */
   write(chunk: Buffer): Promise<void>;
+  /** The last bytes were written; `end` follows once the blob is committed. */
+  written(): void;
   /** The blob is made (in the content store) as `made`, or was not (`undefined`): the make failed. */
   end(made: Descriptor | undefined): void;
 }
@@ -145,6 +147,7 @@ async function makeLazy(
       expect: job.diffID,
       epoch: source.epoch,
       sink: tee && ((chunk) => tee.write(chunk)),
+      sinkDone: tee && (() => tee.written()),
     });
     tee?.end(made.descriptor);
     return made.descriptor;

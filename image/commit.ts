@@ -175,6 +175,8 @@ export interface DiffLayerOptions {
   readonly epoch?: number | undefined;
   /** Receives the blob's bytes as they are written (a push sends them on meanwhile). */
   readonly sink?: ((chunk: Buffer) => Promise<void>) | undefined;
+  /** Called once the sink has had the last bytes, before the blob is committed. */
+  readonly sinkDone?: (() => void) | undefined;
 }
 
 /**
@@ -200,6 +202,7 @@ export async function diffLayer(
     ...(options.level === undefined ? {} : { level: options.level }),
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
     ...(options.sink ? { sink: options.sink } : {}),
+    ...(options.sinkDone ? { sinkDone: options.sinkDone } : {}),
     ...opts,
   });
   if (options.expect !== undefined && result.diffID !== options.expect) {

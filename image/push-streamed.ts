@@ -41,6 +41,7 @@ export class StreamedLayers {
     });
     return {
       write: (chunk) => stream.write(chunk),
+      written: () => stream.written(),
       end: (made: Descriptor | undefined) => {
         if (made === undefined) {
           stream.abort();

@@ -25,6 +25,8 @@ export interface StreamBlobOptions {
 export interface StreamedBlob {
   /** The next bytes of the blob; resolves when the stream has room again. Never rejects. */
   write(chunk: Buffer): Promise<void>;
+  /** The last bytes were written: the request body ends (the registry takes them while `finish` waits for the digest). */
+  written(): void;
   /** The blob is whole: commits it as `blob`. True when the registry took it, false when the stream failed. */
   finish(blob: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean>;
   /** Abandons the upload (the blob was not made). */
@@ -93,9 +95,14 @@ class BlobStream implements StreamedBlob {
     if (!this.body.write(chunk)) await Promise.race([once(this.body, 'drain'), this.failure]);
   }
 
+  written(): void {
+    if (this.failed || this.body.writableEnded) return;
+    this.body.end();
+  }
+
   async finish(blob: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
     if (this.failed) return false;
-    this.body.end();
+    this.written();
     try {
       const url = await this.patched;
       if (this.sent !== blob.size) {
