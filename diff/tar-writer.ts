@@ -17,7 +17,7 @@
 import { closeSync, constants, lstatSync, openSync, readSync, readlinkSync } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
 import { TsbuildError } from '../core/index.js';
-import { lgetxattr, llistxattr, major, minor } from '../core/index.js';
+import { fgetxattr, flistxattr, lgetxattr, llistxattr, major, minor } from '../core/index.js';
 import type { LayerEncoder } from './compression.js';
 import { isOverlayPrivateXattr } from './overlay.js';
 import { END_OF_ARCHIVE, ZERO_BLOCK, encodeHeader, padding } from './tar.js';
@@ -36,14 +36,14 @@ export function isLayerXattr(name: string): boolean {
   return !isOverlayPrivateXattr(name);
 }
 
-/** The layer-worthy xattrs of an entry, by name. */
-export function readXattrs(path: string): Map<string, Buffer> {
+/** The layer-worthy xattrs of an entry, by name; of the open file `fd` when given (no path lookup). */
+export function readXattrs(path: string, fd?: number): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
-  const names = llistxattr(path);
+  const names = fd === undefined ? llistxattr(path) : flistxattr(fd);
   if (names.length === 0) return out;
   for (const name of names.sort()) {
     if (!isLayerXattr(name)) continue;
-    const value = lgetxattr(path, name);
+    const value = fd === undefined ? lgetxattr(path, name) : fgetxattr(fd, name);
     if (value !== undefined) out.set(name, value);
   }
   return out;
@@ -126,7 +126,26 @@ export class ChangeWriter {
     }
     if (stats === undefined) throw new TsbuildError('INTERNAL', `change ${kind} ${rel} without stats`);
     const path = `${this.source}/${rel}`;
-    const header = this.header(rel, path, stats);
+    // A file with content is opened first: its xattrs and its bytes are read through the descriptor.
+    const fd =
+      kind !== 'unmodified' && entryType(stats) === 'file' && Number(stats.size) > 0
+        ? openSync(path, READ_FLAGS)
+        : undefined;
+    try {
+      await this.changeEntry(kind, rel, path, stats, fd);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  private async changeEntry(
+    kind: ChangeKind,
+    rel: string,
+    path: string,
+    stats: Stats | BigIntStats,
+    fd: number | undefined,
+  ): Promise<void> {
+    const header = this.header(rel, path, stats, fd);
     if (header === undefined) return; // socket
 
     let additionalLinks: string[] | undefined;
@@ -152,7 +171,7 @@ export class ChangeWriter {
     }
 
     await this.includeParents(header.name, header.type === 'dir');
-    await this.put(header, header.type === 'file' && header.size > 0 ? path : undefined);
+    await this.put(header, header.type === 'file' && header.size > 0 ? { path, fd } : undefined);
 
     if (additionalLinks !== undefined) {
       for (const name of additionalLinks) {
@@ -169,7 +188,12 @@ export class ChangeWriter {
     await this.out.write(END_OF_ARCHIVE);
   }
 
-  private header(rel: string, path: string, stats: Stats | BigIntStats): TarHeader | undefined {
+  private header(
+    rel: string,
+    path: string,
+    stats: Stats | BigIntStats,
+    fd: number | undefined,
+  ): TarHeader | undefined {
     const type = entryType(stats);
     if (type === undefined) return undefined;
     let mtime = mtimeSeconds(stats);
@@ -187,7 +211,7 @@ export class ChangeWriter {
       linkname: type === 'symlink' ? readlinkSync(path) : '',
       devmajor: device ? major(stats.rdev) : 0,
       devminor: device ? minor(stats.rdev) : 0,
-      xattrs: readXattrs(path),
+      xattrs: readXattrs(path, fd),
     };
   }
 
@@ -209,11 +233,12 @@ export class ChangeWriter {
     if (isDir) this.addedDirs.add(trimmed);
   }
 
-  private async put(header: TarHeader, contentPath?: string): Promise<void> {
+  /** Writes `header`, then the bytes of `content` (through its descriptor when open, else by path). */
+  private async put(header: TarHeader, content?: { path: string; fd: number | undefined }): Promise<void> {
     const wait = this.out.write(encodeHeader(header));
     if (wait !== undefined) await wait;
-    if (contentPath === undefined) return;
-    const fd = openSync(contentPath, READ_FLAGS);
+    if (content === undefined) return;
+    const fd = content.fd ?? openSync(content.path, READ_FLAGS);
     try {
       let remaining = header.size;
       while (remaining > 0) {
@@ -231,7 +256,7 @@ export class ChangeWriter {
         if (pending !== undefined) await pending;
       }
     } finally {
-      closeSync(fd);
+      if (content.fd === undefined) closeSync(fd);
     }
     const pad = padding(header.size);
     if (pad > 0) {
