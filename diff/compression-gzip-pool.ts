@@ -4,9 +4,12 @@
  * not hold it open). A block goes to the worker with the fewest in hand; a worker that fails or exits
  * fails its blocks and is replaced on the next call. A block (and its dictionary) in a
  * SharedArrayBuffer is read by the worker where it is, which also computes its CRC-32: the main thread
- * copies nothing and checksums nothing for it.
+ * copies nothing and checksums nothing for it. While no worker has booted yet (the first blocks of a
+ * process), a block is encoded on the calling thread instead of waiting: the same function, the same
+ * bytes.
  */
 import { availableParallelism } from 'node:os';
+import zlib from 'node:zlib';
 import { encodeGzipBlock } from './compression-gzip-block.js';
 import { ThreadWorker, isShared } from './thread.js';
 
@@ -52,6 +55,12 @@ export function startGzipWorkers(): void {
   }
 }
 
+/** Starts the pool's threads and resolves once they have booted. */
+export async function gzipWorkersBooted(): Promise<void> {
+  startGzipWorkers();
+  await Promise.all(workers.map((w) => w.booted));
+}
+
 /**
  * Raw deflate of `block` in a worker (see compression-gzip-block.ts), and its CRC-32. A block or
  * dictionary in a SharedArrayBuffer is read in place: the caller leaves it unchanged until the promise
@@ -64,7 +73,12 @@ export async function encodeBlockInWorker(
   last: boolean,
 ): Promise<EncodedBlock> {
   startGzipWorkers();
-  const worker = workers.reduce((a, b) => (b.load < a.load ? b : a));
+  const ready = workers.filter((w) => w.online);
+  if (ready.length === 0) {
+    const out = encodeGzipBlock(zlib, block, dictionary, level, last);
+    return { out: Buffer.from(out.buffer, out.byteOffset, out.byteLength), crc: zlib.crc32(block) };
+  }
+  const worker = ready.reduce((a, b) => (b.load < a.load ? b : a));
   const dict = dictionary === undefined || isShared(dictionary) ? dictionary : new Uint8Array(dictionary);
   const input = isShared(block) ? block : new Uint8Array(block);
   // Shared memory goes as it is; a block of its own is handed over (transferred).

@@ -19,6 +19,10 @@ export class ThreadWorker<A extends object> {
   private readonly worker: Worker;
   private nextId = 0;
   dead = false;
+  /** Whether the thread has booted (tens of milliseconds after it is made). */
+  online = false;
+  /** Resolves once it has (or fails with the thread). */
+  readonly booted: Promise<void>;
 
   constructor(
     private readonly what: string,
@@ -27,6 +31,14 @@ export class ThreadWorker<A extends object> {
   ) {
     this.worker = new Worker(source, { eval: true });
     this.worker.unref();
+    this.booted = new Promise<void>((resolve, reject) => {
+      this.worker.once('online', () => {
+        this.online = true;
+        resolve();
+      });
+      this.worker.once('error', reject);
+    });
+    this.booted.catch(() => undefined);
     this.worker.on('message', (answer: A & { id: number; error?: string }) => this.settle(answer));
     const fail = (err: Error): void => {
       if (this.dead) return;

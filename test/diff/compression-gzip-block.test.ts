@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeGzipBlock } from '../../diff/compression-gzip-block.js';
 import { BLOCK_SIZE } from '../../diff/compression-codec.js';
 import { crc32Combine } from '../../diff/compression-gzip.js';
-import { encodeBlockInWorker } from '../../diff/compression-gzip-pool.js';
+import { encodeBlockInWorker, gzipWorkersBooted } from '../../diff/compression-gzip-pool.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const text = (n: number): Buffer => Buffer.alloc(n, 'the quick brown fox jumps over the lazy dog\n');
@@ -60,7 +60,16 @@ describe('encodeGzipBlock', () => {
     );
   });
 
+  it('makes the same bytes on this thread while the workers boot', async () => {
+    // The first blocks of a process do not wait for the threads to boot.
+    const block = mixedBlock();
+    const { out, crc } = await encodeBlockInWorker(block, undefined, 6, true);
+    expect(sha(out)).toBe(sha(encodeGzipBlock(zlib, block, undefined, 6, true)));
+    expect(crc).toBe(zlib.crc32(block));
+  });
+
   it('makes the same bytes in a worker thread, whatever the caller does with its buffers after', async () => {
+    await gzipWorkersBooted();
     const block = mixedBlock();
     const dictionary = randomBytes(32 * 1024);
     const expected = sha(encodeGzipBlock(zlib, block, dictionary, 6, false));
