@@ -15,6 +15,8 @@ export interface Codec {
   allocBlock?(): Buffer;
   push(block: Buffer, last: boolean): Promise<void> | undefined;
   end(): Promise<void>;
+  /** The CRC-32 of everything pushed, when the codec computes it anyway (gzip), after `end`. */
+  inputCrc32?(): number;
   abort(): void;
 }
 

@@ -125,6 +125,10 @@ export class ParallelGzip implements Codec {
     await this.emit(trailer);
   }
 
+  inputCrc32(): number {
+    return this.crc;
+  }
+
   abort(): void {
     this.aborted = true;
   }

@@ -13,7 +13,7 @@ import type { Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { TsbuildError } from '../core/index.js';
-import type { Compression } from './types.js';
+import type { Compression, KnownTar } from './types.js';
 import type { Digest } from '../oci/index.js';
 import { BLOCK_SIZE, Identity } from './compression-codec.js';
 import type { Codec } from './compression-codec.js';
@@ -28,6 +28,8 @@ export const MEDIA_TYPES: Record<Compression, string> = {
 
 export interface EncodedLayer {
   readonly diffID: Digest;
+  /** The CRC-32 of the tar, when it was computed (gzip, or asked with `crc32`). */
+  readonly crc32?: number;
   /** The blob's digest; undefined when the encoder did not hash its output (`hashOutput: false`). */
   readonly digest: Digest | undefined;
   readonly size: number;
@@ -45,6 +47,14 @@ export interface LayerEncoderOptions {
    * uncompressed layer's digest is its diffID either way.
    */
   readonly hashOutput?: boolean;
+  /** Compute the CRC-32 of the tar too (for `known` when the tar is made again). */
+  readonly crc32?: boolean;
+  /**
+   * The tar this is expected to be (a layer made again from its snapshot): when the codec computes the
+   * tar's CRC-32 anyway (gzip), the tar is not hashed again; its CRC-32 and size are checked against
+   * these, and `finish` fails when they differ.
+   */
+  readonly known?: KnownTar;
 }
 
 function digestOf(hash: Hash): Digest {
@@ -73,6 +83,9 @@ export function checkLevel(compression: Compression, level: number | undefined):
 export class LayerEncoder {
   private block: Buffer;
   private fillLevel = 0;
+  /** The tar's CRC-32, computed here when asked and the codec does not. */
+  private ownCrc: number | undefined;
+  private readonly known: KnownTar | undefined;
   private readonly uncompressed = createHash('sha256');
   /** The blob's hash; none for an uncompressed layer, whose blob digest is its diffID. */
   private readonly compressed: Hash | undefined;
@@ -114,6 +127,14 @@ export class LayerEncoder {
         );
     }
     this.block = this.newBlock();
+    if (options.crc32 === true && this.codec.inputCrc32 === undefined) this.ownCrc = 0;
+    // The CRC-32 stands in for the sha256 only when the codec computes it off this thread anyway.
+    this.known = this.codec.inputCrc32 === undefined ? undefined : options.known;
+  }
+
+  private take(block: Buffer): void {
+    if (this.known === undefined) this.uncompressed.update(block);
+    if (this.ownCrc !== undefined) this.ownCrc = zlib.crc32(block, this.ownCrc);
   }
 
   private newBlock(): Buffer {
@@ -167,7 +188,7 @@ export class LayerEncoder {
     const block = this.block;
     this.block = this.newBlock();
     this.fillLevel = 0;
-    this.uncompressed.update(block);
+    this.take(block);
     return this.codec.push(block, false);
   }
 
@@ -175,15 +196,27 @@ export class LayerEncoder {
     if (this.finished) throw new TsbuildError('FAILED_PRECONDITION', 'layer encoder already finished');
     this.finished = true;
     const last = this.block.subarray(0, this.fillLevel);
-    this.uncompressed.update(last);
+    this.take(last);
     await this.codec.push(last, true);
     await this.codec.end();
     await this.outputTail;
     if (this.failure !== undefined) throw this.failure;
-    const diffID = digestOf(this.uncompressed);
+    const crc32 = this.codec.inputCrc32?.() ?? this.ownCrc;
+    const diffID =
+      this.known === undefined ? digestOf(this.uncompressed) : this.checkKnown(this.known, crc32);
     const digest =
       this.compressed !== undefined ? digestOf(this.compressed) : this.plain ? diffID : undefined;
-    return { diffID, digest, size: this.compressedSize };
+    return { diffID, digest, size: this.compressedSize, ...(crc32 === undefined ? {} : { crc32 }) };
+  }
+
+  /** The known tar's diffID, when this one has its CRC-32 and size. */
+  private checkKnown(known: KnownTar, crc32: number | undefined): Digest {
+    if (crc32 === known.crc32 && this.offset === known.size) return known.diffID;
+    const hex = (n: number | undefined): string => (n ?? 0).toString(16).padStart(8, '0');
+    throw new TsbuildError(
+      'FAILED_PRECONDITION',
+      `the tar made again is not the layer ${known.diffID}: ${this.offset} bytes with CRC-32 ${hex(crc32)}, not ${known.size} bytes with ${hex(known.crc32)}`,
+    );
   }
 
   /** Stops the codec (kills a zstd child); the sink gets nothing more. */

@@ -63,7 +63,11 @@ export async function writeLayer(
   const compression = options.compression ?? 'gzip';
   const signal = options.signal;
   if (signal?.aborted) throw new CancelledError('diff: aborted');
-  const level = options.level === undefined ? {} : { level: options.level };
+  const level = {
+    ...(options.level === undefined ? {} : { level: options.level }),
+    ...(options.crc32 === true ? { crc32: true } : {}),
+    ...(options.known === undefined ? {} : { known: options.known }),
+  };
   const mediaType = options.mediaType ?? MEDIA_TYPES[compression];
   if (options.store === false) {
     const encoder = new LayerEncoder({ compression, ...level, sink: options.sink ?? (async () => {}) });
@@ -73,6 +77,7 @@ export async function writeLayer(
       return {
         descriptor: { mediaType, digest, size: encoded.size },
         diffID: encoded.diffID,
+        ...(encoded.crc32 === undefined ? {} : { crc32: encoded.crc32 }),
       };
     } catch (err) {
       encoder.abort();
@@ -104,7 +109,11 @@ export async function writeLayer(
       labels: { ...options.labels, [UNCOMPRESSED_LABEL]: encoded.diffID },
       ...(signal === undefined ? {} : { signal }),
     });
-    return { descriptor: { mediaType, digest: info.digest, size: info.size }, diffID: encoded.diffID };
+    return {
+      descriptor: { mediaType, digest: info.digest, size: info.size },
+      diffID: encoded.diffID,
+      ...(encoded.crc32 === undefined ? {} : { crc32: encoded.crc32 }),
+    };
   } catch (err) {
     encoder.abort();
     const writer = await opened?.catch(() => undefined);

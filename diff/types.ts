@@ -22,6 +22,17 @@ export interface DiffOptions extends Signal {
   readonly sink?: (chunk: Buffer) => Promise<void>;
   /** Called once the sink has had the last bytes, before the blob is committed to the store. */
   readonly sinkDone?: () => void;
+  /** Compute the CRC-32 of the tar too (`DiffResult.crc32`). */
+  readonly crc32?: boolean;
+  /** The tar this diff is expected to give (a layer made again): see `LayerEncoderOptions.known`. */
+  readonly known?: KnownTar;
+}
+
+/** A tar as recorded when it was first made: what a layer made again must be. */
+export interface KnownTar {
+  readonly diffID: Digest;
+  readonly crc32: number;
+  readonly size: number;
 }
 
 export interface DiffResult {
@@ -29,6 +40,8 @@ export interface DiffResult {
   readonly descriptor: Descriptor;
   /** sha256 of the uncompressed tar. */
   readonly diffID: Digest;
+  /** CRC-32 of the uncompressed tar, when computed (gzip, or asked with `crc32`). */
+  readonly crc32?: number;
 }
 
 export interface Differ {

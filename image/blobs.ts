@@ -21,7 +21,7 @@ import { reportStatus, throwIfAborted } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { ContentStore, ContentWriter } from '../content/index.js';
 import { readJSONBlob } from '../content/index.js';
-import type { Compression, OpenedLayer } from '../diff/index.js';
+import type { Compression, KnownTar, OpenedLayer } from '../diff/index.js';
 import { LayerEncoder, UNCOMPRESSED_LABEL, checkLevel, openLayer } from '../diff/index.js';
 import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
@@ -123,6 +123,18 @@ function unmakeable(layer: string): NotFoundError {
   });
 }
 
+/** The tar of the lazy layer `diffID` as recorded when `key` first made it (with its CRC-32), if it was. */
+async function knownTar(
+  stores: Pick<MaterializeStores, 'layers'>,
+  key: string,
+  diffID: Digest,
+  signal?: AbortSignal,
+): Promise<KnownTar | undefined> {
+  const lazy = await stores.layers.get(key, 'uncompressed', signal ? { signal } : {});
+  if (lazy?.crc32 === undefined || lazy.diffID !== diffID) return undefined;
+  return { diffID, crc32: lazy.crc32, size: lazy.descriptor.size };
+}
+
 /** The lazy layer `job` in `compression`: recorded for one of its snapshots, or diffed again. */
 async function makeLazy(
   stores: MaterializeStores,
@@ -139,12 +151,14 @@ async function makeLazy(
   if (source === undefined) {
     throw unmakeable(`layer ${job.index} (${job.diffID})`);
   }
+  const known = await knownTar(stores, source.key, job.diffID, signal);
   const tee = options.tee?.({ index: job.index, diffID: job.diffID });
   try {
     const made = await diffLayer(stores, source, compression, {
       signal,
       level: options.level,
       expect: job.diffID,
+      known,
       epoch: source.epoch,
       sink: tee && ((chunk) => tee.write(chunk)),
       sinkDone: tee && (() => tee.written()),

@@ -20,7 +20,7 @@ import { throwIfAborted } from '../core/index.js';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { reportStatus } from '../core/index.js';
-import type { Compression, Differ, DiffOptions, DiffResult } from '../diff/index.js';
+import type { Compression, Differ, DiffOptions, DiffResult, KnownTar } from '../diff/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 import type { Mount } from '../mount/index.js';
@@ -177,6 +177,8 @@ export interface DiffLayerOptions {
   readonly sink?: ((chunk: Buffer) => Promise<void>) | undefined;
   /** Called once the sink has had the last bytes, before the blob is committed. */
   readonly sinkDone?: (() => void) | undefined;
+  /** The tar as recorded when first made (with `expect`): checked by CRC-32 and size where that is cheaper. */
+  readonly known?: KnownTar | undefined;
 }
 
 /**
@@ -203,6 +205,9 @@ export async function diffLayer(
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
     ...(options.sink ? { sink: options.sink } : {}),
     ...(options.sinkDone ? { sinkDone: options.sinkDone } : {}),
+    ...(options.known ? { known: options.known } : {}),
+    // A lazy layer's CRC-32 lets it be made again without hashing it again (LayerRecord.crc32).
+    ...(lazy ? { crc32: true } : {}),
     ...opts,
   });
   if (options.expect !== undefined && result.diffID !== options.expect) {
@@ -214,6 +219,7 @@ export async function diffLayer(
     descriptor: result.descriptor,
     diffID: result.diffID,
     ...(made === 'uncompressed' ? { lazy: true } : {}),
+    ...(lazy && result.crc32 !== undefined ? { crc32: result.crc32 } : {}),
   };
   await stores.layers.put(key, record, made, opts);
   if (made === 'uncompressed') await stores.layers.addSource(result.diffID, key, opts);

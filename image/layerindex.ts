@@ -29,6 +29,11 @@ export interface LayerRecord {
    * snapshot when something needs its bytes (a push or an image export).
    */
   readonly lazy?: boolean;
+  /**
+   * The CRC-32 of the uncompressed tar (lazy records): a layer made again in gzip, whose encoder
+   * computes the CRC anyway, is checked against it (and its size) instead of being hashed again.
+   */
+  readonly crc32?: number;
 }
 
 interface Options {

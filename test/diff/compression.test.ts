@@ -2,11 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
+import zlib, { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../core/errors.js';
 import { LayerEncoder, detectCompression, openLayer } from '../../diff/compression.js';
 import type { Compression } from '../../diff/index.js';
+import type { Digest } from '../../oci/index.js';
 
 const sha = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 /** Large buffers compare by digest (vitest's deep equality walks them byte by byte). */
@@ -40,6 +41,38 @@ async function encode(
   const r = await enc.finish();
   return { out: Buffer.concat(parts), ...r };
 }
+
+describe('LayerEncoder with a known tar', () => {
+  const run = async (compression: Compression, known: { crc32: number; size: number }) => {
+    const diffID = `sha256:${'ab'.repeat(32)}` as Digest;
+    const enc = new LayerEncoder({ compression, known: { diffID, ...known }, sink: async () => {} });
+    await enc.write(input);
+    return enc.finish();
+  };
+
+  it('gzip takes the diffID on record when the CRC-32 and size match: the tar is not hashed', async () => {
+    const { diffID, crc32 } = await run('gzip', { crc32: zlib.crc32(input), size: input.length });
+    expect(diffID).toBe(`sha256:${'ab'.repeat(32)}`);
+    expect(crc32).toBe(zlib.crc32(input));
+  });
+
+  it('gzip refuses a tar with another CRC-32 or size', async () => {
+    await expect(run('gzip', { crc32: zlib.crc32(input) ^ 1, size: input.length })).rejects.toThrow(
+      /is not the layer/,
+    );
+    await expect(run('gzip', { crc32: zlib.crc32(input), size: input.length + 1 })).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+    });
+  });
+
+  it('a codec without a CRC of its own hashes as usual; crc32 asks for one', async () => {
+    const { diffID } = await run('zstd', { crc32: 0, size: 0 });
+    expect(diffID).toBe(sha(input));
+    const enc = new LayerEncoder({ compression: 'uncompressed', crc32: true, sink: async () => {} });
+    await enc.write(input);
+    expect((await enc.finish()).crc32).toBe(zlib.crc32(input));
+  });
+});
 
 describe('LayerEncoder', () => {
   it('gzip: one standard member, both digests, the same bytes whatever the write sizes', async () => {

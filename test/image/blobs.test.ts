@@ -10,11 +10,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import zlib, { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { materializeImage } from '../../image/blobs.js';
 import { commitImage } from '../../image/commit.js';
 import type { CommitResult } from '../../image/commit.js';
+import type { LayerRecord } from '../../image/layerindex.js';
 import { importRootfs, openEngine } from '../../engine/index.js';
 import type { Engine } from '../../engine/index.js';
 import { fsck, gc } from '../../engine/maintenance.js';
@@ -150,6 +151,24 @@ describe.skipIf(!rootReady)('materializeImage with overlay snapshots', () => {
       compare.mockRestore();
     }
     expect(sha(blob(top.digest))).toBe(top.digest);
+  });
+
+  it('checks a layer made again against the CRC-32 recorded when it was built, and refuses another', async () => {
+    const made = await materializeImage(engine, built.manifest);
+    const top = manifestOf(made).layers[2] as Descriptor;
+    const [key] = await engine.layers.sources(diffIDs[2] as Digest);
+    const lazy = (await engine.layers.get(key as string, 'uncompressed')) as LayerRecord;
+    expect(lazy.crc32).toBe(zlib.crc32(gunzipSync(blob(top.digest))));
+    // Another CRC-32 on record: the layer made again is not that layer, and nothing is stored.
+    await engine.layers.put(key as string, { ...lazy, crc32: (lazy.crc32 ?? 0) ^ 1 }, 'uncompressed');
+    await engine.content.delete(top.digest);
+    try {
+      await expect(materializeImage(engine, built.manifest)).rejects.toThrow(/is not the layer/);
+      await expect(engine.content.info(top.digest)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await engine.layers.put(key as string, lazy, 'uncompressed');
+    }
+    expect(await materializeImage(engine, built.manifest)).toEqual(made);
   });
 
   it('makes plain tars whose digests are the diffIDs: the built manifest itself', async () => {
