@@ -37,20 +37,16 @@ export type {
 export { loadArchive } from './images.js';
 export type { LoadArchiveOptions } from './images.js';
 export type { ImageLoadOptions } from './api.js';
-export { pushImageRef, saveImage } from './image-export.js';
+export { saveImage } from './image-export.js';
+export { pushImageRef } from './image-push.js';
 export { pullImageRef } from './image-pull.js';
 export { pruneImages } from './image-prune.js';
 export type { PruneImagesOptions, PruneImagesResult } from './image-prune.js';
 export type { ImagePruneOptions } from './api.js';
 export type { PullImageOptions, PullImageResult, PulledLayer } from './image-pull.js';
 export type { ImagePullOptions } from './api.js';
-export type {
-  LayerCompression,
-  PushImageOptions,
-  PushResult,
-  PushedBlob,
-  SaveImageOptions,
-} from './image-export.js';
+export type { LayerCompression, SaveImageOptions } from './image-export.js';
+export type { PushImageOptions, PushResult, PushedBlob } from './image-push.js';
 // `tsbuild login` / `logout`: the registry's, as they are.
 export { loginServer, removeLogin, saveLogin, verifyLogin } from '../image/index.js';
 export type { LoginOptions, LoginServer, RemovedLogin, SavedLogin } from '../image/index.js';

@@ -36,8 +36,8 @@ export interface PushOptions {
   readonly chunkSize?: number;
   /** How each blob got there, as it does. */
   readonly onBlob?: (digest: Digest, result: BlobPushResult) => void;
-  /** Blobs this push has sent already (streamed as they were made): not asked about again. */
-  readonly uploaded?: ReadonlySet<Digest>;
+  /** Blobs this push has seen to already (sent while they were made, or before): skipped, not reported again. */
+  readonly done?: ReadonlySet<Digest>;
 }
 
 interface Doc {
@@ -84,11 +84,12 @@ async function checkBlobs(content: ContentStore, blobs: readonly Descriptor[], s
   }
 }
 
-async function sendBlob(client: RegistryClient, options: PushOptions, desc: Descriptor): Promise<void> {
-  if (options.uploaded?.has(desc.digest)) {
-    options.onBlob?.(desc.digest, 'uploaded');
-    return;
-  }
+async function sendBlob(
+  client: RegistryClient,
+  options: Omit<PushOptions, 'manifest'>,
+  desc: Descriptor,
+): Promise<void> {
+  if (options.done?.has(desc.digest)) return;
   const path = options.content.path(desc.digest);
   const result = await pushBlob(client, options.ref, desc, {
     signal: options.signal,
@@ -101,15 +102,28 @@ async function sendBlob(client: RegistryClient, options: PushOptions, desc: Desc
   options.onBlob?.(desc.digest, result);
 }
 
+/**
+ * Sends `layers` (a few at a time, each once), then `config`, from the content store to `options.ref`,
+ * as `pushImage` does; fails before sending anything when one is not in the store.
+ */
+export async function pushBlobs(
+  client: RegistryClient,
+  options: Omit<PushOptions, 'manifest'>,
+  layers: readonly Descriptor[],
+  config?: Descriptor,
+): Promise<void> {
+  await checkBlobs(options.content, config === undefined ? layers : [...layers, config], options.signal);
+  const queue = new PQueue({ concurrency: LAYER_CONCURRENCY });
+  const seen = new Set<string>();
+  const unique = layers.filter((l) => !seen.has(l.digest) && seen.add(l.digest));
+  await Promise.all(unique.map((layer) => queue.add(() => sendBlob(client, options, layer))));
+  if (config !== undefined) await sendBlob(client, options, config);
+}
+
 /** One image manifest: its layers (a few at a time), its config, then itself under `reference`. */
 async function pushOne(client: RegistryClient, options: PushOptions, doc: Doc, reference: string) {
   const manifest = parse<Manifest>(doc);
-  await checkBlobs(options.content, [...manifest.layers, manifest.config], options.signal);
-  const queue = new PQueue({ concurrency: LAYER_CONCURRENCY });
-  const seen = new Set<string>();
-  const layers = manifest.layers.filter((l) => !seen.has(l.digest) && seen.add(l.digest));
-  await Promise.all(layers.map((layer) => queue.add(() => sendBlob(client, options, layer))));
-  await sendBlob(client, options, manifest.config);
+  await pushBlobs(client, options, manifest.layers, manifest.config);
   return pushManifest(client, options.ref, reference, doc, options.signal);
 }
 
