@@ -61,6 +61,7 @@ export {
   minor,
   mknod,
   mountSyscall,
+  startWriteback,
   umountSyscall,
 } from './sys.js';
 export { decodeUtf8Escaped, encodeUtf8Escaped, escapedByteLength, replaceEscapes } from './utf8.js';

@@ -104,6 +104,7 @@ interface Libc {
   ) => number;
   umount2: (target: string, flags: number) => number;
   flock: (fd: number, operation: number) => number;
+  sync_file_range: (fd: number, offset: number, nbytes: number, flags: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -160,6 +161,9 @@ function load(): Libc {
     ) as Libc['mount'],
     umount2: lib.func('int umount2(const char *target, int flags)') as Libc['umount2'],
     flock: lib.func('int flock(int fd, int operation)') as Libc['flock'],
+    sync_file_range: lib.func(
+      'int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)',
+    ) as Libc['sync_file_range'],
   };
   return libc;
 }
@@ -384,6 +388,15 @@ export function umountSyscall(target: string, flags: number): void {
 // File locks (core/flock.ts).
 
 /** flock(2): 0, or the errno of the failure (a lock held elsewhere is EWOULDBLOCK, not an error). */
+/**
+ * sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writing back the dirty pages of `length` bytes
+ * from `offset` without waiting, so that a later fsync finds little left to do. Best effort: false
+ * when the file system or the kernel cannot.
+ */
+export function startWriteback(fd: number, offset: number, length: number): boolean {
+  return load().sync_file_range(fd, offset, length, 2) === 0;
+}
+
 export function flock(fd: number, operation: number): number {
   return load().flock(fd, operation) === 0 ? 0 : ffi().errno();
 }
