@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 
 /** The size of the blocks the encoder cuts the tar into (and of decompression chunks). */
-export const BLOCK_SIZE = 256 * 1024;
+export const BLOCK_SIZE = 1024 * 1024;
 
 /** A compressor stage: `push` takes ownership of the block (last=true once, possibly empty). */
 export interface Codec {

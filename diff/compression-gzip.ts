@@ -1,5 +1,5 @@
 /**
- * gzip codecs. `ParallelGzip` compresses the way pigz does: the tar is cut into fixed 256 KiB blocks,
+ * gzip codecs. `ParallelGzip` compresses the way pigz does: the tar is cut into fixed 1 MiB blocks,
  * each made raw deflate by a worker thread (compression-gzip-block.ts: deflated with the 32 KiB before
  * it as dictionary, its incompressible pieces stored, ended on a byte boundary), the pieces joined in
  * order under one gzip header and trailer. The output is a standard single-member gzip file that
