@@ -21,14 +21,13 @@ import { reportStatus, throwIfAborted } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { ContentStore, ContentWriter } from '../content/index.js';
 import { readJSONBlob } from '../content/index.js';
-import type { Compression, KnownTar, OpenedLayer } from '../diff/index.js';
+import type { Compression, OpenedLayer } from '../diff/index.js';
 import { LayerEncoder, UNCOMPRESSED_LABEL, checkLevel, openLayer } from '../diff/index.js';
 import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
 import type { CommitStores } from './commit.js';
-import { compareSnapshot, diffLayer, hasBlob, mapLimit } from './commit.js';
-import type { LayerMaker } from './export-oci-layout.js';
-import { parseLayerKey } from './layerindex.js';
+import { diffLayer, hasBlob, mapLimit } from './commit.js';
+import { knownTar, lazyLayerSources, unmakeable } from './lazy-layers.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
 
 export type MaterializeStores = Pick<CommitStores, 'content' | 'snapshotter' | 'differ' | 'layers'>;
@@ -66,7 +65,7 @@ const LAYER_TYPES: Record<'oci' | 'docker', Record<Compression, string>> = {
   docker: {
     gzip: MediaType.dockerLayerGzip,
     zstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
-    uncompressed: 'application/vnd.docker.image.rootfs.diff.tar',
+    uncompressed: MediaType.dockerLayer,
   },
 };
 
@@ -86,53 +85,6 @@ async function recorded(
   const found = await stores.layers.get(key, compression, signal ? { signal } : {});
   if (found === undefined) return undefined;
   return (await hasBlob(stores.content, found.descriptor.digest, signal)) ? found : undefined;
-}
-
-/** A source of a lazy layer: its index key, the snapshot over its parent, the epoch its times are clamped to. */
-export interface LazySource {
-  readonly key: string;
-  readonly snapshot: string;
-  readonly parent: string | undefined;
-  readonly epoch?: number;
-}
-
-/** The committed snapshots recorded as making the lazy layer `diffID` that still exist, with their parents. */
-export async function lazyLayerSources(
-  stores: Pick<MaterializeStores, 'snapshotter' | 'layers'>,
-  diffID: Digest,
-  signal?: AbortSignal,
-): Promise<LazySource[]> {
-  const out: LazySource[] = [];
-  for (const key of await stores.layers.sources(diffID, signal ? { signal } : {})) {
-    const { snapshot, epoch } = parseLayerKey(key);
-    try {
-      const info = await stores.snapshotter.stat(snapshot, signal ? { signal } : {});
-      if (info.kind === 'committed')
-        out.push({ key, snapshot, parent: info.parent, ...(epoch === undefined ? {} : { epoch }) });
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    }
-  }
-  return out;
-}
-
-/** A lazy layer none of whose snapshots is left. */
-function unmakeable(layer: string): NotFoundError {
-  return new NotFoundError(`${layer} cannot be made: no snapshot that made it exists any more`, {
-    hint: 'build the image again',
-  });
-}
-
-/** The tar of the lazy layer `diffID` as recorded when `key` first made it (with its CRC-32), if it was. */
-async function knownTar(
-  stores: Pick<MaterializeStores, 'layers'>,
-  key: string,
-  diffID: Digest,
-  signal?: AbortSignal,
-): Promise<KnownTar | undefined> {
-  const lazy = await stores.layers.get(key, 'uncompressed', signal ? { signal } : {});
-  if (lazy?.crc32 === undefined || lazy.diffID !== diffID) return undefined;
-  return { diffID, crc32: lazy.crc32, size: lazy.descriptor.size };
 }
 
 /** The lazy layer `job` in `compression`: recorded for one of its snapshots, or diffed again. */
@@ -169,56 +121,6 @@ async function makeLazy(
     tee?.end(undefined);
     throw err;
   }
-}
-
-/**
- * Writes the lazy layer `layer` (uncompressed: its digest is its diffID) to `sink` as it is diffed
- * again from a snapshot that made it, without storing it (`docker save`'s uncompressed layers, straight
- * into the archive). Fails once the bytes are not the descriptor's size, or do not hash to its digest:
- * the caller's output is then incomplete, and the caller removes it.
- */
-export async function streamLazyLayer(
-  stores: Pick<MaterializeStores, 'snapshotter' | 'differ' | 'layers'>,
-  layer: Descriptor,
-  sink: (chunk: Buffer) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  const [source] = await lazyLayerSources(stores, layer.digest, signal);
-  if (source === undefined) {
-    throw unmakeable(`layer ${layer.digest}`);
-  }
-  let written = 0;
-  const result = await compareSnapshot(stores, source, {
-    compression: 'uncompressed',
-    store: false,
-    sink: async (chunk) => {
-      written += chunk.length;
-      if (written > layer.size) {
-        throw new FailedPreconditionError(`layer ${layer.digest} now has more than ${layer.size} bytes`);
-      }
-      await sink(chunk);
-    },
-    ...(source.epoch === undefined ? {} : { sourceDateEpoch: source.epoch }),
-    ...(signal ? { signal } : {}),
-  });
-  if (result.diffID !== layer.digest || written !== layer.size) {
-    throw new FailedPreconditionError(
-      `snapshot ${source.snapshot} now diffs to ${result.diffID} (${written} bytes), not the layer ${layer.digest} (${layer.size} bytes) it made`,
-    );
-  }
-}
-
-/**
- * For an archive of the image as stored (`docker save`'s form): an uncompressed layer whose blob is
- * absent is made while it is written (streamLazyLayer).
- */
-export function lazyLayerMaker(
-  stores: Pick<MaterializeStores, 'snapshotter' | 'differ' | 'layers'>,
-  signal?: AbortSignal,
-): (layer: Descriptor) => LayerMaker | undefined {
-  const uncompressed = new Set([LAYER_TYPES.oci.uncompressed, LAYER_TYPES.docker.uncompressed]);
-  return (layer) =>
-    uncompressed.has(layer.mediaType) ? (sink) => streamLazyLayer(stores, layer, sink, signal) : undefined;
 }
 
 /** Recompresses the blob `job.layer` (its own tar) to `compression`, recorded under `blob:<digest>`. */
