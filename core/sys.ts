@@ -1,86 +1,23 @@
 /**
  * The one module that calls libc directly (through koffi), for the few system calls Node lacks:
  * mknod (device nodes, fifos, overlay whiteouts), the l*xattr family (never following symlinks),
- * mount(2)/umount2(2) and flock(2) (core/flock.ts is the lock API on top of it). Everything else
+ * mount(2)/umount2(2), flock(2) (core/flock.ts is the lock API on top of it), openat(2) and
+ * sync_file_range(2). Everything else
  * (lchown, lutimes, link, symlink …) is in node:fs. Loading koffi and libc costs about 5 ms, paid only
  * by a process that makes one of these calls (docs/architecture.md has the measurements).
  *
  * Every call is synchronous (mount and unmount take microseconds; flock is only ever called
  * non-blocking), checks its result and turns a failure into a SysError (a TsbuildError) that carries the
- * errno name; `hasCode` tests that name on a SysError and `code` on Node's own errors alike. The library
+ * errno name (sys-errors.ts); `hasCode` tests that name on a SysError and `code` on Node's own errors alike. The library
  * is loaded on first use, so importing this module is free.
  */
 import { createRequire } from 'node:module';
 import type { LibraryHandle } from 'koffi';
 import type Koffi from 'koffi';
-import type { ErrorCode } from './errors.js';
 import { TsbuildError } from './errors.js';
+import { SysError } from './sys-errors.js';
 
-// ---------------------------------------------------------------------------------------------------
-// Errors.
-
-/**
- * A failed system call. `errno` is the symbolic name (`EPERM`, `EBUSY` …), what callers branch on (see
- * `hasCode`); `code` is the TsbuildError code it maps to. `path` is undefined for calls on a descriptor.
- */
-export class SysError extends TsbuildError {
-  readonly errno: string;
-  readonly syscall: string;
-  readonly path: string | undefined;
-
-  constructor(syscall: string, path: string | undefined, errno: string, detail?: string) {
-    super(
-      codeForErrno(errno),
-      `${syscall}${path === undefined ? '' : ` ${JSON.stringify(path)}`}${detail === undefined ? '' : ` ${detail}`}: ${errno}`,
-    );
-    this.errno = errno;
-    this.syscall = syscall;
-    this.path = path;
-  }
-}
-
-/** The TsbuildError code for a failed system call's errno name (`ENOSPC` → LIMIT_EXCEEDED …). */
-export function codeForErrno(errno: string): ErrorCode {
-  switch (errno) {
-    case 'ENOENT':
-      return 'NOT_FOUND';
-    case 'EEXIST':
-      return 'ALREADY_EXISTS';
-    case 'EINVAL':
-    case 'ENAMETOOLONG':
-    case 'E2BIG':
-      return 'INVALID_ARGUMENT';
-    case 'EPERM':
-    case 'EACCES':
-    case 'ENOTSUP':
-    case 'EOPNOTSUPP':
-    case 'EROFS':
-    case 'ENOTDIR':
-    case 'EISDIR':
-    case 'ENOTEMPTY':
-    case 'ELOOP':
-      return 'FAILED_PRECONDITION';
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return 'LIMIT_EXCEEDED';
-    default:
-      return 'INTERNAL';
-  }
-}
-
-/**
- * True when `err` is a system error with one of the given errno names: a SysError's `errno`, or the
- * `code` of Node's own errors (fs, child_process, process.kill …).
- */
-export function hasCode(err: unknown, ...codes: string[]): boolean {
-  if (err instanceof SysError) return codes.includes(err.errno);
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    typeof (err as { code?: unknown }).code === 'string' &&
-    codes.includes((err as { code: string }).code)
-  );
-}
+export { SysError, codeForErrno, hasCode } from './sys-errors.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Binding. size_t/ssize_t are spelled uintptr_t/intptr_t (koffi has no ssize_t); dev_t is 64-bit and
