@@ -4,8 +4,8 @@
  * upload of a new build's layers overlaps their compression instead of following it, and the blob is
  * never read back from the content store. A layer whose stream failed (the registry went away, a
  * registry that does not take a streamed upload) is still made and stored; `pushImage` then finds it
- * missing and uploads it from the content store, with its retries and resumes. What was sent is in
- * `uploaded`, for `pushImage` to skip.
+ * missing and uploads it from the content store, with its retries and resumes. `onEnd` says which
+ * blobs the registry took, for `pushImage` to skip.
  */
 import type { Descriptor, Digest, ImageReference } from '../oci/index.js';
 import type { LayerTee } from './blobs.js';
@@ -21,8 +21,6 @@ export interface StreamedLayersOptions {
 }
 
 export class StreamedLayers {
-  /** The blobs the registry took from a stream. */
-  readonly uploaded = new Set<Digest>();
   private readonly pending: Promise<void>[] = [];
 
   constructor(
@@ -48,10 +46,7 @@ export class StreamedLayers {
           onEnd?.(id, undefined);
           return;
         }
-        const finished = stream.finish(made).then((ok) => {
-          if (ok) this.uploaded.add(made.digest);
-          onEnd?.(id, ok ? made.digest : undefined);
-        });
+        const finished = stream.finish(made).then((ok) => onEnd?.(id, ok ? made.digest : undefined));
         this.pending.push(finished);
       },
     };
