@@ -41,7 +41,10 @@ export const mayImport = {
     'core',
   ],
   runner: ['snapshotter', 'mount', 'executor', 'image', 'oci', 'core'],
+  /** Remote build caches: export and import of the solver's records with their layers. */
+  remotecache: ['worker', 'solver', 'image', 'snapshotter', 'content', 'oci', 'core'],
   engine: [
+    'remotecache',
     'frontend',
     'parser',
     'llb',

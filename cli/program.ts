@@ -114,6 +114,22 @@ export function addBuildCommand(
       "put the image in the store (the default; = -o type=docker): the store is the runner's, " +
         'which `tsbuild run` and `tsbuild image` read (there is no separate docker daemon to load into)',
     )
+    .option(
+      '--cache-to <spec>',
+      'export the build cache (repeatable): type=registry,ref=REF | type=local,dest=DIR[,tag=T] | type=inline; ' +
+        "registry and local take mode=min|max (default min: the final image's steps; max: every step), " +
+        'compression=gzip|zstd|uncompressed, compression-level=N, force-compression=true, ignore-error=true, ' +
+        'cache-mounts=true (RUN --mount=type=cache contents travel too)',
+      collect,
+      [],
+    )
+    .option(
+      '--cache-from <spec>',
+      'import a build cache (repeatable): type=registry,ref=REF | type=local,src=DIR[,tag=T] | REF ' +
+        '(a registry cache, or an image built with --cache-to type=inline)',
+      collect,
+      [],
+    )
     .option('--insecure-registry <host:port>', 'talk plain http to this registry (repeatable)', collect, [])
     .option('--allow <entitlement>', 'security.insecure or network.host (repeatable)', collect, [])
     .addHelpText(
@@ -129,6 +145,9 @@ export function addBuildCommand(
         'tsbuild build -o type=docker,dest=- . | podman load',
         'tsbuild build -t app:1 -o type=oci,dest=app.oci.tar,compression=zstd .',
         'tsbuild build -t app --insecure-registry 127.0.0.1:5000 .',
+        'tsbuild build -t 127.0.0.1:5000/app --push --cache-to type=registry,ref=127.0.0.1:5000/app:cache,mode=max .',
+        'tsbuild build -t app --cache-from 127.0.0.1:5000/app:cache .',
+        'tsbuild build -t app --cache-to type=local,dest=/ci/cache --cache-from type=local,src=/ci/cache .',
       ]),
     )
     .action((context: string, flags: BuildFlags) => run(context, flags, globals()));

@@ -11,7 +11,7 @@
 import { join, resolve } from 'node:path';
 import type { ErrorCode, ProgressEvent, SourceLocation } from '../core/index.js';
 import { ExecError, InvalidArgumentError, TsbuildError, remoteContextKind } from '../core/index.js';
-import type { BuildOptions, BuildOutput, BuildRequest } from '../engine/index.js';
+import type { BuildOptions, BuildOutput, BuildRequest, CacheExport, CacheImport } from '../engine/index.js';
 import type { Check, Shape } from './schema.js';
 import {
   arrayOf,
@@ -93,6 +93,31 @@ const output = variants<BuildOutput>('type', {
   }),
 });
 
+const cacheExportOptions = {
+  mode: optional(oneOf('min', 'max')),
+  compression: optional(oneOf('gzip', 'zstd', 'uncompressed')),
+  compressionLevel: optional(integer),
+  forceCompression: optional(boolean),
+  ignoreError: optional(boolean),
+  cacheMounts: optional(boolean),
+};
+type CacheTo<T extends CacheExport['type']> = Extract<CacheExport, { type: T }>;
+const cacheExport = variants<CacheExport>('type', {
+  registry: object<CacheTo<'registry'>>({ type: oneOf('registry'), ref: string, ...cacheExportOptions }),
+  local: object<CacheTo<'local'>>({
+    type: oneOf('local'),
+    dest: absolutePath,
+    tag: optional(string),
+    ...cacheExportOptions,
+  }),
+  inline: object<CacheTo<'inline'>>({ type: oneOf('inline') }),
+});
+type CacheFrom<T extends CacheImport['type']> = Extract<CacheImport, { type: T }>;
+const cacheImport = variants<CacheImport>('type', {
+  registry: object<CacheFrom<'registry'>>({ type: oneOf('registry'), ref: string }),
+  local: object<CacheFrom<'local'>>({ type: oneOf('local'), src: absolutePath, tag: optional(string) }),
+});
+
 /** `--check` runs in the client, which prints its report: a daemon refuses it rather than ignore it. */
 const notCheck: Check<false | undefined> = (value, path) =>
   value === undefined || value === false
@@ -123,6 +148,8 @@ const requestShape: Shape<BuildRequest> = {
   allowInsecure: optional(boolean),
   insecureRegistries: optional(strings),
   output: optional(output),
+  cacheTo: optional(arrayOf(cacheExport, 'an array of cache exports')),
+  cacheFrom: optional(arrayOf(cacheImport, 'an array of cache imports')),
   check: notCheck,
 };
 
@@ -190,6 +217,12 @@ function absolutePaths(request: BuildRequest): BuildRequest {
       : {}),
     ...(output !== undefined && output.type !== 'image' && output.dest !== undefined
       ? { output: { ...output, dest: resolve(output.dest) } }
+      : {}),
+    ...(request.cacheTo
+      ? { cacheTo: request.cacheTo.map((c) => (c.type === 'local' ? { ...c, dest: resolve(c.dest) } : c)) }
+      : {}),
+    ...(request.cacheFrom
+      ? { cacheFrom: request.cacheFrom.map((c) => (c.type === 'local' ? { ...c, src: resolve(c.src) } : c)) }
       : {}),
   };
 }

@@ -37,7 +37,9 @@ function manifestForm(output: OutputManifest): { form?: ManifestForm } {
   };
 }
 
-function layerCompression(output: OutputCompression): LayerCompression {
+export function layerCompression(
+  output: Pick<OutputCompression, 'compression' | 'compressionLevel' | 'forceCompression'>,
+): LayerCompression {
   return {
     ...(output.compression !== undefined ? { compression: output.compression } : {}),
     ...(output.compressionLevel !== undefined ? { level: output.compressionLevel } : {}),

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ExecError, InvalidArgumentError, NotFoundError, TsbuildError } from '../core/index.js';
 import { decodeUtf8Escaped } from '../core/index.js';
 import type { ProgressWriter, WarningEvent } from '../core/index.js';
-import { noopProgress, reportStep } from '../core/index.js';
+import { noopProgress, progressUnder, reportStep } from '../core/index.js';
 import { convertDockerfile } from '../frontend/index.js';
 import type { ConvertResult, ImageSpec, NamedContext } from '../frontend/index.js';
 import { readIgnoreFile } from '../patternmatcher/index.js';
@@ -26,6 +26,11 @@ import { BaseImages } from './base-images.js';
 import { checkImageOutput, deliverImage, outputStreamOf } from './build-output.js';
 import { remoteContextOf, withEmptyContext, withRemoteContext } from './build-context.js';
 import type { Engine } from './open.js';
+import { cacheCollector, exportCaches, importCaches, inlineCacheOf } from './build-cache.js';
+import { INLINE_CACHE_KEY } from '../remotecache/index.js';
+import type { CacheCollector, ImportedCache, InlineCache } from '../remotecache/index.js';
+import { LazySnapshotResult } from '../worker/index.js';
+import type { WorkerResult } from '../worker/index.js';
 import { registryOptions } from './request.js';
 import type { BuildOptions, BuildOutput, BuildRequest } from './request.js';
 
@@ -360,7 +365,64 @@ async function buildResolved(
     ...(request.context !== undefined ? { context: resolve(request.context) } : {}),
   };
   const before = engine.worker.counters.containers;
-  return engine.gcLock.shared(async () => {
+  return engine.gcLock
+    .shared(async () => {
+      const cache = await buildCache(engine, request, options, progress);
+      try {
+        return await solveAndExport(engine, {
+          request,
+          options,
+          converted,
+          dockerfile,
+          baseImages,
+          image,
+          locals,
+          cache,
+        });
+      } finally {
+        cache.imports?.close();
+      }
+    }, options.signal)
+    .then((r) => ({ ...r, containers: engine.worker.counters.containers - before }));
+}
+
+interface SolveInput {
+  readonly request: ResolvedRequest;
+  readonly options: BuildOptions;
+  readonly converted: ConvertResult;
+  readonly dockerfile: { readonly text: string; readonly file: string };
+  readonly baseImages: BaseImages;
+  readonly image: WrittenImage;
+  readonly locals: Readonly<Record<string, string>>;
+  readonly cache: BuildCache;
+}
+
+/** The caches a build reads (`--cache-from`) and the collector of what it exports (`--cache-to`). */
+interface BuildCache {
+  readonly imports: ImportedCache | undefined;
+  readonly collector: CacheCollector | undefined;
+}
+
+async function buildCache(
+  engine: Engine,
+  request: BuildRequest,
+  options: BuildOptions,
+  progress: ProgressWriter,
+): Promise<BuildCache> {
+  const registry = registryOptions(request, options);
+  const imports = await importCaches(engine, request.cacheFrom ?? [], {
+    progress,
+    ...(registry ? { registry } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { imports, collector: cacheCollector(request.cacheTo) };
+}
+
+async function solveAndExport(engine: Engine, input: SolveInput): Promise<Omit<BuildResult, 'containers'>> {
+  const { request, options, converted, dockerfile, baseImages, locals, cache } = input;
+  const progress = options.progress ?? noopProgress;
+  const { collector } = cache;
+  {
     let result;
     try {
       result = await engine.worker.solve(converted.definition, {
@@ -372,23 +434,50 @@ async function buildResolved(
         pendingImages: baseImages,
         ...(options.registry ? { tls: options.registry } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(cache.imports ? { imports: [cache.imports] } : {}),
+        ...(collector ? { onSolved: collector.onSolved, onContentHash: collector.onContentHash } : {}),
       });
     } catch (err) {
       throw locateFailure(err, converted.definition, dockerfile);
     }
     try {
+      await readyResult(result, options.signal, progress);
       const snapshot = result?.kind === 'snapshot' ? result.ref : undefined;
+      const inline = await inlineCacheOf(engine, request.cacheTo, collector, snapshot, options.signal);
+      const image = inline ? withInlineCache(input.image, inline) : input.image;
       const exported = await exportResult(engine, request, options, image, snapshot, progress);
+      const registry = registryOptions(request, options);
+      await exportCaches(engine, request.cacheTo, collector, snapshot, {
+        progress,
+        ...(registry ? { registry } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       return {
         ...exported,
         ...(snapshot ? { snapshot } : {}),
         warnings: [...converted.warnings, ...converted.checks.map((c) => c.message)],
-        containers: engine.worker.counters.containers - before,
         config: converted.image,
         checks: converted.checks,
       };
     } finally {
       await result?.release();
     }
-  }, options.signal);
+  }
+}
+
+/** The result's content on disk: a result found in an imported cache is unpacked now, as one step. */
+async function readyResult(
+  result: WorkerResult | undefined,
+  signal: AbortSignal | undefined,
+  progress: ProgressWriter,
+): Promise<void> {
+  if (!(result instanceof LazySnapshotResult)) return;
+  const digest = `internal:${randomBytes(6).toString('hex')}`;
+  const ready = (): Promise<void> =>
+    result.ready(signal ?? new AbortController().signal, progressUnder(progress, digest));
+  await step(progress, 'importing cached layers of the result', ready, digest);
+}
+
+function withInlineCache(image: WrittenImage, inline: InlineCache): WrittenImage {
+  return { ...image, config: { ...image.config, [INLINE_CACHE_KEY]: inline } };
 }

@@ -20,6 +20,7 @@ export type {
   OutputCompression,
   OutputManifest,
 } from './request.js';
+export type { CacheExport, CacheImport, CacheMode } from '../remotecache/index.js';
 export { createEngine } from './api.js';
 export type {
   BuildEngine,

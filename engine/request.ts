@@ -11,6 +11,7 @@ import type { Writable } from 'node:stream';
 import type { ProgressWriter } from '../core/index.js';
 import type { BuildNetwork } from '../frontend/index.js';
 import type { RegistryOptions } from '../image/index.js';
+import type { CacheExport, CacheImport } from '../remotecache/index.js';
 
 /** How an image output's layers are made when they leave the store (a push, an archive); default gzip. */
 export interface OutputCompression {
@@ -89,6 +90,10 @@ export interface BuildRequest {
   readonly insecureRegistries?: readonly string[];
   /** `--output`; default: the image store. */
   readonly output?: BuildOutput;
+  /** `--cache-to`: where this build's cache goes (a registry, a directory, inline in the image). */
+  readonly cacheTo?: readonly CacheExport[];
+  /** `--cache-from`: caches looked up when the local one misses (a registry ref, a directory). */
+  readonly cacheFrom?: readonly CacheImport[];
   /**
    * `--check`: run the build checks on every stage and build nothing. The result's `checks` holds the
    * warnings and `checkError` what stopped the evaluation (a Dockerfile error, or `error=true`).

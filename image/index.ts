@@ -11,7 +11,10 @@ export { exportTar, exportTarFile } from './export-tar.js';
 export { importImage } from './import.js';
 export { snapshotExists } from './unpack.js';
 export { LayerIndex } from './layerindex.js';
-export { fetchImageMetadata, pullImage } from './pull.js';
+export { compressionOf, fetchAndUnpack, fetchImageMetadata, pullImage } from './pull.js';
+export type { FetchAndUnpackOptions, PullStores } from './pull.js';
+export { chainLayers, snapshotChain } from './commit.js';
+export { downloadBlob, fetchSmallBlob } from './registry/index.js';
 
 export { RegistryError } from './registry/errors.js';
 export { loginServer, removeLogin, saveLogin, verifyLogin } from './registry/index.js';

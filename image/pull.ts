@@ -13,7 +13,7 @@ import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import type { ImportStores } from './import.js';
 import type { LayerIndex } from './layerindex.js';
 import type { ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
-import { formatPlatform, hostPlatform, isIndexType, isManifestType } from '../oci/index.js';
+import { chainIDs, formatPlatform, hostPlatform, isIndexType, isManifestType } from '../oci/index.js';
 import type { ImageReference } from '../oci/index.js';
 import { formatReference, parseReference } from '../oci/index.js';
 import type { CallOptions, RegistryOptions } from './registry/index.js';
@@ -27,7 +27,7 @@ import {
 import { RetryBudget } from '../http/index.js';
 import type { ImageRecord } from './store.js';
 import { repoDigestOf } from './store.js';
-import { unpackLayers } from './unpack.js';
+import { snapshotExists, unpackLayers } from './unpack.js';
 
 export type PullStores = ImportStores & { readonly layers: LayerIndex };
 
@@ -280,24 +280,63 @@ async function pull(
   if (options.metadata) await stores.content.put(configBytes, { expected: manifest.config.digest, signal });
   const diffIDs = checkConfig(config, manifest, manifest.config.digest);
 
+  const fetch = (layer: Descriptor, progress: ProgressWriter | undefined): Promise<unknown> =>
+    downloadBlob(client, ref, layer, stores.content, { signal, retries, ...(progress ? { progress } : {}) });
+  await fetchAndUnpack(stores, manifest.layers, diffIDs, {
+    fetch,
+    signal,
+    stop,
+    ...(options.progress ? { progress: options.progress } : {}),
+  });
+  await stores.content.put(bytes, { expected: descriptor.digest, signal });
+  // The manifest's registry location: `image inspect`'s RepoDigests, `image ls --digests`.
+  const repoDigests = [repoDigestOf(formatReference(ref), descriptor)];
+  const record = await stores.images.put(formatReference(ref), descriptor, { signal, repoDigests });
+  return { record, manifestDescriptor: descriptor, config };
+}
+
+export interface FetchAndUnpackOptions {
+  /** Brings a layer's blob into the content store (a registry download, a copy from a directory). */
+  readonly fetch: (layer: Descriptor, progress: ProgressWriter | undefined) => Promise<unknown>;
+  readonly signal: AbortSignal;
+  /** Stops the other fetches when one fails (the caller's abort controller). */
+  readonly stop: (reason: unknown) => void;
+  readonly progress?: ProgressWriter;
+  /**
+   * Fetch only the layers above the highest snapshot that exists (a cache import needs snapshots); a
+   * pull fetches every blob, since the image it records references them all.
+   */
+  readonly onlyMissing?: boolean;
+}
+
+/**
+ * The layers fetched (a few at a time) and unpacked into the chain of snapshots named by chain ID while
+ * later ones still arrive, each recorded in the layer index; a layer whose snapshot exists is not
+ * unpacked again (with `onlyMissing`, not fetched either). A pull's second half, and an imported cache
+ * record's when something first needs its content.
+ */
+export async function fetchAndUnpack(
+  stores: PullStores,
+  layers: readonly Descriptor[],
+  diffIDs: readonly Digest[],
+  options: FetchAndUnpackOptions,
+): Promise<void> {
+  const { signal, progress } = options;
+  const chain = chainIDs(diffIDs);
+  let have = options.onlyMissing === true ? chain.length : 0;
+  while (have > 0 && !(await snapshotExists(stores.snapshotter, chain[have - 1] as string, signal))) have--;
   const queue = new PQueue({ concurrency: LAYER_CONCURRENCY });
   // No `signal` for p-queue: it would reject a running task at once, before the download has dropped its
   // ingest. Each download watches the signal itself, and a failure waits for all of them to settle.
-  const downloads = manifest.layers.map((layer) =>
-    queue.add(() =>
-      downloadBlob(client, ref, layer, stores.content, {
-        signal,
-        retries,
-        ...(options.progress ? { progress: options.progress } : {}),
-      }),
-    ),
+  const downloads = layers.map((layer, i) =>
+    i < have ? Promise.resolve() : queue.add(() => options.fetch(layer, progress)),
   );
   downloads.forEach((d) => d.catch(() => undefined));
   let unpacked: Awaited<ReturnType<typeof unpackLayers>>;
   try {
-    unpacked = await unpackLayers(stores, manifest.layers, diffIDs, {
+    unpacked = await unpackLayers(stores, layers, diffIDs, {
       signal,
-      ...(options.progress ? { progress: options.progress } : {}),
+      ...(progress ? { progress } : {}),
       ready: async (i) => {
         await downloads[i];
       },
@@ -305,18 +344,14 @@ async function pull(
     await Promise.all(downloads);
   } catch (err) {
     // Queued downloads are not cleared (p-queue would never settle them): they start and fail at once.
-    stop(err);
+    options.stop(err);
     await Promise.allSettled(downloads);
     throw err;
   }
-  for (const { snapshot, layer, diffID } of unpacked) {
+  for (const [i, { snapshot, layer, diffID }] of unpacked.entries()) {
+    if (i < have) continue;
     await stores.layers.put(snapshot, { descriptor: layer, diffID }, compressionOf(layer.mediaType), {
       signal,
     });
   }
-  await stores.content.put(bytes, { expected: descriptor.digest, signal });
-  // The manifest's registry location: `image inspect`'s RepoDigests, `image ls --digests`.
-  const repoDigests = [repoDigestOf(formatReference(ref), descriptor)];
-  const record = await stores.images.put(formatReference(ref), descriptor, { signal, repoDigests });
-  return { record, manifestDescriptor: descriptor, config };
 }

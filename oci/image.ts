@@ -83,6 +83,11 @@ export interface ImageConfig extends Platform {
   readonly config?: ContainerConfig;
   readonly rootfs: RootFS;
   readonly history?: readonly HistoryEntry[];
+  /**
+   * The build cache that travels in the image (`--cache-to type=inline`), as BuildKit keeps its own in
+   * `moby.buildkit.cache.v0`; remotecache/ writes and checks it.
+   */
+  readonly 'tsbuild.cache.v1'?: unknown;
 }
 
 export function sha256Digest(data: string | Uint8Array): Digest {

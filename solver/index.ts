@@ -6,6 +6,7 @@ export { outputKey, vertexKey } from './cachekey.js';
 export type {
   CacheDep,
   CacheMap,
+  CacheSource,
   CacheRecord,
   CacheStore,
   Lane,
@@ -14,6 +15,8 @@ export type {
   Result,
   ResultStore,
   SolveOptions,
+  SolvedOutput,
+  SolvedVertex,
   SolverOptions,
   Vertex,
   VertexInput,

@@ -7,7 +7,7 @@ import { noopProgress } from '../core/index.js';
 import type { ProgressEvent, ProgressWriter } from '../core/index.js';
 import { outputKey, vertexKey, volatileKey } from './cachekey.js';
 import { cancelledBy, VertexError } from './errors.js';
-import type { CacheMap, OpContext, SolveOptions, Vertex } from './types.js';
+import type { CacheMap, CacheSource, OpContext, SolveOptions, SolvedVertex, Vertex } from './types.js';
 
 /** A vertex's definition-based (fast) key and whether a lookup by it can ever hit. */
 export interface VertexKeys {
@@ -51,8 +51,9 @@ export class Job {
    * first: they are never solved, yet their steps are part of the build and are listed as cached, as
    * BuildKit lists them. Ancestors this solve already heard of are left out.
    */
-  cachedAncestors(vertex: Vertex): ProgressEvent[] {
+  cachedAncestors(vertex: Vertex): { events: ProgressEvent[]; keyed: { vertex: Vertex; key: string }[] } {
     const events: ProgressEvent[] = [];
+    const keyed: { vertex: Vertex; key: string }[] = [];
     // Post-order without recursion: a long chain of steps must not exhaust the stack.
     const stack: { vertex: Vertex; next: number }[] = [{ vertex, next: 0 }];
     while (stack.length > 0) {
@@ -69,8 +70,28 @@ export class Job {
       const { digest, name } = top.vertex;
       const key = this.knownKeys.get(digest) ?? '';
       events.push({ type: 'vertex.cached', digest, name, time: Date.now(), key });
+      if (key !== '') keyed.push({ vertex: top.vertex, key });
     }
-    return events;
+    return { events, keyed };
+  }
+
+  /** The caches this solve reads besides the solver's own. */
+  get imports(): readonly CacheSource[] {
+    return this.options.imports ?? [];
+  }
+
+  /** Whether someone listens for the vertices this solve has results for. */
+  get collects(): boolean {
+    return this.options.onSolved !== undefined;
+  }
+
+  /** Tells the listener of a vertex this solve has a result for (a listener that throws is ignored). */
+  solved(vertex: SolvedVertex): void {
+    try {
+      this.options.onSolved?.(vertex);
+    } catch {
+      // The build goes on: only the export of this record is lost.
+    }
   }
 
   ignoresCache(vertex: Vertex): boolean {

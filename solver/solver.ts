@@ -16,7 +16,17 @@ import { cancelledBy, vertexFailure, VertexError } from './errors.js';
 import { Job } from './job.js';
 import type { VertexKeys } from './job.js';
 import { releaseAll } from './result.js';
-import type { Lane, OpContext, Result, SolveOptions, SolverOptions, Vertex, VertexInput } from './types.js';
+import type {
+  CacheRecord,
+  Lane,
+  OpContext,
+  Result,
+  SolveOptions,
+  SolvedOutput,
+  SolverOptions,
+  Vertex,
+  VertexInput,
+} from './types.js';
 
 const LANES: readonly Lane[] = ['exec', 'io', 'network'];
 /** How often a consumer joins a vertex again after someone else's cancellation ended it. */
@@ -127,9 +137,17 @@ export class Solver {
     try {
       if (useCache && keys.stable) {
         // Its inputs are never solved: their steps are listed as cached before this one.
-        const ancestors = (): void => job.cachedAncestors(vertex).forEach((e) => entry.write(e));
-        const hit = await this.lookup(vertex, keys.key, ctx, ancestors);
-        if (hit !== undefined) return hit;
+        let keyed: { vertex: Vertex; key: string }[] = [];
+        const ancestors = (): void => {
+          const listed = job.cachedAncestors(vertex);
+          listed.events.forEach((e) => entry.write(e));
+          keyed = listed.keyed;
+        };
+        const hit = await this.lookup(vertex, keys.key, ctx, { job, beforeReport: ancestors });
+        if (hit !== undefined) {
+          if (job.collects) await this.collectAncestors(job, keyed);
+          return hit;
+        }
       }
       return await this.computeFromInputs(vertex, { job, entry, ctx, keys, useCache });
     } catch (err) {
@@ -153,19 +171,20 @@ export class Solver {
       const inputKeys = solved.map((s, i) => s.keys[vertex.inputs[i]?.index ?? 0] ?? '');
       const inputStable = solved.map((s) => s.stable);
       const slow = await this.slowKey(vertex, { keys, inputKeys, inputStable, hashes });
+      const also = keys.stable ? keys.key : undefined;
       if (useCache && slow.key !== keys.key && slow.stable) {
-        const hit = await this.lookup(vertex, slow.key, ctx);
+        const hit = await this.lookup(vertex, slow.key, ctx, { job, also });
         if (hit !== undefined) return hit;
       }
       const run = async (): Promise<Solved> => {
         // Another process may have run this key while we waited for its lock: look again.
         if (useCache && slow.stable && this.options.keyLock) {
-          const hit = await this.lookup(vertex, slow.key, ctx);
+          const hit = await this.lookup(vertex, slow.key, ctx, { job, also });
           if (hit !== undefined) return hit;
         }
         const results = await this.execute(vertex, ctx, inputs);
         const outputKeys = results.map((_, i) => outputKey(slow.key, i));
-        if (slow.stable) await this.record(vertex, ctx, { keys, slowKey: slow.key, results });
+        if (slow.stable) await this.record(vertex, ctx, { keys, slowKey: slow.key, results, job });
         return { results, keys: outputKeys, cached: false, stable: slow.stable };
       };
       const lock = this.options.keyLock;
@@ -219,28 +238,32 @@ export class Solver {
     vertex: Vertex,
     key: string,
     ctx: TrackedContext,
-    beforeReport?: () => void,
+    how: LookupOptions,
   ): Promise<Solved | undefined> {
     const outputs = vertex.outputs ?? 1;
     const results: Result[] = [];
     const keys: string[] = [];
+    const solved: SolvedOutput[] = [];
     try {
       for (let i = 0; i < outputs; i += 1) {
-        const record = await this.options.cache.lookup(outputKey(key, i));
-        const result = record && (await this.options.results.load(record.resultId, ctx.signal));
-        if (record === undefined || result === undefined) {
+        const found = await this.find(how.job, outputKey(key, i), ctx.signal);
+        if (found === undefined) {
           await releaseAll(results);
           return undefined;
         }
+        const { record, result } = found;
         results.push(result);
         keys.push(record.keys[0] ?? outputKey(key, i));
+        const also = how.also === undefined ? [] : [outputKey(how.also, i)];
+        solved.push({ keys: unique([...record.keys, outputKey(key, i), ...also]), resultId: record.resultId });
       }
     } catch (err) {
       await releaseAll(results);
       throw err;
     }
+    if (how.job.collects) how.job.solved({ ...base(vertex), outputs: solved });
     ctx.reported = true;
-    beforeReport?.();
+    how.beforeReport?.();
     ctx.progress.write({
       type: 'vertex.cached',
       digest: vertex.digest,
@@ -249,6 +272,40 @@ export class Solver {
       key,
     });
     return { results, keys, cached: true, stable: true };
+  }
+
+  /** A record with a live result for `key`: the solver's own cache first, then the solve's imports. */
+  private async find(
+    job: Job,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<{ record: CacheRecord; result: Result } | undefined> {
+    for (const source of [this.options, ...job.imports]) {
+      const record = await source.cache.lookup(key);
+      const result = record && (await source.results.load(record.resultId, signal));
+      if (record !== undefined && result !== undefined) return { record, result };
+    }
+    return undefined;
+  }
+
+  /**
+   * Reports the ancestors listed as cached (a consumer hit by its fast key, so they were never solved)
+   * with their records, found by their fast keys without loading their results.
+   */
+  private async collectAncestors(job: Job, keyed: readonly { vertex: Vertex; key: string }[]): Promise<void> {
+    for (const { vertex, key } of keyed) {
+      const outputs: SolvedOutput[] = [];
+      for (let i = 0; i < (vertex.outputs ?? 1); i += 1) {
+        let record: CacheRecord | undefined;
+        for (const source of [this.options, ...job.imports]) {
+          record = await source.cache.lookup(outputKey(key, i)).catch(() => undefined);
+          if (record !== undefined) break;
+        }
+        if (record === undefined) break;
+        outputs.push({ keys: unique([...record.keys, outputKey(key, i)]), resultId: record.resultId });
+      }
+      if (outputs.length === (vertex.outputs ?? 1)) job.solved({ ...base(vertex), outputs });
+    }
   }
 
   /** Runs the op in its lane with the entry's signal; emits started/done/error. */
@@ -287,9 +344,11 @@ export class Solver {
 
   /** Records the results under the slow key and, if it differs and is stable, the fast key. */
   private async record(vertex: Vertex, ctx: TrackedContext, r: RecordInput): Promise<void> {
+    const solved: SolvedOutput[] = [];
     for (const [i, result] of r.results.entries()) {
       const keys = [outputKey(r.slowKey, i)];
       if (r.keys.stable && r.keys.key !== r.slowKey) keys.push(outputKey(r.keys.key, i));
+      solved.push({ keys, resultId: result.id });
       try {
         await this.options.cache.save(keys, result.id);
       } catch (err) {
@@ -298,7 +357,20 @@ export class Solver {
         ctx.progress.write({ type: 'warning', digest: vertex.digest, message, time: Date.now() });
       }
     }
+    if (r.job.collects) r.job.solved({ ...base(vertex), outputs: solved });
   }
+}
+
+interface LookupOptions {
+  readonly job: Job;
+  /** Another key the result is known by (the fast key, when the lookup is by the slow key). */
+  readonly also?: string | undefined;
+  /** Called just before the hit is reported (the listing of ancestors that are never solved). */
+  readonly beforeReport?: () => void;
+}
+
+function unique(keys: readonly string[]): string[] {
+  return [...new Set(keys)];
 }
 
 interface TrackedContext extends OpContext {
@@ -324,6 +396,7 @@ interface SlowKeyInput {
 }
 
 interface RecordInput {
+  readonly job: Job;
   readonly keys: VertexKeys;
   readonly slowKey: string;
   readonly results: readonly Result[];

@@ -109,9 +109,35 @@ export interface SolverOptions {
   readonly lanes?: Partial<Record<Lane, number>>;
 }
 
+/** A cache this solve reads besides the solver's own (an imported remote cache): consulted on a miss. */
+export interface CacheSource {
+  readonly cache: Pick<CacheStore, 'lookup'>;
+  readonly results: ResultStore;
+}
+
+/** One output of a vertex this solve has a result for: every key it is known by, and its result id. */
+export interface SolvedOutput {
+  readonly keys: readonly string[];
+  readonly resultId: string;
+}
+
+/**
+ * A vertex this solve ran, found in a cache, or listed as cached because a consumer hit by its fast key
+ * (then looked up by that key): what a cache export writes. Only vertices with stable keys are reported.
+ */
+export interface SolvedVertex {
+  readonly digest: string;
+  readonly name: string;
+  readonly outputs: readonly SolvedOutput[];
+}
+
 export interface SolveOptions {
   readonly signal?: AbortSignal;
   readonly progress?: ProgressWriter;
   /** Skip every cache lookup (results are still recorded). */
   readonly noCache?: boolean;
+  /** Caches looked up, in order, when the solver's own has no live result for a key. */
+  readonly imports?: readonly CacheSource[];
+  /** Told of every vertex this solve has a result for (see `SolvedVertex`). */
+  readonly onSolved?: (vertex: SolvedVertex) => void;
 }

@@ -20,6 +20,9 @@ export type FilterCompiler = (
   exclude: readonly string[],
 ) => SourceFilter | undefined;
 
+/** Hears of a content hash taken of `selector` (a memo key) in the committed snapshot `snapshot`. */
+export type ContentHashListener = (snapshot: string, selector: string, hash: string) => void;
+
 export interface WorkerDeps {
   readonly snapshotter: Snapshotter;
   readonly images: ImageStore;
@@ -47,4 +50,6 @@ export interface WorkerDeps {
   readonly pendingImages?: PendingImages;
   /** CAs and client certificates of the http sources (this solve only). */
   readonly tls?: TlsOptions;
+  /** Told of content hashes taken in committed snapshots (this solve only: a cache export keeps them). */
+  readonly onContentHash?: ContentHashListener;
 }

@@ -4,6 +4,7 @@ export type { WorkerSolveOptions } from './worker.js';
 export { StatCache } from './contenthash/statcache.js';
 export { resolveIn } from './fileop/paths.js';
 export { sweepStaleWritableDirs } from './mounts.js';
-export { WorkerResult } from './results.js';
+export { LazySnapshotResult, WorkerResult, scratchResult } from './results.js';
+export type { Realize } from './results.js';
 export { parseRemote, redactRemote } from './sources/git-cli.js';
 export { Worker } from './worker.js';

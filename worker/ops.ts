@@ -186,6 +186,10 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
       selector: paths.join('\0'),
       contentHash: async (input, ctx) => {
         const result = asWorkerResult(input);
+        // An imported result may come with the hash its exporter took: then it is not even unpacked.
+        const known = result.knownHash(memoKey);
+        if (known !== undefined) return known;
+        await result.ready(ctx.signal, ctx.progress);
         const hash = (): Promise<string> =>
           withResultDirs([result], { snapshotter: deps.snapshotter, signal: ctx.signal }, async ([dir]) => {
             // A host directory's entries are copied as 0:0 (unless chowned): hashed so.
@@ -204,9 +208,10 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
             return sha(...hashes);
           });
         // A committed snapshot never changes: its hashes are computed once.
-        return result.kind === 'snapshot' && deps.snapshotHashes
-          ? deps.snapshotHashes.get(result.ref, memoKey, hash)
-          : hash();
+        if (result.kind !== 'snapshot' || !deps.snapshotHashes) return hash();
+        const value = await deps.snapshotHashes.get(result.ref, memoKey, hash);
+        deps.onContentHash?.(result.ref, memoKey, value);
+        return value;
       },
     };
   };

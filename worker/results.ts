@@ -4,6 +4,7 @@
  * snapshots outlive the solve (they are the cache); references only keep them alive while in use.
  */
 import { NotFoundError } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
 import type { Result, ResultStore } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { SourceFilter } from './contenthash/index.js';
@@ -32,6 +33,20 @@ export class WorkerResult implements Result {
     this.refs++;
   }
 
+  /**
+   * Resolves once the result's content is on disk. Only a result found in an imported cache waits: its
+   * layers are downloaded and unpacked when something first needs them (a RUN on it, a copy from it, an
+   * export), never when it is merely found.
+   */
+  ready(_signal: AbortSignal, _progress?: ProgressWriter): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** A content hash of `selector` in this result that is known without reading it (an imported one). */
+  knownHash(_selector: string): string | undefined {
+    return undefined;
+  }
+
   async release(): Promise<void> {
     this.refs--;
     if (this.refs === 0) await this.onFree?.();
@@ -39,6 +54,47 @@ export class WorkerResult implements Result {
 }
 
 export const snapshotResult = (name: string): WorkerResult => new WorkerResult(`snapshot:${name}`);
+
+/** How a lazy result's snapshot is made: once, by the first `ready`. */
+export type Realize = (signal: AbortSignal, progress?: ProgressWriter) => Promise<void>;
+
+/**
+ * A committed snapshot that does not exist yet: an imported cache record's layer chain, unpacked by
+ * `realize` when first needed. `hashes` are the content hashes the exporting build took of it.
+ */
+export class LazySnapshotResult extends WorkerResult {
+  private made: Promise<void> | undefined;
+
+  constructor(
+    name: string,
+    private readonly realize: Realize,
+    private readonly hashes: Readonly<Record<string, string>> = {},
+  ) {
+    super(`snapshot:${name}`);
+  }
+
+  override ready(signal: AbortSignal, progress?: ProgressWriter): Promise<void> {
+    const made = (this.made ??= this.realize(signal, progress));
+    // A failed or cancelled make is tried again by the next caller.
+    made.catch(() => {
+      if (this.made === made) this.made = undefined;
+    });
+    return made;
+  }
+
+  override knownHash(selector: string): string | undefined {
+    return Object.hasOwn(this.hashes, selector) ? this.hashes[selector] : undefined;
+  }
+}
+
+/** Waits until every result's content is on disk (see `WorkerResult.ready`). */
+export async function readyAll(
+  results: readonly Result[],
+  signal: AbortSignal,
+  progress?: ProgressWriter,
+): Promise<void> {
+  await Promise.all(results.map((r) => (r instanceof WorkerResult ? r.ready(signal, progress) : undefined)));
+}
 /**
  * A local context directory with the include/exclude filter of its source, on paths relative to the
  * directory ('a/b', no leading slash): false for what the source leaves out, 'descend' for a directory

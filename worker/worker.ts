@@ -14,14 +14,14 @@ import type { ImageStore } from '../image/index.js';
 import type { Definition, DefinitionOp } from '../llb/index.js';
 import { describeOp } from '../llb/index.js';
 import { FileCacheStore, Solver } from '../solver/index.js';
-import type { Op, Vertex } from '../solver/index.js';
+import type { CacheSource, Op, SolvedVertex, Vertex } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { StatCache } from './contenthash/index.js';
-import type { FilterCompiler, WorkerDeps } from './deps.js';
+import type { ContentHashListener, FilterCompiler, WorkerDeps } from './deps.js';
 import type { PendingImages } from './sources/index.js';
 import { execOp, fileOp, mergeOp, sourceOp } from './ops.js';
 import type { WorkerResult } from './results.js';
-import { SnapshotResultStore, asWorkerResult } from './results.js';
+import { SnapshotResultStore, asWorkerResult, readyAll } from './results.js';
 
 export interface WorkerOptions {
   readonly snapshotter: Snapshotter;
@@ -56,6 +56,12 @@ export interface WorkerSolveOptions {
   readonly pendingImages?: PendingImages;
   /** CAs and client certificates for `http:` sources: `caFile` and docker's certs.d (the registry's). */
   readonly tls?: TlsOptions;
+  /** Imported caches, looked up when the local one misses (their results are `LazySnapshotResult`s). */
+  readonly imports?: readonly CacheSource[];
+  /** Told of every vertex this solve has a result for, with its keys (a cache export collects them). */
+  readonly onSolved?: (vertex: SolvedVertex) => void;
+  /** Told of every content hash taken of a path set in a committed snapshot (a cache export keeps them). */
+  readonly onContentHash?: ContentHashListener;
 }
 
 export class Worker {
@@ -107,10 +113,11 @@ export class Worker {
     definition: Definition,
     solveInputs: Pick<
       WorkerSolveOptions,
-      'locals' | 'secrets' | 'ssh' | 'proxyEnv' | 'pendingImages' | 'tls'
+      'locals' | 'secrets' | 'ssh' | 'proxyEnv' | 'pendingImages' | 'tls' | 'onContentHash'
     > = {},
   ): Vertex | undefined {
     const { locals = {}, secrets = {}, ssh = {}, proxyEnv = {}, pendingImages, tls } = solveInputs;
+    const { onContentHash } = solveInputs;
     const cacheMountsRoot =
       this.options.cacheMountsRoot ?? join(dirname(this.options.cacheDir), 'cachemounts');
     const deps: WorkerDeps = {
@@ -124,6 +131,7 @@ export class Worker {
       counters: this.counters,
       ...(pendingImages ? { pendingImages } : {}),
       ...(tls ? { tls } : {}),
+      ...(onContentHash ? { onContentHash } : {}),
     };
     const byDigest = new Map<string, Vertex>();
     for (const entry of definition.ops) {
@@ -137,7 +145,7 @@ export class Worker {
       byDigest.set(entry.digest, {
         digest: entry.digest,
         inputs,
-        op: this.opFor(entry, deps),
+        op: readyInputs(this.opFor(entry, deps)),
         name,
         ...(entry.metadata?.ignoreCache ? { ignoreCache: true } : {}),
       });
@@ -153,7 +161,21 @@ export class Worker {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
       ...(options.noCache ? { noCache: true } : {}),
+      ...(options.imports ? { imports: options.imports } : {}),
+      ...(options.onSolved ? { onSolved: options.onSolved } : {}),
     });
     return asWorkerResult(result);
   }
+}
+
+/** `op`, with its inputs' content on disk before it runs (an imported result is unpacked then). */
+function readyInputs(op: Op): Op {
+  return {
+    lane: op.lane,
+    cacheMap: (ctx) => op.cacheMap(ctx),
+    exec: async (ctx, inputs) => {
+      await readyAll(inputs, ctx.signal, ctx.progress);
+      return op.exec(ctx, inputs);
+    },
+  };
 }

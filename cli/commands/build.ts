@@ -30,6 +30,7 @@ import {
   sshSockets,
 } from './build-flags.js';
 import { withAnnotations } from './build-annotations.js';
+import { parseCacheFrom, parseCacheTo } from './build-cache.js';
 import { checkFileName, printCheckResult, refuseWithCheck } from './check.js';
 import type { GlobalOptions } from './engine.js';
 
@@ -60,6 +61,10 @@ export interface BuildFlags {
   readonly output?: string;
   readonly insecureRegistry: string[];
   readonly allow: string[];
+  /** `--cache-to`: where the build's cache goes (repeatable). */
+  readonly cacheTo?: string[];
+  /** `--cache-from`: caches to import (repeatable). */
+  readonly cacheFrom?: string[];
   readonly quiet?: boolean;
   /** `--check`: run the build checks only (check.ts). */
   readonly check?: boolean;
@@ -103,6 +108,7 @@ export async function buildFromFlags(contextArg: string, flags: BuildFlags): Pro
     allowInsecure: allowInsecure(flags.allow),
     insecureRegistries: flags.insecureRegistry,
     output: output.output,
+    ...cacheFlags(flags),
     ...(flags.check ? { check: true } : {}),
   };
   const { type } = output.output;
@@ -115,6 +121,16 @@ export async function buildFromFlags(contextArg: string, flags: BuildFlags): Pro
       ...(contextArchive !== undefined ? { contextArchive } : {}),
       ...(toStdout ? { outputStream: process.stdout } : {}),
     },
+  };
+}
+
+/** `--cache-to` and `--cache-from`. */
+function cacheFlags(flags: BuildFlags): Pick<BuildRequest, 'cacheTo' | 'cacheFrom'> {
+  const cacheTo = (flags.cacheTo ?? []).map(parseCacheTo);
+  const cacheFrom = (flags.cacheFrom ?? []).map(parseCacheFrom);
+  return {
+    ...(cacheTo.length > 0 ? { cacheTo } : {}),
+    ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
   };
 }
 

@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createSign, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,8 @@ export type ServeAuth = 'none' | 'htpasswd' | 'bearer';
 export interface ServedRegistry {
   readonly host: string;
   readonly dir: string;
+  /** With `accessLog`: the registry's access log so far (one line per request, bytes sent included). */
+  accessLog(): string;
   /** The token server's requests (bearer): their URLs. */
   readonly tokenRequests: URL[];
   /** SIGKILL: the process dies as it is, mid-request. */
@@ -132,7 +134,7 @@ function tlsConfig(dir: string, tls: ServeTls | undefined): string {
  * to 127.0.0.1 (the client speaks https to non-loopback names only); resolves once it listens.
  */
 export async function serveRegistry(
-  options: { auth?: ServeAuth; tls?: ServeTls } = {},
+  options: { auth?: ServeAuth; tls?: ServeTls; accessLog?: boolean } = {},
 ): Promise<ServedRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'tsbuild-push-registry-'));
   const port = await freePort();
@@ -141,7 +143,7 @@ export async function serveRegistry(
   let tokens: Server | undefined;
   const lines = [
     'version: 0.1',
-    'log: { level: warn, accesslog: { disabled: true } }',
+    `log: { level: warn, accesslog: { disabled: ${options.accessLog === true ? 'false' : 'true'} } }`,
     `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
     `http: { addr: 127.0.0.1:${port}, secret: tsbuild-push-test-secret${tlsConfig(dir, options.tls)} }`,
   ];
@@ -160,7 +162,11 @@ export async function serveRegistry(
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   const start = async (): Promise<void> => {
-    const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+    const log = options.accessLog === true ? openSync(join(dir, 'access.log'), 'a') : 'ignore';
+    const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+      stdio: ['ignore', log, log],
+    });
+    if (typeof log === 'number') closeSync(log);
     child = proc;
     exited = new Promise<void>((r) => proc.once('exit', () => r()));
     await (options.tls ? waitForPort(port) : waitReady(host));
@@ -174,6 +180,7 @@ export async function serveRegistry(
     host,
     dir,
     tokenRequests,
+    accessLog: () => (options.accessLog === true ? readFileSync(join(dir, 'access.log'), 'utf8') : ''),
     kill,
     restart: start,
     stop: async () => {

@@ -1,0 +1,47 @@
+/**
+ * What a build tells a cache export while it solves: every vertex it has a result for, with all of its
+ * keys (solver `onSolved`), and every content hash taken in a committed snapshot (worker
+ * `onContentHash`). Results are named by id (`snapshot:<name>` or `scratch`).
+ */
+import type { SolvedVertex } from '../solver/index.js';
+
+export interface CollectedRecord {
+  readonly keys: readonly string[];
+  /** The committed snapshot of the result; undefined for scratch. */
+  readonly snapshot: string | undefined;
+}
+
+export class CacheCollector {
+  private readonly byResult = new Map<string, Set<string>>();
+  private readonly hashes = new Map<string, Map<string, string>>();
+
+  readonly onSolved = (vertex: SolvedVertex): void => {
+    for (const output of vertex.outputs) {
+      const id = output.resultId;
+      if (id !== 'scratch' && !id.startsWith('snapshot:')) continue; // a local context is never cached
+      let keys = this.byResult.get(id);
+      if (keys === undefined) this.byResult.set(id, (keys = new Set()));
+      for (const key of output.keys) keys.add(key);
+    }
+  };
+
+  readonly onContentHash = (snapshot: string, selector: string, hash: string): void => {
+    let known = this.hashes.get(snapshot);
+    if (known === undefined) this.hashes.set(snapshot, (known = new Map()));
+    known.set(selector, hash);
+  };
+
+  /** One record per result, its keys merged. */
+  records(): CollectedRecord[] {
+    return [...this.byResult].map(([id, keys]) => ({
+      keys: [...keys].sort(),
+      snapshot: id === 'scratch' ? undefined : id.slice('snapshot:'.length),
+    }));
+  }
+
+  /** The content hashes taken in `snapshot`, by selector. */
+  hashesOf(snapshot: string): Record<string, string> | undefined {
+    const known = this.hashes.get(snapshot);
+    return known === undefined || known.size === 0 ? undefined : Object.fromEntries(known);
+  }
+}

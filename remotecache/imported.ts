@@ -1,0 +1,115 @@
+/**
+ * The caches a build imports, as the solver reads them (a `CacheSource`): a key finds a record, and the
+ * record's result is the snapshot its layer chain unpacks to (named by chain ID, as a pull names them).
+ * The result is lazy: its layers are fetched and unpacked when something first needs its content (a RUN
+ * on it, a copy from it, the export), never when it is merely found; a `COPY --from` of it is keyed by the
+ * content hashes its exporter recorded, without its layers. A chain whose snapshots exist is used as it is.
+ */
+import type { ProgressWriter } from '../core/index.js';
+import { fetchAndUnpack } from '../image/index.js';
+import type { PullStores } from '../image/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
+import { chainIDs } from '../oci/index.js';
+import type { CacheRecord, CacheSource, Result } from '../solver/index.js';
+import { LazySnapshotResult, scratchResult } from '../worker/index.js';
+import type { CacheRecordDescription } from './description.js';
+import type { CacheSourceData } from './sources.js';
+
+export type ImportStores = Pick<
+  PullStores,
+  'content' | 'snapshotter' | 'applier' | 'layers' | 'images' | 'differ'
+>;
+
+interface Chain {
+  readonly source: CacheSourceData;
+  readonly layers: readonly Descriptor[];
+  readonly diffIDs: readonly Digest[];
+  readonly hashes: Record<string, string>;
+}
+
+export class ImportedCache implements CacheSource {
+  private readonly byKey = new Map<string, CacheRecord>();
+  /** Chains by the name of their top snapshot (its chain ID). */
+  private readonly chains = new Map<string, Chain>();
+  /** Blobs being fetched, so that two chains that share a layer fetch it once. */
+  private readonly fetching = new Map<Digest, Promise<unknown>>();
+
+  constructor(
+    private readonly stores: ImportStores,
+    sources: readonly CacheSourceData[],
+    /** Called by `close` (the registry client the sources fetch with). */
+    private readonly onClose?: () => void,
+  ) {
+    // Earlier sources win, as `--cache-from`s are given.
+    for (const source of sources) for (const record of source.records) this.add(source, record);
+  }
+
+  /** Ends the fetching (once the build is over). */
+  close(): void {
+    this.onClose?.();
+  }
+
+  /** How many records were imported. */
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  private add(source: CacheSourceData, record: CacheRecordDescription): void {
+    const layers = record.chain.map((i) => source.layers[i] as Descriptor);
+    const diffIDs = record.chain.map((i) => source.diffIDs[i] as Digest);
+    const name = chainIDs(diffIDs).at(-1);
+    const resultId = name === undefined ? 'scratch' : `snapshot:${name}`;
+    if (name !== undefined) {
+      const known = this.chains.get(name);
+      if (known === undefined)
+        this.chains.set(name, { source, layers, diffIDs, hashes: { ...record.hashes } });
+      else for (const [k, v] of Object.entries(record.hashes ?? {})) known.hashes[k] ??= v;
+    }
+    const entry: CacheRecord = { resultId, keys: record.keys, createdAt: 0 };
+    for (const key of record.keys) if (!this.byKey.has(key)) this.byKey.set(key, entry);
+  }
+
+  readonly cache = {
+    lookup: (key: string): Promise<CacheRecord | undefined> => Promise.resolve(this.byKey.get(key)),
+  };
+
+  readonly results = {
+    load: (id: string): Result | undefined => {
+      if (id === 'scratch') return scratchResult();
+      const name = id.startsWith('snapshot:') ? id.slice('snapshot:'.length) : undefined;
+      const chain = name === undefined ? undefined : this.chains.get(name);
+      if (name === undefined || chain === undefined) return undefined;
+      const realize = (signal: AbortSignal, progress?: ProgressWriter) =>
+        this.realize(chain, signal, progress);
+      return new LazySnapshotResult(name, realize, chain.hashes);
+    },
+  };
+
+  /** The chain's layers fetched and unpacked, those whose snapshots exist left alone. */
+  private async realize(chain: Chain, signal: AbortSignal, progress?: ProgressWriter): Promise<void> {
+    const inner = new AbortController();
+    const both = AbortSignal.any([signal, inner.signal]);
+    await fetchAndUnpack(this.stores, chain.layers, chain.diffIDs, {
+      fetch: (layer, p) => this.fetchOnce(chain.source, layer, both, p),
+      signal: both,
+      stop: (reason) => inner.abort(reason),
+      onlyMissing: true,
+      ...(progress ? { progress } : {}),
+    });
+  }
+
+  private fetchOnce(
+    source: CacheSourceData,
+    layer: Descriptor,
+    signal: AbortSignal,
+    progress?: ProgressWriter,
+  ): Promise<unknown> {
+    let fetching = this.fetching.get(layer.digest);
+    if (fetching === undefined) {
+      fetching = source.fetch(layer, signal, progress);
+      this.fetching.set(layer.digest, fetching);
+      fetching.catch(() => this.fetching.delete(layer.digest));
+    }
+    return fetching;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Acceptance 1 and 2 of the remote cache with the real parts: docker-registry on 127.0.0.1 (its access
+ * log counts the blobs served), runc, overlayfs. Root A builds a two-stage Dockerfile and exports its
+ * cache; root B, empty, imports it: with mode=max no RUN runs and B fetches no layer beyond the final
+ * image's; after a context file changes only the steps that depend on it run; with mode=min (and inline)
+ * only the final stage's steps hit. The same with type=local.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../engine/index.js';
+import type { BuildRequest } from '../../engine/index.js';
+import { canRunSuite, hasCommand } from '../helpers/prereq.js';
+import { pushBusybox } from '../helpers/registry.js';
+import { serveRegistry } from '../helpers/registry-serve.js';
+import type { ServedRegistry } from '../helpers/registry-serve.js';
+import { repoRoot } from '../helpers/shared.js';
+
+const ready =
+  canRunSuite('remote cache (registry, local, inline)', { root: true, runc: true, overlay: true }) &&
+  hasCommand('docker-registry') &&
+  hasCommand('skopeo') &&
+  hasCommand('umoci');
+
+const bin = resolve(repoRoot, 'bin/tsbuild');
+let work = '';
+let reg: ServedRegistry;
+let base = '';
+
+const DOCKERFILE = `ARG BASE=busybox
+FROM $BASE AS build
+COPY src /src
+RUN cat /src/a.txt > /built-a && echo built > /marker
+RUN cat /src/b.txt > /built-b
+FROM $BASE
+RUN echo base-step > /base-step
+COPY --from=build /built-a /app/a
+COPY app.txt /app/app.txt
+RUN cat /app/a /app/app.txt > /app/all
+`;
+
+function context(name: string, app = 'app one\n'): string {
+  const dir = join(work, name);
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), DOCKERFILE);
+  writeFileSync(join(dir, 'src', 'a.txt'), 'a\n');
+  writeFileSync(join(dir, 'src', 'b.txt'), 'b\n');
+  writeFileSync(join(dir, 'app.txt'), app);
+  return dir;
+}
+
+function tsbuild(root: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(bin, ['--root', join(work, root), ...args], {
+    env: { ...process.env, TSBUILD_NO_DAEMON: '1' },
+    encoding: 'utf8',
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Builds on `root` through the Node API; returns the containers started and the image's snapshot. */
+async function build(
+  root: string,
+  request: BuildRequest,
+): Promise<{ containers: number; warnings: string[] }> {
+  const engine = await createEngine({ root: join(work, root) });
+  const warnings: string[] = [];
+  try {
+    const result = await engine.build(
+      { buildArgs: { BASE: base }, ...request },
+      { onProgress: (e) => (e.type === 'warning' ? warnings.push(e.message) : undefined) },
+    );
+    return { containers: result.containers, warnings };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Digests of the blobs the registry served with GET since `from` (an offset in its access log). */
+function blobsServed(from: number): string[] {
+  const log = reg.accessLog().slice(from);
+  return [...log.matchAll(/"GET \/v2\/[^ ]+\/blobs\/(sha256:[0-9a-f]{64}) HTTP\/1\.1" 200 /g)].map(
+    (m) => m[1] as string,
+  );
+}
+
+async function manifestLayers(repo: string, tag: string): Promise<string[]> {
+  const res = await fetch(`http://${reg.host}/v2/${repo}/manifests/${tag}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  const manifest = (await res.json()) as { config: { digest: string }; layers: { digest: string }[] };
+  return manifest.layers.map((l) => l.digest);
+}
+
+async function manifestConfig(repo: string, tag: string): Promise<string> {
+  const res = await fetch(`http://${reg.host}/v2/${repo}/manifests/${tag}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  return ((await res.json()) as { config: { digest: string } }).config.digest;
+}
+
+describe.skipIf(!ready)('remote cache', () => {
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'tsbuild-remote-cache-'));
+    reg = await serveRegistry({ accessLog: true });
+    await pushBusybox(reg.host, 'busybox:latest');
+    base = `${reg.host}/busybox:latest`;
+  }, 60_000);
+
+  afterAll(async () => {
+    if (work) rmSync(work, { recursive: true, force: true });
+    await reg?.stop();
+  });
+
+  it('mode=max: an empty root runs no RUN and fetches no layer beyond the final image; an edit re-runs what depends on it', async () => {
+    const ctx = context('ctx-max');
+    const a = tsbuild('a', [
+      'build',
+      '--progress',
+      'plain',
+      '--build-arg',
+      `BASE=${base}`,
+      '-t',
+      `${reg.host}/app:1`,
+      '--push',
+      '--cache-to',
+      `type=registry,ref=${reg.host}/cache:max,mode=max`,
+      ctx,
+    ]);
+    expect(a.status, a.stderr).toBe(0);
+    expect(a.stderr).toContain(`exporting cache to registry ${reg.host}/cache:max`);
+    const finalLayers = await manifestLayers('app', '1');
+    const cacheConfig = await manifestConfig('cache', 'max');
+    const from = reg.accessLog().length;
+    const b = await build('b', {
+      context: ctx,
+      tags: ['app:1'],
+      cacheFrom: [{ type: 'registry', ref: `${reg.host}/cache:max` }],
+    });
+    expect(b.warnings).toEqual([]);
+    expect(b.containers).toBe(0);
+    // Every blob served is a layer of the final image or a config (the cache's, the base image's), and
+    // the cache holds layers the final image does not (the build stage's), none of them served.
+    const cacheLayers = await manifestLayers('cache', 'max');
+    const baseConfig = await manifestConfig('busybox', 'latest');
+    expect(cacheLayers.filter((l) => !finalLayers.includes(l)).length).toBeGreaterThan(0);
+    const served = blobsServed(from);
+    expect(served.filter((d) => finalLayers.includes(d)).length).toBeGreaterThan(0);
+    for (const digest of served) expect([...finalLayers, cacheConfig, baseConfig]).toContain(digest);
+    // The image runs from what was imported.
+    const run = tsbuild('b', ['run', 'app:1', 'cat', '/app/all']);
+    expect(run.stdout).toBe('a\napp one\n');
+    // One context file changes: only the steps after it run (COPY app.txt, then the last RUN).
+    const edited = context('ctx-max-edit', 'app two\n');
+    const c = await build('c', {
+      context: edited,
+      tags: ['app:2'],
+      cacheFrom: [{ type: 'registry', ref: `${reg.host}/cache:max` }],
+    });
+    expect(c.containers).toBe(1);
+    expect(tsbuild('c', ['run', 'app:2', 'cat', '/app/all']).stdout).toBe('a\napp two\n');
+  }, 180_000);
+
+  it('mode=min: only the final stage hits on an empty root', async () => {
+    const ctx = context('ctx-min');
+    const a = tsbuild('a', [
+      'build',
+      '--progress',
+      'plain',
+      '--build-arg',
+      `BASE=${base}`,
+      '-t',
+      `${reg.host}/app:min`,
+      '--push',
+      '--cache-to',
+      `type=registry,ref=${reg.host}/cache:min,mode=min`,
+      ctx,
+    ]);
+    expect(a.status, a.stderr).toBe(0);
+    const b = await build('min-b', {
+      context: ctx,
+      cacheFrom: [{ type: 'registry', ref: `${reg.host}/cache:min` }],
+    });
+    // The two RUNs of the build stage run again; the final stage's RUNs hit.
+    expect(b.containers).toBe(2);
+  }, 180_000);
+
+  it('type=local: the same as a registry with mode=max', async () => {
+    const ctx = context('ctx-local');
+    const dir = join(work, 'ci-cache');
+    const a = await build('local-a', { context: ctx, cacheTo: [{ type: 'local', dest: dir, mode: 'max' }] });
+    expect(a.containers).toBe(4);
+    const b = await build('local-b', { context: ctx, cacheFrom: [{ type: 'local', src: dir }] });
+    expect(b.containers).toBe(0);
+  }, 180_000);
+
+  it('type=inline: the pushed image carries the cache of its own steps', async () => {
+    const ctx = context('ctx-inline');
+    const a = tsbuild('a', [
+      'build',
+      '--progress',
+      'plain',
+      '--build-arg',
+      `BASE=${base}`,
+      '-t',
+      `${reg.host}/app:inline`,
+      '--push',
+      '--cache-to',
+      'type=inline',
+      ctx,
+    ]);
+    expect(a.status, a.stderr).toBe(0);
+    const b = await build('inline-b', {
+      context: ctx,
+      cacheFrom: [{ type: 'registry', ref: `${reg.host}/app:inline` }],
+    });
+    expect(b.containers).toBe(2);
+  }, 180_000);
+
+  it('an unreachable --cache-from is a warning and the build goes on', async () => {
+    const ctx = context('ctx-unreachable');
+    const b = await build('unreachable', {
+      context: ctx,
+      cacheFrom: [{ type: 'registry', ref: '127.0.0.1:9/none:x' }],
+    });
+    expect(b.containers).toBe(4);
+    expect(b.warnings.join('\n')).toContain('cache import from 127.0.0.1:9/none:x failed');
+  }, 180_000);
+});
