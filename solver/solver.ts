@@ -14,10 +14,10 @@ import { Entry } from './entry.js';
 import type { Solved, Subscription } from './entry.js';
 import { cancelledBy, vertexFailure, VertexError } from './errors.js';
 import { Job } from './job.js';
+import { collectAncestors, findRecord, unique } from './lookup.js';
 import type { VertexKeys } from './job.js';
 import { releaseAll } from './result.js';
 import type {
-  CacheRecord,
   Lane,
   OpContext,
   Result,
@@ -145,7 +145,7 @@ export class Solver {
         };
         const hit = await this.lookup(vertex, keys.key, ctx, { job, beforeReport: ancestors });
         if (hit !== undefined) {
-          if (job.collects) await this.collectAncestors(job, keyed);
+          if (job.collects) await collectAncestors(job, [this.options, ...job.imports], keyed);
           return hit;
         }
       }
@@ -246,7 +246,7 @@ export class Solver {
     const solved: SolvedOutput[] = [];
     try {
       for (let i = 0; i < outputs; i += 1) {
-        const found = await this.find(how.job, outputKey(key, i), ctx.signal);
+        const found = await findRecord([this.options, ...how.job.imports], outputKey(key, i), ctx.signal);
         if (found === undefined) {
           await releaseAll(results);
           return undefined;
@@ -255,7 +255,10 @@ export class Solver {
         results.push(result);
         keys.push(record.keys[0] ?? outputKey(key, i));
         const also = how.also === undefined ? [] : [outputKey(how.also, i)];
-        solved.push({ keys: unique([...record.keys, outputKey(key, i), ...also]), resultId: record.resultId });
+        solved.push({
+          keys: unique([...record.keys, outputKey(key, i), ...also]),
+          resultId: record.resultId,
+        });
       }
     } catch (err) {
       await releaseAll(results);
@@ -272,40 +275,6 @@ export class Solver {
       key,
     });
     return { results, keys, cached: true, stable: true };
-  }
-
-  /** A record with a live result for `key`: the solver's own cache first, then the solve's imports. */
-  private async find(
-    job: Job,
-    key: string,
-    signal: AbortSignal,
-  ): Promise<{ record: CacheRecord; result: Result } | undefined> {
-    for (const source of [this.options, ...job.imports]) {
-      const record = await source.cache.lookup(key);
-      const result = record && (await source.results.load(record.resultId, signal));
-      if (record !== undefined && result !== undefined) return { record, result };
-    }
-    return undefined;
-  }
-
-  /**
-   * Reports the ancestors listed as cached (a consumer hit by its fast key, so they were never solved)
-   * with their records, found by their fast keys without loading their results.
-   */
-  private async collectAncestors(job: Job, keyed: readonly { vertex: Vertex; key: string }[]): Promise<void> {
-    for (const { vertex, key } of keyed) {
-      const outputs: SolvedOutput[] = [];
-      for (let i = 0; i < (vertex.outputs ?? 1); i += 1) {
-        let record: CacheRecord | undefined;
-        for (const source of [this.options, ...job.imports]) {
-          record = await source.cache.lookup(outputKey(key, i)).catch(() => undefined);
-          if (record !== undefined) break;
-        }
-        if (record === undefined) break;
-        outputs.push({ keys: unique([...record.keys, outputKey(key, i)]), resultId: record.resultId });
-      }
-      if (outputs.length === (vertex.outputs ?? 1)) job.solved({ ...base(vertex), outputs });
-    }
   }
 
   /** Runs the op in its lane with the entry's signal; emits started/done/error. */
@@ -367,10 +336,6 @@ interface LookupOptions {
   readonly also?: string | undefined;
   /** Called just before the hit is reported (the listing of ancestors that are never solved). */
   readonly beforeReport?: () => void;
-}
-
-function unique(keys: readonly string[]): string[] {
-  return [...new Set(keys)];
 }
 
 interface TrackedContext extends OpContext {
