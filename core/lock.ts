@@ -22,21 +22,38 @@ export class SharedFileLock {
     return this.hold(tryLockExclusive, fn, signal);
   }
 
-  private async hold<T>(
-    tryLock: (fd: number) => boolean,
-    fn: () => Promise<T>,
-    signal?: AbortSignal,
-  ): Promise<T> {
+  /**
+   * Runs `fn` while holding the exclusive side if no one holds either side now; undefined (and `fn` not
+   * run) otherwise: for work that may be skipped rather than wait.
+   */
+  async tryExclusive<T>(fn: () => Promise<T>): Promise<{ readonly value: T } | undefined> {
+    return this.withHandle(async (fd) => {
+      if (!tryLockExclusive(fd)) return undefined;
+      try {
+        return { value: await fn() };
+      } finally {
+        unlockFile(fd);
+      }
+    });
+  }
+
+  private hold<T>(tryLock: (fd: number) => boolean, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     throwIfAborted(signal);
-    await mkdir(dirname(this.path), { recursive: true });
-    const handle = await open(this.path, 'a', 0o600);
-    try {
-      for (let wait = 1; !tryLock(handle.fd); wait = Math.min(wait * 2, 50)) await delay(wait, signal);
+    return this.withHandle(async (fd) => {
+      for (let wait = 1; !tryLock(fd); wait = Math.min(wait * 2, 50)) await delay(wait, signal);
       try {
         return await fn();
       } finally {
-        unlockFile(handle.fd);
+        unlockFile(fd);
       }
+    });
+  }
+
+  private async withHandle<T>(fn: (fd: number) => Promise<T>): Promise<T> {
+    await mkdir(dirname(this.path), { recursive: true });
+    const handle = await open(this.path, 'a', 0o600);
+    try {
+      return await fn(handle.fd);
     } finally {
       await handle.close();
     }

@@ -13,6 +13,7 @@ import { formatReference, normalizeReference, parseReference } from '../oci/inde
 import {
   CacheCollector,
   ImportedCache,
+  cacheMountLayers,
   describeCache,
   inlineCache,
   localSource,
@@ -143,9 +144,20 @@ async function exportCache(
 ): Promise<void> {
   const { signal, progress, progressDigest } = context;
   const sig = signal ? { signal } : {};
+  const mounts =
+    spec.cacheMounts === true
+      ? await cacheMountLayers(engine, engine.worker, collector.cacheMounts(), {
+          ...(spec.compression ? { compression: spec.compression } : {}),
+          ...(spec.compressionLevel !== undefined ? { level: spec.compressionLevel } : {}),
+          progress,
+          progressDigest,
+          ...sig,
+        })
+      : [];
   const { description, layers } = await describeCache(engine, collector, {
     mode: spec.mode ?? 'min',
     final: snapshot,
+    mounts,
     ...sig,
   });
   const manifest = await writeCacheManifest(engine.content, description, layers, signal);

@@ -307,8 +307,14 @@ async function solveAndExport(engine: Engine, input: SolveInput): Promise<Omit<B
         pendingImages: baseImages,
         ...(options.registry ? { tls: options.registry } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(cache.imports ? { imports: [cache.imports] } : {}),
-        ...(collector ? { onSolved: collector.onSolved, onContentHash: collector.onContentHash } : {}),
+        ...(cache.imports ? { imports: [cache.imports], cacheMountImports: cache.imports } : {}),
+        ...(collector
+          ? {
+              onSolved: collector.onSolved,
+              onContentHash: collector.onContentHash,
+              onCacheMount: collector.onCacheMount,
+            }
+          : {}),
       });
     } catch (err) {
       throw locateFailure(err, converted.definition, dockerfile);

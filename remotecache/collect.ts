@@ -1,7 +1,8 @@
 /**
  * What a build tells a cache export while it solves: every vertex it has a result for, with all of its
  * keys (solver `onSolved`), and every content hash taken in a committed snapshot (worker
- * `onContentHash`). Results are named by id (`snapshot:<name>` or `scratch`).
+ * `onContentHash`), and every cache mount a RUN mounted (worker `onCacheMount`: a cache export with
+ * `cache-mounts=true` makes a layer of each). Results are named by id (`snapshot:<name>` or `scratch`).
  */
 import type { SolvedVertex } from '../solver/index.js';
 
@@ -14,6 +15,8 @@ export interface CollectedRecord {
 export class CacheCollector {
   private readonly byResult = new Map<string, Set<string>>();
   private readonly hashes = new Map<string, Map<string, string>>();
+  /** Cache mounts by directory name, with their ids. */
+  private readonly mounts = new Map<string, string>();
 
   readonly onSolved = (vertex: SolvedVertex): void => {
     for (const output of vertex.outputs) {
@@ -30,6 +33,17 @@ export class CacheCollector {
     if (known === undefined) this.hashes.set(snapshot, (known = new Map()));
     known.set(selector, hash);
   };
+
+  readonly onCacheMount = (name: string, id: string): void => {
+    this.mounts.set(name, id);
+  };
+
+  /** The cache mounts the build's RUNs mounted, by directory name. */
+  cacheMounts(): { readonly name: string; readonly id: string }[] {
+    return [...this.mounts]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, id]) => ({ name, id }));
+  }
 
   /** One record per result, its keys merged. */
   records(): CollectedRecord[] {

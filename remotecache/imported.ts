@@ -4,7 +4,12 @@
  * The result is lazy: its layers are fetched and unpacked when something first needs its content (a RUN
  * on it, a copy from it, the export), never when it is merely found; a `COPY --from` of it is keyed by the
  * content hashes its exporter recorded, without its layers. A chain whose snapshots exist is used as it is.
+ *
+ * It is also the worker's `CacheMountSource`: an imported cache mount's layer is fetched when a RUN first
+ * mounts that cache mount and finds it empty, and applied into the directory the worker gives (the
+ * applier's containment rules: nothing it holds is written outside; owners and modes as in the tar).
  */
+import { TsbuildError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { fetchAndUnpack } from '../image/index.js';
 import type { PullStores } from '../image/index.js';
@@ -12,6 +17,7 @@ import type { Descriptor, Digest } from '../oci/index.js';
 import { chainIDs } from '../oci/index.js';
 import type { CacheRecord, CacheSource, Result } from '../solver/index.js';
 import { LazySnapshotResult, scratchResult } from '../worker/index.js';
+import type { CacheMountSource } from '../worker/index.js';
 import type { CacheRecordDescription } from './description.js';
 import type { CacheSourceData } from './sources.js';
 
@@ -27,12 +33,20 @@ interface Chain {
   readonly hashes: Record<string, string>;
 }
 
-export class ImportedCache implements CacheSource {
+interface ImportedMount {
+  readonly source: CacheSourceData;
+  readonly layer: Descriptor;
+  readonly diffID: Digest;
+}
+
+export class ImportedCache implements CacheSource, CacheMountSource {
   private readonly byKey = new Map<string, CacheRecord>();
   /** Chains by the name of their top snapshot (its chain ID). */
   private readonly chains = new Map<string, Chain>();
   /** Blobs being fetched, so that two chains that share a layer fetch it once. */
   private readonly fetching = new Map<Digest, Promise<unknown>>();
+  /** Cache mounts by directory name. */
+  private readonly mounts = new Map<string, ImportedMount>();
 
   constructor(
     private readonly stores: ImportStores,
@@ -41,7 +55,17 @@ export class ImportedCache implements CacheSource {
     private readonly onClose?: () => void,
   ) {
     // Earlier sources win, as `--cache-from`s are given.
-    for (const source of sources) for (const record of source.records) this.add(source, record);
+    for (const source of sources) {
+      for (const record of source.records) this.add(source, record);
+      for (const { name, layer } of source.mounts) {
+        const imported = {
+          source,
+          layer: source.layers[layer] as Descriptor,
+          diffID: source.diffIDs[layer] as Digest,
+        };
+        if (!this.mounts.has(name)) this.mounts.set(name, imported);
+      }
+    }
   }
 
   /** Ends the fetching (once the build is over). */
@@ -96,6 +120,25 @@ export class ImportedCache implements CacheSource {
       onlyMissing: true,
       ...(progress ? { progress } : {}),
     });
+  }
+
+  hasMount(name: string): boolean {
+    return this.mounts.has(name);
+  }
+
+  /** Cache mount `name`'s layer fetched (now, if it was not) and applied into the empty directory `dir`. */
+  async fillMount(name: string, dir: string, signal: AbortSignal, progress?: ProgressWriter): Promise<void> {
+    const mount = this.mounts.get(name);
+    if (mount === undefined) return;
+    await this.fetchOnce(mount.source, mount.layer, signal, progress);
+    const target = [{ type: 'bind', source: dir, options: ['rbind'] }];
+    const diffID = await this.stores.applier.apply(mount.layer, target, { whiteouts: 'delete', signal });
+    if (diffID !== mount.diffID) {
+      throw new TsbuildError(
+        'FAILED_PRECONDITION',
+        `${mount.source.where}: the cache mount layer ${mount.layer.digest} unpacks to ${diffID}, not ${mount.diffID}`,
+      );
+    }
   }
 
   private fetchOnce(

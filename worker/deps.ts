@@ -7,6 +7,7 @@ import type { TlsOptions } from '../http/index.js';
 import type { ImageStore } from '../image/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { SourceFilter, StatCache } from './contenthash/index.js';
+import type { SolveCacheMounts } from './cache-mount-transfer.js';
 import type { SnapshotHashMemo } from './contenthash/snapshot-memo.js';
 import type { PendingImages } from './sources/index.js';
 
@@ -52,4 +53,6 @@ export interface WorkerDeps {
   readonly tls?: TlsOptions;
   /** Told of content hashes taken in committed snapshots (this solve only: a cache export keeps them). */
   readonly onContentHash?: ContentHashListener;
+  /** This solve's cache mounts, when a cache export lists them or an imported cache holds some. */
+  readonly cacheMounts?: SolveCacheMounts;
 }

@@ -2,7 +2,8 @@
  * The mounts of an exec op beyond its root: binds of other inputs (read-only: a view of the result;
  * writable without output: a throwaway copy, see `withWritableResultDir`; a local source is bound as its
  * snapshot, see local-snapshot.ts), persistent cache directories
- * (locked or private as asked, optionally seeded from another state), tmpfs, secrets
+ * (locked or private as asked, optionally seeded from another state or imported from a remote cache,
+ * held under the lock of cache-mount-transfer.ts), tmpfs, secrets
  * (a file the executor puts on a tmpfs outside the rootfs, or an environment variable of the process
  * only) and forwarded SSH agent sockets. Everything set up here is released when the callback returns or
  * throws. Secret values and agent socket paths go to the executor and nowhere else: not into the op, a
@@ -14,12 +15,14 @@ import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { FailedPreconditionError, NotFoundError } from '../core/index.js';
 import { KeyedMutex } from '../core/index.js';
-import { SharedFileLock } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
 import type { ExecMount, SecretFile } from '../executor/index.js';
 import { withForwardedSocket } from '../executor/index.js';
 import { resolveInRoot } from '../fsutil/index.js';
 import type { BindMount, CacheMount, Mount, SecretMount, SshMount } from '../llb/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
+import { cacheMountLock } from './cache-mount-transfer.js';
+import type { SolveCacheMounts } from './cache-mount-transfer.js';
 import type { StatCache } from './contenthash/index.js';
 import { withLocalSnapshot } from './local-snapshot.js';
 import { withResultDir, withWritableResultDir } from './mounts.js';
@@ -38,6 +41,10 @@ export interface ExecMountDeps {
   /** Content hashes of local sources, which name their snapshots (see local-snapshot.ts). */
   readonly statCache: StatCache;
   readonly signal?: AbortSignal;
+  /** The RUN's progress (an imported cache mount's status line). */
+  readonly progress?: ProgressWriter;
+  /** This solve's cache mounts: reported, and imported from a remote cache (cache-mount-transfer.ts). */
+  readonly cacheMounts?: SolveCacheMounts;
 }
 
 /** What the executor gets on top of the root file system. */
@@ -243,6 +250,7 @@ async function withCache<T>(
   const selector = seed === undefined ? '/' : mount.selector || '/';
   const dir = cacheDirOf(mount, seed, deps.cacheMountsRoot);
   await mkdir(deps.cacheMountsRoot, { recursive: true, mode: 0o700 });
+  await deps.cacheMounts?.before(dir, mount, { signal: deps.signal, progress: deps.progress });
   const ready = async (target: string): Promise<void> => {
     if (seed === undefined) return ensureCacheDir(target, mount);
     return seedCacheDir(target, seed, selector, deps);
@@ -254,9 +262,8 @@ async function withCache<T>(
     );
   };
   if (mount.sharing === 'locked') {
-    const lock = new SharedFileLock(`${dir}.lock`);
     return lockedIds.run(dir, () =>
-      lock.exclusive(async () => {
+      cacheMountLock(dir).exclusive(async () => {
         await ready(dir);
         return using(dir, () => run(dir));
       }, deps.signal),
@@ -277,8 +284,11 @@ async function withCache<T>(
       await rm(temp, { recursive: true, force: true });
     }
   }
-  await ready(dir);
-  return using(dir, () => run(dir));
+  // The shared side of the lock: an export never tars the directory while a RUN writes it.
+  return cacheMountLock(dir).shared(async () => {
+    await ready(dir);
+    return using(dir, () => run(dir));
+  }, deps.signal);
 }
 
 /** Forwards the agent socket given for the mount's id, or skips the mount when none was (not required). */

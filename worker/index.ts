@@ -1,5 +1,6 @@
 /** worker/: what other folders may import. */
 export type { PendingImages } from './sources/image.js';
+export type { CacheMountListener, CacheMountSource } from './cache-mount-transfer.js';
 export type { WorkerSolveOptions } from './worker.js';
 export { StatCache } from './contenthash/statcache.js';
 export { resolveIn } from './fileop/paths.js';

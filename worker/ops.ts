@@ -162,6 +162,8 @@ export function execOp(op: ExecOp, digest: string, deps: WorkerDeps, inputCount:
         env: op.env,
         statCache: deps.statCache,
         signal: ctx.signal,
+        progress: ctx.progress,
+        ...(deps.cacheMounts ? { cacheMounts: deps.cacheMounts } : {}),
       };
       const result = await withExecMounts(op.mounts.slice(1), results, mountDeps, (extra) =>
         inNewSnapshotOn(deps, results[0], ctx.signal, (rootfs) => runProcess(op, deps, ctx, rootfs, extra)),

@@ -16,6 +16,8 @@ import { describeOp } from '../llb/index.js';
 import { FileCacheStore, Solver } from '../solver/index.js';
 import type { CacheSource, Op, SolvedVertex, Vertex } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
+import { SolveCacheMounts, withIdleCacheMount } from './cache-mount-transfer.js';
+import type { CacheMountListener, CacheMountSource } from './cache-mount-transfer.js';
 import type { StatCache } from './contenthash/index.js';
 import type { ContentHashListener, FilterCompiler, WorkerDeps } from './deps.js';
 import type { PendingImages } from './sources/index.js';
@@ -62,6 +64,10 @@ export interface WorkerSolveOptions {
   readonly onSolved?: (vertex: SolvedVertex) => void;
   /** Told of every content hash taken of a path set in a committed snapshot (a cache export keeps them). */
   readonly onContentHash?: ContentHashListener;
+  /** Told of every cache mount a RUN of this solve mounts (a cache export with cache-mounts=true tars them). */
+  readonly onCacheMount?: CacheMountListener;
+  /** Imported cache mounts: one is written into its directory before the first RUN that mounts it. */
+  readonly cacheMountImports?: CacheMountSource;
 }
 
 export class Worker {
@@ -69,8 +75,10 @@ export class Worker {
   /** Containers started by this worker (tests count them to prove cache hits). */
   readonly counters = { containers: 0 };
   private readonly snapshotHashes: SnapshotHashMemo;
+  private readonly cacheMountsRoot: string;
 
   constructor(private readonly options: WorkerOptions) {
+    this.cacheMountsRoot = options.cacheMountsRoot ?? join(dirname(options.cacheDir), 'cachemounts');
     this.snapshotHashes = new SnapshotHashMemo(join(options.cacheDir, 'snapshot-hashes'));
     // RUN steps mostly wait (on processes, disks, networks), so the exec lane is wider than the CPU
     // count, as BuildKit's default of unbounded parallelism would be; file ops share the io lane.
@@ -113,16 +121,24 @@ export class Worker {
     definition: Definition,
     solveInputs: Pick<
       WorkerSolveOptions,
-      'locals' | 'secrets' | 'ssh' | 'proxyEnv' | 'pendingImages' | 'tls' | 'onContentHash'
+      | 'locals'
+      | 'secrets'
+      | 'ssh'
+      | 'proxyEnv'
+      | 'pendingImages'
+      | 'tls'
+      | 'onContentHash'
+      | 'onCacheMount'
+      | 'cacheMountImports'
     > = {},
   ): Vertex | undefined {
     const { locals = {}, secrets = {}, ssh = {}, proxyEnv = {}, pendingImages, tls } = solveInputs;
-    const { onContentHash } = solveInputs;
-    const cacheMountsRoot =
-      this.options.cacheMountsRoot ?? join(dirname(this.options.cacheDir), 'cachemounts');
+    const { onContentHash, onCacheMount, cacheMountImports } = solveInputs;
+    const cacheMounts =
+      onCacheMount || cacheMountImports ? new SolveCacheMounts(cacheMountImports, onCacheMount) : undefined;
     const deps: WorkerDeps = {
       ...this.options,
-      cacheMountsRoot,
+      cacheMountsRoot: this.cacheMountsRoot,
       locals,
       secrets,
       ssh,
@@ -132,6 +148,7 @@ export class Worker {
       ...(pendingImages ? { pendingImages } : {}),
       ...(tls ? { tls } : {}),
       ...(onContentHash ? { onContentHash } : {}),
+      ...(cacheMounts ? { cacheMounts } : {}),
     };
     const byDigest = new Map<string, Vertex>();
     for (const entry of definition.ops) {
@@ -165,6 +182,17 @@ export class Worker {
       ...(options.onSolved ? { onSolved: options.onSolved } : {}),
     });
     return asWorkerResult(result);
+  }
+
+  /**
+   * Runs `fn` with the directory of cache mount `name` (as `onCacheMount` names it) while no RUN uses
+   * it: `busy` when one does, `missing` when there is no such directory.
+   */
+  withIdleCacheMount<T>(
+    name: string,
+    fn: (dir: string) => Promise<T>,
+  ): Promise<{ readonly value: T } | 'busy' | 'missing'> {
+    return withIdleCacheMount(this.cacheMountsRoot, name, fn);
   }
 }
 
