@@ -85,6 +85,12 @@ export function addBuildCommand(
       collect,
       [],
     )
+    .option(
+      '--context-normalize',
+      'copy and hash the context and named local contexts as if checked out with umask 022 and owned ' +
+        'by 0:0 (group and other write bits cleared; COPY --chown/--chmod still apply), so that ' +
+        'checkouts differing only in modes and owners share the cache',
+    )
     .option('--label <key=value>', 'set a label on the image (repeatable)', collect, [])
     .option('--network <mode>', 'the network of RUN steps: default (the host network), none or host')
     .option('--platform <platform>', "the target platform (only this host's platform can be built)")
@@ -148,6 +154,7 @@ export function addBuildCommand(
         'tsbuild build -t 127.0.0.1:5000/app --push --cache-to type=registry,ref=127.0.0.1:5000/app:cache,mode=max .',
         'tsbuild build -t app --cache-from 127.0.0.1:5000/app:cache .',
         'tsbuild build -t app --cache-to type=local,dest=/ci/cache --cache-from type=local,src=/ci/cache .',
+        'tsbuild build --context-normalize -t app .',
       ]),
     )
     .action((context: string, flags: BuildFlags) => run(context, flags, globals()));

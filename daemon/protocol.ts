@@ -143,6 +143,7 @@ const requestShape: Shape<BuildRequest> = {
       'an object of absolute paths or URLs',
     ),
   ),
+  contextNormalize: optional(boolean),
   network: optional(oneOf('default', 'none', 'host')),
   platform: optional(string),
   allowInsecure: optional(boolean),

@@ -135,6 +135,7 @@ export async function convert(
     ...(request.platform !== undefined ? { platform: request.platform } : {}),
     excludes,
     buildContexts: buildContexts(request.buildContexts),
+    ...(request.contextNormalize === true ? { contextNormalize: true } : {}),
     noCache: request.noCache ?? false,
     noCacheFilter: request.noCacheFilter ?? [],
     network: request.network ?? 'default',

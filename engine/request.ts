@@ -80,6 +80,13 @@ export interface BuildRequest {
   readonly ssh?: Readonly<Record<string, string>>;
   /** `--build-context name=path|docker-image://ref`. */
   readonly buildContexts?: Readonly<Record<string, string>>;
+  /**
+   * `--context-normalize`: the context and every named local context are copied and hashed as a
+   * checkout made with umask 022 and owned by 0:0 (group and other write bits cleared; a COPY's --chmod
+   * applies to the normalised mode), so checkouts that differ only in mode bits and owners share every
+   * cache hit and give the same layers.
+   */
+  readonly contextNormalize?: boolean;
   /** `--network`: the default network of RUN steps. */
   readonly network?: BuildNetwork;
   /** `--platform`: only this host's platform can be built. */

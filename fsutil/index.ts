@@ -9,6 +9,8 @@ export type { FileKind } from './stat.js';
 export { hostLookup, resolveInRoot, resolveRel, withDirInRoot } from './securejoin.js';
 export type { Lookup, LookupFn } from './securejoin.js';
 export type { TreeOptions } from './treecopy-types.js';
+export { HOST_OWNER, hostMode } from './host-metadata.js';
+export type { HostMetadata } from './host-metadata.js';
 export { copyMetadataSync } from './treecopy-parts.js';
 export { ContainedSource } from './treecopy-source.js';
 export { TreeCopier } from './treecopy.js';

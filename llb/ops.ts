@@ -28,6 +28,12 @@ export interface LocalSourceOptions {
   readonly followPaths?: readonly string[];
   /** A key under which successive transfers of the same directory may share a snapshot. */
   readonly sharedKey?: string;
+  /**
+   * Take every entry as a checkout made with umask 022 has it: the group and other write bits cleared
+   * from its mode, for the copy and its content hash alike (`tsbuild build --context-normalize`).
+   * Owners are 0:0 either way. Set only when true, so other sources keep their digests.
+   */
+  readonly normalize?: boolean;
   /** For session-less builds: the host directory the context is read from. */
   readonly path?: string;
 }

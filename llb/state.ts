@@ -185,6 +185,8 @@ export interface LocalOptions {
   /** Paths read from the directory: they and the targets of the symlinks on their way are included. */
   readonly followPaths?: readonly string[];
   readonly sharedKey?: string;
+  /** Modes without the group and other write bits, as with umask 022 (LocalSourceOptions.normalize). */
+  readonly normalize?: boolean;
   /** For session-less builds: the host directory to read. */
   readonly path?: string;
   readonly metadata?: OpMetadata;
@@ -202,6 +204,7 @@ export function local(name: string, options: LocalOptions = {}): State {
       ...(options.followPaths !== undefined ? { followPaths: [...options.followPaths] } : {}),
       sharedKey: options.sharedKey,
       path: options.path,
+      ...(options.normalize === true ? { normalize: true } : {}),
     },
   };
   return new State({ vertex: new Vertex(op, [], options.metadata ?? {}), index: 0 });

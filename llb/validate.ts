@@ -112,6 +112,7 @@ export class OpChecker {
     if (local.followPaths !== undefined) this.strings(local.followPaths, 'local followPaths');
     if (local.sharedKey !== undefined) this.string(local.sharedKey, 'local sharedKey');
     if (local.path !== undefined) this.string(local.path, 'local path');
+    if (local.normalize !== undefined) this.bool(local.normalize, 'local normalize');
   }
 
   private exec(op: Json, inputCount: number): void {

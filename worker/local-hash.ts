@@ -5,9 +5,10 @@
  */
 import { cleanRel } from '../fsutil/index.js';
 import { sha256Digest } from '../oci/index.js';
-import type { SourceFilter, StatCache } from './contenthash/index.js';
+import type { StatCache } from './contenthash/index.js';
 import { hasMeta, hashPath } from './contenthash/index.js';
 import type { ContextTransfer } from './context-transfer.js';
+import type { HostSource } from './fileop/index.js';
 import { resolveIn } from './fileop/paths.js';
 
 /** `sha256:` of the parts joined by NUL. */
@@ -19,11 +20,13 @@ export interface CopySource {
   readonly follow: boolean;
 }
 
-/** How a source root is read: its local source's filter, owners, and who counts the bytes read. */
+/** How a source root is read: as a local source is (or as it is), and who counts the bytes read. */
 export interface HashedSource {
-  readonly filter: SourceFilter | undefined;
-  /** Every entry hashed as 0:0, as a copy from a host directory gives it. */
-  readonly rootOwned: boolean;
+  /**
+   * A local source's reading (its filter; every entry hashed as a copy from a host directory gives
+   * it: owned by 0:0, its mode normalised when asked); undefined for a snapshot, hashed as it is.
+   */
+  readonly local: HostSource | undefined;
   readonly transfer?: ContextTransfer | undefined;
   readonly statCache: StatCache;
 }
@@ -40,9 +43,11 @@ export async function hashFiltered(
   local: HashedSource,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  const { filter, rootOwned, transfer, statCache } = local;
+  const { transfer, statCache } = local;
+  const filter = local.local?.filter;
   const onRead = transfer ? { onRead: (_: string, size: number) => transfer.add(size) } : {};
-  const common = { statCache, rootOwned, ...(signal ? { signal } : {}), ...onRead };
+  const host = local.local === undefined ? {} : { host: local.local };
+  const common = { statCache, ...host, ...(signal ? { signal } : {}), ...onRead };
   if (filter === undefined) return hashPath(root, path, { ...common, wildcard: true, followLinks: follow });
   const rel = cleanRel(path);
   // The filter sees the entries where the copy reads them: below the followed link's target.

@@ -4,11 +4,12 @@
  * before anything mounts it, so a run sees the filtered tree (.dockerignore, include and follow paths)
  * owned 0:0, never the host directory, and never what a change during the build put in it.
  *
- * The snapshot is the source's tree copied by the race-safe host copier (owners 0:0, nothing read
- * through a symlink a change put on the way), named `context-<hex>` after its content hash (hashed
- * root-owned through the source's filter, as COPY hashes it). A later build of an unchanged source
- * finds it by that name, so a rebuild costs a hash walk (one lstat per entry with the stat cache), not
- * a copy. Like every build snapshot, it is kept by no image: `tsbuild prune` collects it.
+ * The snapshot is the source's tree copied by the race-safe host copier (owners 0:0, modes normalised
+ * when the source says so, nothing read through a symlink a change put on the way), named
+ * `context-<hex>` after its content hash (taken as the copy takes the tree, through the source's
+ * reading: root-owned, normalised alike, filtered; as COPY hashes it), so equal names hold equal
+ * trees. A later build of an unchanged source finds it by that name, so a rebuild costs a hash walk
+ * (one lstat per entry with the stat cache), not a copy. Like every build snapshot, it is kept by no image: `tsbuild prune` collects it.
  *
  * The copy is made after the hash; when the source changed meanwhile, the snapshot is hashed again
  * after the copy and, if the hashes differ, used for this mount only (committed under a fresh name,
@@ -23,7 +24,7 @@ import { applyFileActions, wholeTreeCopy } from './fileop/index.js';
 import { hashFiltered, sha } from './local-hash.js';
 import { inNewSnapshot } from './new-snapshot.js';
 import type { WorkerResult } from './results.js';
-import { localFilterOf, localTransferOf, snapshotResult } from './results.js';
+import { localReadingOf, localTransferOf, snapshotResult } from './results.js';
 
 export interface LocalSnapshotDeps {
   readonly snapshotter: Snapshotter;
@@ -56,7 +57,7 @@ function hashOnce(local: WorkerResult, deps: LocalSnapshotDeps): Promise<string>
 /** The content hash of the whole local source, as its snapshot holds it. */
 async function hashLocal(local: WorkerResult, deps: LocalSnapshotDeps, count: boolean): Promise<string> {
   const transfer = count ? localTransferOf(local) : undefined;
-  const source = { filter: localFilterOf(local), rootOwned: true, transfer, statCache: deps.statCache };
+  const source = { local: localReadingOf(local), transfer, statCache: deps.statCache };
   const hash = await hashFiltered(local.ref, { path: '/', follow: false }, source, deps.signal);
   transfer?.finish();
   return hash;
@@ -75,7 +76,7 @@ export async function hashLocalPaths(
   if (local.kind !== 'local') throw new FailedPreconditionError(`${local.id} is not a local source`);
   if (paths.includes('/')) return hashOnce(local, deps);
   const transfer = localTransferOf(local);
-  const source = { filter: localFilterOf(local), rootOwned: true, transfer, statCache: deps.statCache };
+  const source = { local: localReadingOf(local), transfer, statCache: deps.statCache };
   const hashes: string[] = [];
   for (const path of paths) {
     hashes.push(await hashFiltered(local.ref, { path, follow: true }, source, deps.signal));
@@ -108,8 +109,7 @@ async function make(local: WorkerResult, name: string, hash: string, deps: Local
       dest,
       ...(destUpper !== undefined ? { destUpper } : {}),
       inputs: () => local.ref,
-      sourceFilter: () => localFilterOf(local),
-      hostSource: () => true,
+      hostSource: () => localReadingOf(local),
       signal,
     });
     unchanged = (await hashLocal(local, deps, false)) === hash;

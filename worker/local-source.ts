@@ -2,8 +2,10 @@
  * The `local:<name>` source: a host directory (the build context, a named local context) read in place,
  * never copied until a COPY needs it. Its result is the directory's real path with the filter of the
  * source's include/exclude patterns, the include list grown by the targets of the symlinks on the
- * follow paths (see follow-paths.ts). The source is volatile: a COPY's cache key comes from the content
- * hash of what it copies.
+ * follow paths (see follow-paths.ts), and with `normalize` (`--context-normalize`) its entries' modes
+ * are taken without the group and other write bits (fsutil/host-metadata.ts): the result carries both,
+ * and every reader of it (the copy, its content hash, the snapshot a mount gets) takes them from there.
+ * The source is volatile: a COPY's cache key comes from the content hash of what it copies.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { NotFoundError, TsbuildError } from '../core/index.js';
@@ -41,14 +43,16 @@ export function localSourceOp(op: SourceOp, name: string, digest: string, deps: 
       const follow = op.local?.followPaths ?? [];
       const include = [...new Set([...(op.local?.include ?? []), ...followPathPatterns(root, follow)])];
       const exclude = op.local?.exclude ?? [];
-      if (include.length === 0 && exclude.length === 0) return [localResult(root, undefined, transfer)];
+      const normalize = op.local?.normalize === true ? { normalize: true } : {};
+      if (include.length === 0 && exclude.length === 0) return [localResult(root, normalize, transfer)];
       if (!deps.compileFilter) {
         throw new TsbuildError(
           'FAILED_PRECONDITION',
           `local source ${JSON.stringify(name)} has include/exclude patterns but this worker cannot compile them`,
         );
       }
-      return [localResult(root, deps.compileFilter(include, exclude), transfer)];
+      const filter = deps.compileFilter(include, exclude);
+      return [localResult(root, { ...normalize, ...(filter ? { filter } : {}) }, transfer)];
     },
   };
 }

@@ -20,7 +20,7 @@ import { parentOf, withResultDirs } from './mounts.js';
 import { gitSourceOp, httpSourceOp, imageSourceOp } from './sources/index.js';
 import type { SourceDeps } from './sources/index.js';
 import type { WorkerResult } from './results.js';
-import { asWorkerResult, localFilterOf, localTransferOf, snapshotResult } from './results.js';
+import { asWorkerResult, localReadingOf, localTransferOf, snapshotResult } from './results.js';
 import { hashFiltered, sha } from './local-hash.js';
 import { inNewSnapshot } from './new-snapshot.js';
 import type { SnapshotWork } from './new-snapshot.js';
@@ -91,8 +91,7 @@ async function inNewSnapshotOn(
     await applyFileActions([wholeTreeCopy(0)], {
       dest: dir,
       inputs: () => base.ref,
-      sourceFilter: () => localFilterOf(base),
-      hostSource: () => true,
+      hostSource: () => localReadingOf(base),
       signal,
     });
     await work(dir, undefined);
@@ -194,14 +193,9 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
         await result.ready(ctx.signal, ctx.progress);
         const hash = (): Promise<string> =>
           withResultDirs([result], { snapshotter: deps.snapshotter, signal: ctx.signal }, async ([dir]) => {
-            // A host directory's entries are copied as 0:0 (unless chowned): hashed so.
+            // A host directory's entries are hashed as they are copied: 0:0, modes normalised if asked.
             const transfer = localTransferOf(result);
-            const local = {
-              filter: localFilterOf(result),
-              rootOwned: result.kind === 'local',
-              transfer,
-              statCache: deps.statCache,
-            };
+            const local = { local: localReadingOf(result), transfer, statCache: deps.statCache };
             const hashes: string[] = [];
             for (const s of sources) {
               hashes.push(await hashFiltered(dir ?? '', s, local, ctx.signal));
@@ -237,8 +231,7 @@ export function fileOp(op: FileOp, digest: string, deps: WorkerDeps, inputCount:
               dest,
               ...(destUpper !== undefined ? { destUpper } : {}),
               inputs: (i: number) => dirs[indexes.indexOf(i)],
-              sourceFilter: (i: number) => localFilterOf(results[i]),
-              hostSource: (i: number) => results[i]?.kind === 'local',
+              hostSource: (i: number) => localReadingOf(results[i]),
               // Names are looked up in the destination, by BuildKit's file-op rules (unknown → 0).
               resolveOwner: (chown) => resolveFileOwner(dest, chown),
               signal: ctx.signal,
@@ -276,8 +269,7 @@ export function mergeOp(digest: string, deps: WorkerDeps): Op {
               {
                 dest,
                 inputs: (i: number) => dirs[layers.indexOf(i)],
-                sourceFilter: (i: number) => localFilterOf(results[i]),
-                hostSource: (i: number) => results[i]?.kind === 'local',
+                hostSource: (i: number) => localReadingOf(results[i]),
                 signal: ctx.signal,
               },
             ),

@@ -7,8 +7,8 @@ import { NotFoundError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { Result, ResultStore } from '../solver/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
-import type { SourceFilter } from './contenthash/index.js';
 import type { ContextTransfer } from './context-transfer.js';
+import type { HostSource } from './fileop/index.js';
 
 export type ResultKind = 'snapshot' | 'local' | 'scratch';
 
@@ -96,14 +96,17 @@ export async function readyAll(
   await Promise.all(results.map((r) => (r instanceof WorkerResult ? r.ready(signal, progress) : undefined)));
 }
 /**
- * A local context directory with the include/exclude filter of its source, on paths relative to the
- * directory ('a/b', no leading slash): false for what the source leaves out, 'descend' for a directory
- * kept only for what is kept under it.
+ * A local context directory, with how every reader takes it (`reading`, fileop's HostSource): the
+ * filter of its source's include/exclude patterns, on paths relative to the directory ('a/b', no
+ * leading slash: false for what the source leaves out, 'descend' for a directory kept only for what is
+ * kept under it), and the metadata its entries are copied and hashed with (owners 0:0; `normalize`:
+ * modes without the group and other write bits). The COPY's content hash, the copy, the local snapshot
+ * a mount gets and the exec cache's hash of a mount all read it from here.
  */
 export class LocalResult extends WorkerResult {
   constructor(
     dir: string,
-    readonly filter?: SourceFilter,
+    readonly reading: HostSource,
     /** Counts what reading it costs, for its step's `transferring context:` line. */
     readonly transfer?: ContextTransfer,
   ) {
@@ -111,17 +114,17 @@ export class LocalResult extends WorkerResult {
   }
 }
 
-export const localResult = (dir: string, filter?: SourceFilter, transfer?: ContextTransfer): WorkerResult =>
-  new LocalResult(dir, filter, transfer);
+export const localResult = (dir: string, reading: HostSource, transfer?: ContextTransfer): WorkerResult =>
+  new LocalResult(dir, reading, transfer);
 
 /** The transfer counter of a local result (undefined for every other result). */
 export function localTransferOf(result: WorkerResult | undefined): ContextTransfer | undefined {
   return result instanceof LocalResult ? result.transfer : undefined;
 }
 
-/** The filter of a local result (undefined for every other result, or a local one without patterns). */
-export function localFilterOf(result: WorkerResult | undefined): SourceFilter | undefined {
-  return result instanceof LocalResult ? result.filter : undefined;
+/** How a local result is read (undefined for every other result: a snapshot is read as it is). */
+export function localReadingOf(result: WorkerResult | undefined): HostSource | undefined {
+  return result instanceof LocalResult ? result.reading : undefined;
 }
 export const scratchResult = (): WorkerResult => new WorkerResult('scratch');
 

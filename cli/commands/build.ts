@@ -52,6 +52,8 @@ export interface BuildFlags {
   readonly secret: string[];
   readonly ssh: string[];
   readonly buildContext: string[];
+  /** `--context-normalize`: the contexts read as a umask 022 checkout owned by 0:0. */
+  readonly contextNormalize?: boolean;
   readonly label: string[];
   readonly network?: string;
   readonly platform?: string;
@@ -103,6 +105,7 @@ export async function buildFromFlags(contextArg: string, flags: BuildFlags): Pro
     pull: flags.pull === true,
     ssh,
     buildContexts,
+    ...(flags.contextNormalize === true ? { contextNormalize: true } : {}),
     ...(mode ? { network: mode } : {}),
     ...(flags.platform ? { platform: flags.platform } : {}),
     allowInsecure: allowInsecure(flags.allow),

@@ -67,6 +67,11 @@ export function checkOptions(options: ConvertOptions): CheckRunOptions {
   };
 }
 
+/** How every local directory of the build is read: normalised with `contextNormalize`. */
+export function localReading(options: ConvertOptions): { normalize?: true } {
+  return options.contextNormalize === true ? { normalize: true } : {};
+}
+
 export function contextSource(options: ConvertOptions, paths?: readonly string[]): State {
   const include =
     paths === undefined || paths.includes('/')
@@ -78,6 +83,7 @@ export function contextSource(options: ConvertOptions, paths?: readonly string[]
     ...(include.length > 0 ? { followPaths: include } : {}),
     exclude: [...(options.excludes ?? [])],
     sharedKey: 'context',
+    ...localReading(options),
     metadata: { description: { 'llb.customname': '[internal] load build context' } },
   });
 }

@@ -20,7 +20,7 @@ import { DockerfileChecks } from '../checks/index.js';
 import type { StageView } from '../checks/index.js';
 import { contextOf, parseInstruction, parseStages } from '../instructions/index.js';
 import type { Instruction, InstructionContext, Stage, StagesResult } from '../instructions/index.js';
-import { checkOptions, checkPlatform, contextSource, proxyEnvOf } from './convert-inputs.js';
+import { checkOptions, checkPlatform, contextSource, localReading, proxyEnvOf } from './convert-inputs.js';
 import { sourceDateEpochOf } from './convert-inputs.js';
 import { dispatchInstruction } from './dispatch.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -109,7 +109,9 @@ class Converter implements Dispatcher {
   /** `COPY --from=<image>` / `RUN --mount=from=<image>`: a named context or an image's filesystem. */
   async imageState(ref: string): Promise<State> {
     const named = this.options.buildContexts?.[ref];
-    if (named?.kind === 'local') return llb.local(`context:${ref}`, { path: named.path });
+    if (named?.kind === 'local') {
+      return llb.local(`context:${ref}`, { path: named.path, ...localReading(this.options) });
+    }
     const target = named?.kind === 'image' ? named.ref : ref;
     let pending = this.images.get(target);
     if (!pending) {
@@ -172,7 +174,10 @@ class Converter implements Dispatcher {
     }
     const named = this.options.buildContexts?.[stage.baseName];
     if (named?.kind === 'local') {
-      const state = llb.local(`context:${stage.baseName}`, { path: named.path });
+      const state = llb.local(`context:${stage.baseName}`, {
+        path: named.path,
+        ...localReading(this.options),
+      });
       return { state, image: emptyImage(platform), triggers: [], fromImage: false };
     }
     if (stage.baseName === 'scratch' && named === undefined) {

@@ -46,6 +46,11 @@ export interface ConvertOptions {
   readonly excludes?: readonly string[];
   /** `--build-context`s by name. */
   readonly buildContexts?: Readonly<Record<string, NamedContext>>;
+  /**
+   * `--context-normalize`: the main context and every named local context are read as a checkout made
+   * with umask 022 (llb's LocalSourceOptions.normalize).
+   */
+  readonly contextNormalize?: boolean;
   /** `--no-cache`: every step runs. */
   readonly noCache?: boolean;
   /** `--no-cache-filter`: the steps of these stages run. */

@@ -103,7 +103,7 @@ function run(actions: FileAction[], hostSource = true): Promise<void> {
   return applyFileActions(actions, {
     dest,
     inputs: (i) => (i === 0 ? ctx : undefined),
-    hostSource: () => hostSource,
+    hostSource: () => (hostSource ? {} : undefined),
   });
 }
 

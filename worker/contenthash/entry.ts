@@ -11,8 +11,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open, readlink } from 'node:fs/promises';
 import { CancelledError } from '../../core/index.js';
 import { lgetxattr, llistxattr, major, minor } from '../../core/index.js';
-import { fileKind } from '../../fsutil/index.js';
-import type { FileKind } from '../../fsutil/index.js';
+import { fileKind, hostMode } from '../../fsutil/index.js';
+import type { FileKind, HostMetadata } from '../../fsutil/index.js';
 
 export type EntryType = FileKind;
 
@@ -50,24 +50,28 @@ export interface HeaderInput {
   readonly st: BigIntStats;
   readonly linkname: string;
   readonly xattrs: readonly (readonly [string, Buffer])[];
-  /** Hash every entry as owned by 0:0 (a build context, whose owners a copy resets). */
-  readonly rootOwned?: boolean;
+  /**
+   * Hash the entry as a copy from a host directory gives it (a build context): owned by 0:0, and its
+   * mode normalised when asked (fsutil's HostMetadata). Undefined: as it is (a snapshot).
+   */
+  readonly host?: HostMetadata | undefined;
 }
 
 /**
  * The canonical header text. Symlinks get permission 0777 (as BuildKit does: link permissions mean
  * nothing on Linux and differ between file systems); only regular files have a size.
  */
-export function headerText({ type, st, linkname, xattrs, rootOwned }: HeaderInput): string {
-  const perm = type === 'symlink' ? 0o777 : Number(st.mode & 0o7777n);
+export function headerText({ type, st, linkname, xattrs, host }: HeaderInput): string {
+  const mode = Number(st.mode & 0o7777n);
+  const perm = type === 'symlink' ? 0o777 : host === undefined ? mode : hostMode(mode, host);
   const size = type === 'file' ? st.size.toString() : '0';
   const device = type === 'char' || type === 'block' ? `${major(st.rdev)},${minor(st.rdev)}` : '';
   const attrs = xattrs.map(([name, value]) => `${name}=${value.toString('hex')}`).join(',');
   return [
     `t=${TYPE_FLAG[type]}`,
     `m=${perm.toString(8)}`,
-    `u=${rootOwned === true ? 0 : st.uid}`,
-    `g=${rootOwned === true ? 0 : st.gid}`,
+    `u=${host !== undefined ? 0 : st.uid}`,
+    `g=${host !== undefined ? 0 : st.gid}`,
     `s=${size}`,
     `l=${JSON.stringify(linkname)}`,
     `d=${device}`,
@@ -126,26 +130,26 @@ export async function hashFileContent(path: string, size: bigint, signal?: Abort
 
 /**
  * The hash of a non-directory entry: header plus content digest (files) — no name, no times.
- * `rootOwned`: as if owned by 0:0.
+ * `host`: as a copy from a host directory gives it (see HeaderInput).
  */
 export async function hashLeafEntry(
   path: string,
   st: BigIntStats,
   signal?: AbortSignal,
-  rootOwned = false,
+  host?: HostMetadata,
 ): Promise<string> {
   const type = fileKind(st);
   const linkname = type === 'symlink' ? await readlink(path) : '';
   const xattrs = readXattrs(path);
   const content = type === 'file' ? await hashFileContent(path, st.size, signal) : '';
   return createHash('sha256')
-    .update(`leaf\n${headerText({ type, st, linkname, xattrs, rootOwned })}\nc=${content}`)
+    .update(`leaf\n${headerText({ type, st, linkname, xattrs, host })}\nc=${content}`)
     .digest('hex');
 }
 
 /** The header digest part of a directory (its own metadata; children are added by the caller). */
-export function directoryHeader(path: string, st: BigIntStats, rootOwned = false): string {
-  return `dir\n${headerText({ type: 'dir', st, linkname: '', xattrs: readXattrs(path), rootOwned })}`;
+export function directoryHeader(path: string, st: BigIntStats, host?: HostMetadata): string {
+  return `dir\n${headerText({ type: 'dir', st, linkname: '', xattrs: readXattrs(path), host })}`;
 }
 
 export { checkAborted };

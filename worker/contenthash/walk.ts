@@ -14,6 +14,7 @@ import { posix, resolve } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import { hasCode } from '../../core/index.js';
 import { cleanRel, lstatOrUndefined } from '../../fsutil/index.js';
+import type { HostMetadata } from '../../fsutil/index.js';
 import type { PatternMatcher } from '../../patternmatcher/index.js';
 import { checkAborted, directoryHeader, hashLeafEntry } from './entry.js';
 import { compilePattern, hasMeta } from './glob.js';
@@ -52,10 +53,12 @@ export interface HashPathOptions {
   /** Keep only what this source filter keeps (applied with `exclude`). */
   readonly keep?: SourceFilter;
   /**
-   * Hash every entry as owned by 0:0, as a copy from a build context gives it (BuildKit's context
-   * transfer resets owners): a chown on the host alone changes nothing. Remembered apart in the cache.
+   * Hash every entry as a copy from a host directory (a build context) gives it (fsutil's
+   * HostMetadata): owned by 0:0, as BuildKit's context transfer resets owners, so that a chown on the
+   * host alone changes nothing; with `normalize`, without the group and other write bits, so that a
+   * checkout made with umask 002 hashes as one made with 022. Remembered apart in the cache.
    */
-  readonly rootOwned?: boolean;
+  readonly host?: HostMetadata | undefined;
   readonly statCache: StatCache;
   readonly signal?: AbortSignal;
   /** Concurrent lstat/readdir calls (default 64). */
@@ -74,8 +77,8 @@ interface Walk {
   readonly exclude: PathPredicate | undefined;
   readonly excludeMayReinclude: boolean;
   readonly keep: SourceFilter | undefined;
-  readonly rootOwned: boolean;
-  /** The stat cache's key for a path (root-owned hashes are kept apart from the others). */
+  readonly host: HostMetadata | undefined;
+  /** The stat cache's key for a path (host and normalised hashes are kept apart from the others). */
   readonly key: (abs: string) => string;
 }
 
@@ -85,6 +88,12 @@ const STAT_SLICE = 256;
 function toPredicate(filter: PathFilter | undefined): PathPredicate | undefined {
   if (filter === undefined || typeof filter === 'function') return filter;
   return (rel) => filter.matchesOrParentMatches(rel);
+}
+
+/** The stat cache's key of a path hashed so: paths start with '/', so a prefixed key never meets a plain one. */
+function statKey(host: HostMetadata | undefined): (abs: string) => string {
+  if (host === undefined) return (abs) => abs;
+  return host.normalize === true ? (abs) => `0n:${abs}` : (abs) => `0:${abs}`;
 }
 
 function sha256(text: string): string {
@@ -105,9 +114,8 @@ export async function hashPath(root: string, path: string, options: HashPathOpti
     exclude: toPredicate(exclude),
     excludeMayReinclude: typeof exclude === 'object' && exclude.exclusions === true,
     keep: options.keep,
-    rootOwned: options.rootOwned === true,
-    // Paths start with '/': a prefixed key never meets a plain one.
-    key: options.rootOwned === true ? (abs) => `0:${abs}` : (abs) => abs,
+    host: options.host,
+    key: statKey(options.host),
   };
   const rootAbs = resolve(root);
   const rel = cleanRel(path);
@@ -177,7 +185,7 @@ function hashLeaf(abs: string, st: BigIntStats, walk: Walk): string | Promise<st
     checkAborted(walk.signal);
     const scannedAtNs = nowNs();
     walk.onRead?.(abs, st.isFile() ? Number(st.size) : 0);
-    const hash = await hashLeafEntry(abs, st, walk.signal, walk.rootOwned);
+    const hash = await hashLeafEntry(abs, st, walk.signal, walk.host);
     walk.cache.record(walk.key(abs), st, hash, scannedAtNs);
     return hash;
   });
@@ -238,7 +246,7 @@ function cachedDirectoryHeader(abs: string, st: BigIntStats, walk: Walk): string
   const cached = walk.cache.lookup(key, st);
   if (cached !== undefined) return cached;
   const scannedAtNs = nowNs();
-  const header = directoryHeader(abs, st, walk.rootOwned);
+  const header = directoryHeader(abs, st, walk.host);
   walk.cache.record(key, st, header, scannedAtNs);
   return header;
 }

@@ -8,6 +8,7 @@ import type { Chown, FileAction } from '../../llb/index.js';
 import { SCRATCH } from '../../llb/index.js';
 import { mkdirAction, mkfileAction, rmAction, symlinkAction } from './actions.js';
 import { copyAction } from './copy.js';
+import type { HostSource } from './copy-context.js';
 import type { CopyFilter, CopyPredicate } from './filter.js';
 import { predicateFilter } from './filter.js';
 import type { Owner } from './paths.js';
@@ -26,17 +27,13 @@ export interface ApplyFileActionsOptions {
   /** Replaces the include/exclude patterns of every copy: false leaves an entry (and its tree) out. */
   readonly copyFilter?: CopyPredicate;
   /**
-   * A filter of input `index` itself (a local source's include/exclude): a predicate on paths relative to
-   * that input's root ('a/b', no leading slash). What it leaves out is as if absent from the input; it
-   * applies before the copy's own patterns (or `copyFilter`).
+   * Input `index` as a host directory read in place (a local source), undefined for a snapshot: what is
+   * copied from it is owned by 0:0 unless the copy chowns it (BuildKit's context transfer resets
+   * owners), with its modes normalised when it says so, only what its filter keeps is there (before the
+   * copy's own patterns or `copyFilter`), and it is read without following a symlink that a change
+   * during the build put on the way.
    */
-  readonly sourceFilter?: (index: number) => CopyPredicate | undefined;
-  /**
-   * True when input `index` is a host directory read in place (a local source), not a snapshot: what is
-   * copied from it is owned by 0:0 unless the copy chowns it (BuildKit's context transfer resets owners),
-   * and it is read without following a symlink that a change during the build put on the way.
-   */
-  readonly hostSource?: (index: number) => boolean;
+  readonly hostSource?: (index: number) => HostSource | undefined;
   /** File operations run at once in a copy (default 32). */
   readonly parallelism?: number;
   /**
@@ -78,9 +75,8 @@ async function applyOne(
         srcRoot,
         destRoot: dest,
         owner: await ownerOf(action.chown, options),
-        hostSource: action.src !== SCRATCH && options.hostSource?.(action.src) === true,
+        hostSource: action.src === SCRATCH ? undefined : options.hostSource?.(action.src),
         filter,
-        sourceFilter: action.src === SCRATCH ? undefined : options.sourceFilter?.(action.src),
         signal: options.signal,
         parallelism: options.parallelism,
         overlay: options.destUpper === undefined ? undefined : { merged: dest, upper: options.destUpper },

@@ -16,7 +16,7 @@ import { ContainedSource } from '../../fsutil/index.js';
 import type { CopyAction } from '../../llb/index.js';
 import { cleanRel, joinRoot, lstatOrUndefined, splitName } from '../../fsutil/index.js';
 import type { CopyContext } from './copy-context.js';
-import { sourceTreeOptions } from './copy-context.js';
+import { sourceFilterOf, sourceTreeOptions } from './copy-context.js';
 import { copyWithParents } from './parents.js';
 import { archiveCompression, unpackInto } from './unpack.js';
 import { patternFilter, withSourceFilter } from './filter.js';
@@ -65,9 +65,8 @@ export async function copyAction(action: CopyAction, ctx: CopyContext): Promise<
   const filter = ctx.filter ?? patternFilter(action.include, action.exclude);
   const copierFor = (srcRel: string): TreeCopier =>
     new TreeCopier({
-      ...sourceTreeOptions(ctx),
-      mode: chmodFunction(action.chmod),
-      filter: withSourceFilter(filter, ctx.sourceFilter, srcRel),
+      ...sourceTreeOptions(ctx, chmodFunction(action.chmod)),
+      filter: withSourceFilter(filter, sourceFilterOf(ctx), srcRel),
       replaceExisting: action.alwaysReplaceExisting,
       signal: ctx.signal,
       parallelism: ctx.parallelism,
@@ -92,13 +91,14 @@ async function copyOne(
     throw new NotFoundError(`${JSON.stringify(`/${source}`)} not found in source`);
   }
   const srcIsDir = srcStat.isDirectory();
-  if (ctx.sourceFilter !== undefined && src.rel !== '' && !ctx.sourceFilter(src.rel, srcIsDir)) {
+  const sourceFilter = sourceFilterOf(ctx);
+  if (sourceFilter !== undefined && src.rel !== '' && !sourceFilter(src.rel, srcIsDir)) {
     if (action.wildcards && hasWildcard(cleanRel(action.srcPath))) return; // a match left out
     throw new NotFoundError(`${JSON.stringify(`/${source}`)} not found in source`);
   }
   if (action.attemptUnpack === true && srcStat.isFile()) {
     // From a host directory, the archive read is the file checked inside it, whatever changes meanwhile.
-    const host = ctx.hostSource === true ? ctx.srcRoot : undefined;
+    const host = ctx.hostSource !== undefined ? ctx.srcRoot : undefined;
     const archive = host === undefined ? undefined : new ContainedSource(host).openFileAt(src.abs);
     try {
       const path = archive?.path ?? src.abs;

@@ -2,6 +2,7 @@
 export { applyFileActions } from './apply.js';
 export { wholeTreeCopy } from './actions.js';
 export type { ApplyFileActionsOptions } from './apply.js';
+export type { HostSource } from './copy-context.js';
 export { patternFilter, predicateFilter } from './filter.js';
 export type { CopyFilter, CopyPredicate, FilterDecision } from './filter.js';
 export { chmodFunction } from './mode.js';

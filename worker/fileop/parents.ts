@@ -12,7 +12,7 @@ import { NotFoundError } from '../../core/index.js';
 import type { CopyAction } from '../../llb/index.js';
 import { cleanRel, joinRoot, lstatOrUndefined } from '../../fsutil/index.js';
 import type { CopyContext } from './copy-context.js';
-import { sourceTreeOptions } from './copy-context.js';
+import { sourceFilterOf, sourceTreeOptions } from './copy-context.js';
 import type { CopyFilter, FilterDecision } from './filter.js';
 import { patternFilter, withSourceFilter } from './filter.js';
 import { chmodFunction } from './mode.js';
@@ -88,9 +88,8 @@ export async function copyWithParents(action: CopyAction, ctx: CopyContext): Pro
       throw new NotFoundError(`${JSON.stringify(`/${pivot}`)} is not a directory in source`);
     }
     const copier = new TreeCopier({
-      ...sourceTreeOptions(ctx),
-      mode: chmodFunction(action.chmod),
-      filter: withSourceFilter(both(keptFilter(kept), patterns), ctx.sourceFilter, src.rel),
+      ...sourceTreeOptions(ctx, chmodFunction(action.chmod)),
+      filter: withSourceFilter(both(keptFilter(kept), patterns), sourceFilterOf(ctx), src.rel),
       replaceExisting: action.alwaysReplaceExisting,
       signal: ctx.signal,
       parallelism: ctx.parallelism,
