@@ -299,22 +299,50 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
   addImageExportCommands(image, globals);
   program
     .command('du')
-    .description('Disk usage of the root: images, snapshots and blobs, and what prune would reclaim.')
+    .description(
+      'Disk usage of the root: images, snapshots, blobs, RUN --mount=type=cache directories and build ' +
+        'logs, and what prune would reclaim (not what a running build uses).',
+    )
     .option('--format <format>', 'table or json', 'table')
-    .addHelpText('after', examples(['tsbuild du', 'tsbuild du --format json']))
+    .addHelpText('after', examples(['tsbuild du', 'tsbuild du --format json | jq .cacheMounts']))
     .action(async (options: { format?: string }) => {
-      const { du } = await import('./commands/image.js');
+      const { du } = await import('./commands/prune.js');
       await du(options, globals());
     });
   program
     .command('prune')
     .description(
-      'Remove dangling images (as `tsbuild image prune`) and every snapshot and blob that no image references.',
+      'Remove dangling images, the snapshots and blobs no image references, the RUN --mount=type=cache ' +
+        'directories no RUN is using and the build logs no live build is writing, as `docker buildx prune`.',
     )
-    .addHelpText('after', examples(['tsbuild prune']))
-    .action(async () => {
-      const { prune } = await import('./commands/image.js');
-      await prune(globals());
+    .option(
+      '--filter <filter>',
+      'until=<duration>, the one filter (others are refused): only what was last used longer ago (Go ' +
+        'durations: 24h, 30m, 1h30m). Last used: a ' +
+        "cache mount's last RUN, a log's last write, a dangling image's untagging, a blob's creation, a " +
+        "snapshot's creation or that of the newest snapshot built on it (a cache hit is not recorded)",
+      collect,
+      [],
+    )
+    .option(
+      '--keep-storage <size>',
+      'keep at most this much of the reclaimable data (cache mounts, logs, snapshots, blobs), removing the ' +
+        'least recently used first (512MB, 10GB: 1024 multiples)',
+    )
+    .option('-f, --force', 'accepted for buildx scripts: tsbuild never asks for confirmation')
+    .addHelpText(
+      'after',
+      '\nPrints a row per thing removed and the total, as buildx does. Waits for running builds.\n' +
+        examples([
+          'tsbuild prune',
+          'tsbuild prune --filter until=24h        # keep what was used in the last day',
+          'tsbuild prune --keep-storage 10GB       # least recently used first, until 10GB is left',
+          'tsbuild prune --filter until=1h30m --keep-storage 512MB',
+        ]),
+    )
+    .action(async (flags: { filter: string[]; keepStorage?: string }) => {
+      const { pruneCommand } = await import('./commands/prune.js');
+      await pruneCommand(flags, globals());
     });
 }
 

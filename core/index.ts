@@ -17,6 +17,7 @@ export {
   tempNameFor,
 } from './fs.js';
 export { SharedFileLock } from './lock.js';
+export { ifUnused, markedInUse, removeUnlessInUse, withUseMarker } from './use-marker.js';
 export { listenOn } from './net.js';
 export { otherProcessDead, processAlive, processStartTime, sweepDeadOwners } from './process.js';
 export type { SweepDeadOwnersOptions } from './process.js';

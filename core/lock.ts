@@ -22,21 +22,6 @@ export class SharedFileLock {
     return this.hold(tryLockExclusive, fn, signal);
   }
 
-  /**
-   * Runs `fn` while holding the exclusive side if no one holds either side now; undefined (and `fn` not
-   * run) otherwise: for work that may be skipped rather than wait.
-   */
-  async tryExclusive<T>(fn: () => Promise<T>): Promise<{ readonly value: T } | undefined> {
-    return this.withHandle(async (fd) => {
-      if (!tryLockExclusive(fd)) return undefined;
-      try {
-        return { value: await fn() };
-      } finally {
-        unlockFile(fd);
-      }
-    });
-  }
-
   private hold<T>(tryLock: (fd: number) => boolean, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     throwIfAborted(signal);
     return this.withHandle(async (fd) => {

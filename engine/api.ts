@@ -22,8 +22,10 @@ import type { PruneImagesOptions, PruneImagesResult } from './image-prune.js';
 import type { PullImageOptions, PullImageResult } from './image-pull.js';
 import type { SaveImageOptions } from './image-export.js';
 import type { PushImageOptions, PushResult } from './image-push.js';
-import { diskUsage, fsck, gc } from './maintenance.js';
-import type { DiskUsage, FsckReport, GcSummary } from './maintenance.js';
+import { diskUsage, fsck } from './maintenance.js';
+import type { DiskUsage, FsckReport } from './maintenance.js';
+import { prune } from './prune.js';
+import type { PruneOptions, PruneResult } from './prune.js';
 import type { EngineOptions } from './open.js';
 import { openEngine } from './open.js';
 import type { BuildOptions, BuildRequest } from './request.js';
@@ -121,9 +123,13 @@ export interface BuildEngine {
   readonly images: EngineImages;
   /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
   run(options: RunImageOptions): Promise<number>;
-  /** Removes the dangling images and every snapshot and blob no image references (`tsbuild prune`). */
-  prune(options?: SignalOptions): Promise<GcSummary>;
-  /** What the store holds and what `prune` would reclaim (`tsbuild du`). */
+  /**
+   * Removes the dangling images, every snapshot and blob no image references, the cache mounts no RUN is
+   * using and the build logs no live build is writing (`tsbuild prune`); `filter: { until }` and
+   * `keepStorage` as buildx's `--filter until=` and `--keep-storage`. Waits for running builds.
+   */
+  prune(options?: PruneOptions): Promise<PruneResult>;
+  /** What the root holds and what `prune` would reclaim (`tsbuild du`): stores, cache mounts, logs. */
   du(): Promise<DiskUsage>;
   /** Verifies every blob, snapshot and image (`tsbuild debug fsck`). */
   fsck(options?: SignalOptions): Promise<FsckReport>;
@@ -167,7 +173,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
     withSnapshotDir: (snapshot, fn, { signal } = {}) => withSnapshotDir(engine, snapshot, fn, signal),
     images,
     run: (runOptions) => runImage(engine, runOptions),
-    prune: ({ signal } = {}) => gc(engine, signal),
+    prune: (options = {}) => prune(engine, options),
     du: () => diskUsage(engine),
     fsck: ({ signal } = {}) => fsck(engine, signal),
     close: () => engine.close(),

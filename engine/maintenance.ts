@@ -1,5 +1,9 @@
-/** Keeping the root healthy: disk usage, garbage collection and a consistency check (`tsbuild debug fsck`). */
-import { NotFoundError } from '../core/index.js';
+/**
+ * Keeping the root healthy: disk usage (`tsbuild du`), the image store's garbage collection (`gc`, after
+ * `tsbuild image prune`; `tsbuild prune` is engine/prune.ts) and a consistency check (`tsbuild debug fsck`).
+ */
+import { open } from 'node:fs/promises';
+import { NotFoundError, tryLockExclusive, unlockFile } from '../core/index.js';
 import { SNAPSHOT_LABEL, lazyLayerSources, madeBlobs } from '../image/index.js';
 import type { ImageRecord, ResolvedImage } from '../image/index.js';
 import { chainIDs, isIndexType } from '../oci/index.js';
@@ -8,6 +12,8 @@ import { readJSONBlob, verifyContentStore } from '../content/index.js';
 import { contentCollector, gc as sweep, snapshotCollector } from '../gc/index.js';
 import type { GcResource } from '../gc/index.js';
 import type { Digest } from '../oci/index.js';
+import { listBuildLogs } from './build-logs.js';
+import { listCacheMounts } from './cache-mounts.js';
 import type { Engine } from './open.js';
 
 /**
@@ -74,7 +80,7 @@ export function gc(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
 }
 
 async function collect(engine: Engine, signal?: AbortSignal): Promise<GcSummary> {
-  const before = await diskUsage(engine);
+  const before = await storeUsage(engine);
   for (const image of await engine.images.dangling(signal ? { signal } : {})) {
     await engine.images.removeDangling(image.target.digest);
   }
@@ -84,7 +90,7 @@ async function collect(engine: Engine, signal?: AbortSignal): Promise<GcSummary>
     roots,
     ...(signal ? { signal } : {}),
   });
-  const after = await diskUsage(engine);
+  const after = await storeUsage(engine);
   const bytes = before.snapshots.size + before.blobs.size - after.snapshots.size - after.blobs.size;
   return {
     snapshots: removed.snapshots?.length ?? 0,
@@ -103,10 +109,14 @@ export interface DiskUsage {
   readonly images: UsageRow;
   readonly snapshots: UsageRow;
   readonly blobs: UsageRow;
+  /** `RUN --mount=type=cache` directories (`<root>/cachemounts`); one a RUN is using is not reclaimable. */
+  readonly cacheMounts: UsageRow;
+  /** Build logs (`<root>/logs`); one a live build is writing is not reclaimable. */
+  readonly logs: UsageRow;
 }
 
-/** What the root holds, and what a prune would free (dangling images' snapshots and blobs included). */
-export async function diskUsage(engine: Engine): Promise<DiskUsage> {
+/** The image store's part: images, snapshots and blobs, dangling images' snapshots and blobs reclaimable. */
+async function storeUsage(engine: Engine): Promise<Pick<DiskUsage, 'images' | 'snapshots' | 'blobs'>> {
   const roots = await imageRoots(engine, { dangling: false });
   const kept = new Set(roots.map((r) => `${r.kind}:${r.id}`));
   const keptSnapshots = new Set<string>();
@@ -134,6 +144,46 @@ export async function diskUsage(engine: Engine): Promise<DiskUsage> {
   }
   const images = (await engine.images.list()).length;
   return { images: { count: images, size: 0, reclaimable: 0 }, snapshots, blobs };
+}
+
+/** Whether some process holds the GC lock (a build, an import, a pull, a prune), asked without waiting. */
+async function gcLockHeld(engine: Engine): Promise<boolean> {
+  const handle = await open(engine.gcLock.path, 'a', 0o600);
+  try {
+    if (!tryLockExclusive(handle.fd)) return true;
+    unlockFile(handle.fd);
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
+
+function row<T extends { readonly size: number }>(
+  items: readonly T[],
+  reclaimable: (item: T) => boolean,
+): UsageRow {
+  let size = 0;
+  let free = 0;
+  for (const item of items) {
+    size += item.size;
+    if (reclaimable(item)) free += item.size;
+  }
+  return { count: items.length, size, reclaimable: free };
+}
+
+/**
+ * What the root holds, and what a prune would free: dangling images' snapshots and blobs, cache mounts
+ * no RUN is using and logs no live build is writing.
+ */
+export async function diskUsage(engine: Engine): Promise<DiskUsage> {
+  const store = await storeUsage(engine);
+  const mounts = await listCacheMounts(engine.root, { buildsRunning: await gcLockHeld(engine) });
+  const logs = await listBuildLogs(engine.root);
+  return {
+    ...store,
+    cacheMounts: row(mounts, (m) => !m.inUse),
+    logs: row(logs, (l) => !l.live),
+  };
 }
 
 export interface FsckProblem {

@@ -14,5 +14,6 @@ export { convertDockerfile } from './dockerfile2llb/convert.js';
 export { parseChmod } from './instructions/chmod.js';
 export { hostPlatform } from './instructions/meta-args.js';
 export { parseMount } from './instructions/mount.js';
+export { parseGoDuration, ramInBytes } from './instructions/goparse.js';
 export { parseInstruction, parseInstructions } from './instructions/parse.js';
 export { parseStages } from './instructions/stages.js';

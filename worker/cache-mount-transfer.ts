@@ -5,20 +5,21 @@
  * directory held idle while an export tars it. The layers are remotecache/'s; the worker only says
  * which directories, and asks the importer to fill one.
  *
- * The lock (`<dir>.lock`): a RUN holds its shared side while it mounts the directory (`sharing=locked`:
- * the exclusive side); an import or an export takes the exclusive side only when it is free at once, and
- * skips the directory otherwise (another build is using it), so neither ever waits on a RUN.
+ * In use: a RUN holds the shared side of the directory's use marker (`<dir>.used`, core/use-marker.ts,
+ * which a prune respects too) while it mounts the directory; an import or an export takes the exclusive
+ * side only when it is free at once (`ifUnused`), and skips the directory otherwise (another build is
+ * using it), so neither ever waits on a RUN.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { SharedFileLock, isAbortError, reportStatus } from '../core/index.js';
+import { ifUnused, isAbortError, reportStatus } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { CacheMount } from '../llb/index.js';
 
-/** The lock of the cache mount directory `dir` (see the file comment). */
-export function cacheMountLock(dir: string): SharedFileLock {
-  return new SharedFileLock(`${dir}.lock`);
+/** `fn` while no RUN uses the cache mount directory `dir` (see the file comment); undefined if one does. */
+function whileIdle<T>(dir: string, fn: () => Promise<T>): Promise<{ readonly value: T } | undefined> {
+  return ifUnused(`${dir}.used`, fn);
 }
 
 /** The cache mounts of imported caches (remotecache's `ImportedCache`). */
@@ -91,7 +92,7 @@ export class SolveCacheMounts {
     const source = this.source as CacheMountSource;
     if (!(await isEmpty(dir))) return;
     const signal = use.signal ?? new AbortController().signal;
-    const held = await cacheMountLock(dir).tryExclusive(async () => {
+    const held = await whileIdle(dir, async () => {
       if (!(await isEmpty(dir))) return;
       const temp = `${dir}.import-${randomBytes(6).toString('hex')}`;
       try {
@@ -135,5 +136,5 @@ export async function withIdleCacheMount<T>(
 ): Promise<{ readonly value: T } | 'busy' | 'missing'> {
   const dir = join(root, name);
   if (!NAME.test(name) || !(await isDirectory(dir))) return 'missing';
-  return (await cacheMountLock(dir).tryExclusive(() => fn(dir))) ?? 'busy';
+  return (await whileIdle(dir, () => fn(dir))) ?? 'busy';
 }

@@ -16,12 +16,12 @@ import { dirname, join } from 'node:path';
 import { FailedPreconditionError, NotFoundError } from '../core/index.js';
 import { KeyedMutex } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
+import { SharedFileLock, withUseMarker } from '../core/index.js';
 import type { ExecMount, SecretFile } from '../executor/index.js';
 import { withForwardedSocket } from '../executor/index.js';
 import { resolveInRoot } from '../fsutil/index.js';
 import type { BindMount, CacheMount, Mount, SecretMount, SshMount } from '../llb/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
-import { cacheMountLock } from './cache-mount-transfer.js';
 import type { SolveCacheMounts } from './cache-mount-transfer.js';
 import type { StatCache } from './contenthash/index.js';
 import { withLocalSnapshot } from './local-snapshot.js';
@@ -159,11 +159,14 @@ async function ensureCacheDir(dir: string, mount: CacheMount): Promise<void> {
   await chmod(dir, mount.mode);
 }
 
-/** Marks `dir` in use while `fn` runs. */
-async function using<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Marks `dir` in use while `fn` runs: in this process, and for a prune in any process by `<dir>.used`
+ * (core/use-marker.ts), whose mtime is the cache's last use.
+ */
+async function using<T>(dir: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   inUse.set(dir, (inUse.get(dir) ?? 0) + 1);
   try {
-    return await fn();
+    return await withUseMarker(`${dir}.used`, fn, signal);
   } finally {
     const count = (inUse.get(dir) ?? 1) - 1;
     if (count === 0) inUse.delete(dir);
@@ -261,13 +264,14 @@ async function withCache<T>(
       withMount(prepared, { destination: mount.dest, type: 'bind', source, options: ['rbind', 'rw'] }),
     );
   };
+  // Marked in use before it is made, so that a prune never removes it in between.
+  const readyAndRun = async (): Promise<T> => {
+    await ready(dir);
+    return run(dir);
+  };
   if (mount.sharing === 'locked') {
-    return lockedIds.run(dir, () =>
-      cacheMountLock(dir).exclusive(async () => {
-        await ready(dir);
-        return using(dir, () => run(dir));
-      }, deps.signal),
-    );
+    const lock = new SharedFileLock(`${dir}.lock`);
+    return lockedIds.run(dir, () => lock.exclusive(() => using(dir, readyAndRun, deps.signal), deps.signal));
   }
   if (mount.sharing === 'private' && inUse.has(dir)) {
     const temp = await mkdtemp(join(deps.cacheMountsRoot, 'private-'));
@@ -284,11 +288,7 @@ async function withCache<T>(
       await rm(temp, { recursive: true, force: true });
     }
   }
-  // The shared side of the lock: an export never tars the directory while a RUN writes it.
-  return cacheMountLock(dir).shared(async () => {
-    await ready(dir);
-    return using(dir, () => run(dir));
-  }, deps.signal);
+  return using(dir, readyAndRun, deps.signal);
 }
 
 /** Forwards the agent socket given for the mount's id, or skips the mount when none was (not required). */

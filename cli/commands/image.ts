@@ -1,10 +1,8 @@
-/** `tsbuild image import|ls|inspect|rm`, `tsbuild du`, `tsbuild prune`, `tsbuild debug fsck`. */
+/** `tsbuild image import|ls|inspect|rm`, `tsbuild debug fsck` (`du` and `prune`: prune.ts). */
 import {
   DANGLING,
-  diskUsage,
   familiarName,
   fsck,
-  gc,
   importRootfs,
   inspectImage,
   inspectImages,
@@ -146,37 +144,6 @@ export async function imageRm(names: string[], globals: GlobalOptions): Promise<
       const record = await engine.images.delete(name);
       process.stdout.write(`Untagged: ${familiarName(record.name)}\n`);
     }
-  });
-}
-
-export async function du(options: { format?: string }, globals: GlobalOptions): Promise<void> {
-  await withEngine(globals, async (engine) => {
-    const usage = await diskUsage(engine);
-    if (options.format === 'json') {
-      process.stdout.write(JSON.stringify(usage, null, 2) + '\n');
-      return;
-    }
-    const rows = [['TYPE', 'COUNT', 'SIZE', 'RECLAIMABLE']];
-    for (const [type, u] of Object.entries(usage)) {
-      // Images own no bytes of their own: their documents and layers are counted under blobs.
-      const sized = type !== 'images';
-      rows.push([
-        type,
-        String(u.count),
-        sized ? formatBytes(u.size) : '-',
-        sized ? formatBytes(u.reclaimable) : '-',
-      ]);
-    }
-    process.stdout.write(table(rows));
-  });
-}
-
-export async function prune(globals: GlobalOptions): Promise<void> {
-  await withEngine(globals, async (engine) => {
-    const result = await gc(engine);
-    process.stdout.write(
-      `removed ${result.snapshots} snapshots and ${result.blobs} blobs, ${formatBytes(result.bytes)} reclaimed\n`,
-    );
   });
 }
 

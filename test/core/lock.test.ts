@@ -49,23 +49,6 @@ describe('SharedFileLock', () => {
     expect(order).toEqual(['gc', 'import']);
   });
 
-  it('tryExclusive runs only when no one holds either side, and never waits', async () => {
-    const lock = new SharedFileLock(path);
-    expect(await lock.shared(() => lock.tryExclusive(async () => 'ran'))).toBeUndefined();
-    expect(await lock.exclusive(() => lock.tryExclusive(async () => 'ran'))).toBeUndefined();
-    expect(await lock.tryExclusive(async () => 'ran')).toEqual({ value: 'ran' });
-    // Held while it runs: a shared holder waits for it.
-    const order: string[] = [];
-    const held = lock.tryExclusive(async () => {
-      await sleep(80);
-      order.push('held');
-    });
-    await sleep(20);
-    await lock.shared(async () => void order.push('shared'));
-    await held;
-    expect(order).toEqual(['held', 'shared']);
-  });
-
   it('is released by the kernel when its holder is killed', async () => {
     const script =
       `const {openSync}=require('node:fs');const k=require('koffi');` +

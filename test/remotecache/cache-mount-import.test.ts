@@ -28,7 +28,8 @@ import type { CacheMount } from '../../llb/index.js';
 import { ImportedCache } from '../../remotecache/imported.js';
 import { cacheMountLayers } from '../../remotecache/mounts.js';
 import type { CacheSourceData } from '../../remotecache/sources.js';
-import { SolveCacheMounts, cacheMountLock, withIdleCacheMount } from '../../worker/cache-mount-transfer.js';
+import { SolveCacheMounts, withIdleCacheMount } from '../../worker/cache-mount-transfer.js';
+import { withUseMarker } from '../../core/index.js';
 import { rawTar } from '../diff/helpers/raw-tar.js';
 import type { RawEntry } from '../diff/helpers/raw-tar.js';
 import { canRunSuite } from '../helpers/prereq.js';
@@ -127,7 +128,7 @@ describe.skipIf(!ready)('cache mount import', () => {
     expect(ids).toContain('importing cache mount data');
     // Nothing outside the directory changed.
     expect(readdirSync(outside)).toEqual(['keep']);
-    expect(readdirSync(root).sort()).toEqual([NAME, `${NAME}.lock`]);
+    expect(readdirSync(root).sort()).toEqual([NAME, `${NAME}.used`]);
     // Everything landed inside; the symlinks are kept as they are (a RUN sees them in its own root).
     const inside = (p: string) => readFileSync(join(dir, p), 'utf8');
     expect(inside('x')).toBe('dotdot');
@@ -156,7 +157,7 @@ describe.skipIf(!ready)('cache mount import', () => {
     expect(readdirSync(outside)).toEqual(['keep']);
     expect(lstatSync(join(outside, 'keep')).nlink).toBe(1);
     // No directory, no half-applied temp beside it: the RUN makes its empty cache mount as ever.
-    expect(readdirSync(root)).toEqual([`${NAME}.lock`]);
+    expect(readdirSync(root)).toEqual([`${NAME}.used`]);
   });
 
   it('leaves local content alone, fills an empty directory, and imports once per solve', async () => {
@@ -190,7 +191,7 @@ describe.skipIf(!ready)('cache mount import', () => {
     const { dir } = fresh('busy');
     const imported = await importedWith(rawTar([{ name: 'theirs', content: 'theirs' }]));
     const { progress, warnings } = events();
-    await cacheMountLock(dir).shared(() =>
+    await withUseMarker(`${dir}.used`, () =>
       new SolveCacheMounts(imported, undefined).before(dir, mount(), { progress }),
     );
     expect(warnings).toEqual(['cache mount data is in use by another build: not imported']);
@@ -217,7 +218,7 @@ describe.skipIf(!ready)('cache mount import', () => {
     const stores = { differ: createDiffer(content) };
     const mounts = [{ name: NAME, id: 'data' }];
     const { progress, warnings } = events();
-    const busy = await cacheMountLock(from.dir).shared(() =>
+    const busy = await withUseMarker(`${from.dir}.used`, () =>
       cacheMountLayers(stores, worker, mounts, { progress }),
     );
     expect(busy).toEqual([]);
