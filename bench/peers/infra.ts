@@ -170,10 +170,11 @@ export class Infra {
   }
 
   /**
-   * dockerd with its own config, data root, exec root and socket; the base pulled into it. Also the
-   * second half of `resetDockerd()`: the same socket and paths, with whatever data root is there (none).
+   * dockerd with its own config, data root, exec root and socket; the base pulled into it (unless `base`
+   * is false). Also the second half of `resetDockerd()`: the same socket and paths, with whatever data
+   * root is there (none).
    */
-  async startDockerd(options: { quiet?: boolean } = {}): Promise<void> {
+  async startDockerd(options: { quiet?: boolean; base?: boolean } = {}): Promise<void> {
     if (this.dockerd !== undefined) throw new FailedPreconditionError('dockerd is already running');
     const dir = this.dockerdDir();
     mkdirSync(dir, { recursive: true });
@@ -201,7 +202,7 @@ export class Infra {
       },
       { timeoutMs: 60_000, signal: this.options.signal },
     );
-    await this.docker(['pull', '-q', this.baseRef]);
+    if (options.base !== false) await this.docker(['pull', '-q', this.baseRef]);
     if (!options.quiet) this.say(`dockerd: ${socket} (pid ${daemon.pid}), base pulled`);
   }
 
@@ -217,13 +218,14 @@ export class Infra {
 
   /**
    * An empty dockerd (no images, no build cache) without deleting anything (see `RESET_REASON`): stop
-   * it, move its data root and exec root to the trash, start it again on the same socket, pull the base.
+   * it, move its data root and exec root to the trash, start it again on the same socket, pull the base
+   * (unless `base` is false: an empty image store).
    */
-  async resetDockerd(): Promise<void> {
+  async resetDockerd(options: { base?: boolean } = {}): Promise<void> {
     await this.stopDockerd();
     this.moveToTrash(join(this.dockerdDir(), 'data'));
     this.moveToTrash(join(this.dockerdDir(), 'exec'));
-    await this.startDockerd({ quiet: true });
+    await this.startDockerd({ quiet: true, base: options.base });
   }
 
   async docker(args: readonly string[], options: { log?: string } = {}): Promise<string> {

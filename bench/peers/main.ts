@@ -2,15 +2,18 @@
  * tsbuild against BuildKit (inside dockerd 20.10, --network host and the default network) and
  * `buildah bud --layers`, in one run (`make bench-peers`):
  *
- *   node dist/bench/peers/main.js [--runs 5] [--only a,b,c,export] [--tools tsbuild,buildkit-host,...]
+ *   node dist/bench/peers/main.js [--runs 5] [--only a,b,c,export,ci] [--tools tsbuild,buildkit-host,...]
  *                                 [--files 20000] [--mb 200] [--keep]
  *
  * Rows: cold builds of (a) 5 RUN + 2 COPY, (b) 4 parallel `sleep 1` stages, (c) COPY of a 20,000-file /
  * 200 MB context + RUN; the no-op rebuild of each; for (c) the rebuild after touching one file and after
  * editing one; `export`: (c)'s image pushed to an empty repository and saved as a docker archive
- * (export-rows.ts; `--only export` runs just those, after an untimed cold build of c). Each row runs N
- * times (BENCH_RUNS, default 5); the median counts. Prints a markdown table with the medians, the ratios
- * to BuildKit and the verdicts on the targets.
+ * (export-rows.ts; `--only export` runs just those, after an untimed cold build of c); `ci`: (a) and (c)
+ * built from an empty store with a registry cache an earlier build exported, as on a fresh CI machine
+ * (ci-rows.ts; `--only ci` runs just those). `--only` defaults to BENCH_ONLY, so that
+ * `BENCH_ONLY=ci make bench-peers` selects rows too. Each row runs N times (BENCH_RUNS, default 5); the
+ * median counts. Prints a markdown table with the medians, the ratios to BuildKit and the verdicts on the
+ * targets.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -23,13 +26,15 @@ import type { Scenario } from './scenarios.js';
 import { BuildahTool, BuildkitTool, TsbuildTool } from './tools.js';
 import type { BuildSpec, Tool } from './tools.js';
 import { runExportRows } from './export-rows.js';
+import { runCiRows } from './ci-rows.js';
+import { ciTools } from './ci-tools.js';
 import { printReport } from './report.js';
 import type { Results, RowId } from './report.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: process.env.BENCH_RUNS ?? '5' },
-    only: { type: 'string', default: 'a,b,c,export' },
+    only: { type: 'string', default: process.env.BENCH_ONLY ?? 'a,b,c,export,ci' },
     tools: { type: 'string', default: 'tsbuild,tsbuild-cli,buildkit-host,buildkit-default,buildah' },
     files: { type: 'string', default: '20000' },
     mb: { type: 'string', default: '200' },
@@ -55,7 +60,7 @@ interface Ctx {
   readonly signal: AbortSignal;
 }
 
-function record(ctx: Ctx, row: RowId, tool: Tool, value: number[] | string): void {
+function record(ctx: Ctx, row: RowId, tool: { readonly id: string }, value: number[] | string): void {
   const byTool = ctx.results.get(row) ?? new Map<string, number[] | string>();
   byTool.set(tool.id, value);
   ctx.results.set(row, byTool);
@@ -168,6 +173,19 @@ async function main(): Promise<number> {
     if (only.has('export') && big?.probe !== undefined) {
       note("push and docker archive of (c)'s image");
       for (const tool of exportTools(tools)) await runExports(ctx, big, tool);
+    }
+    if (only.has('ci')) {
+      note('fresh CI machine: (a) and (c) from an empty store with a registry cache');
+      const columns = tools.map((t) => t.id);
+      await runCiRows({
+        ...ctx,
+        tools: ciTools(infra, columns),
+        scenarios,
+        runs,
+        record: (row, tool, value) => record(ctx, row, tool, value),
+        settleDisk,
+        note,
+      });
     }
     printReport({
       results: ctx.results,

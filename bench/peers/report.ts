@@ -12,7 +12,9 @@ export type RowId =
   | 'c-touch'
   | 'c-edit'
   | 'c-push'
-  | 'c-save';
+  | 'c-save'
+  | 'a-ci'
+  | 'c-ci';
 /** Per row, per tool id: the times in seconds, or why there are none. */
 export type Results = Map<RowId, Map<string, number[] | string>>;
 
@@ -27,10 +29,16 @@ const ROWS: readonly RowId[] = [
   'c-edit',
   'c-push',
   'c-save',
+  'a-ci',
+  'c-ci',
 ];
 /** Rows where tsbuild must take at most this share of the fastest peer's time (any column). */
 const PEER_SHARE: Partial<Record<RowId, number>> = { 'c-push': 0.75, 'c-save': 0.75 };
 const PEERS = ['buildkit-host', 'buildkit-default', 'buildah'];
+/** The tsbuild column a row's ratios and verdict read: the CI rows run without a daemon (ci-rows.ts). */
+const TSBUILD_COLUMN: Partial<Record<RowId, string>> = { 'a-ci': 'tsbuild-cli', 'c-ci': 'tsbuild-cli' };
+/** Cell values that are reported as problems: the cell names them, the Failures list explains. */
+const PROBLEMS = ['failed', 'cache missed'];
 /** Absolute targets for tsbuild, in seconds (strictly below). */
 const TARGETS: Partial<Record<RowId, number>> = { 'a-noop': 0.3, 'b-cold': 1.6 };
 
@@ -50,6 +58,7 @@ function rowTitle(row: RowId, scenarios: readonly Scenario[]): string {
     edit: 'rebuild after editing one file',
     push: 'push to an empty repository (BuildKit: `docker push`; buildah: `buildah push`)',
     save: 'docker archive to a file (BuildKit: `docker save`; buildah: `buildah push … docker-archive:`)',
+    ci: 'fresh CI machine: empty store, registry cache from an earlier build',
   }[phase];
   return phase === 'cold' ? `(${id}) cold: ${title}` : `(${id}) ${what}`;
 }
@@ -62,7 +71,7 @@ function med(results: Results, row: RowId, tool: string): number | undefined {
 function cell(results: Results, row: RowId, tool: string): string {
   const v = results.get(row)?.get(tool);
   if (v === undefined) return '–';
-  if (typeof v === 'string') return v.startsWith('failed') ? 'failed' : v;
+  if (typeof v === 'string') return PROBLEMS.find((p) => v.startsWith(p)) ?? v;
   return `${median(v).toFixed(2)} s`;
 }
 
@@ -70,8 +79,12 @@ function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
 }
 
+function tsbuildColumn(row: RowId): string {
+  return TSBUILD_COLUMN[row] ?? 'tsbuild';
+}
+
 function verdict(results: Results, row: RowId): string {
-  const ts = med(results, row, 'tsbuild');
+  const ts = med(results, row, tsbuildColumn(row));
   if (ts === undefined) return 'n/a';
   const bk = [med(results, row, 'buildkit-host'), med(results, row, 'buildkit-default')].filter(
     (x): x is number => x !== undefined,
@@ -112,13 +125,21 @@ export function printReport(input: ReportInput): void {
     'Ratios are tsbuild (or buildah) ÷ BuildKit; the verdict compares tsbuild with the faster BuildKit column, ' +
       'on the push and archive rows with the fastest peer (their BuildKit cell is the bench dockerd, see ' +
       'bench/peers/export-rows.ts for the conditions).',
+    ...(rows.some((r) => TSBUILD_COLUMN[r] !== undefined)
+      ? [
+          'The fresh-CI-machine rows start every run from an empty store (not even the base) with a registry ' +
+            'cache an earlier build exported (BuildKit: an inline-cache image pushed by the bench dockerd; ' +
+            'buildah: --cache-to/--cache-from); tsbuild runs without a daemon there, so their ratios and ' +
+            'verdict read the no-daemon column (bench/peers/ci-rows.ts for the conditions).',
+        ]
+      : []),
     '',
     '| scenario | tsbuild (daemon) | tsbuild (no daemon) | BuildKit --network host | BuildKit default network | ' +
       'buildah --layers | tsbuild ÷ BK host | tsbuild ÷ BK default | buildah ÷ BK default | verdict |',
     '|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const row of rows) {
-    const ts = med(results, row, 'tsbuild');
+    const ts = med(results, row, tsbuildColumn(row));
     const host = med(results, row, 'buildkit-host');
     const def = med(results, row, 'buildkit-default');
     const bah = med(results, row, 'buildah');
@@ -138,7 +159,7 @@ export function printReport(input: ReportInput): void {
   out.push(`Targets: tsbuild ≤ BuildKit on every build row; ${[...targets, ...shares].join('; ')}.`);
   const failures = [...results.entries()].flatMap(([row, m]) =>
     [...m.entries()]
-      .filter(([, v]) => typeof v === 'string' && v.startsWith('failed'))
+      .filter(([, v]) => typeof v === 'string' && PROBLEMS.some((p) => v.startsWith(p)))
       .map(([t, v]) => `${row} ${t}: ${String(v)}`),
   );
   if (failures.length > 0) out.push('', 'Failures:', ...failures.map((f) => `- ${f}`));

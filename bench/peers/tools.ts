@@ -53,7 +53,7 @@ export interface Tool {
   close(): Promise<void>;
 }
 
-function argFlags(args: Readonly<Record<string, string>>): string[] {
+export function argFlags(args: Readonly<Record<string, string>>): string[] {
   return Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
 }
 
