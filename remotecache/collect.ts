@@ -45,10 +45,13 @@ export class CacheCollector {
       .map(([name, id]) => ({ name, id }));
   }
 
-  /** One record per result, its keys merged. */
+  /**
+   * One record per result, its keys merged in the order heard: the first is the canonical key (the one
+   * consumers key by), as the solver reports it first.
+   */
   records(): CollectedRecord[] {
     return [...this.byResult].map(([id, keys]) => ({
-      keys: [...keys].sort(),
+      keys: [...keys],
       snapshot: id === 'scratch' ? undefined : id.slice('snapshot:'.length),
     }));
   }

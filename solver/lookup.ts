@@ -4,22 +4,29 @@
  */
 import type { Job } from './job.js';
 import { outputKey } from './cachekey.js';
-import type { CacheRecord, CacheSource, Result, SolvedOutput, Vertex } from './types.js';
+import type { CacheRecord, CacheSource, CacheStore, Result, SolvedOutput, Vertex } from './types.js';
 
 export function unique(keys: readonly string[]): string[] {
   return [...new Set(keys)];
 }
 
-/** The first record with a live result for `key`, in the order of `sources`. */
+/**
+ * The first record with a live result for `key`, in the order of `sources`. A record found in an import
+ * (any source but the first, the solver's own cache) is saved in `own` too, so that a later solve without
+ * the import finds it once its result exists here (a record whose result is gone is a miss).
+ */
 export async function findRecord(
   sources: readonly CacheSource[],
   key: string,
   signal: AbortSignal,
+  own?: Pick<CacheStore, 'save'>,
 ): Promise<{ record: CacheRecord; result: Result } | undefined> {
-  for (const source of sources) {
+  for (const [i, source] of sources.entries()) {
     const record = await source.cache.lookup(key);
     const result = record && (await source.results.load(record.resultId, signal));
-    if (record !== undefined && result !== undefined) return { record, result };
+    if (record === undefined || result === undefined) continue;
+    if (i > 0) await own?.save(record.keys, record.resultId).catch(() => undefined);
+    return { record, result };
   }
   return undefined;
 }

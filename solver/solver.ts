@@ -246,7 +246,8 @@ export class Solver {
     const solved: SolvedOutput[] = [];
     try {
       for (let i = 0; i < outputs; i += 1) {
-        const found = await findRecord([this.options, ...how.job.imports], outputKey(key, i), ctx.signal);
+        const sources = [this.options, ...how.job.imports];
+        const found = await findRecord(sources, outputKey(key, i), ctx.signal, this.options.cache);
         if (found === undefined) {
           await releaseAll(results);
           return undefined;
