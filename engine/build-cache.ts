@@ -184,6 +184,6 @@ async function exportCache(
       annotations: { 'org.opencontainers.image.ref.name': tag },
       ...sig,
     },
-    { kind: 'dir', path: spec.dest },
+    { kind: 'dir', path: spec.dest, update: true },
   );
 }

@@ -101,3 +101,58 @@ export async function writeLayoutDir(
     throw exportError(err, 'cannot export the OCI layout to', dest, [staging]);
   }
 }
+
+/** An entry written beside its final name, synced, then renamed over it: a reader sees it whole or not. */
+async function writeAtomically(
+  content: ContentStore,
+  entry: Exclude<LayoutEntry, { kind: 'dir' }>,
+  path: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const temp = tempNameFor(path);
+  try {
+    if (entry.kind === 'file') await writeFileSynced(temp, (h) => writeAll(h, entry.data));
+    else if (entry.kind === 'blob') {
+      await writeFileSynced(temp, (h) => copyBlob(content, entry, (chunk) => writeAll(h, chunk), signal));
+    } else await writeFileSynced(temp, (h) => entry.make((chunk) => writeAll(h, chunk)));
+    await rename(temp, path);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+/**
+ * The layout's entries added to the OCI layout at `dest` (made when missing or empty), as a cache
+ * directory a CI system keeps is updated: blobs it lacks are written (each whole, by rename; one of the
+ * right size is kept), `index.json` last, replaced whole. Two writers at once both succeed, and the
+ * layout names one of their manifests, complete (the last `index.json` renamed wins). Blobs no index
+ * names any more stay.
+ */
+export async function updateLayoutDir(
+  content: ContentStore,
+  entries: readonly LayoutEntry[],
+  destPath: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const dest = resolve(destPath);
+  await destState(dest);
+  try {
+    await mkdir(dest, { recursive: true, mode: 0o755 });
+    // `oci-layout`, then `index.json`, go last: the index names only what is there.
+    const order = (e: LayoutEntry): number => (e.name === 'index.json' ? 2 : e.name === 'oci-layout' ? 1 : 0);
+    for (const entry of [...entries].sort((a, b) => order(a) - order(b))) {
+      throwIfAborted(signal);
+      const path = join(dest, entry.name);
+      if (entry.kind === 'dir') await mkdir(path, { recursive: true, mode: 0o755 });
+      else if (order(entry) > 0 || (await stat(path).catch(() => undefined))?.size !== entrySize(entry)) {
+        await writeAtomically(content, entry, path, signal);
+      }
+    }
+  } catch (err) {
+    throw exportError(err, 'cannot export the OCI layout to', dest);
+  }
+}
+
+function entrySize(entry: Exclude<LayoutEntry, { kind: 'dir' }>): number {
+  return entry.kind === 'file' ? entry.data.length : entry.descriptor.size;
+}

@@ -8,7 +8,7 @@
 import type { Writable } from 'node:stream';
 import type { ImageArchiveSource } from './export-oci-layout.js';
 import { ociLayoutEntries } from './export-oci-layout.js';
-import { writeLayoutDir } from './export-oci-dir.js';
+import { updateLayoutDir, writeLayoutDir } from './export-oci-dir.js';
 import { writeLayoutTar } from './export-oci-tar.js';
 import { writeToFile, writeToStream } from './export-tar.js';
 
@@ -17,8 +17,12 @@ export type ArchiveDest =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'stream'; readonly out: Writable; readonly end?: boolean };
 
-/** Where an OCI layout goes: an archive, or a directory (`tar=false`). */
-export type OciLayoutDest = ArchiveDest | { readonly kind: 'dir'; readonly path: string };
+/**
+ * Where an OCI layout goes: an archive, or a directory (`tar=false`), replaced whole, or with `update`
+ * added to (a cache directory: see `updateLayoutDir`).
+ */
+export type OciLayoutDest =
+  ArchiveDest | { readonly kind: 'dir'; readonly path: string; readonly update?: boolean };
 
 /** Writes an archive's entries, made by `entries`, as a tar to `dest`. */
 export async function writeArchive(
@@ -35,6 +39,8 @@ export async function writeArchive(
 
 export async function exportOciLayout(source: ImageArchiveSource, dest: OciLayoutDest): Promise<void> {
   const { entries } = await ociLayoutEntries(source);
-  if (dest.kind === 'dir') await writeLayoutDir(source.content, entries, dest.path, source.signal);
+  if (dest.kind === 'dir' && dest.update === true)
+    await updateLayoutDir(source.content, entries, dest.path, source.signal);
+  else if (dest.kind === 'dir') await writeLayoutDir(source.content, entries, dest.path, source.signal);
   else await writeArchive(source, dest, entries, 'the OCI archive');
 }

@@ -163,8 +163,14 @@ describe('the daemon protocol', () => {
       [{ output: { type: 'constructor' } }, /request\.output\.type: expected one of/],
       [{ check: true }, /request\.check: expected false \(a --check build runs in the client\)/],
       [{ cacheFrom: [{ type: 'gha' }] }, /request\.cacheFrom\[0\]\.type: expected one of registry, local/],
-      [{ cacheTo: [{ type: 'local', dest: 'rel' }] }, /request\.cacheTo\[0\]\.dest: expected an absolute path/],
-      [{ cacheTo: [{ type: 'registry', ref: 'r', mode: 'all' }] }, /request\.cacheTo\[0\]\.mode: expected one of min, max/],
+      [
+        { cacheTo: [{ type: 'local', dest: 'rel' }] },
+        /request\.cacheTo\[0\]\.dest: expected an absolute path/,
+      ],
+      [
+        { cacheTo: [{ type: 'registry', ref: 'r', mode: 'all' }] },
+        /request\.cacheTo\[0\]\.mode: expected one of min, max/,
+      ],
       [{ cacheTo: [{ type: 'inline', mode: 'max' }] }, /request\.cacheTo\[0\]\.mode: unknown field/],
       [{ squashed: true }, /^invalid build request: request\.squashed: unknown field$/],
       [{ secrets: { tok: 'czNjcmV0' } }, /request\.secrets: unknown field/],

@@ -6,7 +6,16 @@
  * only the final stage's steps hit. The same with type=local.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +203,63 @@ describe.skipIf(!ready)('remote cache', () => {
     const b = await build('local-b', { context: ctx, cacheFrom: [{ type: 'local', src: dir }] });
     expect(b.containers).toBe(0);
   }, 180_000);
+
+  it('type=local: two builders exporting to one directory at once both succeed, and it holds a complete cache', async () => {
+    const dir = join(work, 'shared-cache');
+    const one = context('ctx-concurrent-1', 'one\n');
+    const two = context('ctx-concurrent-2', 'two\n');
+    const [a, b] = await Promise.all([
+      build('conc-a', { context: one, cacheTo: [{ type: 'local', dest: dir, mode: 'max' }] }),
+      build('conc-b', { context: two, cacheTo: [{ type: 'local', dest: dir, mode: 'max' }] }),
+    ]);
+    expect([a.containers, b.containers]).toEqual([4, 4]);
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    expect(index.manifests).toHaveLength(1);
+    const blob = (d: string) => join(dir, 'blobs', 'sha256', d.slice(7));
+    const manifest = JSON.parse(readFileSync(blob(index.manifests[0]?.digest ?? ''), 'utf8')) as {
+      config: { digest: string };
+      layers: { digest: string }[];
+    };
+    for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)])
+      expect(existsSync(blob(d))).toBe(true);
+    // Whichever manifest won, one of the two contexts builds from it on an empty root with no RUN.
+    const hits = await Promise.all([
+      build('conc-c', { context: one, cacheFrom: [{ type: 'local', src: dir }] }),
+      build('conc-d', { context: two, cacheFrom: [{ type: 'local', src: dir }] }),
+    ]);
+    expect(hits.map((h) => h.containers).sort()).toEqual([0, 1]);
+  }, 240_000);
+
+  it('--context-normalize: checkouts that differ in mode bits and owner share every hit across roots', async () => {
+    const dir = join(work, 'normalized-cache');
+    const a = context('ctx-umask022');
+    const b = context('ctx-umask002');
+    for (const f of ['Dockerfile', 'app.txt', 'src/a.txt', 'src/b.txt']) {
+      chmodSync(join(b, f), 0o664);
+      chownSync(join(b, f), 1000, 1000);
+    }
+    chmodSync(join(b, 'src'), 0o775);
+    chownSync(join(b, 'src'), 1000, 1000);
+    const built = await build('norm-a', {
+      context: a,
+      contextNormalize: true,
+      cacheTo: [{ type: 'local', dest: dir, mode: 'max' }],
+    });
+    expect(built.containers).toBe(4);
+    const hit = await build('norm-b', {
+      context: b,
+      contextNormalize: true,
+      cacheFrom: [{ type: 'local', src: dir }],
+    });
+    expect(hit.containers).toBe(0);
+    // Without the flag the same two checkouts share nothing that reads the context.
+    const plainDir = join(work, 'plain-cache');
+    await build('plain-a', { context: a, cacheTo: [{ type: 'local', dest: plainDir, mode: 'max' }] });
+    const miss = await build('plain-b', { context: b, cacheFrom: [{ type: 'local', src: plainDir }] });
+    expect(miss.containers).toBe(3);
+  }, 240_000);
 
   it('type=inline: the pushed image carries the cache of its own steps', async () => {
     const ctx = context('ctx-inline');
