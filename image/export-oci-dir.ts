@@ -7,7 +7,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { InvalidArgumentError, hasCode, tempNameFor, throwIfAborted } from '../core/index.js';
+import { InvalidArgumentError, hasCode, isTempName, tempNameFor, throwIfAborted } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
 import { exportError, makeDestDirs, removeMadeDirs } from './export-dest.js';
 import type { LayoutEntry } from './export-oci-layout.js';
@@ -135,21 +135,38 @@ export async function updateLayoutDir(
   signal?: AbortSignal,
 ): Promise<void> {
   const dest = resolve(destPath);
-  await destState(dest);
+  await checkUpdatable(dest);
   try {
     await mkdir(dest, { recursive: true, mode: 0o755 });
-    // `oci-layout`, then `index.json`, go last: the index names only what is there.
-    const order = (e: LayoutEntry): number => (e.name === 'index.json' ? 2 : e.name === 'oci-layout' ? 1 : 0);
+    // `oci-layout` first (the directory is a layout from then on), `index.json` last (it names only what
+    // is there).
+    const order = (e: LayoutEntry): number =>
+      e.name === 'index.json' ? 2 : e.name === 'oci-layout' ? -1 : 0;
     for (const entry of [...entries].sort((a, b) => order(a) - order(b))) {
       throwIfAborted(signal);
       const path = join(dest, entry.name);
       if (entry.kind === 'dir') await mkdir(path, { recursive: true, mode: 0o755 });
-      else if (order(entry) > 0 || (await stat(path).catch(() => undefined))?.size !== entrySize(entry)) {
+      else if (order(entry) !== 0 || (await stat(path).catch(() => undefined))?.size !== entrySize(entry)) {
         await writeAtomically(content, entry, path, signal);
       }
     }
   } catch (err) {
     throw exportError(err, 'cannot export the OCI layout to', dest);
+  }
+}
+
+const LAYOUT_NAMES = new Set(['oci-layout', 'index.json', 'blobs']);
+
+/**
+ * A directory to update: missing, or one that holds nothing but a layout's names (another writer may be
+ * making it right now: its temp files count); anything else is refused, so no other files are lost.
+ */
+async function checkUpdatable(dest: string): Promise<void> {
+  try {
+    await destState(dest);
+  } catch (err) {
+    const names = await readdir(dest).catch(() => undefined);
+    if (names === undefined || !names.every((n) => LAYOUT_NAMES.has(n) || isTempName(n))) throw err;
   }
 }
 

@@ -110,7 +110,8 @@ class Converter implements Dispatcher {
   async imageState(ref: string): Promise<State> {
     const named = this.options.buildContexts?.[ref];
     if (named?.kind === 'local') {
-      return llb.local(`context:${ref}`, { path: named.path, ...localReading(this.options) });
+      // The directory is given to the solve by name (`locals`), never in the op: a key carries no host path.
+      return llb.local(`context:${ref}`, localReading(this.options));
     }
     const target = named?.kind === 'image' ? named.ref : ref;
     let pending = this.images.get(target);
@@ -174,10 +175,7 @@ class Converter implements Dispatcher {
     }
     const named = this.options.buildContexts?.[stage.baseName];
     if (named?.kind === 'local') {
-      const state = llb.local(`context:${stage.baseName}`, {
-        path: named.path,
-        ...localReading(this.options),
-      });
+      const state = llb.local(`context:${stage.baseName}`, localReading(this.options));
       return { state, image: emptyImage(platform), triggers: [], fromImage: false };
     }
     if (stage.baseName === 'scratch' && named === undefined) {

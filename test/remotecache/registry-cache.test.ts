@@ -140,6 +140,15 @@ describe.skipIf(!ready)('remote cache', () => {
     expect(a.status, a.stderr).toBe(0);
     expect(a.stderr).toContain(`exporting cache to registry ${reg.host}/cache:max`);
     const finalLayers = await manifestLayers('app', '1');
+    // The image push sent the final image's layers; the cache export sent none of them again (they
+    // were mounted from the image's repository or found there), only the build stage's.
+    const uploadedToCache = [
+      ...reg
+        .accessLog()
+        .matchAll(/"PUT \/v2\/cache\/blobs\/uploads\/[^ ]*digest=sha256(?::|%3A)([0-9a-f]{64})/g),
+    ].map((m) => `sha256:${m[1] as string}`);
+    expect(uploadedToCache.length).toBeGreaterThan(0);
+    for (const layer of finalLayers) expect(uploadedToCache).not.toContain(layer);
     const cacheConfig = await manifestConfig('cache', 'max');
     const from = reg.accessLog().length;
     const b = await build('b', {
@@ -282,6 +291,30 @@ describe.skipIf(!ready)('remote cache', () => {
       cacheFrom: [{ type: 'registry', ref: `${reg.host}/app:inline` }],
     });
     expect(b.containers).toBe(2);
+    // A single-stage build: every step is the image's, so an empty root runs nothing.
+    const single = join(work, 'ctx-inline-single');
+    mkdirSync(single);
+    writeFileSync(join(single, 'Dockerfile'), 'ARG BASE=busybox\nFROM $BASE\nCOPY f /f\nRUN cat /f > /g\n');
+    writeFileSync(join(single, 'f'), 'single\n');
+    const pushed = tsbuild('a', [
+      'build',
+      '--progress',
+      'plain',
+      '--build-arg',
+      `BASE=${base}`,
+      '-t',
+      `${reg.host}/single:1`,
+      '--push',
+      '--cache-to',
+      'type=inline',
+      single,
+    ]);
+    expect(pushed.status, pushed.stderr).toBe(0);
+    const hit = await build('inline-single', {
+      context: single,
+      cacheFrom: [{ type: 'registry', ref: `${reg.host}/single:1` }],
+    });
+    expect(hit.containers).toBe(0);
   }, 180_000);
 
   it('an unreachable --cache-from is a warning and the build goes on', async () => {
