@@ -75,6 +75,7 @@ export function prepareRoot(root: string): void {
 const STATE_ENTRIES = new Set([
   'bundles',
   'cache',
+  'cachemounts',
   'content',
   'contenthash',
   'gc.lock',

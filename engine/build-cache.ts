@@ -5,7 +5,7 @@
  * is delivered (a failure fails the build unless `ignore-error=true`).
  */
 import { randomBytes } from 'node:crypto';
-import { TsbuildError, reportStep } from '../core/index.js';
+import { InvalidArgumentError, TsbuildError, reportStep } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { RegistryClient, exportOciLayout } from '../image/index.js';
 import type { RegistryOptions } from '../image/index.js';
@@ -25,6 +25,7 @@ import { layerCompression } from './build-output.js';
 import { leavingManifest } from './image-export.js';
 import { pushManifest } from './image-push.js';
 import type { Engine } from './open.js';
+import type { BuildRequest } from './request.js';
 
 interface CacheContext {
   readonly registry?: RegistryOptions | undefined;
@@ -81,6 +82,26 @@ export async function importCaches(
     throw err;
   }
   return new ImportedCache(engine, sources, () => client.close());
+}
+
+/**
+ * `--cache-to` and `--cache-from` checked against the rest of the request before anything runs: a
+ * `--check` builds nothing to cache, and an inline cache needs an image to travel in.
+ */
+export function checkCacheOptions(request: BuildRequest): void {
+  const cacheTo = request.cacheTo ?? [];
+  if (request.check === true && (cacheTo.length > 0 || (request.cacheFrom ?? []).length > 0)) {
+    throw new InvalidArgumentError('check builds nothing: cacheTo and cacheFrom cannot be used with it');
+  }
+  const output = request.output?.type ?? 'image';
+  if (cacheTo.some((c) => c.type === 'inline') && (output === 'local' || output === 'tar')) {
+    throw new InvalidArgumentError(
+      `--cache-to type=inline needs an image output, not --output type=${output}`,
+      {
+        hint: 'the inline cache travels in the image config: use type=registry or type=local for a cache of this build',
+      },
+    );
+  }
 }
 
 /** A collector when the build exports a cache. */

@@ -25,7 +25,13 @@ import { remoteContextOf, withEmptyContext, withRemoteContext } from './build-co
 import type { Engine } from './open.js';
 import { convert, step } from './build-convert.js';
 import type { ResolvedRequest } from './build-convert.js';
-import { cacheCollector, exportCaches, importCaches, inlineCacheOf } from './build-cache.js';
+import {
+  cacheCollector,
+  checkCacheOptions,
+  exportCaches,
+  importCaches,
+  inlineCacheOf,
+} from './build-cache.js';
 import { INLINE_CACHE_KEY } from '../remotecache/index.js';
 import type { CacheCollector, ImportedCache, InlineCache } from '../remotecache/index.js';
 import { LazySnapshotResult } from '../worker/index.js';
@@ -106,6 +112,7 @@ function locateFailure(
 
 /** The export's destination, checked before anything is built (buildx opens it first). */
 async function checkOutput(request: BuildRequest, options: BuildOptions): Promise<void> {
+  checkCacheOptions(request);
   const output = request.output;
   if (output?.type === 'local') await checkLocalDest(output.dest);
   else if (output?.type === 'tar' && output.dest !== undefined) await checkTarDest(output.dest);

@@ -17,6 +17,8 @@ export function refuseWithCheck(flags: {
   readonly metadataFile?: string;
   readonly output?: string;
   readonly load?: boolean;
+  readonly cacheTo?: readonly string[];
+  readonly cacheFrom?: readonly string[];
 }): void {
   const used = [
     flags.tag.length > 0 ? '--tag' : '',
@@ -24,6 +26,8 @@ export function refuseWithCheck(flags: {
     flags.metadataFile !== undefined ? '--metadata-file' : '',
     flags.output !== undefined ? '--output' : '',
     flags.load === true ? '--load' : '',
+    (flags.cacheTo ?? []).length > 0 ? '--cache-to' : '',
+    (flags.cacheFrom ?? []).length > 0 ? '--cache-from' : '',
   ].filter(Boolean);
   if (used.length > 0) {
     throw new InvalidArgumentError(`--check builds nothing: ${used.join(', ')} cannot be used with it`, {
