@@ -2,8 +2,7 @@
  * Keeping the root healthy: disk usage (`tsbuild du`), the image store's garbage collection (`gc`, after
  * `tsbuild image prune`; `tsbuild prune` is engine/prune.ts) and a consistency check (`tsbuild debug fsck`).
  */
-import { open } from 'node:fs/promises';
-import { NotFoundError, tryLockExclusive, unlockFile } from '../core/index.js';
+import { NotFoundError, markedInUse } from '../core/index.js';
 import { SNAPSHOT_LABEL, lazyLayerSources, madeBlobs } from '../image/index.js';
 import type { ImageRecord, ResolvedImage } from '../image/index.js';
 import { chainIDs, isIndexType } from '../oci/index.js';
@@ -147,15 +146,8 @@ async function storeUsage(engine: Engine): Promise<Pick<DiskUsage, 'images' | 's
 }
 
 /** Whether some process holds the GC lock (a build, an import, a pull, a prune), asked without waiting. */
-async function gcLockHeld(engine: Engine): Promise<boolean> {
-  const handle = await open(engine.gcLock.path, 'a', 0o600);
-  try {
-    if (!tryLockExclusive(handle.fd)) return true;
-    unlockFile(handle.fd);
-    return false;
-  } finally {
-    await handle.close();
-  }
+function gcLockHeld(engine: Engine): Promise<boolean> {
+  return markedInUse(engine.gcLock.path);
 }
 
 function row<T extends { readonly size: number }>(

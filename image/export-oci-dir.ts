@@ -46,6 +46,18 @@ async function writeFileSynced(path: string, fill: (handle: FileHandle) => Promi
   }
 }
 
+/** A file entry's bytes written to `handle`: its data, a blob from the content store, or a layer made now. */
+function fillEntry(
+  content: ContentStore,
+  entry: Exclude<LayoutEntry, { kind: 'dir' }>,
+  handle: FileHandle,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (entry.kind === 'file') return writeAll(handle, entry.data);
+  if (entry.kind === 'blob') return copyBlob(content, entry, (chunk) => writeAll(handle, chunk), signal);
+  return entry.make((chunk) => writeAll(handle, chunk));
+}
+
 async function writeEntries(
   content: ContentStore,
   entries: readonly LayoutEntry[],
@@ -57,10 +69,7 @@ async function writeEntries(
     throwIfAborted(signal);
     const path = join(staging, entry.name);
     if (entry.kind === 'dir') await mkdir(path, 0o755);
-    else if (entry.kind === 'file') await writeFileSynced(path, (h) => writeAll(h, entry.data));
-    else if (entry.kind === 'blob') {
-      await writeFileSynced(path, (h) => copyBlob(content, entry, (chunk) => writeAll(h, chunk), signal));
-    } else await writeFileSynced(path, (h) => entry.make((chunk) => writeAll(h, chunk)));
+    else await writeFileSynced(path, (h) => fillEntry(content, entry, h, signal));
   }
 }
 
@@ -111,10 +120,7 @@ async function writeAtomically(
 ): Promise<void> {
   const temp = tempNameFor(path);
   try {
-    if (entry.kind === 'file') await writeFileSynced(temp, (h) => writeAll(h, entry.data));
-    else if (entry.kind === 'blob') {
-      await writeFileSynced(temp, (h) => copyBlob(content, entry, (chunk) => writeAll(h, chunk), signal));
-    } else await writeFileSynced(temp, (h) => entry.make((chunk) => writeAll(h, chunk)));
+    await writeFileSynced(temp, (h) => fillEntry(content, entry, h, signal));
     await rename(temp, path);
   } finally {
     await rm(temp, { force: true });
