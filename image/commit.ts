@@ -88,6 +88,12 @@ export interface CommitResult {
 
 /** The image label that names the snapshot an image was committed from. */
 export const SNAPSHOT_LABEL = 'tsbuild.snapshot';
+/**
+ * A snapshot label with the time (milliseconds since the epoch) the layer was first built, when that was
+ * elsewhere: a layer unpacked from an imported cache keeps its exporter's time, so the image history
+ * (and so the image) is the same on every builder that hits the cache.
+ */
+export const CREATED_LABEL = 'tsbuild.created';
 /** A snapshot label whose value describes the step that made it (used for appended history). */
 export const DESCRIPTION_LABEL = 'tsbuild.description';
 const DIFF_PARALLELISM = 2;
@@ -114,12 +120,17 @@ export async function snapshotChain(
     out.push({
       snapshot: current,
       parent: info.parent,
-      createdAt: info.createdAt,
+      createdAt: createdAtOf(info.labels[CREATED_LABEL]) ?? info.createdAt,
       description: info.labels[DESCRIPTION_LABEL],
     });
     current = info.parent;
   }
   return out.reverse();
+}
+
+/** A `CREATED_LABEL` value as milliseconds; undefined when it is not one. */
+export function createdAtOf(value: string | undefined): number | undefined {
+  return value !== undefined && /^[0-9]{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
 /** Whether the content store holds `digest` (a record whose blob was collected does not count). */

@@ -307,6 +307,8 @@ export interface FetchAndUnpackOptions {
    * pull fetches every blob, since the image it records references them all.
    */
   readonly onlyMissing?: boolean;
+  /** Labels of layer i's committed snapshot (see `unpackLayers`). */
+  readonly labels?: (index: number) => Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -337,6 +339,7 @@ export async function fetchAndUnpack(
     unpacked = await unpackLayers(stores, layers, diffIDs, {
       signal,
       ...(progress ? { progress } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
       ready: async (i) => {
         await downloads[i];
       },

@@ -36,6 +36,8 @@ export async function snapshotExists(
 export interface UnpackLayerOptions {
   /** The committed snapshot below (the previous chain ID); none for a base layer. */
   readonly parent?: string;
+  /** Labels of the committed snapshot (an imported layer's build time: `CREATED_LABEL`). */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
   readonly signal?: AbortSignal;
 }
 
@@ -50,7 +52,7 @@ export async function unpackLayer(
   diffID: Digest,
   options: UnpackLayerOptions = {},
 ): Promise<boolean> {
-  const { signal, parent } = options;
+  const { signal, parent, labels } = options;
   const sig = signal ? { signal } : {};
   if (await snapshotExists(stores.snapshotter, name, signal)) return false;
   const key = `extract-${randomBytes(8).toString('hex')} ${name}`;
@@ -62,7 +64,7 @@ export async function unpackLayer(
     }
   };
   try {
-    await withNewSnapshot(stores.snapshotter, { key, parent, name }, apply, sig);
+    await withNewSnapshot(stores.snapshotter, { key, parent, name, labels }, apply, sig);
   } catch (err) {
     if (err instanceof TsbuildError && err.code === 'ALREADY_EXISTS') return false;
     throw err;
@@ -88,6 +90,8 @@ export interface UnpackOptions {
   readonly ready?: (index: number) => Promise<void>;
   /** Receives an `extracting <layer digest>` status line per layer applied (under the caller's vertex). */
   readonly progress?: ProgressWriter;
+  /** Labels of layer i's committed snapshot. */
+  readonly labels?: (index: number) => Readonly<Record<string, string>> | undefined;
 }
 
 /** Unpacks an image's layers in order into the chain of snapshots; returns one entry per layer. */
@@ -112,6 +116,7 @@ export async function unpackLayers(
       unpacked = await reportStatus(options.progress, { id: `extracting ${layer.digest}` }, () =>
         unpackLayer(stores, snapshot, layer, diffID, {
           ...(i > 0 ? { parent: chain[i - 1] as string } : {}),
+          labels: options.labels?.(i),
           ...(options.signal ? { signal: options.signal } : {}),
         }),
       );

@@ -5,7 +5,7 @@
  */
 import { NotFoundError, throwIfAborted } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
-import { chainLayers, snapshotChain } from '../image/index.js';
+import { CREATED_LABEL, chainLayers, snapshotChain } from '../image/index.js';
 import type { PullStores } from '../image/index.js';
 import type { Descriptor, Digest, Manifest } from '../oci/index.js';
 import { MediaType, jsonBytes } from '../oci/index.js';
@@ -120,11 +120,13 @@ async function layerChain(
   signal?: AbortSignal,
 ): Promise<number[] | undefined> {
   try {
-    const { layers: found } = await chainLayers(stores, snapshot, {
-      lazy: true,
-      ...(signal ? { signal } : {}),
+    const found = await chainLayers(stores, snapshot, { lazy: true, ...(signal ? { signal } : {}) });
+    // Each layer carries the time it was built: an importer's history (and image) is the exporter's.
+    return found.layers.map((l, i) => {
+      const created = String(found.chain[i]?.createdAt ?? '');
+      const annotations = { ...l.descriptor.annotations, [CREATED_LABEL]: created };
+      return layers.add({ ...l.descriptor, annotations }, l.diffID);
     });
-    return found.map((l) => layers.add(l.descriptor, l.diffID));
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;

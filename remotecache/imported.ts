@@ -11,7 +11,7 @@
  */
 import { TsbuildError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
-import { fetchAndUnpack } from '../image/index.js';
+import { CREATED_LABEL, createdAtOf, fetchAndUnpack } from '../image/index.js';
 import type { PullStores } from '../image/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 import { chainIDs } from '../oci/index.js';
@@ -118,6 +118,10 @@ export class ImportedCache implements CacheSource, CacheMountSource {
       signal: both,
       stop: (reason) => inner.abort(reason),
       onlyMissing: true,
+      labels: (i) => {
+        const created = createdAtOf(chain.layers[i]?.annotations?.[CREATED_LABEL]);
+        return created === undefined ? undefined : { [CREATED_LABEL]: String(created) };
+      },
       ...(progress ? { progress } : {}),
     });
   }

@@ -88,6 +88,8 @@ export interface NewSnapshotSpec {
   readonly parent?: string | undefined;
   /** The name it is committed as; a function is asked once `fill` is done. */
   readonly name: string | (() => string);
+  /** Labels of the committed snapshot. */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -106,7 +108,11 @@ export async function withNewSnapshot(
   try {
     await fill(mounts);
     const name = typeof spec.name === 'string' ? spec.name : spec.name();
-    await snapshotter.commit(name, spec.key, signal);
+    await snapshotter.commit(
+      name,
+      spec.key,
+      spec.labels ? { ...signal, labels: { ...spec.labels } } : signal,
+    );
     return name;
   } catch (err) {
     await snapshotter.remove(spec.key).catch(() => undefined);

@@ -72,7 +72,7 @@ function tsbuild(root: string, args: string[]): { status: number | null; stdout:
 async function build(
   root: string,
   request: BuildRequest,
-): Promise<{ containers: number; warnings: string[] }> {
+): Promise<{ containers: number; warnings: string[]; imageID: string | undefined }> {
   const engine = await createEngine({ root: join(work, root) });
   const warnings: string[] = [];
   try {
@@ -80,7 +80,7 @@ async function build(
       { buildArgs: { BASE: base }, ...request },
       { onProgress: (e) => (e.type === 'warning' ? warnings.push(e.message) : undefined) },
     );
-    return { containers: result.containers, warnings };
+    return { containers: result.containers, warnings, imageID: result.imageID };
   } finally {
     await engine.close();
   }
@@ -158,6 +158,8 @@ describe.skipIf(!ready)('remote cache', () => {
     });
     expect(b.warnings).toEqual([]);
     expect(b.containers).toBe(0);
+    // The layers keep the exporter's build times: B's image is A's, to the digest.
+    expect(b.imageID).toBe(await manifestConfig('app', '1'));
     // Every blob served is a layer of the final image or a config (the cache's, the base image's), and
     // the cache holds layers the final image does not (the build stage's), none of them served.
     const cacheLayers = await manifestLayers('cache', 'max');
