@@ -36,7 +36,6 @@ export function tempNameFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
-/** True for names made by `tempNameFor` (what a crash may leave behind; safe to delete when found). */
 /**
  * Every `*.json` record in `dir` (written with atomicWriteFile), parsed; temp files are skipped, and so
  * is a record removed while it is read. A missing `dir` has none.
@@ -62,6 +61,7 @@ export async function readJsonRecords<T>(dir: string, options: { signal?: AbortS
   return out;
 }
 
+/** True for names made by `tempNameFor` (what a crash may leave behind; safe to delete when found). */
 export function isTempName(name: string): boolean {
   return /^\..*\.tmp-\d+-[0-9a-f]{12}$/.test(name);
 }
