@@ -27,7 +27,7 @@ export { exportDockerArchive } from './export-docker.js';
 export { pushBlobs, pushImage } from './push.js';
 export type { BlobPushResult } from './registry/index.js';
 export { StreamedLayers } from './push-streamed.js';
-export { RegistryClient } from './registry/index.js';
+export { RegistryClient, RetryBudget } from './registry/index.js';
 export { manifestInForm } from './manifest-form.js';
 export type { ManifestForm } from './manifest-form.js';
 export type { PushOptions } from './push.js';

@@ -10,7 +10,7 @@ import { NotFoundError, TsbuildError } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { RegistryClient } from '../image/index.js';
-import { downloadBlob, fetchImageMetadata, fetchSmallBlob } from '../image/index.js';
+import { RetryBudget, downloadBlob, fetchImageMetadata, fetchSmallBlob } from '../image/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageIndex, Manifest } from '../oci/index.js';
 import { isIndexType, parseReference, sha256Digest } from '../oci/index.js';
 import { CACHE_CONFIG_TYPE, INLINE_CACHE_KEY, parseDescription, parseInlineCache } from './description.js';
@@ -28,6 +28,8 @@ export interface CacheSourceData {
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** Retries of the requests that read a registry's cache description (its layers get a pull's). */
+const IMPORT_RETRIES = 1;
 const SMALL = 16 << 20;
 
 function parseJSON(bytes: Buffer, what: string): unknown {
@@ -68,7 +70,8 @@ export async function registrySource(
 ): Promise<CacheSourceData> {
   const ref = parseReference(name);
   const where = `registry ${name}`;
-  const sig = { signal };
+  // A cache is an optimisation: a registry that does not answer costs one retry, not a pull's patience.
+  const sig = { signal, retries: new RetryBudget(IMPORT_RETRIES) };
   const fetch = (layer: Descriptor, s: AbortSignal, progress?: ProgressWriter) =>
     downloadBlob(client, ref, layer, content, { signal: s, ...(progress ? { progress } : {}) });
   const top = await client.manifest(ref, ref.digest ?? ref.tag ?? 'latest', sig);
