@@ -5,7 +5,7 @@
  * is delivered (a failure fails the build unless `ignore-error=true`).
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, TsbuildError, reportStep } from '../core/index.js';
+import { InvalidArgumentError, TsbuildError, progressUnder, reportStep } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import { RegistryClient, exportOciLayout } from '../image/index.js';
 import type { RegistryOptions } from '../image/index.js';
@@ -20,7 +20,13 @@ import {
   registrySource,
   writeCacheManifest,
 } from '../remotecache/index.js';
-import type { CacheExport, CacheImport, CacheSourceData, InlineCache } from '../remotecache/index.js';
+import type {
+  CacheExport,
+  CacheImport,
+  CacheSourceData,
+  InlineCache,
+  MountLayer,
+} from '../remotecache/index.js';
 import { layerCompression } from './build-output.js';
 import { leavingManifest } from './image-export.js';
 import { pushManifest } from './image-push.js';
@@ -29,6 +35,8 @@ import type { BuildRequest } from './request.js';
 
 interface CacheContext {
   readonly registry?: RegistryOptions | undefined;
+  /** The build's imported caches: cache mounts it imported and never mounted are exported again. */
+  readonly imports?: ImportedCache | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly progress: ProgressWriter;
 }
@@ -156,6 +164,28 @@ export async function exportCaches(
   }
 }
 
+/** The build's cache mounts as layers, and those it imported without mounting them, carried over. */
+async function mountLayers(
+  engine: Engine,
+  spec: Exclude<CacheExport, { type: 'inline' }>,
+  collector: CacheCollector,
+  context: CacheContext & { progressDigest: string },
+): Promise<MountLayer[]> {
+  const { signal, progress, progressDigest } = context;
+  const used = collector.cacheMounts();
+  const made = await cacheMountLayers(engine, engine.worker, used, {
+    ...(spec.compression ? { compression: spec.compression } : {}),
+    ...(spec.compressionLevel !== undefined ? { level: spec.compressionLevel } : {}),
+    progress,
+    progressDigest,
+    ...(signal ? { signal } : {}),
+  });
+  const skip = new Set(used.map((m) => m.name));
+  const under = progressUnder(progress, progressDigest);
+  const carried = await context.imports?.carriedMounts(skip, signal ?? new AbortController().signal, under);
+  return [...made, ...(carried ?? [])];
+}
+
 async function exportCache(
   engine: Engine,
   spec: Exclude<CacheExport, { type: 'inline' }>,
@@ -165,16 +195,7 @@ async function exportCache(
 ): Promise<void> {
   const { signal, progress, progressDigest } = context;
   const sig = signal ? { signal } : {};
-  const mounts =
-    spec.cacheMounts === true
-      ? await cacheMountLayers(engine, engine.worker, collector.cacheMounts(), {
-          ...(spec.compression ? { compression: spec.compression } : {}),
-          ...(spec.compressionLevel !== undefined ? { level: spec.compressionLevel } : {}),
-          progress,
-          progressDigest,
-          ...sig,
-        })
-      : [];
+  const mounts = spec.cacheMounts === true ? await mountLayers(engine, spec, collector, context) : [];
   const { description, layers } = await describeCache(engine, collector, {
     mode: spec.mode ?? 'min',
     final: snapshot,

@@ -335,6 +335,7 @@ async function solveAndExport(engine: Engine, input: SolveInput): Promise<Omit<B
       const registry = registryOptions(request, options);
       await exportCaches(engine, request.cacheTo, collector, snapshot, {
         progress,
+        ...(cache.imports ? { imports: cache.imports } : {}),
         ...(registry ? { registry } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });

@@ -19,6 +19,7 @@ import type { CacheRecord, CacheSource, Result } from '../solver/index.js';
 import { LazySnapshotResult, scratchResult } from '../worker/index.js';
 import type { CacheMountSource } from '../worker/index.js';
 import type { CacheRecordDescription } from './description.js';
+import type { MountLayer } from './export.js';
 import type { CacheSourceData } from './sources.js';
 
 export type ImportStores = Pick<
@@ -128,6 +129,25 @@ export class ImportedCache implements CacheSource, CacheMountSource {
 
   hasMount(name: string): boolean {
     return this.mounts.has(name);
+  }
+
+  /**
+   * The imported cache mounts other than `skip` (those this build's RUNs mounted: their local content is
+   * exported instead), their layers fetched into the content store: a build whose every step hit still
+   * exports the cache mounts it imported, so the next builder finds them.
+   */
+  async carriedMounts(
+    skip: ReadonlySet<string>,
+    signal: AbortSignal,
+    progress?: ProgressWriter,
+  ): Promise<MountLayer[]> {
+    const carried: MountLayer[] = [];
+    for (const [name, mount] of this.mounts) {
+      if (skip.has(name)) continue;
+      await this.fetchOnce(mount.source, mount.layer, signal, progress);
+      carried.push({ name, descriptor: mount.layer, diffID: mount.diffID });
+    }
+    return carried;
   }
 
   /** Cache mount `name`'s layer fetched (now, if it was not) and applied into the empty directory `dir`. */

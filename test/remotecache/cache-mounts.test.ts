@@ -119,6 +119,22 @@ describe.skipIf(!ready)('remote cache: cache mounts', () => {
     expect(b.out).toBe(a.out);
     expect(b.statuses).toContain('importing cache mount data');
 
+    // A build whose every step hits mounts no cache mount, yet its export carries the one it imported.
+    const again = join(work, 'cache-again');
+    const hit = await build('carry', {
+      context: context('ctx-carry', text, 'one\n'),
+      cacheFrom: [{ type: 'local', src: dest }],
+      cacheTo: [{ type: 'local', dest: again, mode: 'max', cacheMounts: true }],
+    });
+    expect(hit.containers).toBe(0);
+    expect(localDescription(again).mounts).toEqual(localDescription(dest).mounts);
+    const next = await build('carried', {
+      context: context('ctx-carried', text, 'four\n'),
+      cacheFrom: [{ type: 'local', src: again }],
+    });
+    expect(next.containers).toBe(1);
+    expect(next.out).toBe(a.out);
+
     // Without cache-mounts=true, none travels (the RUN ran and mounted it all the same).
     const plain = join(work, 'cache-plain');
     const c = await build('a', {
