@@ -63,27 +63,25 @@ export async function importCaches(
   const signal = context.signal ?? new AbortController().signal;
   const client = new RegistryClient(context.registry);
   const sources: CacheSourceData[] = [];
+  // A source that cannot be read ends its step as done, with a warning under it: the build goes on.
+  const read = async (spec: CacheImport, digest: string): Promise<void> => {
+    try {
+      sources.push(
+        spec.type === 'registry'
+          ? await registrySource(engine.content, client, normalizeReference(spec.ref), signal)
+          : await localSource(engine.content, spec.src, spec.tag),
+      );
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const message = `cache import from ${describeImport(spec)} failed, building without it: ${messageOf(err)}`;
+      context.progress.write({ type: 'warning', digest, message, time: Date.now() });
+    }
+  };
   try {
     for (const spec of specs) {
-      const step = {
-        digest: `internal:${randomBytes(6).toString('hex')}`,
-        name: `importing cache manifest from ${describeImport(spec)}`,
-      };
-      try {
-        sources.push(
-          await reportStep(context.progress, step, () =>
-            spec.type === 'registry'
-              ? registrySource(engine.content, client, normalizeReference(spec.ref), signal)
-              : localSource(engine.content, spec.src, spec.tag),
-          ),
-        );
-      } catch (err) {
-        if (signal.aborted) throw err;
-        warn(
-          context.progress,
-          `cache import from ${describeImport(spec)} failed, building without it: ${messageOf(err)}`,
-        );
-      }
+      const digest = `internal:${randomBytes(6).toString('hex')}`;
+      const name = `importing cache manifest from ${describeImport(spec)}`;
+      await reportStep(context.progress, { digest, name }, () => read(spec, digest));
     }
   } catch (err) {
     client.close();
