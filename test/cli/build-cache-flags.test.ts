@@ -6,27 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseCacheFrom, parseCacheTo } from '../../cli/commands/build-cache.js';
 import { buildFromFlags } from '../../cli/commands/build.js';
-import type { BuildFlags } from '../../cli/commands/build.js';
 import { refuseWithCheck } from '../../cli/commands/check.js';
-import { addBuildCommand, rootProgram } from '../../cli/program.js';
+import { parsedBuildFlags } from '../helpers/build-flags.js';
 import { parseBuildRequest, wireRequest } from '../../daemon/index.js';
 import { checkCacheOptions } from '../../engine/build-cache.js';
-
-async function parsedFlags(args: string[]): Promise<BuildFlags> {
-  let flags: BuildFlags | undefined;
-  const program = rootProgram();
-  addBuildCommand(
-    program,
-    () => ({}),
-    (_context, given) => {
-      flags = given;
-      return Promise.resolve();
-    },
-  );
-  await program.parseAsync(['node', 'tsbuild', 'build', ...args]);
-  if (flags === undefined) throw new Error('the build action did not run');
-  return flags;
-}
 
 describe('--cache-to and --cache-from', () => {
   it("reads buildx's forms", () => {
@@ -81,7 +64,7 @@ describe('--cache-to and --cache-from', () => {
   });
 
   it('travels to the daemon as the request field, local paths absolute', async () => {
-    const flags = await parsedFlags([
+    const flags = await parsedBuildFlags([
       '--cache-to',
       'type=local,dest=rel/cache,mode=max',
       '--cache-from',

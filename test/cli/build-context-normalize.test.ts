@@ -6,31 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildFromFlags } from '../../cli/commands/build.js';
-import type { BuildFlags } from '../../cli/commands/build.js';
-import { addBuildCommand, rootProgram } from '../../cli/program.js';
+import { parsedBuildFlags } from '../helpers/build-flags.js';
 import { parseBuildRequest, wireRequest } from '../../daemon/index.js';
 import { convertDockerfile } from '../../frontend/dockerfile2llb/index.js';
 import type { ConvertOptions } from '../../frontend/dockerfile2llb/index.js';
 import * as llb from '../../llb/index.js';
 import type { SourceOp } from '../../llb/index.js';
 import type { ImageConfig } from '../../oci/index.js';
-
-/** The flags commander gives `tsbuild build` for `args`. */
-async function parsedFlags(args: string[]): Promise<BuildFlags> {
-  let flags: BuildFlags | undefined;
-  const program = rootProgram();
-  addBuildCommand(
-    program,
-    () => ({}),
-    (_context, given) => {
-      flags = given;
-      return Promise.resolve();
-    },
-  );
-  await program.parseAsync(['node', 'tsbuild', 'build', ...args]);
-  if (flags === undefined) throw new Error('the build command did not run');
-  return flags;
-}
 
 const busybox: ImageConfig = {
   architecture: 'amd64',
@@ -59,18 +41,18 @@ async function localSources(extra: Partial<ConvertOptions>): Promise<Map<string,
 
 describe('--context-normalize', () => {
   it('is a flag of tsbuild build, and BuildRequest.contextNormalize', async () => {
-    const flags = await parsedFlags(['--context-normalize', '-t', 'app', '/ctx']);
+    const flags = await parsedBuildFlags(['--context-normalize', '-t', 'app', '/ctx']);
     expect(flags.contextNormalize).toBe(true);
     const { request } = await buildFromFlags('/ctx', flags);
     expect(request.contextNormalize).toBe(true);
-    const without = await buildFromFlags('/ctx', await parsedFlags(['/ctx']));
+    const without = await buildFromFlags('/ctx', await parsedBuildFlags(['/ctx']));
     expect(Object.keys(without.request)).not.toContain('contextNormalize');
   });
 
   it('crosses the daemon protocol as it is, and a daemon refuses anything but a boolean', async () => {
     const { request, options } = await buildFromFlags(
       '/ctx',
-      await parsedFlags(['--context-normalize', '/ctx']),
+      await parsedBuildFlags(['--context-normalize', '/ctx']),
     );
     const wire = wireRequest(request, options);
     expect(wire?.request.contextNormalize).toBe(true);

@@ -68,6 +68,12 @@ function tsbuild(root: string, args: string[]): { status: number | null; stdout:
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Root A's build through the CLI: `tag` pushed, the cache exported as `cacheTo` says. */
+function pushWithCache(tag: string, cacheTo: string, ctx: string): ReturnType<typeof tsbuild> {
+  const args = ['build', '--progress', 'plain', '--build-arg', `BASE=${base}`, '-t', tag, '--push'];
+  return tsbuild('a', [...args, '--cache-to', cacheTo, ctx]);
+}
+
 /** Builds on `root` through the Node API; returns the containers started and the image's snapshot. */
 async function build(
   root: string,
@@ -124,19 +130,7 @@ describe.skipIf(!ready)('remote cache', () => {
 
   it('mode=max: an empty root runs no RUN and fetches no layer beyond the final image; an edit re-runs what depends on it', async () => {
     const ctx = context('ctx-max');
-    const a = tsbuild('a', [
-      'build',
-      '--progress',
-      'plain',
-      '--build-arg',
-      `BASE=${base}`,
-      '-t',
-      `${reg.host}/app:1`,
-      '--push',
-      '--cache-to',
-      `type=registry,ref=${reg.host}/cache:max,mode=max`,
-      ctx,
-    ]);
+    const a = pushWithCache(`${reg.host}/app:1`, `type=registry,ref=${reg.host}/cache:max,mode=max`, ctx);
     expect(a.status, a.stderr).toBe(0);
     expect(a.stderr).toContain(`exporting cache to registry ${reg.host}/cache:max`);
     const finalLayers = await manifestLayers('app', '1');
@@ -184,19 +178,7 @@ describe.skipIf(!ready)('remote cache', () => {
 
   it('mode=min: only the final stage hits on an empty root', async () => {
     const ctx = context('ctx-min');
-    const a = tsbuild('a', [
-      'build',
-      '--progress',
-      'plain',
-      '--build-arg',
-      `BASE=${base}`,
-      '-t',
-      `${reg.host}/app:min`,
-      '--push',
-      '--cache-to',
-      `type=registry,ref=${reg.host}/cache:min,mode=min`,
-      ctx,
-    ]);
+    const a = pushWithCache(`${reg.host}/app:min`, `type=registry,ref=${reg.host}/cache:min,mode=min`, ctx);
     expect(a.status, a.stderr).toBe(0);
     const b = await build('min-b', {
       context: ctx,
@@ -274,19 +256,7 @@ describe.skipIf(!ready)('remote cache', () => {
 
   it('type=inline: the pushed image carries the cache of its own steps', async () => {
     const ctx = context('ctx-inline');
-    const a = tsbuild('a', [
-      'build',
-      '--progress',
-      'plain',
-      '--build-arg',
-      `BASE=${base}`,
-      '-t',
-      `${reg.host}/app:inline`,
-      '--push',
-      '--cache-to',
-      'type=inline',
-      ctx,
-    ]);
+    const a = pushWithCache(`${reg.host}/app:inline`, 'type=inline', ctx);
     expect(a.status, a.stderr).toBe(0);
     const b = await build('inline-b', {
       context: ctx,
@@ -298,19 +268,7 @@ describe.skipIf(!ready)('remote cache', () => {
     mkdirSync(single);
     writeFileSync(join(single, 'Dockerfile'), 'ARG BASE=busybox\nFROM $BASE\nCOPY f /f\nRUN cat /f > /g\n');
     writeFileSync(join(single, 'f'), 'single\n');
-    const pushed = tsbuild('a', [
-      'build',
-      '--progress',
-      'plain',
-      '--build-arg',
-      `BASE=${base}`,
-      '-t',
-      `${reg.host}/single:1`,
-      '--push',
-      '--cache-to',
-      'type=inline',
-      single,
-    ]);
+    const pushed = pushWithCache(`${reg.host}/single:1`, 'type=inline', single);
     expect(pushed.status, pushed.stderr).toBe(0);
     const hit = await build('inline-single', {
       context: single,
