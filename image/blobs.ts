@@ -25,8 +25,8 @@ import type { Compression, OpenedLayer } from '../diff/index.js';
 import { LayerEncoder, UNCOMPRESSED_LABEL, checkLevel, openLayer } from '../diff/index.js';
 import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js';
 import { MediaType, isManifestType, jsonBytes } from '../oci/index.js';
-import type { CommitStores } from './commit.js';
-import { diffLayer, hasBlob, mapLimit } from './commit.js';
+import type { CommitStores } from './chain-layers.js';
+import { diffLayer, hasBlob, mapLimit } from './chain-layers.js';
 import { knownTar, lazyLayerSources, unmakeable } from './lazy-layers.js';
 import type { LayerIndex, LayerRecord } from './layerindex.js';
 

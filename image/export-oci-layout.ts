@@ -12,7 +12,7 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { Descriptor, Manifest } from '../oci/index.js';
-import { hasBlob } from './commit.js';
+import { hasBlob } from './chain-layers.js';
 import { MediaType, isManifestType, jsonBytes, normalizeReference, parseReference } from '../oci/index.js';
 
 /** The image an archive writer exports. */

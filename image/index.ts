@@ -13,7 +13,7 @@ export { snapshotExists } from './unpack.js';
 export { LayerIndex } from './layerindex.js';
 export { compressionOf, fetchAndUnpack, fetchImageMetadata, pullImage } from './pull.js';
 export type { FetchAndUnpackOptions, PullStores } from './pull.js';
-export { CREATED_LABEL, chainLayers, createdAtOf, snapshotChain } from './commit.js';
+export { CREATED_LABEL, chainLayers, createdAtOf, snapshotChain } from './chain-layers.js';
 export { downloadBlob, fetchSmallBlob } from './registry/index.js';
 
 export { RegistryError } from './registry/errors.js';

@@ -9,8 +9,8 @@ import { FailedPreconditionError, NotFoundError } from '../core/index.js';
 import type { KnownTar } from '../diff/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
 import { MediaType } from '../oci/index.js';
-import type { CommitStores } from './commit.js';
-import { compareSnapshot } from './commit.js';
+import type { CommitStores } from './chain-layers.js';
+import { compareSnapshot } from './chain-layers.js';
 import type { LayerMaker } from './export-oci-layout.js';
 import { parseLayerKey } from './layerindex.js';
 

@@ -7,13 +7,15 @@ import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
 import { raceAbort } from '../core/index.js';
 import { CancelledError, InvalidArgumentError } from '../core/index.js';
-import type { ProgressEvent, ProgressWriter } from '../core/index.js';
+import type { ProgressWriter } from '../core/index.js';
 import { outputKey, vertexKey } from './cachekey.js';
 import type { KeyPart } from './cachekey.js';
 import { Entry } from './entry.js';
 import type { Solved, Subscription } from './entry.js';
 import { cancelledBy, vertexFailure, VertexError } from './errors.js';
 import { Job } from './job.js';
+import { base, checkOutputs, errorEvent, opContext, pickOutput } from './vertex-context.js';
+import type { TrackedContext } from './vertex-context.js';
 import { collectAncestors, findRecord, unique } from './lookup.js';
 import type { VertexKeys } from './job.js';
 import { releaseAll } from './result.js';
@@ -339,12 +341,6 @@ interface LookupOptions {
   readonly beforeReport?: () => void;
 }
 
-interface TrackedContext extends OpContext {
-  readonly entry: Entry;
-  /** Set once a cached/done/error event was written for this vertex. */
-  reported: boolean;
-}
-
 interface ComputeState {
   readonly job: Job;
   readonly entry: Entry;
@@ -366,45 +362,4 @@ interface RecordInput {
   readonly keys: VertexKeys;
   readonly slowKey: string;
   readonly results: readonly Result[];
-}
-
-function base(vertex: Vertex): { digest: string; name: string } {
-  return { digest: vertex.digest, name: vertex.name };
-}
-
-/** The op's context: the entry's signal, and a progress writer that tags events with the digest. */
-function opContext(vertex: Vertex, entry: Entry): TrackedContext {
-  const progress: ProgressWriter = {
-    write: (event: ProgressEvent) => {
-      const tagged =
-        'digest' in event && event.digest !== undefined ? event : { ...event, digest: vertex.digest };
-      entry.write(tagged as ProgressEvent);
-    },
-  };
-  return { signal: entry.signal, progress, digest: vertex.digest, name: vertex.name, entry, reported: false };
-}
-
-function errorEvent(
-  vertex: Vertex,
-  failure: unknown,
-  run: { started: number; durationMs: number } | undefined,
-): ProgressEvent {
-  const error = failure instanceof Error ? failure.message : String(failure);
-  const cancelled = !(failure instanceof VertexError);
-  return { ...base(vertex), type: 'vertex.error', ...run, completed: Date.now(), error, cancelled };
-}
-
-async function checkOutputs(vertex: Vertex, results: Result[]): Promise<void> {
-  const outputs = vertex.outputs ?? 1;
-  if (results.length === outputs) return;
-  await releaseAll(results);
-  throw new InvalidArgumentError(`the op returned ${results.length} results, expected ${outputs}`);
-}
-
-function pickOutput(vertex: Vertex, solved: Solved, index: number): Result {
-  const result = solved.results[index];
-  if (result === undefined) {
-    throw new InvalidArgumentError(`${vertex.name} has no output ${index} (it has ${solved.results.length})`);
-  }
-  return result;
 }

@@ -7,7 +7,7 @@ import { importRootfs } from '../../engine/images.js';
 import { fsck } from '../../engine/maintenance.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
-import { snapshotChain } from '../../image/commit.js';
+import { snapshotChain } from '../../image/chain-layers.js';
 import { MediaType } from '../../oci/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 

@@ -17,7 +17,7 @@ import { MemoryProgressWriter } from '../../core/progress.js';
 import { commitImage } from '../../image/commit.js';
 import { normalizeHistory } from '../../image/history.js';
 import { exportLocal } from '../../image/export-local.js';
-import type { CommitStores } from '../../image/commit.js';
+import type { CommitStores } from '../../image/chain-layers.js';
 import { LayerIndex } from '../../image/layerindex.js';
 import type { HistoryEntry, ImageConfig, Manifest } from '../../oci/index.js';
 import { importRootfs, openEngine, withSnapshotDir } from '../../engine/index.js';
