@@ -5,9 +5,9 @@
  * use; core/use-marker.ts), the flock of `sharing=locked` (`<dir>.lock`), and for the length of one RUN a
  * private copy (`private-*`) or a seed being copied in (`<dir>.seed-*`).
  */
-import { lstat, open, readdir, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasCode, markedInUse, removeUnlessInUse, tryLockExclusive, unlockFile } from '../core/index.js';
+import { hasCode, markedInUse, removeUnlessInUse } from '../core/index.js';
 import { treeUsage } from '../snapshotter/index.js';
 
 export interface CacheMountEntry {
@@ -78,18 +78,7 @@ export async function listCacheMounts(
 
 /** Removes `path` (a `sharing=locked` flock file) unless some process holds it. */
 async function removeLockFile(path: string): Promise<void> {
-  const handle = await open(path, 'r').catch(() => undefined);
-  if (handle === undefined) return;
-  try {
-    if (!tryLockExclusive(handle.fd)) return;
-    try {
-      await rm(path, { force: true });
-    } finally {
-      unlockFile(handle.fd);
-    }
-  } finally {
-    await handle.close();
-  }
+  await removeUnlessInUse(path, async () => undefined);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Cache mounts that travel with a remote cache (`--cache-to …,cache-mounts=true`), the worker's half:
- * the lock of a cache mount directory, which cache mounts a solve's RUNs mount (a cache export tars
+ * which cache mounts a solve's RUNs mount (a cache export tars
  * them), the import of an imported cache mount before the first RUN of a solve that mounts it, and a
  * directory held idle while an export tars it. The layers are remotecache/'s; the worker only says
  * which directories, and asks the importer to fill one.
@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ifUnused, isAbortError, reportStatus } from '../core/index.js';
+import { hasCode, ifUnused, isAbortError, reportStatus } from '../core/index.js';
 import type { ProgressWriter } from '../core/index.js';
 import type { CacheMount } from '../llb/index.js';
 
@@ -44,7 +44,7 @@ async function isEmpty(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length === 0;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    if (hasCode(err, 'ENOENT')) return true;
     throw err;
   }
 }
