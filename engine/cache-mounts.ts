@@ -3,7 +3,8 @@
  * `prune` removes them. worker/exec-mounts.ts keeps one directory per cache (`<sha256 of the key>`), a
  * marker beside it while a RUN mounts it (`<dir>.used`: a shared flock while in use, its mtime the last
  * use; core/use-marker.ts), the flock of `sharing=locked` (`<dir>.lock`), and for the length of one RUN a
- * private copy (`private-*`) or a seed being copied in (`<dir>.seed-*`).
+ * private copy (`private-*`), a seed being copied in (`<dir>.seed-*`) or an imported cache mount being
+ * applied (`<dir>.import-*`, worker/cache-mount-transfer.ts): what a killed build leaves, removed by prune.
  */
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export interface CacheMountEntry {
 }
 
 const CACHE_DIR = /^[0-9a-f]{64}$/;
-const TEMP_DIR = /^(?:private-.+|[0-9a-f]{64}\.seed-.+)$/;
+const TEMP_DIR = /^(?:private-.+|[0-9a-f]{64}\.(?:seed|import)-.+)$/;
 const SIDE_FILE = /^([0-9a-f]{64})\.(used|lock)$/;
 
 export const cacheMountsDir = (root: string): string => join(root, 'cachemounts');
