@@ -298,57 +298,60 @@ async function buildCache(
   return { imports, collector: cacheCollector(request.cacheTo) };
 }
 
-async function solveAndExport(engine: Engine, input: SolveInput): Promise<Omit<BuildResult, 'containers'>> {
+/** The definition solved with the build's inputs and caches; a failure points at its instruction. */
+async function solveDefinition(engine: Engine, input: SolveInput): Promise<WorkerResult | undefined> {
   const { request, options, converted, dockerfile, baseImages, locals, cache } = input;
+  const { collector, imports } = cache;
+  try {
+    return await engine.worker.solve(converted.definition, {
+      locals,
+      progress: options.progress ?? noopProgress,
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(request.ssh ? { ssh: request.ssh } : {}),
+      proxyEnv: converted.proxyEnv,
+      pendingImages: baseImages,
+      ...(options.registry ? { tls: options.registry } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(imports ? { imports: [imports], cacheMountImports: imports } : {}),
+      ...(collector
+        ? {
+            onSolved: collector.onSolved,
+            onContentHash: collector.onContentHash,
+            onCacheMount: collector.onCacheMount,
+          }
+        : {}),
+    });
+  } catch (err) {
+    throw locateFailure(err, converted.definition, dockerfile);
+  }
+}
+
+async function solveAndExport(engine: Engine, input: SolveInput): Promise<Omit<BuildResult, 'containers'>> {
+  const { request, options, converted, cache } = input;
   const progress = options.progress ?? noopProgress;
-  const { collector } = cache;
-  {
-    let result;
-    try {
-      result = await engine.worker.solve(converted.definition, {
-        locals,
-        progress,
-        ...(options.secrets ? { secrets: options.secrets } : {}),
-        ...(request.ssh ? { ssh: request.ssh } : {}),
-        proxyEnv: converted.proxyEnv,
-        pendingImages: baseImages,
-        ...(options.registry ? { tls: options.registry } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(cache.imports ? { imports: [cache.imports], cacheMountImports: cache.imports } : {}),
-        ...(collector
-          ? {
-              onSolved: collector.onSolved,
-              onContentHash: collector.onContentHash,
-              onCacheMount: collector.onCacheMount,
-            }
-          : {}),
-      });
-    } catch (err) {
-      throw locateFailure(err, converted.definition, dockerfile);
-    }
-    try {
-      await readyResult(result, options.signal, progress);
-      const snapshot = result?.kind === 'snapshot' ? result.ref : undefined;
-      const inline = await inlineCacheOf(engine, request.cacheTo, collector, snapshot, options.signal);
-      const image = inline ? withInlineCache(input.image, inline) : input.image;
-      const exported = await exportResult(engine, request, options, image, snapshot, progress);
-      const registry = registryOptions(request, options);
-      await exportCaches(engine, request.cacheTo, collector, snapshot, {
-        progress,
-        ...(cache.imports ? { imports: cache.imports } : {}),
-        ...(registry ? { registry } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      return {
-        ...exported,
-        ...(snapshot ? { snapshot } : {}),
-        warnings: [...converted.warnings, ...converted.checks.map((c) => c.message)],
-        config: converted.image,
-        checks: converted.checks,
-      };
-    } finally {
-      await result?.release();
-    }
+  const result = await solveDefinition(engine, input);
+  try {
+    await readyResult(result, options.signal, progress);
+    const snapshot = result?.kind === 'snapshot' ? result.ref : undefined;
+    const inline = await inlineCacheOf(engine, request.cacheTo, cache.collector, snapshot, options.signal);
+    const image = inline ? withInlineCache(input.image, inline) : input.image;
+    const exported = await exportResult(engine, request, options, image, snapshot, progress);
+    const registry = registryOptions(request, options);
+    await exportCaches(engine, request.cacheTo, cache.collector, snapshot, {
+      progress,
+      ...(cache.imports ? { imports: cache.imports } : {}),
+      ...(registry ? { registry } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return {
+      ...exported,
+      ...(snapshot ? { snapshot } : {}),
+      warnings: [...converted.warnings, ...converted.checks.map((c) => c.message)],
+      config: converted.image,
+      checks: converted.checks,
+    };
+  } finally {
+    await result?.release();
   }
 }
 

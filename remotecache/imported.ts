@@ -74,11 +74,6 @@ export class ImportedCache implements CacheSource, CacheMountSource {
     this.onClose?.();
   }
 
-  /** How many records were imported. */
-  get size(): number {
-    return this.byKey.size;
-  }
-
   private add(source: CacheSourceData, record: CacheRecordDescription): void {
     const layers = record.chain.map((i) => source.layers[i] as Descriptor);
     const diffIDs = record.chain.map((i) => source.diffIDs[i] as Digest);
