@@ -128,7 +128,8 @@ class Rows {
   failure(err: unknown): string {
     if (this.input.signal.aborted) throw err;
     const timedOut = (err as { cause?: { name?: string } }).cause?.name === 'TimeoutError';
-    return timedOut ? `timed out after ${COMMAND_TIMEOUT_MS / 1000} s` : commandFailure(err);
+    if (!timedOut) return commandFailure(err);
+    return `no exit within ${COMMAND_TIMEOUT_MS / 1000} s (or what it started kept its stdout or stderr open)`;
   }
 
   /** One row: a warm-up per tool, then the timed runs, alternating between the tools. */
