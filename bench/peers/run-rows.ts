@@ -13,9 +13,9 @@
  * first container of a store). Runs alternate between the tools (run i of each tool, then run i + 1),
  * the disk synced before each. After every run, and after every clean-up, the bench waits (untimed) until
  * no process is left that names the scratch directory on its command line besides the ones that ran
- * before the rows (the registry, dockerd and its containerd): a container's shim or conmon, podman's
- * `container cleanup`, tsbuild's supervisor all name it, so the next timed run never shares the machine
- * with the last one's tail. Each command gets 60 s; a tool that fails a row (tsbuild before `--rm`, `-d`
+ * before the rows (the registry, dockerd and its containerd): docker's containerd shim and podman's conmon
+ * and `container cleanup` name it (seen here), as a tsbuild supervisor started with the CLI's `--root`
+ * does, so the next timed run does not share the machine with the last one's tail. Each command gets 60 s; a tool that fails a row (tsbuild before `--rm`, `-d`
  * and `rm` exist: commander's error) has that row's cell say why, and the bench goes on.
  * At the end every container left in the tools' stores is removed (`ps -aq`, `rm -f`), and any process
  * that still names the scratch directory is listed.
