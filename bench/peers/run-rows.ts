@@ -7,8 +7,8 @@
  *   - `run-rm`: `<cli> run --rm IMAGE true`, timed from the command's start to its exit, the container
  *     gone by then as the CLI says it is.
  *   - `run-d`: `<cli> run -d IMAGE sleep 1000`, timed until the CLI returns (and its stdout closes) with
- *     the container running; then, untimed, `<cli> inspect --format {{.State.Running}} ID` must not say
- *     otherwise (a CLI without that inspect is taken at its word) and `<cli> rm -f ID` removes it.
+ *     the container running; then, untimed, `<cli> inspect ID` must not say otherwise (`State.Running`;
+ *     a CLI without that inspect is taken at its word) and `<cli> rm -f ID` removes it.
  * Before each row, one untimed run of it per tool pays the one-off costs (code caches, the bridge, the
  * first container of a store). Runs alternate between the tools (run i of each tool, then run i + 1),
  * the disk synced before each. After every run, and after every clean-up, the bench waits (untimed) until
@@ -68,6 +68,20 @@ export function newProcesses(
   return [...now].filter(([pid, cmd]) => before.get(pid) !== cmd).map(([pid, cmd]) => `${pid} ${cmd}`);
 }
 
+/**
+ * `State.Running` of docker's `inspect` output (a JSON array of one container), as text; `true` when the
+ * output is not that shape (a CLI whose inspect differs is taken at its word).
+ */
+export function stateRunning(inspectOutput: string): string {
+  try {
+    const parsed = JSON.parse(inspectOutput) as { State?: { Running?: unknown } }[];
+    const running = Array.isArray(parsed) ? parsed[0]?.State?.Running : undefined;
+    return running === undefined ? 'true' : String(running);
+  } catch {
+    return 'true';
+  }
+}
+
 class Rows {
   private readonly baseline: Map<number, string>;
   private readonly logDir: string;
@@ -113,9 +127,9 @@ class Rows {
     const { seconds, stdout } = await this.command(cli, row, ['run', '-d', cli.image, 'sleep', '1000']);
     const id = stdout.trim().split('\n').at(-1)?.trim() ?? '';
     if (id === '') throw new Error('`run -d` printed no container ID');
-    const running = await this.command(cli, row, ['inspect', '--format', '{{.State.Running}}', id]).then(
-      (r) => r.stdout.trim(),
-      () => 'true', // no such inspect yet: taken at its word
+    const running = await this.command(cli, row, ['inspect', id]).then(
+      (r) => stateRunning(r.stdout),
+      () => 'true', // no inspect yet: taken at its word
     );
     await this.command(cli, row, ['rm', '-f', id]);
     await this.quiet();

@@ -1,13 +1,13 @@
 /**
  * The runner rows' pure pieces: which processes are new since the rows started (a reused pid counts as
- * new), the processes that name a directory (a child started here, ended by its pid), and the one-line
- * failure a cell shows for a CLI without the flag.
+ * new), the processes that name a directory (a child started here, ended by its pid), `State.Running` of
+ * an inspect, and the one-line failure a cell shows for a CLI without the flag.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CommandError, commandFailure } from '../../bench/peers/proc.js';
-import { newProcesses, processesNaming } from '../../bench/peers/run-rows.js';
+import { newProcesses, processesNaming, stateRunning } from '../../bench/peers/run-rows.js';
 
 describe('runner rows', () => {
   it('names the processes that were not there before, a reused pid included', () => {
@@ -42,6 +42,13 @@ describe('runner rows', () => {
       await once(child, 'exit');
     }
     expect(processesNaming(marker).size).toBe(0);
+  });
+
+  it("reads State.Running from docker's inspect output, else takes the CLI at its word", () => {
+    expect(stateRunning('[{"Id":"x","State":{"Status":"running","Running":true}}]')).toBe('true');
+    expect(stateRunning('[{"State":{"Status":"exited","Running":false}}]')).toBe('false');
+    expect(stateRunning('{"State":{"Running":false}}')).toBe('true');
+    expect(stateRunning('not json')).toBe('true');
   });
 
   it("says a failed command's error line after its name and status", () => {
