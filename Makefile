@@ -79,7 +79,7 @@ bench-solver: build
 	node dist/bench/solver.js
 
 # The peers (BuildKit inside dockerd, buildah, a local registry): only these targets need them.
-PEER_PACKAGES := docker.io buildah skopeo docker-registry umoci busybox-static
+PEER_PACKAGES := docker.io buildah podman skopeo docker-registry umoci busybox-static
 
 peer-apt:
 	@missing=""; for p in $(PEER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -36,11 +36,11 @@
  * table as in the other rows and ends that tool's CI rows.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { isAbortError } from '../../core/abort.js';
 import type { CiSpec, CiTool } from './ci-tools.js';
 import type { Infra } from './infra.js';
-import { CommandError } from './proc.js';
+import { commandFailure } from './proc.js';
 import type { RowId } from './report.js';
 import type { Scenario } from './scenarios.js';
 
@@ -57,20 +57,6 @@ export interface CiRowsInput {
   readonly record: (row: RowId, tool: { readonly id: string }, value: number[] | string) => void;
   readonly settleDisk: () => void;
   readonly note: (line: string) => void;
-}
-
-/**
- * A failed command's last error line (commander's `error: unknown option '--cache-to'`, BuildKit's
- * `ERROR: …`), else its last line; for anything else the message's first line.
- */
-function failureText(err: unknown): string {
-  if (err instanceof CommandError) {
-    const lines = err.tail.split('\n').filter((l) => l.trim() !== '');
-    const said = lines.findLast((l) => /\berror\b/i.test(l)) ?? lines.at(-1) ?? '';
-    const command = basename(err.command.split(' ')[0] ?? '');
-    return `${command} exited ${err.status ?? 'on a signal'}: ${said.trim()}`;
-  }
-  return String((err as Error).message).split('\n')[0] ?? '';
 }
 
 function specFor(input: CiRowsInput, scenario: Scenario, tool: CiTool, phase: string): CiSpec {
@@ -130,7 +116,7 @@ async function runRow(input: CiRowsInput, scenario: Scenario, tool: CiTool): Pro
     return undefined;
   } catch (err) {
     if (isAbortError(err) || input.signal.aborted) throw err;
-    const text = `${phase}: ${failureText(err)}`;
+    const text = `${phase}: ${commandFailure(err)}`;
     input.note(`  ${tool.id} ${row} FAILED: ${text}`);
     input.record(row, tool, `failed: ${text}`);
     return text;

@@ -5,6 +5,7 @@
  *   - the busybox base (scripts/busybox-rootfs.sh → umoci → skopeo) pushed to it;
  *   - dockerd (BuildKit built in) with its own daemon.json, data root, exec root and unix socket;
  *   - buildah with its own storage.conf, registries.conf and containers.conf (env variables, not /etc);
+ *     the runner rows' podman reads the same containers.conf and registries.conf (run-tools.ts);
  *   - a trash directory: cold resets move old build state there (`moveToTrash`), and it is deleted with
  *     the scratch directory in `close()` (see `RESET_REASON` for why nothing is deleted before the end).
  * See /work/shared/design/PEERS.md for why each setting is there.
@@ -353,7 +354,7 @@ export function requireTools(tools: readonly string[]): void {
   });
   if (missing.length > 0) {
     throw new FailedPreconditionError(`missing tools: ${missing.join(', ')}`, {
-      hint: 'apt-get install -y docker.io buildah skopeo docker-registry umoci busybox-static',
+      hint: 'apt-get install -y docker.io buildah podman skopeo docker-registry umoci busybox-static',
     });
   }
 }

@@ -2,7 +2,7 @@
  * tsbuild against BuildKit (inside dockerd 20.10, --network host and the default network) and
  * `buildah bud --layers`, in one run (`make bench-peers`):
  *
- *   node dist/bench/peers/main.js [--runs 5] [--only a,b,c,export,ci] [--tools tsbuild,buildkit-host,...]
+ *   node dist/bench/peers/main.js [--runs 5] [--only a,b,c,export,ci,run] [--tools tsbuild,buildkit-host,...]
  *                                 [--files 20000] [--mb 200] [--keep]
  *
  * Rows: cold builds of (a) 5 RUN + 2 COPY, (b) 4 parallel `sleep 1` stages, (c) COPY of a 20,000-file /
@@ -10,10 +10,12 @@
  * editing one; `export`: (c)'s image pushed to an empty repository and saved as a docker archive
  * (export-rows.ts; `--only export` runs just those, after an untimed cold build of c); `ci`: (a) and (c)
  * built from an empty store with a registry cache an earlier build exported, as on a fresh CI machine
- * (ci-rows.ts; `--only ci` runs just those). `--only` defaults to BENCH_ONLY, so that
+ * (ci-rows.ts; `--only ci` runs just those); `run`: a container's start, `run --rm IMAGE true` and
+ * `run -d`, by tsbuild, `docker run` and `podman run` (run-rows.ts; `--only run` runs just those, and
+ * generates no build context). `--only` defaults to BENCH_ONLY, so that
  * `BENCH_ONLY=ci make bench-peers` selects rows too. Each row runs N times (BENCH_RUNS, default 5); the
  * median counts. Prints a markdown table with the medians, the ratios to BuildKit and the verdicts on the
- * targets.
+ * targets (the runner rows in a table of their own, against docker and podman).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -28,14 +30,19 @@ import type { BuildSpec, Tool } from './tools.js';
 import { runExportRows } from './export-rows.js';
 import { runCiRows } from './ci-rows.js';
 import { ciTools } from './ci-tools.js';
+import { runRunRows } from './run-rows.js';
+import { runClis } from './run-tools.js';
 import { printReport } from './report.js';
 import type { Results, RowId } from './report.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: process.env.BENCH_RUNS ?? '5' },
-    only: { type: 'string', default: process.env.BENCH_ONLY ?? 'a,b,c,export,ci' },
-    tools: { type: 'string', default: 'tsbuild,tsbuild-cli,buildkit-host,buildkit-default,buildah' },
+    only: { type: 'string', default: process.env.BENCH_ONLY ?? 'a,b,c,export,ci,run' },
+    tools: {
+      type: 'string',
+      default: 'tsbuild,tsbuild-cli,buildkit-host,buildkit-default,buildah,docker,podman',
+    },
     files: { type: 'string', default: '20000' },
     mb: { type: 'string', default: '200' },
     keep: { type: 'boolean', default: process.env.PEERS_KEEP === '1' },
@@ -44,6 +51,8 @@ const { values } = parseArgs({
 const runs = Math.max(1, Number(values.runs));
 const only = new Set(values.only.split(','));
 const wanted = new Set(values.tools.split(','));
+/** Whether any selected row builds the scenarios' contexts (the runner rows alone do not). */
+const builds = ['a', 'b', 'c', 'export', 'ci'].some((row) => only.has(row));
 
 /** Flushes dirty pages of every file system (untimed), so that runs do not pay for each other. */
 function settleDisk(): void {
@@ -140,53 +149,87 @@ async function runExports(ctx: Ctx, scenario: Scenario, tool: Tool): Promise<voi
   });
 }
 
+/** The build rows selected: the scenarios' builds, their export rows, the fresh-CI-machine rows. */
+async function runBuildRows(ctx: Ctx, tools: readonly Tool[], scenarios: readonly Scenario[]): Promise<void> {
+  for (const scenario of scenarios.filter((s) => only.has(s.id))) {
+    note(`scenario ${scenario.id}: ${scenario.title}`);
+    for (const tool of tools) await runScenario(ctx, scenario, tool);
+  }
+  const big = scenarios.find((s) => s.id === 'c');
+  if (only.has('export') && big?.probe !== undefined) {
+    note("push and docker archive of (c)'s image");
+    for (const tool of exportTools(tools)) await runExports(ctx, big, tool);
+  }
+  if (only.has('ci')) {
+    note('fresh CI machine: (a) and (c) from an empty store with a registry cache');
+    const columns = tools.map((t) => t.id);
+    await runCiRows({
+      ...ctx,
+      tools: ciTools(ctx.infra, columns),
+      scenarios,
+      runs,
+      record: (row, tool, value) => record(ctx, row, tool, value),
+      settleDisk,
+      note,
+    });
+  }
+}
+
+/** The runner rows: tsbuild (no daemon), docker and podman starting containers. */
+async function runRunnerRows(ctx: Ctx, tsbuildMissing: string | undefined): Promise<void> {
+  note('runner: `run --rm IMAGE true` and `run -d IMAGE sleep 1000`');
+  const columns = new Set<string>([...wanted].filter((t) => t === 'docker' || t === 'podman'));
+  if ((wanted.has('tsbuild') || wanted.has('tsbuild-cli')) && tsbuildMissing === undefined) {
+    columns.add('tsbuild-cli');
+  }
+  await runRunRows({
+    ...ctx,
+    clis: runClis(ctx.infra, columns),
+    runs,
+    record: (row, tool, value) => record(ctx, row, tool, value),
+    settleDisk,
+    note,
+  });
+}
+
+/** The build tools asked for (`--tools`); the tsbuild columns only with a CLI that builds. */
+function buildTools(infra: Infra, tsbuildMissing: string | undefined): Tool[] {
+  const tools: Tool[] = [];
+  if (wanted.has('tsbuild') && tsbuildMissing === undefined) tools.push(new TsbuildTool(infra, 'daemon'));
+  if (wanted.has('tsbuild-cli') && tsbuildMissing === undefined) tools.push(new TsbuildTool(infra, 'cli'));
+  if (wanted.has('buildkit-host')) tools.push(new BuildkitTool(infra, 'host'));
+  if (wanted.has('buildkit-default')) tools.push(new BuildkitTool(infra, 'default'));
+  if (wanted.has('buildah')) tools.push(new BuildahTool(infra));
+  return tools;
+}
+
 async function main(): Promise<number> {
-  requireTools(['dockerd', '/usr/bin/docker', 'buildah', 'skopeo', 'docker-registry', 'umoci']);
+  const runner = only.has('run') ? ['podman'] : [];
+  requireTools(['dockerd', '/usr/bin/docker', 'buildah', 'skopeo', 'docker-registry', 'umoci', ...runner]);
   const controller = new AbortController();
   const detach = abortOnSignals(controller);
   const signal = controller.signal;
   let infra: Infra | undefined;
   const tools: Tool[] = [];
-  note(`note: ${RESET_REASON}`);
+  if (builds) note(`note: ${RESET_REASON}`);
   try {
-    infra = await Infra.open({ baseConfig: 'full', signal, keep: values.keep, log: note, quietDisk: true });
+    infra = await Infra.open({ baseConfig: 'full', signal, keep: values.keep, log: note, quietDisk: builds });
     await infra.startDockerd();
     infra.setUpBuildah();
     const tsbuildMissing = await tsbuildBuildAvailable(signal);
     if (tsbuildMissing !== undefined) note(`tsbuild: ${tsbuildMissing}; its column is left empty`);
-    if (wanted.has('tsbuild') && tsbuildMissing === undefined) tools.push(new TsbuildTool(infra, 'daemon'));
-    if (wanted.has('tsbuild-cli') && tsbuildMissing === undefined) tools.push(new TsbuildTool(infra, 'cli'));
-    if (wanted.has('buildkit-host')) tools.push(new BuildkitTool(infra, 'host'));
-    if (wanted.has('buildkit-default')) tools.push(new BuildkitTool(infra, 'default'));
-    if (wanted.has('buildah')) tools.push(new BuildahTool(infra));
-    note(`generating contexts (${values.files} files / ${values.mb} MB for c) under ${infra.scratch}`);
-    const scenarios = makeScenarios(join(infra.scratch, 'contexts'), {
-      files: Number(values.files),
-      mb: Number(values.mb),
-    });
-    const ctx: Ctx = { infra, results: new Map(), signal };
-    for (const scenario of scenarios.filter((s) => only.has(s.id))) {
-      note(`scenario ${scenario.id}: ${scenario.title}`);
-      for (const tool of tools) await runScenario(ctx, scenario, tool);
-    }
-    const big = scenarios.find((s) => s.id === 'c');
-    if (only.has('export') && big?.probe !== undefined) {
-      note("push and docker archive of (c)'s image");
-      for (const tool of exportTools(tools)) await runExports(ctx, big, tool);
-    }
-    if (only.has('ci')) {
-      note('fresh CI machine: (a) and (c) from an empty store with a registry cache');
-      const columns = tools.map((t) => t.id);
-      await runCiRows({
-        ...ctx,
-        tools: ciTools(infra, columns),
-        scenarios,
-        runs,
-        record: (row, tool, value) => record(ctx, row, tool, value),
-        settleDisk,
-        note,
+    tools.push(...buildTools(infra, tsbuildMissing));
+    let scenarios: Scenario[] = [];
+    if (builds) {
+      note(`generating contexts (${values.files} files / ${values.mb} MB for c) under ${infra.scratch}`);
+      scenarios = makeScenarios(join(infra.scratch, 'contexts'), {
+        files: Number(values.files),
+        mb: Number(values.mb),
       });
     }
+    const ctx: Ctx = { infra, results: new Map(), signal };
+    await runBuildRows(ctx, tools, scenarios);
+    if (only.has('run')) await runRunnerRows(ctx, tsbuildMissing);
     printReport({
       results: ctx.results,
       scenarios,

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { basename } from 'node:path';
 import { delay, throwIfAborted } from '../../core/abort.js';
 import { FailedPreconditionError, TsbuildError } from '../../core/errors.js';
 
@@ -18,6 +19,21 @@ export class CommandError extends TsbuildError {
   ) {
     super('INTERNAL', `${command} failed (exit ${status ?? 'signal'})${tail ? `:\n${tail}` : ''}`);
   }
+}
+
+/**
+ * A failed command's last error line (commander's `error: unknown option '--rm'`, BuildKit's `ERROR: …`),
+ * else its last line, after the command's name and exit status; for anything else the message's first
+ * line. What a report's cell says of a failure.
+ */
+export function commandFailure(err: unknown): string {
+  if (err instanceof CommandError) {
+    const lines = err.tail.split('\n').filter((l) => l.trim() !== '');
+    const said = lines.findLast((l) => /\berror\b/i.test(l)) ?? lines.at(-1) ?? '';
+    const command = basename(err.command.split(' ')[0] ?? '');
+    return `${command} exited ${err.status ?? 'on a signal'}: ${said.trim()}`;
+  }
+  return String((err as Error).message).split('\n')[0] ?? '';
 }
 
 export interface RunOptions {

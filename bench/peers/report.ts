@@ -1,4 +1,7 @@
-/** The benchmark's markdown table: medians, ratios to BuildKit, and the verdicts on the targets. */
+/**
+ * The benchmark's markdown tables (the build rows; the runner rows): medians, ratios to BuildKit or to the
+ * peers, and the verdicts on the targets.
+ */
 import type { Scenario } from './scenarios.js';
 import type { Tool } from './tools.js';
 
@@ -14,7 +17,9 @@ export type RowId =
   | 'c-push'
   | 'c-save'
   | 'a-ci'
-  | 'c-ci';
+  | 'c-ci'
+  | 'run-rm'
+  | 'run-d';
 /** Per row, per tool id: the times in seconds, or why there are none. */
 export type Results = Map<RowId, Map<string, number[] | string>>;
 
@@ -32,16 +37,29 @@ const ROWS: readonly RowId[] = [
   'a-ci',
   'c-ci',
 ];
+/** The runner rows (run-rows.ts), in a table of their own: their columns are container runners. */
+const RUN_ROWS: readonly RowId[] = ['run-rm', 'run-d'];
+const RUN_TITLES: Partial<Record<RowId, string>> = {
+  'run-rm': '`run --rm IMAGE true`, start to exit',
+  'run-d': '`run -d IMAGE sleep 1000`, until the CLI returns',
+};
 /** Rows where tsbuild must take at most this share of the fastest peer's time (any column). */
 const PEER_SHARE: Partial<Record<RowId, number>> = {
   'c-push': 0.75,
   'c-save': 0.75,
   'a-ci': 0.65,
   'c-ci': 0.65,
+  'run-rm': 0.6,
+  'run-d': 0.6,
 };
-const PEERS = ['buildkit-host', 'buildkit-default', 'buildah'];
+const PEERS = ['buildkit-host', 'buildkit-default', 'buildah', 'docker', 'podman'];
 /** The tsbuild column a row's ratios and verdict read: the CI rows run without a daemon (ci-rows.ts). */
-const TSBUILD_COLUMN: Partial<Record<RowId, string>> = { 'a-ci': 'tsbuild-cli', 'c-ci': 'tsbuild-cli' };
+const TSBUILD_COLUMN: Partial<Record<RowId, string>> = {
+  'a-ci': 'tsbuild-cli',
+  'c-ci': 'tsbuild-cli',
+  'run-rm': 'tsbuild-cli',
+  'run-d': 'tsbuild-cli',
+};
 /** Cell values that are reported as problems: the cell names them, the Failures list explains. */
 const PROBLEMS = ['failed', 'cache missed'];
 /** Absolute targets for tsbuild, in seconds (strictly below). */
@@ -54,6 +72,8 @@ export function median(values: readonly number[]): number {
 }
 
 function rowTitle(row: RowId, scenarios: readonly Scenario[]): string {
+  const run = RUN_TITLES[row];
+  if (run !== undefined) return run;
   const [id, phase] = row.split('-') as [string, string];
   const title = scenarios.find((s) => s.id === id)?.title ?? '';
   const what = {
@@ -117,9 +137,9 @@ export interface ReportInput {
   readonly tsbuildMissing: string | undefined;
 }
 
-export function printReport(input: ReportInput): void {
+/** The build rows' paragraphs and table. */
+function buildTable(input: ReportInput, rows: readonly RowId[]): string[] {
   const { results } = input;
-  const rows = ROWS.filter((r) => results.has(r));
   const out: string[] = [];
   out.push(
     `Medians of ${input.runs} runs, wall time of the CLI. "Cold" = no build cache; the base image ` +
@@ -155,13 +175,57 @@ export function printReport(input: ReportInput): void {
         `${ratio(ts, def)} | ${ratio(bah, def)} | ${verdict(results, row)} |`,
     );
   }
-  out.push('');
+  return out;
+}
+
+/** The runner rows' paragraph and table (columns: tsbuild, docker, podman). */
+function runTable(input: ReportInput, rows: readonly RowId[]): string[] {
+  const { results } = input;
+  const out = [
+    `Runner rows: medians of ${input.runs} runs, wall time of the CLI, after one untimed warm-up of each row ` +
+      'by each tool. The same busybox image (from the local registry) in each store; each tool on its default ' +
+      'network. tsbuild: no daemon (the CLI runs the container itself); docker: /usr/bin/docker on the ' +
+      "bench's dockerd; podman: a store of its own under the scratch directory, cgroupfs, runc. `run -d`'s " +
+      '`rm -f` is untimed. Ratios are tsbuild ÷ each peer; the verdict compares tsbuild with the fastest peer ' +
+      '(bench/peers/run-rows.ts for the conditions).',
+    '',
+    '| row | tsbuild (no daemon) | docker run (bench dockerd) | podman run | tsbuild ÷ docker | ' +
+      'tsbuild ÷ podman | verdict |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const row of rows) {
+    const ts = med(results, row, tsbuildColumn(row));
+    out.push(
+      `| ${rowTitle(row, input.scenarios)} | ${cell(results, row, 'tsbuild-cli')} | ` +
+        `${cell(results, row, 'docker')} | ${cell(results, row, 'podman')} | ` +
+        `${ratio(ts, med(results, row, 'docker'))} | ${ratio(ts, med(results, row, 'podman'))} | ` +
+        `${verdict(results, row)} |`,
+    );
+  }
+  return out;
+}
+
+/** The targets of the tables printed: the build rows' and the runner rows'. */
+function targetsLine(input: ReportInput, builds: boolean, runner: boolean): string {
+  const shown = (row: string): boolean => (RUN_ROWS.includes(row as RowId) ? runner : builds);
+  const targets = Object.entries(TARGETS)
+    .filter(([row]) => shown(row))
+    .map(([row, t]) => `${rowTitle(row as RowId, input.scenarios)} < ${t} s`);
+  const shares = Object.entries(PEER_SHARE)
+    .filter(([row]) => shown(row))
+    .map(([row, f]) => `${row} ≤ ${f}× the fastest peer`);
+  return [...(builds ? ['tsbuild ≤ BuildKit on every build row'] : []), ...targets, ...shares].join('; ');
+}
+
+export function printReport(input: ReportInput): void {
+  const { results } = input;
+  const out: string[] = [];
+  const buildRows = ROWS.filter((r) => results.has(r));
+  if (buildRows.length > 0) out.push(...buildTable(input, buildRows), '');
+  const runRows = RUN_ROWS.filter((r) => results.has(r));
+  if (runRows.length > 0) out.push(...runTable(input, runRows), '');
   if (input.tsbuildMissing !== undefined) out.push(`tsbuild: ${input.tsbuildMissing}.`);
-  const targets = Object.entries(TARGETS).map(
-    ([row, t]) => `${rowTitle(row as RowId, input.scenarios)} < ${t} s`,
-  );
-  const shares = Object.entries(PEER_SHARE).map(([row, f]) => `${row} ≤ ${f}× the fastest peer`);
-  out.push(`Targets: tsbuild ≤ BuildKit on every build row; ${[...targets, ...shares].join('; ')}.`);
+  out.push(`Targets: ${targetsLine(input, buildRows.length > 0, runRows.length > 0)}.`);
   const failures = [...results.entries()].flatMap(([row, m]) =>
     [...m.entries()]
       .filter(([, v]) => typeof v === 'string' && PROBLEMS.some((p) => v.startsWith(p)))
