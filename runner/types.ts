@@ -22,6 +22,8 @@ export type MountSpec =
       readonly target: string;
       readonly readonly: boolean;
       readonly propagation?: 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';
+      /** A missing source is made (`-v`, docker's Binds); false or undefined: refused (`--mount`). */
+      readonly createHostPath?: boolean;
     }
   | {
       readonly type: 'volume';
