@@ -36,6 +36,7 @@ import type {
   VolumePruneOptions,
   VolumePruneResult,
   VolumeRemoveOptions,
+  VolumeUsage,
   VolumeUsers,
 } from './volume-types.js';
 
@@ -222,6 +223,16 @@ export class VolumeStore {
       }
       return { removed, spaceReclaimed };
     }, options.signal);
+  }
+
+  /** Every volume's disk usage (as `du` counts it) and whether a container uses it: `tsbuild du`'s row. */
+  async usage(options: { signal?: AbortSignal } = {}): Promise<VolumeUsage[]> {
+    const out: VolumeUsage[] = [];
+    for (const info of await this.readAll(options.signal)) {
+      const { size } = await treeUsage(this.volumeDir(info.Name), options.signal).catch(() => ({ size: 0 }));
+      out.push({ name: info.Name, size, inUse: (await this.users(info.Name, options.signal)).length > 0 });
+    }
+    return out;
   }
 
   private users(name: string, signal: AbortSignal | undefined): Promise<readonly string[]> {

@@ -69,5 +69,14 @@ export interface VolumePruneResult {
   readonly spaceReclaimed: number;
 }
 
+/** One volume in `tsbuild du`. */
+export interface VolumeUsage {
+  readonly name: string;
+  /** Bytes, as `du` counts them. */
+  readonly size: number;
+  /** A container uses it (not reclaimable). */
+  readonly inUse: boolean;
+}
+
 /** The containers (ids or names) that use the volume `name`: the container store's answer. */
 export type VolumeUsers = (name: string, options: { signal?: AbortSignal }) => Promise<readonly string[]>;
