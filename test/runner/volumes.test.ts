@@ -183,12 +183,12 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
       { type: 'tmpfs', target: '/t' },
     ];
     const script = [
-      'for p in /v/x /b/x /t/x /dev/shm/x; do echo ok > $p && echo "$p written"; done',
+      'for p in /v/x /b/x /t/x /dev/shm/x /dev/x; do echo ok > $p && echo "$p written"; done',
       'for p in /etc/x /x /tmp/x /data/x; do (echo no > $p) 2>/dev/null || echo "$p refused"; done',
     ].join('; ');
     const result = await run(specs, script, { readonlyRootfs: true });
     expect(result.out).toBe(
-      '/v/x written\n/b/x written\n/t/x written\n/dev/shm/x written\n' +
+      '/v/x written\n/b/x written\n/t/x written\n/dev/shm/x written\n/dev/x written\n' +
         '/etc/x refused\n/x refused\n/tmp/x refused\n/data/x refused\n',
     );
     expect(readFileSync(join(host, 'x'), 'utf8')).toBe('ok\n');
