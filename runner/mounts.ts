@@ -96,7 +96,34 @@ export function createMountVolumes(
   options: MountVolumesOptions,
 ): Promise<{ mounts: MountSpec[]; volumes: string[] }> {
   checkMountSpecs(specs);
-  return options.volumes.using(() => nameVolumes(specs, options), options.signal);
+  return options.volumes.using(async () => {
+    await checkBindSources(specs);
+    return nameVolumes(specs, options);
+  }, options.signal);
+}
+
+/** Whether `path` exists (followed, as runc follows a bind's source). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
+/** A bind whose source is missing and may not be made is refused before any volume is made. */
+async function checkBindSources(specs: readonly MountSpec[]): Promise<void> {
+  for (const spec of specs) {
+    if (spec.type !== 'bind' || spec.createHostPath === true) continue;
+    if (!(await exists(spec.source))) {
+      throw new InvalidArgumentError(
+        `invalid mount (${describeMount(spec)}): bind source path does not exist: ${spec.source}`,
+        { hint: '--mount never makes the source; -v makes a missing directory' },
+      );
+    }
+  }
 }
 
 async function nameVolumes(
@@ -130,6 +157,7 @@ export function resolveMounts(
   checkMountSpecs(specs);
   const { volumes: store, signal } = options;
   return store.using(async () => {
+    await checkBindSources(specs);
     const named = await nameVolumes(specs, options);
     const mounts: ExecMount[] = [];
     for (const spec of named.mounts) {
@@ -154,18 +182,8 @@ async function volumeMount(
 }
 
 async function bindMount(spec: Extract<MountSpec, { type: 'bind' }>): Promise<ExecMount> {
-  try {
-    await stat(spec.source);
-  } catch (err) {
-    if (!hasCode(err, 'ENOENT')) throw err;
-    if (spec.createHostPath !== true) {
-      throw new InvalidArgumentError(
-        `invalid mount (${describeMount(spec)}): bind source path does not exist: ${spec.source}`,
-        {
-          hint: '--mount never makes the source; -v makes a missing directory',
-        },
-      );
-    }
+  // Checked by checkBindSources unless it may be made (`-v`): then a missing directory is made.
+  if (spec.createHostPath === true && !(await exists(spec.source))) {
     await mkdir(spec.source, { recursive: true, mode: 0o755 });
   }
   const options = ['rbind', spec.propagation ?? 'rprivate', ...(spec.readonly ? ['ro'] : [])];

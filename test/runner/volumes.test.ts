@@ -2,6 +2,7 @@
  * Volumes, binds and tmpfs mounts through the real executor (runc) over a built image's overlay
  * snapshot, as a container start makes them: resolveMounts, then RuncExecutor.run.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,6 +139,41 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
     expect(readdirSync(hostSecret)).toEqual(['secret']);
   });
 
+  it('mounts a volume read-only with readonly', async () => {
+    const result = await run([volume('keep', '/v', { readonly: true })], 'cat /v/x; echo no > /v/y');
+    expect(result).toMatchObject({ out: 'kept\n' });
+    expect(result.code).not.toBe(0);
+    expect(result.err).toMatch(/Read-only file system/);
+    expect(existsSync(join(store.mountpoint('keep'), 'y'))).toBe(false);
+  });
+
+  it('fills a volume once when two containers start with it at the same time', async () => {
+    const results = await Promise.all([1, 2].map(() => run([volume('raced', '/data')], 'cat /data/f')));
+    expect(results.map((r) => [r.code, r.out])).toEqual([
+      [0, 'from-image\n'],
+      [0, 'from-image\n'],
+    ]);
+    expect(readdirSync(store.volumeDir('raced')).sort()).toEqual([
+      '_data',
+      'fill.lock',
+      'filled',
+      'meta.json',
+    ]);
+  });
+
+  it("removes a killed fill's temp copy and fills the volume at the next mount", async () => {
+    await store.create({ name: 'after-crash' });
+    const dead = execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim();
+    const stale = join(store.volumeDir('after-crash'), `._data.tmp-${dead}-0123456789ab`);
+    await mkdir(stale);
+    await writeFile(join(stale, 'half'), 'half a copy');
+    expect(await run([volume('after-crash', '/data')], 'ls /data')).toMatchObject({
+      code: 0,
+      out: 'f\nlink\nsub\n',
+    });
+    expect(existsSync(stale)).toBe(false);
+  });
+
   it('binds a host directory read-write, and read-only with readonly', async () => {
     const host = join(dir, 'bind');
     await mkdir(host);
@@ -158,11 +194,25 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
   it('makes a missing bind source only when asked (-v), and refuses it otherwise (--mount)', async () => {
     const missing = join(dir, 'made-by-v');
     const spec: MountSpec = { type: 'bind', source: missing, target: '/m', readonly: false };
-    await expect(run([spec], 'true')).rejects.toThrow(/bind source path does not exist: .*made-by-v/);
+    await expect(run([volume('not-made', '/v'), spec], 'true')).rejects.toThrow(
+      /bind source path does not exist: .*made-by-v/,
+    );
     expect(existsSync(missing)).toBe(false);
+    await expect(store.inspect('not-made')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await run([{ ...spec, createHostPath: true }], 'echo x > /m/x')).code).toBe(0);
     expect(lstatSync(missing).isDirectory()).toBe(true);
     expect(readFileSync(join(missing, 'x'), 'utf8')).toBe('x\n');
+    // An existing file is bound as it is, even with createHostPath.
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'file content\n');
+    const fileSpec: MountSpec = {
+      type: 'bind',
+      source: file,
+      target: '/etc/f',
+      readonly: true,
+      createHostPath: true,
+    };
+    expect(await run([fileSpec], 'cat /etc/f')).toMatchObject({ code: 0, out: 'file content\n' });
   });
 
   it('mounts a tmpfs with its size and mode', async () => {
