@@ -5,6 +5,7 @@ export type { MountSpec } from './types.js';
 export { checkMountSpecs, createMountVolumes, describeMount, resolveMounts } from './mounts.js';
 export type { MountVolumesOptions, ResolveMountsOptions, ResolvedMounts } from './mounts.js';
 export { VolumeStore, checkVolumeName } from './volume-store.js';
+export { containerVolumeHooks, removeAnonymousVolumes } from './volume-hooks.js';
 export { parseVolumeFilters } from './volume-filter.js';
 export { ANONYMOUS_LABEL } from './volume-types.js';
 export type {

@@ -116,7 +116,7 @@ async function exists(path: string): Promise<boolean> {
 /** A bind whose source is missing and may not be made is refused before any volume is made. */
 async function checkBindSources(specs: readonly MountSpec[]): Promise<void> {
   for (const spec of specs) {
-    if (spec.type !== 'bind' || spec.createHostPath === true) continue;
+    if (spec.type !== 'bind' || spec.createSource === true) continue;
     if (!(await exists(spec.source))) {
       throw new InvalidArgumentError(
         `invalid mount (${describeMount(spec)}): bind source path does not exist: ${spec.source}`,
@@ -148,7 +148,7 @@ async function nameVolumes(
 /**
  * A start's half: the executor's mounts for `specs`. A named volume is made when missing, an anonymous
  * one (no source) made anew; a new volume is filled from the rootfs at its target at its first mount
- * (volume-fill.ts). A bind's missing source is made with `createHostPath` (`-v`), refused otherwise.
+ * (volume-fill.ts). A bind's missing source is made with `createSource` (`-v`), refused otherwise.
  */
 export function resolveMounts(
   specs: readonly MountSpec[],
@@ -183,7 +183,7 @@ async function volumeMount(
 
 async function bindMount(spec: Extract<MountSpec, { type: 'bind' }>): Promise<ExecMount> {
   // Checked by checkBindSources unless it may be made (`-v`): then a missing directory is made.
-  if (spec.createHostPath === true && !(await exists(spec.source))) {
+  if (spec.createSource === true && !(await exists(spec.source))) {
     await mkdir(spec.source, { recursive: true, mode: 0o755 });
   }
   const options = ['rbind', spec.propagation ?? 'rprivate', ...(spec.readonly ? ['ro'] : [])];

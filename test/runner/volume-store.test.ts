@@ -5,7 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ANONYMOUS_LABEL, VolumeStore, checkMountSpecs, parseVolumeFilters } from '../../runner/index.js';
+import {
+  ANONYMOUS_LABEL,
+  VolumeStore,
+  checkMountSpecs,
+  parseVolumeFilters,
+  removeAnonymousVolumes,
+} from '../../runner/index.js';
 import type { MountSpec } from '../../runner/index.js';
 
 describe('volume store', () => {
@@ -118,6 +124,16 @@ describe('volume store', () => {
     expect(() => parseVolumeFilters(['until=1h'])).toThrow('invalid filter "until"');
     expect(() => parseVolumeFilters(['dangling=maybe'])).toThrow("invalid filter 'dangling=maybe'");
     expect(() => parseVolumeFilters(['name'])).toThrow('bad format of filter');
+  });
+
+  it("rm -v's removal: the anonymous volumes only, not one another container uses, not a missing one", async () => {
+    const mine = await store.create();
+    const shared = await store.create();
+    await store.create({ name: 'named' });
+    users.set(shared.Name, ['other']);
+    const names = [mine.Name, shared.Name, 'named', 'gone-already'];
+    expect(await removeAnonymousVolumes(store, names)).toEqual([mine.Name]);
+    expect((await store.list()).map((v) => v.Name).sort()).toEqual([shared.Name, 'named'].sort());
   });
 
   it("a killed create's temp directory is neither listed nor kept past a prune; a live one's is left", async () => {

@@ -14,7 +14,7 @@ import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
 import { prune } from '../../engine/prune.js';
 import { SNAPSHOT_LABEL } from '../../image/index.js';
-import { ANONYMOUS_LABEL, VolumeStore, resolveMounts } from '../../runner/index.js';
+import { ANONYMOUS_LABEL, VolumeStore, containerVolumeHooks, resolveMounts } from '../../runner/index.js';
 import type { MountSpec } from '../../runner/index.js';
 import { withThrowawaySnapshot } from '../../snapshotter/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
@@ -59,12 +59,21 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
   async function run(
     specs: MountSpec[],
     script: string,
-    options: { readonlyRootfs?: boolean } = {},
+    options: { readonlyRootfs?: boolean; viaHooks?: boolean } = {},
   ): Promise<{ code: number; out: string; err: string; volumes: string[] }> {
     const image = await engine.images.resolve('app');
     const parent = image.record.labels[SNAPSHOT_LABEL];
     return withThrowawaySnapshot(engine.snapshotter, parent, async (rootfs) => {
-      const { mounts, volumes } = await resolveMounts(specs, { volumes: store, rootfs });
+      const { mounts, volumes } =
+        options.viaHooks === true
+          ? {
+              mounts: await containerVolumeHooks(store).resolveMounts(
+                { spec: { image: 'app', mounts: specs } },
+                rootfs,
+              ),
+              volumes: [],
+            }
+          : await resolveMounts(specs, { volumes: store, rootfs });
       let out = '';
       let err = '';
       const { exitCode } = await engine.executor.run(
@@ -94,7 +103,10 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
     const first = await run([volume('keep', '/v')], 'echo kept > /v/x');
     expect(first).toEqual({ code: 0, out: '', err: '', volumes: ['keep'] });
     expect(readFileSync(join(store.mountpoint('keep'), 'x'), 'utf8')).toBe('kept\n');
-    expect(await run([volume('keep', '/somewhere/else')], 'cat /somewhere/else/x')).toMatchObject({
+    // The second container through the lifecycle's hook.
+    expect(
+      await run([volume('keep', '/somewhere/else')], 'cat /somewhere/else/x', { viaHooks: true }),
+    ).toMatchObject({
       code: 0,
       out: 'kept\n',
     });
@@ -199,10 +211,10 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
     );
     expect(existsSync(missing)).toBe(false);
     await expect(store.inspect('not-made')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await run([{ ...spec, createHostPath: true }], 'echo x > /m/x')).code).toBe(0);
+    expect((await run([{ ...spec, createSource: true }], 'echo x > /m/x')).code).toBe(0);
     expect(lstatSync(missing).isDirectory()).toBe(true);
     expect(readFileSync(join(missing, 'x'), 'utf8')).toBe('x\n');
-    // An existing file is bound as it is, even with createHostPath.
+    // An existing file is bound as it is, even with createSource.
     const file = join(dir, 'a-file');
     await writeFile(file, 'file content\n');
     const fileSpec: MountSpec = {
@@ -210,7 +222,7 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
       source: file,
       target: '/etc/f',
       readonly: true,
-      createHostPath: true,
+      createSource: true,
     };
     expect(await run([fileSpec], 'cat /etc/f')).toMatchObject({ code: 0, out: 'file content\n' });
   });
