@@ -10,33 +10,33 @@ import { table } from './image.js';
 
 type Field = (v: VolumeInfo) => string;
 
-const labels = (v: VolumeInfo): string =>
-  Object.entries(v.Labels)
-    .map(([k, val]) => `${k}=${val}`)
-    .join(',');
+/** docker's header of each `volume ls` field (what a `table` format's header row shows). */
+export const VOLUME_HEADERS = {
+  Driver: 'DRIVER',
+  Labels: 'LABELS',
+  Links: 'LINKS',
+  Mountpoint: 'MOUNTPOINT',
+  Name: 'VOLUME NAME',
+  Scope: 'SCOPE',
+  Size: 'SIZE',
+} as const;
 
-const FIELDS: Record<string, { header: string; get: Field }> = {
-  Name: { header: 'VOLUME NAME', get: (v) => v.Name },
-  Driver: { header: 'DRIVER', get: (v) => v.Driver },
-  Scope: { header: 'SCOPE', get: (v) => v.Scope },
-  Mountpoint: { header: 'MOUNTPOINT', get: (v) => v.Mountpoint },
-  Labels: { header: 'LABELS', get: labels },
-  Links: { header: 'LINKS', get: () => 'N/A' },
-  Size: { header: 'SIZE', get: () => 'N/A' },
-};
-
-/** docker's `volume ls` JSON line for one volume. */
-function jsonLine(v: VolumeInfo): string {
-  return JSON.stringify({
+/** One volume as `volume ls` formats it (docker's fields, in the order its JSON has them). */
+export function volumeRow(v: VolumeInfo): Record<keyof typeof VOLUME_HEADERS, string> {
+  return {
     Driver: v.Driver,
-    Labels: labels(v),
+    Labels: Object.entries(v.Labels)
+      .map(([k, val]) => `${k}=${val}`)
+      .join(','),
     Links: 'N/A',
     Mountpoint: v.Mountpoint,
     Name: v.Name,
     Scope: v.Scope,
     Size: 'N/A',
-  });
+  };
 }
+
+const jsonLine: Field = (v) => JSON.stringify(volumeRow(v));
 
 /** One `{{…}}` action: its header and value. */
 function action(text: string): { header: string; get: Field } {
@@ -47,15 +47,15 @@ function action(text: string): { header: string; get: Field } {
     return { header: `LABEL ${key.toUpperCase()}`, get: (v) => v.Labels[key] ?? '' };
   }
   const field = /^\.(\w+)$/.exec(text)?.[1];
-  const known = field === undefined ? undefined : FIELDS[field];
-  if (known === undefined) {
+  if (field === undefined || !Object.hasOwn(VOLUME_HEADERS, field)) {
     throw new InvalidArgumentError(`--format: unsupported template action {{${text}}}`, {
-      hint: `use ${Object.keys(FIELDS)
+      hint: `use ${Object.keys(VOLUME_HEADERS)
         .map((f) => `{{.${f}}}`)
         .join(', ')}, {{.Label "key"}}, {{json .}}, or json`,
     });
   }
-  return known;
+  const key = field as keyof typeof VOLUME_HEADERS;
+  return { header: VOLUME_HEADERS[key], get: (v) => volumeRow(v)[key] };
 }
 
 /** The template's text pieces and actions (literal `\t` and `\n` as tab and newline, as docker). */
