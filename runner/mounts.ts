@@ -51,11 +51,21 @@ function checkAbsoluteClean(path: string, what: string, spec: MountSpec): void {
   }
 }
 
+const PROPAGATIONS: readonly string[] = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
+
 function checkOne(spec: MountSpec): void {
   checkAbsoluteClean(spec.target, 'the target', spec);
   if (spec.target === '/')
     throw new InvalidArgumentError(`invalid mount (${describeMount(spec)}): the target cannot be /`);
-  if (spec.type === 'bind') checkAbsoluteClean(spec.source, 'the bind source', spec);
+  if (spec.type === 'bind') {
+    checkAbsoluteClean(spec.source, 'the bind source', spec);
+    if (spec.propagation !== undefined && !PROPAGATIONS.includes(spec.propagation)) {
+      throw new InvalidArgumentError(
+        `invalid mount (${describeMount(spec)}): bind propagation ${JSON.stringify(spec.propagation)}`,
+        { hint: `one of ${PROPAGATIONS.join(', ')}` },
+      );
+    }
+  }
   if (spec.type === 'volume' && spec.source !== undefined) checkVolumeName(spec.source);
   if (spec.type === 'tmpfs') {
     if (spec.size !== undefined && (!Number.isSafeInteger(spec.size) || spec.size <= 0)) {

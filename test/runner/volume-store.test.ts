@@ -165,6 +165,14 @@ describe('mount specs', () => {
     expect(() =>
       check([{ type: 'volume', source: 'a/b', target: '/v', readonly: false, noCopy: false }]),
     ).toThrow('invalid characters');
+    const bad = {
+      type: 'bind',
+      source: '/srv',
+      target: '/b',
+      readonly: false,
+      propagation: 'up',
+    } as unknown as MountSpec;
+    expect(() => check([bad])).toThrow('bind propagation "up"');
     expect(() => check([{ type: 'tmpfs', target: '/t', size: 0 }])).toThrow('tmpfs size 0');
     expect(() => check([{ type: 'tmpfs', target: '/t', mode: 0o10000 }])).toThrow('is not a file mode');
   });

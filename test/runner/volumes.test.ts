@@ -203,6 +203,19 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
     expect(existsSync(join(host, 'no'))).toBe(false);
   });
 
+  it('gives a bind its propagation', async () => {
+    const host = join(dir, 'bind-propagation');
+    await mkdir(host, { recursive: true });
+    // A shared mount says so in mountinfo (`shared:N`); a private one has no tag.
+    for (const propagation of ['rshared', 'rprivate'] as const) {
+      const spec: MountSpec = { type: 'bind', source: host, target: '/p', readonly: false, propagation };
+      const result = await run([spec], 'grep " /p " /proc/self/mountinfo');
+      expect(result.code, result.err).toBe(0);
+      if (propagation === 'rshared') expect(result.out).toMatch(/ \/p rw\S* shared:\d+ /);
+      else expect(result.out).not.toMatch(/shared:|master:/);
+    }
+  });
+
   it('makes a missing bind source only when asked (-v), and refuses it otherwise (--mount)', async () => {
     const missing = join(dir, 'made-by-v');
     const spec: MountSpec = { type: 'bind', source: missing, target: '/m', readonly: false };
