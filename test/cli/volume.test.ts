@@ -3,8 +3,8 @@
  * report) as functions, then end to end through bin/tsbuild on a temp root: create, ls with filters,
  * inspect, rm (each reported, exit 1 if any failed), prune (anonymous only, then --all; asks without -f).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,26 @@ describe.skipIf(!ready)('tsbuild volume end to end', () => {
     expect(tsbuild(['volume', 'rm', '-f', 'nope'])).toMatchObject({ status: 0, stdout: 'nope\n' });
     expect(existsSync(join(root, 'volumes', 'data'))).toBe(false);
     expect(tsbuild(['volume', 'ls', '-q'])).toMatchObject({ status: 0, stdout: '' });
+  });
+
+  it('SIGKILLed creates leave whole volumes or none; prune sweeps what they left', async () => {
+    for (let i = 0; i < 12; i++) {
+      const child = spawn(bin, ['--root', root, 'volume', 'create', `killed-${i}`], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.once('exit', r));
+      await new Promise((r) => setTimeout(r, 20 + i * 25));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    const listed = tsbuild(['volume', 'ls', '-q'])
+      .stdout.split('\n')
+      .filter((n) => n !== '');
+    for (const name of listed) {
+      expect(name).toMatch(/^killed-\d+$/);
+      expect(existsSync(join(root, 'volumes', name, '_data'))).toBe(true);
+      expect(JSON.parse(tsbuild(['volume', 'inspect', name]).stdout)).toMatchObject([{ Name: name }]);
+    }
+    expect(tsbuild(['volume', 'prune', '-f', '--all'])).toMatchObject({ status: 0 });
+    expect(readdirSync(join(root, 'volumes'))).toEqual(['.lock']);
   });
 
   it('shows volumes in `du`', () => {
