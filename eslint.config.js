@@ -40,7 +40,7 @@ export const mayImport = {
     'fsutil',
     'core',
   ],
-  runner: ['snapshotter', 'mount', 'executor', 'image', 'oci', 'core'],
+  runner: ['snapshotter', 'mount', 'executor', 'image', 'oci', 'fsutil', 'core'],
   /** Remote build caches: export and import of the solver's records with their layers. */
   remotecache: ['worker', 'solver', 'image', 'snapshotter', 'content', 'oci', 'core'],
   engine: [

@@ -65,6 +65,7 @@ export type {
   EngineLogEvent,
   EngineOptions,
   EngineProgressEvent,
+  EngineVolumes,
   FsckReport,
   GcSummary,
   PruneFilter,
@@ -102,3 +103,13 @@ export type { CheckWarning } from './frontend/index.js';
 export { convertDockerfile } from './frontend/index.js';
 export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/index.js';
 export type { RunImageOptions } from './runner/index.js';
+export type {
+  MountSpec,
+  VolumeCreateOptions,
+  VolumeFilters,
+  VolumeInfo,
+  VolumeListOptions,
+  VolumePruneOptions,
+  VolumePruneResult,
+  VolumeRemoveOptions,
+} from './runner/index.js';

@@ -14,6 +14,7 @@ import type { RunFlags } from './commands/run.js';
 import { addImageExportCommands } from './image-export-commands.js';
 import { addBuildCommand, collect, examples, rootProgram, runAndExit, runProgram } from './program.js';
 import { stdinReadBefore } from './stdin.js';
+import { addVolumeCommands } from './volume-commands.js';
 
 export { engineOpened } from './engine-opened.js';
 
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     });
 
   addLoginCommands(program);
+  addVolumeCommands(program, globals);
   program
     .command('daemon')
     .description(

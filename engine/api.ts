@@ -10,6 +10,14 @@ import type { ImageRecord } from '../image/index.js';
 import type { Definition } from '../llb/index.js';
 import { runImage } from '../runner/index.js';
 import type { RunImageOptions } from '../runner/index.js';
+import type {
+  VolumeCreateOptions,
+  VolumeInfo,
+  VolumeListOptions,
+  VolumePruneOptions,
+  VolumePruneResult,
+  VolumeRemoveOptions,
+} from '../runner/index.js';
 import { build } from './build.js';
 import type { BuildResult } from './build.js';
 import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
@@ -32,6 +40,7 @@ import type { BuildOptions, BuildRequest } from './request.js';
 import { withSnapshotDir } from './snapshots.js';
 import type { SolveOptions, SolveResult } from './solve.js';
 import { solve } from './solve.js';
+import { volumeStore } from './volumes.js';
 
 /** A process's output as Node callers get it: the raw bytes (base64 is only the daemon's wire form). */
 export interface EngineLogEvent extends Omit<LogEvent, 'data'> {
@@ -111,6 +120,18 @@ export interface EngineImages {
   prune(options?: ImagePruneOptions): Promise<PruneImagesResult>;
 }
 
+/** The volumes under the root, as `tsbuild volume create|ls|inspect|rm|prune` (docker's local driver). */
+export interface EngineVolumes {
+  /** A named volume (an existing one is returned as it is), or without a name an anonymous one. */
+  create(options?: VolumeCreateOptions): Promise<VolumeInfo>;
+  list(options?: VolumeListOptions): Promise<VolumeInfo[]>;
+  inspect(name: string, options?: SignalOptions): Promise<VolumeInfo>;
+  /** Refused while a container uses it; with `force` a missing one is no error. True when removed. */
+  remove(name: string, options?: VolumeRemoveOptions): Promise<boolean>;
+  /** The unused anonymous volumes (with `all`, every unused one). */
+  prune(options?: VolumePruneOptions): Promise<VolumePruneResult>;
+}
+
 export interface BuildEngine {
   /** The state directory the engine works in. */
   readonly root: string;
@@ -121,6 +142,7 @@ export interface BuildEngine {
   /** Calls `fn` with a read-only view of a committed snapshot (a solve's result), mounted meanwhile. */
   withSnapshotDir<T>(snapshot: string, fn: (dir: string) => Promise<T>, options?: SignalOptions): Promise<T>;
   readonly images: EngineImages;
+  readonly volumes: EngineVolumes;
   /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
   run(options: RunImageOptions): Promise<number>;
   /**
@@ -129,7 +151,7 @@ export interface BuildEngine {
    * `keepStorage` as buildx's `--filter until=` and `--keep-storage`. Waits for running builds.
    */
   prune(options?: PruneOptions): Promise<PruneResult>;
-  /** What the root holds and what `prune` would reclaim (`tsbuild du`): stores, cache mounts, logs. */
+  /** What the root holds and what `prune` would reclaim (`tsbuild du`): stores, cache mounts, logs, volumes. */
   du(): Promise<DiskUsage>;
   /** Verifies every blob, snapshot and image (`tsbuild debug fsck`). */
   fsck(options?: SignalOptions): Promise<FsckReport>;
@@ -164,6 +186,14 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
       pullImageRef(engine, ref, { ...rest, ...progressTo(onProgress) }),
     prune: (options = {}) => pruneImages(engine, options),
   };
+  const store = volumeStore(engine);
+  const volumes: EngineVolumes = {
+    create: (options) => store.create(options),
+    list: (options) => store.list(options),
+    inspect: (name, options) => store.inspect(name, options),
+    remove: (name, options) => store.remove(name, options),
+    prune: (options) => store.prune(options),
+  };
   return {
     root: engine.root,
     build: (request, { onProgress, ...rest } = {}) =>
@@ -172,6 +202,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
       solve(engine, definition, { ...rest, ...progressTo(onProgress) }),
     withSnapshotDir: (snapshot, fn, { signal } = {}) => withSnapshotDir(engine, snapshot, fn, signal),
     images,
+    volumes,
     run: (runOptions) => runImage(engine, runOptions),
     prune: (options = {}) => prune(engine, options),
     du: () => diskUsage(engine),

@@ -13,6 +13,7 @@ export type { PruneFilter, PruneOptions, PruneResult, PrunedKind, PrunedRecord }
 export { solve } from './solve.js';
 export type { SolveOptions, SolveResult } from './solve.js';
 export { withSnapshotDir } from './snapshots.js';
+export { containersUsingVolume, volumeStore } from './volumes.js';
 export { build } from './build.js';
 export type { BuildResult } from './build.js';
 export type {
@@ -31,6 +32,7 @@ export type {
   EngineImages,
   EngineLogEvent,
   EngineProgressEvent,
+  EngineVolumes,
   ImageImportOptions,
   ImagePushOptions,
   ImageSaveOptions,

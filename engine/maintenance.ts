@@ -14,6 +14,7 @@ import type { Digest } from '../oci/index.js';
 import { listBuildLogs } from './build-logs.js';
 import { listCacheMounts } from './cache-mounts.js';
 import type { Engine } from './open.js';
+import { volumeStore } from './volumes.js';
 
 /**
  * Everything the image store keeps alive: its documents and layers (content) and unpacked chains
@@ -112,6 +113,8 @@ export interface DiskUsage {
   readonly cacheMounts: UsageRow;
   /** Build logs (`<root>/logs`); one a live build is writing is not reclaimable. */
   readonly logs: UsageRow;
+  /** Volumes (`<root>/volumes`), as docker's `system df`; one a container uses is not reclaimable. */
+  readonly volumes: UsageRow;
 }
 
 /** The image store's part: images, snapshots and blobs, dangling images' snapshots and blobs reclaimable. */
@@ -165,16 +168,19 @@ function row<T extends { readonly size: number }>(
 
 /**
  * What the root holds, and what a prune would free: dangling images' snapshots and blobs, cache mounts
- * no RUN is using and logs no live build is writing.
+ * no RUN is using and logs no live build is writing; and the volumes, those no container uses
+ * reclaimable by `volume prune` (never by `prune`).
  */
 export async function diskUsage(engine: Engine): Promise<DiskUsage> {
   const store = await storeUsage(engine);
   const mounts = await listCacheMounts(engine.root, { buildsRunning: await gcLockHeld(engine) });
   const logs = await listBuildLogs(engine.root);
+  const volumes = await volumeStore(engine).usage();
   return {
     ...store,
     cacheMounts: row(mounts, (m) => !m.inUse),
     logs: row(logs, (l) => !l.live),
+    volumes: row(volumes, (v) => !v.inUse),
   };
 }
 

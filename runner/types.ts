@@ -22,6 +22,11 @@ export type MountSpec =
       readonly target: string;
       readonly readonly: boolean;
       readonly propagation?: 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';
+      /**
+       * `-v`: a missing source is created as a directory (docker's `-v`); false or absent (`--mount
+       * type=bind`): a missing source is an error naming it.
+       */
+      readonly createSource?: boolean;
     }
   | {
       readonly type: 'volume';

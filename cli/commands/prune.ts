@@ -12,6 +12,7 @@ const USAGE_TYPES: Record<keyof DiskUsage, string> = {
   blobs: 'blobs',
   cacheMounts: 'cache mounts',
   logs: 'build logs',
+  volumes: 'volumes',
 };
 
 export async function du(options: { format?: string }, globals: GlobalOptions): Promise<void> {
