@@ -36,6 +36,8 @@ export interface HealthMonitorOptions {
   readonly probe: HealthProbe;
   /** After every probe, with the new state. Must not throw. */
   readonly onChange: (state: HealthState) => void;
+  /** What runs a CMD-SHELL test: the image's SHELL when it has one. Default `['/bin/sh', '-c']`. */
+  readonly shell?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
@@ -45,7 +47,10 @@ export interface HealthMonitor {
 }
 
 /** The command a healthcheck runs; undefined when it is disabled (`NONE`, or no test). */
-export function healthcheckArgs(test: readonly string[]): string[] | undefined {
+export function healthcheckArgs(
+  test: readonly string[],
+  shell: readonly string[] = ['/bin/sh', '-c'],
+): string[] | undefined {
   const [kind, ...rest] = test;
   if (kind === undefined || kind === 'NONE') return undefined;
   if (kind === 'CMD') {
@@ -55,7 +60,7 @@ export function healthcheckArgs(test: readonly string[]): string[] | undefined {
   if (kind === 'CMD-SHELL') {
     if (rest.length !== 1)
       throw new InvalidArgumentError(`healthcheck CMD-SHELL takes one command string, got ${rest.length}`);
-    return ['/bin/sh', '-c', rest[0] as string];
+    return [...shell, rest[0] as string];
   }
   throw new InvalidArgumentError(`unknown healthcheck type ${JSON.stringify(kind)}`, {
     hint: 'a healthcheck test starts with NONE, CMD or CMD-SHELL',
@@ -89,7 +94,7 @@ function limitOutput(output: string): string {
 
 /** Starts the monitor; undefined when the config disables the healthcheck. */
 export function startHealthMonitor(options: HealthMonitorOptions): HealthMonitor | undefined {
-  const args = healthcheckArgs(options.config.test);
+  const args = healthcheckArgs(options.config.test, options.shell);
   if (args === undefined) return undefined;
   const { config } = options;
   const retries =

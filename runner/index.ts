@@ -1,3 +1,11 @@
 /** runner/: containers started from images in the shared stores. */
 export { runImage } from './run.js';
 export type { RunImageOptions, RunnerStores } from './run.js';
+export { openJsonLog, DEFAULT_LOG_MAX_FILES, DEFAULT_LOG_MAX_SIZE } from './logs.js';
+export type { JsonLogOptions, LogSink, OutputStream } from './logs.js';
+export { readJsonLog } from './logs-read.js';
+export type { ReadJsonLogOptions } from './logs-read.js';
+export { healthcheckArgs, startHealthMonitor } from './health.js';
+export type { HealthMonitor, HealthMonitorOptions, HealthProbe, ProbeResult } from './health.js';
+export { topProcesses } from './top.js';
+export type { TopOptions, TopResult } from './top.js';

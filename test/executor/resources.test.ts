@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  symlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailedPreconditionError, InvalidArgumentError } from '../../core/errors.js';
@@ -180,6 +189,20 @@ describe('--init', () => {
     expect(ids).toMatch(/^ppid=1 pid=(\d+)$/);
     expect(ids).not.toBe('ppid=1 pid=1');
   });
+
+  it.skipIf(!hasInit)(
+    'leaves no mount point behind, through a symlinked /sbin, on a read-only rootfs',
+    async () => {
+      const rootfs = fx.rootfs();
+      rmSync(join(rootfs, 'sbin'), { recursive: true, force: true });
+      mkdirSync(join(rootfs, 'usr/lib/sb'), { recursive: true });
+      symlinkSync('usr/lib/sb', join(rootfs, 'sbin'));
+      const r = await fx.run({ rootfs, args: ['cat', '/proc/1/comm'], init: true, readonlyRootfs: true });
+      expect(r.stdout).toBe('docker-init\n');
+      expect(readdirSync(join(rootfs, 'usr/lib/sb'))).toEqual([]);
+      expect(lstatSync(join(rootfs, 'sbin')).isSymbolicLink()).toBe(true);
+    },
+  );
 
   it.skipIf(!hasInit)('passes the exit code through', async () => {
     const r = await fx.run({ args: ['sh', '-c', 'exit 3'], init: true });

@@ -42,7 +42,13 @@ describe('healthcheck monitor', () => {
   it('turns CMD and CMD-SHELL into the probe command; NONE disables; a bad type is refused', () => {
     expect(healthcheckArgs(['CMD', 'curl', '-f', 'x'])).toEqual(['curl', '-f', 'x']);
     expect(healthcheckArgs(['CMD-SHELL', 'exit 1'])).toEqual(['/bin/sh', '-c', 'exit 1']);
+    expect(healthcheckArgs(['CMD-SHELL', 'exit 1'], ['/bin/bash', '-ec'])).toEqual([
+      '/bin/bash',
+      '-ec',
+      'exit 1',
+    ]);
     expect(healthcheckArgs(['NONE'])).toBeUndefined();
+    expect(healthcheckArgs([])).toBeUndefined();
     expect(
       startHealthMonitor({ config: { test: ['NONE'] }, probe: vi.fn(), onChange: vi.fn() }),
     ).toBeUndefined();
