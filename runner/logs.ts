@@ -123,18 +123,22 @@ class JsonLogWriter implements LogSink {
     }
   }
 
+  /** Shifts the files up; the log goes on in a new file even when a rename failed (reported). */
   private rotate(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    if (this.maxFiles > 1) {
-      rmSync(rotatedName(this.path, this.maxFiles - 1), { force: true });
-      for (let i = this.maxFiles - 2; i >= 0; i--)
-        renameIfExists(rotatedName(this.path, i), rotatedName(this.path, i + 1));
-    } else {
-      rmSync(this.path, { force: true });
+    try {
+      if (this.maxFiles > 1) {
+        rmSync(rotatedName(this.path, this.maxFiles - 1), { force: true });
+        for (let i = this.maxFiles - 2; i >= 0; i--)
+          renameIfExists(rotatedName(this.path, i), rotatedName(this.path, i + 1));
+      } else {
+        rmSync(this.path, { force: true });
+      }
+    } finally {
+      this.fd = openSync(this.path, 'a', 0o640);
+      this.size = fstatSync(this.fd).size;
     }
-    this.fd = openSync(this.path, 'a', 0o640);
-    this.size = 0;
   }
 
   private failed(err: Error): void {
