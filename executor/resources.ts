@@ -6,27 +6,45 @@
  * as `/tsbuild/<id>` is a directory under each v1 controller, or under the v2 root.
  *
  * docker's rules: memory at least 6 MiB; swap (memory + swap, as docker's `--memory-swap`) twice the
- * memory when not given, -1 unlimited, never below the memory; CPU period 100 ms and quota
+ * memory when not given, -1 unlimited, never below the memory, and left out (the memory alone limited,
+ * as docker does after its warning) on a host whose kernel does not account swap; CPU period 100 ms and quota
  * nanoCpus × period / 1e9, at most the host's CPUs; a pids limit ≤ 0 is no limit.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { posix } from 'node:path';
-import { InvalidArgumentError } from '../core/index.js';
+import { join, posix } from 'node:path';
+import { InvalidArgumentError, readSmallFile } from '../core/index.js';
 import type { ContainerResources } from './types.js';
 
 export const MIN_MEMORY = 6 * 1024 * 1024;
 export const CPU_PERIOD_US = 100_000;
 
 export interface OciResources {
-  memory?: { limit: number; swap: number };
+  memory?: { limit: number; swap?: number };
   cpu?: { quota: number; period: number };
   pids?: { limit: number };
 }
 
-function checkMemory(r: ContainerResources): OciResources['memory'] {
+let swapAccounted: boolean | undefined;
+
+/**
+ * Whether this host's memory cgroup limits swap (runc fails writing a swap limit where it cannot):
+ * cgroup v1's `memory.memsw.limit_in_bytes` (absent without `swapaccount=1`), or v2's
+ * `memory.swap.max` in our own cgroup (the root has none: then the memory controller's presence).
+ */
+export function hostSwapAccounting(root = '/sys/fs/cgroup'): boolean {
+  if (existsSync(join(root, 'memory')))
+    return existsSync(join(root, 'memory', 'memory.memsw.limit_in_bytes'));
+  const own = /^0::(\/.*)$/m.exec(readSmallFile('/proc/self/cgroup') ?? '')?.[1] ?? '/';
+  if (own !== '/') return existsSync(join(root, own, 'memory.swap.max'));
+  return /\bmemory\b/.test(readSmallFile(join(root, 'cgroup.controllers')) ?? '');
+}
+
+function checkMemory(r: ContainerResources, swapAccounting: boolean): OciResources['memory'] {
   const { memory, memorySwap } = r;
+  const swapGiven = memorySwap !== undefined && memorySwap !== 0;
   if (memory === undefined || memory === 0) {
-    if (memorySwap !== undefined && memorySwap !== 0)
+    if (swapGiven)
       throw new InvalidArgumentError('--memory-swap needs --memory', {
         hint: 'set the memory limit (--memory) along with the memory+swap limit',
       });
@@ -34,7 +52,15 @@ function checkMemory(r: ContainerResources): OciResources['memory'] {
   }
   if (!Number.isSafeInteger(memory) || memory < MIN_MEMORY)
     throw new InvalidArgumentError(`invalid --memory ${memory}: the minimum memory limit is 6 MiB`);
-  const swap = memorySwap === undefined || memorySwap === 0 ? memory * 2 : memorySwap;
+  if (!swapAccounting) {
+    // docker warns and limits the memory alone; a swap limit asked for cannot be kept.
+    if (swapGiven)
+      throw new InvalidArgumentError(`--memory-swap: this host's kernel does not limit swap`, {
+        hint: 'boot with swapaccount=1 (cgroup v1), or leave --memory-swap out',
+      });
+    return { limit: memory };
+  }
+  const swap = swapGiven ? memorySwap : memory * 2;
   if (swap !== -1 && (!Number.isSafeInteger(swap) || swap < memory))
     throw new InvalidArgumentError(
       `invalid --memory-swap ${swap}: it is memory plus swap, so at least --memory (${memory}), or -1`,
@@ -56,10 +82,13 @@ function checkCpus(nanoCpus: number | undefined): OciResources['cpu'] {
 }
 
 /** The OCI `linux.resources` entries for a request's limits (none for an absent or empty one). */
-export function ociResources(r: ContainerResources | undefined): OciResources {
+export function ociResources(
+  r: ContainerResources | undefined,
+  host: { readonly swapAccounting?: boolean } = {},
+): OciResources {
   if (r === undefined) return {};
   const out: OciResources = {};
-  const memory = checkMemory(r);
+  const memory = checkMemory(r, host.swapAccounting ?? (swapAccounted ??= hostSwapAccounting()));
   if (memory) out.memory = memory;
   const cpu = checkCpus(r.nanoCpus);
   if (cpu) out.cpu = cpu;
