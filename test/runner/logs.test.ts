@@ -79,6 +79,16 @@ describe('json-file writer', () => {
     expect(first).toBeGreaterThan(0);
   });
 
+  it('closes when its signal aborts: a held partial line is written, later output dropped', async () => {
+    const controller = new AbortController();
+    const log = openJsonLog(path, { signal: controller.signal });
+    log.write('stdout', enc('partial'));
+    controller.abort();
+    log.write('stdout', enc('after\n'));
+    await log.close();
+    expect(entries().map((e) => e.log)).toEqual(['partial']);
+  });
+
   it('refuses a max-size that is not a positive integer', () => {
     expect(() => openJsonLog(path, { maxSize: 0 })).toThrow(/max-size/);
   });
