@@ -27,14 +27,23 @@ export function formatLogTime(ns: bigint, fixed: boolean): string {
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
+// The lines of a burst share their second: its parse is kept.
+let lastPrefix = '';
+let lastSeconds = 0n;
+
 /** An RFC 3339 time (any fraction up to ns, Z or an offset) in ns; undefined when malformed. */
 export function parseLogTime(text: string): bigint | undefined {
   const m = RFC3339.exec(text);
   if (m === null || m[1] === undefined || m[3] === undefined) return undefined;
-  const seconds = Date.parse(`${m[1]}${m[3]}`);
-  if (Number.isNaN(seconds)) return undefined;
-  const fraction = BigInt((m[2] ?? '').padEnd(9, '0'));
-  return (BigInt(seconds) / 1000n) * NS_PER_S + fraction;
+  const prefix = `${m[1]}${m[3]}`;
+  if (prefix !== lastPrefix) {
+    const ms = Date.parse(prefix);
+    if (Number.isNaN(ms)) return undefined;
+    lastPrefix = prefix;
+    lastSeconds = BigInt(ms) / 1000n;
+  }
+  const fraction = m[2] === undefined ? 0n : BigInt(m[2].padEnd(9, '0'));
+  return lastSeconds * NS_PER_S + fraction;
 }
 
 /** Unix seconds (fractional, `--since`/`--until` as the API takes them) in ns. */

@@ -107,13 +107,18 @@ class LogReader {
   async run(): Promise<void> {
     if (this.options.follow) this.startWatching();
     this.current = await this.openCurrent();
-    const older = await this.olderFiles(this.current?.ino);
-    let entries: Entry[] = [];
-    for (const file of older) entries.push(...splitEntries(await readFile(file)).entries);
-    entries.push(...(await this.readCurrent()));
     const tail = this.options.tail ?? 'all';
-    if (tail !== 'all') entries = tail === 0 ? [] : entries.slice(-tail);
-    this.emit(entries);
+    // With a tail, only the last N entries are kept while reading; without, each file is emitted as read.
+    let kept: Entry[] = [];
+    const take = (batch: Entry[]): void => {
+      if (tail === 'all') return this.emit(batch);
+      kept = kept.concat(batch);
+      if (kept.length > tail) kept = kept.slice(kept.length - tail);
+    };
+    for (const file of await this.olderFiles(this.current?.ino))
+      take(splitEntries(await readFile(file)).entries);
+    take(await this.readCurrent());
+    this.emit(kept);
     if (!this.options.follow) return;
     for (;;) {
       const done = this.stopped || (await this.options.isDone?.()) === true;

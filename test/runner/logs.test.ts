@@ -107,6 +107,17 @@ describe('json-file reader', () => {
     expect(stamped[0]?.[1]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z l9\n$/);
   });
 
+  it('reads a file of 200,000 lines, whole or tailed', async () => {
+    const log = openJsonLog(path, { maxSize: 64 * 1024 * 1024 });
+    for (let i = 0; i < 200_000; i += 1000)
+      log.write('stdout', enc(Array.from({ length: 1000 }, (_, k) => `${i + k}\n`).join('')));
+    await log.close();
+    let count = 0;
+    await readJsonLog(path, { onOutput: () => count++ });
+    expect(count).toBe(200_000);
+    expect((await read({ tail: 2 })).map(([, l]) => l)).toEqual(['199998\n', '199999\n']);
+  });
+
   it('filters by since and until (unix seconds)', async () => {
     const lines = [
       ['a\n', '2026-01-01T00:00:01Z'],
