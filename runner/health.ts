@@ -1,6 +1,7 @@
 /**
  * A container's HEALTHCHECK, run as docker's daemon runs it: a probe every `interval` (the first one
- * an interval after the start), never two at once; the status is `starting` until a probe succeeds,
+ * an interval after the start; `startInterval` instead while starting within the start period), never
+ * two at once; the status is `starting` until a probe succeeds,
  * `healthy` after a success, `unhealthy` after `retries` failures in a row. A failure while the
  * container is still `starting` and within its start period does not count. A probe that outlives
  * `timeout` is a failure (exit code -1, docker's "Health check exceeded timeout" message). The state
@@ -16,6 +17,7 @@ import type { HealthConfig, HealthLogEntry, HealthState } from './types.js';
 export const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
 export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEALTH_START_PERIOD_MS = 0;
+export const DEFAULT_HEALTH_START_INTERVAL_MS = 5_000;
 export const DEFAULT_HEALTH_RETRIES = 3;
 export const HEALTH_LOG_ENTRIES = 5;
 export const HEALTH_OUTPUT_BYTES = 4096;
@@ -105,6 +107,7 @@ export function startHealthMonitor(options: HealthMonitorOptions): HealthMonitor
     intervalMs: durationMs(config.interval, DEFAULT_HEALTH_INTERVAL_MS, 'interval'),
     timeoutMs: durationMs(config.timeout, DEFAULT_HEALTH_TIMEOUT_MS, 'timeout'),
     startPeriodMs: durationMs(config.startPeriod, DEFAULT_HEALTH_START_PERIOD_MS, 'start period'),
+    startIntervalMs: durationMs(config.startInterval, DEFAULT_HEALTH_START_INTERVAL_MS, 'start interval'),
     retries,
   };
   const monitor = new Monitor(args, schedule, options);
@@ -116,6 +119,7 @@ interface Schedule {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly startPeriodMs: number;
+  readonly startIntervalMs: number;
   readonly retries: number;
 }
 
@@ -146,12 +150,19 @@ class Monitor implements HealthMonitor {
   async loop(): Promise<void> {
     const signal = this.controller.signal;
     while (!signal.aborted) {
-      if (!(await sleep(this.schedule.intervalMs, signal))) return;
+      if (!(await sleep(this.nextInterval(), signal))) return;
       const start = new Date();
       const result = await this.runProbe(signal);
       if (signal.aborted) return;
       this.record(start, result);
     }
+  }
+
+  /** The start interval while starting within the start period, else the interval (docker's rule). */
+  private nextInterval(): number {
+    const { intervalMs, startIntervalMs, startPeriodMs } = this.schedule;
+    const inStartPeriod = Date.now() - this.startedAt < startPeriodMs;
+    return inStartPeriod && this.current.status === 'starting' ? startIntervalMs : intervalMs;
   }
 
   /** One probe with its timeout; a rejected probe is a failure with its message, as docker's. */

@@ -97,7 +97,7 @@ describe('healthcheck monitor', () => {
     const fail = { exitCode: 1, output: '' };
     const { probe } = scripted([fail, fail, fail, fail, fail]);
     const { m } = monitor(
-      { test: ['CMD', 'check'], interval: 1 * S, retries: 1, startPeriod: 3.5 * S },
+      { test: ['CMD', 'check'], interval: 1 * S, retries: 1, startPeriod: 3.5 * S, startInterval: 1 * S },
       probe,
     );
     await vi.advanceTimersByTimeAsync(3000);
@@ -105,6 +105,20 @@ describe('healthcheck monitor', () => {
     expect(m.state().log).toHaveLength(3);
     await vi.advanceTimersByTimeAsync(1000);
     expect(m.state()).toMatchObject({ status: 'unhealthy', failingStreak: 1 });
+    m.stop();
+  });
+
+  it('probes every start interval (default 5 s) while starting within the start period', async () => {
+    const fail = { exitCode: 1, output: '' };
+    const { probe, calls } = scripted([fail, fail, { exitCode: 0, output: '' }]);
+    const { m } = monitor({ test: ['CMD', 'x'], startPeriod: 60 * S }, probe);
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(calls.map((c) => c.at - Date.parse('2026-01-01T00:00:00Z'))).toEqual([5000, 10_000, 15_000]);
+    expect(m.state().status).toBe('healthy');
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(calls).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toHaveLength(4);
     m.stop();
   });
 
