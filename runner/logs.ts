@@ -63,6 +63,10 @@ class JsonLogWriter implements LogSink {
     stdout: Buffer.alloc(0),
     stderr: Buffer.alloc(0),
   };
+  private readonly pieceTime: Record<OutputStream, string | undefined> = {
+    stdout: undefined,
+    stderr: undefined,
+  };
   private warned = false;
   private readonly onAbort = (): void => void this.close();
 
@@ -110,8 +114,11 @@ class JsonLogWriter implements LogSink {
     return Promise.resolve();
   }
 
+  /** One entry; the pieces of a line cut at 16 KiB all carry the time of the first, as docker's. */
   private entry(stream: OutputStream, line: Buffer): void {
-    const text = `{"log":${goJsonString(line.toString('utf8'))},"stream":"${stream}","time":"${formatLogTime(nowNs(), false)}"}\n`;
+    const time = this.pieceTime[stream] ?? formatLogTime(nowNs(), false);
+    this.pieceTime[stream] = line[line.length - 1] === NEWLINE ? undefined : time;
+    const text = `{"log":${goJsonString(line.toString('utf8'))},"stream":"${stream}","time":"${time}"}\n`;
     const bytes = Buffer.from(text, 'utf8');
     try {
       if (this.size >= this.maxSize) this.rotate();

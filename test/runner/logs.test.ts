@@ -62,6 +62,8 @@ describe('json-file writer', () => {
     expect(logs[0]).toBe('a'.repeat(MAX_LINE_BYTES - 1));
     expect(logs[1]).toBe(`é${'b'.repeat(10)}\n`);
     expect(logs[2]).toBe('f\ufffd\ufffd\n');
+    const times = entries().map((e) => e.time);
+    expect(times[1]).toBe(times[0]);
   });
 
   it('rotates at max-size, keeping max-file files', async () => {
