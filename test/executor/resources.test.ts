@@ -204,9 +204,12 @@ describe('--init', () => {
     },
   );
 
-  it.skipIf(!hasInit)('passes the exit code through', async () => {
+  it.skipIf(!hasInit)('passes the exit code through; a missing command exits 127', async () => {
     const r = await fx.run({ args: ['sh', '-c', 'exit 3'], init: true });
     expect(r.exitCode).toBe(3);
+    const missing = await fx.run({ args: ['/no/such/command'], init: true });
+    expect(missing.exitCode).toBe(127);
+    expect(missing.stderr).toContain('/no/such/command');
   });
 
   it('names --init when no init binary exists; finds one on PATH', () => {
