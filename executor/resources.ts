@@ -3,7 +3,7 @@
  * container's own cgroup (`linux.cgroupsPath`). runc writes the same fields to cgroup v1 (memory.
  * limit_in_bytes, memory.memsw.limit_in_bytes, cpu.cfs_quota_us/cfs_period_us, pids.max) and to
  * cgroup v2 (memory.max, memory.swap.max = swap − memory, cpu.max, pids.max); a cgroupfs path such
- * as `/tsbuild/<id>` is a directory under each v1 controller, or under the v2 root.
+ * as `/tsbuild/<id>` is a directory under each v1 controller's root, or under the v2 root.
  *
  * docker's rules: memory at least 6 MiB; swap (memory + swap, as docker's `--memory-swap`) twice the
  * memory when not given, -1 unlimited, never below the memory, and left out (the memory alone limited,
@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { InvalidArgumentError, readSmallFile } from '../core/index.js';
 import type { ContainerResources } from './types.js';
 
@@ -103,19 +103,18 @@ export function ociResources(
 const CGROUP_SEGMENT = /^[A-Za-z0-9_.:@-]+$/;
 
 /**
- * A cgroupfs path for runc: absolute, clean, no `.`/`..` segment, names of safe characters only, so
- * that it stays under the controllers' mounts.
+ * A cgroupfs path for runc: plain names (safe characters, no `.`/`..`) joined by single slashes, so
+ * that it stays under the controllers' mounts. Absolute (`/tsbuild/<id>`, as docker's `/docker/<id>`):
+ * from each hierarchy's root, outside the caller's own cgroup, so a container outlives and is not
+ * limited by the process that started it. Relative (`tsbuild/<id>`): under the caller's cgroup, where
+ * a RUN step's container goes by default (runc's `<runc id>`).
  */
 export function checkCgroupsPath(path: string): string {
-  const segments = path.split('/').slice(1);
-  const ok =
-    path.startsWith('/') &&
-    posix.normalize(path) === path &&
-    segments.length > 0 &&
-    segments.every((s) => s !== '.' && s !== '..' && CGROUP_SEGMENT.test(s));
+  const segments = (path.startsWith('/') ? path.slice(1) : path).split('/');
+  const ok = path !== '' && segments.every((s) => s !== '.' && s !== '..' && CGROUP_SEGMENT.test(s));
   if (!ok)
     throw new InvalidArgumentError(`invalid cgroups path ${JSON.stringify(path)}`, {
-      hint: 'an absolute path of plain names, e.g. /tsbuild/<id>',
+      hint: 'a path of plain names, e.g. /tsbuild/<id>',
     });
   return path;
 }

@@ -68,8 +68,9 @@ export interface RunRequest {
   /** cgroup limits of the container's cgroup (`cgroupsPath`, or runc's default one). */
   readonly resources?: ContainerResources;
   /**
-   * The container's cgroup (cgroupfs form, e.g. `/tsbuild/<id>`). Default: runc's, `/<runc id>`.
-   * runc makes it at start and removes it with the container.
+   * The container's cgroup, cgroupfs form: absolute (`/tsbuild/<id>`, from each hierarchy's root, as
+   * docker's `/docker/<id>`) or relative to the caller's cgroup. Default: runc's, `<runc id>` under
+   * the caller's cgroup (a RUN step's). runc makes it at start and removes it with the container.
    */
   readonly cgroupsPath?: string;
   /** Over docker's default capabilities: names with or without `CAP_`, or `ALL`. */

@@ -48,7 +48,8 @@ describe('container extras (pure)', () => {
 
   it('checks cgroups paths', () => {
     expect(checkCgroupsPath('/tsbuild/abc')).toBe('/tsbuild/abc');
-    for (const bad of ['tsbuild/x', '/tsbuild/../x', '/tsbuild//x', '/', '/a/./b', '/a b', '/a/'])
+    expect(checkCgroupsPath('tsbuild/abc')).toBe('tsbuild/abc');
+    for (const bad of ['', '../x', '/tsbuild/../x', '/tsbuild//x', '/', '/a/./b', '/a b', '/a/', '//a'])
       expect(() => checkCgroupsPath(bad), bad).toThrow(InvalidArgumentError);
   });
 

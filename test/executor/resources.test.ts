@@ -45,9 +45,20 @@ let fx: ExecFixture;
 beforeAll(() => {
   fx = new ExecFixture();
 });
+const relativeParents: string[] = [];
 afterAll(() => {
   fx.cleanup();
   for (const dir of hostCgroupDirs(PARENT)) if (existsSync(dir)) rmdirSync(dir);
+  // A relative parent is under this process's cgroup of each hierarchy.
+  const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  for (const rel of relativeParents)
+    for (const line of own) {
+      const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+      if (path === undefined || controllers === undefined) continue;
+      const mount = controllers === '' ? (v1 ? 'unified' : '') : controllers.replace(/^name=/, '');
+      const dir = join(CGROUP, mount, path, rel);
+      if (existsSync(dir)) rmdirSync(dir);
+    }
 });
 
 describe('cgroup limits', () => {
@@ -113,6 +124,21 @@ describe('cgroup limits', () => {
       cgroupsPath: freshCgroup(),
     });
     expect(r.stdout).toBe(v1 ? '50000\n100000\n' : '50000 100000\n');
+  });
+
+  it("a relative cgroups path goes under the caller's own cgroup", async () => {
+    const own =
+      /^(?:\d+):memory:(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ??
+      /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+    const rel = freshCgroup().slice(1);
+    const r = await fx.run({
+      args: ['cat', '/proc/self/cgroup'],
+      cgroupsPath: rel,
+      resources: { pidsLimit: 50 },
+    });
+    const line = r.stdout.split('\n').find((l) => (v1 ? /^\d+:memory:/.test(l) : l.startsWith('0::')));
+    expect(line?.replace(/^\d+:[^:]*:/, '')).toBe(`${own === '/' ? '' : own}/${rel}`);
+    relativeParents.push(PARENT.slice(1));
   });
 
   it('refuses limits docker refuses, naming the flag', async () => {
