@@ -34,3 +34,5 @@ export { allCapabilities, capabilitySet } from './capabilities.js';
 export { processCapabilities } from './container-extras.js';
 export { INIT_PATH, findInit } from './init.js';
 export { CPU_PERIOD_US, MIN_MEMORY, checkCgroupsPath, ociResources } from './resources.js';
+export { execProcess } from './exec-process.js';
+export type { ExecProcessInput } from './exec-process.js';
