@@ -21,6 +21,8 @@ export { ifUnused, markedInUse, removeUnlessInUse, withUseMarker } from './use-m
 export { listenOn } from './net.js';
 export { otherProcessDead, processAlive, processStartTime, sweepDeadOwners } from './process.js';
 export type { SweepDeadOwnersOptions } from './process.js';
+export { SIGRTMAX, SIGRTMIN, parseSignal, signalName } from './signals.js';
+export type { ParsedSignal } from './signals.js';
 export { SCP_LIKE_REMOTE, remoteContextKind } from './remote-context.js';
 export { DEFAULT_ROOT, prepareRoot, resolveRoot } from './root.js';
 export {

@@ -7,6 +7,7 @@ import { lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { chmod, chown, mkdir, statfs, writeFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../core/index.js';
+import { containerExtras } from './container-extras.js';
 import { mkdirInRoot } from './rootpath.js';
 import type { MountStubs } from './rootpath.js';
 import {
@@ -120,6 +121,7 @@ async function writeNetworkFiles(bundle: string, request: RunRequest, hostname: 
 export async function prepareBundle(request: RunRequest, paths: BundlePaths): Promise<void> {
   validate(request);
   checkDev(request.rootfs);
+  const extras = containerExtras(request);
   const hostname = request.hostname ?? DEFAULT_HOSTNAME;
   const user = await resolveUser(request.rootfs, request.user);
   const cwd = posix.resolve('/', request.cwd ?? '/');
@@ -127,7 +129,7 @@ export async function prepareBundle(request: RunRequest, paths: BundlePaths): Pr
 
   const files = await writeNetworkFiles(paths.bundle, request, hostname);
   const secretMounts = await writeSecrets(request.secretFiles ?? [], paths.secretsDir, user);
-  const mounts = [...(request.mounts ?? []).map(ociMount), ...secretMounts];
+  const mounts = [...(request.mounts ?? []).map(ociMount), ...secretMounts, ...extras.mounts];
   for (const dest of ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname', ...mounts.map((m) => m.destination)])
     await paths.stubs.record(dest);
 
@@ -146,5 +148,6 @@ export async function prepareBundle(request: RunRequest, paths: BundlePaths): Pr
     mounts,
     ...(paths.annotations ? { annotations: paths.annotations } : {}),
   });
+  extras.apply(spec);
   writeFileSync(join(paths.bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 }

@@ -34,6 +34,18 @@ export interface Rlimit {
   readonly hard: number;
 }
 
+/** cgroup limits, as docker's HostConfig (0 or absent = no limit). */
+export interface ContainerResources {
+  /** Bytes (`--memory`), at least 6 MiB. */
+  readonly memory?: number;
+  /** Memory plus swap, bytes (`--memory-swap`); default twice `memory`; -1 = unlimited swap. */
+  readonly memorySwap?: number;
+  /** CPUs × 1e9 (`--cpus`). */
+  readonly nanoCpus?: number;
+  /** `--pids-limit`; ≤ 0 = unlimited. */
+  readonly pidsLimit?: number;
+}
+
 export interface RunRequest {
   /** An already-mounted root directory. */
   readonly rootfs: string;
@@ -53,6 +65,19 @@ export interface RunRequest {
   readonly secretFiles?: readonly SecretFile[];
   /** Replaces the defaults of the same type (RLIMIT_NOFILE 1048576). */
   readonly rlimits?: readonly Rlimit[];
+  /** cgroup limits of the container's cgroup (`cgroupsPath`, or runc's default one). */
+  readonly resources?: ContainerResources;
+  /**
+   * The container's cgroup, cgroupfs form: absolute (`/tsbuild/<id>`, from each hierarchy's root, as
+   * docker's `/docker/<id>`) or relative to the caller's cgroup. Default: runc's, `<runc id>` under
+   * the caller's cgroup (a RUN step's). runc makes it at start and removes it with the container.
+   */
+  readonly cgroupsPath?: string;
+  /** Over docker's default capabilities: names with or without `CAP_`, or `ALL`. */
+  readonly capAdd?: readonly string[];
+  readonly capDrop?: readonly string[];
+  /** Run the host's docker-init (tini) as pid 1, the process as its child (`--init`). */
+  readonly init?: boolean;
 }
 
 export type LogStream = 'stdout' | 'stderr';

@@ -19,3 +19,11 @@ export type {
   VolumeUsage,
   VolumeUsers,
 } from './volume-types.js';
+export { openJsonLog, DEFAULT_LOG_MAX_FILES, DEFAULT_LOG_MAX_SIZE } from './logs.js';
+export type { JsonLogOptions, LogSink, OutputStream } from './logs.js';
+export { readJsonLog } from './logs-read.js';
+export type { ReadJsonLogOptions } from './logs-read.js';
+export { healthcheckArgs, startHealthMonitor } from './health.js';
+export type { HealthMonitor, HealthMonitorOptions, HealthProbe, ProbeResult } from './health.js';
+export { topProcesses } from './top.js';
+export type { TopOptions, TopResult } from './top.js';

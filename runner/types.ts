@@ -71,6 +71,8 @@ export interface HealthConfig {
   readonly interval?: number;
   readonly timeout?: number;
   readonly startPeriod?: number;
+  /** The interval between probes while `starting` within the start period (docker ≥ 25; default 5 s). */
+  readonly startInterval?: number;
   readonly retries?: number;
 }
 
