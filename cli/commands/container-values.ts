@@ -259,3 +259,50 @@ export function parsePull(value: string): 'always' | 'missing' | 'never' {
   if (value === 'always' || value === 'missing' || value === 'never') return value;
   throw invalid('--pull', value, 'unknown pull policy', 'use always, missing or never');
 }
+
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?)?([zZ]|[+-]\d{2}:\d{2})?$/;
+
+/**
+ * `logs --since/--until`, as docker's: a Go duration before now (`10m`), an RFC 3339 date or time (local
+ * time without a zone), or unix seconds (`1700000000.5`) → unix seconds.
+ */
+export function parseLogTime(value: string, flag: string, nowMs: number): number {
+  if (value !== '0') {
+    try {
+      return (nowMs - Number(parseGoDuration(value) / 1_000_000n)) / 1000;
+    } catch {
+      // not a duration
+    }
+  }
+  const m = DATE_TIME.exec(value);
+  if (m) {
+    const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
+    const ms = Number((frac.slice(1) || '0').padEnd(3, '0').slice(0, 3));
+    const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms] as const;
+    let t: number;
+    if (zone === undefined) t = new Date(...fields).getTime();
+    else {
+      const offset = /[zZ]/.test(zone)
+        ? 0
+        : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4)));
+      t = Date.UTC(...fields) - offset * 60_000;
+    }
+    if (!Number.isNaN(t)) return t / 1000;
+  }
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  throw invalid(
+    flag,
+    value,
+    'not a time or a duration',
+    'use a Go duration (10m), RFC 3339 (2024-01-02T15:04:05Z) or unix seconds',
+  );
+}
+
+/** `logs --tail N|all`: a negative N is all, as docker. */
+export function parseTail(value: string): number | 'all' {
+  if (value === 'all') return 'all';
+  if (!/^-?\d+$/.test(value)) throw invalid('--tail', value, 'not a number of lines', 'use a number or all');
+  const n = Number(value);
+  return n < 0 ? 'all' : n;
+}
