@@ -7,7 +7,7 @@ import { formatError, InvalidArgumentError } from '../../core/index.js';
 import type { AttachOptions, Containers, ContainerSpec, ExecSpec } from '../../runner/index.js';
 import { containerExitCodeFor } from '../exit.js';
 import { envFromFlags } from './container-env.js';
-import { processIO, pullProgress } from './container-engine.js';
+import { eachContainer, processIO, pullProgress } from './container-engine.js';
 import type { ContainerIO } from './container-engine.js';
 
 /** Prints the failure of `fn` and gives docker's status for it (125, 126, 127). */
@@ -193,4 +193,26 @@ export async function execInContainer(
   const options = spec.detach ? { signal } : attachOptions(spec, signal, term);
   const { exitCode } = await containers.exec(ref, spec, options);
   return exitCode;
+}
+
+/**
+ * `start`: with -a, one container attached (its status); without, each container started and reported,
+ * status 1 when one failed, as docker. `-i` needs an attach API the runner lacks: refused.
+ */
+export async function startContainers(
+  containers: Containers,
+  refs: readonly string[],
+  flags: { readonly attach?: boolean; readonly interactive?: boolean },
+  signal: AbortSignal,
+  io: ContainerIO = processIO,
+  term: Terminal = processTerminal,
+): Promise<number> {
+  if (flags.interactive)
+    throw new InvalidArgumentError('start -i is not supported', {
+      hint: 'use `tsbuild run -i` (or -it) to feed a container stdin',
+    });
+  if (!flags.attach) return eachContainer(refs, (ref) => containers.start(ref, { signal }), io);
+  if (refs.length > 1)
+    throw new InvalidArgumentError('you cannot start and attach multiple containers at once');
+  return startAttached(containers, refs[0] as string, signal, term);
 }
