@@ -213,15 +213,14 @@ export async function pruneContainers(
   flags: { readonly force?: boolean },
   signal: AbortSignal,
   io: ContainerIO = processIO,
-  ask: ((question: string) => Promise<boolean>) | undefined = process.stdin.isTTY ? confirm : undefined,
+  /** null: no terminal to ask on. */
+  ask: ((question: string) => Promise<boolean>) | null = process.stdin.isTTY ? confirm : null,
 ): Promise<void> {
   if (!flags.force) {
-    if (ask === undefined)
+    if (ask === null)
       throw new FailedPreconditionError(
-        'container prune asks for confirmation, and stdin is not a terminal',
-        {
-          hint: 'give -f (--force) to remove every stopped container without asking',
-        },
+        'container prune asks for confirmation and stdin is not a terminal: give -f (--force)',
+        { hint: 'with -f every stopped container is removed without asking' },
       );
     const question =
       'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
