@@ -91,6 +91,13 @@ function addSpecOptions(cmd: Command): Command {
 
 /** `run`, `create`, `start` and `exec` under `parent`. */
 export function addRunCommands(parent: Command, globals: Globals): void {
+  addRun(parent, globals);
+  addCreate(parent, globals);
+  addStart(parent, globals);
+  addExec(parent, globals);
+}
+
+function addRun(parent: Command, globals: Globals): void {
   addSpecOptions(exitsWith125(parent.command('run')))
     .description(
       'Create and start a container from an image, as `docker run` (pulled when not in the store).',
@@ -126,6 +133,9 @@ export function addRunCommands(parent: Command, globals: Globals): void {
         );
       });
     });
+}
+
+function addCreate(parent: Command, globals: Globals): void {
   addSpecOptions(exitsWith125(parent.command('create')))
     .description('Create a container from an image without starting it, as `docker create`; prints its ID.')
     .argument('<image>', 'the image')
@@ -151,6 +161,9 @@ export function addRunCommands(parent: Command, globals: Globals): void {
         });
       });
     });
+}
+
+function addStart(parent: Command, globals: Globals): void {
   exitsWith125(parent.command('start'))
     .description(
       'Start stopped containers, as `docker start`; -a streams the output and ends with its status.',
@@ -170,6 +183,9 @@ export function addRunCommands(parent: Command, globals: Globals): void {
         }),
       );
     });
+}
+
+function addExec(parent: Command, globals: Globals): void {
   exitsWith125(parent.command('exec'))
     .helpOption('--help', 'display help for command')
     .description('Run a command in a running container, as `docker exec`.')
