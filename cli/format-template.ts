@@ -92,6 +92,15 @@ function truthy(v: unknown): boolean {
 const TOKEN =
   /\s*(?:(\|)|("(?:[^"\\]|\\.)*")|(`[^`]*`)|(-?\d+(?:\.\d+)?)(?![\w.])|((?:\.[A-Za-z_]\w*)+|\.)|([A-Za-z_]\w*)|(\S))/y;
 
+/** A double-quoted literal (JSON's escapes, which are Go's common ones). */
+function stringLiteral(text: string): string {
+  try {
+    return JSON.parse(text) as string;
+  } catch {
+    throw templateError(`invalid string ${text} (escapes: \\n \\t \\" \\\\ \\uXXXX)`);
+  }
+}
+
 /** The operands of one action's text, split at `|`. */
 function parsePipeline(source: string): Pipeline {
   const commands: Operand[][] = [[]];
@@ -101,7 +110,7 @@ function parsePipeline(source: string): Pipeline {
     if (!m) break;
     const current = commands.at(-1) as Operand[];
     if (m[1]) commands.push([]);
-    else if (m[2]) current.push({ kind: 'literal', value: JSON.parse(m[2]) as string });
+    else if (m[2]) current.push({ kind: 'literal', value: stringLiteral(m[2]) });
     else if (m[3]) current.push({ kind: 'literal', value: m[3].slice(1, -1) });
     else if (m[4]) current.push({ kind: 'literal', value: Number(m[4]) });
     else if (m[5]) current.push({ kind: 'field', path: m[5] === '.' ? [] : m[5].slice(1).split('.') });

@@ -200,7 +200,7 @@ function mountFields(spec: string): Map<string, string | undefined> {
 /** `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,…]`. */
 export function parseMountFlag(spec: string): MountSpec {
   const f = mountFields(spec);
-  const type = f.get('type') ?? 'volume';
+  const type = (f.get('type') ?? 'volume').toLowerCase();
   const rawTarget = f.get('target');
   if (rawTarget === undefined || rawTarget === '') throw invalid('--mount', spec, 'target is required');
   const target = containerPath(rawTarget, '--mount', spec);

@@ -204,8 +204,8 @@ function lastCount(flags: PsFlags): number | undefined {
 export function selectContainers(infos: readonly ContainerInfo[], flags: PsFlags): ContainerInfo[] {
   const filters = parsePsFilters(flags.filter);
   const last = lastCount(flags);
-  const all =
-    flags.all === true || last !== undefined || filters.keys.has('status') || filters.keys.has('exited');
+  // As docker: a status filter or -n looks at every container, other filters only at those shown.
+  const all = flags.all === true || last !== undefined || filters.keys.has('status');
   const shown = [...infos]
     .sort(
       (a, b) =>

@@ -63,6 +63,7 @@ describe('format-template', () => {
     expect(() => parseTemplate('{{frobnicate .Name}}')).toThrow(/function "frobnicate" not defined/);
     expect(() => parseTemplate('{{$x := .Name}}')).toThrow(/unexpected "\$"/);
     expect(() => parseTemplate('{{.Name')).toThrow(/unclosed action/);
+    expect(() => parseTemplate('{{"\\x41"}}')).toThrow(/invalid string/);
     expect(() => parseTemplate('{{range .Args}}x')).toThrow(/without \{\{end\}\}/);
     expect(() => parseTemplate('{{end}}')).toThrow(/unexpected \{\{end\}\}/);
     expect(() => parseTemplate('{{with .Name}}x{{end}}')).toThrow(/\{\{with\}\} is not supported/);
@@ -157,7 +158,10 @@ describe('ps', () => {
     expect(q('name=^w')).toBe('111111111111\n');
     expect(q('label=app=web')).toBe('111111111111\n');
     expect(q('label=app')).toBe('111111111111\n');
-    expect(q('exited=3')).toBe('222222222222\n');
+    expect(q('exited=3')).toBe('');
+    expect(psOutput([job, web], { all: true, quiet: true, filter: ['exited=3'] }, NOW)).toBe(
+      '222222222222\n',
+    );
     expect(q('id=2222')).toBe('');
     expect(psOutput([job, web], { all: true, quiet: true, filter: ['id=2222'] }, NOW)).toBe('222222222222\n');
     expect(q('status=running', 'name=job')).toBe('');

@@ -66,6 +66,10 @@ describe('-v', () => {
 describe('--mount', () => {
   it.each([
     [
+      'TYPE=Bind,Source=/a,Target=/b',
+      { type: 'bind', source: '/a', target: '/b', readonly: false, createSource: false },
+    ],
+    [
       'type=bind,source=/a,target=/b',
       { type: 'bind', source: '/a', target: '/b', readonly: false, createSource: false },
     ],
