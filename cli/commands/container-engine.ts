@@ -3,7 +3,7 @@
  * renderer that appears only when a pull reports, and the one loop over several containers
  * (`stop a b`: each reported, status 1 when any failed, as docker).
  */
-import { formatError } from '../../core/index.js';
+import { formatError, TsbuildError } from '../../core/index.js';
 import type { ProgressEvent, ProgressWriter } from '../../core/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { Containers } from '../../runner/index.js';
@@ -25,8 +25,11 @@ export const processIO: ContainerIO = {
 
 /** The engine's container API. */
 function containersOf(engine: Engine): Containers {
-  // engine.containers is rt-life's (runner/): until Engine declares it, it is read through this one cast.
-  return (engine as Engine & { readonly containers: Containers }).containers;
+  // The one seam to the runtime: engine.containers (runner/, engine/), read here until Engine declares it.
+  const containers = (engine as Engine & { readonly containers?: Containers }).containers;
+  if (containers === undefined)
+    throw new TsbuildError('INTERNAL', 'this engine has no container runtime (engine.containers)');
+  return containers;
 }
 
 /** Opens the engine and runs `fn` on its containers (SIGINT/SIGTERM abort `signal` when asked). */
