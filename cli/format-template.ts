@@ -1,7 +1,7 @@
 /**
  * `--format`: the subset of Go's text/template that docker's `--format` users write, in one place.
  * `{{.Field.Sub}}`, `{{.}}`, string and number literals, functions (`json`, `join`, `lower`, `upper`,
- * `title`, `split`, `index`, `len`) called as `{{json .X}}` or piped (`{{.X | json}}`), `{{if}}` and
+ * `title`, `split`, `index`, `len`, `printf`) called as `{{json .X}}` or piped (`{{.X | json}}`), `{{if}}` and
  * `{{range}}` with `{{else}}` and `{{end}}`, `{{-`/`-}}` trimming. A field the data lacks or a function
  * not listed is an error naming it (a map's missing key prints `<no value>`, as Go). Docker's
  * `table` prefix adds a header row; `\t` and `\n` in the format are a tab and a newline, and tabs align
@@ -50,7 +50,20 @@ const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
   len: (v) =>
     Array.isArray(v) || typeof v === 'string' ? v.length : isObject(v) ? Object.keys(v).length : 0,
   index: (v, ...keys) => keys.reduce((cur, key) => indexOf(cur, key), v),
+  printf: (format, ...args) => printf(goString(format), args),
 };
+
+/** fmt.Sprintf's common verbs: %s %v %d %q %%; another verb is refused by name. */
+function printf(format: string, args: unknown[]): string {
+  let next = 0;
+  return format.replace(/%([%svdq])|%(.)/g, (_, verb: string | undefined, other: string | undefined) => {
+    if (other !== undefined) throw templateError(`printf: the verb %${other} is not supported (%s %v %d %q)`);
+    if (verb === '%') return '%';
+    if (next >= args.length) return `%!${verb}(MISSING)`;
+    const arg = args[next++];
+    return verb === 'q' ? JSON.stringify(goString(arg)) : goString(arg);
+  });
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

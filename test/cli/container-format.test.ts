@@ -38,6 +38,8 @@ describe('format-template', () => {
     expect(render('{{upper .Name}} {{.Name | upper | lower}}', data)).toBe('WEB web');
     expect(render('{{index .Labels "a"}} {{index .Args 1}} {{len .Args}}', data)).toBe('1 echo hi 2');
     expect(render('{{split "a:b" ":"}} {{title "hello world"}}', data)).toBe('[a b] Hello World');
+    expect(render('{{printf "%s=%d %q 100%%" .Name .State.ExitCode .Name}}', data)).toBe('web=0 "web" 100%');
+    expect(() => render('{{printf "%x" .Name}}', data)).toThrow(/printf: the verb %x is not supported/);
   });
 
   it('range over lists and maps, with else; if/else', () => {
