@@ -25,3 +25,22 @@ const exitCodes: Record<ErrorCode, number> = {
 export function exitCodeFor(error: unknown): number {
   return error instanceof TsbuildError ? exitCodes[error.code] : 70;
 }
+
+/** `run`, `create`, `start -a` and `exec`: tsbuild itself failed (a flag, the image, the engine), as docker's 125. */
+export const EXIT_CONTAINER_CLI_FAILED = 125;
+
+/**
+ * The exit status of `run`, `create`, `start -a` and `exec` when they fail, as docker's: 126 when the
+ * command cannot be invoked, 127 when it is not found, 130 when cancelled (Ctrl-C), else 125.
+ */
+export function containerExitCodeFor(error: unknown): number {
+  if (error instanceof TsbuildError) {
+    if (
+      error.code === 'COMMAND_NOT_FOUND' ||
+      error.code === 'COMMAND_NOT_EXECUTABLE' ||
+      error.code === 'CANCELLED'
+    )
+      return exitCodes[error.code];
+  }
+  return EXIT_CONTAINER_CLI_FAILED;
+}

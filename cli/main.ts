@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type { GlobalOptions } from './commands/engine.js';
 import type { LoginFlags } from './commands/login.js';
-import type { RunFlags } from './commands/run.js';
+import { addContainerCommands } from './container-commands.js';
 import { addImageExportCommands } from './image-export-commands.js';
 import { addBuildCommand, collect, examples, rootProgram, runAndExit, runProgram } from './program.js';
 import { stdinReadBefore } from './stdin.js';
@@ -29,32 +29,7 @@ export function buildProgram(): Command {
     ]);
     await buildCommand(context, flags, options, buildInProcess);
   });
-  program
-    .command('run')
-    .description(
-      "Run an image's command in a throwaway container (like `docker run --rm`), from the store's snapshots.",
-    )
-    .argument('<image>', 'image name')
-    .argument('[command...]', "command and arguments instead of the image's CMD")
-    .option('-e, --env <key=value>', 'set an environment variable (repeatable)', collect, [])
-    .option('--entrypoint <path>', "replace the image's ENTRYPOINT")
-    .option('-u, --user <user>', "run as this user instead of the image's USER")
-    .option('-w, --workdir <dir>', "working directory instead of the image's WORKDIR")
-    .option('--network <mode>', 'host (default) or none')
-    .passThroughOptions()
-    .addHelpText(
-      'after',
-      examples([
-        'tsbuild run hello',
-        'tsbuild run busybox:latest sh -c "echo hi"',
-        'tsbuild run -e A=1 app env',
-      ]),
-    )
-    .action(async (image: string, command: string[], options: RunFlags) => {
-      const { runCommand } = await import('./commands/run.js');
-      process.exitCode = await runCommand(image, command, options, globals());
-    });
-
+  addContainerCommands(program, globals);
   addLoginCommands(program);
   addVolumeCommands(program, globals);
   program

@@ -172,7 +172,9 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
     // Commands that end with a status of their own (run, fsck) set process.exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    // commander's own usage errors (status 1) are the project's 2; a command that chose its own
+    // status for them keeps it (`run`'s 125, as docker's).
+    if (error instanceof CommanderError) return error.exitCode === 1 ? 2 : error.exitCode;
     process.stderr.write(formatError(error, { color: process.stderr.isTTY === true }) + '\n');
     return exitCodeFor(error);
   }

@@ -27,3 +27,4 @@ export { healthcheckArgs, startHealthMonitor } from './health.js';
 export type { HealthMonitor, HealthMonitorOptions, HealthProbe, ProbeResult } from './health.js';
 export { topProcesses } from './top.js';
 export type { TopOptions, TopResult } from './top.js';
+export type * from './types.js';

@@ -4,6 +4,7 @@
  * once at create) and what it is doing (`ContainerState`, rewritten at every change, crash-safe). All of
  * it is JSON as written on disk under `<root>/containers/<id>/`.
  */
+import type { ProgressWriter } from '../core/index.js';
 
 /** `-p [ip:]host:container[/proto]`; hostPort 0 = a free port chosen at start. */
 export interface PortBinding {
@@ -66,7 +67,10 @@ export interface Resources {
 
 /** A healthcheck, as the image config's `Healthcheck` (durations in nanoseconds, 0 = default). */
 export interface HealthConfig {
-  /** `["NONE"]`, `["CMD", …]` or `["CMD-SHELL", "…"]`. */
+  /**
+   * `["NONE"]`, `["CMD", …]` or `["CMD-SHELL", "…"]`; `[]` = the image's test, with the timings given
+   * here over the image's (`--health-interval` without `--health-cmd`, as docker).
+   */
   readonly test: readonly string[];
   readonly interval?: number;
   readonly timeout?: number;
@@ -114,6 +118,23 @@ export interface ContainerSpec {
   readonly labels?: Readonly<Record<string, string>>;
   /** `--pull`. Default 'missing'. */
   readonly pull?: 'missing' | 'always' | 'never';
+  /** `--log-opt max-size=…,max-file=…`: the json-file log's rotation. */
+  readonly logOptions?: LogOptions;
+}
+
+/** docker's json-file `--log-opt`s. */
+export interface LogOptions {
+  /** Bytes per file before it is rotated; undefined = never rotated. */
+  readonly maxSize?: number;
+  /** Files kept, the current one included (≥ 1; > 1 only with maxSize). */
+  readonly maxFiles?: number;
+}
+
+/** What create and run may be told beside the spec. */
+export interface CreateOptions {
+  readonly signal?: AbortSignal;
+  /** The pull of an image not in the store (`--pull`) reports here, as `tsbuild image pull`'s. */
+  readonly progress?: ProgressWriter;
 }
 
 /** Written once at create: the spec and what it resolved to. */
@@ -140,11 +161,18 @@ export interface ContainerRecord {
   readonly stopSignal: string;
   readonly stopTimeout: number;
   readonly healthcheck?: HealthConfig;
+  /**
+   * The Entrypoint and Cmd the process was made from (the image's, overridden by the spec), which
+   * `inspect` shows as Config.Entrypoint and Config.Cmd; `path` + `args` is the two joined.
+   */
+  readonly entrypoint?: readonly string[];
+  readonly cmd?: readonly string[];
   /** Volume names the container mounts (anonymous ones included), for `rm -v` and `volume rm`. */
   readonly volumes: readonly string[];
 }
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerStatus =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
 export interface HealthLogEntry {
   readonly start: string;
@@ -231,17 +259,19 @@ export interface ExecSpec {
   readonly workdir?: string;
   readonly tty?: boolean;
   readonly openStdin?: boolean;
+  /** `exec -d`: resolves once the process started, with exitCode 0; its output is dropped. */
+  readonly detach?: boolean;
 }
 
 /** `engine.containers`: docker's container verbs. A name or an unambiguous id prefix names a container. */
 export interface Containers {
-  create(spec: ContainerSpec, options?: { signal?: AbortSignal }): Promise<ContainerInfo>;
+  create(spec: ContainerSpec, options?: CreateOptions): Promise<ContainerInfo>;
   /** Starts it detached, under its own supervisor process. */
   start(ref: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** create + start; attached (the exit code) unless `detach`. */
   run(
     spec: ContainerSpec,
-    options?: AttachOptions & { detach?: boolean },
+    options?: AttachOptions & CreateOptions & { detach?: boolean },
   ): Promise<{ id: string; exitCode?: number }>;
   /** The stop signal, then SIGKILL after `timeout` seconds (default: the container's stop timeout). */
   stop(ref: string, options?: { timeout?: number; signal?: AbortSignal }): Promise<void>;
@@ -258,7 +288,10 @@ export interface Containers {
   list(options?: { all?: boolean }): Promise<ContainerInfo[]>;
   logs(ref: string, options?: LogsOptions): Promise<void>;
   exec(ref: string, spec: ExecSpec, options?: AttachOptions): Promise<{ exitCode: number }>;
-  top(ref: string, options?: { psArgs?: readonly string[] }): Promise<{ titles: string[]; processes: string[][] }>;
+  top(
+    ref: string,
+    options?: { psArgs?: readonly string[] },
+  ): Promise<{ titles: string[]; processes: string[][] }>;
   /** Removes every stopped container; what it removed. */
   prune(options?: { signal?: AbortSignal }): Promise<{ removed: string[] }>;
 }

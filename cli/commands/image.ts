@@ -10,6 +10,7 @@ import {
 import type { ImageInspect } from '../../engine/index.js';
 import { familiarReference, parseReference } from '../../oci/index.js';
 import { progressUnder, reportStep } from '../../core/index.js';
+import { tabwrite } from '../format-template.js';
 import { parseProgressMode, withRenderer } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
@@ -49,17 +50,7 @@ export function humanDuration(ms: number): string {
 
 /** Docker's table: columns padded to their widest cell plus three spaces. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((cell, c) => cell.padEnd((widths[c] ?? 0) + 3))
-          .join('')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
+  return rows.length === 0 ? '\n' : tabwrite(rows, { padding: 3 });
 }
 
 export async function imageImport(

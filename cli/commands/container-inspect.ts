@@ -1,0 +1,191 @@
+/**
+ * `tsbuild inspect`: a container in docker's JSON shape (`docker container inspect`), built from its
+ * `ContainerInfo`; the maps of that shape (Labels, Networks, Ports …) are marked as Go maps for
+ * `--format`.
+ */
+import type { ContainerInfo, MountSpec, PortBinding } from '../../runner/index.js';
+import { asGoMap } from '../format-template.js';
+import { networkNames } from './container-ps.js';
+
+/** Go's zero time, which docker prints for a time never set. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+function portKey(p: PortBinding): string {
+  return `${p.containerPort}/${p.protocol}`;
+}
+
+/** `{"80/tcp": [{HostIp, HostPort}]}`; hostPort 0 is docker's "" (any port). */
+function portMap(ports: readonly PortBinding[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports)
+    (out[portKey(p)] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort === 0 ? '' : String(p.hostPort) });
+  return asGoMap(out);
+}
+
+function bindString(m: MountSpec): string | undefined {
+  if (m.type === 'tmpfs' || m.source === undefined) return undefined;
+  const modes = [m.readonly ? 'ro' : '', m.type === 'bind' && m.propagation ? m.propagation : ''].filter(
+    Boolean,
+  );
+  return `${m.source}:${m.target}${modes.length ? `:${modes.join(',')}` : ''}`;
+}
+
+function tmpfsOptions(m: MountSpec & { type: 'tmpfs' }): string {
+  return [
+    m.size !== undefined ? `size=${m.size}` : '',
+    m.mode !== undefined ? `mode=${m.mode.toString(8)}` : '',
+  ]
+    .filter(Boolean)
+    .join(',');
+}
+
+function hostConfig(info: ContainerInfo): Record<string, unknown> {
+  const spec = info.record.spec;
+  const mounts = spec.mounts ?? [];
+  const binds = mounts.map(bindString).filter((b): b is string => b !== undefined);
+  const tmpfs = mounts.filter((m): m is MountSpec & { type: 'tmpfs' } => m.type === 'tmpfs');
+  return {
+    Binds: binds.length ? binds : null,
+    NetworkMode: spec.network ?? 'bridge',
+    PortBindings: portMap(spec.ports ?? []),
+    RestartPolicy: {
+      Name: spec.restart?.name ?? 'no',
+      MaximumRetryCount: spec.restart?.maximumRetryCount ?? 0,
+    },
+    AutoRemove: spec.autoRemove === true,
+    CapAdd: spec.capAdd?.length ? spec.capAdd : null,
+    CapDrop: spec.capDrop?.length ? spec.capDrop : null,
+    ExtraHosts: spec.extraHosts?.length ? spec.extraHosts : null,
+    ReadonlyRootfs: spec.readOnly === true,
+    Init: spec.init === true ? true : null,
+    Tmpfs: tmpfs.length ? asGoMap(Object.fromEntries(tmpfs.map((m) => [m.target, tmpfsOptions(m)]))) : null,
+    Memory: spec.resources?.memory ?? 0,
+    NanoCpus: spec.resources?.nanoCpus ?? 0,
+    PidsLimit: spec.resources?.pidsLimit ?? null,
+    LogConfig: {
+      Type: 'json-file',
+      Config: asGoMap({
+        ...(spec.logOptions?.maxSize !== undefined ? { 'max-size': String(spec.logOptions.maxSize) } : {}),
+        ...(spec.logOptions?.maxFiles !== undefined ? { 'max-file': String(spec.logOptions.maxFiles) } : {}),
+      }),
+    },
+  };
+}
+
+function mountsJson(info: ContainerInfo): Record<string, unknown>[] {
+  return (info.record.spec.mounts ?? []).map((m) => ({
+    Type: m.type,
+    ...(m.type === 'volume' ? { Name: m.source ?? '' } : {}),
+    Source: m.type === 'bind' ? m.source : '',
+    Destination: m.target,
+    RW: m.type === 'tmpfs' ? true : !m.readonly,
+    Propagation: m.type === 'bind' ? (m.propagation ?? 'rprivate') : '',
+  }));
+}
+
+function healthcheckJson(info: ContainerInfo): Record<string, unknown> | undefined {
+  const h = info.record.healthcheck;
+  if (h === undefined) return undefined;
+  return {
+    Test: h.test,
+    ...(h.interval ? { Interval: h.interval } : {}),
+    ...(h.timeout ? { Timeout: h.timeout } : {}),
+    ...(h.startPeriod ? { StartPeriod: h.startPeriod } : {}),
+    ...(h.retries ? { Retries: h.retries } : {}),
+  };
+}
+
+function configJson(info: ContainerInfo): Record<string, unknown> {
+  const { record } = info;
+  const spec = record.spec;
+  const health = healthcheckJson(info);
+  const exposed = asGoMap(Object.fromEntries((spec.ports ?? []).map((p) => [portKey(p), asGoMap({})])));
+  return {
+    Hostname: record.hostname,
+    Domainname: '',
+    User: record.user,
+    AttachStdin: spec.openStdin === true,
+    AttachStdout: true,
+    AttachStderr: true,
+    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
+    Tty: spec.tty === true,
+    OpenStdin: spec.openStdin === true,
+    StdinOnce: spec.openStdin === true,
+    Env: record.env,
+    Cmd: record.cmd ?? spec.cmd ?? null,
+    ...(health ? { Healthcheck: health } : {}),
+    Image: spec.image,
+    WorkingDir: record.workdir,
+    Entrypoint: record.entrypoint ?? spec.entrypoint ?? null,
+    Labels: asGoMap({ ...(spec.labels ?? {}) }),
+    StopSignal: record.stopSignal,
+    StopTimeout: record.stopTimeout,
+  };
+}
+
+function networkSettings(info: ContainerInfo): Record<string, unknown> {
+  const attached = new Map(info.state.networks.map((n) => [n.network, n]));
+  const networks = Object.fromEntries(
+    networkNames(info).map((name) => {
+      const n = attached.get(name);
+      return [
+        name,
+        {
+          Aliases: n?.aliases.length ? n.aliases : (info.record.spec.networkAliases ?? null),
+          NetworkID: n?.networkId ?? '',
+          Gateway: n?.gateway ?? '',
+          IPAddress: n?.ipAddress ?? '',
+          IPPrefixLen: n?.prefixLen ?? 0,
+          MacAddress: n?.macAddress ?? '',
+        },
+      ];
+    }),
+  );
+  return { Ports: portMap(info.state.ports), Networks: asGoMap(networks) };
+}
+
+/** `docker container inspect`'s object for one container. */
+export function inspectJson(info: ContainerInfo): Record<string, unknown> {
+  const { record, state } = info;
+  const running = state.status === 'running' || state.status === 'paused' || state.status === 'restarting';
+  return {
+    Id: record.id,
+    Created: record.created,
+    Path: record.path,
+    Args: record.args,
+    State: {
+      Status: state.status,
+      Running: running,
+      Paused: state.status === 'paused',
+      Restarting: state.status === 'restarting',
+      OOMKilled: state.oomKilled,
+      Dead: state.status === 'dead',
+      Pid: state.pid,
+      ExitCode: state.exitCode,
+      Error: state.error,
+      StartedAt: state.startedAt || ZERO_TIME,
+      FinishedAt: state.finishedAt || ZERO_TIME,
+      ...(state.health
+        ? {
+            Health: {
+              Status: state.health.status,
+              FailingStreak: state.health.failingStreak,
+              Log: state.health.log.map((l) => ({
+                Start: l.start,
+                End: l.end,
+                ExitCode: l.exitCode,
+                Output: l.output,
+              })),
+            },
+          }
+        : {}),
+    },
+    Image: record.imageId,
+    Name: `/${record.name}`,
+    RestartCount: state.restartCount,
+    HostConfig: hostConfig(info),
+    Mounts: mountsJson(info),
+    Config: configJson(info),
+    NetworkSettings: networkSettings(info),
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * `-p [ip:][hostPort:]containerPort[/tcp|udp]` → `PortBinding`s, as docker's nat.ParsePortSpec: ranges
+ * (`8000-8001:80-81`, one binding per port), `127.0.0.1::80` (a free host port), IPv6 in brackets
+ * (`[::1]:8080:80`). Also docker's PORTS column (`127.0.0.1:8080->80/tcp`).
+ */
+import { isIP } from 'node:net';
+import { InvalidArgumentError } from '../../core/index.js';
+import type { PortBinding } from '../../runner/index.js';
+
+function invalid(spec: string, why: string): InvalidArgumentError {
+  return new InvalidArgumentError(`invalid -p ${JSON.stringify(spec)}: ${why}`, {
+    hint: 'use [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 127.0.0.1:8080:80 or 8000-8001:80-81/udp',
+  });
+}
+
+/** `80` or `8000-8010` → [start, end]; undefined for an empty host port. */
+function portRange(text: string, what: string, spec: string, min: number): [number, number] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  const start = Number(m?.[1]);
+  const end = m?.[2] === undefined ? start : Number(m[2]);
+  if (!m || start < min || end > 65535 || end < start)
+    throw invalid(spec, `invalid ${what} ${JSON.stringify(text)}`);
+  return [start, end];
+}
+
+/** ip, host port and container port of `spec` without its protocol (docker's splitParts). */
+function splitParts(rest: string, spec: string): { ip: string; host: string; container: string } {
+  let ip = '';
+  let tail = rest;
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    if (close < 0 || rest[close + 1] !== ':')
+      throw invalid(spec, 'an IPv6 address in brackets must be followed by :');
+    ip = rest.slice(1, close);
+    tail = rest.slice(close + 2);
+    const parts = tail.split(':');
+    if (parts.length !== 2) throw invalid(spec, 'after the address, give HOST_PORT:CONTAINER_PORT');
+    return { ip, host: parts[0] ?? '', container: parts[1] ?? '' };
+  }
+  const parts = tail.split(':');
+  const container = parts.at(-1) ?? '';
+  if (parts.length === 1) return { ip: '', host: '', container };
+  if (parts.length === 2) return { ip: '', host: parts[0] ?? '', container };
+  if (parts.length === 3) return { ip: parts[0] ?? '', host: parts[1] ?? '', container };
+  throw invalid(spec, 'an IPv6 address must be in brackets: [::1]:8080:80');
+}
+
+/** One `-p` value → its bindings (one per port of a range). */
+export function parsePublish(spec: string): PortBinding[] {
+  const slash = spec.lastIndexOf('/');
+  const proto = slash < 0 ? 'tcp' : spec.slice(slash + 1).toLowerCase();
+  if (proto !== 'tcp' && proto !== 'udp')
+    throw invalid(spec, `unsupported protocol ${JSON.stringify(proto)} (tcp or udp)`);
+  const { ip, host, container } = splitParts(slash < 0 ? spec : spec.slice(0, slash), spec);
+  if (ip !== '' && isIP(ip) === 0) throw invalid(spec, `invalid IP address ${JSON.stringify(ip)}`);
+  if (container === '') throw invalid(spec, 'no container port');
+  const [cStart, cEnd] = portRange(container, 'container port', spec, 1);
+  const hostRange = host === '' ? undefined : portRange(host, 'host port', spec, 1);
+  if (hostRange && hostRange[1] - hostRange[0] !== cEnd - cStart)
+    throw invalid(spec, 'the host and container port ranges are not the same length');
+  const out: PortBinding[] = [];
+  for (let port = cStart; port <= cEnd; port++) {
+    out.push({
+      hostIp: ip,
+      hostPort: hostRange ? hostRange[0] + (port - cStart) : 0,
+      containerPort: port,
+      protocol: proto,
+    });
+  }
+  return out;
+}
+
+/** Every `-p`; a container port published twice on one address is refused. */
+export function parsePublishFlags(specs: readonly string[]): PortBinding[] {
+  const out = specs.flatMap(parsePublish);
+  const seen = new Set<string>();
+  for (const b of out) {
+    const key = `${b.hostIp}|${b.hostPort}|${b.protocol}`;
+    if (b.hostPort !== 0 && seen.has(key))
+      throw new InvalidArgumentError(
+        `-p: host port ${b.hostPort}/${b.protocol} is published twice${b.hostIp ? ` on ${b.hostIp}` : ''}`,
+      );
+    seen.add(key);
+  }
+  return out;
+}
+
+function hostAddress(ip: string): string {
+  const shown = ip === '' ? '0.0.0.0' : ip;
+  return shown.includes(':') ? `[${shown}]` : shown;
+}
+
+/**
+ * docker's PORTS column: `127.0.0.1:8080->80/tcp`, consecutive ports of one address and protocol as a
+ * range (`0.0.0.0:8000-8001->80-81/tcp`), joined by `, `.
+ */
+export function displayPorts(ports: readonly PortBinding[]): string {
+  const sorted = [...ports].sort(
+    (a, b) =>
+      a.hostIp.localeCompare(b.hostIp) ||
+      a.protocol.localeCompare(b.protocol) ||
+      a.containerPort - b.containerPort,
+  );
+  const groups: PortBinding[][] = [];
+  for (const p of sorted) {
+    const group = groups.at(-1);
+    const last = group?.at(-1);
+    if (
+      group &&
+      last &&
+      last.hostIp === p.hostIp &&
+      last.protocol === p.protocol &&
+      p.containerPort === last.containerPort + 1 &&
+      p.hostPort === last.hostPort + 1
+    )
+      group.push(p);
+    else groups.push([p]);
+  }
+  return groups
+    .map((g) => {
+      const first = g[0] as PortBinding;
+      const last = g.at(-1) as PortBinding;
+      const range = (a: number, b: number): string => (a === b ? `${a}` : `${a}-${b}`);
+      return `${hostAddress(first.hostIp)}:${range(first.hostPort, last.hostPort)}->${range(first.containerPort, last.containerPort)}/${first.protocol}`;
+    })
+    .join(', ');
+}

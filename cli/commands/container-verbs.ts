@@ -1,0 +1,231 @@
+/**
+ * The container verbs on `Containers`: `stop`, `restart`, `kill`, `rm`, `pause`, `unpause`, `wait`,
+ * `logs`, `inspect`, `top`, `ps` and `container prune`. Each takes the containers and where to print,
+ * so the CLI's logic is pinned without an engine; several containers are each reported, status 1 when
+ * any failed, as docker.
+ */
+import { createInterface } from 'node:readline/promises';
+import { FailedPreconditionError, formatError } from '../../core/index.js';
+import type { ContainerInfo, Containers } from '../../runner/index.js';
+import { formatItems, tabwrite } from '../format-template.js';
+import { eachContainer, processIO } from './container-engine.js';
+import type { ContainerIO } from './container-engine.js';
+import { inspectJson } from './container-inspect.js';
+import { psOutput } from './container-ps.js';
+import type { PsFlags } from './container-ps.js';
+import { parseLogTime, parseSeconds, parseSignal, parseTail } from './container-values.js';
+
+function isRunning(info: ContainerInfo): boolean {
+  return ['running', 'paused', 'restarting'].includes(info.state.status);
+}
+
+/**
+ * `stop -s SIG`: that signal instead of the container's stop signal, then SIGKILL after the timeout
+ * (`-t`, else the container's), as docker's stop: through kill and wait.
+ */
+async function stopWithSignal(
+  containers: Containers,
+  ref: string,
+  stopSignal: string,
+  timeout: number | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const info = await containers.inspect(ref);
+  if (!isRunning(info)) return;
+  await containers.kill(ref, { signal: stopSignal });
+  const deadline = AbortSignal.timeout((timeout ?? info.record.stopTimeout) * 1000);
+  try {
+    await containers.wait(ref, { condition: 'not-running', signal: AbortSignal.any([signal, deadline]) });
+  } catch (error) {
+    if (signal.aborted || !deadline.aborted) throw error;
+    await containers.kill(ref, { signal: 'SIGKILL' });
+    await containers.wait(ref, { condition: 'not-running', signal });
+  }
+}
+
+export async function stopContainers(
+  containers: Containers,
+  refs: readonly string[],
+  flags: { readonly time?: string; readonly signal?: string },
+  signal: AbortSignal,
+  io: ContainerIO = processIO,
+): Promise<number> {
+  const timeout = flags.time !== undefined ? parseSeconds(flags.time, '--time') : undefined;
+  const stopSignal = flags.signal !== undefined ? parseSignal(flags.signal, '--signal') : undefined;
+  return eachContainer(
+    refs,
+    (ref) =>
+      stopSignal !== undefined
+        ? stopWithSignal(containers, ref, stopSignal, timeout, signal)
+        : containers.stop(ref, { signal, ...(timeout !== undefined ? { timeout } : {}) }),
+    io,
+  );
+}
+
+export async function restartContainers(
+  containers: Containers,
+  refs: readonly string[],
+  flags: { readonly time?: string },
+  signal: AbortSignal,
+  io: ContainerIO = processIO,
+): Promise<number> {
+  const timeout = flags.time !== undefined ? parseSeconds(flags.time, '--time') : undefined;
+  return eachContainer(
+    refs,
+    (ref) => containers.restart(ref, { signal, ...(timeout !== undefined ? { timeout } : {}) }),
+    io,
+  );
+}
+
+export async function killContainers(
+  containers: Containers,
+  refs: readonly string[],
+  flags: { readonly signal?: string },
+  io: ContainerIO = processIO,
+): Promise<number> {
+  const sig = parseSignal(flags.signal ?? 'KILL', '--signal');
+  return eachContainer(refs, (ref) => containers.kill(ref, { signal: sig }), io);
+}
+
+export async function removeContainers(
+  containers: Containers,
+  refs: readonly string[],
+  flags: { readonly force?: boolean; readonly volumes?: boolean },
+  signal: AbortSignal,
+  io: ContainerIO = processIO,
+): Promise<number> {
+  return eachContainer(
+    refs,
+    (ref) => containers.remove(ref, { signal, force: flags.force === true, volumes: flags.volumes === true }),
+    io,
+  );
+}
+
+/** `pause`, `unpause`. */
+export async function pauseContainers(
+  containers: Containers,
+  refs: readonly string[],
+  verb: 'pause' | 'unpause',
+  io: ContainerIO = processIO,
+): Promise<number> {
+  return eachContainer(
+    refs,
+    (ref) => (verb === 'pause' ? containers.pause(ref) : containers.unpause(ref)),
+    io,
+  );
+}
+
+/** `wait`: each container's exit code, a line each. */
+export async function waitContainers(
+  containers: Containers,
+  refs: readonly string[],
+  signal: AbortSignal,
+  io: ContainerIO = processIO,
+): Promise<number> {
+  return eachContainer(refs, async (ref) => String((await containers.wait(ref, { signal })).exitCode), io);
+}
+
+export interface LogsFlags {
+  readonly follow?: boolean;
+  readonly tail?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly timestamps?: boolean;
+}
+
+export async function containerLogs(
+  containers: Containers,
+  ref: string,
+  flags: LogsFlags,
+  signal: AbortSignal,
+  io: { readonly stdout: (chunk: Uint8Array) => void; readonly stderr: (chunk: Uint8Array) => void },
+  now: number = Date.now(),
+): Promise<void> {
+  const tail = flags.tail !== undefined ? parseTail(flags.tail) : undefined;
+  const since = flags.since !== undefined ? parseLogTime(flags.since, '--since', now) : undefined;
+  const until = flags.until !== undefined ? parseLogTime(flags.until, '--until', now) : undefined;
+  await containers.logs(ref, {
+    signal,
+    follow: flags.follow === true,
+    timestamps: flags.timestamps === true,
+    ...(tail !== undefined ? { tail } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+    onOutput: (stream, chunk) => (stream === 'stdout' ? io.stdout(chunk) : io.stderr(chunk)),
+  });
+}
+
+/** `inspect`: the JSON array of those found (or a `--format` line each); 1 when any was not. */
+export async function inspectContainers(
+  containers: Containers,
+  refs: readonly string[],
+  flags: { readonly format?: string },
+  io: ContainerIO = processIO,
+): Promise<number> {
+  const found: Record<string, unknown>[] = [];
+  let status = 0;
+  for (const ref of refs) {
+    try {
+      found.push(inspectJson(await containers.inspect(ref)));
+    } catch (error) {
+      io.err(`${formatError(error, { color: false })}\n`);
+      status = 1;
+    }
+  }
+  if (flags.format !== undefined && flags.format !== 'json') io.out(formatItems(flags.format, found));
+  else io.out(`${JSON.stringify(found, null, 4)}\n`);
+  return status;
+}
+
+/** `top CONTAINER [ps OPTIONS]`: ps's columns, aligned as docker's. */
+export async function topContainer(
+  containers: Containers,
+  ref: string,
+  psArgs: readonly string[],
+  io: ContainerIO = processIO,
+): Promise<void> {
+  const { titles, processes } = await containers.top(ref, psArgs.length ? { psArgs } : {});
+  io.out(tabwrite([titles, ...processes], { minWidth: 20, padding: 3 }));
+}
+
+export async function listContainers(
+  containers: Containers,
+  flags: PsFlags,
+  io: ContainerIO = processIO,
+  now: number = Date.now(),
+): Promise<void> {
+  io.out(psOutput(await containers.list({ all: true }), flags, now));
+}
+
+/** docker's question before a prune; a "y" or "yes" answer goes on. */
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** `container prune [-f]`: without -f, asked on a terminal and refused without one. */
+export async function pruneContainers(
+  containers: Containers,
+  flags: { readonly force?: boolean },
+  signal: AbortSignal,
+  io: ContainerIO = processIO,
+  /** null: no terminal to ask on. */
+  ask: ((question: string) => Promise<boolean>) | null = process.stdin.isTTY ? confirm : null,
+): Promise<void> {
+  if (!flags.force) {
+    if (ask === null)
+      throw new FailedPreconditionError(
+        'container prune asks for confirmation and stdin is not a terminal: give -f (--force)',
+        { hint: 'with -f every stopped container is removed without asking' },
+      );
+    const question =
+      'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
+    if (!(await ask(question))) return;
+  }
+  const { removed } = await containers.prune({ signal });
+  if (removed.length > 0) io.out(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}`);
+}

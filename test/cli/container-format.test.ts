@@ -1,0 +1,313 @@
+/** The --format template engine, ps's rows and STATUS strings with a fixed clock, and inspect's JSON shape. */
+import { describe, expect, it } from 'vitest';
+import { asGoMap, formatItems, parseTemplate, renderTemplate } from '../../cli/format-template.js';
+import { psOutput, statusText } from '../../cli/commands/container-ps.js';
+import { inspectJson } from '../../cli/commands/container-inspect.js';
+import { NOW, ago, info } from './container-fixtures.js';
+
+const render = (t: string, data: unknown) => renderTemplate(parseTemplate(t), data);
+
+describe('format-template', () => {
+  const data = {
+    Name: 'web',
+    State: { Status: 'running', Running: true, ExitCode: 0 },
+    Args: ['-c', 'echo hi'],
+    Labels: asGoMap({ b: '2', a: '1' }),
+    Networks: asGoMap({ bridge: { IPAddress: '10.88.0.2' }, other: { IPAddress: '10.89.0.3' } }),
+    Empty: [],
+    Nil: null,
+  };
+
+  it('fields, nested fields and the dot', () => {
+    expect(render('{{.Name}} {{.State.Status}} {{.State.Running}} {{.State.ExitCode}}', data)).toBe(
+      'web running true 0',
+    );
+    expect(render('{{.}}', 'x')).toBe('x');
+  });
+
+  it("prints as Go's %v: lists, maps sorted, structs, nil", () => {
+    expect(render('{{.Args}}|{{.Labels}}|{{.State}}|{{.Nil}}', data)).toBe(
+      '[-c echo hi]|map[a:1 b:2]|{running true 0}|<nil>',
+    );
+  });
+
+  it('json, called and piped; join, upper, lower, index, len, split, title', () => {
+    expect(render('{{json .Args}}', data)).toBe('["-c","echo hi"]');
+    expect(render('{{.State | json}}', data)).toBe('{"Status":"running","Running":true,"ExitCode":0}');
+    expect(render('{{join .Args ","}}', data)).toBe('-c,echo hi');
+    expect(render('{{upper .Name}} {{.Name | upper | lower}}', data)).toBe('WEB web');
+    expect(render('{{index .Labels "a"}} {{index .Args 1}} {{len .Args}}', data)).toBe('1 echo hi 2');
+    expect(render('{{split "a:b" ":"}} {{title "hello world"}}', data)).toBe('[a b] Hello World');
+    expect(render('{{printf "%s=%d %q 100%%" .Name .State.ExitCode .Name}}', data)).toBe('web=0 "web" 100%');
+    expect(() => render('{{printf "%x" .Name}}', data)).toThrow(/printf: the verb %x is not supported/);
+  });
+
+  it('range over lists and maps, with else; if/else', () => {
+    expect(render('{{range .Networks}}{{.IPAddress}} {{end}}', data)).toBe('10.88.0.2 10.89.0.3 ');
+    expect(render('{{range .Args}}<{{.}}>{{end}}', data)).toBe('<-c><echo hi>');
+    expect(render('{{range .Empty}}x{{else}}none{{end}}', data)).toBe('none');
+    expect(render('{{if .State.Running}}up{{else}}down{{end}} {{if .Empty}}y{{else}}n{{end}}', data)).toBe(
+      'up n',
+    );
+  });
+
+  it('trims with {{- and -}}', () => {
+    expect(render('a  {{- .Name -}}  b', data)).toBe('awebb');
+  });
+
+  it("a map's missing key is <no value>, a struct's unknown field an error naming it", () => {
+    expect(render('{{.Labels.zzz}}', data)).toBe('<no value>');
+    expect(() => render('{{.Nope}}', data)).toThrow(/can't evaluate field Nope/);
+    expect(() => render('{{.State.Bogus}}', data)).toThrow(/field Bogus \(in \.State\.Bogus\)/);
+  });
+
+  it('refuses unknown functions, variables, unclosed actions and blocks by name', () => {
+    expect(() => parseTemplate('{{frobnicate .Name}}')).toThrow(/function "frobnicate" not defined/);
+    expect(() => parseTemplate('{{$x := .Name}}')).toThrow(/unexpected "\$"/);
+    expect(() => parseTemplate('{{.Name')).toThrow(/unclosed action/);
+    expect(() => parseTemplate('{{"\\x41"}}')).toThrow(/invalid string/);
+    expect(() => parseTemplate('{{range .Args}}x')).toThrow(/without \{\{end\}\}/);
+    expect(() => parseTemplate('{{end}}')).toThrow(/unexpected \{\{end\}\}/);
+    expect(() => parseTemplate('{{with .Name}}x{{end}}')).toThrow(/\{\{with\}\} is not supported/);
+  });
+
+  it('table: headers from the names, \\t aligned as tabwriter (pad 3, min 10)', () => {
+    const out = formatItems(
+      'table {{.A}}\\t{{.B}}',
+      [
+        { A: 'x', B: 'y' },
+        { A: 'longer value', B: 'z' },
+      ],
+      { A: 'AA', B: 'BB' },
+    );
+    expect(out).toBe('AA             BB\nx              y\nlonger value   z\n');
+    expect(formatItems('{{.A}}', [{ A: 1 }, { A: 2 }])).toBe('1\n2\n');
+    expect(() => formatItems('table {{.A}}', [])).toThrow(/table format is not supported here/);
+  });
+});
+
+describe('ps', () => {
+  it("STATUS strings as docker's", () => {
+    const s = (state: Parameters<typeof info>[1]) =>
+      statusText(info({ id: 'a'.repeat(64) }, state).state, NOW);
+    expect(s({ status: 'running', startedAt: ago(3) })).toBe('Up 3 seconds');
+    expect(
+      s({ status: 'running', startedAt: ago(300), health: { status: 'healthy', failingStreak: 0, log: [] } }),
+    ).toBe('Up 5 minutes (healthy)');
+    expect(
+      s({ status: 'running', startedAt: ago(1), health: { status: 'starting', failingStreak: 0, log: [] } }),
+    ).toBe('Up 1 second (health: starting)');
+    expect(s({ status: 'paused', startedAt: ago(2) })).toBe('Up 2 seconds (Paused)');
+    expect(s({ status: 'exited', exitCode: 0, finishedAt: ago(120) })).toBe('Exited (0) 2 minutes ago');
+    expect(s({ status: 'exited', exitCode: 137, finishedAt: ago(7200) })).toBe('Exited (137) 2 hours ago');
+    expect(s({ status: 'created', startedAt: '' })).toBe('Created');
+    expect(s({ status: 'restarting', exitCode: 1, finishedAt: ago(2) })).toBe('Restarting (1) 2 seconds ago');
+    expect(s({ status: 'removing' })).toBe('Removal In Progress');
+    expect(s({ status: 'dead' })).toBe('Dead');
+  });
+
+  const web = info(
+    {
+      id: '1'.repeat(64),
+      name: 'web',
+      created: ago(10),
+      path: 'httpd',
+      args: ['-f', '-h', '/www', '-p', '8080'],
+      spec: { image: 'busybox:latest', labels: { app: 'web' } },
+    },
+    {
+      status: 'running',
+      startedAt: ago(3),
+      ports: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 8080, protocol: 'tcp' }],
+    },
+  );
+  const job = info(
+    { id: '2'.repeat(64), name: 'job', created: ago(3600), path: 'true', args: [] },
+    { status: 'exited', exitCode: 3, finishedAt: ago(120), startedAt: ago(130) },
+  );
+  const fresh = info(
+    { id: '3'.repeat(64), name: 'fresh', created: ago(1) },
+    { status: 'created', startedAt: '' },
+  );
+
+  it("the default table: docker's columns, IDs cut to 12, command quoted and cut to 20", () => {
+    expect(psOutput([job, web], { filter: [] }, NOW).split('\n')).toEqual([
+      'CONTAINER ID   IMAGE            COMMAND                  CREATED          STATUS         PORTS                      NAMES',
+      '111111111111   busybox:latest   "httpd -f -h /www -p…"   10 seconds ago   Up 3 seconds   127.0.0.1:8080->8080/tcp   web',
+      '',
+    ]);
+  });
+
+  it('-a newest first, -q, --no-trunc, -n, -l', () => {
+    expect(psOutput([job, web, fresh], { all: true, quiet: true, filter: [] }, NOW)).toBe(
+      '333333333333\n111111111111\n222222222222\n',
+    );
+    expect(psOutput([job, web], { quiet: true, trunc: false, filter: [] }, NOW)).toBe(`${'1'.repeat(64)}\n`);
+    expect(psOutput([job, web, fresh], { quiet: true, last: '2', filter: [] }, NOW)).toBe(
+      '333333333333\n111111111111\n',
+    );
+    expect(psOutput([job, web, fresh], { quiet: true, latest: true, filter: [] }, NOW)).toBe(
+      '333333333333\n',
+    );
+    const full = psOutput([web], { trunc: false, format: '{{.Command}}', filter: [] }, NOW);
+    expect(full).toBe('"httpd -f -h /www -p 8080"\n');
+  });
+
+  it('filters: status, name, label, id, exited; keys AND, values OR', () => {
+    const q = (...filter: string[]) => psOutput([job, web, fresh], { quiet: true, filter }, NOW);
+    expect(q('status=exited')).toBe('222222222222\n');
+    expect(q('status=exited', 'status=created')).toBe('333333333333\n222222222222\n');
+    expect(q('name=^w')).toBe('111111111111\n');
+    expect(q('label=app=web')).toBe('111111111111\n');
+    expect(q('label=app')).toBe('111111111111\n');
+    expect(q('exited=3')).toBe('');
+    expect(psOutput([job, web], { all: true, quiet: true, filter: ['exited=3'] }, NOW)).toBe(
+      '222222222222\n',
+    );
+    expect(q('id=2222')).toBe('');
+    expect(psOutput([job, web], { all: true, quiet: true, filter: ['id=2222'] }, NOW)).toBe('222222222222\n');
+    expect(q('status=running', 'name=job')).toBe('');
+    expect(() => q('status=sleeping')).toThrow(/--filter "status=sleeping"/);
+    expect(() => q('ancestor=busybox')).toThrow(/--filter "ancestor=busybox"/);
+    expect(() => q('name')).toThrow(/--filter "name"/);
+  });
+
+  it('--format placeholders, json and table', () => {
+    const out = psOutput(
+      [web],
+      {
+        format:
+          '{{.ID}} {{.Names}} {{.State}} {{.Ports}} {{.Labels}} {{.Networks}} {{.CreatedAt}} {{.RunningFor}}',
+        filter: [],
+      },
+      NOW,
+    );
+    expect(out).toBe(
+      '111111111111 web running 127.0.0.1:8080->8080/tcp app=web bridge 2026-12-06 11:59:50 +0000 UTC 10 seconds ago\n',
+    );
+    expect(JSON.parse(psOutput([web], { format: 'json', filter: [] }, NOW))).toMatchObject({
+      ID: '111111111111',
+      Names: 'web',
+      State: 'running',
+    });
+    expect(psOutput([web], { format: 'table {{.Names}}\t{{.Status}}', filter: [] }, NOW)).toBe(
+      'NAMES     STATUS\nweb       Up 3 seconds\n',
+    );
+    expect(() => psOutput([web], { format: '{{.Size}}', filter: [] }, NOW)).toThrow(
+      /can't evaluate field Size/,
+    );
+  });
+});
+
+describe('inspect', () => {
+  it("docker's JSON shape", () => {
+    const i = info(
+      {
+        id: '1'.repeat(64),
+        name: 'web',
+        created: ago(10),
+        path: 'httpd',
+        args: ['-f'],
+        entrypoint: ['httpd'],
+        cmd: ['-f'],
+        spec: {
+          image: 'busybox',
+          ports: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }],
+          mounts: [
+            { type: 'bind', source: '/srv', target: '/www', readonly: true, createSource: true },
+            { type: 'volume', source: 'data', target: '/data', readonly: false, noCopy: false },
+            { type: 'tmpfs', target: '/run', size: 1024, mode: 0o755 },
+          ],
+          restart: { name: 'on-failure', maximumRetryCount: 2 },
+          resources: { memory: 7e6, nanoCpus: 5e8 },
+          capAdd: ['CAP_NET_ADMIN'],
+          labels: { a: 'b' },
+          network: 'mynet',
+        },
+      },
+      {
+        status: 'running',
+        pid: 99,
+        startedAt: ago(3),
+        health: {
+          status: 'healthy',
+          failingStreak: 0,
+          log: [{ start: ago(2), end: ago(1), exitCode: 0, output: 'ok' }],
+        },
+        networks: [
+          {
+            network: 'mynet',
+            networkId: 'n1',
+            ipAddress: '10.1.0.2',
+            prefixLen: 24,
+            gateway: '10.1.0.1',
+            macAddress: '02:42:0a:01:00:02',
+            aliases: ['web'],
+          },
+        ],
+        ports: [{ hostIp: '127.0.0.1', hostPort: 32768, containerPort: 80, protocol: 'tcp' }],
+      },
+    );
+    const j = inspectJson(i);
+    expect(j).toMatchObject({
+      Id: '1'.repeat(64),
+      Name: '/web',
+      Path: 'httpd',
+      Args: ['-f'],
+      State: {
+        Status: 'running',
+        Running: true,
+        Paused: false,
+        Pid: 99,
+        FinishedAt: '0001-01-01T00:00:00Z',
+        Health: { Status: 'healthy', FailingStreak: 0, Log: [{ ExitCode: 0, Output: 'ok' }] },
+      },
+      HostConfig: {
+        Binds: ['/srv:/www:ro', 'data:/data'],
+        NetworkMode: 'mynet',
+        PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 },
+        Memory: 7e6,
+        NanoCpus: 5e8,
+        PidsLimit: null,
+        CapAdd: ['CAP_NET_ADMIN'],
+        CapDrop: null,
+        Tmpfs: { '/run': 'size=1024,mode=755' },
+      },
+      Mounts: [
+        { Type: 'bind', Source: '/srv', Destination: '/www', RW: false },
+        { Type: 'volume', Name: 'data', Destination: '/data', RW: true },
+        { Type: 'tmpfs', Destination: '/run', RW: true },
+      ],
+      Config: {
+        Image: 'busybox',
+        Entrypoint: ['httpd'],
+        Cmd: ['-f'],
+        Labels: { a: 'b' },
+        StopSignal: 'SIGTERM',
+        StopTimeout: 10,
+      },
+      NetworkSettings: {
+        Ports: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '32768' }] },
+        Networks: {
+          mynet: {
+            IPAddress: '10.1.0.2',
+            IPPrefixLen: 24,
+            Gateway: '10.1.0.1',
+            NetworkID: 'n1',
+            Aliases: ['web'],
+          },
+        },
+      },
+    });
+    expect(
+      formatItems(
+        '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{.Config.Labels.a}} {{.Config.Labels.zz}}',
+        [j],
+      ),
+    ).toBe('10.1.0.2 b <no value>\n');
+    expect(formatItems('{{json .NetworkSettings.Ports}}', [j])).toBe(
+      '{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"32768"}]}\n',
+    );
+  });
+});
