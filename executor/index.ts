@@ -4,6 +4,7 @@ export type {
   ExecutorOptions,
   LogStream,
   NetworkMode,
+  NetworkRequest,
   Rlimit,
   RunOptions,
   RunRequest,
@@ -29,3 +30,5 @@ export type { SweepOptions } from './sweep.js';
 export { withForwardedSocket } from './ssh.js';
 export type { ForwardedSocketOptions } from './ssh.js';
 export { resolveFileOwner } from './user.js';
+export { extraHostLines, parseExtraHost } from './hosts.js';
+export type { ExtraHost } from './hosts.js';

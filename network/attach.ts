@@ -1,0 +1,166 @@
+/**
+ * A container on a network: its own network namespace, `/run/netns/tsbuild-<container id>` (made by
+ * `ip netns add`, a bind-mounted nsfs file: no process is left to hold it, and `ip -n` reaches it by
+ * name), a veth pair (the host end `tsbv<id 11>` on the bridge, the other end eth0 inside with docker's
+ * MAC for its address), an address from the network's subnet, `lo` up and a default route through the
+ * gateway. Two `ip -batch` processes make all of it. Every name is derived from the container's id, and
+ * the endpoint is written to the network's record before any device is made, so that `cleanupContainer`
+ * finds and removes everything after a crash with nothing but the id.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FailedPreconditionError, InvalidArgumentError } from '../core/index.js';
+import { extraHostLines } from '../executor/index.js';
+import { ensureBridge, removeBridge } from './bridge.js';
+import { formatIPv4, freeHost, macForAddress, parseIPv4 } from './cidr.js';
+import { hostsPath, removeHostsFile, writeHostsFiles } from './hosts.js';
+import {
+  DEFAULT_NETWORK,
+  ensureDefaultRecord,
+  mustFindNetwork,
+  recordSubnet,
+  withNetworks,
+  writeRecord,
+} from './store.js';
+import { NETNS_DIR, ipBatch, linkExists } from './tools.js';
+import type { ConnectOptions, ConnectResult, ContainerRef, Endpoint, NetworkRecord } from './types.js';
+
+const CONTAINER_ID = /^[0-9a-f]{64}$/;
+
+function checkContainerId(id: string): void {
+  if (!CONTAINER_ID.test(id)) throw new InvalidArgumentError(`invalid container id ${JSON.stringify(id)}: want 64 hex digits`);
+}
+
+export function netnsName(containerId: string): string {
+  return `tsbuild-${containerId}`;
+}
+
+export function netnsPath(containerId: string): string {
+  return join(NETNS_DIR, netnsName(containerId));
+}
+
+export function hostVethName(containerId: string): string {
+  return `tsbv${containerId.slice(0, 11)}`;
+}
+
+function allocate(record: NetworkRecord): number {
+  const taken = new Set([record.gateway, ...Object.values(record.endpoints).map((e) => e.ipAddress)].map(parseIPv4));
+  const address = freeHost(recordSubnet(record), taken as Set<number>);
+  if (address === undefined)
+    throw new FailedPreconditionError(`network ${record.name} has no free address left in ${record.subnet}`);
+  return address;
+}
+
+function checkConnect(options: ConnectOptions, records: readonly NetworkRecord[], record: NetworkRecord): void {
+  if ((options.aliases ?? []).length > 0 && record.name === DEFAULT_NETWORK)
+    throw new InvalidArgumentError('--network-alias is only supported on user-defined networks, not on bridge');
+  const attached = records.find((r) => r.endpoints[options.containerId] !== undefined);
+  if (attached !== undefined)
+    throw new FailedPreconditionError(
+      `container ${options.containerName} is already connected to network ${attached.name}`,
+      { hint: 'a container is on one network; disconnect it (or clean it up) first' },
+    );
+}
+
+/** The container's end: its namespace, the veth pair, its address, lo, the default route. */
+async function plumb(record: NetworkRecord, endpoint: Endpoint, signal?: AbortSignal): Promise<void> {
+  const ns = netnsName(endpoint.containerId);
+  const veth = hostVethName(endpoint.containerId);
+  await ipBatch(
+    [`netns add ${ns}`, `link add ${veth} type veth peer name eth0 netns ${ns}`, `link set ${veth} master ${record.bridge} up`],
+    { signal },
+  );
+  const prefixLen = recordSubnet(record).prefixLen;
+  const inside = [
+    'link set lo up',
+    `link set eth0 address ${endpoint.macAddress}`,
+    `addr add ${endpoint.ipAddress}/${prefixLen} dev eth0`,
+    'link set eth0 up',
+  ];
+  if (!record.internal) inside.push(`route add default via ${record.gateway} dev eth0`);
+  await ipBatch(inside, { netns: ns, signal });
+}
+
+/**
+ * Attaches a container to a network (the default `bridge` is made on first use): its namespace, veth,
+ * address and hosts file; the network's bridge and NAT rules when they are not there yet. Undone whole
+ * when a step fails.
+ */
+export function connect(options: ConnectOptions): Promise<ConnectResult> {
+  const { root, containerId, signal } = options;
+  checkContainerId(containerId);
+  extraHostLines(options.extraHosts ?? []); // refuses a bad --add-host before anything is made
+  return withNetworks(
+    root,
+    async (records) => {
+      const found =
+        options.networkName === DEFAULT_NETWORK
+          ? await ensureDefaultRecord(root, records)
+          : mustFindNetwork(records, options.networkName);
+      checkConnect(options, records, found);
+      const address = allocate(found);
+      const endpoint: Endpoint = {
+        containerId,
+        containerName: options.containerName,
+        hostname: options.hostname,
+        aliases: [...(options.aliases ?? [])],
+        extraHosts: [...(options.extraHosts ?? [])],
+        ipAddress: formatIPv4(address),
+        macAddress: macForAddress(address),
+      };
+      const record = { ...found, endpoints: { ...found.endpoints, [containerId]: endpoint } };
+      await writeRecord(root, record);
+      try {
+        await ensureBridge(record, signal);
+        await plumb(record, endpoint, signal);
+        await writeHostsFiles(root, record, containerId);
+      } catch (err) {
+        await detachLocked(root, [record], containerId);
+        throw err;
+      }
+      return {
+        netnsPath: netnsPath(containerId),
+        hostsPath: hostsPath(root, record.id, containerId),
+        attachment: {
+          network: record.name,
+          networkId: record.id,
+          ipAddress: endpoint.ipAddress,
+          prefixLen: recordSubnet(record).prefixLen,
+          gateway: record.gateway,
+          macAddress: endpoint.macAddress,
+          aliases: endpoint.aliases,
+        },
+      };
+    },
+    signal,
+  );
+}
+
+/** Removes the container's devices, endpoints and hosts files; the default bridge goes with its last container. */
+async function detachLocked(root: string, records: readonly NetworkRecord[], containerId: string): Promise<void> {
+  const veth = hostVethName(containerId);
+  if (linkExists(veth)) await ipBatch([`link del ${veth}`]);
+  if (existsSync(netnsPath(containerId))) await ipBatch([`netns del ${netnsName(containerId)}`]);
+  for (const found of records) {
+    if (found.endpoints[containerId] === undefined) continue;
+    const endpoints = { ...found.endpoints };
+    delete endpoints[containerId];
+    const record = { ...found, endpoints };
+    await writeRecord(root, record);
+    await removeHostsFile(root, record.id, containerId);
+    await writeHostsFiles(root, record);
+    if (record.name === DEFAULT_NETWORK && Object.keys(endpoints).length === 0) await removeBridge(record);
+  }
+}
+
+/**
+ * Detaches a container from its network and releases its address; idempotent, and after a crash as
+ * well: everything is found from the id and the records on disk.
+ */
+export function cleanupContainer(options: ContainerRef): Promise<void> {
+  checkContainerId(options.containerId);
+  return withNetworks(options.root, (records) => detachLocked(options.root, records, options.containerId), options.signal);
+}
+
+/** The same as `cleanupContainer`: the container's network goes when it stops. */
+export const disconnect = cleanupContainer;

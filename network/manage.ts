@@ -1,0 +1,117 @@
+/**
+ * `tsbuild network create|ls|inspect|rm|prune`. A user network's bridge and rules are made at create
+ * (as docker's) and again by a connect that finds them gone (after a reboot); they go at `rm`. The
+ * default network `bridge` is made on first use, cannot be removed, and its bridge device and rules
+ * exist only while containers are attached to it (made by the first connect, removed by the last
+ * disconnect), so that a host without containers has nothing of ours in its network stack.
+ */
+import { FailedPreconditionError, InvalidArgumentError } from '../core/index.js';
+import { ensureBridge, removeBridge } from './bridge.js';
+import {
+  DEFAULT_NETWORK,
+  PREDEFINED_NETWORKS,
+  deleteRecord,
+  ensureDefaultRecord,
+  mustFindNetwork,
+  newRecord,
+  withNetworks,
+  writeRecord,
+} from './store.js';
+import type { CreateNetworkOptions, NetworkRecord } from './types.js';
+
+interface StoreOptions {
+  readonly root: string;
+  readonly signal?: AbortSignal;
+}
+
+export function createNetwork(options: CreateNetworkOptions): Promise<NetworkRecord> {
+  return withNetworks(
+    options.root,
+    async (records) => {
+      if (options.name === DEFAULT_NETWORK)
+        throw new InvalidArgumentError(`network with name ${DEFAULT_NETWORK} already exists (the default network)`);
+      const record = await newRecord(options, records);
+      await writeRecord(options.root, record);
+      try {
+        await ensureBridge(record, options.signal);
+      } catch (err) {
+        await deleteRecord(options.root, record.id);
+        throw err;
+      }
+      return record;
+    },
+    options.signal,
+  );
+}
+
+/** Every network, the default one first (made when missing), then by name. */
+export function listNetworks(options: StoreOptions): Promise<NetworkRecord[]> {
+  return withNetworks(
+    options.root,
+    async (records) => {
+      await ensureDefaultRecord(options.root, records);
+      return records.sort((a, b) =>
+        a.name === DEFAULT_NETWORK ? -1 : b.name === DEFAULT_NETWORK ? 1 : a.name.localeCompare(b.name),
+      );
+    },
+    options.signal,
+  );
+}
+
+/** A network by name, id or unambiguous id prefix. */
+export function inspectNetwork(options: StoreOptions & { readonly ref: string }): Promise<NetworkRecord> {
+  return withNetworks(
+    options.root,
+    async (records) => {
+      if (options.ref === DEFAULT_NETWORK) return ensureDefaultRecord(options.root, records);
+      return mustFindNetwork(records, options.ref);
+    },
+    options.signal,
+  );
+}
+
+function checkRemovable(record: NetworkRecord): void {
+  if (record.name === DEFAULT_NETWORK)
+    throw new FailedPreconditionError(`${DEFAULT_NETWORK} is a pre-defined network and cannot be removed`);
+  const names = Object.values(record.endpoints).map((e) => e.containerName);
+  if (names.length > 0)
+    throw new FailedPreconditionError(
+      `error while removing network: network ${record.name} id ${record.id} has active endpoints`,
+      { hint: `stop or remove its containers first: ${names.join(', ')}` },
+    );
+}
+
+/** Removes a user network: its bridge, its rules, its record and its files. */
+export function removeNetwork(options: StoreOptions & { readonly ref: string }): Promise<NetworkRecord> {
+  return withNetworks(
+    options.root,
+    async (records) => {
+      if (PREDEFINED_NETWORKS.includes(options.ref) && options.ref !== DEFAULT_NETWORK)
+        throw new FailedPreconditionError(`${options.ref} is a pre-defined network and cannot be removed`);
+      const record = mustFindNetwork(records, options.ref);
+      checkRemovable(record);
+      await removeBridge(record);
+      await deleteRecord(options.root, record.id);
+      return record;
+    },
+    options.signal,
+  );
+}
+
+/** Removes every user network without containers; the names removed. */
+export function pruneNetworks(options: StoreOptions): Promise<string[]> {
+  return withNetworks(
+    options.root,
+    async (records) => {
+      const removed: string[] = [];
+      for (const record of records) {
+        if (record.name === DEFAULT_NETWORK || Object.keys(record.endpoints).length > 0) continue;
+        await removeBridge(record);
+        await deleteRecord(options.root, record.id);
+        removed.push(record.name);
+      }
+      return removed;
+    },
+    options.signal,
+  );
+}
