@@ -61,7 +61,9 @@ function validateNetwork(request: RunRequest): void {
   if (request.hostsPath === undefined) return;
   checkAbsolute(request.hostsPath, 'hostsPath');
   if ((request.extraHosts ?? []).length > 0)
-    throw new InvalidArgumentError('extraHosts cannot be added to a given hostsPath: write them into that file');
+    throw new InvalidArgumentError(
+      'extraHosts cannot be added to a given hostsPath: write them into that file',
+    );
 }
 
 /**
@@ -122,7 +124,9 @@ async function writeNetworkFiles(bundle: string, request: RunRequest, hostname: 
   };
   // Small files, written synchronously (a thread-pool round trip each otherwise, on every RUN).
   if (request.hostsPath === undefined)
-    writeFileSync(files.hosts, hostsFile(hostname) + extraHostLines(request.extraHosts ?? []), { mode: 0o644 });
+    writeFileSync(files.hosts, hostsFile(hostname) + extraHostLines(request.extraHosts ?? []), {
+      mode: 0o644,
+    });
   writeFileSync(files.resolvConf, resolvConfFile(hostResolv, network), { mode: 0o644 });
   writeFileSync(files.hostname, `${hostname}\n`, { mode: 0o644 });
   return files;

@@ -19,7 +19,9 @@ export function parseExtraHost(value: string): ExtraHost {
   const name = at < 0 ? '' : value.slice(0, at);
   const ip = at < 0 ? '' : value.slice(at + 1).replace(/^\[(.*)\]$/, '$1');
   if (!HOST_NAME.test(name) || isIP(ip) === 0)
-    throw new InvalidArgumentError(`invalid --add-host ${JSON.stringify(value)}: want NAME:IP, e.g. db:172.30.0.5`);
+    throw new InvalidArgumentError(
+      `invalid --add-host ${JSON.stringify(value)}: want NAME:IP, e.g. db:172.30.0.5`,
+    );
   return { name, ip };
 }
 

@@ -138,7 +138,9 @@ function fileMounts(files: SpecInput['files']): OciMount[] {
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const caps = [...DEFAULT_CAPABILITIES];
   const network = input.network;
-  const namespaces: { type: string; path?: string }[] = ['mount', 'pid', 'ipc', 'uts'].map((type) => ({ type }));
+  const namespaces: { type: string; path?: string }[] = ['mount', 'pid', 'ipc', 'uts'].map((type) => ({
+    type,
+  }));
   if (network === 'none') namespaces.push({ type: 'network' });
   else if (network !== 'host') namespaces.push({ type: 'network', path: network.netnsPath });
   return {

@@ -17,6 +17,7 @@ import { hostsPath, removeHostsFile, writeHostsFiles } from './hosts.js';
 import {
   DEFAULT_NETWORK,
   ensureDefaultRecord,
+  movedDefaultRecord,
   mustFindNetwork,
   recordSubnet,
   withNetworks,
@@ -28,7 +29,8 @@ import type { ConnectOptions, ConnectResult, ContainerRef, Endpoint, NetworkReco
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
 
 function checkContainerId(id: string): void {
-  if (!CONTAINER_ID.test(id)) throw new InvalidArgumentError(`invalid container id ${JSON.stringify(id)}: want 64 hex digits`);
+  if (!CONTAINER_ID.test(id))
+    throw new InvalidArgumentError(`invalid container id ${JSON.stringify(id)}: want 64 hex digits`);
 }
 
 export function netnsName(containerId: string): string {
@@ -44,16 +46,24 @@ export function hostVethName(containerId: string): string {
 }
 
 function allocate(record: NetworkRecord): number {
-  const taken = new Set([record.gateway, ...Object.values(record.endpoints).map((e) => e.ipAddress)].map(parseIPv4));
+  const taken = new Set(
+    [record.gateway, ...Object.values(record.endpoints).map((e) => e.ipAddress)].map(parseIPv4),
+  );
   const address = freeHost(recordSubnet(record), taken as Set<number>);
   if (address === undefined)
     throw new FailedPreconditionError(`network ${record.name} has no free address left in ${record.subnet}`);
   return address;
 }
 
-function checkConnect(options: ConnectOptions, records: readonly NetworkRecord[], record: NetworkRecord): void {
+function checkConnect(
+  options: ConnectOptions,
+  records: readonly NetworkRecord[],
+  record: NetworkRecord,
+): void {
   if ((options.aliases ?? []).length > 0 && record.name === DEFAULT_NETWORK)
-    throw new InvalidArgumentError('--network-alias is only supported on user-defined networks, not on bridge');
+    throw new InvalidArgumentError(
+      '--network-alias is only supported on user-defined networks, not on bridge',
+    );
   const attached = records.find((r) => r.endpoints[options.containerId] !== undefined);
   if (attached !== undefined)
     throw new FailedPreconditionError(
@@ -67,7 +77,11 @@ async function plumb(record: NetworkRecord, endpoint: Endpoint, signal?: AbortSi
   const ns = netnsName(endpoint.containerId);
   const veth = hostVethName(endpoint.containerId);
   await ipBatch(
-    [`netns add ${ns}`, `link add ${veth} type veth peer name eth0 netns ${ns}`, `link set ${veth} master ${record.bridge} up`],
+    [
+      `netns add ${ns}`,
+      `link add ${veth} type veth peer name eth0 netns ${ns}`,
+      `link set ${veth} master ${record.bridge} up`,
+    ],
     { signal },
   );
   const prefixLen = recordSubnet(record).prefixLen;
@@ -95,7 +109,7 @@ export function connect(options: ConnectOptions): Promise<ConnectResult> {
     async (records) => {
       const found =
         options.networkName === DEFAULT_NETWORK
-          ? await ensureDefaultRecord(root, records)
+          ? await movedDefaultRecord(root, records, await ensureDefaultRecord(root, records), signal)
           : mustFindNetwork(records, options.networkName);
       checkConnect(options, records, found);
       const address = allocate(found);
@@ -137,7 +151,11 @@ export function connect(options: ConnectOptions): Promise<ConnectResult> {
 }
 
 /** Removes the container's devices, endpoints and hosts files; the default bridge goes with its last container. */
-async function detachLocked(root: string, records: readonly NetworkRecord[], containerId: string): Promise<void> {
+async function detachLocked(
+  root: string,
+  records: readonly NetworkRecord[],
+  containerId: string,
+): Promise<void> {
   const veth = hostVethName(containerId);
   if (linkExists(veth)) await ipBatch([`link del ${veth}`]);
   if (existsSync(netnsPath(containerId))) await ipBatch([`netns del ${netnsName(containerId)}`]);
@@ -159,7 +177,11 @@ async function detachLocked(root: string, records: readonly NetworkRecord[], con
  */
 export function cleanupContainer(options: ContainerRef): Promise<void> {
   checkContainerId(options.containerId);
-  return withNetworks(options.root, (records) => detachLocked(options.root, records, options.containerId), options.signal);
+  return withNetworks(
+    options.root,
+    (records) => detachLocked(options.root, records, options.containerId),
+    options.signal,
+  );
 }
 
 /** The same as `cleanupContainer`: the container's network goes when it stops. */

@@ -13,8 +13,9 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { recordSubnet } from './store.js';
-import { formatCidr } from './cidr.js';
-import { ipBatch, linkExists, runTool } from './tools.js';
+import { FailedPreconditionError } from '../core/index.js';
+import { formatCidr, overlaps } from './cidr.js';
+import { hostPrefixes, ipBatch, linkExists, runTool } from './tools.js';
 import type { NetworkRecord } from './types.js';
 
 /** Every one of our bridges starts with this; a network's own is `tsb-<id 10>`. */
@@ -34,7 +35,10 @@ function firewallRules(record: NetworkRecord): string {
         `-I FORWARD -o ${b} -m conntrack --ctstate RELATED,ESTABLISHED ${tag} -j ACCEPT`,
         `-I FORWARD -i ${b} ${tag} -j ACCEPT`,
       ];
-  forward.push(`-I FORWARD -i ${b} -o ${BRIDGE_PREFIX}+ ${tag} -j DROP`, `-I FORWARD -i ${b} -o ${b} ${tag} -j ACCEPT`);
+  forward.push(
+    `-I FORWARD -i ${b} -o ${BRIDGE_PREFIX}+ ${tag} -j DROP`,
+    `-I FORWARD -i ${b} -o ${b} ${tag} -j ACCEPT`,
+  );
   const subnet = formatCidr(recordSubnet(record));
   const nat = record.internal ? [] : [`-I POSTROUTING -s ${subnet} ! -o ${b} ${tag} -j MASQUERADE`];
   return ['*filter', ...forward, 'COMMIT', '*nat', ...nat, 'COMMIT', ''].join('\n');
@@ -62,6 +66,17 @@ export async function hasRules(id: string, signal?: AbortSignal): Promise<boolea
   return (await ruleDeletions(id, signal)) !== undefined;
 }
 
+/** A subnet free when the network was made may have been taken since (another root's network, a VPN). */
+async function checkStillFree(record: NetworkRecord, signal?: AbortSignal): Promise<void> {
+  const subnet = recordSubnet(record);
+  const clash = (await hostPrefixes(signal)).find((p) => overlaps(p, subnet));
+  if (clash !== undefined)
+    throw new FailedPreconditionError(
+      `network ${record.name}'s subnet ${record.subnet} overlaps ${formatCidr(clash)}, which this host now routes`,
+      { hint: 'remove the network and create it again (another subnet), or remove what took the range' },
+    );
+}
+
 async function enableForwarding(): Promise<void> {
   const path = '/proc/sys/net/ipv4/ip_forward';
   if ((await readFile(path, 'utf8')).trim() !== '1') await writeFile(path, '1\n');
@@ -70,6 +85,7 @@ async function enableForwarding(): Promise<void> {
 /** Makes the bridge and its rules unless the bridge is there (then both are: they are made together). */
 export async function ensureBridge(record: NetworkRecord, signal?: AbortSignal): Promise<void> {
   if (linkExists(record.bridge)) return;
+  await checkStillFree(record, signal);
   // Rules left by a crash between the two steps would be doubled: drop them first.
   await removeRules(record.id, signal);
   const prefixLen = recordSubnet(record).prefixLen;

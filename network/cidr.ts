@@ -39,7 +39,9 @@ export function tryParseCidr(text: string): Cidr | undefined {
 export function parseSubnet(text: string, flag: string): Cidr {
   const cidr = tryParseCidr(text);
   if (cidr === undefined)
-    throw new InvalidArgumentError(`invalid ${flag} ${JSON.stringify(text)}: want an IPv4 subnet such as 172.30.5.0/24`);
+    throw new InvalidArgumentError(
+      `invalid ${flag} ${JSON.stringify(text)}: want an IPv4 subnet such as 172.30.5.0/24`,
+    );
   if (cidr.prefixLen < 8 || cidr.prefixLen > 30)
     throw new InvalidArgumentError(`invalid ${flag} ${text}: the prefix length must be between 8 and 30`);
   return cidr;

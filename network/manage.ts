@@ -29,7 +29,9 @@ export function createNetwork(options: CreateNetworkOptions): Promise<NetworkRec
     options.root,
     async (records) => {
       if (options.name === DEFAULT_NETWORK)
-        throw new InvalidArgumentError(`network with name ${DEFAULT_NETWORK} already exists (the default network)`);
+        throw new InvalidArgumentError(
+          `network with name ${DEFAULT_NETWORK} already exists (the default network)`,
+        );
       const record = await newRecord(options, records);
       await writeRecord(options.root, record);
       try {

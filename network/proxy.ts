@@ -72,17 +72,20 @@ function listenTcp(binding: PortBinding, targetIp: string): Promise<Listener> {
   const server: Server = createServer({ allowHalfOpen: true }, (client) => pipeTcp(client, target, open));
   return new Promise((resolve, reject) => {
     server.once('error', (err) => reject(bindError(binding, err)));
-    server.listen({ port: binding.hostPort, host: binding.hostIp === '' ? undefined : binding.hostIp }, () => {
-      const address = server.address();
-      resolve({
-        port: typeof address === 'object' && address !== null ? address.port : binding.hostPort,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of open) s.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
+    server.listen(
+      { port: binding.hostPort, host: binding.hostIp === '' ? undefined : binding.hostIp },
+      () => {
+        const address = server.address();
+        resolve({
+          port: typeof address === 'object' && address !== null ? address.port : binding.hostPort,
+          close: () =>
+            new Promise<void>((done) => {
+              for (const s of open) s.destroy();
+              server.close(() => done());
+            }),
+        });
+      },
+    );
   });
 }
 
@@ -121,18 +124,21 @@ function listenUdp(binding: PortBinding, targetIp: string, idle: number): Promis
   const dropAll = udpRelay(server, targetIp, binding.containerPort, idle);
   return new Promise((resolve, reject) => {
     server.once('error', (err) => reject(bindError(binding, err)));
-    server.bind({ port: binding.hostPort, address: binding.hostIp === '' ? undefined : binding.hostIp }, () => {
-      server.removeAllListeners('error');
-      server.on('error', () => undefined); // a send to a gone client: nothing to do
-      resolve({
-        port: server.address().port,
-        close: () =>
-          new Promise<void>((done) => {
-            dropAll();
-            server.close(() => done());
-          }),
-      });
-    });
+    server.bind(
+      { port: binding.hostPort, address: binding.hostIp === '' ? undefined : binding.hostIp },
+      () => {
+        server.removeAllListeners('error');
+        server.on('error', () => undefined); // a send to a gone client: nothing to do
+        resolve({
+          port: server.address().port,
+          close: () =>
+            new Promise<void>((done) => {
+              dropAll();
+              server.close(() => done());
+            }),
+        });
+      },
+    );
   });
 }
 

@@ -4,7 +4,7 @@
  * removing them see one another's work. The records are the whole state: nothing is kept in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -80,7 +80,9 @@ export function findNetwork(records: readonly NetworkRecord[], ref: string): Net
   if (byName !== undefined || ref === '') return byName;
   const matches = records.filter((r) => r.id.startsWith(ref));
   if (matches.length > 1)
-    throw new InvalidArgumentError(`network id prefix ${ref} is ambiguous: it matches ${matches.length} networks`);
+    throw new InvalidArgumentError(
+      `network id prefix ${ref} is ambiguous: it matches ${matches.length} networks`,
+    );
   return matches[0];
 }
 
@@ -107,7 +109,9 @@ export function recordSubnet(record: NetworkRecord): Cidr {
 async function checkGivenSubnet(cidr: Cidr, records: readonly NetworkRecord[], signal?: AbortSignal) {
   const ours = records.find((r) => overlaps(recordSubnet(r), cidr));
   if (ours !== undefined)
-    throw new InvalidArgumentError(`--subnet ${formatCidr(cidr)} overlaps network ${ours.name}'s ${ours.subnet}`);
+    throw new InvalidArgumentError(
+      `--subnet ${formatCidr(cidr)} overlaps network ${ours.name}'s ${ours.subnet}`,
+    );
   const host = (await hostPrefixes(signal)).find((p) => overlaps(p, cidr));
   if (host !== undefined)
     throw new InvalidArgumentError(
@@ -119,16 +123,21 @@ function gatewayFor(cidr: Cidr, gateway: string | undefined): string {
   if (gateway === undefined) return formatIPv4(firstHost(cidr));
   const address = parseIPv4(gateway);
   if (address === undefined || !isHostAddress(cidr, address))
-    throw new InvalidArgumentError(`--gateway ${gateway} is not a host address of the subnet ${formatCidr(cidr)}`);
+    throw new InvalidArgumentError(
+      `--gateway ${gateway} is not a host address of the subnet ${formatCidr(cidr)}`,
+    );
   return gateway;
 }
 
 function checkName(name: string, records: readonly NetworkRecord[]): void {
   if (!NAME.test(name))
-    throw new InvalidArgumentError(`invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    throw new InvalidArgumentError(
+      `invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+    );
   if (name !== DEFAULT_NETWORK && PREDEFINED_NETWORKS.includes(name))
     throw new InvalidArgumentError(`network ${name} is predefined: it cannot be created`);
-  if (records.some((r) => r.name === name)) throw new AlreadyExistsError(`network with name ${name} already exists`);
+  if (records.some((r) => r.name === name))
+    throw new AlreadyExistsError(`network with name ${name} already exists`);
 }
 
 /** A new network's record (not written): its subnet checked or chosen, its gateway, its bridge's name. */
@@ -158,6 +167,29 @@ export async function newRecord(
     internal: options.internal ?? false,
     endpoints: {},
   };
+}
+
+/**
+ * The default network's record before its first container: when its bridge is down its subnet may have
+ * been taken meanwhile (by another root's default network, say); then it moves to a free one.
+ */
+export async function movedDefaultRecord(
+  root: string,
+  records: readonly NetworkRecord[],
+  record: NetworkRecord,
+  signal?: AbortSignal,
+): Promise<NetworkRecord> {
+  if (record.name !== DEFAULT_NETWORK || Object.keys(record.endpoints).length > 0) return record;
+  if (existsSync(`/sys/class/net/${record.bridge}`)) return record;
+  const subnet = recordSubnet(record);
+  if (!(await hostPrefixes(signal)).some((p) => overlaps(p, subnet))) return record;
+  const cidr = await chooseSubnet(
+    records.filter((r) => r.id !== record.id),
+    signal,
+  );
+  const moved = { ...record, subnet: formatCidr(cidr), gateway: formatIPv4(firstHost(cidr)) };
+  await writeRecord(root, moved);
+  return moved;
 }
 
 /** The default network's record, made (record only, no device) when it does not exist yet. */

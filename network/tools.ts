@@ -18,7 +18,11 @@ export interface ToolOptions {
 }
 
 /** Runs `command args` and returns its stdout; a non-zero exit throws with its stderr. */
-export function runTool(command: string, args: readonly string[], options: ToolOptions = {}): Promise<string> {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  options: ToolOptions = {},
+): Promise<string> {
   if (options.signal?.aborted) return Promise.reject(new CancelledError());
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
@@ -31,7 +35,11 @@ export function runTool(command: string, args: readonly string[], options: ToolO
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (error.name === 'AbortError') reject(new CancelledError());
       else if (error.code === 'ENOENT')
-        reject(new FailedPreconditionError(`${command} is not installed`, { hint: 'install iproute2 and iptables' }));
+        reject(
+          new FailedPreconditionError(`${command} is not installed`, {
+            hint: 'install iproute2 and iptables',
+          }),
+        );
       else reject(error);
     });
     child.once('close', (code) => {
@@ -43,7 +51,10 @@ export function runTool(command: string, args: readonly string[], options: ToolO
 }
 
 /** `ip [-n netns] -batch -` with one command per line; nothing to run when `lines` is empty. */
-export async function ipBatch(lines: readonly string[], options: { netns?: string; signal?: AbortSignal } = {}) {
+export async function ipBatch(
+  lines: readonly string[],
+  options: { netns?: string; signal?: AbortSignal } = {},
+) {
   if (lines.length === 0) return;
   const args = [...(options.netns === undefined ? [] : ['-n', options.netns]), '-batch', '-'];
   await runTool('ip', args, { input: `${lines.join('\n')}\n`, signal: options.signal });
