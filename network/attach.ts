@@ -130,6 +130,8 @@ export function connect(options: ConnectOptions): Promise<ConnectResult> {
         await writeHostsFiles(root, record, containerId);
       } catch (err) {
         await detachLocked(root, [record], containerId);
+        if (Object.keys(found.endpoints).length === 0 && found.name === DEFAULT_NETWORK)
+          await removeBridge(record);
         throw err;
       }
       return {
@@ -150,15 +152,16 @@ export function connect(options: ConnectOptions): Promise<ConnectResult> {
   );
 }
 
-/** Removes the container's devices, endpoints and hosts files; the default bridge goes with its last container. */
+/** Removes the container's devices, endpoints and hosts files (a network's bridge stays). */
 async function detachLocked(
   root: string,
   records: readonly NetworkRecord[],
   containerId: string,
 ): Promise<void> {
   const veth = hostVethName(containerId);
-  if (linkExists(veth)) await ipBatch([`link del ${veth}`]);
-  if (existsSync(netnsPath(containerId))) await ipBatch([`netns del ${netnsName(containerId)}`]);
+  const lines = linkExists(veth) ? [`link del ${veth}`] : [];
+  if (existsSync(netnsPath(containerId))) lines.push(`netns del ${netnsName(containerId)}`);
+  await ipBatch(lines);
   for (const found of records) {
     if (found.endpoints[containerId] === undefined) continue;
     const endpoints = { ...found.endpoints };
@@ -167,7 +170,6 @@ async function detachLocked(
     await writeRecord(root, record);
     await removeHostsFile(root, record.id, containerId);
     await writeHostsFiles(root, record);
-    if (record.name === DEFAULT_NETWORK && Object.keys(endpoints).length === 0) await removeBridge(record);
   }
 }
 
