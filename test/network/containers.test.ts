@@ -19,7 +19,7 @@ import {
 } from '../../network/index.js';
 import type { ConnectResult } from '../../network/index.js';
 import { ExecFixture } from '../executor/helpers.js';
-import { canRunNetworks, containerId, firewall, links, ourNetns } from './helpers.js';
+import { canRunNetworks, cleanupRoot, containerId, firewall, links, ourNetns } from './helpers.js';
 
 const canRun = canRunNetworks('network containers', true);
 
@@ -40,7 +40,8 @@ describe.skipIf(!canRun)('containers on networks', () => {
     fx = new ExecFixture();
     root = mkdtempSync(join(tmpdir(), 'tsbuild-net-root-'));
   });
-  afterAll(() => {
+  afterAll(async () => {
+    await cleanupRoot(root);
     fx.cleanup();
     rmSync(root, { recursive: true, force: true });
   });

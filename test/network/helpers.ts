@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
+import { cleanupContainer, listNetworks, pruneNetworks } from '../../network/index.js';
 import { canRunSuite } from '../helpers/prereq.js';
 
 export function canRunNetworks(suite: string, needsRunc = false): boolean {
@@ -36,4 +37,11 @@ export function firewall(): string {
     // no nft: iptables-save showed everything
   }
   return text;
+}
+
+/** Removes every container attachment, network, device and rule a suite's root still has (a failed test's). */
+export async function cleanupRoot(root: string): Promise<void> {
+  for (const network of await listNetworks({ root }))
+    for (const id of Object.keys(network.endpoints)) await cleanupContainer({ root, containerId: id });
+  await pruneNetworks({ root });
 }

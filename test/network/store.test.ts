@@ -21,7 +21,7 @@ import {
   removeNetwork,
 } from '../../network/index.js';
 import { repoRoot } from '../helpers/shared.js';
-import { canRunNetworks, containerId, firewall, links } from './helpers.js';
+import { canRunNetworks, cleanupRoot, containerId, firewall, links } from './helpers.js';
 
 const canRun = canRunNetworks('network store');
 
@@ -31,9 +31,7 @@ describe.skipIf(!canRun)('the network store', () => {
     root = mkdtempSync(join(tmpdir(), 'tsbuild-net-store-'));
   });
   afterAll(async () => {
-    for (const n of await listNetworks({ root }))
-      for (const id of Object.keys(n.endpoints)) await cleanupContainer({ root, containerId: id });
-    await pruneNetworks({ root });
+    await cleanupRoot(root);
     rmSync(root, { recursive: true, force: true });
   });
 
