@@ -23,6 +23,8 @@ import type { PullImageOptions, PullImageResult } from './image-pull.js';
 import type { SaveImageOptions } from './image-export.js';
 import type { PushImageOptions, PushResult } from './image-push.js';
 import { diskUsage, fsck } from './maintenance.js';
+import { engineNetworks } from './networks.js';
+import type { EngineNetworks } from './networks.js';
 import type { DiskUsage, FsckReport } from './maintenance.js';
 import { prune } from './prune.js';
 import type { PruneOptions, PruneResult } from './prune.js';
@@ -121,6 +123,8 @@ export interface BuildEngine {
   /** Calls `fn` with a read-only view of a committed snapshot (a solve's result), mounted meanwhile. */
   withSnapshotDir<T>(snapshot: string, fn: (dir: string) => Promise<T>, options?: SignalOptions): Promise<T>;
   readonly images: EngineImages;
+  /** The container networks, as `tsbuild network create|ls|inspect|rm|prune`. */
+  readonly networks: EngineNetworks;
   /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
   run(options: RunImageOptions): Promise<number>;
   /**
@@ -172,6 +176,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
       solve(engine, definition, { ...rest, ...progressTo(onProgress) }),
     withSnapshotDir: (snapshot, fn, { signal } = {}) => withSnapshotDir(engine, snapshot, fn, signal),
     images,
+    networks: engineNetworks(engine.root),
     run: (runOptions) => runImage(engine, runOptions),
     prune: (options = {}) => prune(engine, options),
     du: () => diskUsage(engine),

@@ -13,3 +13,5 @@ export { createNetwork, inspectNetwork, listNetworks, pruneNetworks, removeNetwo
 export { DEFAULT_NETWORK, PREDEFINED_NETWORKS, SUBNET_POOL } from './store.js';
 export { formatBinding, startPortProxy } from './proxy.js';
 export type { PortProxy, PortProxyOptions } from './proxy.js';
+export { networkInspect } from './inspect.js';
+export type { NetworkContainerInspect, NetworkInspect } from './inspect.js';
