@@ -56,6 +56,19 @@ describe.skipIf(!canRun)('containers on networks', () => {
     ).toEqual(['lo']);
   });
 
+  it('--add-host entries in the generated /etc/hosts; refused beside a given hosts file', async () => {
+    const r = await fx.run({ args: ['cat', '/etc/hosts'], network: 'none', extraHosts: ['db:172.30.9.9'] });
+    expect(r.stdout).toContain('172.30.9.9\tdb\n');
+    const hostsPath = join(root, 'hosts');
+    writeFileSync(hostsPath, '127.0.0.1\tlocalhost\n');
+    await expect(fx.run({ args: ['true'], hostsPath, extraHosts: ['db:172.30.9.9'] })).rejects.toThrow(
+      /extraHosts cannot be added to a given hostsPath/,
+    );
+    await expect(fx.run({ args: ['true'], network: { netnsPath: 'relative' } })).rejects.toThrow(
+      'netnsPath must be an absolute path: relative',
+    );
+  });
+
   it('two containers reach each other by name and alias; a proxy reaches one from the host; nothing is left', async () => {
     const network = await createNetwork({ root, name: `tnet-${containerId().slice(0, 6)}` });
     expect(links()).toContain(network.bridge);
