@@ -11,6 +11,7 @@ import {
   AlreadyExistsError,
   FailedPreconditionError,
   InvalidArgumentError,
+  KeyedMutex,
   NotFoundError,
   SharedFileLock,
   atomicWriteFile,
@@ -49,6 +50,8 @@ export function networkFilesDir(root: string, id: string): string {
   return join(networksDir(root), id);
 }
 
+const inProcess = new KeyedMutex();
+
 /** Runs `fn` holding the store's lock, with every record read fresh. */
 export async function withNetworks<T>(
   root: string,
@@ -57,9 +60,12 @@ export async function withNetworks<T>(
 ): Promise<T> {
   const dir = networksDir(root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return new SharedFileLock(join(dir, '.lock')).exclusive(
-    async () => fn(await readJsonRecords<NetworkRecord>(dir, { signal })),
-    signal,
+  // Callers in this process queue here, without polling the flock (which waits up to 50 ms between tries).
+  return inProcess.run(dir, () =>
+    new SharedFileLock(join(dir, '.lock')).exclusive(
+      async () => fn(await readJsonRecords<NetworkRecord>(dir, { signal })),
+      signal,
+    ),
   );
 }
 

@@ -4,7 +4,7 @@
  * SIGKILLed after connecting keeps its address, a new one gets another), and cleanupContainer removes
  * what the killed process left with nothing but the container's id.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -122,6 +122,39 @@ describe.skipIf(!canRun)('the network store', () => {
     expect(await pruneNetworks({ root })).toEqual([]);
     expect(links()).not.toContain(bridge.bridge);
     expect(firewall()).not.toContain(bridge.id);
+  });
+
+  it('routes out of a network through its gateway, not out of an internal one; an aborted connect makes nothing', async () => {
+    const open = await createNetwork({ root, name: `topen-${containerId().slice(0, 6)}` });
+    const closed = await createNetwork({ root, name: `tint-${containerId().slice(0, 6)}`, internal: true });
+    const [a, b] = [containerId(), containerId()];
+    const routes = (id: string) => execFileSync('ip', ['-n', `tsbuild-${id}`, 'route'], { encoding: 'utf8' });
+    try {
+      await connect({ root, networkName: open.name, containerId: a, containerName: 'a', hostname: 'a' });
+      await connect({ root, networkName: closed.id, containerId: b, containerName: 'b', hostname: 'b' });
+      expect(routes(a)).toContain(`default via ${open.gateway} dev eth0`);
+      expect(routes(b)).not.toContain('default');
+    } finally {
+      await cleanupContainer({ root, containerId: a });
+      await cleanupContainer({ root, containerId: b });
+    }
+    const c = containerId();
+    const abort = new AbortController();
+    abort.abort();
+    await expect(
+      connect({
+        root,
+        networkName: open.name,
+        containerId: c,
+        containerName: 'c',
+        hostname: 'c',
+        signal: abort.signal,
+      }),
+    ).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(existsSync(netnsPath(c))).toBe(false);
+    expect((await inspectNetwork({ root, ref: open.name })).endpoints).toEqual({});
+    await removeNetwork({ root, ref: open.name });
+    await removeNetwork({ root, ref: closed.name });
   });
 
   const dist = resolve(repoRoot, 'dist/network/index.js');
