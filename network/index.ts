@@ -15,3 +15,5 @@ export { formatBinding, startPortProxy } from './proxy.js';
 export type { PortProxy, PortProxyOptions } from './proxy.js';
 export { networkInspect } from './inspect.js';
 export type { NetworkContainerInspect, NetworkInspect } from './inspect.js';
+export { setUpContainerNetwork } from './container.js';
+export type { ContainerNetwork, ContainerNetworkOptions } from './container.js';

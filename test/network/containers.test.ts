@@ -15,6 +15,7 @@ import {
   createNetwork,
   hostVethName,
   removeNetwork,
+  setUpContainerNetwork,
   startPortProxy,
 } from '../../network/index.js';
 import type { ConnectResult } from '../../network/index.js';
@@ -156,5 +157,47 @@ describe.skipIf(!canRun)('containers on networks', () => {
     expect(ourNetns().filter((n) => n.includes(serverId) || n.includes(clientId))).toEqual([]);
     expect(firewall()).not.toContain(network.id);
     expect(firewall()).not.toContain(network.bridge);
+  });
+
+  it('setUpContainerNetwork: -p on the default bridge reaches the container from the host; release leaves nothing', async () => {
+    const id = containerId();
+    const base = { root, containerId: id, containerName: 'pub', hostname: 'pub' };
+    const ports = [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 8080, protocol: 'tcp' as const }];
+    await expect(setUpContainerNetwork({ ...base, network: 'host', ports })).rejects.toThrow(
+      '-p cannot publish ports with --network host',
+    );
+    const none = await setUpContainerNetwork({ ...base, network: 'none', extraHosts: ['gw:10.9.9.9'] });
+    expect(none.run).toEqual({ network: 'none', extraHosts: ['gw:10.9.9.9'] });
+
+    const net = await setUpContainerNetwork({ ...base, ports, extraHosts: ['gw:10.9.9.9'] });
+    const www = fx.rootfs();
+    mkdirSync(join(www, 'www'));
+    writeFileSync(join(www, 'www/index.html'), 'published\n');
+    const stop = new AbortController();
+    const serving = fx
+      .run(
+        { rootfs: www, args: ['httpd', '-f', '-p', '8080', '-h', '/www'], ...net.run },
+        { signal: stop.signal },
+      )
+      .catch(() => undefined);
+    try {
+      expect(net.attachments[0]?.network).toBe('bridge');
+      expect(readFileSync(net.run.hostsPath ?? '', 'utf8')).toContain('10.9.9.9\tgw\n');
+      const port = net.ports[0]?.hostPort ?? 0;
+      let body = '';
+      for (let i = 0; i < 50 && body === ''; i++)
+        body = await httpGet(`http://127.0.0.1:${port}/`).catch(async () => {
+          await new Promise((r) => setTimeout(r, 100));
+          return '';
+        });
+      expect(body).toBe('published\n');
+    } finally {
+      stop.abort();
+      await serving;
+      await net.release();
+      await net.release();
+    }
+    expect(links()).not.toContain(hostVethName(id));
+    expect(ourNetns().filter((n) => n.includes(id))).toEqual([]);
   });
 });
