@@ -27,6 +27,7 @@ import { NETNS_DIR, ipBatch, linkExists } from './tools.js';
 import type { ConnectOptions, ConnectResult, ContainerRef, Endpoint, NetworkRecord } from './types.js';
 
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
+const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 function checkContainerId(id: string): void {
   if (!CONTAINER_ID.test(id))
@@ -64,6 +65,9 @@ function checkConnect(
     throw new InvalidArgumentError(
       '--network-alias is only supported on user-defined networks, not on bridge',
     );
+  for (const alias of options.aliases ?? [])
+    if (!HOST_NAME.test(alias))
+      throw new InvalidArgumentError(`invalid --network-alias ${JSON.stringify(alias)}: not a host name`);
   const attached = records.find((r) => r.endpoints[options.containerId] !== undefined);
   if (attached !== undefined)
     throw new FailedPreconditionError(
