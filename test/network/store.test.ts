@@ -4,8 +4,8 @@
  * SIGKILLed after connecting keeps its address, a new one gets another), and cleanupContainer removes
  * what the killed process left with nothing but the container's id.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +155,51 @@ describe.skipIf(!canRun)('the network store', () => {
     expect((await inspectNetwork({ root, ref: open.name })).endpoints).toEqual({});
     await removeNetwork({ root, ref: open.name });
     await removeNetwork({ root, ref: closed.name });
+  });
+
+  it('isolates networks from one another: a container reaches its own network, not another', async () => {
+    const [netA, netB] = [
+      await createNetwork({ root, name: `tisoa-${containerId().slice(0, 6)}` }),
+      await createNetwork({ root, name: `tisob-${containerId().slice(0, 6)}` }),
+    ];
+    const [a, b, b2] = [containerId(), containerId(), containerId()];
+    const www = mkdtempSync(join(tmpdir(), 'tsbuild-net-www-'));
+    writeFileSync(join(www, 'index.html'), 'on b\n');
+    const inNs = (id: string, args: string[]) => ['netns', 'exec', `tsbuild-${id}`, 'busybox', ...args];
+    let server: ReturnType<typeof spawn> | undefined;
+    try {
+      await connect({ root, networkName: netA.name, containerId: a, containerName: 'a', hostname: 'a' });
+      const atB = await connect({
+        root,
+        networkName: netB.name,
+        containerId: b,
+        containerName: 'b',
+        hostname: 'b',
+      });
+      await connect({ root, networkName: netB.name, containerId: b2, containerName: 'b2', hostname: 'b2' });
+      server = spawn('ip', inNs(b, ['httpd', '-f', '-p', '8080', '-h', www]), { stdio: 'ignore' });
+      // busybox's nc: the host's busybox wget crashes on this machine (SIGSEGV), its nc does not.
+      const fetchFrom = (id: string) =>
+        spawnSync('ip', inNs(id, ['nc', '-w', '2', atB.attachment.ipAddress, '8080']), {
+          encoding: 'utf8',
+          input: 'GET / HTTP/1.0\r\n\r\n',
+        });
+      let same = fetchFrom(b2);
+      for (let i = 0; i < 30 && same.status !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        same = fetchFrom(b2);
+      }
+      expect(same.stdout).toMatch(/^HTTP\/1\.[01] 200 OK[^]*\r\n\r\non b\n$/);
+      const other = fetchFrom(a);
+      expect(other.stdout).toBe('');
+      expect(other.status).not.toBe(0);
+    } finally {
+      server?.kill();
+      for (const id of [a, b, b2]) await cleanupContainer({ root, containerId: id });
+      await removeNetwork({ root, ref: netA.name });
+      await removeNetwork({ root, ref: netB.name });
+      rmSync(www, { recursive: true, force: true });
+    }
   });
 
   const dist = resolve(repoRoot, 'dist/network/index.js');
