@@ -131,7 +131,7 @@ function reserve(options: ConnectOptions): Promise<{ record: NetworkRecord; endp
       }
       return { record, endpoint };
     },
-    signal,
+    { signal, bridges: true },
   );
 }
 
@@ -200,11 +200,9 @@ async function releaseLocked(
 export async function cleanupContainer(options: ContainerRef): Promise<void> {
   checkContainerId(options.containerId);
   await removeDevices(options.containerId);
-  await withNetworks(
-    options.root,
-    (records) => releaseLocked(options.root, records, options.containerId),
-    options.signal,
-  );
+  await withNetworks(options.root, (records) => releaseLocked(options.root, records, options.containerId), {
+    signal: options.signal,
+  });
 }
 
 /** The same as `cleanupContainer`: the container's network goes when it stops. */

@@ -43,7 +43,7 @@ export function createNetwork(options: CreateNetworkOptions): Promise<NetworkRec
       }
       return record;
     },
-    options.signal,
+    { signal: options.signal, bridges: true },
   );
 }
 
@@ -57,7 +57,7 @@ export function listNetworks(options: StoreOptions): Promise<NetworkRecord[]> {
         a.name === DEFAULT_NETWORK ? -1 : b.name === DEFAULT_NETWORK ? 1 : a.name.localeCompare(b.name),
       );
     },
-    options.signal,
+    { signal: options.signal },
   );
 }
 
@@ -69,7 +69,7 @@ export function inspectNetwork(options: StoreOptions & { readonly ref: string })
       if (options.ref === DEFAULT_NETWORK) return ensureDefaultRecord(options.root, records);
       return mustFindNetwork(records, options.ref);
     },
-    options.signal,
+    { signal: options.signal },
   );
 }
 
@@ -97,7 +97,7 @@ export function removeNetwork(options: StoreOptions & { readonly ref: string }):
       await deleteRecord(options.root, record.id);
       return record;
     },
-    options.signal,
+    { signal: options.signal },
   );
 }
 
@@ -116,6 +116,6 @@ export function pruneNetworks(options: StoreOptions): Promise<string[]> {
       }
       return removed;
     },
-    options.signal,
+    { signal: options.signal },
   );
 }

@@ -52,12 +52,24 @@ export function networkFilesDir(root: string, id: string): string {
 
 const inProcess = new KeyedMutex();
 
-/** Runs `fn` holding the store's lock, with every record read fresh. */
+/** The host-wide lock of whoever makes bridges (every root's networks share the host's addresses). */
+export const HOST_LOCK = '/run/tsbuild/networks.lock';
+
+/**
+ * Runs `fn` holding the store's lock, with every record read fresh. With `bridges`, the host-wide lock
+ * is taken first: a subnet is checked free and its bridge made with no other root's store doing the
+ * same, so two roots cannot both take a range that looked free to each.
+ */
 export async function withNetworks<T>(
   root: string,
   fn: (records: NetworkRecord[]) => Promise<T>,
-  signal?: AbortSignal,
+  options: { readonly signal?: AbortSignal | undefined; readonly bridges?: boolean } = {},
 ): Promise<T> {
+  const { signal } = options;
+  if (options.bridges === true)
+    return inProcess.run(HOST_LOCK, () =>
+      new SharedFileLock(HOST_LOCK).exclusive(() => withNetworks(root, fn, { signal }), signal),
+    );
   const dir = networksDir(root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Callers in this process queue here, without polling the flock (which waits up to 50 ms between tries).
