@@ -124,6 +124,32 @@ describe.skipIf(!canRun)('the network store', () => {
     expect(firewall()).not.toContain(bridge.id);
   });
 
+  it("gives several roots' default bridges, made at the same time, different subnets", async () => {
+    const roots = [root, ...[1, 2, 3].map(() => mkdtempSync(join(tmpdir(), 'tsbuild-net-roots-')))];
+    const ids = roots.map(() => containerId());
+    try {
+      const results = await Promise.all(
+        roots.map((r, i) =>
+          connect({
+            root: r,
+            networkName: 'bridge',
+            containerId: ids[i] ?? '',
+            containerName: 'a',
+            hostname: 'a',
+          }),
+        ),
+      );
+      const subnets = await Promise.all(
+        roots.map(async (r) => (await inspectNetwork({ root: r, ref: 'bridge' })).subnet),
+      );
+      expect(new Set(subnets).size).toBe(roots.length);
+      expect(new Set(results.map((r) => r.attachment.gateway)).size).toBe(roots.length);
+    } finally {
+      for (const r of roots) await cleanupRoot(r);
+      for (const r of roots.slice(1)) rmSync(r, { recursive: true, force: true });
+    }
+  });
+
   it('routes out of a network through its gateway, not out of an internal one; an aborted connect makes nothing', async () => {
     const open = await createNetwork({ root, name: `topen-${containerId().slice(0, 6)}` });
     const closed = await createNetwork({ root, name: `tint-${containerId().slice(0, 6)}`, internal: true });
