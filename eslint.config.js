@@ -40,7 +40,9 @@ export const mayImport = {
     'fsutil',
     'core',
   ],
-  runner: ['snapshotter', 'mount', 'executor', 'image', 'oci', 'fsutil', 'core'],
+  /** Container networks: bridges, veths, namespaces, NAT, hosts files, published ports. */
+  network: ['executor', 'fsutil', 'core'],
+  runner: ['network', 'snapshotter', 'mount', 'executor', 'image', 'oci', 'fsutil', 'core'],
   /** Remote build caches: export and import of the solver's records with their layers. */
   remotecache: ['worker', 'solver', 'image', 'snapshotter', 'content', 'oci', 'core'],
   engine: [
@@ -51,6 +53,7 @@ export const mayImport = {
     'solver',
     'worker',
     'runner',
+    'network',
     'image',
     'executor',
     'snapshotter',
@@ -65,7 +68,7 @@ export const mayImport = {
     'core',
   ],
   daemon: ['engine', 'core'],
-  cli: ['engine', 'daemon', 'frontend', 'parser', 'llb', 'runner', 'oci', 'fsutil', 'core'],
+  cli: ['engine', 'daemon', 'frontend', 'parser', 'llb', 'runner', 'network', 'oci', 'fsutil', 'core'],
 };
 const folders = Object.keys(mayImport);
 const everything = [...folders];

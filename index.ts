@@ -62,6 +62,7 @@ export type {
   DiskUsage,
   DockerfileBuildOptions,
   EngineImages,
+  EngineNetworks,
   EngineLogEvent,
   EngineOptions,
   EngineProgressEvent,
@@ -92,6 +93,10 @@ export type {
   PushResult,
   SignalOptions,
   SolveResult,
+  NetworkCreateOptions,
+  NetworkInspect,
+  NetworkContainerInspect,
+  NetworkSignalOptions,
 } from './engine/index.js';
 export type { ImportResult } from './image/index.js';
 export type { ImageRecord } from './image/index.js';

@@ -12,6 +12,7 @@ import type { GlobalOptions } from './commands/engine.js';
 import type { LoginFlags } from './commands/login.js';
 import { addContainerCommands } from './container-commands.js';
 import { addImageExportCommands } from './image-export-commands.js';
+import { addNetworkCommands } from './network-commands.js';
 import { addBuildCommand, collect, examples, rootProgram, runAndExit, runProgram } from './program.js';
 import { stdinReadBefore } from './stdin.js';
 import { addVolumeCommands } from './volume-commands.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   const program = rootProgram();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   addImageCommands(program, globals);
+  addNetworkCommands(program, globals);
   addBuildCommand(program, globals, async (context, flags, options) => {
     const [{ buildCommand }, { buildInProcess }] = await Promise.all([
       import('./commands/build.js'),

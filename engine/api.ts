@@ -31,6 +31,8 @@ import type { PullImageOptions, PullImageResult } from './image-pull.js';
 import type { SaveImageOptions } from './image-export.js';
 import type { PushImageOptions, PushResult } from './image-push.js';
 import { diskUsage, fsck } from './maintenance.js';
+import { engineNetworks } from './networks.js';
+import type { EngineNetworks } from './networks.js';
 import type { DiskUsage, FsckReport } from './maintenance.js';
 import { prune } from './prune.js';
 import type { PruneOptions, PruneResult } from './prune.js';
@@ -143,6 +145,8 @@ export interface BuildEngine {
   withSnapshotDir<T>(snapshot: string, fn: (dir: string) => Promise<T>, options?: SignalOptions): Promise<T>;
   readonly images: EngineImages;
   readonly volumes: EngineVolumes;
+  /** The container networks, as `tsbuild network create|ls|inspect|rm|prune`. */
+  readonly networks: EngineNetworks;
   /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
   run(options: RunImageOptions): Promise<number>;
   /**
@@ -203,6 +207,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
     withSnapshotDir: (snapshot, fn, { signal } = {}) => withSnapshotDir(engine, snapshot, fn, signal),
     images,
     volumes,
+    networks: engineNetworks(engine.root),
     run: (runOptions) => runImage(engine, runOptions),
     prune: (options = {}) => prune(engine, options),
     du: () => diskUsage(engine),

@@ -55,3 +55,6 @@ export type { PushImageOptions, PushResult, PushedBlob } from './image-push.js';
 // `tsbuild login` / `logout`: the registry's, as they are.
 export { loginServer, removeLogin, saveLogin, verifyLogin } from '../image/index.js';
 export type { LoginOptions, LoginServer, RemovedLogin, SavedLogin } from '../image/index.js';
+export { engineNetworks } from './networks.js';
+export type { EngineNetworks, NetworkCreateOptions, NetworkSignalOptions } from './networks.js';
+export type { NetworkInspect, NetworkContainerInspect } from '../network/index.js';

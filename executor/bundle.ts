@@ -8,6 +8,7 @@ import { chmod, chown, mkdir, statfs, writeFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../core/index.js';
 import { containerExtras } from './container-extras.js';
+import { extraHostLines } from './hosts.js';
 import { mkdirInRoot } from './rootpath.js';
 import type { MountStubs } from './rootpath.js';
 import {
@@ -49,9 +50,21 @@ function validate(request: RunRequest): void {
       throw new InvalidArgumentError(`bind mount at ${m.destination} needs an absolute source`);
   }
   for (const s of request.secretFiles ?? []) checkAbsolute(s.path, 'secret path');
+  validateNetwork(request);
   const hostname = request.hostname;
   if (hostname !== undefined && !HOSTNAME.test(hostname))
     throw new InvalidArgumentError(`invalid hostname ${JSON.stringify(hostname)}`);
+}
+
+function validateNetwork(request: RunRequest): void {
+  const network = request.network;
+  if (typeof network === 'object') checkAbsolute(network.netnsPath, 'netnsPath');
+  if (request.hostsPath === undefined) return;
+  checkAbsolute(request.hostsPath, 'hostsPath');
+  if ((request.extraHosts ?? []).length > 0)
+    throw new InvalidArgumentError(
+      'extraHosts cannot be added to a given hostsPath: write them into that file',
+    );
 }
 
 /**
@@ -106,12 +119,15 @@ async function writeNetworkFiles(bundle: string, request: RunRequest, hostname: 
     // No resolver configuration on the host: the container gets the fallback.
   }
   const files = {
-    hosts: join(bundle, 'hosts'),
+    hosts: request.hostsPath ?? join(bundle, 'hosts'),
     resolvConf: join(bundle, 'resolv.conf'),
     hostname: join(bundle, 'hostname'),
   };
   // Small files, written synchronously (a thread-pool round trip each otherwise, on every RUN).
-  writeFileSync(files.hosts, hostsFile(hostname), { mode: 0o644 });
+  if (request.hostsPath === undefined)
+    writeFileSync(files.hosts, hostsFile(hostname) + extraHostLines(request.extraHosts ?? []), {
+      mode: 0o644,
+    });
   writeFileSync(files.resolvConf, resolvConfFile(hostResolv, network), { mode: 0o644 });
   writeFileSync(files.hostname, `${hostname}\n`, { mode: 0o644 });
   return files;

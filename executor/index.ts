@@ -5,6 +5,7 @@ export type {
   ExecutorOptions,
   LogStream,
   NetworkMode,
+  NetworkRequest,
   Rlimit,
   RunOptions,
   RunRequest,
@@ -36,3 +37,5 @@ export { INIT_PATH, findInit } from './init.js';
 export { CPU_PERIOD_US, MIN_MEMORY, checkCgroupsPath, ociResources } from './resources.js';
 export { execProcess } from './exec-process.js';
 export type { ExecProcessInput } from './exec-process.js';
+export { extraHostLines, parseExtraHost } from './hosts.js';
+export type { ExtraHost } from './hosts.js';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, defaultSeccompProfile } from './security.js';
 import type { ResolvedUser } from './user.js';
-import type { ExecMount, NetworkMode, Rlimit } from './types.js';
+import type { ExecMount, NetworkRequest, Rlimit } from './types.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_HOSTNAME = 'tsbuild';
@@ -63,7 +63,7 @@ export interface SpecInput {
   readonly cwd: string;
   readonly user: ResolvedUser;
   readonly hostname: string;
-  readonly network: NetworkMode;
+  readonly network: NetworkRequest;
   readonly rlimits: readonly Rlimit[];
   /** Host paths of the generated network files. */
   readonly files: { readonly hosts: string; readonly resolvConf: string; readonly hostname: string };
@@ -137,7 +137,12 @@ function fileMounts(files: SpecInput['files']): OciMount[] {
 /** The config.json object for runc. */
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const caps = [...DEFAULT_CAPABILITIES];
-  const namespaces = ['mount', 'pid', 'ipc', 'uts', ...(input.network === 'none' ? ['network'] : [])];
+  const network = input.network;
+  const namespaces: { type: string; path?: string }[] = ['mount', 'pid', 'ipc', 'uts'].map((type) => ({
+    type,
+  }));
+  if (network === 'none') namespaces.push({ type: 'network' });
+  else if (network !== 'host') namespaces.push({ type: 'network', path: network.netnsPath });
   return {
     ociVersion: '1.0.2',
     process: {
@@ -155,7 +160,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     ...(input.annotations ? { annotations: { ...input.annotations } } : {}),
     mounts: [...systemMounts(), ...fileMounts(input.files), ...input.mounts],
     linux: {
-      namespaces: namespaces.map((type) => ({ type })),
+      namespaces,
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
       resources: { devices: [{ allow: false, access: 'rwm' }] },
@@ -175,7 +180,7 @@ const LOCAL_NAMESERVER = /^\s*nameserver\s+(127\.\d+\.\d+\.\d+|::1)\s*$/;
  * /etc/resolv.conf: the host's for host networking; otherwise a copy without loopback nameservers
  * (unreachable from another netns), falling back to public ones like docker when none are left.
  */
-export function resolvConfFile(host: string, network: NetworkMode): string {
+export function resolvConfFile(host: string, network: NetworkRequest): string {
   if (network === 'host') return host;
   const lines = host.split('\n').filter((line) => !LOCAL_NAMESERVER.test(line));
   if (!lines.some((line) => /^\s*nameserver\s/.test(line))) {

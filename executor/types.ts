@@ -7,6 +7,9 @@
 /** Where the container's network comes from. */
 export type NetworkMode = 'host' | 'none';
 
+/** A network mode, or the network namespace bind-mounted at `netnsPath` (a container's, made by network/). */
+export type NetworkRequest = NetworkMode | { readonly netnsPath: string };
+
 /** An extra mount inside the container. `source` is a host path for binds, ignored for tmpfs. */
 export interface ExecMount {
   readonly destination: string;
@@ -59,7 +62,11 @@ export interface RunRequest {
   /** Default 'tsbuild'. */
   readonly hostname?: string;
   /** Default 'host' (like BuildKit without CNI). 'none' = a new netns with only lo (up). */
-  readonly network?: NetworkMode;
+  readonly network?: NetworkRequest;
+  /** A host file bind-mounted read-only at /etc/hosts instead of the generated one (network/'s). */
+  readonly hostsPath?: string;
+  /** `--add-host name:ip` entries appended to the generated /etc/hosts (refused with `hostsPath`). */
+  readonly extraHosts?: readonly string[];
   readonly mounts?: readonly ExecMount[];
   readonly readonlyRootfs?: boolean;
   readonly secretFiles?: readonly SecretFile[];

@@ -6,13 +6,10 @@
  */
 import type { ProgressWriter } from '../core/index.js';
 
-/** `-p [ip:]host:container[/proto]`; hostPort 0 = a free port chosen at start. */
-export interface PortBinding {
-  readonly hostIp: string;
-  readonly hostPort: number;
-  readonly containerPort: number;
-  readonly protocol: 'tcp' | 'udp';
-}
+import type { NetworkAttachment, PortBinding } from '../network/index.js';
+
+/** Defined with the networks (network/types.ts), which make them: `-p` bindings and an attachment. */
+export type { NetworkAttachment, PortBinding };
 
 /** `-v` / `--mount`, as docker's mount API. */
 export type MountSpec =
@@ -186,17 +183,6 @@ export interface HealthState {
   readonly failingStreak: number;
   /** The last five probes. */
   readonly log: readonly HealthLogEntry[];
-}
-
-/** The container's network attachment while it runs. */
-export interface NetworkAttachment {
-  readonly network: string;
-  readonly networkId: string;
-  readonly ipAddress: string;
-  readonly prefixLen: number;
-  readonly gateway: string;
-  readonly macAddress: string;
-  readonly aliases: readonly string[];
 }
 
 /** Rewritten (temp file + rename) at every change. */

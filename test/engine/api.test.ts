@@ -56,8 +56,22 @@ describe.skipIf(!canRun)('createEngine', () => {
 
   it('has methods, not the stores', () => {
     expect(Object.keys(engine).sort()).toEqual(
-      ['build', 'close', 'du', 'fsck', 'images', 'prune', 'root', 'run', 'solve', 'withSnapshotDir'].sort(),
+      [
+        'build',
+        'close',
+        'du',
+        'fsck',
+        'images',
+        'networks',
+        'volumes',
+        'prune',
+        'root',
+        'run',
+        'solve',
+        'withSnapshotDir',
+      ].sort(),
     );
+    expect(Object.keys(engine.networks).sort()).toEqual(['create', 'inspect', 'list', 'prune', 'remove']);
     expect(Object.keys(engine.images).sort()).toEqual([
       'history',
       'import',
