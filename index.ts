@@ -102,3 +102,24 @@ export type { CheckWarning } from './frontend/index.js';
 export { convertDockerfile } from './frontend/index.js';
 export type { ConvertOptions, ConvertResult, ImageSpec } from './frontend/index.js';
 export type { RunImageOptions } from './runner/index.js';
+export type {
+  AttachOptions,
+  ContainerInfo,
+  ContainerOutput,
+  ContainerRecord,
+  ContainerSpec,
+  ContainerState,
+  ContainerStatus,
+  Containers,
+  ExecSpec,
+  HealthConfig,
+  HealthLogEntry,
+  HealthState,
+  LogsOptions,
+  MountSpec,
+  NetworkAttachment,
+  PortBinding,
+  Resources,
+  RestartPolicy,
+  RestartPolicyName,
+} from './runner/index.js';

@@ -8,8 +8,8 @@ import type { ImportResult, LoadResult } from '../image/index.js';
 import type { Readable } from 'node:stream';
 import type { ImageRecord } from '../image/index.js';
 import type { Definition } from '../llb/index.js';
-import { runImage } from '../runner/index.js';
-import type { RunImageOptions } from '../runner/index.js';
+import type { Containers, RunImageOptions } from '../runner/index.js';
+import { openContainers, runImageAsContainer } from './containers.js';
 import { build } from './build.js';
 import type { BuildResult } from './build.js';
 import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
@@ -121,8 +121,13 @@ export interface BuildEngine {
   /** Calls `fn` with a read-only view of a committed snapshot (a solve's result), mounted meanwhile. */
   withSnapshotDir<T>(snapshot: string, fn: (dir: string) => Promise<T>, options?: SignalOptions): Promise<T>;
   readonly images: EngineImages;
-  /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
+  /**
+   * Runs an image's command to completion in a container removed afterwards (`containers.run` with
+   * `autoRemove`, attached); returns its exit code.
+   */
   run(options: RunImageOptions): Promise<number>;
+  /** docker's container verbs: create, start, run, stop, kill, rm, wait, pause, exec, ps, inspect … */
+  readonly containers: Containers;
   /**
    * Removes the dangling images, every snapshot and blob no image references, the cache mounts no RUN is
    * using and the build logs no live build is writing (`tsbuild prune`); `filter: { until }` and
@@ -147,6 +152,7 @@ function progressTo(onProgress: OnProgress | undefined): { progress?: ProgressWr
 /** Opens the stores under the root (`options.root`, `TSBUILD_ROOT`, /var/lib/tsbuild) and returns the engine. */
 export async function createEngine(options: EngineOptions = {}): Promise<BuildEngine> {
   const engine = await openEngine(options);
+  const containers = openContainers(engine);
   const images: EngineImages = {
     import: (source, name, { onProgress, ...rest } = {}) =>
       importRootfs(engine, source, name, { ...rest, ...progressTo(onProgress) }),
@@ -172,7 +178,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
       solve(engine, definition, { ...rest, ...progressTo(onProgress) }),
     withSnapshotDir: (snapshot, fn, { signal } = {}) => withSnapshotDir(engine, snapshot, fn, signal),
     images,
-    run: (runOptions) => runImage(engine, runOptions),
+    run: (runOptions) => runImageAsContainer(containers, runOptions),
+    containers,
     prune: (options = {}) => prune(engine, options),
     du: () => diskUsage(engine),
     fsck: ({ signal } = {}) => fsck(engine, signal),

@@ -1,0 +1,70 @@
+/**
+ * The container runtime over an open engine (`engine.containers`, and the CLI's container verbs): the
+ * runner's ContainerRuntime on the engine's image store and snapshots, with `--pull` through the
+ * engine's pull (`missing`: only an image the store lacks, `always`, `never`), under the GC lock's
+ * shared side so that a collection never removes the image between the pull and the container's snapshot.
+ */
+import { NotFoundError } from '../core/index.js';
+import type { ResolvedImage } from '../image/index.js';
+import { ContainerRuntime } from '../runner/index.js';
+import type { ContainerHooks, RunImageOptions } from '../runner/index.js';
+import { pullImageRef } from './image-pull.js';
+import type { PullImageOptions } from './image-pull.js';
+import type { Engine } from './open.js';
+
+export interface OpenContainersOptions {
+  /** The runner's other parts (logs, health, volumes, network, terminal). */
+  readonly hooks?: ContainerHooks;
+  /** How a `--pull` reaches the registry (TLS settings). */
+  readonly registry?: PullImageOptions['registry'];
+}
+
+export function openContainers(engine: Engine, options: OpenContainersOptions = {}): ContainerRuntime {
+  const resolveImage = async (ref: string, pull: string, signal?: AbortSignal): Promise<ResolvedImage> => {
+    const sig = signal ? { signal } : {};
+    if (pull !== 'always') {
+      try {
+        return await engine.images.resolve(ref, sig);
+      } catch (err) {
+        if (pull === 'never' || !(err instanceof NotFoundError)) throw err;
+      }
+    }
+    await engine.gcLock.shared(
+      () => pullImageRef(engine, ref, { ...sig, ...(options.registry ? { registry: options.registry } : {}) }),
+      signal,
+    );
+    return engine.images.resolve(ref, sig);
+  };
+  return new ContainerRuntime({
+    root: engine.root,
+    images: engine.images,
+    snapshotter: engine.snapshotter,
+    resolveImage,
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+  });
+}
+
+/**
+ * `engine.run` (`RunImageOptions`, the first runner's request) as a thin alias of `containers.run`:
+ * attached, `--rm`, the image from the store only.
+ */
+export async function runImageAsContainer(containers: ContainerRuntime, options: RunImageOptions): Promise<number> {
+  const { exitCode } = await containers.run(
+    {
+      image: options.image,
+      ...(options.args && options.args.length > 0 ? { cmd: options.args } : {}),
+      ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.user !== undefined ? { user: options.user } : {}),
+      ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
+      network: options.network ?? 'host',
+      autoRemove: true,
+      pull: 'never',
+    },
+    {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    },
+  );
+  return exitCode ?? 0;
+}

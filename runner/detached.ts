@@ -1,0 +1,81 @@
+/**
+ * A detached start (`run -d`, `start`): the supervisor process (supervisor-main.ts, bundled as
+ * dist/tsbuild-supervisor.cjs) is spawned first, in a session of its own with no tie to the caller's
+ * terminal, and boots while the caller mounts the rootfs and writes the bundle; then the caller sends
+ * `go` on the supervisor's stdin and reads one line back on its stdout: the pid of the running process,
+ * or the error that kept it from starting. Both pipes are closed after that; the supervisor lives on.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FailedPreconditionError, TsbuildError, raceAbort } from '../core/index.js';
+import type { ErrorCode } from '../core/index.js';
+
+/** What the supervisor reports on its stdout, one JSON line. */
+export type SupervisorReport = { ok: true; pid: number } | { ok: false; code: ErrorCode; message: string };
+
+/** The supervisor bundle beside the running code: the CLI bundle, dist/ (tsc), or the sources (tests). */
+export function defaultSupervisorScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    process.env.TSBUILD_SUPERVISOR,
+    join(here, 'tsbuild-supervisor.cjs'),
+    join(here, '..', 'tsbuild-supervisor.cjs'),
+    join(here, '..', 'dist', 'tsbuild-supervisor.cjs'),
+  ];
+  for (const c of candidates) if (c !== undefined && c !== '' && existsSync(c)) return resolve(c);
+  throw new FailedPreconditionError('the container supervisor (dist/tsbuild-supervisor.cjs) is missing', {
+    hint: 'build it: make build',
+  });
+}
+
+export interface DetachedStartOptions {
+  readonly script: string;
+  readonly root: string;
+  readonly id: string;
+  /** The caller's part (mount, bundle), done while the supervisor boots. */
+  readonly prepare: () => Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+/** Starts the container under a new supervisor; resolves with its pid once it runs. */
+export async function startDetached(options: DetachedStartOptions): Promise<number> {
+  const child = spawn(process.execPath, [options.script, options.root, options.id], {
+    detached: true,
+    cwd: '/',
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  child.on('error', () => undefined);
+  child.stdin.on('error', () => undefined);
+  const report = readReport(child.stdout);
+  report.catch(() => undefined);
+  try {
+    await options.prepare();
+    child.stdin.write('go\n');
+    const answer = await raceAbort(report, options.signal);
+    if (!answer.ok) throw new TsbuildError(answer.code, answer.message);
+    return answer.pid;
+  } finally {
+    // Without `go` (prepare failed, abort) the supervisor ends by itself at end of file.
+    child.stdin.end();
+    child.stdout.destroy();
+    child.unref();
+  }
+}
+
+function readReport(stdout: NodeJS.ReadableStream): Promise<SupervisorReport> {
+  return new Promise((resolvePromise, reject) => {
+    let text = '';
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl >= 0) resolvePromise(JSON.parse(text.slice(0, nl)) as SupervisorReport);
+    });
+    stdout.on('error', reject);
+    stdout.on('end', () =>
+      reject(new TsbuildError('INTERNAL', 'the container supervisor ended before it started the container')),
+    );
+  });
+}
