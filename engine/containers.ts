@@ -30,7 +30,8 @@ export function openContainers(engine: Engine, options: OpenContainersOptions = 
       }
     }
     await engine.gcLock.shared(
-      () => pullImageRef(engine, ref, { ...sig, ...(options.registry ? { registry: options.registry } : {}) }),
+      () =>
+        pullImageRef(engine, ref, { ...sig, ...(options.registry ? { registry: options.registry } : {}) }),
       signal,
     );
     return engine.images.resolve(ref, sig);
@@ -48,7 +49,10 @@ export function openContainers(engine: Engine, options: OpenContainersOptions = 
  * `engine.run` (`RunImageOptions`, the first runner's request) as a thin alias of `containers.run`:
  * attached, `--rm`, the image from the store only.
  */
-export async function runImageAsContainer(containers: ContainerRuntime, options: RunImageOptions): Promise<number> {
+export async function runImageAsContainer(
+  containers: ContainerRuntime,
+  options: RunImageOptions,
+): Promise<number> {
   const { exitCode } = await containers.run(
     {
       image: options.image,

@@ -87,4 +87,3 @@ export class OutputWatch {
     return match[0].trimEnd();
   }
 }
-

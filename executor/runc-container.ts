@@ -88,9 +88,12 @@ export class RuncContainers {
       }
       const code = await exited;
       const failure = (await runcFailure(log)) ?? (code === 1 ? watch.execFailure([argv0]) : undefined);
-      throw new FailedPreconditionError(failure ?? `runc run exited with status ${code} before the process started`, {
-        hint: 'runc could not start the process',
-      });
+      throw new FailedPreconditionError(
+        failure ?? `runc run exited with status ${code} before the process started`,
+        {
+          hint: 'runc could not start the process',
+        },
+      );
     })();
     return { started, exited: exited.catch(() => 255) };
   }
@@ -145,7 +148,12 @@ export class RuncContainers {
    * `runc exec --process <processFile> <id>` in the foreground: the exit status (128+N for a signal);
    * runc's own failure (no such executable …) is thrown as FailedPreconditionError.
    */
-  async exec(id: string, processFile: string, argv0: string, options: RuncOutput & { signal?: AbortSignal } = {}) {
+  async exec(
+    id: string,
+    processFile: string,
+    argv0: string,
+    options: RuncOutput & { signal?: AbortSignal } = {},
+  ) {
     const log = `${processFile}.log`;
     const args = ['--root', this.stateDir, '--log', log, '--log-format', 'json', 'exec'];
     args.push('--process', processFile, id);
@@ -162,7 +170,8 @@ export class RuncContainers {
       });
       if (code !== 0) {
         const failure = (await runcFailure(log)) ?? (code === 1 ? watch.execFailure([argv0]) : undefined);
-        if (failure !== undefined) throw new FailedPreconditionError(failure, { hint: 'runc could not start the process' });
+        if (failure !== undefined)
+          throw new FailedPreconditionError(failure, { hint: 'runc could not start the process' });
       }
       return code;
     } finally {

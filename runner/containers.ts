@@ -55,7 +55,10 @@ export function runtimeContext(options: ContainerRuntimeOptions): RuntimeContext
   return {
     root: options.root,
     store: new ContainerStore(options.root),
-    runc: new RuncContainers({ stateDir: containersRuncDir(options.root), ...(options.runc ? { runc: options.runc } : {}) }),
+    runc: new RuncContainers({
+      stateDir: containersRuncDir(options.root),
+      ...(options.runc ? { runc: options.runc } : {}),
+    }),
     images,
     snapshotter: options.snapshotter,
     hooks: options.hooks ?? {},

@@ -18,5 +18,9 @@ export interface RuntimeContext {
    * The image for a create, pulled as `--pull` says (the engine's pull); without it, only images in the
    * store (and `--pull always` is refused).
    */
-  readonly resolveImage: (ref: string, pull: 'missing' | 'always' | 'never', signal?: AbortSignal) => Promise<ResolvedImage>;
+  readonly resolveImage: (
+    ref: string,
+    pull: 'missing' | 'always' | 'never',
+    signal?: AbortSignal,
+  ) => Promise<ResolvedImage>;
 }

@@ -21,7 +21,12 @@ function notRunning(record: ContainerRecord): FailedPreconditionError {
 }
 
 /** Resolves once the container is no longer active; false when `ms` passed first. */
-async function exitedWithin(ctx: RuntimeContext, id: string, ms: number, signal?: AbortSignal): Promise<boolean> {
+async function exitedWithin(
+  ctx: RuntimeContext,
+  id: string,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const end = Date.now() + ms;
   for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
     if (!ACTIVE_STATUSES.has((await currentState(ctx, id)).status)) return true;
@@ -43,7 +48,8 @@ export async function stopContainer(
   const state = await currentState(ctx, id);
   if (!ACTIVE_STATUSES.has(state.status)) return;
   const timeout = options.timeout ?? record.stopTimeout;
-  if (!Number.isInteger(timeout) || timeout < -1) throw new InvalidArgumentError(`invalid stop timeout (--time) ${timeout}`);
+  if (!Number.isInteger(timeout) || timeout < -1)
+    throw new InvalidArgumentError(`invalid stop timeout (--time) ${timeout}`);
   await ctx.store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));
   if (state.status !== 'restarting') {
     await ctx.runc.kill(id, parseSignal(record.stopSignal, 'the stop signal')).catch(() => undefined);
@@ -56,7 +62,11 @@ export async function stopContainer(
 }
 
 /** docker's `kill -s`: a signal (default SIGKILL) to the running container's process. */
-export async function killContainer(ctx: RuntimeContext, ref: string, options: { signal?: string } = {}): Promise<void> {
+export async function killContainer(
+  ctx: RuntimeContext,
+  ref: string,
+  options: { signal?: string } = {},
+): Promise<void> {
   const { id, record } = running(ctx, ref);
   const number = parseSignal(options.signal ?? 'KILL', '--signal');
   const state = await currentState(ctx, id);
@@ -68,7 +78,8 @@ export async function killContainer(ctx: RuntimeContext, ref: string, options: {
 export async function pauseContainer(ctx: RuntimeContext, ref: string): Promise<void> {
   const { id, record } = running(ctx, ref);
   const state = await currentState(ctx, id);
-  if (state.status === 'paused') throw new FailedPreconditionError(`container ${record.name} is already paused`);
+  if (state.status === 'paused')
+    throw new FailedPreconditionError(`container ${record.name} is already paused`);
   if (state.status !== 'running') throw notRunning(record);
   await ctx.runc.pause(id);
   await ctx.store.updateState(id, (s) => (s.status === 'running' ? { ...s, status: 'paused' } : s));
@@ -91,9 +102,12 @@ export async function execContainer(
   const { id, record } = running(ctx, ref);
   const state = await currentState(ctx, id);
   if (state.status === 'paused')
-    throw new FailedPreconditionError(`container ${record.name} is paused`, { hint: 'unpause the container first' });
+    throw new FailedPreconditionError(`container ${record.name} is paused`, {
+      hint: 'unpause the container first',
+    });
   if (state.status !== 'running') throw notRunning(record);
-  if (options.stdin !== undefined) throw new InvalidArgumentError('exec: stdin is not available (no -i support wired in)');
+  if (options.stdin !== undefined)
+    throw new InvalidArgumentError('exec: stdin is not available (no -i support wired in)');
   const exitCode = await execInContainer(ctx, record, spec, {
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -113,6 +127,7 @@ export async function topContainer(
   const pids = await ctx.runc.ps(id);
   const psArgs = options.psArgs ?? [];
   if (ctx.hooks.formatTop !== undefined) return ctx.hooks.formatTop(pids, psArgs, options.signal);
-  if (psArgs.length > 0) throw new InvalidArgumentError('top: ps options are not available (no ps formatting wired in)');
+  if (psArgs.length > 0)
+    throw new InvalidArgumentError('top: ps options are not available (no ps formatting wired in)');
   return { titles: ['PID'], processes: pids.map((pid) => [String(pid)]) };
 }

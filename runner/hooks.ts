@@ -45,7 +45,10 @@ export interface MonitorContext {
   /** Changes the container's state (its `health`), under the state lock. */
   readonly updateState: (change: (state: ContainerState) => ContainerState) => Promise<ContainerState>;
   /** Runs a command in the container (the probe), as `containers.exec` does. */
-  readonly exec: (cmd: readonly string[], signal: AbortSignal) => Promise<{ exitCode: number; output: string }>;
+  readonly exec: (
+    cmd: readonly string[],
+    signal: AbortSignal,
+  ) => Promise<{ exitCode: number; output: string }>;
 }
 
 /** What a network attach gives the container before its process starts. */
@@ -67,7 +70,11 @@ export interface ContainerHooks {
     psArgs: readonly string[],
     signal?: AbortSignal,
   ) => Promise<{ titles: string[]; processes: string[][] }>;
-  readonly resolveMounts?: (record: ContainerRecord, rootfs: string, signal?: AbortSignal) => Promise<ExecMount[]>;
+  readonly resolveMounts?: (
+    record: ContainerRecord,
+    rootfs: string,
+    signal?: AbortSignal,
+  ) => Promise<ExecMount[]>;
   readonly removeVolumes?: (record: ContainerRecord, signal?: AbortSignal) => Promise<void>;
   readonly network?: {
     attach(record: ContainerRecord, signal?: AbortSignal): Promise<NetworkSetup>;
@@ -81,13 +88,11 @@ export interface ContainerHooks {
  * The spec's fields that need a part that `hooks` lacks (each named by its flag), for the error that
  * refuses them.
  */
-export function unwiredFields(
-  spec: ContainerRecord['spec'],
-  hooks: ContainerHooks,
-): string[] {
+export function unwiredFields(spec: ContainerRecord['spec'], hooks: ContainerHooks): string[] {
   const out: string[] = [];
   const network = spec.network ?? 'host';
-  if (hooks.network === undefined && network !== 'host' && network !== 'none') out.push(`--network ${network}`);
+  if (hooks.network === undefined && network !== 'host' && network !== 'none')
+    out.push(`--network ${network}`);
   if (hooks.network === undefined && (spec.ports?.length ?? 0) > 0) out.push('-p/--publish');
   if (hooks.network === undefined && (spec.networkAliases?.length ?? 0) > 0) out.push('--network-alias');
   if (hooks.network === undefined && (spec.extraHosts?.length ?? 0) > 0) out.push('--add-host');

@@ -22,7 +22,11 @@ import type { AttachOptions, ContainerInfo, ContainerRecord, ContainerSpec } fro
 type Sig = { signal?: AbortSignal };
 const sig = (signal?: AbortSignal): Sig => (signal ? { signal } : {});
 
-export async function createContainer(ctx: RuntimeContext, spec: ContainerSpec, signal?: AbortSignal): Promise<ContainerInfo> {
+export async function createContainer(
+  ctx: RuntimeContext,
+  spec: ContainerSpec,
+  signal?: AbortSignal,
+): Promise<ContainerInfo> {
   checkSpec(spec);
   const unwired = unwiredFields(spec, ctx.hooks);
   if (unwired.length > 0)
@@ -35,7 +39,8 @@ export async function createContainer(ctx: RuntimeContext, spec: ContainerSpec, 
     {
       name: spec.name,
       record: (id, name) => resolveRecord(spec, image, id, name),
-      prepare: async (id) => void (await ctx.snapshotter.prepare(containerSnapshotKey(id), parent, sig(signal))),
+      prepare: async (id) =>
+        void (await ctx.snapshotter.prepare(containerSnapshotKey(id), parent, sig(signal))),
       undo: (id) => ctx.snapshotter.remove(containerSnapshotKey(id)),
     },
     signal,
@@ -72,7 +77,8 @@ export async function runContainer(
     }
     return { id: record.id, exitCode: await runAttached(ctx, record, options) };
   } catch (err) {
-    if (spec.autoRemove === true) await removeContainer(ctx, record.id, { force: true }).catch(() => undefined);
+    if (spec.autoRemove === true)
+      await removeContainer(ctx, record.id, { force: true }).catch(() => undefined);
     throw err;
   } finally {
     // A detached one is removed by its supervisor when it exits.
@@ -81,7 +87,11 @@ export async function runContainer(
   }
 }
 
-async function runAttached(ctx: RuntimeContext, record: ContainerRecord, options: AttachOptions): Promise<number> {
+async function runAttached(
+  ctx: RuntimeContext,
+  record: ContainerRecord,
+  options: AttachOptions,
+): Promise<number> {
   const lock = await holdLock(ctx.store.supervisorLock(record.id), 0);
   if (lock === undefined) throw new FailedPreconditionError(`container ${record.name} is already running`);
   try {
@@ -108,9 +118,15 @@ async function runAttached(ctx: RuntimeContext, record: ContainerRecord, options
   }
 }
 
-async function probe(ctx: RuntimeContext, record: ContainerRecord, cmd: readonly string[], signal: AbortSignal) {
+async function probe(
+  ctx: RuntimeContext,
+  record: ContainerRecord,
+  cmd: readonly string[],
+  signal: AbortSignal,
+) {
   let output = '';
-  const onOutput = (_s: string, chunk: Uint8Array): void => void (output += Buffer.from(chunk).toString('utf8'));
+  const onOutput = (_s: string, chunk: Uint8Array): void =>
+    void (output += Buffer.from(chunk).toString('utf8'));
   const exitCode = await execInContainer(ctx, record, { cmd }, { signal, onOutput });
   return { exitCode, output };
 }
@@ -129,10 +145,9 @@ export async function removeContainer(
   const state = await currentState(ctx, id);
   if (ACTIVE_STATUSES.has(state.status)) {
     if (options.force !== true)
-      throw new FailedPreconditionError(
-        `cannot remove container ${record.name}: it is ${state.status}`,
-        { hint: 'stop the container before removing it, or force the removal (rm -f)' },
-      );
+      throw new FailedPreconditionError(`cannot remove container ${record.name}: it is ${state.status}`, {
+        hint: 'stop the container before removing it, or force the removal (rm -f)',
+      });
     await ctx.store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));
     await ctx.runc.kill(id, 'KILL').catch(() => undefined);
     if (state.status === 'paused') await ctx.runc.resume(id).catch(() => undefined);
@@ -169,7 +184,10 @@ export async function inspectContainer(ctx: RuntimeContext, ref: string): Promis
 }
 
 /** Every container (`all`), or the running ones; newest first, as `docker ps`. */
-export async function listContainers(ctx: RuntimeContext, options: { all?: boolean } = {}): Promise<ContainerInfo[]> {
+export async function listContainers(
+  ctx: RuntimeContext,
+  options: { all?: boolean } = {},
+): Promise<ContainerInfo[]> {
   await ctx.store.sweep(
     (id) => ctx.snapshotter.remove(containerSnapshotKey(id)),
     (dir, id) => takeApart(ctx, dir, id, containerSnapshotKey(id)),
@@ -201,20 +219,25 @@ export async function waitContainer(
     if (condition !== 'removed') {
       const done = !ACTIVE_STATUSES.has(last.status);
       if (condition === 'not-running' && done) return { exitCode: last.exitCode };
-      if (condition === 'next-exit' && done && last.finishedAt !== first.finishedAt) return { exitCode: last.exitCode };
+      if (condition === 'next-exit' && done && last.finishedAt !== first.finishedAt)
+        return { exitCode: last.exitCode };
     }
     await delay(wait, options.signal);
     try {
       last = await currentState(ctx, id);
     } catch (err) {
-      if ((err as { code?: string }).code === 'NOT_FOUND' && condition === 'removed') return { exitCode: last.exitCode };
+      if ((err as { code?: string }).code === 'NOT_FOUND' && condition === 'removed')
+        return { exitCode: last.exitCode };
       throw err;
     }
   }
 }
 
 /** Removes every container that is not running; the ids removed. */
-export async function pruneContainers(ctx: RuntimeContext, signal?: AbortSignal): Promise<{ removed: string[] }> {
+export async function pruneContainers(
+  ctx: RuntimeContext,
+  signal?: AbortSignal,
+): Promise<{ removed: string[] }> {
   const removed: string[] = [];
   for (const info of await listContainers(ctx, { all: true })) {
     signal?.throwIfAborted();

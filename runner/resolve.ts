@@ -47,7 +47,9 @@ export function checkSpec(spec: ContainerSpec): void {
     if (!Number.isInteger(restart.maximumRetryCount) || restart.maximumRetryCount < 0)
       throw new InvalidArgumentError(`invalid maximum retry count (--restart) ${restart.maximumRetryCount}`);
     if (restart.name !== 'on-failure' && restart.maximumRetryCount > 0)
-      throw new InvalidArgumentError(`maximum retry count (--restart) cannot be used with restart policy ${restart.name}`);
+      throw new InvalidArgumentError(
+        `maximum retry count (--restart) cannot be used with restart policy ${restart.name}`,
+      );
     if (restart.name !== 'no' && spec.autoRemove === true)
       throw new InvalidArgumentError('conflicting options: --restart and --rm');
   }
@@ -80,7 +82,8 @@ export function resolveRecord(
 ): ContainerRecord {
   const config = image.config.config ?? {};
   const entrypoint = spec.entrypoint ?? config.Entrypoint ?? [];
-  const cmd = spec.cmd !== undefined && spec.cmd.length > 0 ? spec.cmd : spec.entrypoint ? [] : (config.Cmd ?? []);
+  const cmd =
+    spec.cmd !== undefined && spec.cmd.length > 0 ? spec.cmd : spec.entrypoint ? [] : (config.Cmd ?? []);
   const [path, ...args] = [...entrypoint, ...cmd];
   if (path === undefined)
     throw new InvalidArgumentError(`no command specified: image ${image.record.name} has none`, {

@@ -34,7 +34,6 @@ export interface RunImageOptions {
   readonly onOutput?: (stream: LogStream, chunk: Uint8Array) => void;
 }
 
-
 /** Runs the image's command (or `args`) to completion; returns its exit code. */
 export async function runImage(stores: RunnerStores, options: RunImageOptions): Promise<number> {
   const signal = options.signal;

@@ -12,7 +12,11 @@ import type { RuntimeContext } from './context.js';
 import type { ContainerRecord } from './types.js';
 
 /** Mounts the rootfs and writes the bundle; on failure nothing stays mounted. */
-export async function prepareStart(ctx: RuntimeContext, record: ContainerRecord, signal?: AbortSignal): Promise<void> {
+export async function prepareStart(
+  ctx: RuntimeContext,
+  record: ContainerRecord,
+  signal?: AbortSignal,
+): Promise<void> {
   const id = record.id;
   const rootfs = ctx.store.rootfs(id);
   mkdirSync(rootfs, { recursive: true, mode: 0o700 });

@@ -10,7 +10,16 @@
  * ever listed, and `sweep` finishes what a dead process left of either.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   AlreadyExistsError,
@@ -58,7 +67,11 @@ export interface CreateInput {
 }
 
 /** Runs `fn` holding an exclusive flock on `path` (an existing directory's file; never makes one). */
-export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function withFileLock<T>(
+  path: string,
+  fn: () => T | Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   const fd = openSync(path, 'a', 0o600);
   try {
     for (let wait = 1; !tryLockExclusive(fd); wait = Math.min(wait * 2, 20)) await delay(wait, signal);
@@ -108,7 +121,11 @@ export class ContainerStore {
     try {
       await input.prepare(id);
       prepared = true;
-      return await withFileLock(join(this.dir, '.create.lock'), () => this.commit(input, id, staging), signal);
+      return await withFileLock(
+        join(this.dir, '.create.lock'),
+        () => this.commit(input, id, staging),
+        signal,
+      );
     } catch (err) {
       if (prepared) await input.undo(id).catch(() => undefined);
       rmSync(staging, { recursive: true, force: true });
@@ -129,7 +146,10 @@ export class ContainerStore {
       });
     const record = input.record(id, name);
     atomicWriteFileSync(join(staging, 'record.json'), JSON.stringify(record), { mode: 0o600 });
-    atomicWriteFileSync(join(staging, 'state.json'), JSON.stringify(initialState()), { mode: 0o600, durable: false });
+    atomicWriteFileSync(join(staging, 'state.json'), JSON.stringify(initialState()), {
+      mode: 0o600,
+      durable: false,
+    });
     const link = join(this.namesDir, name);
     rmSync(link, { force: true }); // a stale name (its container gone) is free
     symlinkSync(id, link);
@@ -169,9 +189,12 @@ export class ContainerStore {
     if (/^[0-9a-f]+$/.test(ref)) {
       const matches = this.ids().filter((id) => id.startsWith(ref));
       if (matches.length > 1)
-        throw new InvalidArgumentError(`multiple containers found with the id prefix ${JSON.stringify(ref)}`, {
-          hint: 'give more of the id, or the name',
-        });
+        throw new InvalidArgumentError(
+          `multiple containers found with the id prefix ${JSON.stringify(ref)}`,
+          {
+            hint: 'give more of the id, or the name',
+          },
+        );
       if (matches[0] !== undefined && this.exists(matches[0])) return matches[0];
     }
     throw new NotFoundError(`No such container: ${ref}`);
@@ -210,7 +233,8 @@ export class ContainerStore {
         signal,
       );
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`No such container: ${id}`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new NotFoundError(`No such container: ${id}`);
       throw err;
     }
   }

@@ -31,7 +31,11 @@ export function tryHoldLock(path: string): HeldLock | undefined {
 }
 
 /** Takes the lock, waiting up to `timeoutMs` for its holder to let go; undefined if it never did. */
-export async function holdLock(path: string, timeoutMs: number, signal?: AbortSignal): Promise<HeldLock | undefined> {
+export async function holdLock(
+  path: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<HeldLock | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
     const held = tryHoldLock(path);

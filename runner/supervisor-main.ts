@@ -57,7 +57,12 @@ function waitForGo(): Promise<boolean> {
 }
 
 /** `run -d --rm`: the container goes once it has stopped for good (the snapshot store opened only now). */
-async function removeAfterExit(root: string, store: ContainerStore, runc: RuncContainers, record: ContainerRecord) {
+async function removeAfterExit(
+  root: string,
+  store: ContainerStore,
+  runc: RuncContainers,
+  record: ContainerRecord,
+) {
   const snapshotter = await createSnapshotter({ root: join(root, 'snapshots') });
   try {
     await store.remove(record.id, (dir) => takeApart({ runc, snapshotter }, dir, record.id, record.snapshot));
@@ -89,13 +94,19 @@ async function main(root: string, id: string): Promise<void> {
       ...(hooks.network ? { detachNetwork: (r, s) => hooks.network!.detach(r, s) } : {}),
       exec: async (cmd, signal) => {
         let output = '';
-        const exitCode = await execInContainer({ store, runc }, record, { cmd }, {
-          signal,
-          onOutput: (_s, chunk) => (output += Buffer.from(chunk).toString('utf8')),
-        });
+        const exitCode = await execInContainer(
+          { store, runc },
+          record,
+          { cmd },
+          {
+            signal,
+            onOutput: (_s, chunk) => (output += Buffer.from(chunk).toString('utf8')),
+          },
+        );
         return { exitCode, output };
       },
-      onStart: (result) => report('pid' in result ? { ok: true, pid: result.pid } : errorReport(result.error)),
+      onStart: (result) =>
+        report('pid' in result ? { ok: true, pid: result.pid } : errorReport(result.error)),
     });
     if (record.spec.autoRemove === true) await removeAfterExit(root, store, runc, record);
   } catch (err) {

@@ -46,7 +46,11 @@ export interface SuperviseOptions {
 }
 
 /** Whether `policy` restarts a process that exited with `exitCode` after `restarts` restarts. */
-export function shouldRestart(policy: RestartPolicy | undefined, exitCode: number, restarts: number): boolean {
+export function shouldRestart(
+  policy: RestartPolicy | undefined,
+  exitCode: number,
+  restarts: number,
+): boolean {
   switch (policy?.name ?? 'no') {
     case 'always':
     case 'unless-stopped':
@@ -77,7 +81,11 @@ export async function superviseContainer(options: SuperviseOptions): Promise<Con
       if (options.signal?.aborted || state.stoppedByUser) break;
       if (!shouldRestart(record.spec.restart, state.exitCode, restarts)) break;
       backoff = outcome.ranMs >= STABLE_MS ? FIRST_BACKOFF_MS : backoff;
-      state = await store.updateState(record.id, (s) => ({ ...s, status: 'restarting', restartCount: s.restartCount + 1 }));
+      state = await store.updateState(record.id, (s) => ({
+        ...s,
+        status: 'restarting',
+        restartCount: s.restartCount + 1,
+      }));
       if (!(await backoffWait(store, record.id, backoff, options.signal))) break;
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
@@ -105,7 +113,9 @@ async function runOnce(
     options.onOutput?.(stream, chunk);
   };
   const output = new StartFailureOutput(forward);
-  const run = runc.run(record.id, store.bundle(record.id), record.path, { onOutput: (s, c) => output.write(s, c) });
+  const run = runc.run(record.id, store.bundle(record.id), record.path, {
+    onOutput: (s, c) => output.write(s, c),
+  });
   let pid: number;
   try {
     pid = await run.started;
@@ -165,7 +175,12 @@ function startMonitor(options: SuperviseOptions, pid: number): Monitor | undefin
 }
 
 /** Waits `ms` in slices, reading the state between them; false when a user stop (or abort) came meanwhile. */
-async function backoffWait(store: ContainerStore, id: string, ms: number, signal?: AbortSignal): Promise<boolean> {
+async function backoffWait(
+  store: ContainerStore,
+  id: string,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (signal?.aborted || store.readState(id).stoppedByUser) return false;

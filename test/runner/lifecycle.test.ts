@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prune } from '../../engine/prune.js';
 import type { ContainerSpec } from '../../runner/index.js';
-import { canRunLifecycle, eventually, lifecycleRoot, mountsUnder, runcContainers } from './lifecycle-helpers.js';
+import {
+  canRunLifecycle,
+  eventually,
+  lifecycleRoot,
+  mountsUnder,
+  runcContainers,
+} from './lifecycle-helpers.js';
 import type { LifecycleRoot } from './lifecycle-helpers.js';
 
 const enabled = canRunLifecycle('container lifecycle');
@@ -37,7 +43,9 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'ALREADY_EXISTS' } });
     await expect(t.containers.inspect('nope')).rejects.toThrow('No such container: nope');
-    await expect(t.containers.create(sh('true', { name: '-bad' }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(t.containers.create(sh('true', { name: '-bad' }))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     const generated = await t.containers.create(sh('true'));
     expect(generated.record.name).toMatch(/^[a-z]+_[a-z]+\d?$/);
     // The container's snapshot survives a prune (a GC root).
@@ -48,7 +56,9 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
   });
 
   it('starts detached; stop delivers the stop signal to a process that traps it', async () => {
-    const { record } = await t.containers.create(sh("trap 'exit 3' TERM; while true; do sleep 0.05; done", { name: 'trapper' }));
+    const { record } = await t.containers.create(
+      sh("trap 'exit 3' TERM; while true; do sleep 0.05; done", { name: 'trapper' }),
+    );
     await t.containers.start('trapper');
     const running = await t.containers.inspect('trapper');
     expect(running.state.status).toBe('running');
@@ -64,9 +74,12 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
   });
 
   it('stop sends SIGKILL after the timeout to a process that ignores the stop signal', async () => {
-    await t.containers.run(sh("trap '' TERM; while true; do sleep 0.05; done", { name: 'stubborn', stopTimeout: 1 }), {
-      detach: true,
-    });
+    await t.containers.run(
+      sh("trap '' TERM; while true; do sleep 0.05; done", { name: 'stubborn', stopTimeout: 1 }),
+      {
+        detach: true,
+      },
+    );
     const began = Date.now();
     await t.containers.stop('stubborn');
     const took = Date.now() - began;
@@ -77,14 +90,18 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
   });
 
   it('kill -s sends the signal; restart starts it again; rm refuses a running one unless forced', async () => {
-    await t.containers.run(sh("trap 'exit 5' USR1; while true; do sleep 0.05; done", { name: 'kk' }), { detach: true });
+    await t.containers.run(sh("trap 'exit 5' USR1; while true; do sleep 0.05; done", { name: 'kk' }), {
+      detach: true,
+    });
     await t.containers.kill('kk', { signal: 'USR1' });
     expect(await t.containers.wait('kk')).toEqual({ exitCode: 5 });
     await t.containers.restart('kk');
     const again = await t.containers.inspect('kk');
     expect(again.state.status).toBe('running');
     await expect(t.containers.remove('kk')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await expect(t.containers.kill('kk', { signal: 'NOPE' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(t.containers.kill('kk', { signal: 'NOPE' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     await t.containers.remove('kk', { force: true });
     await expect(t.containers.inspect('kk')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(runcContainers(t.engine.root)).toEqual([]);
@@ -110,7 +127,9 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     const frozen = readFileSync(counter, 'utf8');
     await new Promise((r) => setTimeout(r, 300));
     expect(readFileSync(counter, 'utf8')).toBe(frozen);
-    await expect(t.containers.exec('counter', { cmd: ['true'] })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(t.containers.exec('counter', { cmd: ['true'] })).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+    });
     await t.containers.unpause('counter');
     expect((await t.containers.inspect('counter')).state.status).toBe('running');
     await eventually(() => readFileSync(counter, 'utf8') !== frozen);
@@ -123,7 +142,12 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     const onOutput = (_s: string, c: Uint8Array): void => void (out += Buffer.from(c).toString());
     const result = await t.containers.exec(
       'ex',
-      { cmd: ['sh', '-c', 'echo $A $B $(pwd) $(id -u); exit 7'], env: ['B=exec'], workdir: '/tmp', user: '1:1' },
+      {
+        cmd: ['sh', '-c', 'echo $A $B $(pwd) $(id -u); exit 7'],
+        env: ['B=exec'],
+        workdir: '/tmp',
+        user: '1:1',
+      },
       { onOutput },
     );
     expect(result).toEqual({ exitCode: 7 });
@@ -150,7 +174,9 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     for await (const info of t.engine.snapshotter.walk()) snapshots.push(info.name);
     expect(snapshots.filter((s) => s.startsWith('container-'))).toEqual([]);
     // A start failure: 127, and still nothing left.
-    await expect(t.containers.run({ image: 'busybox', cmd: ['no-such'], autoRemove: true })).rejects.toMatchObject({
+    await expect(
+      t.containers.run({ image: 'busybox', cmd: ['no-such'], autoRemove: true }),
+    ).rejects.toMatchObject({
       code: 'COMMAND_NOT_FOUND',
     });
     expect((await t.containers.list({ all: true })).map((c) => c.record.id)).not.toContain(id);
