@@ -137,8 +137,7 @@ export interface ContainerRecord {
   readonly volumes: readonly string[];
 }
 
-export type ContainerStatus =
-  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
 export interface HealthLogEntry {
   readonly start: string;
@@ -252,10 +251,7 @@ export interface Containers {
   list(options?: { all?: boolean }): Promise<ContainerInfo[]>;
   logs(ref: string, options?: LogsOptions): Promise<void>;
   exec(ref: string, spec: ExecSpec, options?: AttachOptions): Promise<{ exitCode: number }>;
-  top(
-    ref: string,
-    options?: { psArgs?: readonly string[] },
-  ): Promise<{ titles: string[]; processes: string[][] }>;
+  top(ref: string, options?: { psArgs?: readonly string[] }): Promise<{ titles: string[]; processes: string[][] }>;
   /** Removes every stopped container; what it removed. */
   prune(options?: { signal?: AbortSignal }): Promise<{ removed: string[] }>;
 }
