@@ -3,7 +3,8 @@
  * dist/tsbuild-supervisor.cjs) is spawned first, in a session of its own with no tie to the caller's
  * terminal, and boots while the caller mounts the rootfs and writes the bundle; then the caller sends
  * `go` on the supervisor's stdin and reads one line back on its stdout: the pid of the running process,
- * or the error that kept it from starting. Both pipes are closed after that; the supervisor lives on.
+ * or the error that kept it from starting. The supervisor learns the id with `go`, so `run -d` spawns it
+ * before the container is even made. Both pipes are closed after that; the supervisor lives on.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -33,15 +34,14 @@ export function defaultSupervisorScript(): string {
 export interface DetachedStartOptions {
   readonly script: string;
   readonly root: string;
-  readonly id: string;
-  /** The caller's part (mount, bundle), done while the supervisor boots. */
-  readonly prepare: () => Promise<void>;
+  /** The caller's part (create, mount, bundle), done while the supervisor boots: the container's id. */
+  readonly prepare: () => Promise<string>;
   readonly signal?: AbortSignal;
 }
 
 /** Starts the container under a new supervisor; resolves with its pid once it runs. */
 export async function startDetached(options: DetachedStartOptions): Promise<number> {
-  const child = spawn(process.execPath, [options.script, options.root, options.id], {
+  const child = spawn(process.execPath, [options.script, options.root], {
     detached: true,
     cwd: '/',
     stdio: ['pipe', 'pipe', 'ignore'],
@@ -51,8 +51,8 @@ export async function startDetached(options: DetachedStartOptions): Promise<numb
   const report = readReport(child.stdout);
   report.catch(() => undefined);
   try {
-    await options.prepare();
-    child.stdin.write('go\n');
+    const id = await options.prepare();
+    child.stdin.write(`go ${id}\n`);
     const answer = await raceAbort(report, options.signal);
     if (!answer.ok) throw new TsbuildError(answer.code, answer.message);
     return answer.pid;

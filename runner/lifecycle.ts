@@ -57,10 +57,35 @@ export async function startContainer(ctx: RuntimeContext, ref: string, signal?: 
   await startDetached({
     script: ctx.supervisorScript(),
     root: ctx.root,
-    id,
-    prepare: () => prepareStart(ctx, record, signal),
+    prepare: async () => {
+      await prepareStart(ctx, record, signal);
+      return id;
+    },
     ...sig(signal),
   });
+}
+
+/** `run -d`: the supervisor spawned first, the container made and prepared while it boots. */
+async function runDetached(ctx: RuntimeContext, spec: ContainerSpec, signal?: AbortSignal): Promise<string> {
+  let made: string | undefined;
+  try {
+    await startDetached({
+      script: ctx.supervisorScript(),
+      root: ctx.root,
+      prepare: async () => {
+        const { record } = await createContainer(ctx, spec, signal);
+        made = record.id;
+        await prepareStart(ctx, record, signal);
+        return record.id;
+      },
+      ...sig(signal),
+    });
+  } catch (err) {
+    if (made !== undefined && spec.autoRemove === true)
+      await removeContainer(ctx, made, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  return made as string;
 }
 
 /** create + start; attached: the supervisor runs here and the exit status is returned. */
@@ -69,20 +94,12 @@ export async function runContainer(
   spec: ContainerSpec,
   options: AttachOptions & { detach?: boolean } = {},
 ): Promise<{ id: string; exitCode?: number }> {
+  if (options.detach === true) return { id: await runDetached(ctx, spec, options.signal) };
   const { record } = await createContainer(ctx, spec, options.signal);
   try {
-    if (options.detach === true) {
-      await startContainer(ctx, record.id, options.signal);
-      return { id: record.id };
-    }
     return { id: record.id, exitCode: await runAttached(ctx, record, options) };
-  } catch (err) {
-    if (spec.autoRemove === true)
-      await removeContainer(ctx, record.id, { force: true }).catch(() => undefined);
-    throw err;
   } finally {
-    // A detached one is removed by its supervisor when it exits.
-    if (spec.autoRemove === true && options.detach !== true && ctx.store.exists(record.id))
+    if (spec.autoRemove === true && ctx.store.exists(record.id))
       await removeContainer(ctx, record.id, { force: true }).catch(() => undefined);
   }
 }

@@ -145,7 +145,9 @@ export class ContainerStore {
         hint: 'remove (or rename) that container to be able to reuse that name',
       });
     const record = input.record(id, name);
-    atomicWriteFileSync(join(staging, 'record.json'), JSON.stringify(record), { mode: 0o600 });
+    // Synced unless the container goes at its exit (`--rm`): nothing of it should outlive a crash then.
+    const durable = record.spec.autoRemove !== true;
+    atomicWriteFileSync(join(staging, 'record.json'), JSON.stringify(record), { mode: 0o600, durable });
     atomicWriteFileSync(join(staging, 'state.json'), JSON.stringify(initialState()), {
       mode: 0o600,
       durable: false,

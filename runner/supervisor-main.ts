@@ -1,7 +1,8 @@
 /**
- * The detached supervisor's entry (`node dist/tsbuild-supervisor.cjs <root> <id>`, spawned by
- * detached.ts in a session of its own): takes the container's supervisor lock, waits for the caller's
- * `go` (the rootfs is mounted and the bundle written), starts the process, reports its pid (or the start
+ * The detached supervisor's entry (`node dist/tsbuild-supervisor.cjs <root>`, spawned by detached.ts in
+ * a session of its own, before the caller knows the container: it boots meanwhile): waits for the
+ * caller's `go <id>` (the container made, its rootfs mounted, its bundle written), takes the container's
+ * supervisor lock, starts the process, reports its pid (or the start
  * error) on stdout, and then supervises it until it stops for good. Kept small: it loads neither the
  * engine nor the stores, only runc, the container store and the hooks of supervisorHooks().
  */
@@ -39,8 +40,8 @@ function errorReport(err: unknown): SupervisorReport {
   return { ok: false, code, message: err instanceof Error ? err.message : String(err) };
 }
 
-/** Resolves true on the caller's `go`, false when its stdin ends first. */
-function waitForGo(): Promise<boolean> {
+/** The container id of the caller's `go <id>`; undefined when its stdin ends first. */
+function waitForGo(): Promise<string | undefined> {
   return new Promise((resolve) => {
     let text = '';
     process.stdin.setEncoding('utf8');
@@ -48,11 +49,11 @@ function waitForGo(): Promise<boolean> {
       text += chunk;
       if (text.includes('\n')) {
         process.stdin.destroy();
-        resolve(text.startsWith('go\n'));
+        resolve(/^go ([0-9a-f]{64})\n/.exec(text)?.[1]);
       }
     });
-    process.stdin.on('end', () => resolve(false));
-    process.stdin.on('error', () => resolve(false));
+    process.stdin.on('end', () => resolve(undefined));
+    process.stdin.on('error', () => resolve(undefined));
   });
 }
 
@@ -71,17 +72,18 @@ async function removeAfterExit(
   }
 }
 
-async function main(root: string, id: string): Promise<void> {
+async function main(root: string): Promise<void> {
   for (const sig of ['SIGINT', 'SIGHUP', 'SIGPIPE'] as const) process.on(sig, () => undefined);
   const store = new ContainerStore(root);
   const runc = new RuncContainers({ stateDir: containersRuncDir(root) });
+  const id = await waitForGo();
+  if (id === undefined) return;
   const lock = await holdLock(store.supervisorLock(id), 2000);
   if (lock === undefined) {
     report({ ok: false, code: 'FAILED_PRECONDITION', message: `container ${id} is already running` });
     return;
   }
   try {
-    if (!(await waitForGo())) return;
     const record = store.readRecord(id);
     const hooks = supervisorHooks();
     const logSink = hooks.logSink?.(store.containerDir(id), record);
@@ -116,10 +118,14 @@ async function main(root: string, id: string): Promise<void> {
   }
 }
 
-const [root, id] = process.argv.slice(2);
-if (root === undefined || id === undefined || !/^[0-9a-f]{64}$/.test(id)) {
-  report({ ok: false, code: 'INVALID_ARGUMENT', message: 'usage: tsbuild-supervisor <root> <container id>' });
+const [root] = process.argv.slice(2);
+if (root === undefined) {
+  report({
+    ok: false,
+    code: 'INVALID_ARGUMENT',
+    message: 'usage: tsbuild-supervisor <root>, then `go <id>` on stdin',
+  });
   process.exitCode = 2;
 } else {
-  void main(root, id).then(() => process.exit(0));
+  void main(root).then(() => process.exit(0));
 }
