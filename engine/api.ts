@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { ImageRecord } from '../image/index.js';
 import type { Definition } from '../llb/index.js';
 import type { Containers, RunImageOptions } from '../runner/index.js';
-import { openContainers, runImageAsContainer } from './containers.js';
+import { containersFace, openContainers, runImageAsContainer } from './containers.js';
 import { build } from './build.js';
 import type { BuildResult } from './build.js';
 import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
@@ -179,7 +179,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
     withSnapshotDir: (snapshot, fn, { signal } = {}) => withSnapshotDir(engine, snapshot, fn, signal),
     images,
     run: (runOptions) => runImageAsContainer(containers, runOptions),
-    containers,
+    containers: containersFace(containers),
     prune: (options = {}) => prune(engine, options),
     du: () => diskUsage(engine),
     fsck: ({ signal } = {}) => fsck(engine, signal),

@@ -7,7 +7,7 @@
 import { NotFoundError } from '../core/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { ContainerRuntime } from '../runner/index.js';
-import type { ContainerHooks, RunImageOptions } from '../runner/index.js';
+import type { ContainerHooks, Containers, RunImageOptions } from '../runner/index.js';
 import { pullImageRef } from './image-pull.js';
 import type { PullImageOptions } from './image-pull.js';
 import type { Engine } from './open.js';
@@ -71,4 +71,27 @@ export async function runImageAsContainer(
     },
   );
   return exitCode ?? 0;
+}
+
+/** The verbs alone, for `engine.containers` (the public API carries methods, never the stores). */
+export function containersFace(runtime: ContainerRuntime): Containers {
+  const r = runtime;
+  return {
+    create: r.create,
+    start: r.start,
+    run: r.run,
+    stop: r.stop,
+    restart: r.restart,
+    kill: r.kill,
+    remove: r.remove,
+    wait: r.wait,
+    pause: r.pause,
+    unpause: r.unpause,
+    inspect: r.inspect,
+    list: r.list,
+    logs: r.logs,
+    exec: r.exec,
+    top: r.top,
+    prune: r.prune,
+  };
 }

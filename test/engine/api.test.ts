@@ -56,7 +56,39 @@ describe.skipIf(!canRun)('createEngine', () => {
 
   it('has methods, not the stores', () => {
     expect(Object.keys(engine).sort()).toEqual(
-      ['build', 'close', 'du', 'fsck', 'images', 'prune', 'root', 'run', 'solve', 'withSnapshotDir'].sort(),
+      [
+        'build',
+        'close',
+        'containers',
+        'du',
+        'fsck',
+        'images',
+        'prune',
+        'root',
+        'run',
+        'solve',
+        'withSnapshotDir',
+      ].sort(),
+    );
+    expect(Object.keys(engine.containers).sort()).toEqual(
+      [
+        'create',
+        'exec',
+        'inspect',
+        'kill',
+        'list',
+        'logs',
+        'pause',
+        'prune',
+        'remove',
+        'restart',
+        'run',
+        'start',
+        'stop',
+        'top',
+        'unpause',
+        'wait',
+      ].sort(),
     );
     expect(Object.keys(engine.images).sort()).toEqual([
       'history',
