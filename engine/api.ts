@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { ImageRecord } from '../image/index.js';
 import type { Definition } from '../llb/index.js';
 import type { Containers, RunImageOptions } from '../runner/index.js';
-import { containersFace, openContainers, runImageAsContainer } from './containers.js';
+import { containersFace, openContainers, removeImageName, runImageAsContainer } from './containers.js';
 import { build } from './build.js';
 import type { BuildResult } from './build.js';
 import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
@@ -95,8 +95,11 @@ export interface EngineImages {
   load(source: string | Readable, options?: ImageLoadOptions): Promise<LoadResult>;
   list(options?: SignalOptions): Promise<ImageInspect[]>;
   inspect(name: string, options?: SignalOptions): Promise<ImageInspect>;
-  /** Removes the image's name (its blobs and snapshots go at the next `prune`); returns the record removed. */
-  rm(name: string, options?: SignalOptions): Promise<ImageRecord>;
+  /**
+   * Removes the image's name (its blobs and snapshots go at the next `prune`); returns the record
+   * removed. Its last name is kept while a container was made from it, unless `force` (docker's `rmi`).
+   */
+  rm(name: string, options?: SignalOptions & { force?: boolean }): Promise<ImageRecord>;
   /** Gives the image `source` names another name, as `docker tag`; returns the new record. */
   tag(source: string, target: string, options?: SignalOptions): Promise<ImageRecord>;
   /** The image's steps, newest first, as `docker history` (docker's API shape). */
@@ -160,7 +163,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
       loadArchive(engine, source, { ...rest, ...progressTo(onProgress) }),
     list: ({ signal } = {}) => inspectImages(engine, signal),
     inspect: (name, { signal } = {}) => inspectImage(engine, name, signal),
-    rm: (name, { signal } = {}) => engine.images.delete(name, signal ? { signal } : {}),
+    rm: (name, options = {}) => removeImageName(engine, name, options),
     tag: (source, target, { signal } = {}) => engine.images.tag(source, target, signal ? { signal } : {}),
     history: (name, { signal } = {}) => imageHistory(engine, name, signal),
     save: ({ onProgress, ...rest }) => saveImage(engine, { ...rest, ...progressTo(onProgress) }),

@@ -4,9 +4,9 @@
  * engine's pull (`missing`: only an image the store lacks, `always`, `never`), under the GC lock's
  * shared side so that a collection never removes the image between the pull and the container's snapshot.
  */
-import { NotFoundError } from '../core/index.js';
-import type { ResolvedImage } from '../image/index.js';
-import { ContainerRuntime } from '../runner/index.js';
+import { FailedPreconditionError, NotFoundError } from '../core/index.js';
+import type { ImageRecord, ResolvedImage } from '../image/index.js';
+import { ContainerRuntime, containerImages } from '../runner/index.js';
 import type { ContainerHooks, Containers, RunImageOptions } from '../runner/index.js';
 import { pullImageRef } from './image-pull.js';
 import type { PullImageOptions } from './image-pull.js';
@@ -94,4 +94,30 @@ export function containersFace(runtime: ContainerRuntime): Containers {
     top: r.top,
     prune: r.prune,
   };
+}
+
+/**
+ * `image rm` as docker's: removing an image's last name while a container (running or not) was made
+ * from it is refused unless `force` (the container keeps its snapshot either way: a GC root). Another
+ * name of the same image is just untagged.
+ */
+export async function removeImageName(
+  engine: Engine,
+  name: string,
+  options: { force?: boolean; signal?: AbortSignal } = {},
+): Promise<ImageRecord> {
+  const sig = options.signal ? { signal: options.signal } : {};
+  if (options.force !== true) {
+    const image = await engine.images.resolve(name, sig);
+    const sameTarget = (await engine.images.list(sig)).filter(
+      (r) => r.target.digest === image.record.target.digest,
+    );
+    const users = containerImages(engine.root).get(image.configDescriptor.digest) ?? [];
+    if (sameTarget.length <= 1 && users.length > 0)
+      throw new FailedPreconditionError(
+        `unable to remove image ${name}: it is being used by container ${users.join(', ')}`,
+        { hint: 'remove the container first, or force the removal (-f)' },
+      );
+  }
+  return engine.images.delete(name, sig);
 }

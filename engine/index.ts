@@ -53,5 +53,5 @@ export type { PushImageOptions, PushResult, PushedBlob } from './image-push.js';
 // `tsbuild login` / `logout`: the registry's, as they are.
 export { loginServer, removeLogin, saveLogin, verifyLogin } from '../image/index.js';
 export type { LoginOptions, LoginServer, RemovedLogin, SavedLogin } from '../image/index.js';
-export { openContainers, runImageAsContainer } from './containers.js';
+export { containersFace, openContainers, removeImageName, runImageAsContainer } from './containers.js';
 export type { OpenContainersOptions } from './containers.js';

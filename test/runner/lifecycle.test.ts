@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeImageName } from '../../engine/containers.js';
 import { prune } from '../../engine/prune.js';
 import type { ContainerSpec } from '../../runner/index.js';
 import {
@@ -51,6 +52,8 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     // The container's snapshot survives a prune (a GC root).
     await prune(t.engine, {});
     expect((await t.engine.snapshotter.stat(record.snapshot)).kind).toBe('active');
+    // Its image's last name is kept while it exists (docker's rmi), unless forced.
+    await expect(removeImageName(t.engine, 'busybox')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     for (const ref of ['one', 'two', generated.record.id]) await t.containers.remove(ref);
     expect(existsSync(join(t.engine.root, 'containers', record.id))).toBe(false);
   });
