@@ -98,6 +98,12 @@ export function unwiredFields(spec: ContainerRecord['spec'], hooks: ContainerHoo
   if (hooks.network === undefined && (spec.extraHosts?.length ?? 0) > 0) out.push('--add-host');
   if (hooks.resolveMounts === undefined && (spec.mounts?.length ?? 0) > 0) out.push('-v/--mount');
   if (hooks.attach === undefined && (spec.tty === true || spec.openStdin === true)) out.push('-i/-t');
+  // The executor's part (rt-aux: cgroups, capabilities, an init): refused until the bundle maps them.
+  if ((spec.capAdd?.length ?? 0) > 0 || (spec.capDrop?.length ?? 0) > 0) out.push('--cap-add/--cap-drop');
+  const r = spec.resources;
+  if (r !== undefined && (r.memory !== undefined || r.nanoCpus !== undefined || (r.pidsLimit ?? -1) > 0))
+    out.push('--memory/--cpus/--pids-limit');
+  if (spec.init === true) out.push('--init');
   if (hooks.monitor === undefined && spec.healthcheck !== undefined && spec.healthcheck.test[0] !== 'NONE')
     out.push('--health-*');
   return out;

@@ -193,3 +193,31 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     await t.containers.remove(record.id);
   });
 });
+
+describe.skipIf(!enabled)('containers: what is not wired in is refused by flag, never ignored', () => {
+  let t: LifecycleRoot;
+
+  beforeAll(async () => {
+    t = await lifecycleRoot();
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it.each([
+    [{ ports: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const }] }, '-p'],
+    [{ network: 'bridge' }, '--network bridge'],
+    [{ mounts: [{ type: 'tmpfs' as const, target: '/t' }] }, '-v/--mount'],
+    [{ tty: true }, '-i/-t'],
+    [{ capAdd: ['NET_ADMIN'] }, '--cap-add'],
+    [{ resources: { memory: 1 << 26 } }, '--memory'],
+    [{ init: true }, '--init'],
+    [{ restart: { name: 'always' as const, maximumRetryCount: 0 }, autoRemove: true }, '--restart and --rm'],
+    [{ stopSignal: 'SIGNOPE' }, '--stop-signal'],
+  ])('%j is refused naming %s', async (extra, flag) => {
+    const before = (await t.containers.list({ all: true })).length;
+    await expect(t.containers.create({ image: 'busybox', cmd: ['true'], ...extra })).rejects.toThrow(flag);
+    expect((await t.containers.list({ all: true })).length).toBe(before);
+  });
+});
