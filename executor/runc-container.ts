@@ -9,7 +9,8 @@
  * short runc call each.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -65,9 +66,9 @@ export class RuncContainers {
     const args = ['--root', this.stateDir, '--log', log, '--log-format', 'json'];
     args.push('run', '--pid-file', pidFile, '--bundle', bundle, id);
     const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const watch = new OutputWatch(options.onOutput);
-    child.stdout.on('data', (chunk: Buffer) => watch.add('stdout', chunk));
-    child.stderr.on('data', (chunk: Buffer) => watch.add('stderr', chunk));
+    const watch_ = new OutputWatch(options.onOutput);
+    child.stdout.on('data', (chunk: Buffer) => watch_.add('stdout', chunk));
+    child.stderr.on('data', (chunk: Buffer) => watch_.add('stderr', chunk));
     const exited = new Promise<number>((resolve, reject) => {
       child.once('error', (err) => reject(spawnError(this.runc, err)));
       child.once('close', (code, signal) =>
@@ -80,19 +81,31 @@ export class RuncContainers {
       () => (done = true),
     );
     const started = (async (): Promise<number> => {
-      for (let wait = 1; ; wait = Math.min(wait * 2, 10)) {
-        const pid = readPid(pidFile);
-        if (pid !== undefined) return pid;
-        if (done) break;
-        await Promise.race([delay(wait), exited.catch(() => undefined)]);
+      // runc renames the pid file into place once the process runs: heard through inotify at once,
+      // with a slow poll behind it in case an event is missed.
+      let wake: () => void = () => undefined;
+      let watcher: FSWatcher | undefined;
+      try {
+        watcher = watch(bundle, () => wake());
+      } catch {
+        // no inotify: the poll alone
+      }
+      try {
+        for (let wait = 5; ; wait = Math.min(wait * 2, 20)) {
+          const pid = readPid(pidFile);
+          if (pid !== undefined) return pid;
+          if (done) break;
+          const event = new Promise<void>((resolve) => (wake = resolve));
+          await Promise.race([delay(wait), event, exited.catch(() => undefined)]);
+        }
+      } finally {
+        watcher?.close();
       }
       const code = await exited;
-      const failure = (await runcFailure(log)) ?? (code === 1 ? watch.execFailure([argv0]) : undefined);
+      const failure = (await runcFailure(log)) ?? (code === 1 ? watch_.execFailure([argv0]) : undefined);
       throw new FailedPreconditionError(
         failure ?? `runc run exited with status ${code} before the process started`,
-        {
-          hint: 'runc could not start the process',
-        },
+        { hint: 'runc could not start the process' },
       );
     })();
     return { started, exited: exited.catch(() => 255) };

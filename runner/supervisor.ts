@@ -67,7 +67,10 @@ const now = (): string => new Date().toISOString();
 /** Runs the container until it stops for good (see the file's comment); its final state. */
 export async function superviseContainer(options: SuperviseOptions): Promise<ContainerState> {
   const { store, record } = options;
-  const self = { pid: process.pid, startTime: (await processStartTime(process.pid)) ?? '' };
+  const self = processStartTime(process.pid).then((startTime) => ({
+    pid: process.pid,
+    startTime: startTime ?? '',
+  }));
   let backoff = FIRST_BACKOFF_MS;
   let first = true;
   let state = store.readState(record.id);
@@ -104,7 +107,7 @@ interface RunOutcome {
 
 async function runOnce(
   options: SuperviseOptions,
-  self: { pid: number; startTime: string },
+  self: Promise<{ pid: number; startTime: string }>,
   first: boolean,
 ): Promise<RunOutcome> {
   const { store, record, runc } = options;
@@ -134,11 +137,12 @@ async function runOnce(
     return { state, failed: true, ranMs: 0 };
   }
   const startedAt = Date.now();
+  const supervisor = await self;
   await store.updateState(record.id, (s) => ({
     ...s,
     status: 'running',
     pid,
-    supervisor: self,
+    supervisor,
     exitCode: 0,
     error: '',
     startedAt: new Date(startedAt).toISOString(),
