@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containersRuncDir } from '../../runner/index.js';
 import { repoRoot } from '../helpers/shared.js';
 import {
   canRunLifecycle,
@@ -47,6 +48,17 @@ describe.skipIf(!enabled)('containers: killed supervisors and restart policies',
     expect(after.state.error).toMatch(/supervisor died/);
     expect((await t.containers.list()).map((c) => c.record.id)).not.toContain(id);
     expect(runcContainers(t.engine.root)).toEqual([]);
+    await expectCleanedAfterRm(id);
+  });
+
+  it('after a reboot (supervisor and runc state gone) the container reads as exited, never running', async () => {
+    const { id } = await t.containers.run({ image: 'busybox', cmd: ['sleep', '1000'] }, { detach: true });
+    const { state } = await t.containers.inspect(id);
+    process.kill(state.supervisor!.pid, 'SIGKILL');
+    execFileSync('runc', ['--root', containersRuncDir(t.engine.root), 'delete', '--force', id]);
+    const after = await t.containers.inspect(id);
+    expect(after.state).toMatchObject({ status: 'exited', exitCode: 255, pid: 0 });
+    expect(after.state.error).toMatch(/supervisor died; its process had ended/);
     await expectCleanedAfterRm(id);
   });
 
