@@ -7,6 +7,8 @@
  * before the container is even made. Both pipes are closed after that; the supervisor lives on.
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,9 +41,17 @@ export interface DetachedStartOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Starts the container under a new supervisor; resolves with its pid once it runs. */
-export async function startDetached(options: DetachedStartOptions): Promise<number> {
-  const child = spawn(process.execPath, [options.script, options.root], {
+interface Spawned {
+  readonly key: string;
+  readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  readonly report: Promise<SupervisorReport>;
+}
+
+/** A supervisor spawned ahead (prespawnSupervisor), taken by the next detached start on its root. */
+let ahead: Spawned | undefined;
+
+function spawnSupervisor(script: string, root: string): Spawned {
+  const child = spawn(process.execPath, [script, root], {
     detached: true,
     cwd: '/',
     stdio: ['pipe', 'pipe', 'ignore'],
@@ -50,17 +60,43 @@ export async function startDetached(options: DetachedStartOptions): Promise<numb
   child.stdin.on('error', () => undefined);
   const report = readReport(child.stdout);
   report.catch(() => undefined);
+  // Until it is given `go`, neither it nor its pipes keep this process alive.
+  child.unref();
+  (child.stdout as unknown as { unref?: () => void }).unref?.();
+  return { key: `${script}\0${root}`, child, report };
+}
+
+/**
+ * Spawns the supervisor for a coming `run -d` or `start` on `root` now, so that it boots while the
+ * caller is still starting (the CLI: before it opens the engine); the next detached start on that root
+ * takes it. One not taken ends by itself when this process exits (its stdin reaches end of file).
+ */
+export function prespawnSupervisor(root: string, script: string = defaultSupervisorScript()): void {
+  if (ahead !== undefined) release(ahead);
+  ahead = spawnSupervisor(resolve(script), resolve(root));
+}
+
+function release(spawned: Spawned): void {
+  spawned.child.stdin.end();
+  spawned.child.stdout.destroy();
+}
+
+/** Starts the container under a supervisor (one spawned ahead, or a new one); its pid once it runs. */
+export async function startDetached(options: DetachedStartOptions): Promise<number> {
+  const key = `${resolve(options.script)}\0${resolve(options.root)}`;
+  const spawned =
+    ahead?.key === key ? ahead : spawnSupervisor(resolve(options.script), resolve(options.root));
+  if (spawned === ahead) ahead = undefined;
+  (spawned.child.stdout as unknown as { ref?: () => void }).ref?.();
   try {
     const id = await options.prepare();
-    child.stdin.write(`go ${id}\n`);
-    const answer = await raceAbort(report, options.signal);
+    spawned.child.stdin.write(`go ${id}\n`);
+    const answer = await raceAbort(spawned.report, options.signal);
     if (!answer.ok) throw new TsbuildError(answer.code, answer.message);
     return answer.pid;
   } finally {
     // Without `go` (prepare failed, abort) the supervisor ends by itself at end of file.
-    child.stdin.end();
-    child.stdout.destroy();
-    child.unref();
+    release(spawned);
   }
 }
 

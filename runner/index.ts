@@ -7,6 +7,7 @@ export type { RuntimeContext } from './context.js';
 export { supervisorHooks, unwiredFields } from './hooks.js';
 export type { ContainerHooks, LogSink, Monitor, MonitorContext, NetworkSetup } from './hooks.js';
 export { containersRuncDir } from './paths.js';
+export { prespawnSupervisor } from './detached.js';
 export { ContainerStore } from './store.js';
 export { superviseContainer, shouldRestart } from './supervisor.js';
 export type { SuperviseOptions } from './supervisor.js';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeImageName } from '../../engine/containers.js';
 import { prune } from '../../engine/prune.js';
+import { prespawnSupervisor } from '../../runner/index.js';
 import type { ContainerSpec } from '../../runner/index.js';
 import {
   canRunLifecycle,
@@ -184,6 +185,20 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     });
     expect((await t.containers.list({ all: true })).map((c) => c.record.id)).not.toContain(id);
     expect(mountsUnder(t.engine.root)).toEqual([]);
+  });
+
+  it('run -d takes a supervisor spawned ahead on its root', async () => {
+    prespawnSupervisor(t.engine.root);
+    await new Promise((r) => setTimeout(r, 100)); // booted meanwhile
+    const began = Date.now();
+    const { id } = await t.containers.run(sh('sleep 1000'), { detach: true });
+    const took = Date.now() - began;
+    const { state } = await t.containers.inspect(id);
+    expect(state.status).toBe('running');
+    const supervisorStart = readFileSync(`/proc/${state.supervisor!.pid}/stat`, 'utf8');
+    expect(supervisorStart).toContain('node');
+    console.log(`run -d with a prespawned supervisor: ${took} ms`);
+    await t.containers.remove(id, { force: true });
   });
 
   it('a detached start of a missing command fails with 127 and records it', async () => {
