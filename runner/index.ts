@@ -5,7 +5,8 @@ export { ContainerRuntime, containerImages, containerSnapshots, runtimeContext }
 export type { ContainerRuntimeOptions } from './containers.js';
 export type { RuntimeContext } from './context.js';
 export { supervisorHooks, unwiredFields } from './hooks.js';
-export type { ContainerHooks, LogSink, Monitor, MonitorContext, NetworkSetup } from './hooks.js';
+export type { ContainerHooks, Monitor, MonitorContext, NetworkSetup } from './hooks.js';
+// hooks.ts's LogSink is the shape of logs.ts's (rt-aux); the face exports that one once wired.
 export { containersRuncDir } from './paths.js';
 export { prespawnSupervisor } from './detached.js';
 export { ContainerStore } from './store.js';
