@@ -8,8 +8,6 @@ import type { ImportResult, LoadResult } from '../image/index.js';
 import type { Readable } from 'node:stream';
 import type { ImageRecord } from '../image/index.js';
 import type { Definition } from '../llb/index.js';
-import { runImage } from '../runner/index.js';
-import type { RunImageOptions } from '../runner/index.js';
 import type {
   VolumeCreateOptions,
   VolumeInfo,
@@ -18,6 +16,8 @@ import type {
   VolumePruneResult,
   VolumeRemoveOptions,
 } from '../runner/index.js';
+import type { Containers, RunImageOptions } from '../runner/index.js';
+import { containersFace, openContainers, removeImageName, runImageAsContainer } from './containers.js';
 import { build } from './build.js';
 import type { BuildResult } from './build.js';
 import { imageHistory, importRootfs, inspectImage, inspectImages, loadArchive } from './images.js';
@@ -106,8 +106,11 @@ export interface EngineImages {
   load(source: string | Readable, options?: ImageLoadOptions): Promise<LoadResult>;
   list(options?: SignalOptions): Promise<ImageInspect[]>;
   inspect(name: string, options?: SignalOptions): Promise<ImageInspect>;
-  /** Removes the image's name (its blobs and snapshots go at the next `prune`); returns the record removed. */
-  rm(name: string, options?: SignalOptions): Promise<ImageRecord>;
+  /**
+   * Removes the image's name (its blobs and snapshots go at the next `prune`); returns the record
+   * removed. Its last name is kept while a container was made from it, unless `force` (docker's `rmi`).
+   */
+  rm(name: string, options?: SignalOptions & { force?: boolean }): Promise<ImageRecord>;
   /** Gives the image `source` names another name, as `docker tag`; returns the new record. */
   tag(source: string, target: string, options?: SignalOptions): Promise<ImageRecord>;
   /** The image's steps, newest first, as `docker history` (docker's API shape). */
@@ -147,8 +150,13 @@ export interface BuildEngine {
   readonly volumes: EngineVolumes;
   /** The container networks, as `tsbuild network create|ls|inspect|rm|prune`. */
   readonly networks: EngineNetworks;
-  /** Runs an image's command to completion, as `tsbuild run` does; returns its exit code. */
+  /**
+   * Runs an image's command to completion in a container removed afterwards (`containers.run` with
+   * `autoRemove`, attached); returns its exit code.
+   */
   run(options: RunImageOptions): Promise<number>;
+  /** docker's container verbs: create, start, run, stop, kill, rm, wait, pause, exec, ps, inspect … */
+  readonly containers: Containers;
   /**
    * Removes the dangling images, every snapshot and blob no image references, the cache mounts no RUN is
    * using and the build logs no live build is writing (`tsbuild prune`); `filter: { until }` and
@@ -173,6 +181,7 @@ function progressTo(onProgress: OnProgress | undefined): { progress?: ProgressWr
 /** Opens the stores under the root (`options.root`, `TSBUILD_ROOT`, /var/lib/tsbuild) and returns the engine. */
 export async function createEngine(options: EngineOptions = {}): Promise<BuildEngine> {
   const engine = await openEngine(options);
+  const containers = openContainers(engine);
   const images: EngineImages = {
     import: (source, name, { onProgress, ...rest } = {}) =>
       importRootfs(engine, source, name, { ...rest, ...progressTo(onProgress) }),
@@ -180,7 +189,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
       loadArchive(engine, source, { ...rest, ...progressTo(onProgress) }),
     list: ({ signal } = {}) => inspectImages(engine, signal),
     inspect: (name, { signal } = {}) => inspectImage(engine, name, signal),
-    rm: (name, { signal } = {}) => engine.images.delete(name, signal ? { signal } : {}),
+    rm: (name, options = {}) => removeImageName(engine, name, options),
     tag: (source, target, { signal } = {}) => engine.images.tag(source, target, signal ? { signal } : {}),
     history: (name, { signal } = {}) => imageHistory(engine, name, signal),
     save: ({ onProgress, ...rest }) => saveImage(engine, { ...rest, ...progressTo(onProgress) }),
@@ -208,7 +217,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<BuildEn
     images,
     volumes,
     networks: engineNetworks(engine.root),
-    run: (runOptions) => runImage(engine, runOptions),
+    run: (runOptions) => runImageAsContainer(containers, runOptions),
+    containers: containersFace(containers),
     prune: (options = {}) => prune(engine, options),
     du: () => diskUsage(engine),
     fsck: ({ signal } = {}) => fsck(engine, signal),

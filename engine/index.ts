@@ -58,3 +58,5 @@ export type { LoginOptions, LoginServer, RemovedLogin, SavedLogin } from '../ima
 export { engineNetworks } from './networks.js';
 export type { EngineNetworks, NetworkCreateOptions, NetworkSignalOptions } from './networks.js';
 export type { NetworkInspect, NetworkContainerInspect } from '../network/index.js';
+export { containersFace, openContainers, removeImageName, runImageAsContainer } from './containers.js';
+export type { OpenContainersOptions } from './containers.js';

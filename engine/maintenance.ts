@@ -11,6 +11,7 @@ import { readJSONBlob, verifyContentStore } from '../content/index.js';
 import { contentCollector, gc as sweep, snapshotCollector } from '../gc/index.js';
 import type { GcResource } from '../gc/index.js';
 import type { Digest } from '../oci/index.js';
+import { containerSnapshots } from '../runner/index.js';
 import { listBuildLogs } from './build-logs.js';
 import { listCacheMounts } from './cache-mounts.js';
 import type { Engine } from './open.js';
@@ -18,7 +19,8 @@ import { volumeStore } from './volumes.js';
 
 /**
  * Everything the image store keeps alive: its documents and layers (content) and unpacked chains
- * (snapshots), for the named images and (unless `dangling` is false) the dangling ones.
+ * (snapshots), for the named images and (unless `dangling` is false) the dangling ones; and the
+ * containers' writable snapshots, which keep what they stand on (their parents) alive.
  */
 export async function imageRoots(
   engine: Engine,
@@ -28,6 +30,7 @@ export async function imageRoots(
   const dangling = options.dangling === false ? [] : await engine.images.dangling();
   const images = [...(await engine.images.list()), ...dangling];
   for (const record of images) await addImageRoots(engine, record, roots);
+  for (const snapshot of containerSnapshots(engine.root)) roots.push({ kind: 'snapshots', id: snapshot });
   return roots;
 }
 

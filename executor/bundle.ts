@@ -33,7 +33,8 @@ export interface BundlePaths {
   readonly bundle: string;
   /** A fresh directory on a tmpfs for this run's secrets (created here when there are secrets). */
   readonly secretsDir: string;
-  readonly stubs: MountStubs;
+  /** Records the mount points runc will create, for removal after a throwaway run; a container keeps them. */
+  readonly stubs?: MountStubs;
   /** Annotations for config.json (the owner of the container, for the orphan sweep). */
   readonly annotations?: Readonly<Record<string, string>>;
 }
@@ -147,7 +148,7 @@ export async function prepareBundle(request: RunRequest, paths: BundlePaths): Pr
   const secretMounts = await writeSecrets(request.secretFiles ?? [], paths.secretsDir, user);
   const mounts = [...(request.mounts ?? []).map(ociMount), ...secretMounts, ...extras.mounts];
   for (const dest of ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname', ...mounts.map((m) => m.destination)])
-    await paths.stubs.record(dest);
+    await paths.stubs?.record(dest);
 
   const spec = buildSpec({
     id: paths.id,

@@ -13,6 +13,10 @@ export type {
   SecretFile,
 } from './types.js';
 export { RuncExecutor } from './runc.js';
+export { RuncContainers } from './runc-container.js';
+export type { RuncContainersOptions, RuncOutput, RuncRun, RuncState } from './runc-container.js';
+export { prepareBundle } from './bundle.js';
+export type { BundlePaths } from './bundle.js';
 export { resolveUser } from './user.js';
 export type { ResolvedUser } from './user.js';
 export { mkdirInRoot, MountStubs } from './rootpath.js';

@@ -9,16 +9,17 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, FailedPreconditionError, TsbuildError } from '../core/index.js';
+import { CancelledError, FailedPreconditionError } from '../core/index.js';
+import { OutputWatch, privateDir, runcFailure, spawnError } from './runc-common.js';
 import { prepareBundle } from './bundle.js';
 import { ownerAnnotations } from './sweep.js';
 import { MountStubs } from './rootpath.js';
 import { ContainerReaper } from './reaper.js';
-import type { Executor, ExecutorOptions, LogStream, RunOptions, RunRequest, RunResult } from './types.js';
+import type { Executor, ExecutorOptions, RunOptions, RunRequest, RunResult } from './types.js';
 
 interface Exit {
   readonly code: number | null;
@@ -154,84 +155,4 @@ export class RuncExecutor implements Executor {
     });
     return out.split('\n').filter((line) => line !== '');
   }
-}
-
-/**
- * Makes `dir` (0700) when missing and checks that it is a directory of this user's that no one else
- * can write in: what runc runs (config.json) and the files it mounts are written there, and another
- * user who could rename or replace them (a /tmp/tsbuild-bundles made by someone else) could swap
- * them before runc reads them, or make them symlinks that this process writes through.
- */
-function privateDir(dir: string, what: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  const why = st.isSymbolicLink()
-    ? 'it is a symbolic link'
-    : !st.isDirectory()
-      ? 'it is not a directory'
-      : st.uid !== process.geteuid?.()
-        ? `it is owned by uid ${st.uid}`
-        : (st.mode & 0o022) !== 0
-          ? 'others can write in it'
-          : undefined;
-  if (why !== undefined) {
-    throw new FailedPreconditionError(`${what} ${dir} cannot be used: ${why}`, {
-      hint: 'remove it, or give the executor a directory of its own (bundleDir)',
-    });
-  }
-}
-
-/**
- * Forwards output and remembers just enough to recognise runc 1.1's late exec failure: runc init
- * prints `exec <path>: <error>` (e.g. exec format error) to the process's stderr and exits 1. Only
- * that exact, sole output for the requested program counts.
- */
-class OutputWatch {
-  private stdoutBytes = 0;
-  private stderr = '';
-
-  constructor(private readonly onLog: RunOptions['onLog']) {}
-
-  add(stream: LogStream, chunk: Buffer): void {
-    if (stream === 'stdout') this.stdoutBytes += chunk.length;
-    else if (this.stderr.length <= 4096) this.stderr += chunk.toString('utf8');
-    this.onLog?.(stream, new Uint8Array(chunk));
-  }
-
-  execFailure(argv: readonly string[]): string | undefined {
-    const match = /^exec (\S+): ([^\n]+)\n$/.exec(this.stderr);
-    const program = argv[0] ?? '';
-    if (this.stdoutBytes > 0 || match === null || match[1] === undefined) return undefined;
-    const path = match[1];
-    if (path !== program && !(!program.includes('/') && path.endsWith(`/${program}`))) return undefined;
-    return match[0].trimEnd();
-  }
-}
-
-function spawnError(runc: string, err: Error): TsbuildError {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT')
-    return new FailedPreconditionError(`runc not found (${runc})`, { hint: 'install runc', cause: err });
-  return new TsbuildError('INTERNAL', `cannot start runc: ${err.message}`, { cause: err });
-}
-
-/** The error runc logged, if it failed itself (rather than the process exiting non-zero). */
-async function runcFailure(log: string): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await readFile(log, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const messages: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string };
-      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) messages.push(entry.msg);
-    } catch {
-      messages.push(line);
-    }
-  }
-  return messages.length > 0 ? messages.join('; ') : undefined;
 }

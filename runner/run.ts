@@ -3,13 +3,14 @@
  * already; a pulled or imported one is unpacked into its chain-ID snapshots). The container gets a
  * throwaway writable snapshot on top, removed when it exits, like `docker run --rm`.
  */
-import { NotFoundError, TsbuildError } from '../core/index.js';
+import { NotFoundError } from '../core/index.js';
 import type { Executor } from '../executor/index.js';
 import type { LogStream } from '../executor/index.js';
 import { SNAPSHOT_LABEL } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
 import type { ImageStore } from '../image/index.js';
 import { withThrowawaySnapshot } from '../snapshotter/index.js';
+import { StartFailureOutput, mergeEnv, startFailure } from './start-failure.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 
 export interface RunnerStores {
@@ -31,12 +32,6 @@ export interface RunImageOptions {
   readonly network?: 'host' | 'none';
   readonly signal?: AbortSignal;
   readonly onOutput?: (stream: LogStream, chunk: Uint8Array) => void;
-}
-
-function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
-  const out = new Map<string, string>();
-  for (const entry of [...base, ...extra]) out.set(entry.split('=', 1)[0] ?? '', entry);
-  return [...out.values()];
 }
 
 /** Runs the image's command (or `args`) to completion; returns its exit code. */
@@ -85,60 +80,4 @@ export async function runImage(stores: RunnerStores, options: RunImageOptions): 
   } finally {
     output.release();
   }
-}
-
-/**
- * The command could not be started, as `docker run` reports it: not found (127: runc's `executable
- * file not found in $PATH`, `no such file or directory`) or found but not executable (126:
- * `permission denied`, `is a directory`, `exec format error`). runc says which only in words, so
- * this reads them, as the docker CLI does; any other error is not a start failure.
- */
-function startFailure(err: unknown): TsbuildError | undefined {
-  if (!(err instanceof TsbuildError) || err.code !== 'FAILED_PRECONDITION') return undefined;
-  const message = err.message.replace(/^.*unable to start container process: /s, '');
-  if (!/^exec:? /.test(message)) return undefined;
-  if (/executable file not found|no such file or directory/.test(message))
-    return new TsbuildError('COMMAND_NOT_FOUND', message, { cause: err });
-  if (/permission denied|is a directory|exec format error/.test(message))
-    return new TsbuildError('COMMAND_NOT_EXECUTABLE', message, { cause: err });
-  return undefined;
-}
-
-/**
- * The container's output, except runc's own report of a failed start (`runc run failed: …`, or runc
- * 1.1's late `exec <path>: …`), which is all the process's stderr when it happens: that first chunk is
- * held back, dropped when the run turns out to be a start failure (the error says it once), passed on
- * as soon as anything else is printed, or when the run ends.
- */
-class StartFailureOutput {
-  private held: Uint8Array | undefined;
-  private passing = false;
-
-  constructor(private readonly onOutput: RunImageOptions['onOutput']) {}
-
-  write(stream: LogStream, chunk: Uint8Array): void {
-    if (!this.passing && stream === 'stderr' && this.held === undefined && looksLikeRunc(chunk)) {
-      this.held = chunk;
-      return;
-    }
-    this.passing = true;
-    this.release();
-    this.onOutput?.(stream, chunk);
-  }
-
-  drop(): void {
-    this.held = undefined;
-  }
-
-  release(): void {
-    const held = this.held;
-    this.held = undefined;
-    if (held !== undefined) this.onOutput?.('stderr', held);
-  }
-}
-
-function looksLikeRunc(chunk: Uint8Array): boolean {
-  return /^(runc run failed: |exec )/.test(
-    Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.length, 32)).toString('latin1'),
-  );
 }

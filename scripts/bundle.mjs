@@ -29,3 +29,10 @@ await build({
   external: ['koffi'],
 });
 await build({ ...common, entryPoints: ['dist/cli/launch.js'], outfile: 'dist/tsbuild.cjs' });
+// The detached container supervisor (runner/supervisor-main.ts): started for every `run -d` and `start`.
+await build({
+  ...common,
+  entryPoints: ['dist/runner/supervisor-main.js'],
+  outfile: 'dist/tsbuild-supervisor.cjs',
+  external: ['koffi'],
+});

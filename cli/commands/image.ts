@@ -6,6 +6,7 @@ import {
   importRootfs,
   inspectImage,
   inspectImages,
+  removeImageName,
 } from '../../engine/index.js';
 import type { ImageInspect } from '../../engine/index.js';
 import { familiarReference, parseReference } from '../../oci/index.js';
@@ -132,7 +133,7 @@ export async function imageInspect(names: string[], globals: GlobalOptions): Pro
 export async function imageRm(names: string[], globals: GlobalOptions): Promise<void> {
   await withEngine(globals, async (engine) => {
     for (const name of names) {
-      const record = await engine.images.delete(name);
+      const record = await removeImageName(engine, name);
       process.stdout.write(`Untagged: ${familiarName(record.name)}\n`);
     }
   });

@@ -59,6 +59,7 @@ describe.skipIf(!canRun)('createEngine', () => {
       [
         'build',
         'close',
+        'containers',
         'du',
         'fsck',
         'images',
@@ -69,6 +70,26 @@ describe.skipIf(!canRun)('createEngine', () => {
         'run',
         'solve',
         'withSnapshotDir',
+      ].sort(),
+    );
+    expect(Object.keys(engine.containers).sort()).toEqual(
+      [
+        'create',
+        'exec',
+        'inspect',
+        'kill',
+        'list',
+        'logs',
+        'pause',
+        'prune',
+        'remove',
+        'restart',
+        'run',
+        'start',
+        'stop',
+        'top',
+        'unpause',
+        'wait',
       ].sort(),
     );
     expect(Object.keys(engine.networks).sort()).toEqual(['create', 'inspect', 'list', 'prune', 'remove']);

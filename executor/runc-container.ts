@@ -1,0 +1,217 @@
+/**
+ * runc for long-lived containers (the runner's `tsbuild run -d`, `start`, `stop`, `exec` …), in a runc
+ * state directory of their own: the build executor's (`<root>/runc`) is swept of containers whose owner
+ * died, which a detached container's owner (its supervisor) never is to that sweep.
+ *
+ * `run` starts `runc run --pid-file` in the foreground of the caller (the supervisor), so the caller gets
+ * the container's exit status from runc itself; `started` settles once runc wrote the pid file (the
+ * process runs) or failed before (a start failure, read from runc's JSON log). The other verbs are one
+ * short runc call each.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { FailedPreconditionError, NotFoundError, TsbuildError, delay } from '../core/index.js';
+import { OutputWatch, privateDir, runcFailure, spawnError } from './runc-common.js';
+import type { LogStream } from './types.js';
+
+export interface RuncContainersOptions {
+  /** runc's state directory (`runc --root`) for these containers. */
+  readonly stateDir: string;
+  /** The runc binary. Default 'runc'. */
+  readonly runc?: string;
+}
+
+export interface RuncOutput {
+  /** Raw output chunks, in order per stream. Must not throw. */
+  readonly onOutput?: (stream: LogStream, chunk: Uint8Array) => void;
+}
+
+/** A `runc run` in progress. */
+export interface RuncRun {
+  /** The container's init pid once it runs; rejects with runc's error when it could not start. */
+  readonly started: Promise<number>;
+  /** The exit status (128+N for signal N); never rejects once `started` resolved. */
+  readonly exited: Promise<number>;
+}
+
+/** What `runc state` says, or undefined when runc knows no such container. */
+export interface RuncState {
+  readonly status: 'created' | 'running' | 'pausing' | 'paused' | 'stopped' | string;
+  readonly pid: number;
+}
+
+export class RuncContainers {
+  readonly stateDir: string;
+  readonly runc: string;
+
+  constructor(options: RuncContainersOptions) {
+    this.stateDir = options.stateDir;
+    this.runc = options.runc ?? 'runc';
+  }
+
+  /**
+   * `runc run --pid-file <bundle>/pid <id>` in the foreground. Output goes to `onOutput` (with runc 1.1's
+   * late exec failure recognised: the process exiting 1 having printed only `exec <path>: <error>`,
+   * which `started` then reports as runc's error instead of a start).
+   */
+  run(id: string, bundle: string, argv0: string, options: RuncOutput = {}): RuncRun {
+    privateDir(this.stateDir, 'the containers runc state directory');
+    const pidFile = join(bundle, 'pid');
+    const log = join(bundle, 'runc.log');
+    rmSync(pidFile, { force: true }); // an earlier run's would read as started at once
+    const args = ['--root', this.stateDir, '--log', log, '--log-format', 'json'];
+    args.push('run', '--pid-file', pidFile, '--bundle', bundle, id);
+    const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch_ = new OutputWatch(options.onOutput);
+    child.stdout.on('data', (chunk: Buffer) => watch_.add('stdout', chunk));
+    child.stderr.on('data', (chunk: Buffer) => watch_.add('stderr', chunk));
+    const exited = new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(spawnError(this.runc, err)));
+      child.once('close', (code, signal) =>
+        resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal])),
+      );
+    });
+    let done = false;
+    exited.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    const started = (async (): Promise<number> => {
+      // runc renames the pid file into place once the process runs: heard through inotify at once,
+      // with a slow poll behind it in case an event is missed.
+      let wake: () => void = () => undefined;
+      let watcher: FSWatcher | undefined;
+      try {
+        watcher = watch(bundle, () => wake());
+      } catch {
+        // no inotify: the poll alone
+      }
+      try {
+        for (let wait = 5; ; wait = Math.min(wait * 2, 20)) {
+          const pid = readPid(pidFile);
+          if (pid !== undefined) return pid;
+          if (done) break;
+          const event = new Promise<void>((resolve) => (wake = resolve));
+          await Promise.race([delay(wait), event, exited.catch(() => undefined)]);
+        }
+      } finally {
+        watcher?.close();
+      }
+      const code = await exited;
+      const failure = (await runcFailure(log)) ?? (code === 1 ? watch_.execFailure([argv0]) : undefined);
+      throw new FailedPreconditionError(
+        failure ?? `runc run exited with status ${code} before the process started`,
+        { hint: 'runc could not start the process' },
+      );
+    })();
+    return { started, exited: exited.catch(() => 255) };
+  }
+
+  /** `runc kill <id> <signal>`; NOT_FOUND when runc knows no such running container. */
+  async kill(id: string, signal: string | number): Promise<void> {
+    await this.command(['kill', id, String(signal)]);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.command(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.command(['resume', id]);
+  }
+
+  /** `runc delete --force`: kills what is left and forgets the container; no error when there is none. */
+  async delete(id: string): Promise<void> {
+    if (!existsSync(join(this.stateDir, id))) return; // runc keeps one directory per container
+    try {
+      await this.command(['delete', '--force', id]);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+
+  async state(id: string): Promise<RuncState | undefined> {
+    try {
+      const out = await this.command(['state', id]);
+      const parsed = JSON.parse(out) as { status?: string; pid?: number };
+      return { status: parsed.status ?? 'unknown', pid: parsed.pid ?? 0 };
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** The host pids of the container's processes (`runc ps --format json`). */
+  async ps(id: string): Promise<number[]> {
+    const out = await this.command(['ps', '--format', 'json', id]);
+    return (JSON.parse(out.trim() || '[]') as number[] | null) ?? [];
+  }
+
+  /** Ids of the containers runc knows in this state directory. */
+  async list(): Promise<string[]> {
+    const out = await this.command(['list', '-q']);
+    return out.split('\n').filter((line) => line !== '');
+  }
+
+  /**
+   * `runc exec --process <processFile> <id>` in the foreground: the exit status (128+N for a signal);
+   * runc's own failure (no such executable …) is thrown as FailedPreconditionError.
+   */
+  async exec(
+    id: string,
+    processFile: string,
+    argv0: string,
+    options: RuncOutput & { signal?: AbortSignal } = {},
+  ) {
+    const log = `${processFile}.log`;
+    const args = ['--root', this.stateDir, '--log', log, '--log-format', 'json', 'exec'];
+    args.push('--process', processFile, id);
+    const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = new OutputWatch(options.onOutput);
+    child.stdout.on('data', (chunk: Buffer) => watch.add('stdout', chunk));
+    child.stderr.on('data', (chunk: Buffer) => watch.add('stderr', chunk));
+    const onAbort = (): void => void child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const code = await new Promise<number>((resolve, reject) => {
+        child.once('error', (err) => reject(spawnError(this.runc, err)));
+        child.once('close', (c, s) => resolve(c ?? 128 + (s === null ? 0 : constants.signals[s])));
+      });
+      if (code !== 0) {
+        const failure = (await runcFailure(log)) ?? (code === 1 ? watch.execFailure([argv0]) : undefined);
+        if (failure !== undefined)
+          throw new FailedPreconditionError(failure, { hint: 'runc could not start the process' });
+      }
+      return code;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      await rm(log, { force: true });
+    }
+  }
+
+  private command(args: readonly string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(this.runc, ['--root', this.stateDir, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
+        if (err === null) return resolve(stdout);
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(spawnError(this.runc, err));
+        const text = stderr.trim() || err.message;
+        if (/does not exist|not exist|container not running|not running/i.test(text))
+          return reject(new NotFoundError(`runc ${args[0] ?? ''} ${args[args.length - 1] ?? ''}: ${text}`));
+        reject(new TsbuildError('INTERNAL', `runc ${args[0] ?? ''}: ${text}`));
+      });
+    });
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

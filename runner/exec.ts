@@ -1,0 +1,63 @@
+/**
+ * `exec`: another process in a running container (`runc exec` with a process.json): the container's
+ * own process settings (capabilities, rlimits …) with the request's args, its env over the container's,
+ * its user and working directory. Output streams through; the exit status is the result; a command that
+ * cannot be started is a COMMAND_NOT_FOUND (127) or COMMAND_NOT_EXECUTABLE (126) error, as `docker exec`.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { InvalidArgumentError } from '../core/index.js';
+import { processEnv, resolveUser } from '../executor/index.js';
+import type { RuncContainers } from '../executor/index.js';
+import { mergeEnv, startFailure } from './start-failure.js';
+import type { ContainerStore } from './store.js';
+import type { ContainerRecord, ExecSpec } from './types.js';
+
+export interface ExecDeps {
+  readonly store: ContainerStore;
+  readonly runc: RuncContainers;
+}
+
+export interface ExecRunOptions {
+  readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The process.json of an exec: the container's process with the request's settings. */
+async function execProcess(deps: ExecDeps, record: ContainerRecord, spec: ExecSpec): Promise<object> {
+  const config = JSON.parse(readFileSync(join(deps.store.bundle(record.id), 'config.json'), 'utf8')) as {
+    process: Record<string, unknown>;
+  };
+  const user = await resolveUser(deps.store.rootfs(record.id), spec.user ?? record.user);
+  const cwd = posix.resolve('/', spec.workdir ?? record.workdir);
+  return {
+    ...config.process,
+    terminal: false,
+    args: [...spec.cmd],
+    env: processEnv(mergeEnv(record.env, spec.env ?? []), user.home),
+    cwd,
+    user: { uid: user.uid, gid: user.gid, additionalGids: [...user.additionalGids] },
+  };
+}
+
+/** Runs `spec` in the running container `record`; its exit status. */
+export async function execInContainer(
+  deps: ExecDeps,
+  record: ContainerRecord,
+  spec: ExecSpec,
+  options: ExecRunOptions = {},
+): Promise<number> {
+  if (spec.cmd.length === 0) throw new InvalidArgumentError('exec needs a command');
+  if (spec.tty === true || spec.openStdin === true)
+    throw new InvalidArgumentError('exec -i/-t is not available: no terminal support is wired in');
+  const processFile = join(deps.store.bundle(record.id), `exec-${randomBytes(8).toString('hex')}.json`);
+  writeFileSync(processFile, JSON.stringify(await execProcess(deps, record, spec)), { mode: 0o600 });
+  try {
+    return await deps.runc.exec(record.id, processFile, spec.cmd[0] ?? '', options);
+  } catch (err) {
+    throw startFailure(err) ?? err;
+  } finally {
+    rmSync(processFile, { force: true });
+  }
+}

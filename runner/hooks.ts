@@ -1,0 +1,118 @@
+/**
+ * Where the runner's other parts plug into the container lifecycle, one small interface each. The
+ * lifecycle (lifecycle.ts, supervisor.ts) works without them; a spec that needs a part that is not
+ * plugged in is refused at create, naming the field (`unwiredFields`), never accepted and ignored.
+ *
+ * - logs (rt-aux, runner/logs.ts): `logSink` opens the writer a container's output goes to (docker's
+ *   json-file at `<dir>/<id>-json.log`), `readLogs` serves `containers.logs`.
+ * - health (rt-aux, runner/health.ts): `monitor` starts the HEALTHCHECK loop while the process runs.
+ * - top (rt-aux, runner/top.ts): `formatTop` turns `runc ps`'s pids into `ps` rows.
+ * - volumes (rt-vol): `resolveMounts` turns the spec's mounts into the executor's, `removeVolumes` is
+ *   `rm -v`.
+ * - network (rt-net): `network.attach` before the process starts (its netns, addresses, ports),
+ *   `network.detach` once it has stopped for good.
+ * - terminal (rt-tty): `attach` for `-i`/`-t` (a console socket, stdin forwarding).
+ *
+ * The detached supervisor (supervisor-main.ts) is another process: what it needs (logSink, monitor,
+ * network.detach) it takes from `supervisorHooks()` below, the one place the integrator wires them.
+ */
+import type { ExecMount } from '../executor/index.js';
+import type {
+  AttachOptions,
+  ContainerRecord,
+  ContainerState,
+  LogsOptions,
+  NetworkAttachment,
+  PortBinding,
+} from './types.js';
+
+/** Where a container's output goes: one per container run (opened at start, closed at its final exit). */
+export interface LogSink {
+  /** A raw chunk of one stream. Must not throw. */
+  write(stream: 'stdout' | 'stderr', chunk: Uint8Array): void;
+  close(): void | Promise<void>;
+}
+
+/** A running check beside the process (the healthcheck); `stop` when the process exits. */
+export interface Monitor {
+  stop(): void | Promise<void>;
+}
+
+export interface MonitorContext {
+  readonly record: ContainerRecord;
+  /** The container's init pid on the host. */
+  readonly pid: number;
+  /** Changes the container's state (its `health`), under the state lock. */
+  readonly updateState: (change: (state: ContainerState) => ContainerState) => Promise<ContainerState>;
+  /** Runs a command in the container (the probe), as `containers.exec` does. */
+  readonly exec: (
+    cmd: readonly string[],
+    signal: AbortSignal,
+  ) => Promise<{ exitCode: number; output: string }>;
+}
+
+/** What a network attach gives the container before its process starts. */
+export interface NetworkSetup {
+  /** The network namespace to join (a path); undefined: the executor's own mode (host or none). */
+  readonly netnsPath?: string;
+  readonly networks: readonly NetworkAttachment[];
+  readonly ports: readonly PortBinding[];
+  /** /etc/hosts lines for the container (names on a user network, --add-host). */
+  readonly extraHosts?: readonly string[];
+}
+
+export interface ContainerHooks {
+  readonly logSink?: (dir: string, record: ContainerRecord) => LogSink;
+  readonly readLogs?: (dir: string, record: ContainerRecord, options: LogsOptions) => Promise<void>;
+  readonly monitor?: (context: MonitorContext) => Monitor | undefined;
+  readonly formatTop?: (
+    pids: readonly number[],
+    psArgs: readonly string[],
+    signal?: AbortSignal,
+  ) => Promise<{ titles: string[]; processes: string[][] }>;
+  readonly resolveMounts?: (
+    record: ContainerRecord,
+    rootfs: string,
+    signal?: AbortSignal,
+  ) => Promise<ExecMount[]>;
+  readonly removeVolumes?: (record: ContainerRecord, signal?: AbortSignal) => Promise<void>;
+  readonly network?: {
+    attach(record: ContainerRecord, signal?: AbortSignal): Promise<NetworkSetup>;
+    detach(record: ContainerRecord, state: ContainerState): Promise<void>;
+  };
+  /** `-i` / `-t`: runs in place of the plain output pipes when the container has a tty or open stdin. */
+  readonly attach?: (record: ContainerRecord, options: AttachOptions) => Promise<void>;
+}
+
+/**
+ * The spec's fields that need a part that `hooks` lacks (each named by its flag), for the error that
+ * refuses them.
+ */
+export function unwiredFields(spec: ContainerRecord['spec'], hooks: ContainerHooks): string[] {
+  const out: string[] = [];
+  const network = spec.network ?? 'host';
+  if (hooks.network === undefined && network !== 'host' && network !== 'none')
+    out.push(`--network ${network}`);
+  if (hooks.network === undefined && (spec.ports?.length ?? 0) > 0) out.push('-p/--publish');
+  if (hooks.network === undefined && (spec.networkAliases?.length ?? 0) > 0) out.push('--network-alias');
+  if (hooks.network === undefined && (spec.extraHosts?.length ?? 0) > 0) out.push('--add-host');
+  if (hooks.resolveMounts === undefined && (spec.mounts?.length ?? 0) > 0) out.push('-v/--mount');
+  if (hooks.attach === undefined && (spec.tty === true || spec.openStdin === true)) out.push('-i/-t');
+  // The executor's part (rt-aux: cgroups, capabilities, an init): refused until the bundle maps them.
+  if ((spec.capAdd?.length ?? 0) > 0 || (spec.capDrop?.length ?? 0) > 0) out.push('--cap-add/--cap-drop');
+  const r = spec.resources;
+  if (r !== undefined && (r.memory !== undefined || r.nanoCpus !== undefined || (r.pidsLimit ?? -1) > 0))
+    out.push('--memory/--cpus/--pids-limit');
+  if (spec.init === true) out.push('--init');
+  if (hooks.monitor === undefined && spec.healthcheck !== undefined && spec.healthcheck.test[0] !== 'NONE')
+    out.push('--health-*');
+  return out;
+}
+
+/**
+ * The hooks the detached supervisor process uses (it cannot be handed functions): the integrator wires
+ * the log writer, the health monitor and the network's detach here.
+ */
+export function supervisorHooks(): Pick<ContainerHooks, 'logSink' | 'monitor' | 'network'> {
+  return {};
+}

@@ -1,0 +1,266 @@
+/**
+ * `engine.containers`: docker's container verbs over the container store (store.ts), the supervisor
+ * (supervisor.ts, in-process for an attached run, detached.ts otherwise) and runc (the executor's
+ * RuncContainers). Every read of a container goes through `currentState` (reconcile.ts), so a dead
+ * supervisor's container reads as exited, never as a ghost. The verbs that signal a running container
+ * (stop, kill, pause, exec, top) are in control.ts.
+ */
+import { CancelledError, FailedPreconditionError, InvalidArgumentError, delay } from '../core/index.js';
+import { unmount } from '../mount/index.js';
+import type { RuntimeContext } from './context.js';
+import { startDetached } from './detached.js';
+import { execInContainer } from './exec.js';
+import { unwiredFields } from './hooks.js';
+import { currentState } from './reconcile.js';
+import { checkSpec, containerSnapshotKey, imageSnapshot, resolveRecord } from './resolve.js';
+import { prepareStart } from './start.js';
+import { ACTIVE_STATUSES } from './store.js';
+import { holdLock, lockFreed } from './supervisor-lock.js';
+import { superviseContainer } from './supervisor.js';
+import type { AttachOptions, ContainerInfo, ContainerRecord, ContainerSpec } from './types.js';
+
+type Sig = { signal?: AbortSignal };
+const sig = (signal?: AbortSignal): Sig => (signal ? { signal } : {});
+
+export async function createContainer(
+  ctx: RuntimeContext,
+  spec: ContainerSpec,
+  signal?: AbortSignal,
+): Promise<ContainerInfo> {
+  checkSpec(spec);
+  const unwired = unwiredFields(spec, ctx.hooks);
+  if (unwired.length > 0)
+    throw new InvalidArgumentError(`not supported by this runner yet: ${unwired.join(', ')}`);
+  const image = await ctx.resolveImage(spec.image, spec.pull ?? 'missing', signal);
+  const parent = imageSnapshot(image);
+  if (parent !== undefined) await ctx.snapshotter.stat(parent, sig(signal));
+  resolveRecord(spec, image, '0'.repeat(64), 'check'); // refuses what cannot run before anything is made
+  const record = await ctx.store.create(
+    {
+      name: spec.name,
+      record: (id, name) => resolveRecord(spec, image, id, name),
+      prepare: async (id) =>
+        void (await ctx.snapshotter.prepare(containerSnapshotKey(id), parent, sig(signal))),
+      undo: (id) => ctx.snapshotter.remove(containerSnapshotKey(id)),
+    },
+    signal,
+  );
+  return { record, state: ctx.store.readState(record.id) };
+}
+
+/** Starts it detached; a running container is left as it is (docker's `start`). */
+export async function startContainer(ctx: RuntimeContext, ref: string, signal?: AbortSignal): Promise<void> {
+  const id = ctx.store.resolve(ref);
+  const state = await currentState(ctx, id);
+  if (ACTIVE_STATUSES.has(state.status)) return;
+  const record = ctx.store.readRecord(id);
+  await startDetached({
+    script: ctx.supervisorScript(),
+    root: ctx.root,
+    prepare: async () => {
+      await prepareStart(ctx, record, signal);
+      return id;
+    },
+    ...sig(signal),
+  });
+}
+
+/** `run -d`: the supervisor spawned first, the container made and prepared while it boots. */
+async function runDetached(ctx: RuntimeContext, spec: ContainerSpec, signal?: AbortSignal): Promise<string> {
+  let made: string | undefined;
+  try {
+    await startDetached({
+      script: ctx.supervisorScript(),
+      root: ctx.root,
+      prepare: async () => {
+        const { record } = await createContainer(ctx, spec, signal);
+        made = record.id;
+        await prepareStart(ctx, record, signal);
+        return record.id;
+      },
+      ...sig(signal),
+    });
+  } catch (err) {
+    if (made !== undefined && spec.autoRemove === true)
+      await removeContainer(ctx, made, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  return made as string;
+}
+
+/** create + start; attached: the supervisor runs here and the exit status is returned. */
+export async function runContainer(
+  ctx: RuntimeContext,
+  spec: ContainerSpec,
+  options: AttachOptions & { detach?: boolean } = {},
+): Promise<{ id: string; exitCode?: number }> {
+  if (options.detach === true) return { id: await runDetached(ctx, spec, options.signal) };
+  const { record } = await createContainer(ctx, spec, options.signal);
+  try {
+    return { id: record.id, exitCode: await runAttached(ctx, record, options) };
+  } finally {
+    if (spec.autoRemove === true && ctx.store.exists(record.id))
+      await removeContainer(ctx, record.id, { force: true }).catch(() => undefined);
+  }
+}
+
+async function runAttached(
+  ctx: RuntimeContext,
+  record: ContainerRecord,
+  options: AttachOptions,
+): Promise<number> {
+  const lock = await holdLock(ctx.store.supervisorLock(record.id), 0);
+  if (lock === undefined) throw new FailedPreconditionError(`container ${record.name} is already running`);
+  try {
+    await prepareStart(ctx, record, options.signal);
+    let startError: Error | undefined;
+    const logSink = ctx.hooks.logSink?.(ctx.store.containerDir(record.id), record);
+    const state = await superviseContainer({
+      store: ctx.store,
+      runc: ctx.runc,
+      record,
+      ...(logSink ? { logSink } : {}),
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...(ctx.hooks.monitor ? { monitor: ctx.hooks.monitor } : {}),
+      ...(ctx.hooks.network ? { detachNetwork: (r, s) => ctx.hooks.network!.detach(r, s) } : {}),
+      exec: (cmd, signal) => probe(ctx, record, cmd, signal),
+      onStart: (result) => void ('error' in result ? (startError = result.error) : undefined),
+      ...sig(options.signal),
+    });
+    if (startError !== undefined) throw startError;
+    if (options.signal?.aborted) throw new CancelledError('run cancelled', { cause: options.signal.reason });
+    return state.exitCode;
+  } finally {
+    lock.release();
+  }
+}
+
+async function probe(
+  ctx: RuntimeContext,
+  record: ContainerRecord,
+  cmd: readonly string[],
+  signal: AbortSignal,
+) {
+  let output = '';
+  const onOutput = (_s: string, chunk: Uint8Array): void =>
+    void (output += Buffer.from(chunk).toString('utf8'));
+  const exitCode = await execInContainer(ctx, record, { cmd }, { signal, onOutput });
+  return { exitCode, output };
+}
+
+/**
+ * Removes the container: refused while it runs unless `force` (then killed first); its rootfs
+ * unmounted, runc state, snapshot and directory removed; with `volumes` its anonymous volumes (hook).
+ */
+export async function removeContainer(
+  ctx: RuntimeContext,
+  ref: string,
+  options: { force?: boolean; volumes?: boolean; signal?: AbortSignal } = {},
+): Promise<void> {
+  const id = ctx.store.resolve(ref);
+  const record = ctx.store.readRecord(id);
+  const state = await currentState(ctx, id);
+  if (ACTIVE_STATUSES.has(state.status)) {
+    if (options.force !== true)
+      throw new FailedPreconditionError(`cannot remove container ${record.name}: it is ${state.status}`, {
+        hint: 'stop the container before removing it, or force the removal (rm -f)',
+      });
+    await ctx.store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));
+    await ctx.runc.kill(id, 'KILL').catch(() => undefined);
+    if (state.status === 'paused') await ctx.runc.resume(id).catch(() => undefined);
+  }
+  // The supervisor records the exit and lets go of the lock; a dead one's container is cleaned here.
+  if (!(await lockFreed(ctx.store.supervisorLock(id), 15_000, options.signal)))
+    throw new FailedPreconditionError(`container ${record.name}: its supervisor did not stop`);
+  await currentState(ctx, id);
+  if (options.volumes === true && record.volumes.length > 0) {
+    if (ctx.hooks.removeVolumes === undefined)
+      throw new InvalidArgumentError('rm -v: no volume support is wired in');
+    await ctx.hooks.removeVolumes(record, options.signal);
+  }
+  await ctx.store.remove(id, (dir) => takeApart(ctx, dir, id, record.snapshot));
+}
+
+/** What a removed container leaves: the rootfs mount, runc's state, the snapshot. */
+export async function takeApart(
+  ctx: Pick<RuntimeContext, 'runc' | 'snapshotter'>,
+  dir: string,
+  id: string,
+  snapshot: string,
+): Promise<void> {
+  await unmount(`${dir}/rootfs`);
+  await ctx.runc.delete(id);
+  await ctx.snapshotter.remove(snapshot).catch((err: unknown) => {
+    if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
+  });
+}
+
+export async function inspectContainer(ctx: RuntimeContext, ref: string): Promise<ContainerInfo> {
+  const id = ctx.store.resolve(ref);
+  return { record: ctx.store.readRecord(id), state: await currentState(ctx, id) };
+}
+
+/** Every container (`all`), or the running ones; newest first, as `docker ps`. */
+export async function listContainers(
+  ctx: RuntimeContext,
+  options: { all?: boolean } = {},
+): Promise<ContainerInfo[]> {
+  await ctx.store.sweep(
+    (id) => ctx.snapshotter.remove(containerSnapshotKey(id)),
+    (dir, id) => takeApart(ctx, dir, id, containerSnapshotKey(id)),
+  );
+  const out: ContainerInfo[] = [];
+  for (const id of ctx.store.ids()) {
+    try {
+      const info = { record: ctx.store.readRecord(id), state: await currentState(ctx, id) };
+      if (options.all === true || ACTIVE_STATUSES.has(info.state.status)) out.push(info);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'NOT_FOUND') throw err; // removed meanwhile
+    }
+  }
+  return out.sort((a, b) => b.record.created.localeCompare(a.record.created));
+}
+
+/** docker's `wait`: not-running (default), next-exit or removed; the exit status. */
+export async function waitContainer(
+  ctx: RuntimeContext,
+  ref: string,
+  options: { condition?: 'not-running' | 'next-exit' | 'removed'; signal?: AbortSignal } = {},
+): Promise<{ exitCode: number }> {
+  const id = ctx.store.resolve(ref);
+  const condition = options.condition ?? 'not-running';
+  const first = await currentState(ctx, id);
+  let last = first;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    if (condition === 'removed' && !ctx.store.exists(id)) return { exitCode: last.exitCode };
+    if (condition !== 'removed') {
+      const done = !ACTIVE_STATUSES.has(last.status);
+      if (condition === 'not-running' && done) return { exitCode: last.exitCode };
+      if (condition === 'next-exit' && done && last.finishedAt !== first.finishedAt)
+        return { exitCode: last.exitCode };
+    }
+    await delay(wait, options.signal);
+    try {
+      last = await currentState(ctx, id);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'NOT_FOUND' && condition === 'removed')
+        return { exitCode: last.exitCode };
+      throw err;
+    }
+  }
+}
+
+/** Removes every container that is not running; the ids removed. */
+export async function pruneContainers(
+  ctx: RuntimeContext,
+  signal?: AbortSignal,
+): Promise<{ removed: string[] }> {
+  const removed: string[] = [];
+  for (const info of await listContainers(ctx, { all: true })) {
+    signal?.throwIfAborted();
+    if (ACTIVE_STATUSES.has(info.state.status) || info.state.status === 'removing') continue;
+    await removeContainer(ctx, info.record.id, sig(signal));
+    removed.push(info.record.id);
+  }
+  return { removed };
+}

@@ -1,0 +1,120 @@
+/**
+ * A create request checked and resolved against its image: the process (entrypoint + cmd, env, cwd,
+ * user), the stop signal and timeout, the healthcheck, and the snapshot the container's own is prepared
+ * on, as docker resolves `docker create`. Everything a user can get wrong is refused here, by flag.
+ */
+import { constants } from 'node:os';
+import { InvalidArgumentError } from '../core/index.js';
+import { SNAPSHOT_LABEL } from '../image/index.js';
+import type { ResolvedImage } from '../image/index.js';
+import { chainIDs } from '../oci/index.js';
+import { checkContainerName } from './names.js';
+import { mergeEnv } from './start-failure.js';
+import type { ContainerRecord, ContainerSpec, HealthConfig } from './types.js';
+
+/** A signal name (`SIGTERM`, `TERM`, any case) or number → its number; InvalidArgumentError naming `what`. */
+export function parseSignal(value: string, what: string): number {
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const n = Number(trimmed);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const upper = trimmed.toUpperCase();
+    const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as keyof typeof constants.signals;
+    const n = constants.signals[name] as number | undefined;
+    if (n !== undefined) return n;
+  }
+  throw new InvalidArgumentError(`invalid signal (${what}) ${JSON.stringify(value)}`, {
+    hint: 'a signal name (SIGTERM, TERM) or number (15)',
+  });
+}
+
+/** The image's snapshot a container stands on: a built image's own, else its unpacked chain's top. */
+export function imageSnapshot(image: ResolvedImage): string | undefined {
+  const chain = chainIDs(image.config.rootfs.diff_ids);
+  return image.record.labels[SNAPSHOT_LABEL] ?? chain[chain.length - 1];
+}
+
+/** The checks that need no image: name, restart policy, stop settings. */
+export function checkSpec(spec: ContainerSpec): void {
+  if (spec.name !== undefined) checkContainerName(spec.name);
+  const restart = spec.restart;
+  if (restart !== undefined) {
+    if (!['no', 'on-failure', 'always', 'unless-stopped'].includes(restart.name))
+      throw new InvalidArgumentError(`invalid restart policy (--restart) ${JSON.stringify(restart.name)}`, {
+        hint: 'no, on-failure[:N], always or unless-stopped',
+      });
+    if (!Number.isInteger(restart.maximumRetryCount) || restart.maximumRetryCount < 0)
+      throw new InvalidArgumentError(`invalid maximum retry count (--restart) ${restart.maximumRetryCount}`);
+    if (restart.name !== 'on-failure' && restart.maximumRetryCount > 0)
+      throw new InvalidArgumentError(
+        `maximum retry count (--restart) cannot be used with restart policy ${restart.name}`,
+      );
+    if (restart.name !== 'no' && spec.autoRemove === true)
+      throw new InvalidArgumentError('conflicting options: --restart and --rm');
+  }
+  if (spec.stopSignal !== undefined) parseSignal(spec.stopSignal, '--stop-signal');
+  if (spec.stopTimeout !== undefined && (!Number.isInteger(spec.stopTimeout) || spec.stopTimeout < -1))
+    throw new InvalidArgumentError(`invalid stop timeout (--stop-timeout) ${spec.stopTimeout}`);
+  if (spec.pull !== undefined && !['missing', 'always', 'never'].includes(spec.pull))
+    throw new InvalidArgumentError(`invalid pull policy (--pull) ${JSON.stringify(spec.pull)}`);
+}
+
+function healthOf(spec: ContainerSpec, image: ResolvedImage): HealthConfig | undefined {
+  if (spec.healthcheck !== undefined) return spec.healthcheck;
+  const h = image.config.config?.Healthcheck;
+  if (h?.Test === undefined || h.Test.length === 0) return undefined;
+  return {
+    test: h.Test,
+    ...(h.Interval ? { interval: h.Interval } : {}),
+    ...(h.Timeout ? { timeout: h.Timeout } : {}),
+    ...(h.StartPeriod ? { startPeriod: h.StartPeriod } : {}),
+    ...(h.Retries ? { retries: h.Retries } : {}),
+  };
+}
+
+/** The record of a new container `id` named `name` made from `spec` on `image`. */
+export function resolveRecord(
+  spec: ContainerSpec,
+  image: ResolvedImage,
+  id: string,
+  name: string,
+): ContainerRecord {
+  const config = image.config.config ?? {};
+  const entrypoint = spec.entrypoint ?? config.Entrypoint ?? [];
+  const cmd =
+    spec.cmd !== undefined && spec.cmd.length > 0 ? spec.cmd : spec.entrypoint ? [] : (config.Cmd ?? []);
+  const [path, ...args] = [...entrypoint, ...cmd];
+  if (path === undefined)
+    throw new InvalidArgumentError(`no command specified: image ${image.record.name} has none`, {
+      hint: 'give one: tsbuild run IMAGE COMMAND',
+    });
+  const stopSignal = spec.stopSignal ?? config.StopSignal ?? 'SIGTERM';
+  parseSignal(stopSignal, 'the image STOPSIGNAL');
+  const health = healthOf(spec, image);
+  const volumes = (spec.mounts ?? []).flatMap((m) => (m.type === 'volume' && m.source ? [m.source] : []));
+  return {
+    id,
+    name,
+    created: new Date().toISOString(),
+    spec,
+    imageId: image.configDescriptor.digest,
+    parentSnapshot: imageSnapshot(image),
+    snapshot: containerSnapshotKey(id),
+    path,
+    args,
+    env: mergeEnv(config.Env ?? [], spec.env ?? []),
+    workdir: spec.workdir ?? (config.WorkingDir || '/'),
+    user: spec.user ?? config.User ?? '',
+    hostname: spec.hostname ?? id.slice(0, 12),
+    stopSignal,
+    stopTimeout: spec.stopTimeout ?? 10,
+    ...(health !== undefined ? { healthcheck: health } : {}),
+    volumes,
+  };
+}
+
+/** The key of container `id`'s writable snapshot. */
+export function containerSnapshotKey(id: string): string {
+  return `container-${id}`;
+}

@@ -1,0 +1,59 @@
+/**
+ * Starting a container, the caller's half (before the supervisor runs the process): the container's
+ * snapshot mounted on `<dir>/rootfs`, the volumes' and the network's parts asked for (hooks.ts), and the
+ * OCI bundle written in `<dir>/bundle` by the executor's prepareBundle.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { FailedPreconditionError } from '../core/index.js';
+import { prepareBundle } from '../executor/index.js';
+import { mountAll, unmount } from '../mount/index.js';
+import type { RuntimeContext } from './context.js';
+import type { ContainerRecord } from './types.js';
+
+/** Mounts the rootfs and writes the bundle; on failure nothing stays mounted. */
+export async function prepareStart(
+  ctx: RuntimeContext,
+  record: ContainerRecord,
+  signal?: AbortSignal,
+): Promise<void> {
+  const id = record.id;
+  const rootfs = ctx.store.rootfs(id);
+  mkdirSync(rootfs, { recursive: true, mode: 0o700 });
+  await unmount(rootfs); // what a killed start left
+  await mountAll(await ctx.snapshotter.mounts(record.snapshot, signal ? { signal } : {}), rootfs, signal);
+  try {
+    const bundle = ctx.store.bundle(id);
+    rmSync(bundle, { recursive: true, force: true });
+    mkdirSync(bundle, { mode: 0o700 });
+    const mounts = (await ctx.hooks.resolveMounts?.(record, rootfs, signal)) ?? [];
+    const net = await ctx.hooks.network?.attach(record, signal);
+    if (net?.netnsPath !== undefined)
+      throw new FailedPreconditionError('the executor cannot join a network namespace yet (netnsPath)');
+    const spec = record.spec;
+    await prepareBundle(
+      {
+        rootfs,
+        args: [record.path, ...record.args],
+        env: record.env,
+        cwd: record.workdir,
+        user: record.user,
+        hostname: record.hostname,
+        network: spec.network === 'none' ? 'none' : 'host',
+        mounts,
+        readonlyRootfs: spec.readOnly ?? false,
+      },
+      { id, bundle, secretsDir: join(bundle, 'secrets') },
+    );
+    await ctx.store.updateState(id, (s) => ({
+      ...s,
+      stoppedByUser: false,
+      error: '',
+      networks: net?.networks ?? [],
+      ports: net?.ports ?? [],
+    }));
+  } catch (err) {
+    await unmount(rootfs).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The supervisor: runs one container's process with runc and records its life in the container's
+ * state, restarting it as its policy says. The same function runs in the CLI's process for an attached
+ * `run` and in a detached process of its own (supervisor-main.ts) for `run -d` and `start`. The caller
+ * holds the container's supervisor lock for the whole call, has mounted its rootfs and written its bundle;
+ * the supervisor unmounts the rootfs when the container stops for good.
+ *
+ * States: created/exited → running (pid, startedAt) → exited (exitCode, 128+N for signal N, finishedAt),
+ * or → restarting (restartCount + 1) → running … Restart policies as docker's: `on-failure[:N]` after a
+ * non-zero exit (at most N restarts), `always` and `unless-stopped` after any exit; never after a stop or
+ * kill by the user (`stoppedByUser`). Between two starts it waits 100 ms, doubling at every restart,
+ * back to 100 ms once the process has stayed up 10 s. (docker's `always` also restarts a user-stopped
+ * container when its daemon starts; there is no daemon here, so `always` and `unless-stopped` agree.)
+ */
+import { processStartTime } from '../core/index.js';
+import type { TsbuildError } from '../core/index.js';
+import type { RuncContainers } from '../executor/index.js';
+import { unmount } from '../mount/index.js';
+import type { LogSink, Monitor, MonitorContext } from './hooks.js';
+import { StartFailureOutput, startFailure, startFailureExitCode } from './start-failure.js';
+import type { ContainerStore } from './store.js';
+import type { ContainerRecord, ContainerState, RestartPolicy } from './types.js';
+
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 60_000;
+const STABLE_MS = 10_000;
+
+export interface SuperviseOptions {
+  readonly store: ContainerStore;
+  readonly runc: RuncContainers;
+  readonly record: ContainerRecord;
+  /** Every output chunk goes here (the container's log). */
+  readonly logSink?: LogSink;
+  /** And here too (an attached run's terminal). Must not throw. */
+  readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+  /** The healthcheck (rt-aux), started each time the process runs. */
+  readonly monitor?: (context: MonitorContext) => Monitor | undefined;
+  /** The network's detach (rt-net), once the container has stopped for good. */
+  readonly detachNetwork?: (record: ContainerRecord, state: ContainerState) => Promise<void>;
+  /** Runs a probe command in the container, for `monitor`. */
+  readonly exec?: MonitorContext['exec'];
+  /** Called once: with the first process's pid, or with the error that kept it from starting. */
+  readonly onStart?: (result: { pid: number } | { error: TsbuildError | Error }) => void;
+  /** Abort: the process is killed (SIGKILL) and recorded as such; no restart. */
+  readonly signal?: AbortSignal;
+}
+
+/** Whether `policy` restarts a process that exited with `exitCode` after `restarts` restarts. */
+export function shouldRestart(
+  policy: RestartPolicy | undefined,
+  exitCode: number,
+  restarts: number,
+): boolean {
+  switch (policy?.name ?? 'no') {
+    case 'always':
+    case 'unless-stopped':
+      return true;
+    case 'on-failure':
+      return exitCode !== 0 && (policy!.maximumRetryCount === 0 || restarts < policy!.maximumRetryCount);
+    default:
+      return false;
+  }
+}
+
+const now = (): string => new Date().toISOString();
+
+/** Runs the container until it stops for good (see the file's comment); its final state. */
+export async function superviseContainer(options: SuperviseOptions): Promise<ContainerState> {
+  const { store, record } = options;
+  const self = processStartTime(process.pid).then((startTime) => ({
+    pid: process.pid,
+    startTime: startTime ?? '',
+  }));
+  let backoff = FIRST_BACKOFF_MS;
+  let first = true;
+  let state = store.readState(record.id);
+  try {
+    for (;;) {
+      const outcome = await runOnce(options, self, first);
+      first = false;
+      state = outcome.state;
+      if (outcome.failed) break;
+      const restarts = state.restartCount;
+      if (options.signal?.aborted || state.stoppedByUser) break;
+      if (!shouldRestart(record.spec.restart, state.exitCode, restarts)) break;
+      backoff = outcome.ranMs >= STABLE_MS ? FIRST_BACKOFF_MS : backoff;
+      state = await store.updateState(record.id, (s) => ({
+        ...s,
+        status: 'restarting',
+        restartCount: s.restartCount + 1,
+      }));
+      if (!(await backoffWait(store, record.id, backoff, options.signal))) break;
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  } finally {
+    state = await finish(options, state);
+  }
+  return state;
+}
+
+interface RunOutcome {
+  readonly state: ContainerState;
+  /** It never started: no restart. */
+  readonly failed: boolean;
+  readonly ranMs: number;
+}
+
+async function runOnce(
+  options: SuperviseOptions,
+  self: Promise<{ pid: number; startTime: string }>,
+  first: boolean,
+): Promise<RunOutcome> {
+  const { store, record, runc } = options;
+  const forward = (stream: 'stdout' | 'stderr', chunk: Uint8Array): void => {
+    options.logSink?.write(stream, chunk);
+    options.onOutput?.(stream, chunk);
+  };
+  const output = new StartFailureOutput(forward);
+  const run = runc.run(record.id, store.bundle(record.id), record.path, {
+    onOutput: (s, c) => output.write(s, c),
+  });
+  let pid: number;
+  try {
+    pid = await run.started;
+  } catch (err) {
+    const failure = startFailure(err) ?? (err as Error);
+    output.drop();
+    const state = await store.updateState(record.id, (s) => ({
+      ...s,
+      status: 'exited',
+      pid: 0,
+      exitCode: startFailureExitCode(failure),
+      error: failure.message,
+      finishedAt: now(),
+    }));
+    if (first) options.onStart?.({ error: failure });
+    return { state, failed: true, ranMs: 0 };
+  }
+  const startedAt = Date.now();
+  const supervisor = await self;
+  await store.updateState(record.id, (s) => ({
+    ...s,
+    status: 'running',
+    pid,
+    supervisor,
+    exitCode: 0,
+    error: '',
+    startedAt: new Date(startedAt).toISOString(),
+  }));
+  if (first) options.onStart?.({ pid });
+  const onAbort = (): void => void runc.kill(record.id, 'KILL').catch(() => undefined);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  const monitor = startMonitor(options, pid);
+  const exitCode = await run.exited;
+  options.signal?.removeEventListener('abort', onAbort);
+  await monitor?.stop();
+  output.release();
+  const state = await store.updateState(record.id, (s) => ({
+    ...s,
+    status: 'exited',
+    pid: 0,
+    exitCode,
+    finishedAt: now(),
+  }));
+  return { state, failed: false, ranMs: Date.now() - startedAt };
+}
+
+function startMonitor(options: SuperviseOptions, pid: number): Monitor | undefined {
+  const exec = options.exec;
+  if (options.monitor === undefined || exec === undefined) return undefined;
+  const id = options.record.id;
+  return options.monitor({
+    record: options.record,
+    pid,
+    updateState: (change) => options.store.updateState(id, change),
+    exec,
+  });
+}
+
+/** Waits `ms` in slices, reading the state between them; false when a user stop (or abort) came meanwhile. */
+async function backoffWait(
+  store: ContainerStore,
+  id: string,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (signal?.aborted || store.readState(id).stoppedByUser) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, end - Date.now())));
+  }
+  return !(signal?.aborted || store.readState(id).stoppedByUser);
+}
+
+/** The container has stopped for good: runc forgets it, the network and the rootfs go, the state says exited. */
+async function finish(options: SuperviseOptions, state: ContainerState): Promise<ContainerState> {
+  const { store, record } = options;
+  const errors: string[] = [];
+  await options.runc.delete(record.id).catch((err: Error) => errors.push(err.message));
+  await options.detachNetwork?.(record, state).catch((err: Error) => errors.push(err.message));
+  await unmount(store.rootfs(record.id)).catch((err: Error) => errors.push(err.message));
+  await Promise.resolve(options.logSink?.close()).catch(() => undefined);
+  return store.updateState(record.id, (s) => ({
+    ...s,
+    status: 'exited',
+    pid: 0,
+    networks: [],
+    ports: [],
+    error: s.error || errors.join('; '),
+    finishedAt: s.status === 'exited' ? s.finishedAt : now(),
+  }));
+}
