@@ -7,7 +7,7 @@
 import { FailedPreconditionError, NotFoundError } from '../core/index.js';
 import type { ImageRecord, ResolvedImage } from '../image/index.js';
 import { ContainerRuntime, containerImages } from '../runner/index.js';
-import type { ContainerHooks, Containers, RunImageOptions } from '../runner/index.js';
+import type { ContainerHooks, Containers, CreateOptions, RunImageOptions } from '../runner/index.js';
 import { pullImageRef } from './image-pull.js';
 import type { PullImageOptions } from './image-pull.js';
 import type { Engine } from './open.js';
@@ -20,7 +20,11 @@ export interface OpenContainersOptions {
 }
 
 export function openContainers(engine: Engine, options: OpenContainersOptions = {}): ContainerRuntime {
-  const resolveImage = async (ref: string, pull: string, signal?: AbortSignal): Promise<ResolvedImage> => {
+  const resolveImage = async (
+    ref: string,
+    pull: string,
+    { signal, progress }: CreateOptions,
+  ): Promise<ResolvedImage> => {
     const sig = signal ? { signal } : {};
     if (pull !== 'always') {
       try {
@@ -31,7 +35,11 @@ export function openContainers(engine: Engine, options: OpenContainersOptions = 
     }
     await engine.gcLock.shared(
       () =>
-        pullImageRef(engine, ref, { ...sig, ...(options.registry ? { registry: options.registry } : {}) }),
+        pullImageRef(engine, ref, {
+          ...sig,
+          ...(progress ? { progress } : {}),
+          ...(options.registry ? { registry: options.registry } : {}),
+        }),
       signal,
     );
     return engine.images.resolve(ref, sig);

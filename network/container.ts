@@ -23,6 +23,11 @@ export interface ContainerNetworkOptions {
   readonly aliases?: readonly string[];
   readonly extraHosts?: readonly string[];
   readonly ports?: readonly PortBinding[];
+  /**
+   * false: `ports` are checked against the mode but not published here, for a caller whose process
+   * does not live as long as the container (the container's supervisor starts `startPortProxy`).
+   */
+  readonly proxy?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -69,7 +74,8 @@ export async function setUpContainerNetwork(options: ContainerNetworkOptions): P
   let proxy: PortProxy | undefined;
   try {
     // Not given the signal: the proxy lives until release, whatever becomes of the setup's signal.
-    proxy = await startPortProxy({ bindings: options.ports ?? [], targetIp: attached.attachment.ipAddress });
+    const bindings = options.proxy === false ? [] : (options.ports ?? []);
+    proxy = await startPortProxy({ bindings, targetIp: attached.attachment.ipAddress });
   } catch (err) {
     await cleanupContainer({ root, containerId });
     throw err;

@@ -28,8 +28,9 @@ import {
   waitContainer,
 } from './lifecycle.js';
 import { containersRuncDir } from './paths.js';
-import { ContainerStore } from './store.js';
-import type { Containers } from './types.js';
+import { ACTIVE_STATUSES, ContainerStore } from './store.js';
+import { runnerHooks } from './wiring.js';
+import type { Containers, CreateOptions } from './types.js';
 
 export interface ContainerRuntimeOptions {
   readonly root: string;
@@ -47,7 +48,7 @@ export interface ContainerRuntimeOptions {
 
 export function runtimeContext(options: ContainerRuntimeOptions): RuntimeContext {
   const images = options.images;
-  const storeOnly = async (ref: string, pull: string, signal?: AbortSignal): Promise<ResolvedImage> => {
+  const storeOnly = async (ref: string, pull: string, { signal }: CreateOptions): Promise<ResolvedImage> => {
     if (pull === 'always')
       throw new FailedPreconditionError('--pull always: this runner has no registry access wired in');
     return images.resolve(ref, signal ? { signal } : {});
@@ -61,7 +62,7 @@ export function runtimeContext(options: ContainerRuntimeOptions): RuntimeContext
     }),
     images,
     snapshotter: options.snapshotter,
-    hooks: options.hooks ?? {},
+    hooks: options.hooks ?? runnerHooks(options.root),
     supervisorScript: () => options.supervisorScript ?? defaultSupervisorScript(),
     resolveImage: options.resolveImage ?? storeOnly,
   };
@@ -74,7 +75,7 @@ export class ContainerRuntime implements Containers {
     this.context = runtimeContext(options);
   }
 
-  create: Containers['create'] = (spec, options = {}) => createContainer(this.context, spec, options.signal);
+  create: Containers['create'] = (spec, options = {}) => createContainer(this.context, spec, options);
   start: Containers['start'] = (ref, options = {}) => startContainer(this.context, ref, options.signal);
   run: Containers['run'] = (spec, options = {}) => runContainer(this.context, spec, options);
   stop: Containers['stop'] = (ref, options = {}) => stopContainer(this.context, ref, options);
@@ -93,7 +94,12 @@ export class ContainerRuntime implements Containers {
     const id = this.context.store.resolve(ref);
     const readLogs = this.context.hooks.readLogs;
     if (readLogs === undefined) throw new FailedPreconditionError('logs: no log reader is wired in');
-    await readLogs(this.context.store.containerDir(id), this.context.store.readRecord(id), options);
+    const isDone = async (): Promise<boolean> =>
+      !ACTIVE_STATUSES.has((await inspectContainer(this.context, id)).state.status);
+    await readLogs(this.context.store.containerDir(id), this.context.store.readRecord(id), {
+      ...options,
+      isDone,
+    });
   };
   exec: Containers['exec'] = (ref, spec, options = {}) => execContainer(this.context, ref, spec, options);
   top: Containers['top'] = (ref, options = {}) => topContainer(this.context, ref, options);

@@ -4,6 +4,7 @@ import type { ImageStore, ResolvedImage } from '../image/index.js';
 import type { Snapshotter } from '../snapshotter/index.js';
 import type { ContainerHooks } from './hooks.js';
 import type { ContainerStore } from './store.js';
+import type { CreateOptions } from './types.js';
 
 export interface RuntimeContext {
   readonly root: string;
@@ -21,6 +22,6 @@ export interface RuntimeContext {
   readonly resolveImage: (
     ref: string,
     pull: 'missing' | 'always' | 'never',
-    signal?: AbortSignal,
+    options: CreateOptions,
   ) => Promise<ResolvedImage>;
 }

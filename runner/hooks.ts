@@ -16,12 +16,13 @@
  * The detached supervisor (supervisor-main.ts) is another process: what it needs (logSink, monitor,
  * network.detach) it takes from `supervisorHooks()` below, the one place the integrator wires them.
  */
-import type { ExecMount } from '../executor/index.js';
+import type { ExecMount, NetworkRequest } from '../executor/index.js';
 import type {
   AttachOptions,
   ContainerRecord,
   ContainerState,
   LogsOptions,
+  MountSpec,
   NetworkAttachment,
   PortBinding,
 } from './types.js';
@@ -53,17 +54,28 @@ export interface MonitorContext {
 
 /** What a network attach gives the container before its process starts. */
 export interface NetworkSetup {
-  /** The network namespace to join (a path); undefined: the executor's own mode (host or none). */
-  readonly netnsPath?: string;
+  /** The executor's request fields: the network (host, none or a namespace path), the hosts file. */
+  readonly run: {
+    readonly network: NetworkRequest;
+    readonly hostsPath?: string;
+    readonly extraHosts?: readonly string[];
+  };
   readonly networks: readonly NetworkAttachment[];
+}
+
+/** The published ports while the supervisor lives: the bindings as bound (hostPort 0 resolved). */
+export interface PublishedPorts {
   readonly ports: readonly PortBinding[];
-  /** /etc/hosts lines for the container (names on a user network, --add-host). */
-  readonly extraHosts?: readonly string[];
+  close(): Promise<void>;
 }
 
 export interface ContainerHooks {
   readonly logSink?: (dir: string, record: ContainerRecord) => LogSink;
-  readonly readLogs?: (dir: string, record: ContainerRecord, options: LogsOptions) => Promise<void>;
+  readonly readLogs?: (
+    dir: string,
+    record: ContainerRecord,
+    options: LogsOptions & { readonly isDone: () => Promise<boolean> },
+  ) => Promise<void>;
   readonly monitor?: (context: MonitorContext) => Monitor | undefined;
   readonly formatTop?: (
     pids: readonly number[],
@@ -76,6 +88,13 @@ export interface ContainerHooks {
     signal?: AbortSignal,
   ) => Promise<ExecMount[]>;
   readonly removeVolumes?: (record: ContainerRecord, signal?: AbortSignal) => Promise<void>;
+  /** At create: the volumes the mounts name made (anonymous ones named), the mounts as recorded. */
+  readonly createMounts?: (
+    specs: readonly MountSpec[],
+    signal?: AbortSignal,
+  ) => Promise<{ mounts: MountSpec[]; volumes: string[] }>;
+  /** `-p`: started by the supervisor before the process, closed when it stops for good. */
+  readonly publish?: (record: ContainerRecord, state: ContainerState) => Promise<PublishedPorts>;
   readonly network?: {
     attach(record: ContainerRecord, signal?: AbortSignal): Promise<NetworkSetup>;
     detach(record: ContainerRecord, state: ContainerState): Promise<void>;
@@ -90,29 +109,16 @@ export interface ContainerHooks {
  */
 export function unwiredFields(spec: ContainerRecord['spec'], hooks: ContainerHooks): string[] {
   const out: string[] = [];
-  const network = spec.network ?? 'host';
+  const network = spec.network ?? 'bridge';
   if (hooks.network === undefined && network !== 'host' && network !== 'none')
     out.push(`--network ${network}`);
-  if (hooks.network === undefined && (spec.ports?.length ?? 0) > 0) out.push('-p/--publish');
+  if ((hooks.network === undefined || hooks.publish === undefined) && (spec.ports?.length ?? 0) > 0)
+    out.push('-p/--publish');
   if (hooks.network === undefined && (spec.networkAliases?.length ?? 0) > 0) out.push('--network-alias');
   if (hooks.network === undefined && (spec.extraHosts?.length ?? 0) > 0) out.push('--add-host');
   if (hooks.resolveMounts === undefined && (spec.mounts?.length ?? 0) > 0) out.push('-v/--mount');
   if (hooks.attach === undefined && (spec.tty === true || spec.openStdin === true)) out.push('-i/-t');
-  // The executor's part (rt-aux: cgroups, capabilities, an init): refused until the bundle maps them.
-  if ((spec.capAdd?.length ?? 0) > 0 || (spec.capDrop?.length ?? 0) > 0) out.push('--cap-add/--cap-drop');
-  const r = spec.resources;
-  if (r !== undefined && (r.memory !== undefined || r.nanoCpus !== undefined || (r.pidsLimit ?? -1) > 0))
-    out.push('--memory/--cpus/--pids-limit');
-  if (spec.init === true) out.push('--init');
   if (hooks.monitor === undefined && spec.healthcheck !== undefined && spec.healthcheck.test[0] !== 'NONE')
     out.push('--health-*');
   return out;
-}
-
-/**
- * The hooks the detached supervisor process uses (it cannot be handed functions): the integrator wires
- * the log writer, the health monitor and the network's detach here.
- */
-export function supervisorHooks(): Pick<ContainerHooks, 'logSink' | 'monitor' | 'network'> {
-  return {};
 }

@@ -29,8 +29,9 @@ export type { TopOptions, TopResult } from './top.js';
 export { ContainerRuntime, containerImages, containerSnapshots, runtimeContext } from './containers.js';
 export type { ContainerRuntimeOptions } from './containers.js';
 export type { RuntimeContext } from './context.js';
-export { supervisorHooks, unwiredFields } from './hooks.js';
-export type { ContainerHooks, Monitor, MonitorContext, NetworkSetup } from './hooks.js';
+export { unwiredFields } from './hooks.js';
+export { containerLogPath, containersUsingVolume, rootVolumeStore, runnerHooks } from './wiring.js';
+export type { ContainerHooks, Monitor, MonitorContext, NetworkSetup, PublishedPorts } from './hooks.js';
 // hooks.ts's LogSink is the shape of logs.ts's (rt-aux); the face exports that one once wired.
 export { containersRuncDir } from './paths.js';
 export { prespawnSupervisor } from './detached.js';

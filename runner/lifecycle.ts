@@ -17,7 +17,7 @@ import { prepareStart } from './start.js';
 import { ACTIVE_STATUSES } from './store.js';
 import { holdLock, lockFreed } from './supervisor-lock.js';
 import { superviseContainer } from './supervisor.js';
-import type { AttachOptions, ContainerInfo, ContainerRecord, ContainerSpec } from './types.js';
+import type { AttachOptions, ContainerInfo, ContainerRecord, ContainerSpec, CreateOptions } from './types.js';
 
 type Sig = { signal?: AbortSignal };
 const sig = (signal?: AbortSignal): Sig => (signal ? { signal } : {});
@@ -25,20 +25,22 @@ const sig = (signal?: AbortSignal): Sig => (signal ? { signal } : {});
 export async function createContainer(
   ctx: RuntimeContext,
   spec: ContainerSpec,
-  signal?: AbortSignal,
+  options: CreateOptions = {},
 ): Promise<ContainerInfo> {
+  const { signal } = options;
   checkSpec(spec);
   const unwired = unwiredFields(spec, ctx.hooks);
   if (unwired.length > 0)
     throw new InvalidArgumentError(`not supported by this runner yet: ${unwired.join(', ')}`);
-  const image = await ctx.resolveImage(spec.image, spec.pull ?? 'missing', signal);
+  const image = await ctx.resolveImage(spec.image, spec.pull ?? 'missing', options);
   const parent = imageSnapshot(image);
   if (parent !== undefined) await ctx.snapshotter.stat(parent, sig(signal));
   resolveRecord(spec, image, '0'.repeat(64), 'check'); // refuses what cannot run before anything is made
+  const made = await madeVolumes(ctx, spec, signal);
   const record = await ctx.store.create(
     {
       name: spec.name,
-      record: (id, name) => resolveRecord(spec, image, id, name),
+      record: (id, name) => resolveRecord(made, image, id, name),
       prepare: async (id) =>
         void (await ctx.snapshotter.prepare(containerSnapshotKey(id), parent, sig(signal))),
       undo: (id) => ctx.snapshotter.remove(containerSnapshotKey(id)),
@@ -46,6 +48,13 @@ export async function createContainer(
     signal,
   );
   return { record, state: ctx.store.readState(record.id) };
+}
+
+/** The spec with its mounts' volumes made: an anonymous volume gets its name once, at create. */
+async function madeVolumes(ctx: RuntimeContext, spec: ContainerSpec, signal?: AbortSignal): Promise<ContainerSpec> {
+  if ((spec.mounts?.length ?? 0) === 0 || ctx.hooks.createMounts === undefined) return spec;
+  const { mounts } = await ctx.hooks.createMounts(spec.mounts ?? [], signal);
+  return { ...spec, mounts };
 }
 
 /** Starts it detached; a running container is left as it is (docker's `start`). */
@@ -66,14 +75,15 @@ export async function startContainer(ctx: RuntimeContext, ref: string, signal?: 
 }
 
 /** `run -d`: the supervisor spawned first, the container made and prepared while it boots. */
-async function runDetached(ctx: RuntimeContext, spec: ContainerSpec, signal?: AbortSignal): Promise<string> {
+async function runDetached(ctx: RuntimeContext, spec: ContainerSpec, options: CreateOptions): Promise<string> {
+  const { signal } = options;
   let made: string | undefined;
   try {
     await startDetached({
       script: ctx.supervisorScript(),
       root: ctx.root,
       prepare: async () => {
-        const { record } = await createContainer(ctx, spec, signal);
+        const { record } = await createContainer(ctx, spec, options);
         made = record.id;
         await prepareStart(ctx, record, signal);
         return record.id;
@@ -92,15 +102,15 @@ async function runDetached(ctx: RuntimeContext, spec: ContainerSpec, signal?: Ab
 export async function runContainer(
   ctx: RuntimeContext,
   spec: ContainerSpec,
-  options: AttachOptions & { detach?: boolean } = {},
+  options: AttachOptions & CreateOptions & { detach?: boolean } = {},
 ): Promise<{ id: string; exitCode?: number }> {
-  if (options.detach === true) return { id: await runDetached(ctx, spec, options.signal) };
-  const { record } = await createContainer(ctx, spec, options.signal);
+  if (options.detach === true) return { id: await runDetached(ctx, spec, options) };
+  const { record } = await createContainer(ctx, spec, options);
   try {
     return { id: record.id, exitCode: await runAttached(ctx, record, options) };
   } finally {
     if (spec.autoRemove === true && ctx.store.exists(record.id))
-      await removeContainer(ctx, record.id, { force: true }).catch(() => undefined);
+      await removeContainer(ctx, record.id, { force: true, volumes: true }).catch(() => undefined);
   }
 }
 
@@ -123,6 +133,7 @@ async function runAttached(
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(ctx.hooks.monitor ? { monitor: ctx.hooks.monitor } : {}),
       ...(ctx.hooks.network ? { detachNetwork: (r, s) => ctx.hooks.network!.detach(r, s) } : {}),
+      ...(ctx.hooks.publish ? { publish: ctx.hooks.publish } : {}),
       exec: (cmd, signal) => probe(ctx, record, cmd, signal),
       onStart: (result) => void ('error' in result ? (startError = result.error) : undefined),
       ...sig(options.signal),
@@ -173,12 +184,11 @@ export async function removeContainer(
   if (!(await lockFreed(ctx.store.supervisorLock(id), 15_000, options.signal)))
     throw new FailedPreconditionError(`container ${record.name}: its supervisor did not stop`);
   await currentState(ctx, id);
-  if (options.volumes === true && record.volumes.length > 0) {
-    if (ctx.hooks.removeVolumes === undefined)
-      throw new InvalidArgumentError('rm -v: no volume support is wired in');
-    await ctx.hooks.removeVolumes(record, options.signal);
-  }
+  if (options.volumes === true && record.volumes.length > 0 && ctx.hooks.removeVolumes === undefined)
+    throw new InvalidArgumentError('rm -v: no volume support is wired in');
   await ctx.store.remove(id, (dir) => takeApart(ctx, dir, id, record.snapshot));
+  // Once the container is gone, its anonymous volumes are no one's (another container's are kept).
+  if (options.volumes === true && record.volumes.length > 0) await ctx.hooks.removeVolumes?.(record, options.signal);
 }
 
 /** What a removed container leaves: the rootfs mount, runc's state, the snapshot. */

@@ -60,16 +60,19 @@ export function checkSpec(spec: ContainerSpec): void {
     throw new InvalidArgumentError(`invalid pull policy (--pull) ${JSON.stringify(spec.pull)}`);
 }
 
+/** The spec's healthcheck over the image's: a spec without a test (`[]`) keeps the image's, with its timings. */
 function healthOf(spec: ContainerSpec, image: ResolvedImage): HealthConfig | undefined {
-  if (spec.healthcheck !== undefined) return spec.healthcheck;
+  const own = spec.healthcheck;
+  if (own !== undefined && own.test.length > 0) return own;
   const h = image.config.config?.Healthcheck;
   if (h?.Test === undefined || h.Test.length === 0) return undefined;
   return {
-    test: h.Test,
     ...(h.Interval ? { interval: h.Interval } : {}),
     ...(h.Timeout ? { timeout: h.Timeout } : {}),
     ...(h.StartPeriod ? { startPeriod: h.StartPeriod } : {}),
     ...(h.Retries ? { retries: h.Retries } : {}),
+    ...own,
+    test: h.Test,
   };
 }
 

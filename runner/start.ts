@@ -5,10 +5,11 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FailedPreconditionError } from '../core/index.js';
 import { prepareBundle } from '../executor/index.js';
+import type { ExecMount, RunRequest } from '../executor/index.js';
 import { mountAll, unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
+import type { NetworkSetup } from './hooks.js';
 import type { ContainerRecord } from './types.js';
 
 /** Mounts the rootfs and writes the bundle; on failure nothing stays mounted. */
@@ -28,32 +29,48 @@ export async function prepareStart(
     mkdirSync(bundle, { mode: 0o700 });
     const mounts = (await ctx.hooks.resolveMounts?.(record, rootfs, signal)) ?? [];
     const net = await ctx.hooks.network?.attach(record, signal);
-    if (net?.netnsPath !== undefined)
-      throw new FailedPreconditionError('the executor cannot join a network namespace yet (netnsPath)');
-    const spec = record.spec;
-    await prepareBundle(
-      {
-        rootfs,
-        args: [record.path, ...record.args],
-        env: record.env,
-        cwd: record.workdir,
-        user: record.user,
-        hostname: record.hostname,
-        network: spec.network === 'none' ? 'none' : 'host',
-        mounts,
-        readonlyRootfs: spec.readOnly ?? false,
-      },
-      { id, bundle, secretsDir: join(bundle, 'secrets') },
-    );
+    await prepareBundle(runRequest(record, rootfs, mounts, net), {
+      id,
+      bundle,
+      secretsDir: join(bundle, 'secrets'),
+    });
     await ctx.store.updateState(id, (s) => ({
       ...s,
       stoppedByUser: false,
       error: '',
       networks: net?.networks ?? [],
-      ports: net?.ports ?? [],
+      ports: [],
     }));
   } catch (err) {
     await unmount(rootfs).catch(() => undefined);
     throw err;
   }
+}
+
+/** The executor's request for the container's process: the record, its mounts, network and limits. */
+function runRequest(
+  record: ContainerRecord,
+  rootfs: string,
+  mounts: ExecMount[],
+  net: NetworkSetup | undefined,
+): RunRequest {
+  const spec = record.spec;
+  const r = spec.resources;
+  const limited = r !== undefined && (r.memory !== undefined || r.nanoCpus !== undefined || (r.pidsLimit ?? 0) > 0);
+  return {
+    rootfs,
+    args: [record.path, ...record.args],
+    env: record.env,
+    cwd: record.workdir,
+    user: record.user,
+    hostname: record.hostname,
+    ...(net?.run ?? { network: spec.network === 'none' ? 'none' : 'host' }),
+    mounts,
+    readonlyRootfs: spec.readOnly ?? false,
+    // Its own cgroup, as docker's /docker/<id>: the limits apply to the container alone.
+    ...(limited ? { resources: r, cgroupsPath: `/tsbuild/${record.id}` } : {}),
+    ...(spec.capAdd && spec.capAdd.length > 0 ? { capAdd: spec.capAdd } : {}),
+    ...(spec.capDrop && spec.capDrop.length > 0 ? { capDrop: spec.capDrop } : {}),
+    ...(spec.init === true ? { init: true } : {}),
+  };
 }

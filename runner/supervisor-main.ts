@@ -13,7 +13,7 @@ import type { ErrorCode } from '../core/index.js';
 import { RuncContainers } from '../executor/index.js';
 import type { SupervisorReport } from './detached.js';
 import { execInContainer } from './exec.js';
-import { supervisorHooks } from './hooks.js';
+import { runnerHooks } from './wiring.js';
 import { takeApart } from './lifecycle.js';
 import { createSnapshotter } from '../snapshotter/index.js';
 import type { ContainerRecord } from './types.js';
@@ -98,7 +98,7 @@ async function main(root: string): Promise<void> {
   }
   try {
     const record = store.readRecord(id);
-    const hooks = supervisorHooks();
+    const hooks = runnerHooks(root);
     const logSink = hooks.logSink?.(store.containerDir(id), record);
     await superviseContainer({
       store,
@@ -107,6 +107,7 @@ async function main(root: string): Promise<void> {
       ...(logSink ? { logSink } : {}),
       ...(hooks.monitor ? { monitor: hooks.monitor } : {}),
       ...(hooks.network ? { detachNetwork: (r, s) => hooks.network!.detach(r, s) } : {}),
+      ...(hooks.publish ? { publish: hooks.publish } : {}),
       exec: async (cmd, signal) => {
         let output = '';
         const exitCode = await execInContainer(
@@ -123,7 +124,10 @@ async function main(root: string): Promise<void> {
       onStart: (result) =>
         report('pid' in result ? { ok: true, pid: result.pid } : errorReport(result.error)),
     });
-    if (record.spec.autoRemove === true) await removeAfterExit(root, store, runc, record);
+    if (record.spec.autoRemove === true) {
+      await removeAfterExit(root, store, runc, record);
+      await hooks.removeVolumes?.(record); // docker's --rm takes the anonymous volumes along
+    }
   } catch (err) {
     report(errorReport(err));
   } finally {

@@ -16,7 +16,7 @@ import { processStartTime } from '../core/index.js';
 import type { TsbuildError } from '../core/index.js';
 import type { RuncContainers } from '../executor/index.js';
 import { unmount } from '../mount/index.js';
-import type { LogSink, Monitor, MonitorContext } from './hooks.js';
+import type { ContainerHooks, LogSink, Monitor, MonitorContext, PublishedPorts } from './hooks.js';
 import { StartFailureOutput, startFailure, startFailureExitCode } from './start-failure.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerState, RestartPolicy } from './types.js';
@@ -35,6 +35,8 @@ export interface SuperviseOptions {
   readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
   /** The healthcheck (rt-aux), started each time the process runs. */
   readonly monitor?: (context: MonitorContext) => Monitor | undefined;
+  /** `-p`: the ports published for as long as this supervisor runs the container. */
+  readonly publish?: ContainerHooks['publish'];
   /** The network's detach (rt-net), once the container has stopped for good. */
   readonly detachNetwork?: (record: ContainerRecord, state: ContainerState) => Promise<void>;
   /** Runs a probe command in the container, for `monitor`. */
@@ -74,7 +76,10 @@ export async function superviseContainer(options: SuperviseOptions): Promise<Con
   let backoff = FIRST_BACKOFF_MS;
   let first = true;
   let state = store.readState(record.id);
+  let published: PublishedPorts | undefined | false = undefined;
   try {
+    published = await publishPorts(options);
+    if (published === false) return (state = store.readState(record.id));
     for (;;) {
       const outcome = await runOnce(options, self, first);
       first = false;
@@ -93,9 +98,36 @@ export async function superviseContainer(options: SuperviseOptions): Promise<Con
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
   } finally {
+    if (published) await published.close().catch(() => undefined);
     state = await finish(options, state);
   }
   return state;
+}
+
+/**
+ * Starts the port proxy before the first process (the ports are there when `run -d` returns) and
+ * records the bound ports; false when it failed, which is recorded and reported as the start's error.
+ */
+async function publishPorts(options: SuperviseOptions): Promise<PublishedPorts | undefined | false> {
+  const { store, record } = options;
+  if (options.publish === undefined || (record.spec.ports?.length ?? 0) === 0) return undefined;
+  try {
+    const published = await options.publish(record, store.readState(record.id));
+    await store.updateState(record.id, (s) => ({ ...s, ports: published.ports }));
+    return published;
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    await store.updateState(record.id, (s) => ({
+      ...s,
+      status: 'exited',
+      pid: 0,
+      exitCode: 125,
+      error: error.message,
+      finishedAt: now(),
+    }));
+    options.onStart?.({ error });
+    return false;
+  }
 }
 
 interface RunOutcome {

@@ -3,8 +3,9 @@
  * renderer that appears only when a pull reports, and the one loop over several containers
  * (`stop a b`: each reported, status 1 when any failed, as docker).
  */
-import { formatError, TsbuildError } from '../../core/index.js';
+import { formatError } from '../../core/index.js';
 import type { ProgressEvent, ProgressWriter } from '../../core/index.js';
+import { containersFace, openContainers } from '../../engine/index.js';
 import type { Engine } from '../../engine/index.js';
 import type { Containers } from '../../runner/index.js';
 import { createRenderer } from '../progress/index.js';
@@ -23,13 +24,9 @@ export const processIO: ContainerIO = {
   err: (text) => void process.stderr.write(text),
 };
 
-/** The engine's container API. */
+/** The engine's container API: the runner's runtime over the open engine, every part wired. */
 function containersOf(engine: Engine): Containers {
-  // The one seam to the runtime: engine.containers (runner/, engine/), read here until Engine declares it.
-  const containers = (engine as Engine & { readonly containers?: Containers }).containers;
-  if (containers === undefined)
-    throw new TsbuildError('INTERNAL', 'this engine has no container runtime (engine.containers)');
-  return containers;
+  return containersFace(openContainers(engine));
 }
 
 /** Opens the engine and runs `fn` on its containers (SIGINT/SIGTERM abort `signal` when asked). */
