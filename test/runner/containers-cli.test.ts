@@ -133,7 +133,7 @@ describe.skipIf(!ready)('tsbuild containers, end to end', () => {
   }, 120_000);
 
   afterAll(() => {
-    spawnSync(bin, ['--root', root, 'rm', '-f', 'web', 'a', 'b', 'f', 'g', 'r'], { stdio: 'ignore' });
+    spawnSync(bin, ['--root', root, 'rm', '-f', 'web', 'ca', 'cf', 'cg', 'cr'], { stdio: 'ignore' });
     spawnSync(bin, ['--root', root, 'network', 'rm', 'e2e-net'], { stdio: 'ignore' });
     rmSync(work, { recursive: true, force: true });
   });
@@ -213,8 +213,8 @@ describe.skipIf(!ready)('tsbuild containers, end to end', () => {
   it('containers on a user network reach each other by name; none has only lo; network rm leaves nothing', async () => {
     ok(['network', 'create', 'e2e-net']);
     const netId = (JSON.parse(ok(['network', 'inspect', 'e2e-net'])) as { Id: string }[])[0]?.Id ?? '';
-    ok(['run', '-d', '--name', 'a', '--network', 'e2e-net', 'web-app']);
-    const got = await until('a reachable by name', () => {
+    ok(['run', '-d', '--name', 'ca', '--network', 'e2e-net', 'web-app']);
+    const got = await until('ca reachable by name', () => {
       const r = tsbuild([
         'run',
         '--rm',
@@ -223,13 +223,13 @@ describe.skipIf(!ready)('tsbuild containers, end to end', () => {
         'busybox',
         'wget',
         '-qO-',
-        'http://a:8080/index.html',
+        'http://ca:8080/index.html',
       ]);
       return r.status === 0 ? r.stdout : undefined;
     });
     expect(got).toBe('built by tsbuild\n');
     expect(ok(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net'])).toBe('lo\n');
-    ok(['rm', '-f', 'a']);
+    ok(['rm', '-f', 'ca']);
     ok(['network', 'rm', 'e2e-net']);
     const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' });
     expect(links).not.toMatch(new RegExp(netId.slice(0, 10)));
@@ -241,36 +241,36 @@ describe.skipIf(!ready)('tsbuild containers, end to end', () => {
   }, 60_000);
 
   it('a killed supervisor and a killed CLI: ps tells the truth, rm cleans up, nothing leaks', async () => {
-    const id = ok(['run', '-d', '--name', 'f', 'busybox', 'sleep', '1000']).trim();
+    const id = ok(['run', '-d', '--name', 'cf', 'busybox', 'sleep', '1000']).trim();
     const state = JSON.parse(readFileSync(join(root, 'containers', id, 'state.json'), 'utf8')) as {
       supervisor: { pid: number };
     };
     process.kill(state.supervisor.pid, 'SIGKILL');
-    await until('f shown exited', () => (inspect('f').State.Status === 'exited' ? true : undefined));
-    ok(['rm', 'f']);
-    const cli = spawn(bin, ['--root', root, 'run', '--name', 'g', 'busybox', 'sleep', '1000'], {
+    await until('cf shown exited', () => (inspect('cf').State.Status === 'exited' ? true : undefined));
+    ok(['rm', 'cf']);
+    const cli = spawn(bin, ['--root', root, 'run', '--name', 'cg', 'busybox', 'sleep', '1000'], {
       env: { ...process.env, TSBUILD_NO_DAEMON: '1' },
       stdio: 'ignore',
     });
-    await until('g running', () =>
-      tsbuild(['inspect', 'g']).status === 0 && inspect('g').State.Running ? true : undefined,
+    await until('cg running', () =>
+      tsbuild(['inspect', 'cg']).status === 0 && inspect('cg').State.Running ? true : undefined,
     );
     cli.kill('SIGKILL');
-    await until('g shown exited', () => (inspect('g').State.Status === 'exited' ? true : undefined));
-    ok(['rm', 'g']);
+    await until('cg shown exited', () => (inspect('cg').State.Status === 'exited' ? true : undefined));
+    ok(['rm', 'cg']);
     expect(leftovers()).toEqual({ mounts: [], ps: '' });
     expect(runcContainers()).toEqual([]);
   }, 60_000);
 
   it('--restart on-failure:2 restarts twice, then stays exited', async () => {
-    ok(['run', '-d', '--name', 'r', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3']);
-    await until('r given up', () => {
-      const s = inspect('r');
+    ok(['run', '-d', '--name', 'cr', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3']);
+    await until('cr given up', () => {
+      const s = inspect('cr');
       return s.State.Status === 'exited' && s.RestartCount === 2 ? s : undefined;
     });
     await new Promise((r) => setTimeout(r, 1500));
-    expect(inspect('r')).toMatchObject({ RestartCount: 2, State: { Status: 'exited', ExitCode: 3 } });
-    ok(['rm', 'r']);
+    expect(inspect('cr')).toMatchObject({ RestartCount: 2, State: { Status: 'exited', ExitCode: 3 } });
+    ok(['rm', 'cr']);
   }, 30_000);
 
   it('exit codes: 125 runner error, 126 cannot invoke, 127 not found, else the command status', () => {
