@@ -3,12 +3,12 @@
  * timeout), kill, pause/unpause, exec and top. A user's stop or kill sets `stoppedByUser` first, so the
  * supervisor does not restart what the user stopped.
  */
-import { FailedPreconditionError, InvalidArgumentError, delay } from '../core/index.js';
+import { FailedPreconditionError, InvalidArgumentError, delay, parseSignal } from '../core/index.js';
 import type { RuntimeContext } from './context.js';
 import { execInContainer } from './exec.js';
 import { currentState } from './reconcile.js';
-import { parseSignal } from './resolve.js';
 import { ACTIVE_STATUSES } from './store.js';
+import { lockFreed } from './supervisor-lock.js';
 import type { AttachOptions, ContainerRecord, ExecSpec } from './types.js';
 
 function running(ctx: RuntimeContext, ref: string) {
@@ -52,13 +52,16 @@ export async function stopContainer(
     throw new InvalidArgumentError(`invalid stop timeout (--time) ${timeout}`);
   await ctx.store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));
   if (state.status !== 'restarting') {
-    await ctx.runc.kill(id, parseSignal(record.stopSignal, 'the stop signal')).catch(() => undefined);
+    await ctx.runc.kill(id, parseSignal(record.stopSignal, 'stop signal').number).catch(() => undefined);
     if (state.status === 'paused') await ctx.runc.resume(id).catch(() => undefined);
   }
   const ms = timeout === -1 ? Number.POSITIVE_INFINITY : timeout * 1000;
-  if (await exitedWithin(ctx, id, ms, options.signal)) return;
-  await ctx.runc.kill(id, 'KILL').catch(() => undefined);
-  await exitedWithin(ctx, id, 30_000, options.signal);
+  if (!(await exitedWithin(ctx, id, ms, options.signal))) {
+    await ctx.runc.kill(id, 'KILL').catch(() => undefined);
+    await exitedWithin(ctx, id, 30_000, options.signal);
+  }
+  // Stopped is also cleaned up, as docker's stop: the supervisor has let go (rootfs, network, runc).
+  await lockFreed(ctx.store.supervisorLock(id), 15_000, options.signal);
 }
 
 /** docker's `kill -s`: a signal (default SIGKILL) to the running container's process. */
@@ -68,7 +71,7 @@ export async function killContainer(
   options: { signal?: string } = {},
 ): Promise<void> {
   const { id, record } = running(ctx, ref);
-  const number = parseSignal(options.signal ?? 'KILL', '--signal');
+  const number = parseSignal(options.signal ?? 'KILL', '--signal').number;
   const state = await currentState(ctx, id);
   if (state.status !== 'running' && state.status !== 'paused') throw notRunning(record);
   await ctx.store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));

@@ -3,31 +3,13 @@
  * user), the stop signal and timeout, the healthcheck, and the snapshot the container's own is prepared
  * on, as docker resolves `docker create`. Everything a user can get wrong is refused here, by flag.
  */
-import { constants } from 'node:os';
-import { InvalidArgumentError } from '../core/index.js';
+import { InvalidArgumentError, parseSignal } from '../core/index.js';
 import { SNAPSHOT_LABEL } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
 import { checkContainerName } from './names.js';
 import { mergeEnv } from './start-failure.js';
 import type { ContainerRecord, ContainerSpec, HealthConfig } from './types.js';
-
-/** A signal name (`SIGTERM`, `TERM`, any case) or number → its number; InvalidArgumentError naming `what`. */
-export function parseSignal(value: string, what: string): number {
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) {
-    const n = Number(trimmed);
-    if (n >= 1 && n <= 64) return n;
-  } else {
-    const upper = trimmed.toUpperCase();
-    const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as keyof typeof constants.signals;
-    const n = constants.signals[name] as number | undefined;
-    if (n !== undefined) return n;
-  }
-  throw new InvalidArgumentError(`invalid signal (${what}) ${JSON.stringify(value)}`, {
-    hint: 'a signal name (SIGTERM, TERM) or number (15)',
-  });
-}
 
 /** The image's snapshot a container stands on: a built image's own, else its unpacked chain's top. */
 export function imageSnapshot(image: ResolvedImage): string | undefined {

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openContainers } from '../../engine/containers.js';
+import type { OpenContainersOptions } from '../../engine/containers.js';
 import { importRootfs } from '../../engine/images.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
@@ -32,12 +33,12 @@ export interface LifecycleRoot {
   close(): Promise<void>;
 }
 
-export async function lifecycleRoot(): Promise<LifecycleRoot> {
+export async function lifecycleRoot(options: OpenContainersOptions = {}): Promise<LifecycleRoot> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-life-'));
   const engine = await openEngine({ root: join(dir, 'root') });
   makeBusyboxRootfs(join(dir, 'rootfs'));
   await importRootfs(engine, join(dir, 'rootfs'), 'busybox:latest');
-  const containers = openContainers(engine);
+  const containers = openContainers(engine, options);
   return {
     dir,
     engine,
