@@ -66,3 +66,16 @@ export {
   umountSyscall,
 } from './sys.js';
 export { decodeUtf8Escaped, encodeUtf8Escaped, escapedByteLength, replaceEscapes } from './utf8.js';
+export {
+  acceptNow,
+  becomeChildSubreaper,
+  closeFd,
+  listenUnix,
+  pidfdOpen,
+  reapNow,
+  receiveFdNow,
+  setWindowSize,
+  watchReadable,
+  windowSize,
+} from './sys-tty.js';
+export type { ChildExit, ReceivedFd, WindowSize } from './sys-tty.js';
