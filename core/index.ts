@@ -72,10 +72,12 @@ export {
   closeFd,
   listenUnix,
   pidfdOpen,
+  pollFd,
   reapNow,
   receiveFdNow,
+  setNonBlocking,
   setWindowSize,
   watchReadable,
   windowSize,
 } from './sys-tty.js';
-export type { ChildExit, ReceivedFd, WindowSize } from './sys-tty.js';
+export type { ChildExit, FdEvents, FdPoll, ReceivedFd, WindowSize } from './sys-tty.js';

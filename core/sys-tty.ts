@@ -20,6 +20,7 @@ interface TtyLibc {
   pidfd_open: (pid: number, flags: number) => number;
   waitpid: (pid: number, status: number[], options: number) => number;
   close: (fd: number) => number;
+  fcntl: (fd: number, cmd: number, ...args: unknown[]) => number;
 }
 
 let bound: TtyLibc | undefined;
@@ -39,6 +40,7 @@ function libc(): TtyLibc {
     pidfd_open: f('int pidfd_open(int pid, unsigned int flags)'),
     waitpid: f('int waitpid(int pid, _Out_ int *status, int options)'),
     close: f('int close(int fd)'),
+    fcntl: f('int fcntl(int fd, int cmd, ...)'),
   };
   return bound;
 }
@@ -56,6 +58,9 @@ const TIOCSWINSZ = 0x5414;
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
 const SUN_PATH_MAX = 107;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
 
 /**
  * A listening unix stream socket at `path` (non-blocking, close-on-exec); the caller closes it with
@@ -135,6 +140,14 @@ export function closeFd(fd: number): void {
   libc().close(fd);
 }
 
+/** Sets O_NONBLOCK on the descriptor's open file description (fcntl F_GETFL/F_SETFL). */
+export function setNonBlocking(fd: number): void {
+  const c = libc();
+  const flags = c.fcntl(fd, F_GETFL);
+  if (flags < 0 || c.fcntl(fd, F_SETFL, 'int', flags | O_NONBLOCK) !== 0)
+    throw new SysError('fcntl O_NONBLOCK', undefined, lastErrno());
+}
+
 export interface WindowSize {
   readonly rows: number;
   readonly columns: number;
@@ -194,8 +207,44 @@ export function reapNow(pid: number): ChildExit | undefined {
   return signal === 0 ? { code: (s >> 8) & 0xff, signal: null } : { code: null, signal };
 }
 
+/** What a descriptor is watched for, and what it turned out to be. */
+export interface FdEvents {
+  readonly readable?: boolean;
+  readonly writable?: boolean;
+  /** The peer hung up (reported with readable as well). */
+  readonly disconnect?: boolean;
+}
+
+/**
+ * A libuv watch of one descriptor (uv_poll_t: at most one per descriptor); `start` again changes what
+ * it waits for, `stop` pauses it, `close` ends it. `unref` lets the process exit while it waits.
+ */
+export interface FdPoll {
+  start(events: FdEvents, onEvents: (events: Required<FdEvents>) => void): void;
+  stop(): void;
+  close(): void;
+  unref(): void;
+}
+
+/** A stopped watch of `fd`. */
+export function pollFd(fd: number): FdPoll {
+  const handle = ffi().node.poll(fd, { readable: false }, () => undefined);
+  handle.stop();
+  return {
+    // koffi calls back with (status, events), not as its types say: a failed poll (status < 0) is
+    // reported as everything ready, so that the next read or write meets the error.
+    start: (events, onEvents) =>
+      handle.start(events, ((status: number, ready: Required<FdEvents>) =>
+        onEvents(status < 0 ? { readable: true, writable: true, disconnect: true } : ready)) as never),
+    stop: () => handle.stop(),
+    close: () => handle.close(),
+    unref: () => handle.unref(),
+  };
+}
+
 /** Calls `onReady` each time `fd` turns readable (or its peer hangs up), from libuv; `close` stops it. */
 export function watchReadable(fd: number, onReady: () => void): { close(): void } {
-  const handle = ffi().node.poll(fd, { readable: true, disconnect: true }, () => onReady());
-  return { close: () => handle.close() };
+  const handle = pollFd(fd);
+  handle.start({ readable: true, disconnect: true }, () => onReady());
+  return handle;
 }

@@ -7,23 +7,19 @@
  * SIGKILL and the run rejects with CancelledError. The container, the bundle, the secrets and the
  * mount stubs are always removed.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { constants, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, FailedPreconditionError, TsbuildError } from '../core/index.js';
+import { CancelledError, FailedPreconditionError } from '../core/index.js';
 import { prepareBundle } from './bundle.js';
 import { ownerAnnotations } from './sweep.js';
 import { MountStubs } from './rootpath.js';
 import { ContainerReaper } from './reaper.js';
-import type { Executor, ExecutorOptions, LogStream, RunOptions, RunRequest, RunResult } from './types.js';
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
+import { runRuncProcess } from './process.js';
+import type { Executor, ExecutorOptions, RunOptions, RunRequest, RunResult } from './types.js';
 
 export class RuncExecutor implements Executor {
   readonly stateDir: string;
@@ -55,17 +51,26 @@ export class RuncExecutor implements Executor {
       mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
       mkdirSync(bundle, { mode: 0o700 });
       const annotations = await ownerAnnotations(secretsDir);
-      await prepareBundle(request, { id, bundle, secretsDir, stubs, annotations });
+      const consoleSize = request.terminal ? options.terminalSize?.() : undefined;
+      await prepareBundle(request, {
+        id,
+        bundle,
+        secretsDir,
+        stubs,
+        annotations,
+        ...(consoleSize ? { consoleSize } : {}),
+      });
       if (options.signal?.aborted) throw new CancelledError();
       started = true;
-      const result = await this.runContainer(id, bundle, request.args, options);
+      const result = await this.runContainer(id, bundle, request, options);
       ended = true;
       return result;
     } finally {
       try {
         // `runc run` deletes the container when its process exits; only a run that did not end that
-        // way (aborted, runc failed) may leave one behind.
-        if (started && !ended) await this.runcCommand(['delete', '-f', id]).catch(() => undefined);
+        // way (aborted, runc failed) or a detached one (with a terminal) may leave one behind.
+        if (started && (!ended || request.terminal))
+          await this.runcCommand(['delete', '-f', id]).catch(() => undefined);
         await stubs?.release();
         await rm(bundle, { recursive: true, force: true });
         await rm(secretsDir, { recursive: true, force: true });
@@ -75,68 +80,26 @@ export class RuncExecutor implements Executor {
     }
   }
 
-  private async runContainer(
+  private runContainer(
     id: string,
     bundle: string,
-    argv: readonly string[],
+    request: RunRequest,
     options: RunOptions,
   ): Promise<RunResult> {
-    const log = join(bundle, 'runc.log');
-    const args = [
-      '--root',
-      this.stateDir,
-      '--log',
-      log,
-      '--log-format',
-      'json',
-      'run',
-      '--bundle',
-      bundle,
-      id,
-    ];
-    const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.reaper.started(id, child.pid);
-    const output = new OutputWatch(options.onLog);
-    child.stdout.on('data', (chunk: Buffer) => output.add('stdout', chunk));
-    child.stderr.on('data', (chunk: Buffer) => output.add('stderr', chunk));
-
-    let exited = false;
-    const exit = new Promise<Exit>((resolve, reject) => {
-      child.once('error', (err) => reject(spawnError(this.runc, err)));
-      child.once('close', (code, signal) => {
-        exited = true;
-        resolve({ code, signal });
-      });
-    });
-    const signal = options.signal;
-    const onAbort = (): void => void this.killUntilExit(id, () => exited);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let result: Exit;
-    try {
-      result = await exit;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-    if (signal?.aborted) throw new CancelledError('run cancelled', { cause: signal.reason });
-    const exitCode = result.code ?? 128 + (result.signal === null ? 0 : constants.signals[result.signal]);
-    if (exitCode !== 0) {
-      const failure = (await runcFailure(log)) ?? (exitCode === 1 ? output.execFailure(argv) : undefined);
-      if (failure !== undefined)
-        throw new FailedPreconditionError(failure, { hint: 'runc could not start the process' });
-    }
-    return { exitCode };
-  }
-
-  /** `runc kill <id> KILL`, retried while the container is still being created. */
-  private async killUntilExit(id: string, exited: () => boolean): Promise<void> {
-    while (!exited()) {
-      try {
-        await this.runcCommand(['kill', id, 'KILL']);
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    return runRuncProcess(
+      {
+        runc: this.runc,
+        globalArgs: ['--root', this.stateDir],
+        command: ['run', '--bundle', bundle],
+        id,
+        dir: bundle,
+        argv: request.args,
+        terminal: request.terminal ?? false,
+        kill: () => this.runcCommand(['kill', id, 'KILL']),
+        onPid: (pid) => this.reaper.started(id, pid),
+      },
+      options,
+    );
   }
 
   private runcCommand(args: readonly string[]): Promise<void> {
@@ -179,59 +142,4 @@ function privateDir(dir: string, what: string): void {
       hint: 'remove it, or give the executor a directory of its own (bundleDir)',
     });
   }
-}
-
-/**
- * Forwards output and remembers just enough to recognise runc 1.1's late exec failure: runc init
- * prints `exec <path>: <error>` (e.g. exec format error) to the process's stderr and exits 1. Only
- * that exact, sole output for the requested program counts.
- */
-class OutputWatch {
-  private stdoutBytes = 0;
-  private stderr = '';
-
-  constructor(private readonly onLog: RunOptions['onLog']) {}
-
-  add(stream: LogStream, chunk: Buffer): void {
-    if (stream === 'stdout') this.stdoutBytes += chunk.length;
-    else if (this.stderr.length <= 4096) this.stderr += chunk.toString('utf8');
-    this.onLog?.(stream, new Uint8Array(chunk));
-  }
-
-  execFailure(argv: readonly string[]): string | undefined {
-    const match = /^exec (\S+): ([^\n]+)\n$/.exec(this.stderr);
-    const program = argv[0] ?? '';
-    if (this.stdoutBytes > 0 || match === null || match[1] === undefined) return undefined;
-    const path = match[1];
-    if (path !== program && !(!program.includes('/') && path.endsWith(`/${program}`))) return undefined;
-    return match[0].trimEnd();
-  }
-}
-
-function spawnError(runc: string, err: Error): TsbuildError {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT')
-    return new FailedPreconditionError(`runc not found (${runc})`, { hint: 'install runc', cause: err });
-  return new TsbuildError('INTERNAL', `cannot start runc: ${err.message}`, { cause: err });
-}
-
-/** The error runc logged, if it failed itself (rather than the process exiting non-zero). */
-async function runcFailure(log: string): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await readFile(log, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const messages: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string };
-      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) messages.push(entry.msg);
-    } catch {
-      messages.push(line);
-    }
-  }
-  return messages.length > 0 ? messages.join('; ') : undefined;
 }

@@ -120,6 +120,6 @@ fd=os.open(sys.argv[2], os.O_RDONLY); socket.send_fds(s,[b'/dev/pts/x'],[fd]); s
       }
     };
     expect(await orphan('sleep 0.2; exit 7')).toEqual({ code: 7, signal: null });
-    expect(await orphan('kill -TERM $(sh -c "echo \\$PPID")')).toEqual({ code: null, signal: 15 });
+    expect(await orphan('sleep 0.2; kill -TERM $(sh -c "echo \\$PPID")')).toEqual({ code: null, signal: 15 });
   });
 });

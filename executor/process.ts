@@ -1,0 +1,283 @@
+/**
+ * One runc invocation that runs a process (`runc run`, `runc exec`) to its end, with the process's
+ * output streamed, its input fed, and its exit status as the result. Without a terminal runc stays in
+ * the foreground and the process's stdio are runc's own (stdin /dev/null, or a pipe fed from
+ * `RunOptions.stdin`). With one, runc is asked to detach (`-d --console-socket --pid-file`): it hands
+ * over the pty master (console.ts) and exits once the process runs; this process, a child subreaper,
+ * adopts the process and waits for it through a pidfd. A failure of runc itself is read from its JSON
+ * log. On abort `kill` is called (until the process has exited) and the run rejects with
+ * CancelledError.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import {
+  CancelledError,
+  FailedPreconditionError,
+  TsbuildError,
+  becomeChildSubreaper,
+  closeFd,
+  pidfdOpen,
+  pollFd,
+  reapNow,
+} from '../core/index.js';
+import type { ChildExit } from '../core/index.js';
+import { withConsoleSocket } from './console.js';
+import type { PtyMaster } from './console.js';
+import type { LogStream, RunOptions, RunResult } from './types.js';
+
+export interface RuncProcess {
+  readonly runc: string;
+  /** runc's global flags (`--root`, …); `--log` and `--log-format` are added. */
+  readonly globalArgs: readonly string[];
+  /** The command and its flags (`['run', '--bundle', b]`); the detach flags are added before `id`. */
+  readonly command: readonly string[];
+  readonly id: string;
+  /** A private directory for runc's log, the console socket and the pid file. */
+  readonly dir: string;
+  /** The program, to recognise runc 1.1's late exec failure. */
+  readonly argv: readonly string[];
+  readonly terminal: boolean;
+  /** Stops the process on abort (called again until it has exited). */
+  readonly kill: () => Promise<void>;
+  /** The pid that dies with this process should it die (runc, then the process itself). */
+  readonly onPid?: (pid: number | undefined) => void;
+}
+
+/** Runs the process to its end: its exit code (128+N when killed by signal N). */
+export async function runRuncProcess(proc: RuncProcess, options: RunOptions): Promise<RunResult> {
+  if (!proc.terminal && (options.terminalSize !== undefined || options.onResize !== undefined))
+    throw new TsbuildError('INVALID_ARGUMENT', 'terminalSize and onResize need a run with a terminal');
+  let exited = false;
+  const signal = options.signal;
+  const onAbort = (): void => void killUntilExit(proc.kill, () => exited);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = proc.terminal
+      ? await withConsoleSocket(proc.dir, (console) => runWithTerminal(proc, options, console))
+      : await runForeground(proc, options);
+    exited = true;
+    if (signal?.aborted) throw new CancelledError('run cancelled', { cause: signal.reason });
+    return result;
+  } catch (err) {
+    if (signal?.aborted) throw new CancelledError('run cancelled', { cause: signal.reason });
+    throw err;
+  } finally {
+    exited = true;
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function runcArgs(proc: RuncProcess, detach: readonly string[]): string[] {
+  const log = join(proc.dir, 'runc.log');
+  return [...proc.globalArgs, '--log', log, '--log-format', 'json', ...proc.command, ...detach, proc.id];
+}
+
+async function runForeground(proc: RuncProcess, options: RunOptions): Promise<RunResult> {
+  const stdin = options.stdin;
+  const child = spawn(proc.runc, runcArgs(proc, []), {
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  proc.onPid?.(child.pid);
+  const output = new OutputWatch(options.onLog);
+  child.stdout?.on('data', (chunk: Buffer) => output.add('stdout', chunk));
+  child.stderr?.on('data', (chunk: Buffer) => output.add('stderr', chunk));
+  const feed = stdin && child.stdin ? feedPipe(stdin, child.stdin) : undefined;
+  let result: Exit;
+  try {
+    result = await childExit(proc.runc, child);
+  } finally {
+    feed?.();
+  }
+  const exitCode = exitCodeOf(result);
+  if (exitCode !== 0) {
+    const failure =
+      (await runcFailure(join(proc.dir, 'runc.log'))) ??
+      (exitCode === 1 ? output.execFailure(proc.argv) : undefined);
+    if (failure !== undefined)
+      throw new FailedPreconditionError(failure, { hint: 'runc could not start the process' });
+  }
+  return { exitCode };
+}
+
+/** Pipes `from` into the child's stdin, whose end it ends; returns the undo (nothing more is read). */
+function feedPipe(from: NodeJS.ReadableStream, to: NodeJS.WritableStream & { destroy(): void }): () => void {
+  to.on('error', () => undefined); // EPIPE: the process stopped reading
+  from.pipe(to);
+  return () => {
+    from.unpipe(to);
+    from.pause();
+    to.destroy();
+  };
+}
+
+let subreaper = false;
+
+async function runWithTerminal(
+  proc: RuncProcess,
+  options: RunOptions,
+  console: { socketPath: string; master: Promise<PtyMaster> },
+): Promise<RunResult> {
+  if (!subreaper) {
+    becomeChildSubreaper();
+    subreaper = true;
+  }
+  const pidFile = join(proc.dir, 'process.pid');
+  const detach = ['--detach', '--console-socket', console.socketPath, '--pid-file', pidFile];
+  const runc = spawn(proc.runc, runcArgs(proc, detach), { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.onPid?.(runc.pid);
+  let said = '';
+  runc.stdout?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
+  runc.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
+  const started = await childExit(proc.runc, runc);
+  if (exitCodeOf(started) !== 0) {
+    const failure = (await runcFailure(join(proc.dir, 'runc.log'))) ?? said.trim();
+    throw new FailedPreconditionError(failure || `runc exited with ${exitCodeOf(started)}`, {
+      hint: 'runc could not start the process',
+    });
+  }
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  proc.onPid?.(pid);
+  const exit = waitForAdopted(pid);
+  const pty = await console.master;
+  const detachTerminal = attachTerminal(pty, options);
+  const ended = new Promise<void>((resolve) => pty.once('end', resolve).once('close', resolve));
+  try {
+    const status = await exit;
+    // The kernel keeps what the process wrote until it is read: read it all (EIO after it), but do
+    // not wait for a pty that something else the process started still holds.
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    return { exitCode: status.code ?? 128 + (status.signal ?? 0) };
+  } finally {
+    detachTerminal();
+  }
+}
+
+/** Output to onLog, stdin into the pty, its size kept; returns the undo. */
+function attachTerminal(pty: PtyMaster, options: RunOptions): () => void {
+  const size = (): void => {
+    const now = options.terminalSize?.();
+    if (now !== undefined && now.rows > 0 && now.columns > 0) pty.resize(now);
+  };
+  size();
+  const unsubscribe = options.onResize?.(size);
+  pty.on('data', (chunk: Buffer) => options.onLog?.('stdout', new Uint8Array(chunk)));
+  pty.on('error', () => undefined); // the output ends with the process; an error ends it too
+  const stdin = options.stdin;
+  stdin?.pipe(pty, { end: false });
+  return () => {
+    unsubscribe?.();
+    if (stdin) {
+      stdin.unpipe(pty);
+      stdin.pause();
+    }
+    pty.destroy();
+  };
+}
+
+/** The exit of a process this one adopted (as child subreaper), watched through its pidfd. */
+function waitForAdopted(pid: number): Promise<ChildExit> {
+  const now = reapNow(pid);
+  if (now !== undefined) return Promise.resolve(now);
+  const pidfd = pidfdOpen(pid);
+  const poll = pollFd(pidfd);
+  return new Promise<ChildExit>((resolve, reject) => {
+    poll.start({ readable: true }, () => {
+      let exit: ChildExit | undefined;
+      try {
+        exit = reapNow(pid);
+      } catch (err) {
+        reject(err as Error);
+      }
+      if (exit !== undefined) resolve(exit);
+    });
+  }).finally(() => {
+    poll.close();
+    closeFd(pidfd);
+  });
+}
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+function childExit(runc: string, child: ChildProcess): Promise<Exit> {
+  return new Promise<Exit>((resolve, reject) => {
+    child.once('error', (err) => reject(spawnError(runc, err)));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+function exitCodeOf(exit: Exit): number {
+  return exit.code ?? 128 + (exit.signal === null ? 0 : constants.signals[exit.signal]);
+}
+
+/** Calls `kill` until it succeeds or the process has exited (runc refuses while it creates it). */
+async function killUntilExit(kill: () => Promise<void>, exited: () => boolean): Promise<void> {
+  while (!exited()) {
+    try {
+      await kill();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/**
+ * Forwards output and remembers just enough to recognise runc 1.1's late exec failure: runc init
+ * prints `exec <path>: <error>` (e.g. exec format error) to the process's stderr and exits 1. Only
+ * that exact, sole output for the requested program counts.
+ */
+class OutputWatch {
+  private stdoutBytes = 0;
+  private stderr = '';
+
+  constructor(private readonly onLog: RunOptions['onLog']) {}
+
+  add(stream: LogStream, chunk: Buffer): void {
+    if (stream === 'stdout') this.stdoutBytes += chunk.length;
+    else if (this.stderr.length <= 4096) this.stderr += chunk.toString('utf8');
+    this.onLog?.(stream, new Uint8Array(chunk));
+  }
+
+  execFailure(argv: readonly string[]): string | undefined {
+    const match = /^exec (\S+): ([^\n]+)\n$/.exec(this.stderr);
+    const program = argv[0] ?? '';
+    if (this.stdoutBytes > 0 || match === null || match[1] === undefined) return undefined;
+    const path = match[1];
+    if (path !== program && !(!program.includes('/') && path.endsWith(`/${program}`))) return undefined;
+    return match[0].trimEnd();
+  }
+}
+
+export function spawnError(runc: string, err: Error): TsbuildError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT')
+    return new FailedPreconditionError(`runc not found (${runc})`, { hint: 'install runc', cause: err });
+  return new TsbuildError('INTERNAL', `cannot start runc: ${err.message}`, { cause: err });
+}
+
+/** The error runc logged, if it failed itself (rather than the process exiting non-zero). */
+async function runcFailure(log: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(log, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const messages: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) messages.push(entry.msg);
+    } catch {
+      messages.push(line);
+    }
+  }
+  return messages.length > 0 ? messages.join('; ') : undefined;
+}
