@@ -125,7 +125,8 @@ async function runWithTerminal(
     subreaper = true;
   }
   const pidFile = join(proc.dir, 'process.pid');
-  const detach = ['--detach', '--console-socket', console.socketPath, '--pid-file', pidFile];
+  const detach = ['--detach', '--console-socket', console.socketPath];
+  if (!proc.command.includes('--pid-file')) detach.push('--pid-file', pidFile);
   const runc = spawn(proc.runc, runcArgs(proc, detach), { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.onPid?.(runc.pid);
   let said = '';
@@ -138,7 +139,10 @@ async function runWithTerminal(
       hint: 'runc could not start the process',
     });
   }
-  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  const given = proc.command.indexOf('--pid-file');
+  const pid = Number(
+    (await readFile(given >= 0 ? (proc.command[given + 1] ?? pidFile) : pidFile, 'utf8')).trim(),
+  );
   proc.onPid?.(pid);
   const exit = waitForAdopted(pid);
   const pty = await console.master;

@@ -9,8 +9,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, FailedPreconditionError } from '../core/index.js';
@@ -19,6 +19,7 @@ import { ownerAnnotations } from './sweep.js';
 import { MountStubs } from './rootpath.js';
 import { ContainerReaper } from './reaper.js';
 import { runRuncProcess } from './process.js';
+import { ociConsoleSize } from './spec.js';
 import type { Executor, ExecutorOptions, RunOptions, RunRequest, RunResult } from './types.js';
 
 export class RuncExecutor implements Executor {
@@ -108,6 +109,47 @@ export class RuncExecutor implements Executor {
     });
   }
 
+  /**
+   * `runc exec`: one more process in a running container of this executor's state directory, to its
+   * end (its exit code; a non-zero exit is not an error). `processSpec` is the OCI process object runc
+   * reads (`args`, `env`, `cwd`, `user`, `terminal`, `capabilities` …); with `terminal: true` it runs
+   * in a pty of its own as `run` does (`options.stdin`, `terminalSize`, `onResize`), its `consoleSize`
+   * taken from `terminalSize` when absent. On abort the process is killed (SIGKILL), not the container.
+   */
+  async exec(
+    id: string,
+    processSpec: Readonly<Record<string, unknown>>,
+    options: RunOptions = {},
+  ): Promise<RunResult> {
+    if (options.signal?.aborted) throw new CancelledError();
+    privateDir(this.bundleDir, 'the bundle directory');
+    const dir = await mkdtemp(join(this.bundleDir, `exec-${id.slice(0, 12)}-`));
+    try {
+      const terminal = processSpec.terminal === true;
+      const size = terminal && processSpec.consoleSize === undefined ? options.terminalSize?.() : undefined;
+      const spec = { ...processSpec, ...(size ? { consoleSize: ociConsoleSize(size) } : {}) };
+      const processFile = join(dir, 'process.json');
+      writeFileSync(processFile, JSON.stringify(spec), { mode: 0o600 });
+      const pidFile = join(dir, 'process.pid');
+      const args = Array.isArray(processSpec.args) ? processSpec.args.map(String) : [];
+      return await runRuncProcess(
+        {
+          runc: this.runc,
+          globalArgs: ['--root', this.stateDir],
+          command: ['exec', '--process', processFile, '--pid-file', pidFile],
+          id,
+          dir,
+          argv: args,
+          terminal,
+          kill: () => killPidFile(pidFile),
+        },
+        options,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   /** The ids of the containers in the state directory (`runc list`). */
   async list(): Promise<string[]> {
     const out = await new Promise<string>((resolve, reject) => {
@@ -117,6 +159,13 @@ export class RuncExecutor implements Executor {
     });
     return out.split('\n').filter((line) => line !== '');
   }
+}
+
+/** SIGKILL to the process whose pid runc wrote (throws while it has not: the caller retries). */
+async function killPidFile(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid in ${pidFile} yet`);
+  process.kill(pid, 'SIGKILL');
 }
 
 /**

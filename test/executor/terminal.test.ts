@@ -94,6 +94,55 @@ describe.skipIf(!enabled)('RuncExecutor with a terminal and stdin', () => {
     expect(await fx.run({ args: ['sh', '-c', 'cat; echo done'] })).toMatchObject({ stdout: 'done\n' });
   });
 
+  it('execs into a running container: with a pty of its own, and with piped stdin', async () => {
+    const before = openFds();
+    const controller = new AbortController();
+    const running = fx.executor.run(
+      { rootfs: fx.shared, args: ['sleep', '100'] },
+      { signal: controller.signal },
+    );
+    running.catch(() => undefined);
+    let ids: string[] = [];
+    await until(
+      () => ids.length === 1,
+      10_000,
+      async () => (ids = await fx.executor.list()),
+    );
+    const id = ids[0]!;
+    const process = {
+      args: ['sh', '-c', 'tty; stty size; exit 4'],
+      env: ['PATH=/bin'],
+      cwd: '/',
+      user: { uid: 0, gid: 0 },
+    };
+    let out = '';
+    const tty = await fx.executor.exec(
+      id,
+      { ...process, terminal: true },
+      {
+        terminalSize: () => ({ rows: 12, columns: 34 }),
+        onLog: (_s, chunk) => (out += Buffer.from(chunk).toString()),
+      },
+    );
+    expect(tty.exitCode).toBe(4);
+    expect(out).toBe('/dev/pts/0\r\n12 34\r\n');
+    const stdin = new PassThrough();
+    stdin.end('piped\n');
+    let piped = '';
+    const cat = await fx.executor.exec(
+      id,
+      { ...process, args: ['cat'] },
+      { stdin, onLog: (_s, chunk) => (piped += Buffer.from(chunk).toString()) },
+    );
+    expect(cat.exitCode).toBe(0);
+    expect(piped).toBe('piped\n');
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(await fx.executor.list()).toEqual([]);
+    expect(readdirSync(join(fx.dir, 'bundles'))).toEqual([]);
+    expect(openFds()).toEqual(before);
+  });
+
   it('refuses a terminal size for a run without a terminal', async () => {
     await expect(
       fx.run({ args: ['true'] }, { terminalSize: () => ({ rows: 1, columns: 1 }) }),
@@ -101,9 +150,13 @@ describe.skipIf(!enabled)('RuncExecutor with a terminal and stdin', () => {
   });
 });
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(
+  condition: () => boolean,
+  timeoutMs = 10_000,
+  poll?: () => Promise<unknown>,
+): Promise<void> {
   const start = Date.now();
-  while (!condition()) {
+  while ((await poll?.(), !condition())) {
     if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
