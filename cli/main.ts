@@ -40,6 +40,11 @@ export function buildProgram(): Command {
     .option('-u, --user <user>', "run as this user instead of the image's USER")
     .option('-w, --workdir <dir>', "working directory instead of the image's WORKDIR")
     .option('--network <mode>', 'host (default) or none')
+    .option('-i, --interactive', "keep stdin open and feed it to the container's")
+    .option(
+      '-t, --tty',
+      'give the container a pseudo-terminal (with -i, from a terminal: an interactive shell)',
+    )
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -47,6 +52,8 @@ export function buildProgram(): Command {
         'tsbuild run hello',
         'tsbuild run busybox:latest sh -c "echo hi"',
         'tsbuild run -e A=1 app env',
+        'tsbuild run -it busybox sh',
+        'echo hi | tsbuild run -i busybox cat',
       ]),
     )
     .action(async (image: string, command: string[], options: RunFlags) => {

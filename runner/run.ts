@@ -29,6 +29,13 @@ export interface RunImageOptions {
   readonly user?: string;
   readonly workdir?: string;
   readonly network?: 'host' | 'none';
+  /** `-t`: a pty for the process; all its output comes as 'stdout'. */
+  readonly tty?: boolean;
+  /** `-i`: the process's input (piped, or typed into the pty with `tty`); otherwise /dev/null. */
+  readonly stdin?: NodeJS.ReadableStream;
+  /** With `tty`: the terminal's size, and its changes (as AttachOptions). */
+  readonly terminalSize?: () => { rows: number; columns: number } | undefined;
+  readonly onResize?: (listener: () => void) => () => void;
   readonly signal?: AbortSignal;
   readonly onOutput?: (stream: LogStream, chunk: Uint8Array) => void;
 }
@@ -70,8 +77,15 @@ export async function runImage(stores: RunnerStores, options: RunImageOptions): 
             cwd: options.workdir ?? (config.WorkingDir || '/'),
             user: options.user ?? config.User ?? '',
             network: options.network ?? 'host',
+            ...(options.tty ? { terminal: true } : {}),
           },
-          { ...(signal ? { signal } : {}), onLog: (stream, chunk) => output.write(stream, chunk) },
+          {
+            ...(signal ? { signal } : {}),
+            ...(options.stdin ? { stdin: options.stdin } : {}),
+            ...(options.terminalSize ? { terminalSize: options.terminalSize } : {}),
+            ...(options.onResize ? { onResize: options.onResize } : {}),
+            onLog: (stream, chunk) => output.write(stream, chunk),
+          },
         );
         return exitCode;
       },
