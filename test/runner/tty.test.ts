@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,13 @@ beforeAll(() => {
 
 function quote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Containers and bundles left under the root (none, once a run is over). */
+function leftovers(): string[] {
+  const containers = execFileSync('runc', ['--root', join(root, 'runc'), 'list', '-q'], { encoding: 'utf8' });
+  const bundles = existsSync(join(root, 'bundles')) ? readdirSync(join(root, 'bundles')) : [];
+  return [...containers.split('\n').filter((l) => l !== ''), ...bundles];
 }
 
 /** A tmux server of this suite's own (`-L`), killed at the end whatever happens. */
@@ -100,6 +107,7 @@ describe.skipIf(!ready)('tsbuild run -i/-t', () => {
       await tmux.waitFor('finished');
       expect(readFileSync(exitFile, 'utf8')).toBe('EXIT=3\n');
       expect(readFileSync(after, 'utf8')).toBe(readFileSync(before, 'utf8'));
+      expect(leftovers()).toEqual([]);
     } finally {
       tmux.kill();
     }
@@ -122,6 +130,7 @@ describe.skipIf(!ready)('tsbuild run -i/-t', () => {
         for (const pid of pids.trim().split('\n')) process.kill(Number(pid), signal);
         await tmux.waitFor('finished');
         expect(readFileSync(after, 'utf8')).toBe(readFileSync(before, 'utf8'));
+        expect(leftovers()).toEqual([]);
       } finally {
         tmux.kill();
       }
