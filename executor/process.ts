@@ -42,7 +42,7 @@ export interface RuncProcess {
   readonly terminal: boolean;
   /** Stops the process on abort (called again until it has exited). */
   readonly kill: () => Promise<void>;
-  /** The pid that dies with this process should it die (runc, then the process itself). */
+  /** The pid that dies with this process should it die: runc in the foreground, else the process. */
   readonly onPid?: (pid: number | undefined) => void;
 }
 
@@ -127,8 +127,9 @@ async function runWithTerminal(
   const pidFile = join(proc.dir, 'process.pid');
   const detach = ['--detach', '--console-socket', console.socketPath];
   if (!proc.command.includes('--pid-file')) detach.push('--pid-file', pidFile);
+  // `runc run -d` is gone within moments; what must die with this process is the process it starts
+  // (the watcher forgets one pid per run), and until then the container is killed by id.
   const runc = spawn(proc.runc, runcArgs(proc, detach), { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.onPid?.(runc.pid);
   let said = '';
   runc.stdout?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
   runc.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));

@@ -167,6 +167,9 @@ describe.skipIf(!ready)('tsbuild run -i/-t', () => {
       },
     );
     expect(t).toMatchObject({ status: 2, stdout: '/dev/pts/0\r\nerr\r\n', stderr: '' });
+    const missing = sh(`${cli} run -t busybox nosuch </dev/null`);
+    expect(missing.status).toBe(127); // a start failure with a terminal is still docker's 127
+    expect(missing.stderr).toContain('executable file not found');
     const it = sh(`echo hi | ${cli} run -it busybox cat`);
     expect(it.status).toBe(1);
     expect(it.stderr).toContain('the input device is not a TTY');
