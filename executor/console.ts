@@ -9,7 +9,7 @@
  * The descriptor is non-blocking and watched by libuv (core's pollFd): neither the loop nor a thread
  * of the pool ever waits on it.
  */
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -140,8 +140,13 @@ export class PtyMaster extends Duplex {
 }
 
 export interface ConsoleSocket {
-  /** Where runc connects: give it as `--console-socket`. */
+  /** The socket's absolute path (`<dir>/console.sock`). */
   readonly socketPath: string;
+  /**
+   * What to give runc as `--console-socket`, run with `dir` as its working directory: the absolute
+   * path, or `console.sock` when that is longer than a socket path may be (107 bytes).
+   */
+  readonly runcPath: string;
   /**
    * The pty master runc sends; rejects with CancelledError once the callback has returned without it.
    * It lives as long as the callback: closed (if the caller has not) when the callback returns.
@@ -159,12 +164,25 @@ export async function withConsoleSocket<T>(
   fn: (console: ConsoleSocket) => Promise<T>,
 ): Promise<T> {
   const socketPath = join(dir, 'console.sock');
-  const receiver = new MasterReceiver(socketPath);
+  const short = Buffer.byteLength(socketPath) <= SUN_PATH_MAX;
+  const receiver = short ? new MasterReceiver(socketPath) : bindThroughDirFd(dir);
   try {
-    return await fn({ socketPath, master: receiver.master });
+    return await fn({ socketPath, runcPath: short ? socketPath : 'console.sock', master: receiver.master });
   } finally {
     receiver.close();
     await rm(socketPath, { force: true });
+  }
+}
+
+const SUN_PATH_MAX = 107;
+
+/** A long directory reached through a descriptor of it: `/proc/self/fd/<n>/console.sock` is short. */
+function bindThroughDirFd(dir: string): MasterReceiver {
+  const dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    return new MasterReceiver(`/proc/self/fd/${dirFd}/console.sock`);
+  } finally {
+    closeSync(dirFd);
   }
 }
 

@@ -9,7 +9,12 @@ export type {
   RunRequest,
   RunResult,
   SecretFile,
+  TerminalSize,
 } from './types.js';
+export { PtyMaster, withConsoleSocket } from './console.js';
+export type { ConsoleSocket } from './console.js';
+export { runRuncProcess } from './process.js';
+export type { RuncProcess } from './process.js';
 export { RuncExecutor } from './runc.js';
 export { resolveUser } from './user.js';
 export type { ResolvedUser } from './user.js';
@@ -20,6 +25,7 @@ export {
   DEFAULT_RLIMITS,
   buildSpec,
   hostsFile,
+  ociConsoleSize,
   processEnv,
   resolvConfFile,
 } from './spec.js';

@@ -118,18 +118,18 @@ let subreaper = false;
 async function runWithTerminal(
   proc: RuncProcess,
   options: RunOptions,
-  console: { socketPath: string; master: Promise<PtyMaster> },
+  console: { runcPath: string; master: Promise<PtyMaster> },
 ): Promise<RunResult> {
   if (!subreaper) {
     becomeChildSubreaper();
     subreaper = true;
   }
   const pidFile = join(proc.dir, 'process.pid');
-  const detach = ['--detach', '--console-socket', console.socketPath];
+  const detach = ['--detach', '--console-socket', console.runcPath];
   if (!proc.command.includes('--pid-file')) detach.push('--pid-file', pidFile);
   // `runc run -d` is gone within moments; what must die with this process is the process it starts
   // (the watcher forgets one pid per run), and until then the container is killed by id.
-  const runc = spawn(proc.runc, runcArgs(proc, detach), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const runc = spawn(proc.runc, runcArgs(proc, detach), { cwd: proc.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let said = '';
   runc.stdout?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
   runc.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRunContainers } from '../helpers/engine.js';
+import { RuncExecutor } from '../../executor/index.js';
 import { ExecFixture } from './helpers.js';
 
 const enabled = canRunContainers('executor terminal');
@@ -38,6 +39,20 @@ describe.skipIf(!enabled)('RuncExecutor with a terminal and stdin', () => {
     expect(openFds()).toEqual(before);
     expect(readdirSync(join(fx.dir, 'bundles'))).toEqual([]);
     expect(await fx.executor.list()).toEqual([]);
+  });
+
+  it('works in a bundle directory too long for a socket path', async () => {
+    const long = new RuncExecutor({
+      stateDir: join(fx.dir, 'state'),
+      bundleDir: join(fx.dir, 'b'.repeat(60), 'c'.repeat(60)),
+    });
+    let out = '';
+    const r = await long.run(
+      { rootfs: fx.shared, args: ['tty'], terminal: true },
+      { onLog: (_s, chunk) => (out += Buffer.from(chunk).toString()) },
+    );
+    expect(r.exitCode).toBe(0);
+    expect(out).toBe('/dev/pts/0\r\n');
   });
 
   it('types stdin into the pty and follows resizes', async () => {
