@@ -41,6 +41,13 @@ describe.skipIf(!enabled)('RuncExecutor with a terminal and stdin', () => {
     expect(await fx.executor.list()).toEqual([]);
   });
 
+  it('reads all of a large output before the end', async () => {
+    const r = await fx.run({ args: ['seq', '1', '100000'], terminal: true });
+    const lines = r.stdout.split('\r\n');
+    expect(lines.length).toBe(100001);
+    expect(lines[99999]).toBe('100000');
+  });
+
   it('works in a bundle directory too long for a socket path', async () => {
     const long = new RuncExecutor({
       stateDir: join(fx.dir, 'state'),
