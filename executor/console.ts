@@ -16,6 +16,7 @@ import { Duplex } from 'node:stream';
 import {
   CancelledError,
   acceptNow,
+  throwIfAborted,
   closeFd,
   hasCode,
   listenUnix,
@@ -148,7 +149,8 @@ export interface ConsoleSocket {
    */
   readonly runcPath: string;
   /**
-   * The pty master runc sends; rejects with CancelledError once the callback has returned without it.
+   * The pty master runc sends; rejects with CancelledError once the callback has returned without it
+   * or the signal is aborted before it came.
    * It lives as long as the callback: closed (if the caller has not) when the callback returns.
    */
   readonly master: Promise<PtyMaster>;
@@ -162,13 +164,18 @@ export interface ConsoleSocket {
 export async function withConsoleSocket<T>(
   dir: string,
   fn: (console: ConsoleSocket) => Promise<T>,
+  options: { readonly signal?: AbortSignal } = {},
 ): Promise<T> {
+  throwIfAborted(options.signal);
   const socketPath = join(dir, 'console.sock');
   const short = Buffer.byteLength(socketPath) <= SUN_PATH_MAX;
   const receiver = short ? new MasterReceiver(socketPath) : bindThroughDirFd(dir);
+  const onAbort = (): void => receiver.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return await fn({ socketPath, runcPath: short ? socketPath : 'console.sock', master: receiver.master });
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     receiver.close();
     await rm(socketPath, { force: true });
   }
@@ -251,6 +258,14 @@ class MasterReceiver {
     if (connection === undefined) return;
     connection.poll.close();
     closeFd(connection.fd);
+  }
+
+  /** No master will be taken any more (one already received stays the caller's until close). */
+  abort(): void {
+    if (this.received !== undefined) return;
+    this.done = true;
+    this.closeConnection();
+    this.settle.reject(new CancelledError('cancelled while waiting for the terminal'));
   }
 
   close(): void {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import {
   CancelledError,
   FailedPreconditionError,
+  InvalidArgumentError,
   TsbuildError,
   becomeChildSubreaper,
   closeFd,
@@ -49,14 +50,16 @@ export interface RuncProcess {
 /** Runs the process to its end: its exit code (128+N when killed by signal N). */
 export async function runRuncProcess(proc: RuncProcess, options: RunOptions): Promise<RunResult> {
   if (!proc.terminal && (options.terminalSize !== undefined || options.onResize !== undefined))
-    throw new TsbuildError('INVALID_ARGUMENT', 'terminalSize and onResize need a run with a terminal');
+    throw new InvalidArgumentError('terminalSize and onResize need a run with a terminal (terminal: true)');
   let exited = false;
   const signal = options.signal;
   const onAbort = (): void => void killUntilExit(proc.kill, () => exited);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = proc.terminal
-      ? await withConsoleSocket(proc.dir, (console) => runWithTerminal(proc, options, console))
+      ? await withConsoleSocket(proc.dir, (console) => runWithTerminal(proc, options, console), {
+          ...(signal ? { signal } : {}),
+        })
       : await runForeground(proc, options);
     exited = true;
     if (signal?.aborted) throw new CancelledError('run cancelled', { cause: signal.reason });
@@ -146,7 +149,13 @@ async function runWithTerminal(
   );
   proc.onPid?.(pid);
   const exit = waitForAdopted(pid);
-  const pty = await console.master;
+  exit.catch(() => undefined); // awaited below, unless the wait for the master fails first
+  // runc sends the master before it starts the process; should it not have, there is nothing to read.
+  const pty = await Promise.race([console.master, exit.then(() => undefined)]);
+  if (pty === undefined) {
+    const status = await exit;
+    return { exitCode: status.code ?? 128 + (status.signal ?? 0) };
+  }
   const detachTerminal = attachTerminal(pty, options);
   const ended = new Promise<void>((resolve) => pty.once('end', resolve).once('close', resolve));
   try {
