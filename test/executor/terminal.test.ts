@@ -158,6 +158,18 @@ describe.skipIf(!enabled)('RuncExecutor with a terminal and stdin', () => {
     );
     expect(cat.exitCode).toBe(0);
     expect(piped).toBe('piped\n');
+    // An aborted exec kills its process only: the container runs on.
+    const execAbort = new AbortController();
+    let said = '';
+    const sleeper = fx.executor.exec(
+      id,
+      { ...process, args: ['sh', '-c', 'echo ready; sleep 100'], terminal: true },
+      { signal: execAbort.signal, onLog: (_s, chunk) => (said += Buffer.from(chunk).toString()) },
+    );
+    await until(() => said.includes('ready'));
+    execAbort.abort();
+    await expect(sleeper).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(await fx.executor.list()).toEqual([id]);
     controller.abort();
     await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(await fx.executor.list()).toEqual([]);
