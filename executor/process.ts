@@ -33,16 +33,18 @@ export interface RuncProcess {
   readonly runc: string;
   /** runc's global flags (`--root`, …); `--log` and `--log-format` are added. */
   readonly globalArgs: readonly string[];
-  /** The command and its flags (`['run', '--bundle', b]`); the detach flags are added before `id`. */
+  /** The command and its flags (`['run', '--bundle', b]`); `--pid-file` and the detach flags follow. */
   readonly command: readonly string[];
   readonly id: string;
-  /** A private directory for runc's log, the console socket and the pid file. */
+  /** A private directory for runc's log and the console socket. */
   readonly dir: string;
   /** The program, to recognise runc 1.1's late exec failure. */
   readonly argv: readonly string[];
   readonly terminal: boolean;
   /** Stops the process on abort (called again until it has exited). */
   readonly kill: () => Promise<void>;
+  /** Where runc writes the process's pid (`--pid-file`). */
+  readonly pidFile: string;
   /** The pid that dies with this process should it die: runc in the foreground, else the process. */
   readonly onPid?: (pid: number | undefined) => void;
 }
@@ -75,7 +77,18 @@ export async function runRuncProcess(proc: RuncProcess, options: RunOptions): Pr
 
 function runcArgs(proc: RuncProcess, detach: readonly string[]): string[] {
   const log = join(proc.dir, 'runc.log');
-  return [...proc.globalArgs, '--log', log, '--log-format', 'json', ...proc.command, ...detach, proc.id];
+  const pid = ['--pid-file', proc.pidFile];
+  return [
+    ...proc.globalArgs,
+    '--log',
+    log,
+    '--log-format',
+    'json',
+    ...proc.command,
+    ...pid,
+    ...detach,
+    proc.id,
+  ];
 }
 
 async function runForeground(proc: RuncProcess, options: RunOptions): Promise<RunResult> {
@@ -127,37 +140,15 @@ async function runWithTerminal(
     becomeChildSubreaper();
     subreaper = true;
   }
-  const pidFile = join(proc.dir, 'process.pid');
-  const detach = ['--detach', '--console-socket', console.runcPath];
-  if (!proc.command.includes('--pid-file')) detach.push('--pid-file', pidFile);
-  // `runc run -d` is gone within moments; what must die with this process is the process it starts
-  // (the watcher forgets one pid per run), and until then the container is killed by id.
-  const runc = spawn(proc.runc, runcArgs(proc, detach), { cwd: proc.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let said = '';
-  runc.stdout?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
-  runc.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
-  const started = await childExit(proc.runc, runc);
-  if (exitCodeOf(started) !== 0) {
-    const failure = (await runcFailure(join(proc.dir, 'runc.log'))) ?? said.trim();
-    throw new FailedPreconditionError(failure || `runc exited with ${exitCodeOf(started)}`, {
-      hint: 'runc could not start the process',
-    });
-  }
-  const given = proc.command.indexOf('--pid-file');
-  const pid = Number(
-    (await readFile(given >= 0 ? (proc.command[given + 1] ?? pidFile) : pidFile, 'utf8')).trim(),
-  );
+  const pid = await startDetached(proc, console.runcPath);
   proc.onPid?.(pid);
   const exit = waitForAdopted(pid);
   exit.catch(() => undefined); // awaited below, unless the wait for the master fails first
-  // runc sends the master before it starts the process; should it not have, there is nothing to read.
-  const pty = await Promise.race([console.master, exit.then(() => undefined)]);
-  if (pty === undefined) {
-    const status = await exit;
-    return { exitCode: status.code ?? 128 + (status.signal ?? 0) };
-  }
-  const detachTerminal = attachTerminal(pty, options);
-  const ended = new Promise<void>((resolve) => pty.once('end', resolve).once('close', resolve));
+  const pty = await takeMaster(console.master, exit);
+  const detachTerminal = pty ? attachTerminal(pty, options) : () => undefined;
+  const ended = pty
+    ? new Promise<void>((resolve) => pty.once('end', resolve).once('close', resolve))
+    : Promise.resolve();
   try {
     const status = await exit;
     // The kernel keeps what the process wrote until it is read: read it all (EIO after it), but do
@@ -167,6 +158,44 @@ async function runWithTerminal(
   } finally {
     detachTerminal();
   }
+}
+
+/** `runc … --detach --console-socket`: the process's pid once it runs (runc has exited by then). */
+async function startDetached(proc: RuncProcess, consoleSocket: string): Promise<number> {
+  const detach = ['--detach', '--console-socket', consoleSocket];
+  // `runc run -d` is gone within moments: what must die with this process is the process it starts
+  // (the watcher keeps one pid per run), and until then the container is killed by id.
+  const runc = spawn(proc.runc, runcArgs(proc, detach), { cwd: proc.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let said = '';
+  runc.stdout?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
+  runc.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
+  const started = exitCodeOf(await childExit(proc.runc, runc));
+  if (started !== 0) {
+    const failure = (await runcFailure(join(proc.dir, 'runc.log'))) ?? said.trim();
+    throw new FailedPreconditionError(failure || `runc exited with ${started}`, {
+      hint: 'runc could not start the process',
+    });
+  }
+  const pid = Number((await readFile(proc.pidFile, 'utf8')).trim());
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new TsbuildError('INTERNAL', `runc wrote no process id to ${proc.pidFile}`);
+  return pid;
+}
+
+/**
+ * The master runc sent before it started the process. It is normally here before the process can
+ * end; a process that ended first gets a moment for it, then the run goes on without (nothing to read).
+ */
+async function takeMaster(
+  master: Promise<PtyMaster>,
+  exit: Promise<unknown>,
+): Promise<PtyMaster | undefined> {
+  const first = await Promise.race([master, exit.then(() => undefined)]);
+  if (first !== undefined) return first;
+  return Promise.race([
+    master,
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200).unref()),
+  ]);
 }
 
 /** Output to onLog, stdin into the pty, its size kept; returns the undo. */

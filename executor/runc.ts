@@ -92,6 +92,7 @@ export class RuncExecutor implements Executor {
         runc: this.runc,
         globalArgs: ['--root', this.stateDir],
         command: ['run', '--bundle', bundle],
+        pidFile: join(bundle, 'process.pid'),
         id,
         dir: bundle,
         argv: request.args,
@@ -136,7 +137,8 @@ export class RuncExecutor implements Executor {
         {
           runc: this.runc,
           globalArgs: ['--root', this.stateDir],
-          command: ['exec', '--process', processFile, '--pid-file', pidFile],
+          command: ['exec', '--process', processFile],
+          pidFile,
           id,
           dir,
           argv: args,
