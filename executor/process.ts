@@ -43,8 +43,8 @@ export interface RuncProcess {
   readonly terminal: boolean;
   /** Stops the process on abort (called again until it has exited). */
   readonly kill: () => Promise<void>;
-  /** Where runc writes the process's pid (`--pid-file`). */
-  readonly pidFile: string;
+  /** Where runc writes the process's pid (`--pid-file`); with a terminal, `<dir>/process.pid` by default. */
+  readonly pidFile?: string;
   /** The pid that dies with this process should it die: runc in the foreground, else the process. */
   readonly onPid?: (pid: number | undefined) => void;
 }
@@ -75,9 +75,14 @@ export async function runRuncProcess(proc: RuncProcess, options: RunOptions): Pr
   }
 }
 
+function pidFileOf(proc: RuncProcess): string | undefined {
+  return proc.pidFile ?? (proc.terminal ? join(proc.dir, 'process.pid') : undefined);
+}
+
 function runcArgs(proc: RuncProcess, detach: readonly string[]): string[] {
   const log = join(proc.dir, 'runc.log');
-  const pid = ['--pid-file', proc.pidFile];
+  const pidFile = pidFileOf(proc);
+  const pid = pidFile !== undefined ? ['--pid-file', pidFile] : [];
   return [
     ...proc.globalArgs,
     '--log',
@@ -176,9 +181,10 @@ async function startDetached(proc: RuncProcess, consoleSocket: string): Promise<
       hint: 'runc could not start the process',
     });
   }
-  const pid = Number((await readFile(proc.pidFile, 'utf8')).trim());
+  const pidFile = pidFileOf(proc) ?? '';
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
   if (!Number.isInteger(pid) || pid <= 0)
-    throw new TsbuildError('INTERNAL', `runc wrote no process id to ${proc.pidFile}`);
+    throw new TsbuildError('INTERNAL', `runc wrote no process id to ${pidFile}`);
   return pid;
 }
 

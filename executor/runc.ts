@@ -92,7 +92,6 @@ export class RuncExecutor implements Executor {
         runc: this.runc,
         globalArgs: ['--root', this.stateDir],
         command: ['run', '--bundle', bundle],
-        pidFile: join(bundle, 'process.pid'),
         id,
         dir: bundle,
         argv: request.args,
