@@ -208,7 +208,11 @@ async function takeMaster(
 function attachTerminal(pty: PtyMaster, options: RunOptions): () => void {
   const size = (): void => {
     const now = options.terminalSize?.();
-    if (now !== undefined && now.rows > 0 && now.columns > 0) pty.resize(now);
+    try {
+      if (now !== undefined && now.rows > 0 && now.columns > 0) pty.resize(now);
+    } catch {
+      // The pty is going away with its process: no size to keep.
+    }
   };
   size();
   const unsubscribe = options.onResize?.(size);
