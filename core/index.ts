@@ -68,3 +68,18 @@ export {
   umountSyscall,
 } from './sys.js';
 export { decodeUtf8Escaped, encodeUtf8Escaped, escapedByteLength, replaceEscapes } from './utf8.js';
+export {
+  acceptNow,
+  becomeChildSubreaper,
+  closeFd,
+  listenUnix,
+  pidfdOpen,
+  pollFd,
+  reapNow,
+  receiveFdNow,
+  setNonBlocking,
+  setWindowSize,
+  watchReadable,
+  windowSize,
+} from './sys-tty.js';
+export type { ChildExit, FdEvents, FdPoll, ReceivedFd, WindowSize } from './sys-tty.js';

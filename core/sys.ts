@@ -2,7 +2,8 @@
  * The one module that calls libc directly (through koffi), for the few system calls Node lacks:
  * mknod (device nodes, fifos, overlay whiteouts), the l*xattr family (never following symlinks),
  * mount(2)/umount2(2), flock(2) (core/flock.ts is the lock API on top of it), openat(2) and
- * sync_file_range(2). Everything else
+ * sync_file_range(2); core/sys-tty.ts adds the calls of terminals and their processes (unix sockets
+ * with SCM_RIGHTS, the window size, pidfds, waitpid, the child subreaper) on the same library. Everything else
  * (lchown, lutimes, link, symlink …) is in node:fs. Loading koffi and libc costs about 5 ms, paid only
  * by a process that makes one of these calls (docs/architecture.md has the measurements).
  *
@@ -45,26 +46,33 @@ interface Libc {
 }
 
 let libc: Libc | undefined;
+let libraryHandle: LibraryHandle | undefined;
 let errnoNames: Map<number, string> | undefined;
 let koffiModule: typeof Koffi | undefined;
 
 /** koffi itself, loaded on first use: its loader and native module cost ~5 ms that most commands never need. */
-function ffi(): typeof Koffi {
+export function ffi(): typeof Koffi {
   koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi;
   return koffiModule;
 }
 
-function load(): Libc {
-  if (libc !== undefined) return libc;
+/** libc, loaded on first use (core/sys-tty.ts binds its own functions from it). */
+export function libcLibrary(): LibraryHandle {
+  if (libraryHandle !== undefined) return libraryHandle;
   if (process.platform !== 'linux') {
     throw new TsbuildError('FAILED_PRECONDITION', `core/sys: libc calls are implemented for Linux only`);
   }
-  let lib: LibraryHandle;
   try {
-    lib = ffi().load('libc.so.6');
+    libraryHandle = ffi().load('libc.so.6');
   } catch {
-    lib = ffi().load(null); // musl and static builds: the symbols are in the process itself
+    libraryHandle = ffi().load(null); // musl and static builds: the symbols are in the process itself
   }
+  return libraryHandle;
+}
+
+function load(): Libc {
+  if (libc !== undefined) return libc;
+  const lib = libcLibrary();
   let mknod: Libc['mknod'];
   try {
     mknod = lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)') as Libc['mknod'];
@@ -106,7 +114,7 @@ function load(): Libc {
 }
 
 /** The symbolic name of the errno the last call left. */
-function lastErrno(): string {
+export function lastErrno(): string {
   return errnoName(ffi().errno());
 }
 

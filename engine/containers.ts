@@ -70,12 +70,17 @@ export async function runImageAsContainer(
       ...(options.user !== undefined ? { user: options.user } : {}),
       ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
       network: options.network ?? 'host',
+      ...(options.tty === true ? { tty: true } : {}),
+      ...(options.stdin ? { openStdin: true } : {}),
       autoRemove: true,
       pull: 'never',
     },
     {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...(options.stdin ? { stdin: options.stdin } : {}),
+      ...(options.terminalSize ? { terminalSize: options.terminalSize } : {}),
+      ...(options.onResize ? { onResize: options.onResize } : {}),
     },
   );
   return exitCode ?? 0;

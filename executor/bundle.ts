@@ -21,7 +21,7 @@ import {
   resolvConfFile,
 } from './spec.js';
 import type { OciMount } from './spec.js';
-import type { RunRequest, SecretFile } from './types.js';
+import type { RunRequest, SecretFile, TerminalSize } from './types.js';
 import { resolveUser } from './user.js';
 import type { ResolvedUser } from './user.js';
 
@@ -37,6 +37,8 @@ export interface BundlePaths {
   readonly stubs?: MountStubs;
   /** Annotations for config.json (the owner of the container, for the orphan sweep). */
   readonly annotations?: Readonly<Record<string, string>>;
+  /** The terminal's initial size, for a request with `terminal`. */
+  readonly consoleSize?: TerminalSize;
 }
 
 function checkAbsolute(path: string, what: string): void {
@@ -164,6 +166,8 @@ export async function prepareBundle(request: RunRequest, paths: BundlePaths): Pr
     files,
     mounts,
     ...(paths.annotations ? { annotations: paths.annotations } : {}),
+    ...(request.terminal ? { terminal: true } : {}),
+    ...(request.terminal && paths.consoleSize ? { consoleSize: paths.consoleSize } : {}),
   });
   extras.apply(spec);
   writeFileSync(join(paths.bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });

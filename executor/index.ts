@@ -11,10 +11,17 @@ export type {
   RunRequest,
   RunResult,
   SecretFile,
+  TerminalSize,
 } from './types.js';
+export { PtyMaster, withConsoleSocket } from './console.js';
+export type { ConsoleSocket } from './console.js';
+export { runRuncProcess } from './process.js';
+export type { RuncProcess } from './process.js';
 export { RuncExecutor } from './runc.js';
 export { RuncContainers } from './runc-container.js';
-export type { RuncContainersOptions, RuncOutput, RuncRun, RuncState } from './runc-container.js';
+export type { RuncAttach, RuncContainersOptions, RuncOutput, RuncRun, RuncState } from './runc-container.js';
+export { runcExec } from './runc-exec.js';
+export type { RuncExecTarget } from './runc-exec.js';
 export { prepareBundle } from './bundle.js';
 export type { BundlePaths } from './bundle.js';
 export { resolveUser } from './user.js';
@@ -26,6 +33,7 @@ export {
   DEFAULT_RLIMITS,
   buildSpec,
   hostsFile,
+  ociConsoleSize,
   processEnv,
   resolvConfFile,
 } from './spec.js';

@@ -9,14 +9,15 @@
  * short runc call each.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, watch } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { FailedPreconditionError, NotFoundError, TsbuildError, delay } from '../core/index.js';
 import { OutputWatch, privateDir, runcFailure, spawnError } from './runc-common.js';
-import type { LogStream } from './types.js';
+import { runRuncProcess } from './process.js';
+import { runcExec } from './runc-exec.js';
+import type { LogStream, RunOptions } from './types.js';
 
 export interface RuncContainersOptions {
   /** runc's state directory (`runc --root`) for these containers. */
@@ -28,6 +29,24 @@ export interface RuncContainersOptions {
 export interface RuncOutput {
   /** Raw output chunks, in order per stream. Must not throw. */
   readonly onOutput?: (stream: LogStream, chunk: Uint8Array) => void;
+}
+
+/** `-i` / `-t`: the process's stdin and a pty (with its size), as the executor's RunOptions. */
+export interface RuncAttach {
+  readonly stdin?: NodeJS.ReadableStream;
+  readonly terminal?: boolean;
+  readonly terminalSize?: RunOptions['terminalSize'];
+  readonly onResize?: RunOptions['onResize'];
+}
+
+function attachOptions(options: RuncOutput & RuncAttach & { readonly signal?: AbortSignal }): RunOptions {
+  return {
+    ...(options.stdin ? { stdin: options.stdin } : {}),
+    ...(options.terminal && options.terminalSize ? { terminalSize: options.terminalSize } : {}),
+    ...(options.terminal && options.onResize ? { onResize: options.onResize } : {}),
+    ...(options.onOutput ? { onLog: options.onOutput } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
 }
 
 /** A `runc run` in progress. */
@@ -58,11 +77,12 @@ export class RuncContainers {
    * late exec failure recognised: the process exiting 1 having printed only `exec <path>: <error>`,
    * which `started` then reports as runc's error instead of a start).
    */
-  run(id: string, bundle: string, argv0: string, options: RuncOutput = {}): RuncRun {
+  run(id: string, bundle: string, argv0: string, options: RuncOutput & RuncAttach = {}): RuncRun {
     privateDir(this.stateDir, 'the containers runc state directory');
     const pidFile = join(bundle, 'pid');
     const log = join(bundle, 'runc.log');
     rmSync(pidFile, { force: true }); // an earlier run's would read as started at once
+    if (options.terminal === true || options.stdin !== undefined) return this.runAttached(id, bundle, argv0, options);
     const args = ['--root', this.stateDir, '--log', log, '--log-format', 'json'];
     args.push('run', '--pid-file', pidFile, '--bundle', bundle, id);
     const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,6 +129,46 @@ export class RuncContainers {
       );
     })();
     return { started, exited: exited.catch(() => 255) };
+  }
+
+  /**
+   * A run with a pty or stdin (process.ts: with a terminal, runc detaches once the process runs and this
+   * process, a child subreaper, waits for it): started once runc has written the pid file.
+   */
+  private runAttached(id: string, bundle: string, argv0: string, options: RuncOutput & RuncAttach): RuncRun {
+    const pidFile = join(bundle, 'pid');
+    const result = runRuncProcess(
+      {
+        runc: this.runc,
+        globalArgs: ['--root', this.stateDir],
+        command: ['run', '--bundle', bundle],
+        id,
+        dir: bundle,
+        argv: [argv0],
+        terminal: options.terminal === true,
+        kill: () => this.kill(id, 'KILL'),
+        pidFile,
+      },
+      attachOptions(options),
+    ).then((r) => r.exitCode);
+    const started = (async (): Promise<number> => {
+      let settled = false;
+      result.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      for (let wait = 2; ; wait = Math.min(wait * 2, 20)) {
+        const pid = readPid(pidFile);
+        if (pid !== undefined) return pid;
+        if (settled) break;
+        await Promise.race([delay(wait), result.catch(() => undefined)]);
+      }
+      const code = await result; // rejects with runc's error when it could not start the process
+      throw new FailedPreconditionError(`runc run exited with status ${code} before the process started`, {
+        hint: 'runc could not start the process',
+      });
+    })();
+    return { started, exited: result.catch(() => 255) };
   }
 
   /** `runc kill <id> <signal>`; NOT_FOUND when runc knows no such running container. */
@@ -158,38 +218,33 @@ export class RuncContainers {
   }
 
   /**
-   * `runc exec --process <processFile> <id>` in the foreground: the exit status (128+N for a signal);
-   * runc's own failure (no such executable …) is thrown as FailedPreconditionError.
+   * `runc exec` of `processSpec` (the OCI process object) in the running container, to its end: the
+   * exit status (128+N for a signal), with a pty or stdin as `attach` says (runc-exec.ts). runc's own
+   * failure (no such executable …) is thrown as FailedPreconditionError.
    */
-  async exec(
+  exec(
     id: string,
-    processFile: string,
-    argv0: string,
-    options: RuncOutput & { signal?: AbortSignal } = {},
-  ) {
-    const log = `${processFile}.log`;
-    const args = ['--root', this.stateDir, '--log', log, '--log-format', 'json', 'exec'];
-    args.push('--process', processFile, id);
-    const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const watch = new OutputWatch(options.onOutput);
-    child.stdout.on('data', (chunk: Buffer) => watch.add('stdout', chunk));
-    child.stderr.on('data', (chunk: Buffer) => watch.add('stderr', chunk));
-    const onAbort = (): void => void child.kill('SIGKILL');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    processSpec: Readonly<Record<string, unknown>>,
+    options: RuncOutput & RuncAttach & { readonly workDir: string; readonly signal?: AbortSignal },
+  ): Promise<number> {
+    const target = { runc: this.runc, stateDir: this.stateDir, workDir: options.workDir, id, processSpec };
+    return runcExec(target, attachOptions(options)).then((r) => r.exitCode);
+  }
+
+  /** `runc exec --detach` (`exec -d`): returns once the process runs; its stdio are /dev/null. */
+  async execDetached(
+    id: string,
+    processSpec: Readonly<Record<string, unknown>>,
+    options: { readonly workDir: string },
+  ): Promise<void> {
+    privateDir(options.workDir, 'the exec directory');
+    const dir = mkdtempSync(join(options.workDir, 'exec-'));
     try {
-      const code = await new Promise<number>((resolve, reject) => {
-        child.once('error', (err) => reject(spawnError(this.runc, err)));
-        child.once('close', (c, s) => resolve(c ?? 128 + (s === null ? 0 : constants.signals[s])));
-      });
-      if (code !== 0) {
-        const failure = (await runcFailure(log)) ?? (code === 1 ? watch.execFailure([argv0]) : undefined);
-        if (failure !== undefined)
-          throw new FailedPreconditionError(failure, { hint: 'runc could not start the process' });
-      }
-      return code;
+      const processFile = join(dir, 'process.json');
+      writeFileSync(processFile, JSON.stringify({ ...processSpec, terminal: false }), { mode: 0o600 });
+      await this.command(['exec', '--detach', '--process', processFile, id]);
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      await rm(log, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 

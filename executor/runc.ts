@@ -7,24 +7,21 @@
  * SIGKILL and the run rejects with CancelledError. The container, the bundle, the secrets and the
  * mount stubs are always removed.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, FailedPreconditionError } from '../core/index.js';
-import { OutputWatch, privateDir, runcFailure, spawnError } from './runc-common.js';
+import { CancelledError } from '../core/index.js';
+import { privateDir } from './runc-common.js';
 import { prepareBundle } from './bundle.js';
 import { ownerAnnotations } from './sweep.js';
 import { MountStubs } from './rootpath.js';
 import { ContainerReaper } from './reaper.js';
+import { runRuncProcess } from './process.js';
+import { runcExec } from './runc-exec.js';
 import type { Executor, ExecutorOptions, RunOptions, RunRequest, RunResult } from './types.js';
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
 
 export class RuncExecutor implements Executor {
   readonly stateDir: string;
@@ -56,17 +53,26 @@ export class RuncExecutor implements Executor {
       mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
       mkdirSync(bundle, { mode: 0o700 });
       const annotations = await ownerAnnotations(secretsDir);
-      await prepareBundle(request, { id, bundle, secretsDir, stubs, annotations });
+      const consoleSize = request.terminal ? options.terminalSize?.() : undefined;
+      await prepareBundle(request, {
+        id,
+        bundle,
+        secretsDir,
+        stubs,
+        annotations,
+        ...(consoleSize ? { consoleSize } : {}),
+      });
       if (options.signal?.aborted) throw new CancelledError();
       started = true;
-      const result = await this.runContainer(id, bundle, request.args, options);
+      const result = await this.runContainer(id, bundle, request, options);
       ended = true;
       return result;
     } finally {
       try {
         // `runc run` deletes the container when its process exits; only a run that did not end that
-        // way (aborted, runc failed) may leave one behind.
-        if (started && !ended) await this.runcCommand(['delete', '-f', id]).catch(() => undefined);
+        // way (aborted, runc failed) or a detached one (with a terminal) may leave one behind.
+        if (started && (!ended || request.terminal))
+          await this.runcCommand(['delete', '-f', id]).catch(() => undefined);
         await stubs?.release();
         await rm(bundle, { recursive: true, force: true });
         await rm(secretsDir, { recursive: true, force: true });
@@ -76,74 +82,40 @@ export class RuncExecutor implements Executor {
     }
   }
 
-  private async runContainer(
+  private runContainer(
     id: string,
     bundle: string,
-    argv: readonly string[],
+    request: RunRequest,
     options: RunOptions,
   ): Promise<RunResult> {
-    const log = join(bundle, 'runc.log');
-    const args = [
-      '--root',
-      this.stateDir,
-      '--log',
-      log,
-      '--log-format',
-      'json',
-      'run',
-      '--bundle',
-      bundle,
-      id,
-    ];
-    const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.reaper.started(id, child.pid);
-    const output = new OutputWatch(options.onLog);
-    child.stdout.on('data', (chunk: Buffer) => output.add('stdout', chunk));
-    child.stderr.on('data', (chunk: Buffer) => output.add('stderr', chunk));
-
-    let exited = false;
-    const exit = new Promise<Exit>((resolve, reject) => {
-      child.once('error', (err) => reject(spawnError(this.runc, err)));
-      child.once('close', (code, signal) => {
-        exited = true;
-        resolve({ code, signal });
-      });
-    });
-    const signal = options.signal;
-    const onAbort = (): void => void this.killUntilExit(id, () => exited);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let result: Exit;
-    try {
-      result = await exit;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-    if (signal?.aborted) throw new CancelledError('run cancelled', { cause: signal.reason });
-    const exitCode = result.code ?? 128 + (result.signal === null ? 0 : constants.signals[result.signal]);
-    if (exitCode !== 0) {
-      const failure = (await runcFailure(log)) ?? (exitCode === 1 ? output.execFailure(argv) : undefined);
-      if (failure !== undefined)
-        throw new FailedPreconditionError(failure, { hint: 'runc could not start the process' });
-    }
-    return { exitCode };
-  }
-
-  /** `runc kill <id> KILL`, retried while the container is still being created. */
-  private async killUntilExit(id: string, exited: () => boolean): Promise<void> {
-    while (!exited()) {
-      try {
-        await this.runcCommand(['kill', id, 'KILL']);
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    return runRuncProcess(
+      {
+        runc: this.runc,
+        globalArgs: ['--root', this.stateDir],
+        command: ['run', '--bundle', bundle],
+        id,
+        dir: bundle,
+        argv: request.args,
+        terminal: request.terminal ?? false,
+        kill: () => this.runcCommand(['kill', id, 'KILL']),
+        onPid: (pid) => this.reaper.started(id, pid),
+      },
+      options,
+    );
   }
 
   private runcCommand(args: readonly string[]): Promise<void> {
     return new Promise((resolve, reject) => {
       execFile(this.runc, ['--root', this.stateDir, ...args], (err) => (err ? reject(err) : resolve()));
     });
+  }
+
+  /**
+   * `runc exec`: one more process in a running container of this executor's state directory, to its
+   * end (runc-exec.ts).
+   */
+  exec(id: string, processSpec: Readonly<Record<string, unknown>>, options: RunOptions = {}): Promise<RunResult> {
+    return runcExec({ runc: this.runc, stateDir: this.stateDir, workDir: this.bundleDir, id, processSpec }, options);
   }
 
   /** The ids of the containers in the state directory (`runc list`). */

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, defaultSeccompProfile } from './security.js';
 import type { ResolvedUser } from './user.js';
-import type { ExecMount, NetworkRequest, Rlimit } from './types.js';
+import type { ExecMount, NetworkRequest, Rlimit, TerminalSize } from './types.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_HOSTNAME = 'tsbuild';
@@ -71,6 +71,9 @@ export interface SpecInput {
   readonly mounts: readonly OciMount[];
   /** OCI annotations (runc keeps them in its state: the orphan sweep reads the owner from there). */
   readonly annotations?: Readonly<Record<string, string>>;
+  /** A pty for the process, of this initial size when known. */
+  readonly terminal?: boolean;
+  readonly consoleSize?: TerminalSize;
 }
 
 /** The env with PATH defaulted and HOME taken from passwd when absent. */
@@ -146,7 +149,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: input.terminal ?? false,
+      ...(input.terminal && input.consoleSize ? { consoleSize: ociConsoleSize(input.consoleSize) } : {}),
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [...input.user.additionalGids] },
       args: [...input.args],
       env: processEnv(input.env, input.user.home),
@@ -167,6 +171,11 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       seccomp: defaultSeccompProfile(),
     },
   };
+}
+
+/** A terminal size as the OCI process's `consoleSize`. */
+export function ociConsoleSize(size: TerminalSize): { height: number; width: number } {
+  return { height: size.rows, width: size.columns };
 }
 
 /** /etc/hosts: localhost and the container's hostname. */

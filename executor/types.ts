@@ -85,14 +85,35 @@ export interface RunRequest {
   readonly capDrop?: readonly string[];
   /** Run the host's docker-init (tini) as pid 1, the process as its child (`--init`). */
   readonly init?: boolean;
+  /**
+   * A pty for the process (`process.terminal`, `docker run -t`): its output, stderr included, comes as
+   * 'stdout'; `stdin` is typed into it; sized by `terminalSize` and `onResize`.
+   */
+  readonly terminal?: boolean;
 }
 
 export type LogStream = 'stdout' | 'stderr';
 
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  readonly rows: number;
+  readonly columns: number;
+}
+
 export interface RunOptions {
   readonly signal?: AbortSignal;
-  /** Raw output chunks, in order per stream. Must not throw. */
+  /** Raw output chunks, in order per stream (with a terminal, all of it is 'stdout'). Must not throw. */
   readonly onLog?: (stream: LogStream, chunk: Uint8Array) => void;
+  /**
+   * The process's input (`docker run -i`): piped to its stdin, whose end closes it; with a terminal,
+   * typed into the pty (its end closes nothing: a pty has no end of input). Without it the process's
+   * stdin is /dev/null.
+   */
+  readonly stdin?: NodeJS.ReadableStream;
+  /** With a terminal only: its size now (undefined = unknown), read at start and at each resize. */
+  readonly terminalSize?: () => TerminalSize | undefined;
+  /** With a terminal only: subscribes to size changes; returns the unsubscribe. */
+  readonly onResize?: (listener: () => void) => () => void;
 }
 
 /** A non-zero exit is a result, not an error; a process killed by signal N exits 128+N. */

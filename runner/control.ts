@@ -109,12 +109,7 @@ export async function execContainer(
       hint: 'unpause the container first',
     });
   if (state.status !== 'running') throw notRunning(record);
-  if (options.stdin !== undefined)
-    throw new InvalidArgumentError('exec: stdin is not available (no -i support wired in)');
-  const exitCode = await execInContainer(ctx, record, spec, {
-    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const exitCode = await execInContainer(ctx, record, spec, options);
   return { exitCode };
 }
 

@@ -4,28 +4,28 @@
  * its user and working directory. Output streams through; the exit status is the result; a command that
  * cannot be started is a COMMAND_NOT_FOUND (127) or COMMAND_NOT_EXECUTABLE (126) error, as `docker exec`.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import { processEnv, resolveUser } from '../executor/index.js';
 import type { RuncContainers } from '../executor/index.js';
 import { mergeEnv, startFailure } from './start-failure.js';
 import type { ContainerStore } from './store.js';
-import type { ContainerRecord, ExecSpec } from './types.js';
+import type { AttachOptions, ContainerRecord, ExecSpec } from './types.js';
 
 export interface ExecDeps {
   readonly store: ContainerStore;
   readonly runc: RuncContainers;
 }
 
-export interface ExecRunOptions {
-  readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
-  readonly signal?: AbortSignal;
-}
+export type ExecRunOptions = Pick<AttachOptions, 'onOutput' | 'signal' | 'stdin' | 'terminalSize' | 'onResize'>;
 
 /** The process.json of an exec: the container's process with the request's settings. */
-async function execProcess(deps: ExecDeps, record: ContainerRecord, spec: ExecSpec): Promise<object> {
+async function execProcess(
+  deps: ExecDeps,
+  record: ContainerRecord,
+  spec: ExecSpec,
+): Promise<Record<string, unknown>> {
   const config = JSON.parse(readFileSync(join(deps.store.bundle(record.id), 'config.json'), 'utf8')) as {
     process: Record<string, unknown>;
   };
@@ -33,7 +33,7 @@ async function execProcess(deps: ExecDeps, record: ContainerRecord, spec: ExecSp
   const cwd = posix.resolve('/', spec.workdir ?? record.workdir);
   return {
     ...config.process,
-    terminal: false,
+    terminal: spec.tty === true,
     args: [...spec.cmd],
     env: processEnv(mergeEnv(record.env, spec.env ?? []), user.home),
     cwd,
@@ -49,15 +49,26 @@ export async function execInContainer(
   options: ExecRunOptions = {},
 ): Promise<number> {
   if (spec.cmd.length === 0) throw new InvalidArgumentError('exec needs a command');
-  if (spec.tty === true || spec.openStdin === true)
-    throw new InvalidArgumentError('exec -i/-t is not available: no terminal support is wired in');
-  const processFile = join(deps.store.bundle(record.id), `exec-${randomBytes(8).toString('hex')}.json`);
-  writeFileSync(processFile, JSON.stringify(await execProcess(deps, record, spec)), { mode: 0o600 });
+  if (spec.openStdin === true && options.stdin === undefined && spec.detach !== true)
+    throw new InvalidArgumentError('exec -i: no stdin was given to read from');
+  const processSpec = await execProcess(deps, record, spec);
+  const workDir = join(deps.store.containerDir(record.id), 'exec');
+  mkdirSync(workDir, { recursive: true, mode: 0o700 });
   try {
-    return await deps.runc.exec(record.id, processFile, spec.cmd[0] ?? '', options);
+    if (spec.detach === true) {
+      await deps.runc.execDetached(record.id, processSpec, { workDir });
+      return 0;
+    }
+    return await deps.runc.exec(record.id, processSpec, {
+      workDir,
+      terminal: spec.tty === true,
+      ...(spec.openStdin === true && options.stdin ? { stdin: options.stdin } : {}),
+      ...(options.terminalSize ? { terminalSize: options.terminalSize } : {}),
+      ...(options.onResize ? { onResize: options.onResize } : {}),
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch (err) {
     throw startFailure(err) ?? err;
-  } finally {
-    rmSync(processFile, { force: true });
   }
 }

@@ -11,14 +11,12 @@
  *   `rm -v`.
  * - network (rt-net): `network.attach` before the process starts (its netns, addresses, ports),
  *   `network.detach` once it has stopped for good.
- * - terminal (rt-tty): `attach` for `-i`/`-t` (a console socket, stdin forwarding).
  *
  * The detached supervisor (supervisor-main.ts) is another process: what it needs (logSink, monitor,
  * network.detach) it takes from `supervisorHooks()` below, the one place the integrator wires them.
  */
 import type { ExecMount, NetworkRequest } from '../executor/index.js';
 import type {
-  AttachOptions,
   ContainerRecord,
   ContainerState,
   LogsOptions,
@@ -99,8 +97,6 @@ export interface ContainerHooks {
     attach(record: ContainerRecord, signal?: AbortSignal): Promise<NetworkSetup>;
     detach(record: ContainerRecord, state: ContainerState): Promise<void>;
   };
-  /** `-i` / `-t`: runs in place of the plain output pipes when the container has a tty or open stdin. */
-  readonly attach?: (record: ContainerRecord, options: AttachOptions) => Promise<void>;
 }
 
 /**
@@ -117,7 +113,6 @@ export function unwiredFields(spec: ContainerRecord['spec'], hooks: ContainerHoo
   if (hooks.network === undefined && (spec.networkAliases?.length ?? 0) > 0) out.push('--network-alias');
   if (hooks.network === undefined && (spec.extraHosts?.length ?? 0) > 0) out.push('--add-host');
   if (hooks.resolveMounts === undefined && (spec.mounts?.length ?? 0) > 0) out.push('-v/--mount');
-  if (hooks.attach === undefined && (spec.tty === true || spec.openStdin === true)) out.push('-i/-t');
   if (hooks.monitor === undefined && spec.healthcheck !== undefined && spec.healthcheck.test[0] !== 'NONE')
     out.push('--health-*');
   return out;

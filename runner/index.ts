@@ -1,6 +1,4 @@
 /** runner/: containers started from images in the shared stores. */
-export { runImage } from './run.js';
-export type { RunImageOptions, RunnerStores } from './run.js';
 export { checkMountSpecs, createMountVolumes, describeMount, resolveMounts } from './mounts.js';
 export type { MountVolumesOptions, ResolveMountsOptions, ResolvedMounts } from './mounts.js';
 export { VolumeStore, checkVolumeName } from './volume-store.js';

@@ -10,6 +10,7 @@ import { unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import { startDetached } from './detached.js';
 import { execInContainer } from './exec.js';
+import type { RuncAttach } from '../executor/index.js';
 import { unwiredFields } from './hooks.js';
 import { currentState } from './reconcile.js';
 import { checkSpec, containerSnapshotKey, imageSnapshot, resolveRecord } from './resolve.js';
@@ -114,6 +115,17 @@ export async function runContainer(
   }
 }
 
+/** An attached run's stdin (with -i) and pty (with -t, sized and resized by the caller's terminal). */
+function attachedIO(record: ContainerRecord, options: AttachOptions): RuncAttach {
+  const tty = record.spec.tty === true;
+  return {
+    ...(tty ? { terminal: true } : {}),
+    ...(record.spec.openStdin === true && options.stdin ? { stdin: options.stdin } : {}),
+    ...(tty && options.terminalSize ? { terminalSize: options.terminalSize } : {}),
+    ...(tty && options.onResize ? { onResize: options.onResize } : {}),
+  };
+}
+
 async function runAttached(
   ctx: RuntimeContext,
   record: ContainerRecord,
@@ -122,7 +134,8 @@ async function runAttached(
   const lock = await holdLock(ctx.store.supervisorLock(record.id), 0);
   if (lock === undefined) throw new FailedPreconditionError(`container ${record.name} is already running`);
   try {
-    await prepareStart(ctx, record, options.signal);
+    const tty = record.spec.tty === true;
+    await prepareStart(ctx, record, options.signal, tty ? options.terminalSize?.() : undefined);
     let startError: Error | undefined;
     const logSink = ctx.hooks.logSink?.(ctx.store.containerDir(record.id), record);
     const state = await superviseContainer({
@@ -136,6 +149,7 @@ async function runAttached(
       ...(ctx.hooks.publish ? { publish: ctx.hooks.publish } : {}),
       exec: (cmd, signal) => probe(ctx, record, cmd, signal),
       onStart: (result) => void ('error' in result ? (startError = result.error) : undefined),
+      attach: attachedIO(record, options),
       ...sig(options.signal),
     });
     if (startError !== undefined) throw startError;

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareBundle } from '../executor/index.js';
-import type { ExecMount, RunRequest } from '../executor/index.js';
+import type { ExecMount, RunRequest, TerminalSize } from '../executor/index.js';
 import { mountAll, unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import type { NetworkSetup } from './hooks.js';
@@ -17,6 +17,7 @@ export async function prepareStart(
   ctx: RuntimeContext,
   record: ContainerRecord,
   signal?: AbortSignal,
+  consoleSize?: TerminalSize,
 ): Promise<void> {
   const id = record.id;
   const rootfs = ctx.store.rootfs(id);
@@ -33,6 +34,7 @@ export async function prepareStart(
       id,
       bundle,
       secretsDir: join(bundle, 'secrets'),
+      ...(consoleSize ? { consoleSize } : {}),
     });
     await ctx.store.updateState(id, (s) => ({
       ...s,
@@ -67,6 +69,7 @@ function runRequest(
     ...(net?.run ?? { network: spec.network === 'none' ? 'none' : 'host' }),
     mounts,
     readonlyRootfs: spec.readOnly ?? false,
+    ...(spec.tty === true ? { terminal: true } : {}),
     // Its own cgroup, as docker's /docker/<id>: the limits apply to the container alone.
     ...(limited ? { resources: r, cgroupsPath: `/tsbuild/${record.id}` } : {}),
     ...(spec.capAdd && spec.capAdd.length > 0 ? { capAdd: spec.capAdd } : {}),

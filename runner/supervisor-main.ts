@@ -8,9 +8,11 @@
  */
 import { join } from 'node:path';
 import { closeSync, openSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { TsbuildError, tryLockExclusive, unlockFile } from '../core/index.js';
 import type { ErrorCode } from '../core/index.js';
 import { RuncContainers } from '../executor/index.js';
+import type { RuncAttach } from '../executor/index.js';
 import type { SupervisorReport } from './detached.js';
 import { execInContainer } from './exec.js';
 import { runnerHooks } from './wiring.js';
@@ -73,6 +75,17 @@ async function removeAfterExit(
   }
 }
 
+/**
+ * A detached container's pty (`-dt`: its output to the log) and stdin (`-di`: open and never written,
+ * as docker keeps it for an attach that may come; a shell waits on it instead of ending).
+ */
+function detachedIO(record: ContainerRecord): RuncAttach {
+  return {
+    ...(record.spec.tty === true ? { terminal: true } : {}),
+    ...(record.spec.openStdin === true ? { stdin: new PassThrough() } : {}),
+  };
+}
+
 /** Loads libc's bindings (koffi: ~5 ms) while the caller prepares, not after its `go`. */
 function warmUp(): void {
   try {
@@ -108,6 +121,7 @@ async function main(root: string): Promise<void> {
       ...(hooks.monitor ? { monitor: hooks.monitor } : {}),
       ...(hooks.network ? { detachNetwork: (r, s) => hooks.network!.detach(r, s) } : {}),
       ...(hooks.publish ? { publish: hooks.publish } : {}),
+      attach: detachedIO(record),
       exec: async (cmd, signal) => {
         let output = '';
         const exitCode = await execInContainer(

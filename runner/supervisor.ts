@@ -14,7 +14,7 @@
  */
 import { processStartTime } from '../core/index.js';
 import type { TsbuildError } from '../core/index.js';
-import type { RuncContainers } from '../executor/index.js';
+import type { RuncAttach, RuncContainers } from '../executor/index.js';
 import { unmount } from '../mount/index.js';
 import type { ContainerHooks, LogSink, Monitor, MonitorContext, PublishedPorts } from './hooks.js';
 import { StartFailureOutput, startFailure, startFailureExitCode } from './start-failure.js';
@@ -35,6 +35,8 @@ export interface SuperviseOptions {
   readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
   /** The healthcheck (rt-aux), started each time the process runs. */
   readonly monitor?: (context: MonitorContext) => Monitor | undefined;
+  /** `-i` / `-t`: the process's stdin and pty (an attached run's, or the detached supervisor's own). */
+  readonly attach?: RuncAttach;
   /** `-p`: the ports published for as long as this supervisor runs the container. */
   readonly publish?: ContainerHooks['publish'];
   /** The network's detach (rt-net), once the container has stopped for good. */
@@ -150,6 +152,7 @@ async function runOnce(
   const output = new StartFailureOutput(forward);
   const run = runc.run(record.id, store.bundle(record.id), record.path, {
     onOutput: (s, c) => output.write(s, c),
+    ...options.attach,
   });
   let pid: number;
   try {

@@ -281,3 +281,27 @@ export interface Containers {
   /** Removes every stopped container; what it removed. */
   prune(options?: { signal?: AbortSignal }): Promise<{ removed: string[] }>;
 }
+
+/** `engine.run`'s request (the first runner's): an image's command, attached, its container removed after. */
+export interface RunImageOptions {
+  readonly image: string;
+  /** Replaces the image's CMD (the ENTRYPOINT stays, as with `docker run IMAGE ARGS`). */
+  readonly args?: readonly string[];
+  /** Replaces the ENTRYPOINT. */
+  readonly entrypoint?: readonly string[];
+  /** Extra `KEY=value` entries over the image's Env. */
+  readonly env?: readonly string[];
+  readonly user?: string;
+  readonly workdir?: string;
+  /** Default 'host' (the first runner's); any of `ContainerSpec.network`. */
+  readonly network?: string;
+  /** `-t`: a pty for the process; all its output comes as 'stdout'. */
+  readonly tty?: boolean;
+  /** `-i`: the process's input (piped, or typed into the pty with `tty`); otherwise /dev/null. */
+  readonly stdin?: NodeJS.ReadableStream;
+  /** With `tty`: the terminal's size, and its changes (as AttachOptions). */
+  readonly terminalSize?: AttachOptions['terminalSize'];
+  readonly onResize?: AttachOptions['onResize'];
+  readonly signal?: AbortSignal;
+  readonly onOutput?: ContainerOutput['onOutput'];
+}

@@ -9,6 +9,7 @@ import { containerExitCodeFor } from '../exit.js';
 import { envFromFlags } from './container-env.js';
 import { eachContainer, processIO, pullProgress } from './container-engine.js';
 import type { ContainerIO } from './container-engine.js';
+import { NotATerminalError, withTerminal } from '../terminal.js';
 
 /** Prints the failure of `fn` and gives docker's status for it (125, 126, 127). */
 export async function withContainerExit(
@@ -19,7 +20,7 @@ export async function withContainerExit(
     return await fn();
   } catch (error) {
     io.err(`${formatError(error, { color: io === processIO && process.stderr.isTTY === true })}\n`);
-    return containerExitCodeFor(error);
+    return error instanceof NotATerminalError ? 1 : containerExitCodeFor(error);
   }
 }
 
@@ -32,15 +33,10 @@ export interface Terminal {
 
 const processTerminal: Terminal = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
 
-/** `-i -t` needs a terminal on stdin, as docker ("the input device is not a TTY"). */
-export function checkTerminal(tty: boolean, interactive: boolean, term: Terminal = processTerminal): void {
-  if (tty && interactive && term.stdin.isTTY !== true)
-    throw new InvalidArgumentError('the input device is not a TTY', {
-      hint: 'drop -t when stdin is a pipe or a file (-i alone streams it)',
-    });
-}
-
-/** What an attached process reads and writes: stdin with -i, the terminal's size with -t. */
+/**
+ * What an attached process writes to, and (for a caller without a terminal of its own) stdin with -i and
+ * the size with -t; withTerminal's (cli/terminal.ts) replace them in the commands.
+ */
 export function attachOptions(
   spec: { readonly tty?: boolean; readonly openStdin?: boolean },
   signal: AbortSignal,
@@ -72,7 +68,6 @@ export async function runContainer(
   io: ContainerIO = processIO,
   term: Terminal = processTerminal,
 ): Promise<number> {
-  if (!detach) checkTerminal(spec.tty === true, spec.openStdin === true, term);
   const progress = pullProgress(term.stderr);
   try {
     if (detach) {
@@ -81,8 +76,12 @@ export async function runContainer(
       io.out(`${id}\n`);
       return 0;
     }
-    const attach = attachOptions(spec, signal, term);
-    const { exitCode } = await containers.run(spec, { ...attach, progress: progress.writer });
+    const { exitCode } = await withTerminal(
+      { tty: spec.tty === true, interactive: spec.openStdin === true },
+      (tio, sig) =>
+        containers.run(spec, { ...tio, ...attachOptions(spec, sig, term), progress: progress.writer }),
+      { signal },
+    );
     return exitCode ?? 0;
   } finally {
     await progress.close();
@@ -189,9 +188,12 @@ export async function execInContainer(
   signal: AbortSignal,
   term: Terminal = processTerminal,
 ): Promise<number> {
-  if (!spec.detach) checkTerminal(spec.tty === true, spec.openStdin === true, term);
-  const options = spec.detach ? { signal } : attachOptions(spec, signal, term);
-  const { exitCode } = await containers.exec(ref, spec, options);
+  if (spec.detach) return (await containers.exec(ref, spec, { signal })).exitCode;
+  const { exitCode } = await withTerminal(
+    { tty: spec.tty === true, interactive: spec.openStdin === true },
+    (tio, sig) => containers.exec(ref, spec, { ...tio, ...attachOptions(spec, sig, term) }),
+    { signal },
+  );
   return exitCode;
 }
 

@@ -30,7 +30,6 @@ describe('the public API (index.ts)', () => {
       'gc',
       'diskUsage',
       'fsck',
-      'runImage',
       'ImageStore',
       'serveDaemon',
       'daemonSocketPath',

@@ -6,7 +6,8 @@ import { build } from '../../engine/build.js';
 import { importRootfs } from '../../engine/images.js';
 import { openEngine } from '../../engine/open.js';
 import type { Engine } from '../../engine/open.js';
-import { runImage } from '../../runner/index.js';
+import { openContainers, runImageAsContainer } from '../../engine/containers.js';
+import type { RunImageOptions } from '../../runner/index.js';
 import { canRunContainers, makeBusyboxRootfs } from '../helpers/engine.js';
 
 const enabled = canRunContainers('runner');
@@ -32,13 +33,11 @@ describe.skipIf(!enabled)('tsbuild run: images start from the store snapshots', 
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function run(
-    options: Omit<Parameters<typeof runImage>[1], 'onOutput'>,
-  ): Promise<{ code: number; out: string }> {
+  async function run(options: Omit<RunImageOptions, 'onOutput'>): Promise<{ code: number; out: string }> {
     let out = '';
-    const code = await runImage(engine, {
+    const code = await runImageAsContainer(openContainers(engine), {
       ...options,
-      onOutput: (_s, chunk) => (out += Buffer.from(chunk).toString()),
+      onOutput: (_s: string, chunk: Uint8Array) => (out += Buffer.from(chunk).toString()),
     });
     return { code, out };
   }

@@ -1,0 +1,104 @@
+/**
+ * The host side of `-i` and `-t` (`tsbuild run`, later `exec` and `start -a`), as the docker CLI does it:
+ * `-t` with `-i` needs stdin to be a terminal ("the input device is not a TTY", before anything
+ * starts); `-t` alone from anything else is fine (the container still gets a pty); `-i` alone pipes
+ * stdin to the container, whose end closes the container's stdin. With `-it` from a terminal, stdin is
+ * put in raw mode (every key goes to the container, Ctrl-C included) and restored on every path: the
+ * command's end, an error, SIGINT/SIGTERM (the command's signal, cli/signals.ts), SIGHUP (the terminal
+ * went away: the run is aborted) and an exit without unwinding (`process.exit`, an uncaught error).
+ * The terminal's size is read from whichever of stdout, stdin, stderr is one, and followed on SIGWINCH.
+ */
+import { isatty } from 'node:tty';
+import type { ReadStream } from 'node:tty';
+import { FailedPreconditionError, windowSize } from '../core/index.js';
+import type { WindowSize } from '../core/index.js';
+
+export interface TerminalFlags {
+  /** `-i`: keep stdin open and feed it to the container. */
+  readonly interactive?: boolean;
+  /** `-t`: a pty for the container. */
+  readonly tty?: boolean;
+}
+
+/** What a run attaches to: the runner's AttachOptions, minus the output. */
+export interface TerminalIO {
+  readonly stdin?: NodeJS.ReadableStream;
+  readonly terminalSize?: () => WindowSize | undefined;
+  readonly onResize?: (listener: () => void) => () => void;
+}
+
+/** `-it` without a terminal on stdin: the docker CLI's own error, status 1 (not 125: nothing ran). */
+export class NotATerminalError extends FailedPreconditionError {}
+
+/** docker's check before a run: `-it` needs a terminal on stdin. */
+export function checkTerminalFlags(flags: TerminalFlags, stdinFd = 0): void {
+  if (flags.tty && flags.interactive && !isatty(stdinFd)) {
+    throw new NotATerminalError('the input device is not a TTY', {
+      hint: 'run from a terminal, or drop -t to pipe stdin (-i)',
+    });
+  }
+}
+
+/** The first of stdout, stdin and stderr that is a terminal. */
+function terminalFd(): number | undefined {
+  return [1, 0, 2].find((fd) => isatty(fd));
+}
+
+/**
+ * Runs `fn` with the host terminal set up for the flags and gives it what to attach: stdin with `-i`,
+ * the size and its changes with `-t` (when there is a terminal to measure), and a signal that `signal`
+ * or SIGHUP aborts. Raw mode, when set, is undone before this returns or throws, and at process exit.
+ */
+export async function withTerminal<T>(
+  flags: TerminalFlags,
+  fn: (io: TerminalIO, signal: AbortSignal) => Promise<T>,
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<T> {
+  checkTerminalFlags(flags);
+  const hangup = new AbortController();
+  const onHangup = (): void => {
+    restore();
+    hangup.abort(new Error('SIGHUP'));
+  };
+  const signal = options.signal ? AbortSignal.any([options.signal, hangup.signal]) : hangup.signal;
+  const stdin = process.stdin as ReadStream;
+  const raw = flags.tty === true && flags.interactive === true && stdin.isTTY === true;
+  let restored = !raw;
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    stdin.setRawMode(false);
+  };
+  process.once('SIGHUP', onHangup);
+  process.once('exit', restore);
+  try {
+    if (raw) stdin.setRawMode(true);
+    return await fn(terminalIO(flags), signal);
+  } finally {
+    restore();
+    process.off('SIGHUP', onHangup);
+    process.off('exit', restore);
+  }
+}
+
+function terminalIO(flags: TerminalFlags): TerminalIO {
+  const fd = flags.tty ? terminalFd() : undefined;
+  return {
+    ...(flags.interactive ? { stdin: process.stdin } : {}),
+    ...(fd !== undefined
+      ? {
+          terminalSize: () => {
+            try {
+              return windowSize(fd);
+            } catch {
+              return undefined; // the terminal went away
+            }
+          },
+          onResize: (listener: () => void) => {
+            process.on('SIGWINCH', listener);
+            return () => void process.off('SIGWINCH', listener);
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * `runc exec`: one more process in a running container, to its end (its exit code; a non-zero exit is
+ * not an error), for the build executor's containers and the runner's alike. `processSpec` is the OCI
+ * process object runc reads (`args`, `env`, `cwd`, `user`, `terminal`, `capabilities` …); with
+ * `terminal: true` it runs in a pty of its own as a run does (`options.stdin`, `terminalSize`,
+ * `onResize`), its `consoleSize` taken from `terminalSize` when absent. On abort the process is killed
+ * (SIGKILL), not the container. Its files (process.json, runc's log, the pid file, the console socket)
+ * live in a private directory of their own under `workDir`, removed at the end.
+ */
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CancelledError } from '../core/index.js';
+import { runRuncProcess } from './process.js';
+import { privateDir } from './runc-common.js';
+import { ociConsoleSize } from './spec.js';
+import type { RunOptions, RunResult } from './types.js';
+
+export interface RuncExecTarget {
+  readonly runc: string;
+  /** runc's state directory (`runc --root`) of the container. */
+  readonly stateDir: string;
+  /** A private directory of the caller's, in which the exec's own directory is made. */
+  readonly workDir: string;
+  readonly id: string;
+  readonly processSpec: Readonly<Record<string, unknown>>;
+}
+
+export async function runcExec(target: RuncExecTarget, options: RunOptions = {}): Promise<RunResult> {
+  if (options.signal?.aborted) throw new CancelledError();
+  const { id, processSpec } = target;
+  privateDir(target.workDir, 'the exec directory');
+  const dir = await mkdtemp(join(target.workDir, `exec-${id.slice(0, 12)}-`));
+  try {
+    const terminal = processSpec.terminal === true;
+    const size = terminal && processSpec.consoleSize === undefined ? options.terminalSize?.() : undefined;
+    const spec = { ...processSpec, ...(size ? { consoleSize: ociConsoleSize(size) } : {}) };
+    const processFile = join(dir, 'process.json');
+    writeFileSync(processFile, JSON.stringify(spec), { mode: 0o600 });
+    const pidFile = join(dir, 'process.pid');
+    const args = Array.isArray(processSpec.args) ? processSpec.args.map(String) : [];
+    return await runRuncProcess(
+      {
+        runc: target.runc,
+        globalArgs: ['--root', target.stateDir],
+        command: ['exec', '--process', processFile],
+        pidFile,
+        id,
+        dir,
+        argv: args,
+        terminal,
+        kill: () => killPidFile(pidFile),
+      },
+      options,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** SIGKILL to the process whose pid runc wrote (throws while it has not: the caller retries). */
+async function killPidFile(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid in ${pidFile} yet`);
+  process.kill(pid, 'SIGKILL');
+}
