@@ -46,8 +46,8 @@ demo: build
 	  $(TSBUILD) image import --message "busybox from Debian's busybox-static" build/busybox-rootfs busybox:latest
 	@echo "== tsbuild build -t hello examples/hello"
 	@$(TSBUILD) build --progress plain -t hello examples/hello
-	@echo "== tsbuild run hello"
-	@$(TSBUILD) run hello
+	@echo "== tsbuild run --rm hello"
+	@$(TSBUILD) run --rm hello
 	@echo "== tsbuild image ls"
 	@$(TSBUILD) image ls
 

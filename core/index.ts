@@ -66,6 +66,7 @@ export {
   mountSyscall,
   startWriteback,
   umountSyscall,
+  umountSyscallAsync,
 } from './sys.js';
 export { decodeUtf8Escaped, encodeUtf8Escaped, escapedByteLength, replaceEscapes } from './utf8.js';
 export {

@@ -40,7 +40,9 @@ interface Libc {
     flags: number,
     data: string | null,
   ) => number;
-  umount2: (target: string, flags: number) => number;
+  umount2: ((target: string, flags: number) => number) & {
+    async(target: string, flags: number, callback: (err: unknown, result: number) => void): void;
+  };
   flock: (fd: number, operation: number) => number;
   sync_file_range: (fd: number, offset: number, nbytes: number, flags: number) => number;
 }
@@ -327,6 +329,17 @@ export function mountSyscall(
 /** umount2(2). */
 export function umountSyscall(target: string, flags: number): void {
   if (load().umount2(target, flags) !== 0) throw new SysError('umount2', target, lastErrno());
+}
+
+/**
+ * umount2(2) on a thread of libuv's pool (an unmount waits for the kernel, ~30 ms for an overlay, while
+ * the loop goes on): true once done; false when it failed, whose errno only a thread of ours can read:
+ * the caller asks again with `umountSyscall`, which says why.
+ */
+export function umountSyscallAsync(target: string, flags: number): Promise<boolean> {
+  return new Promise((resolve) =>
+    load().umount2.async(target, flags, (err, result) => resolve(err == null && result === 0)),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -82,7 +82,8 @@ export class RuncContainers {
     const pidFile = join(bundle, 'pid');
     const log = join(bundle, 'runc.log');
     rmSync(pidFile, { force: true }); // an earlier run's would read as started at once
-    if (options.terminal === true || options.stdin !== undefined) return this.runAttached(id, bundle, argv0, options);
+    if (options.terminal === true || options.stdin !== undefined)
+      return this.runAttached(id, bundle, argv0, options);
     const args = ['--root', this.stateDir, '--log', log, '--log-format', 'json'];
     args.push('run', '--pid-file', pidFile, '--bundle', bundle, id);
     const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -114,8 +114,15 @@ export class RuncExecutor implements Executor {
    * `runc exec`: one more process in a running container of this executor's state directory, to its
    * end (runc-exec.ts).
    */
-  exec(id: string, processSpec: Readonly<Record<string, unknown>>, options: RunOptions = {}): Promise<RunResult> {
-    return runcExec({ runc: this.runc, stateDir: this.stateDir, workDir: this.bundleDir, id, processSpec }, options);
+  exec(
+    id: string,
+    processSpec: Readonly<Record<string, unknown>>,
+    options: RunOptions = {},
+  ): Promise<RunResult> {
+    return runcExec(
+      { runc: this.runc, stateDir: this.stateDir, workDir: this.bundleDir, id, processSpec },
+      options,
+    );
   }
 
   /** The ids of the containers in the state directory (`runc list`). */

@@ -24,6 +24,7 @@ import {
   hasCode,
   mountSyscall,
   umountSyscall,
+  umountSyscallAsync,
 } from '../core/index.js';
 import type { Mount } from './types.js';
 import { cancelled, delay, throwIfAborted } from '../core/index.js';
@@ -173,6 +174,7 @@ export async function mountAll(
 
 /** Takes the top-most mount off `target`; false when nothing is mounted there. */
 async function unmountOnce(target: string, retries = 10): Promise<boolean> {
+  if (await umountSyscallAsync(target, UMOUNT_NOFOLLOW)) return true;
   for (let attempt = 0; ; attempt++) {
     try {
       umountSyscall(target, UMOUNT_NOFOLLOW);

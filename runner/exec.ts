@@ -18,7 +18,10 @@ export interface ExecDeps {
   readonly runc: RuncContainers;
 }
 
-export type ExecRunOptions = Pick<AttachOptions, 'onOutput' | 'signal' | 'stdin' | 'terminalSize' | 'onResize'>;
+export type ExecRunOptions = Pick<
+  AttachOptions,
+  'onOutput' | 'signal' | 'stdin' | 'terminalSize' | 'onResize'
+>;
 
 /** The process.json of an exec: the container's process with the request's settings. */
 async function execProcess(

@@ -52,7 +52,11 @@ export async function createContainer(
 }
 
 /** The spec with its mounts' volumes made: an anonymous volume gets its name once, at create. */
-async function madeVolumes(ctx: RuntimeContext, spec: ContainerSpec, signal?: AbortSignal): Promise<ContainerSpec> {
+async function madeVolumes(
+  ctx: RuntimeContext,
+  spec: ContainerSpec,
+  signal?: AbortSignal,
+): Promise<ContainerSpec> {
   if ((spec.mounts?.length ?? 0) === 0 || ctx.hooks.createMounts === undefined) return spec;
   const { mounts } = await ctx.hooks.createMounts(spec.mounts ?? [], signal);
   return { ...spec, mounts };
@@ -76,7 +80,11 @@ export async function startContainer(ctx: RuntimeContext, ref: string, signal?: 
 }
 
 /** `run -d`: the supervisor spawned first, the container made and prepared while it boots. */
-async function runDetached(ctx: RuntimeContext, spec: ContainerSpec, options: CreateOptions): Promise<string> {
+async function runDetached(
+  ctx: RuntimeContext,
+  spec: ContainerSpec,
+  options: CreateOptions,
+): Promise<string> {
   const { signal } = options;
   let made: string | undefined;
   try {
@@ -202,7 +210,8 @@ export async function removeContainer(
     throw new InvalidArgumentError('rm -v: no volume support is wired in');
   await ctx.store.remove(id, (dir) => takeApart(ctx, dir, id, record.snapshot));
   // Once the container is gone, its anonymous volumes are no one's (another container's are kept).
-  if (options.volumes === true && record.volumes.length > 0) await ctx.hooks.removeVolumes?.(record, options.signal);
+  if (options.volumes === true && record.volumes.length > 0)
+    await ctx.hooks.removeVolumes?.(record, options.signal);
 }
 
 /** What a removed container leaves: the rootfs mount, runc's state, the snapshot. */

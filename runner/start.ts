@@ -12,7 +12,10 @@ import type { RuntimeContext } from './context.js';
 import type { NetworkSetup } from './hooks.js';
 import type { ContainerRecord } from './types.js';
 
-/** Mounts the rootfs and writes the bundle; on failure nothing stays mounted. */
+/**
+ * Mounts the rootfs and writes the bundle; on failure nothing stays mounted or attached. The network
+ * (its own processes: `ip`) is set up while the rootfs is mounted and the volumes resolved.
+ */
 export async function prepareStart(
   ctx: RuntimeContext,
   record: ContainerRecord,
@@ -21,15 +24,22 @@ export async function prepareStart(
 ): Promise<void> {
   const id = record.id;
   const rootfs = ctx.store.rootfs(id);
-  mkdirSync(rootfs, { recursive: true, mode: 0o700 });
-  await unmount(rootfs); // what a killed start left
-  await mountAll(await ctx.snapshotter.mounts(record.snapshot, signal ? { signal } : {}), rootfs, signal);
+  const attaching = ctx.hooks.network?.attach(record, signal);
+  attaching?.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+  try {
+    mkdirSync(rootfs, { recursive: true, mode: 0o700 });
+    await unmount(rootfs); // what a killed start left
+    await mountAll(await ctx.snapshotter.mounts(record.snapshot, signal ? { signal } : {}), rootfs, signal);
+  } catch (err) {
+    await undoStart(ctx, record, attaching, false);
+    throw err;
+  }
   try {
     const bundle = ctx.store.bundle(id);
     rmSync(bundle, { recursive: true, force: true });
     mkdirSync(bundle, { mode: 0o700 });
     const mounts = (await ctx.hooks.resolveMounts?.(record, rootfs, signal)) ?? [];
-    const net = await ctx.hooks.network?.attach(record, signal);
+    const net = await attaching;
     await prepareBundle(runRequest(record, rootfs, mounts, net), {
       id,
       bundle,
@@ -44,9 +54,25 @@ export async function prepareStart(
       ports: [],
     }));
   } catch (err) {
-    await unmount(rootfs).catch(() => undefined);
+    await undoStart(ctx, record, attaching, true);
     throw err;
   }
+}
+
+/** A start that failed: the network it attached released, the rootfs it mounted unmounted. */
+async function undoStart(
+  ctx: RuntimeContext,
+  record: ContainerRecord,
+  attaching: Promise<NetworkSetup> | undefined,
+  mounted: boolean,
+): Promise<void> {
+  const attached = await attaching?.then(
+    () => true,
+    () => false,
+  );
+  if (attached === true)
+    await ctx.hooks.network?.detach(record, ctx.store.readState(record.id)).catch(() => undefined);
+  if (mounted) await unmount(ctx.store.rootfs(record.id)).catch(() => undefined);
 }
 
 /** The executor's request for the container's process: the record, its mounts, network and limits. */
@@ -58,7 +84,8 @@ function runRequest(
 ): RunRequest {
   const spec = record.spec;
   const r = spec.resources;
-  const limited = r !== undefined && (r.memory !== undefined || r.nanoCpus !== undefined || (r.pidsLimit ?? 0) > 0);
+  const limited =
+    r !== undefined && (r.memory !== undefined || r.nanoCpus !== undefined || (r.pidsLimit ?? 0) > 0);
   return {
     rootfs,
     args: [record.path, ...record.args],

@@ -63,7 +63,11 @@ function monitor(context: MonitorContext): ReturnType<NonNullable<ContainerHooks
   });
 }
 
-async function attachNetwork(root: string, record: ContainerRecord, signal?: AbortSignal): Promise<NetworkSetup> {
+async function attachNetwork(
+  root: string,
+  record: ContainerRecord,
+  signal?: AbortSignal,
+): Promise<NetworkSetup> {
   const spec = record.spec;
   const net = await setUpContainerNetwork({
     root,
@@ -87,10 +91,15 @@ export function runnerHooks(root: string): ContainerHooks {
     logSink: (dir, record) =>
       openJsonLog(containerLogPath(dir, record.id), {
         ...(record.spec.logOptions?.maxSize !== undefined ? { maxSize: record.spec.logOptions.maxSize } : {}),
-        ...(record.spec.logOptions?.maxFiles !== undefined ? { maxFiles: record.spec.logOptions.maxFiles } : {}),
+        ...(record.spec.logOptions?.maxFiles !== undefined
+          ? { maxFiles: record.spec.logOptions.maxFiles }
+          : {}),
       }),
     readLogs: (dir, record, options) =>
-      readJsonLog(containerLogPath(dir, record.id), { ...options, onOutput: options.onOutput ?? (() => undefined) }),
+      readJsonLog(containerLogPath(dir, record.id), {
+        ...options,
+        onOutput: options.onOutput ?? (() => undefined),
+      }),
     monitor,
     formatTop: (pids, psArgs, signal) =>
       topProcesses({ pids: [...pids], psArgs: [...psArgs], ...(signal ? { signal } : {}) }),
