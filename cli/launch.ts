@@ -21,7 +21,8 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { daemonSocketFor } from './launch-target.js';
+import { daemonSocketFor, supervisorRootFor } from './launch-target.js';
+import { spawnDetachedNode } from '../core/index.js';
 import type * as Client from './client.js';
 import type * as Main from './main.js';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,8 @@ interface CacheHeader {
 const here = dirname(fileURLToPath(import.meta.url));
 /** The full CLI (main.ts). */
 const MAIN = join(here, 'tsbuild-main.cjs');
+/** A detached container's supervisor (runner/supervisor-main.ts). */
+const SUPERVISOR = join(here, 'tsbuild-supervisor.cjs');
 /** `tsbuild build` as a client of the root's daemon (client.ts). */
 const CLIENT = join(here, 'tsbuild-client.cjs');
 
@@ -119,9 +122,21 @@ function loadBundle<T extends Bundle>(bundlePath: string): T {
   return bundle;
 }
 
+/** `run -d`, `start`: the container's supervisor, started now to boot while the CLI loads (or undefined). */
+function earlySupervisor(): Main.MainStart['supervisor'] {
+  const root = supervisorRootFor(process.argv, process.env);
+  if (root === undefined || !existsSync(SUPERVISOR)) return undefined;
+  return { root, script: SUPERVISOR, child: spawnDetachedNode(SUPERVISOR, [root]) };
+}
+
 function launch(): void {
-  const runMain = (stdin?: Buffer): void =>
-    loadBundle<typeof Main>(MAIN).start(stdin === undefined ? {} : { stdin });
+  const runMain = (stdin?: Buffer): void => {
+    const supervisor = earlySupervisor();
+    loadBundle<typeof Main>(MAIN).start({
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(supervisor !== undefined ? { supervisor } : {}),
+    });
+  };
   const socket = daemonSocketFor(process.argv, process.env);
   if (socket === undefined || !existsSync(CLIENT)) return runMain();
   // A daemon answers: the client, which hands the command over to the full CLI if it stays local.

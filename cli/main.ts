@@ -15,6 +15,8 @@ import { addImageExportCommands } from './image-export-commands.js';
 import { addNetworkCommands } from './network-commands.js';
 import { addBuildCommand, collect, examples, rootProgram, runAndExit, runProgram } from './program.js';
 import { stdinReadBefore } from './stdin.js';
+import { adoptSupervisor } from '../runner/index.js';
+import type { DetachedNode } from '../core/index.js';
 import { addVolumeCommands } from './volume-commands.js';
 
 export { engineOpened } from './engine-opened.js';
@@ -333,11 +335,15 @@ export function main(argv: string[]): Promise<number> {
 export interface MainStart {
   /** stdin's bytes, when the daemon client read them before it handed the command over. */
   readonly stdin?: Buffer;
+  /** A container supervisor the launcher started for a detached start (`run -d`, `start`). */
+  readonly supervisor?: { readonly root: string; readonly script: string; readonly child: DetachedNode };
 }
 
 /** Runs the command line on this process's arguments and exits the process. */
 export function start(options: MainStart = {}): void {
   if (options.stdin !== undefined) stdinReadBefore(options.stdin);
+  const early = options.supervisor;
+  if (early !== undefined) adoptSupervisor(early.root, early.script, early.child);
   runAndExit(main);
 }
 

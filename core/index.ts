@@ -84,3 +84,5 @@ export {
   windowSize,
 } from './sys-tty.js';
 export type { ChildExit, FdEvents, FdPoll, ReceivedFd, WindowSize } from './sys-tty.js';
+export { spawnDetachedNode } from './detached-node.js';
+export type { DetachedNode } from './detached-node.js';

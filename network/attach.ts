@@ -123,7 +123,7 @@ function reserve(options: ConnectOptions): Promise<{ record: NetworkRecord; endp
       const record = { ...found, endpoints: { ...found.endpoints, [containerId]: endpoint } };
       await writeRecord(root, record);
       try {
-        await ensureBridge(record, signal);
+        await ensureBridge(root, record, signal);
         await writeHostsFiles(root, record, containerId);
       } catch (err) {
         await releaseLocked(root, [record], containerId);

@@ -11,8 +11,10 @@
  * - nat POSTROUTING: MASQUERADE for the subnet's traffic leaving through another device (not for the
  *   traffic that stays on the bridge); none for an internal network.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { recordSubnet } from './store.js';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { networksDir, recordSubnet } from './store.js';
 import { FailedPreconditionError } from '../core/index.js';
 import { formatCidr, overlaps } from './cidr.js';
 import { hostPrefixes, ipBatch, linkExists, runTool } from './tools.js';
@@ -82,10 +84,48 @@ async function enableForwarding(): Promise<void> {
   if ((await readFile(path, 'utf8')).trim() !== '1') await writeFile(path, '1\n');
 }
 
+/**
+ * Where each bridge of ours says which root's network it is (`<bridge>.json`: root and id), host-wide:
+ * a root removed without `network rm` (a deleted test root, a wiped disk) leaves its bridges and rules
+ * behind, and the next bridge made on the host takes them down (`sweepOrphanBridges`).
+ */
+export const BRIDGES_DIR = '/run/tsbuild/bridges';
+
+interface BridgeOwner {
+  readonly root: string;
+  readonly id: string;
+}
+
+/** Takes down the bridges (and rules) whose network no longer exists in its root. Under the host lock. */
+async function sweepOrphanBridges(signal?: AbortSignal): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(BRIDGES_DIR);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    const file = join(BRIDGES_DIR, name);
+    let owner: BridgeOwner;
+    try {
+      owner = JSON.parse(await readFile(file, 'utf8')) as BridgeOwner;
+    } catch {
+      await rm(file, { force: true });
+      continue;
+    }
+    if (existsSync(join(networksDir(owner.root), `${owner.id}.json`))) continue;
+    await removeBridge({ bridge: name.slice(0, -'.json'.length), id: owner.id }, signal);
+  }
+}
+
 /** Makes the bridge and its rules unless the bridge is there (then both are: they are made together). */
-export async function ensureBridge(record: NetworkRecord, signal?: AbortSignal): Promise<void> {
+export async function ensureBridge(root: string, record: NetworkRecord, signal?: AbortSignal): Promise<void> {
   if (linkExists(record.bridge)) return;
+  await sweepOrphanBridges(signal);
   await checkStillFree(record, signal);
+  await mkdir(BRIDGES_DIR, { recursive: true, mode: 0o700 });
+  const owner: BridgeOwner = { root: resolve(root), id: record.id };
+  await writeFile(join(BRIDGES_DIR, `${record.bridge}.json`), JSON.stringify(owner), { mode: 0o600 });
   // Rules left by a crash between the two steps would be doubled: drop them first.
   await removeRules(record.id, signal);
   const prefixLen = recordSubnet(record).prefixLen;
@@ -111,8 +151,12 @@ export async function removeRules(id: string, signal?: AbortSignal): Promise<voi
   if (deletions !== undefined) await runTool('iptables-restore', ['--noflush'], { input: deletions, signal });
 }
 
-/** Removes the bridge and its rules, whichever of them is there (idempotent). */
-export async function removeBridge(record: NetworkRecord): Promise<void> {
-  if (linkExists(record.bridge)) await ipBatch([`link del ${record.bridge}`]);
-  await removeRules(record.id);
+/** Removes the bridge, its rules and its owner file, whichever of them is there (idempotent). */
+export async function removeBridge(
+  record: Pick<NetworkRecord, 'bridge' | 'id'>,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (linkExists(record.bridge)) await ipBatch([`link del ${record.bridge}`], signal ? { signal } : {});
+  await removeRules(record.id, signal);
+  await rm(join(BRIDGES_DIR, `${record.bridge}.json`), { force: true });
 }

@@ -36,7 +36,7 @@ export function createNetwork(options: CreateNetworkOptions): Promise<NetworkRec
       const record = await newRecord(options, records);
       await writeRecord(options.root, record);
       try {
-        await ensureBridge(record, options.signal);
+        await ensureBridge(options.root, record, options.signal);
       } catch (err) {
         await deleteRecord(options.root, record.id);
         throw err;

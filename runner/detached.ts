@@ -6,13 +6,11 @@
  * or the error that kept it from starting. The supervisor learns the id with `go`, so `run -d` spawns it
  * before the container is even made. Both pipes are closed after that; the supervisor lives on.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FailedPreconditionError, TsbuildError, raceAbort } from '../core/index.js';
+import { FailedPreconditionError, TsbuildError, raceAbort, spawnDetachedNode } from '../core/index.js';
+import type { DetachedNode } from '../core/index.js';
 import type { ErrorCode } from '../core/index.js';
 
 /** What the supervisor reports on its stdout, one JSON line. */
@@ -43,7 +41,7 @@ export interface DetachedStartOptions {
 
 interface Spawned {
   readonly key: string;
-  readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  readonly child: DetachedNode;
   readonly report: Promise<SupervisorReport>;
 }
 
@@ -51,26 +49,24 @@ interface Spawned {
 let ahead: Spawned | undefined;
 
 function spawnSupervisor(script: string, root: string): Spawned {
-  const child = spawn(process.execPath, [script, root], {
-    detached: true,
-    cwd: '/',
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  child.on('error', () => undefined);
-  child.stdin.on('error', () => undefined);
+  return wrap(script, root, spawnDetachedNode(script, [root]));
+}
+
+function wrap(script: string, root: string, child: DetachedNode): Spawned {
   const report = readReport(child.stdout);
   report.catch(() => undefined);
-  // Until it is given `go`, neither it nor its pipes keep this process alive.
-  child.unref();
-  (child.stdout as unknown as { unref?: () => void }).unref?.();
   return { key: `${script}\0${root}`, child, report };
 }
 
 /**
- * Spawns the supervisor for a coming `run -d` or `start` on `root` now, so that it boots while the
- * caller is still starting (the CLI: before it opens the engine); the next detached start on that root
- * takes it. One not taken ends by itself when this process exits (its stdin reaches end of file).
+ * A supervisor the CLI's launcher started before the CLI loaded (supervisor-spawn.ts), kept for the
+ * next detached start on `root` as `prespawnSupervisor`'s would be.
  */
+export function adoptSupervisor(root: string, script: string, child: DetachedNode): void {
+  if (ahead !== undefined) release(ahead);
+  ahead = wrap(resolve(script), resolve(root), child);
+}
+
 export function prespawnSupervisor(root: string, script: string = defaultSupervisorScript()): void {
   if (ahead !== undefined) release(ahead);
   ahead = spawnSupervisor(resolve(script), resolve(root));

@@ -32,7 +32,7 @@ export { containerLogPath, containersUsingVolume, rootVolumeStore, runnerHooks }
 export type { ContainerHooks, Monitor, MonitorContext, NetworkSetup, PublishedPorts } from './hooks.js';
 // hooks.ts's LogSink is the shape of logs.ts's (rt-aux); the face exports that one once wired.
 export { containersRuncDir } from './paths.js';
-export { prespawnSupervisor } from './detached.js';
+export { adoptSupervisor, prespawnSupervisor } from './detached.js';
 export { ContainerStore } from './store.js';
 export { superviseContainer, shouldRestart } from './supervisor.js';
 export type { SuperviseOptions } from './supervisor.js';
