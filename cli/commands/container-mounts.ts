@@ -2,7 +2,7 @@
  * `-v`, `--mount` and `--tmpfs` → `MountSpec`s, with docker's syntax and checks. What docker accepts but
  * tsbuild cannot honour (SELinux relabelling, consistency modes, volume drivers) is refused by name.
  */
-import { posix } from 'node:path';
+import { clean } from '../../fsutil/index.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import { ramInBytes } from '../../frontend/index.js';
 import type { MountSpec } from '../../runner/index.js';
@@ -23,8 +23,7 @@ function invalid(flag: string, spec: string, why: string, hint?: string): Invali
 function containerPath(path: string, flag: string, spec: string): string {
   if (!path.startsWith('/'))
     throw invalid(flag, spec, `the container path ${JSON.stringify(path)} is not absolute`);
-  const clean = posix.normalize(path);
-  const target = clean.length > 1 ? clean.replace(/\/$/, '') : clean;
+  const target = clean(path);
   if (target === '/') throw invalid(flag, spec, "the container path can't be '/'");
   return target;
 }
@@ -90,10 +89,10 @@ export function parseVolumeFlag(spec: string): MountSpec {
   const m = modes === undefined ? { readonly: false, noCopy: false } : volumeModes(modes, spec);
   if (source.startsWith('/')) {
     if (m.noCopy) throw invalid('-v', spec, 'nocopy applies to a volume, not to a bind mount');
-    const clean = posix.normalize(source);
+    const cleaned = clean(source);
     return {
       type: 'bind',
-      source: clean.length > 1 ? clean.replace(/\/$/, '') : clean,
+      source: cleaned,
       target,
       readonly: m.readonly,
       createSource: true,
@@ -226,7 +225,7 @@ export function parseMountFlag(spec: string): MountSpec {
       );
     return {
       type,
-      source: posix.normalize(source),
+      source: clean(source),
       target,
       readonly,
       createSource: false,
