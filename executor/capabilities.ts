@@ -71,18 +71,21 @@ export function allCapabilities(): readonly string[] {
   return kernelCaps;
 }
 
-function normalize(names: readonly string[], flag: string): string[] {
+/** `net_admin`, `CAP_NET_ADMIN` → `CAP_NET_ADMIN`; `ALL` stays; a name this kernel lacks is refused. */
+export function normalizeCapability(raw: string, flag: string): string {
   const known = allCapabilities();
-  return names.map((raw) => {
-    const upper = raw.trim().toUpperCase();
-    if (upper === 'ALL') return upper;
-    const name = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-    if (!known.includes(name))
-      throw new InvalidArgumentError(`${flag}: unknown capability ${JSON.stringify(raw)}`, {
-        hint: `this kernel's capabilities are ${known.map((c) => c.slice(4)).join(', ')} (or ALL)`,
-      });
-    return name;
-  });
+  const upper = raw.trim().toUpperCase();
+  if (upper === 'ALL') return upper;
+  const name = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+  if (!known.includes(name))
+    throw new InvalidArgumentError(`${flag}: unknown capability ${JSON.stringify(raw)}`, {
+      hint: `this kernel's capabilities are ${known.map((c) => c.slice(4)).join(', ')} (or ALL)`,
+    });
+  return name;
+}
+
+function normalize(names: readonly string[], flag: string): string[] {
+  return names.map((raw) => normalizeCapability(raw, flag));
 }
 
 /** The process's capability set: docker's defaults with `capDrop` dropped and `capAdd` added. */

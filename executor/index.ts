@@ -43,7 +43,7 @@ export type { SweepOptions } from './sweep.js';
 export { withForwardedSocket } from './ssh.js';
 export type { ForwardedSocketOptions } from './ssh.js';
 export { resolveFileOwner } from './user.js';
-export { allCapabilities, capabilitySet } from './capabilities.js';
+export { allCapabilities, capabilitySet, normalizeCapability } from './capabilities.js';
 export { processCapabilities } from './container-extras.js';
 export { INIT_PATH, findInit } from './init.js';
 export { CPU_PERIOD_US, MIN_MEMORY, checkCgroupsPath, ociResources } from './resources.js';

@@ -37,3 +37,5 @@ export { ContainerStore } from './store.js';
 export { superviseContainer, shouldRestart } from './supervisor.js';
 export type { SuperviseOptions } from './supervisor.js';
 export type * from './types.js';
+// The executor's capability names, for the flags that take them (`--cap-add`) before anything runs.
+export { normalizeCapability } from '../executor/index.js';

@@ -2,7 +2,6 @@
  * `tsbuild run` / `create`'s flags → one `ContainerSpec`, by a pure function (`specFromFlags`): the host's
  * environment, CPU count and capabilities come in a `HostFacts`, files through `readText`.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../../core/index.js';
 import type { ContainerSpec, HealthConfig, MountSpec, Resources } from '../../runner/index.js';
@@ -71,19 +70,11 @@ export interface ContainerFlags {
 export interface HostFacts {
   readonly env: NodeJS.ProcessEnv;
   readonly cpus: number;
-  /** /proc/sys/kernel/cap_last_cap. */
-  readonly lastCap: number;
   readonly readText?: (file: string) => string;
 }
 
 export function hostFacts(): HostFacts {
-  let lastCap = 40;
-  try {
-    lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-  } catch {
-    // not Linux's procfs: the table's names
-  }
-  return { env: process.env, cpus: availableParallelism(), lastCap };
+  return { env: process.env, cpus: availableParallelism() };
 }
 
 function mountsFromFlags(flags: ContainerFlags): MountSpec[] {
@@ -223,8 +214,8 @@ export function specFromFlags(
   const resources = resourcesFromFlags(flags, host);
   const labels = parseLabels(flags.label);
   const logOptions = parseLogOptions(flags.logOpt);
-  const capAdd = flags.capAdd.map((c) => parseCapability(c, '--cap-add', host.lastCap));
-  const capDrop = flags.capDrop.map((c) => parseCapability(c, '--cap-drop', host.lastCap));
+  const capAdd = flags.capAdd.map((c) => parseCapability(c, '--cap-add'));
+  const capDrop = flags.capDrop.map((c) => parseCapability(c, '--cap-drop'));
   const extraHosts = flags.addHost.map(parseAddHost);
   return {
     image,

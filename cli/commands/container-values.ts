@@ -3,10 +3,10 @@
  * capabilities, restart policies, Go durations, `--add-host`, `--log-opt`, labels, names. Every error
  * names its flag and value.
  */
-import { constants } from 'node:os';
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../../core/index.js';
+import { InvalidArgumentError, parseSignal as parseSignalName } from '../../core/index.js';
 import { parseGoDuration, ramInBytes } from '../../frontend/index.js';
+import { normalizeCapability } from '../../runner/index.js';
 import type { LogOptions, RestartPolicy } from '../../runner/index.js';
 
 function invalid(flag: string, value: string, why: string, hint?: string): InvalidArgumentError {
@@ -58,92 +58,18 @@ export function parseSeconds(value: string, flag: string): number {
   return Number(value);
 }
 
-/** The kernel's capability names, by number (linux/capability.h); the host's last one bounds them. */
-const CAPABILITIES = [
-  'CHOWN',
-  'DAC_OVERRIDE',
-  'DAC_READ_SEARCH',
-  'FOWNER',
-  'FSETID',
-  'KILL',
-  'SETGID',
-  'SETUID',
-  'SETPCAP',
-  'LINUX_IMMUTABLE',
-  'NET_BIND_SERVICE',
-  'NET_BROADCAST',
-  'NET_ADMIN',
-  'NET_RAW',
-  'IPC_LOCK',
-  'IPC_OWNER',
-  'SYS_MODULE',
-  'SYS_RAWIO',
-  'SYS_CHROOT',
-  'SYS_PTRACE',
-  'SYS_PACCT',
-  'SYS_ADMIN',
-  'SYS_BOOT',
-  'SYS_NICE',
-  'SYS_RESOURCE',
-  'SYS_TIME',
-  'SYS_TTY_CONFIG',
-  'MKNOD',
-  'LEASE',
-  'AUDIT_WRITE',
-  'AUDIT_CONTROL',
-  'SETFCAP',
-  'MAC_OVERRIDE',
-  'MAC_ADMIN',
-  'SYSLOG',
-  'WAKE_ALARM',
-  'BLOCK_SUSPEND',
-  'AUDIT_READ',
-  'PERFMON',
-  'BPF',
-  'CHECKPOINT_RESTORE',
-];
-
-/** `--cap-add net_admin` → `CAP_NET_ADMIN`; `ALL` stays; a name this kernel lacks is refused. */
-export function parseCapability(value: string, flag: string, lastCap: number): string {
-  const upper = value.trim().toUpperCase();
-  if (upper === 'ALL') return 'ALL';
-  const bare = upper.startsWith('CAP_') ? upper.slice(4) : upper;
-  const index = CAPABILITIES.indexOf(bare);
-  if (index < 0 || index > lastCap)
-    throw invalid(
-      flag,
-      value,
-      'unknown capability',
-      'use a name of capabilities(7), with or without CAP_ (NET_ADMIN), or ALL',
-    );
-  return `CAP_${bare}`;
+/** `--cap-add net_admin` → `CAP_NET_ADMIN`; `ALL` stays; a name this kernel lacks is refused (the executor's list). */
+export function parseCapability(value: string, flag: string): string {
+  return normalizeCapability(value, flag);
 }
 
-const SIGRT = /^RT(MIN|MAX)(?:([+-])(\d+))?$/;
-
 /**
- * `--stop-signal`, `kill -s`: a name with or without SIG (any case) → `SIGTERM`, or a number 1–64 as
- * written (`SIGRTMIN+3` → its number).
+ * `--stop-signal`, `kill -s`: core's parseSignal (a name with or without SIG, any case, or a number
+ * 1–64), kept as docker writes it: `SIGTERM` for a name, the number for a number or a real-time signal.
  */
 export function parseSignal(value: string, flag: string): string {
-  if (/^\d+$/.test(value)) {
-    const n = Number(value);
-    if (n < 1 || n > 64) throw invalid(flag, value, 'not a signal number (1 to 64)');
-    return String(n);
-  }
-  const name = value.toUpperCase().replace(/^SIG/, '');
-  const rt = SIGRT.exec(name);
-  if (rt) {
-    const offset = Number(rt[3] ?? '0');
-    const n =
-      rt[1] === 'MIN' ? 34 + (rt[2] === '-' ? -offset : offset) : 64 - (rt[2] === '+' ? -offset : offset);
-    if (n < 34 || n > 64) throw invalid(flag, value, 'not a real-time signal (RTMIN to RTMAX)');
-    return String(n);
-  }
-  const signals = constants.signals as Record<string, number | undefined>;
-  if (signals[`SIG${name}`] === undefined || name === 'UNUSED')
-    throw invalid(flag, value, 'unknown signal', 'use a name (TERM, SIGINT) or a number (15)');
-  return `SIG${name}`;
+  const parsed = parseSignalName(value, flag);
+  return /^\s*\d+\s*$/.test(value) || parsed.name.startsWith('SIGRT') ? String(parsed.number) : parsed.name;
 }
 
 /** `--restart no|always|unless-stopped|on-failure[:N]`. */
