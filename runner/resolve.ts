@@ -4,6 +4,7 @@
  * on, as docker resolves `docker create`. Everything a user can get wrong is refused here, by flag.
  */
 import { InvalidArgumentError, parseSignal } from '../core/index.js';
+import { capabilitySet, ociResources } from '../executor/index.js';
 import { SNAPSHOT_LABEL } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
@@ -36,6 +37,10 @@ export function checkSpec(spec: ContainerSpec): void {
       throw new InvalidArgumentError('conflicting options: --restart and --rm');
   }
   if (spec.stopSignal !== undefined) parseSignal(spec.stopSignal, '--stop-signal');
+  // The executor's own checks, made at create rather than at the first start.
+  if ((spec.capAdd?.length ?? 0) > 0 || (spec.capDrop?.length ?? 0) > 0)
+    capabilitySet(spec.capAdd, spec.capDrop);
+  if (spec.resources !== undefined) ociResources(spec.resources);
   if (spec.stopTimeout !== undefined && (!Number.isInteger(spec.stopTimeout) || spec.stopTimeout < -1))
     throw new InvalidArgumentError(`invalid stop timeout (--stop-timeout) ${spec.stopTimeout}`);
   if (spec.pull !== undefined && !['missing', 'always', 'never'].includes(spec.pull))
