@@ -45,4 +45,17 @@ describe.skipIf(!rootReady)('examples/api', () => {
     expect(first.stdout).toMatch(/Hello from tsbuild/);
     expect(run().stdout).toMatch(/\(0 steps run, \d+ cached\)/);
   });
+
+  it('runs containers with the API (examples/api/containers.mjs)', () => {
+    const env = { ...process.env, TSBUILD_ROOT: join(work, 'root') };
+    const r = spawnSync('node', [resolve(repoRoot, 'examples/api/containers.mjs')], {
+      env,
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(
+      /^api-demo running \d+\.\d+\.\d+\.\d+\nexec: [0-9a-f]{12} \(exit 0\)\nlogs: started\nstopped: exit 137\nrun --rm: exit 3; containers left: 0\n$/,
+    );
+  });
 });
