@@ -97,7 +97,7 @@ interface BridgeOwner {
 }
 
 /** Takes down the bridges (and rules) whose network no longer exists in its root. Under the host lock. */
-async function sweepOrphanBridges(signal?: AbortSignal): Promise<void> {
+export async function sweepOrphanBridges(signal?: AbortSignal): Promise<void> {
   let names: string[];
   try {
     names = await readdir(BRIDGES_DIR);

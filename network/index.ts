@@ -17,3 +17,4 @@ export { networkInspect } from './inspect.js';
 export type { NetworkContainerInspect, NetworkInspect } from './inspect.js';
 export { setUpContainerNetwork } from './container.js';
 export type { ContainerNetwork, ContainerNetworkOptions } from './container.js';
+export { sweepOrphanBridges } from './bridge.js';
