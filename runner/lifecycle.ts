@@ -14,7 +14,7 @@ import type { RuncAttach } from '../executor/index.js';
 import { unwiredFields } from './hooks.js';
 import { currentState } from './reconcile.js';
 import { checkSpec, containerSnapshotKey, imageSnapshot, resolveRecord } from './resolve.js';
-import { prepareStart } from './start.js';
+import { prepareStart, undoPrepared } from './start.js';
 import { ACTIVE_STATUSES } from './store.js';
 import { holdLock, lockFreed } from './supervisor-lock.js';
 import { superviseContainer } from './supervisor.js';
@@ -68,15 +68,22 @@ export async function startContainer(ctx: RuntimeContext, ref: string, signal?: 
   const state = await currentState(ctx, id);
   if (ACTIVE_STATUSES.has(state.status)) return;
   const record = ctx.store.readRecord(id);
-  await startDetached({
-    script: ctx.supervisorScript(),
-    root: ctx.root,
-    prepare: async () => {
-      await prepareStart(ctx, record, signal);
-      return id;
-    },
-    ...sig(signal),
-  });
+  let prepared = false;
+  try {
+    await startDetached({
+      script: ctx.supervisorScript(),
+      root: ctx.root,
+      prepare: async () => {
+        await prepareStart(ctx, record, signal);
+        prepared = true;
+        return id;
+      },
+      ...sig(signal),
+    });
+  } catch (err) {
+    if (prepared) await undoPrepared(ctx, record);
+    throw err;
+  }
 }
 
 /** `run -d`: the supervisor spawned first, the container made and prepared while it boots. */
@@ -87,6 +94,7 @@ async function runDetached(
 ): Promise<string> {
   const { signal } = options;
   let made: string | undefined;
+  let prepared: ContainerRecord | undefined;
   try {
     await startDetached({
       script: ctx.supervisorScript(),
@@ -95,11 +103,13 @@ async function runDetached(
         const { record } = await createContainer(ctx, spec, options);
         made = record.id;
         await prepareStart(ctx, record, signal);
+        prepared = record;
         return record.id;
       },
       ...sig(signal),
     });
   } catch (err) {
+    if (prepared !== undefined) await undoPrepared(ctx, prepared);
     if (made !== undefined && spec.autoRemove === true)
       await removeContainer(ctx, made, { force: true }).catch(() => undefined);
     throw err;
@@ -205,7 +215,9 @@ export async function removeContainer(
   // The supervisor records the exit and lets go of the lock; a dead one's container is cleaned here.
   if (!(await lockFreed(ctx.store.supervisorLock(id), 15_000, options.signal)))
     throw new FailedPreconditionError(`container ${record.name}: its supervisor did not stop`);
-  await currentState(ctx, id);
+  const final = await currentState(ctx, id);
+  // A start that failed before any supervisor took the container may have left its network attached.
+  await ctx.hooks.network?.detach(record, final);
   if (options.volumes === true && record.volumes.length > 0 && ctx.hooks.removeVolumes === undefined)
     throw new InvalidArgumentError('rm -v: no volume support is wired in');
   await ctx.store.remove(id, (dir) => takeApart(ctx, dir, id, record.snapshot));

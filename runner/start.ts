@@ -10,6 +10,7 @@ import type { ExecMount, RunRequest, TerminalSize } from '../executor/index.js';
 import { mountAll, unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import type { NetworkSetup } from './hooks.js';
+import { lockFreed } from './supervisor-lock.js';
 import type { ContainerRecord } from './types.js';
 
 /**
@@ -103,4 +104,18 @@ function runRequest(
     ...(spec.capDrop && spec.capDrop.length > 0 ? { capDrop: spec.capDrop } : {}),
     ...(spec.init === true ? { init: true } : {}),
   };
+}
+
+/**
+ * A detached start whose supervisor never took the container (it died, or reported an error before its
+ * process ran): once no supervisor holds it, what prepareStart made goes (network, rootfs mount, runc's
+ * state), unless a supervisor runs it after all.
+ */
+export async function undoPrepared(ctx: RuntimeContext, record: ContainerRecord): Promise<void> {
+  if (!(await lockFreed(ctx.store.supervisorLock(record.id), 15_000))) return;
+  const state = ctx.store.readState(record.id);
+  if (state.status === 'running' || state.status === 'paused' || state.status === 'restarting') return;
+  await ctx.runc.delete(record.id).catch(() => undefined);
+  await ctx.hooks.network?.detach(record, state).catch(() => undefined);
+  await unmount(ctx.store.rootfs(record.id)).catch(() => undefined);
 }
