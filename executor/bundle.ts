@@ -28,6 +28,12 @@ import type { ResolvedUser } from './user.js';
 const TMPFS_MAGIC = 0x01021994;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/;
 
+/** A container's hostname (`--hostname`): a host name of at most 63 characters, nothing else. */
+export function checkHostname(hostname: string): void {
+  if (!HOSTNAME.test(hostname))
+    throw new InvalidArgumentError(`invalid hostname ${JSON.stringify(hostname)}`);
+}
+
 export interface BundlePaths {
   readonly id: string;
   readonly bundle: string;
@@ -55,8 +61,7 @@ function validate(request: RunRequest): void {
   for (const s of request.secretFiles ?? []) checkAbsolute(s.path, 'secret path');
   validateNetwork(request);
   const hostname = request.hostname;
-  if (hostname !== undefined && !HOSTNAME.test(hostname))
-    throw new InvalidArgumentError(`invalid hostname ${JSON.stringify(hostname)}`);
+  if (hostname !== undefined) checkHostname(hostname);
 }
 
 function validateNetwork(request: RunRequest): void {

@@ -51,3 +51,4 @@ export { execProcess } from './exec-process.js';
 export type { ExecProcessInput } from './exec-process.js';
 export { extraHostLines, parseExtraHost } from './hosts.js';
 export type { ExtraHost } from './hosts.js';
+export { checkHostname } from './bundle.js';

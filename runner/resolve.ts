@@ -4,7 +4,7 @@
  * on, as docker resolves `docker create`. Everything a user can get wrong is refused here, by flag.
  */
 import { InvalidArgumentError, parseSignal } from '../core/index.js';
-import { capabilitySet, ociResources } from '../executor/index.js';
+import { capabilitySet, checkHostname, ociResources } from '../executor/index.js';
 import { SNAPSHOT_LABEL } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
@@ -21,6 +21,8 @@ export function imageSnapshot(image: ResolvedImage): string | undefined {
 /** The checks that need no image: name, restart policy, stop settings. */
 export function checkSpec(spec: ContainerSpec): void {
   if (spec.name !== undefined) checkContainerName(spec.name);
+  // Before anything writes it (the network's hosts files name it too).
+  if (spec.hostname !== undefined) checkHostname(spec.hostname);
   const restart = spec.restart;
   if (restart !== undefined) {
     if (!['no', 'on-failure', 'always', 'unless-stopped'].includes(restart.name))
