@@ -21,6 +21,11 @@ export function daemonSocketFor(argv: readonly string[], env: NodeJS.ProcessEnv)
   return existsSync(socket) ? socket : undefined;
 }
 
+/** The command word (`build`, `run`, `image` …; `container run` is `run`), or undefined. */
+export function commandOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  return commandLine(argv, env).command;
+}
+
 /** The root (`--root`, TSBUILD_ROOT or the default), the command and what follows it. */
 function commandLine(
   argv: readonly string[],

@@ -14,14 +14,17 @@
  * compiling as usual. It is written when missing or stale, and rewritten by a run that compiled more of
  * the CLI than the run that made it: a build that opened the engine (the full CLI's `engineOpened`)
  * ranks above a build served by a daemon, which ranks above any other command (the cache holds what
- * its run compiled). Writes go to a temporary name and are renamed into place.
+ * its run compiled). A run that opened the engine for a command the cache has not seen yet (`run` after
+ * a `build` made it) rewrites it too, so that it covers both: V8's data of a run holds the functions it
+ * took from the cache as well as those it compiled. Writes go to a temporary name and are renamed into
+ * place.
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { daemonSocketFor, supervisorRootFor } from './launch-target.js';
+import { commandOf, daemonSocketFor, supervisorRootFor } from './launch-target.js';
 import { spawnDetachedNode } from '../core/index.js';
 import type * as Client from './client.js';
 import type * as Main from './main.js';
@@ -33,6 +36,8 @@ interface CacheHeader {
   readonly node: string;
   /** What the run that made it compiled (see `rank`). */
   readonly rank: number;
+  /** The commands whose runs (at the top rank) made it, for the ones it does not cover yet. */
+  readonly commands?: readonly string[];
   readonly crc32: number;
 }
 
@@ -111,10 +116,13 @@ function loadBundle<T extends Bundle>(bundlePath: string): T {
   // At exit the script holds every function this run compiled.
   process.once('exit', () => {
     const runRank = rank(process.argv, bundle);
-    if (rejected || (cached?.header.rank ?? -1) < runRank) {
+    const command = commandOf(process.argv, process.env) ?? '';
+    const seen = cached?.header.rank === runRank ? (cached.header.commands ?? []) : [];
+    const newCommand = runRank === 2 && !seen.includes(command) && seen.length < 32;
+    if (rejected || (cached?.header.rank ?? -1) < runRank || newCommand) {
       writeCache(
         cachePath,
-        { bundle: bundleKey, node: process.version, rank: runRank },
+        { bundle: bundleKey, node: process.version, rank: runRank, commands: [...seen, command] },
         script.createCachedData(),
       );
     }
