@@ -272,10 +272,21 @@ function addImageCommands(program: Command, globals: () => GlobalOptions): void 
     .alias('remove')
     .description('Remove image names (their blobs and snapshots go with the next `tsbuild prune`).')
     .argument('<name...>', 'image names')
-    .addHelpText('after', examples(['tsbuild image rm app:old', 'tsbuild image rm a b c && tsbuild prune']))
-    .action(async (names: string[]) => {
+    .option(
+      '-f, --force',
+      "remove an image's last name even while containers were made from it (they keep their snapshots)",
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild image rm app:old',
+        'tsbuild image rm a b c && tsbuild prune',
+        'tsbuild image rm -f app',
+      ]),
+    )
+    .action(async (names: string[], flags: { force?: boolean }) => {
       const { imageRm } = await import('./commands/image.js');
-      await imageRm(names, globals());
+      await imageRm(names, flags.force === true, globals());
     });
   addImageExportCommands(image, globals);
   program

@@ -130,10 +130,10 @@ export async function imageInspect(names: string[], globals: GlobalOptions): Pro
   });
 }
 
-export async function imageRm(names: string[], globals: GlobalOptions): Promise<void> {
+export async function imageRm(names: string[], force: boolean, globals: GlobalOptions): Promise<void> {
   await withEngine(globals, async (engine) => {
     for (const name of names) {
-      const record = await removeImageName(engine, name);
+      const record = await removeImageName(engine, name, { force });
       process.stdout.write(`Untagged: ${familiarName(record.name)}\n`);
     }
   });
