@@ -96,7 +96,12 @@ describe.skipIf(!ready)('tsbuild volume end to end', () => {
     });
     const anon = tsbuild(['volume', 'create']).stdout.trim();
     expect(anon).toMatch(/^[0-9a-f]{64}$/);
-    expect(tsbuild(['volume', 'ls']).stdout).toBe(`DRIVER   VOLUME NAME\nlocal    ${anon}\nlocal    data\n`);
+    // By name, as docker lists them (the anonymous volume's random name may sort either side of `data`).
+    const listed = [anon, 'data']
+      .sort()
+      .map((n) => `local    ${n}\n`)
+      .join('');
+    expect(tsbuild(['volume', 'ls']).stdout).toBe(`DRIVER   VOLUME NAME\n${listed}`);
     expect(tsbuild(['volume', 'ls', '-q', '--filter', 'label=team=web']).stdout).toBe('data\n');
     expect(tsbuild(['volume', 'ls', '--filter', 'until=1h'])).toMatchObject({ status: 2 });
     const inspect = tsbuild(['volume', 'inspect', 'data', 'nope']);
