@@ -128,19 +128,22 @@ export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
   const executor = new RuncExecutor({ stateDir: join(root, 'runc'), bundleDir: join(root, 'bundles') });
   // A build killed mid-step leaves its temp mounts mounted and its rw-bind dirs behind, and its container
   // running if the executor's watcher died with it (runc has no parent-death signal); reap them for dead
-  // owners, containers first since they keep the mounts busy (best effort).
-  await sweepOrphanContainers({ stateDir: executor.stateDir, bundleDir: executor.bundleDir }).catch(
-    () => undefined,
-  );
-  await sweepStaleTempMounts().catch(() => undefined);
-  await sweepStaleWritableDirs(join(root, 'tmp')).catch(() => undefined);
+  // owners, containers first since they keep the mounts busy (best effort). Meanwhile the stores open:
+  // the sweep touches only what dead processes left.
+  const swept = (async () => {
+    await sweepOrphanContainers({ stateDir: executor.stateDir, bundleDir: executor.bundleDir }).catch(
+      () => undefined,
+    );
+    await sweepStaleTempMounts().catch(() => undefined);
+    await sweepStaleWritableDirs(join(root, 'tmp')).catch(() => undefined);
+  })();
   const content = createContentStore({ root: join(root, 'content') });
-  const snapshotter = await createSnapshotter({
-    root: join(root, 'snapshots'),
-    kind: snapshotterKind(options.snapshotter),
-  });
+  const [snapshotter, statCache] = await Promise.all([
+    createSnapshotter({ root: join(root, 'snapshots'), kind: snapshotterKind(options.snapshotter) }),
+    StatCache.open(join(root, 'contenthash', 'statcache.json')),
+    swept,
+  ]);
   const images = new ImageStore(root, content);
-  const statCache = await StatCache.open(join(root, 'contenthash', 'statcache.json'));
   const worker = new Worker({
     snapshotter,
     images,

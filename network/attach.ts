@@ -104,7 +104,8 @@ function reserve(options: ConnectOptions): Promise<{ record: NetworkRecord; endp
   const { root, containerId, signal } = options;
   return withNetworks(
     root,
-    async (records) => {
+    async (loaded) => {
+      const records = options.replace === true ? await releaseLocked(root, loaded, containerId) : loaded;
       const found =
         options.networkName === DEFAULT_NETWORK
           ? await movedDefaultRecord(root, records, await ensureDefaultRecord(root, records), signal)
@@ -145,6 +146,7 @@ export async function connect(options: ConnectOptions): Promise<ConnectResult> {
   const { root, containerId, signal } = options;
   checkContainerId(containerId);
   extraHostLines(options.extraHosts ?? []); // refuses a bad --add-host before anything is made
+  if (options.replace === true) await removeDevices(containerId);
   const { record, endpoint } = await reserve(options);
   try {
     await plumb(record, endpoint, signal);
@@ -175,21 +177,30 @@ async function removeDevices(containerId: string): Promise<void> {
   await ipBatch(lines);
 }
 
-/** Releases the container's endpoints (its addresses) and hosts files (a network's bridge stays). */
+/**
+ * Releases the container's endpoints (its addresses) and hosts files (a network's bridge stays); the
+ * records as they are now.
+ */
 async function releaseLocked(
   root: string,
   records: readonly NetworkRecord[],
   containerId: string,
-): Promise<void> {
+): Promise<NetworkRecord[]> {
+  const now: NetworkRecord[] = [];
   for (const found of records) {
-    if (found.endpoints[containerId] === undefined) continue;
+    if (found.endpoints[containerId] === undefined) {
+      now.push(found);
+      continue;
+    }
     const endpoints = { ...found.endpoints };
     delete endpoints[containerId];
     const record = { ...found, endpoints };
     await writeRecord(root, record);
     await removeHostsFile(root, record.id, containerId);
     await writeHostsFiles(root, record);
+    now.push(record);
   }
+  return now;
 }
 
 /**

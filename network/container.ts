@@ -68,9 +68,9 @@ export async function setUpContainerNetwork(options: ContainerNetworkOptions): P
       release: () => Promise.resolve(),
     };
   }
-  const { root, containerId, signal } = options;
-  await cleanupContainer({ root, containerId, signal }); // what a crashed run of it left
-  const attached = await connect({ ...options, networkName: mode, extraHosts });
+  const { root, containerId } = options;
+  // `replace`: what a crashed run of it left goes first.
+  const attached = await connect({ ...options, networkName: mode, extraHosts, replace: true });
   let proxy: PortProxy | undefined;
   try {
     // Not given the signal: the proxy lives until release, whatever becomes of the setup's signal.

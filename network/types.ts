@@ -77,6 +77,11 @@ export interface ConnectOptions {
   readonly aliases?: readonly string[];
   /** `--add-host name:ip`. */
   readonly extraHosts?: readonly string[];
+  /**
+   * Release first whatever an earlier attachment of this container left (a crashed start: its devices,
+   * its address), its address under the same lock as the new one's, instead of refusing it.
+   */
+  readonly replace?: boolean;
   readonly signal?: AbortSignal;
 }
 

@@ -233,8 +233,7 @@ export async function takeApart(
   id: string,
   snapshot: string,
 ): Promise<void> {
-  await unmount(`${dir}/rootfs`);
-  await ctx.runc.delete(id);
+  await Promise.all([unmount(`${dir}/rootfs`), ctx.runc.delete(id)]);
   await ctx.snapshotter.remove(snapshot).catch((err: unknown) => {
     if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
   });

@@ -233,7 +233,7 @@ describe.skipIf(!canRun)('the network store', () => {
   if (!built) console.warn(`the killed-process test needs ${dist} (make build): skipped`);
 
   it.skipIf(!built)(
-    "keeps a SIGKILLed process's address on disk; cleanupContainer removes its leftovers",
+    "keeps a SIGKILLed process's address on disk; a replacing connect or cleanupContainer removes its leftovers",
     async () => {
       const network = await createNetwork({ root, name: `tcrash-${containerId().slice(0, 6)}` });
       const crashed = containerId();
@@ -263,6 +263,17 @@ setInterval(() => undefined, 1000);`;
       expect(next.attachment.ipAddress).not.toBe(ip);
       expect(readFileSync(next.hostsPath, 'utf8')).toContain(`${ip}\tcrashed`);
       expect(links()).toContain(hostVethName(crashed));
+
+      // A new start of the crashed container: refused as still connected, or (`replace`, as a
+      // container's start does) its leftovers released first, under the lock its new address takes.
+      const again = { root, networkName: network.name, containerId: crashed, containerName: 'crashed' };
+      await expect(connect({ ...again, hostname: 'crashed' })).rejects.toThrow(/already connected/);
+      const restarted = await connect({ ...again, hostname: 'crashed', replace: true });
+      expect(links()).toContain(hostVethName(crashed));
+      expect(existsSync(restarted.netnsPath)).toBe(true);
+      const endpoints = (await inspectNetwork({ root, ref: network.name })).endpoints;
+      expect(Object.keys(endpoints).sort()).toEqual([crashed, other].sort());
+      expect(readFileSync(next.hostsPath, 'utf8')).toContain(`${restarted.attachment.ipAddress}\tcrashed`);
 
       await cleanupContainer({ root, containerId: crashed });
       expect(links()).not.toContain(hostVethName(crashed));
