@@ -20,6 +20,7 @@
  * place.
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -92,8 +93,10 @@ function writeCache(cachePath: string, header: Omit<CacheHeader, 'crc32'>, data:
 /** Compiles `bundlePath` through its code cache (`<bundle>.cache`), runs it and returns its exports. */
 function loadBundle<T extends Bundle>(bundlePath: string): T {
   const cachePath = `${bundlePath}.cache`;
-  // A shebang line is valid only at the very start of a file: keep the line, as a comment.
-  const source = readFileSync(bundlePath, 'utf8').replace(/^#!/, '//');
+  // The bundles are plain ASCII (scripts/bundle.mjs), read as Latin-1: the same text, a tenth of the
+  // time of UTF-8's decoding. A shebang line is valid only at the very start of a file: kept as a comment.
+  const bytes = readFileSync(bundlePath);
+  const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8').replace(/^#!/, '//');
   const stat = statSync(bundlePath);
   const bundleKey = `${stat.size}:${stat.mtimeMs}`;
   const cached = readCache(cachePath, bundleKey);

@@ -2,7 +2,20 @@
 // ~250, and a CommonJS script can be compiled through V8's code cache, which the launcher
 // (cli/launch.ts, bundled as dist/tsbuild.cjs, the file bin/tsbuild runs) keeps next to it.
 // koffi stays external (it loads a native library).
-import { build } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { build as esbuild } from 'esbuild';
+
+/**
+ * esbuild escapes every non-ASCII character of strings, regular expressions and names (charset ascii),
+ * but copies comments as they are: written as `\u{…}` there too, the bundle is plain ASCII, which the
+ * launcher decodes as Latin-1 (0.4 ms for the full CLI instead of UTF-8's 7 ms, at every start-up).
+ */
+async function build(options) {
+  await esbuild({ ...options, charset: 'ascii' });
+  const text = readFileSync(options.outfile, 'utf8');
+  const ascii = text.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  if (ascii !== text) writeFileSync(options.outfile, ascii);
+}
 
 const common = {
   bundle: true,

@@ -16,6 +16,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { isAscii } from 'node:buffer';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -90,6 +91,17 @@ describe.skipIf(!built)('the launcher', () => {
     const result = run('--version');
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
+  });
+
+  it('loads bundles that are plain ASCII, non-ASCII text of the sources escaped', () => {
+    for (const name of ['tsbuild.cjs', 'tsbuild-main.cjs', 'tsbuild-client.cjs', 'tsbuild-supervisor.cjs']) {
+      const bytes = readFileSync(resolve(repoRoot, 'dist', name));
+      expect(isAscii(bytes), name).toBe(true);
+    }
+    // For ASCII bytes Latin-1 and UTF-8 give the same text; the sources' non-ASCII strings (the progress
+    // view's ellipsis) are escapes in the bundle, which mean the same.
+    expect(readFileSync(bundle, 'latin1')).toContain('\\u2026');
+    expect(run('--version').status).toBe(0);
   });
 });
 
