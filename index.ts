@@ -128,6 +128,7 @@ export type {
   Resources,
   RestartPolicy,
   RestartPolicyName,
+  StopOptions,
   VolumeCreateOptions,
   VolumeFilters,
   VolumeInfo,

@@ -9,7 +9,7 @@ import { execInContainer } from './exec.js';
 import { currentState } from './reconcile.js';
 import { ACTIVE_STATUSES } from './store.js';
 import { lockFreed } from './supervisor-lock.js';
-import type { AttachOptions, ContainerRecord, ExecSpec } from './types.js';
+import type { AttachOptions, ContainerRecord, ExecSpec, StopOptions } from './types.js';
 
 function running(ctx: RuntimeContext, ref: string) {
   const id = ctx.store.resolve(ref);
@@ -42,9 +42,13 @@ async function exitedWithin(
 export async function stopContainer(
   ctx: RuntimeContext,
   ref: string,
-  options: { timeout?: number; signal?: AbortSignal } = {},
+  options: StopOptions = {},
 ): Promise<void> {
   const { id, record } = running(ctx, ref);
+  const stopSignal =
+    options.stopSignal !== undefined
+      ? parseSignal(options.stopSignal, '--signal')
+      : parseSignal(record.stopSignal, 'stop signal');
   const state = await currentState(ctx, id);
   if (!ACTIVE_STATUSES.has(state.status)) return;
   const timeout = options.timeout ?? record.stopTimeout;
@@ -52,7 +56,7 @@ export async function stopContainer(
     throw new InvalidArgumentError(`invalid stop timeout (--time) ${timeout}`);
   await ctx.store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));
   if (state.status !== 'restarting') {
-    await ctx.runc.kill(id, parseSignal(record.stopSignal, 'stop signal').number).catch(() => undefined);
+    await ctx.runc.kill(id, stopSignal.number).catch(() => undefined);
     if (state.status === 'paused') await ctx.runc.resume(id).catch(() => undefined);
   }
   const ms = timeout === -1 ? Number.POSITIVE_INFINITY : timeout * 1000;

@@ -249,6 +249,14 @@ export interface ExecSpec {
   readonly detach?: boolean;
 }
 
+/** `stop`'s options. */
+export interface StopOptions {
+  readonly timeout?: number;
+  /** A signal name or number instead of the container's stop signal (docker's `stop -s`). */
+  readonly stopSignal?: string;
+  readonly signal?: AbortSignal;
+}
+
 /** `engine.containers`: docker's container verbs. A name or an unambiguous id prefix names a container. */
 export interface Containers {
   create(spec: ContainerSpec, options?: CreateOptions): Promise<ContainerInfo>;
@@ -259,8 +267,11 @@ export interface Containers {
     spec: ContainerSpec,
     options?: AttachOptions & CreateOptions & { detach?: boolean },
   ): Promise<{ id: string; exitCode?: number }>;
-  /** The stop signal, then SIGKILL after `timeout` seconds (default: the container's stop timeout). */
-  stop(ref: string, options?: { timeout?: number; signal?: AbortSignal }): Promise<void>;
+  /**
+   * The stop signal (`stopSignal`, `stop -s`; default: the container's), then SIGKILL after `timeout`
+   * seconds (default: the container's stop timeout); returns once the container is cleaned up.
+   */
+  stop(ref: string, options?: StopOptions): Promise<void>;
   restart(ref: string, options?: { timeout?: number; signal?: AbortSignal }): Promise<void>;
   kill(ref: string, options?: { signal?: string }): Promise<void>;
   remove(ref: string, options?: { force?: boolean; volumes?: boolean; signal?: AbortSignal }): Promise<void>;

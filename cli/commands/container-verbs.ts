@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { FailedPreconditionError, formatError } from '../../core/index.js';
-import type { ContainerInfo, Containers } from '../../runner/index.js';
+import type { Containers } from '../../runner/index.js';
 import { formatItems, tabwrite } from '../format-template.js';
 import { eachContainer, processIO } from './container-engine.js';
 import type { ContainerIO } from './container-engine.js';
@@ -14,34 +14,6 @@ import { inspectJson } from './container-inspect.js';
 import { psOutput } from './container-ps.js';
 import type { PsFlags } from './container-ps.js';
 import { parseLogTime, parseSeconds, parseSignal, parseTail } from './container-values.js';
-
-function isRunning(info: ContainerInfo): boolean {
-  return ['running', 'paused', 'restarting'].includes(info.state.status);
-}
-
-/**
- * `stop -s SIG`: that signal instead of the container's stop signal, then SIGKILL after the timeout
- * (`-t`, else the container's), as docker's stop: through kill and wait.
- */
-async function stopWithSignal(
-  containers: Containers,
-  ref: string,
-  stopSignal: string,
-  timeout: number | undefined,
-  signal: AbortSignal,
-): Promise<void> {
-  const info = await containers.inspect(ref);
-  if (!isRunning(info)) return;
-  await containers.kill(ref, { signal: stopSignal });
-  const deadline = AbortSignal.timeout((timeout ?? info.record.stopTimeout) * 1000);
-  try {
-    await containers.wait(ref, { condition: 'not-running', signal: AbortSignal.any([signal, deadline]) });
-  } catch (error) {
-    if (signal.aborted || !deadline.aborted) throw error;
-    await containers.kill(ref, { signal: 'SIGKILL' });
-    await containers.wait(ref, { condition: 'not-running', signal });
-  }
-}
 
 export async function stopContainers(
   containers: Containers,
@@ -51,15 +23,14 @@ export async function stopContainers(
   io: ContainerIO = processIO,
 ): Promise<number> {
   const timeout = flags.time !== undefined ? parseSeconds(flags.time, '--time') : undefined;
+  // Checked before any container is touched: a bad --signal stops none of them.
   const stopSignal = flags.signal !== undefined ? parseSignal(flags.signal, '--signal') : undefined;
-  return eachContainer(
-    refs,
-    (ref) =>
-      stopSignal !== undefined
-        ? stopWithSignal(containers, ref, stopSignal, timeout, signal)
-        : containers.stop(ref, { signal, ...(timeout !== undefined ? { timeout } : {}) }),
-    io,
-  );
+  const options = {
+    signal,
+    ...(timeout !== undefined ? { timeout } : {}),
+    ...(stopSignal !== undefined ? { stopSignal } : {}),
+  };
+  return eachContainer(refs, (ref) => containers.stop(ref, options), io);
 }
 
 export async function restartContainers(

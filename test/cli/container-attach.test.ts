@@ -1,4 +1,4 @@
-/** start -a's attach through logs and wait, stop -s's SIGKILL after the timeout, the lazy pull progress. */
+/** start -a's attach through logs and wait, stop -s's options, the lazy pull progress. */
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { startAttached } from '../../cli/commands/container-run.js';
@@ -25,31 +25,22 @@ describe('start -a', () => {
 });
 
 describe('stop -s', () => {
-  it('SIGKILL when the container outlives the timeout', async () => {
+  it("hands the signal and the timeout to the containers' stop, which kills and waits", async () => {
     const { containers, calls } = fakeContainers({ infos: [info({ id: 'a'.repeat(64), name: 'web' })] });
-    let waits = 0;
-    containers.wait = (ref, opts) => {
-      calls.push({ method: 'wait', args: [ref, opts] });
-      waits++;
-      if (waits > 1) return Promise.resolve({ exitCode: 137 });
-      return new Promise((_, reject) =>
-        opts?.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
-      );
-    };
     const { io } = captureIO();
     expect(await stopContainers(containers, ['web'], { signal: 'USR1', time: '0' }, signal, io)).toBe(0);
-    expect(calls.filter((c) => c.method === 'kill').map((c) => c.args[1])).toEqual([
-      { signal: 'SIGUSR1' },
-      { signal: 'SIGKILL' },
-    ]);
+    expect(calls.map((c) => c.method)).toEqual(['stop']);
+    expect(calls[0]?.args[1]).toMatchObject({ stopSignal: 'SIGUSR1', timeout: 0 });
+    expect(await stopContainers(containers, ['web'], { signal: '37' }, signal, io)).toBe(0);
+    expect(calls[1]?.args[1]).toMatchObject({ stopSignal: '37' });
   });
 
-  it('a stopped container is left alone', async () => {
-    const { containers, calls } = fakeContainers({
-      infos: [info({ id: 'a'.repeat(64), name: 'old' }, { status: 'exited' })],
-    });
-    expect(await stopContainers(containers, ['old'], { signal: 'INT' }, signal, captureIO().io)).toBe(0);
-    expect(calls.map((c) => c.method)).toEqual(['inspect']);
+  it('a bad signal stops no container', async () => {
+    const { containers, calls } = fakeContainers({ infos: [info({ id: 'a'.repeat(64), name: 'web' })] });
+    await expect(
+      stopContainers(containers, ['web'], { signal: 'NOPE' }, signal, captureIO().io),
+    ).rejects.toThrow(/--signal "NOPE"/);
+    expect(calls).toEqual([]);
   });
 });
 

@@ -54,12 +54,12 @@ describe('several containers', () => {
     expect(err.join('')).toMatch(/No such container: a/);
   });
 
-  it('stop -s: the signal through kill, then waits', async () => {
+  it('stop -s: the signal, normalized, to stop', async () => {
     const { containers, calls } = fakeContainers({ infos: [info({ id: 'a'.repeat(64), name: 'web' })] });
     const { io } = captureIO();
     expect(await stopContainers(containers, ['web'], { signal: 'int' }, signal, io)).toBe(0);
-    expect(calls.map((c) => c.method)).toEqual(['inspect', 'kill', 'wait']);
-    expect(calls[1]?.args[1]).toEqual({ signal: 'SIGINT' });
+    expect(calls.map((c) => c.method)).toEqual(['stop']);
+    expect(calls[0]?.args[1]).toMatchObject({ stopSignal: 'SIGINT' });
     await expect(stopContainers(containers, ['web'], { time: 'soon' }, signal, io)).rejects.toThrow(
       /--time "soon"/,
     );

@@ -93,6 +93,18 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     await t.containers.remove('stubborn');
   });
 
+  it("stop's stopSignal (stop -s) replaces the container's, on a paused container too", async () => {
+    await t.containers.run(sh("trap 'exit 7' USR2; while true; do sleep 0.05; done", { name: 'usr2' }), {
+      detach: true,
+    });
+    await t.containers.pause('usr2');
+    await expect(t.containers.stop('usr2', { stopSignal: 'NOPE' })).rejects.toThrow(/--signal "NOPE"/);
+    expect((await t.containers.inspect('usr2')).state.status).toBe('paused');
+    await t.containers.stop('usr2', { stopSignal: 'usr2', timeout: 10 });
+    expect((await t.containers.inspect('usr2')).state).toMatchObject({ status: 'exited', exitCode: 7 });
+    await t.containers.remove('usr2');
+  });
+
   it('kill -s sends the signal; restart starts it again; rm refuses a running one unless forced', async () => {
     await t.containers.run(sh("trap 'exit 5' USR1; while true; do sleep 0.05; done", { name: 'kk' }), {
       detach: true,
