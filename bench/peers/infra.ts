@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError } from '../../core/errors.js';
+import { sweepOrphanBridges } from '../../network/index.js';
 import { Daemon, run } from './proc.js';
 import { markDeletion, waitForAgedDeletions } from './quiet-disk.js';
 export { RESET_REASON } from './quiet-disk.js';
@@ -339,6 +340,8 @@ export class Infra {
       this.say(`could not remove ${this.scratch}: ${String(err)}`);
     }
     markDeletion(dirname(this.scratch));
+    // The runner rows' tsbuild root had a bridge network: gone with its root, its bridge and NAT rules too.
+    await sweepOrphanBridges().catch((err: unknown) => this.say(`removing orphan bridges: ${String(err)}`));
   }
 }
 
