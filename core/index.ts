@@ -80,6 +80,7 @@ export {
   receiveFdNow,
   setNonBlocking,
   setWindowSize,
+  SUN_PATH_MAX,
   watchReadable,
   windowSize,
 } from './sys-tty.js';

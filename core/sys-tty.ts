@@ -57,7 +57,8 @@ const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
-const SUN_PATH_MAX = 107;
+/** The longest unix socket path (bytes, without the NUL) that fits in a sockaddr_un on Linux. */
+export const SUN_PATH_MAX = 107;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const O_NONBLOCK = 0o4000;

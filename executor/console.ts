@@ -24,6 +24,7 @@ import {
   receiveFdNow,
   setNonBlocking,
   setWindowSize,
+  SUN_PATH_MAX,
 } from '../core/index.js';
 import type { FdPoll, WindowSize } from '../core/index.js';
 
@@ -180,8 +181,6 @@ export async function withConsoleSocket<T>(
     await rm(socketPath, { force: true });
   }
 }
-
-const SUN_PATH_MAX = 107;
 
 /** A long directory reached through a descriptor of it: `/proc/self/fd/<n>/console.sock` is short. */
 function bindThroughDirFd(dir: string): MasterReceiver {

@@ -10,8 +10,6 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import {
   CancelledError,
@@ -28,7 +26,7 @@ import type { ChildExit } from '../core/index.js';
 import { withConsoleSocket } from './console.js';
 import type { PtyMaster } from './console.js';
 import type { RunOptions, RunResult } from './types.js';
-import { OutputWatch, runcFailure, spawnError } from './runc-common.js';
+import { OutputWatch, exitStatus, readPid, runcFailure, spawnError } from './runc-common.js';
 
 export interface RuncProcess {
   readonly runc: string;
@@ -183,9 +181,8 @@ async function startDetached(proc: RuncProcess, consoleSocket: string): Promise<
     });
   }
   const pidFile = pidFileOf(proc) ?? '';
-  const pid = Number((await readFile(pidFile, 'utf8')).trim());
-  if (!Number.isInteger(pid) || pid <= 0)
-    throw new TsbuildError('INTERNAL', `runc wrote no process id to ${pidFile}`);
+  const pid = readPid(pidFile);
+  if (pid === undefined) throw new TsbuildError('INTERNAL', `runc wrote no process id to ${pidFile}`);
   return pid;
 }
 
@@ -266,7 +263,7 @@ function childExit(runc: string, child: ChildProcess): Promise<Exit> {
 }
 
 function exitCodeOf(exit: Exit): number {
-  return exit.code ?? 128 + (exit.signal === null ? 0 : constants.signals[exit.signal]);
+  return exitStatus(exit.code, exit.signal);
 }
 
 /** Calls `kill` until it succeeds or the process has exited (runc refuses while it creates it). */

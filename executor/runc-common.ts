@@ -1,9 +1,10 @@
 /**
  * What the build executor (runc.ts) and the containers' runc operations (runc-container.ts) share: the
- * private directory check, the error for a runc binary that cannot be started, and runc's own failure
- * read from its JSON log.
+ * private directory check, the error for a runc binary that cannot be started, runc's own failure
+ * read from its JSON log, the pid runc writes (`--pid-file`) and a child's exit status.
  */
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { FailedPreconditionError, TsbuildError } from '../core/index.js';
 import type { LogStream, RunOptions } from './types.js';
@@ -86,4 +87,19 @@ export class OutputWatch {
     if (path !== program && !(!program.includes('/') && path.endsWith(`/${program}`))) return undefined;
     return match[0].trimEnd();
   }
+}
+
+/** The process id runc wrote to `file` (`--pid-file`); undefined while there is none. */
+export function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A child's exit status: its code, or 128 + the number of the signal that ended it. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? 128 + (signal === null ? 0 : constants.signals[signal]);
 }

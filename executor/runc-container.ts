@@ -9,12 +9,11 @@
  * short runc call each.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { constants } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FailedPreconditionError, NotFoundError, TsbuildError, delay } from '../core/index.js';
-import { OutputWatch, privateDir, runcFailure, spawnError } from './runc-common.js';
+import { OutputWatch, exitStatus, privateDir, readPid, runcFailure, spawnError } from './runc-common.js';
 import { runRuncProcess } from './process.js';
 import { runcExec } from './runc-exec.js';
 import type { LogStream, RunOptions } from './types.js';
@@ -92,36 +91,11 @@ export class RuncContainers {
     child.stderr.on('data', (chunk: Buffer) => watch_.add('stderr', chunk));
     const exited = new Promise<number>((resolve, reject) => {
       child.once('error', (err) => reject(spawnError(this.runc, err)));
-      child.once('close', (code, signal) =>
-        resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal])),
-      );
+      child.once('close', (code, signal) => resolve(exitStatus(code, signal)));
     });
-    let done = false;
-    exited.then(
-      () => (done = true),
-      () => (done = true),
-    );
     const started = (async (): Promise<number> => {
-      // runc renames the pid file into place once the process runs: heard through inotify at once,
-      // with a slow poll behind it in case an event is missed.
-      let wake: () => void = () => undefined;
-      let watcher: FSWatcher | undefined;
-      try {
-        watcher = watch(bundle, () => wake());
-      } catch {
-        // no inotify: the poll alone
-      }
-      try {
-        for (let wait = 5; ; wait = Math.min(wait * 2, 20)) {
-          const pid = readPid(pidFile);
-          if (pid !== undefined) return pid;
-          if (done) break;
-          const event = new Promise<void>((resolve) => (wake = resolve));
-          await Promise.race([delay(wait), event, exited.catch(() => undefined)]);
-        }
-      } finally {
-        watcher?.close();
-      }
+      const pid = await pidOnceWritten(pidFile, exited);
+      if (pid !== undefined) return pid;
       const code = await exited;
       const failure = (await runcFailure(log)) ?? (code === 1 ? watch_.execFailure([argv0]) : undefined);
       throw new FailedPreconditionError(
@@ -153,17 +127,8 @@ export class RuncContainers {
       attachOptions(options),
     ).then((r) => r.exitCode);
     const started = (async (): Promise<number> => {
-      let settled = false;
-      result.then(
-        () => (settled = true),
-        () => (settled = true),
-      );
-      for (let wait = 2; ; wait = Math.min(wait * 2, 20)) {
-        const pid = readPid(pidFile);
-        if (pid !== undefined) return pid;
-        if (settled) break;
-        await Promise.race([delay(wait), result.catch(() => undefined)]);
-      }
+      const pid = await pidOnceWritten(pidFile, result);
+      if (pid !== undefined) return pid;
       const code = await result; // rejects with runc's error when it could not start the process
       throw new FailedPreconditionError(`runc run exited with status ${code} before the process started`, {
         hint: 'runc could not start the process',
@@ -263,11 +228,33 @@ export class RuncContainers {
   }
 }
 
-function readPid(file: string): number | undefined {
+/**
+ * The pid runc writes to `pidFile` once the process runs (renamed into place: heard through inotify on
+ * its directory at once, with a poll behind it in case an event is missed); undefined when `ended`
+ * (runc's exit) settles first.
+ */
+async function pidOnceWritten(pidFile: string, ended: Promise<unknown>): Promise<number | undefined> {
+  let settled = false;
+  const over = ended.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  let wake: () => void = () => undefined;
+  let watcher: FSWatcher | undefined;
   try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    watcher = watch(dirname(pidFile), () => wake());
   } catch {
-    return undefined;
+    // no inotify: the poll alone
+  }
+  try {
+    for (let wait = 2; ; wait = Math.min(wait * 2, 20)) {
+      const pid = readPid(pidFile);
+      if (pid !== undefined) return pid;
+      if (settled) return undefined;
+      const event = new Promise<void>((resolve) => (wake = resolve));
+      await Promise.race([delay(wait), event, over]);
+    }
+  } finally {
+    watcher?.close();
   }
 }

@@ -8,11 +8,11 @@
  * live in a private directory of their own under `workDir`, removed at the end.
  */
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError } from '../core/index.js';
 import { runRuncProcess } from './process.js';
-import { privateDir } from './runc-common.js';
+import { privateDir, readPid } from './runc-common.js';
 import { ociConsoleSize } from './spec.js';
 import type { RunOptions, RunResult } from './types.js';
 
@@ -60,7 +60,7 @@ export async function runcExec(target: RuncExecTarget, options: RunOptions = {})
 
 /** SIGKILL to the process whose pid runc wrote (throws while it has not: the caller retries). */
 async function killPidFile(pidFile: string): Promise<void> {
-  const pid = Number((await readFile(pidFile, 'utf8')).trim());
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid in ${pidFile} yet`);
+  const pid = readPid(pidFile);
+  if (pid === undefined) throw new Error(`no pid in ${pidFile} yet`);
   process.kill(pid, 'SIGKILL');
 }
