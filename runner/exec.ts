@@ -9,7 +9,8 @@ import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import { processEnv, resolveUser } from '../executor/index.js';
 import type { RuncContainers } from '../executor/index.js';
-import { mergeEnv, startFailure } from './start-failure.js';
+import { mergeEnv } from './resolve.js';
+import { startFailure } from './start-failure.js';
 import type { ContainerStore } from './store.js';
 import type { AttachOptions, ContainerRecord, ExecSpec } from './types.js';
 

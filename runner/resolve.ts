@@ -9,8 +9,14 @@ import { SNAPSHOT_LABEL } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
 import { checkContainerName } from './names.js';
-import { mergeEnv } from './start-failure.js';
 import type { ContainerRecord, ContainerSpec, HealthConfig } from './types.js';
+
+/** `KEY=value` lists merged, later keys replacing earlier ones in place. */
+export function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
+  const out = new Map<string, string>();
+  for (const entry of [...base, ...extra]) out.set(entry.split('=', 1)[0] ?? '', entry);
+  return [...out.values()];
+}
 
 /** The image's snapshot a container stands on: a built image's own, else its unpacked chain's top. */
 export function imageSnapshot(image: ResolvedImage): string | undefined {

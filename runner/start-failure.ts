@@ -6,13 +6,6 @@
 import { TsbuildError } from '../core/index.js';
 import type { LogStream } from '../executor/index.js';
 
-/** `KEY=value` lists merged, later keys replacing earlier ones in place. */
-export function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
-  const out = new Map<string, string>();
-  for (const entry of [...base, ...extra]) out.set(entry.split('=', 1)[0] ?? '', entry);
-  return [...out.values()];
-}
-
 /** The exit status docker records for a start failure: 127 not found, 126 not executable, else 128. */
 export function startFailureExitCode(err: unknown): number {
   const code = err instanceof TsbuildError ? err.code : undefined;
