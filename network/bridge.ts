@@ -63,11 +63,6 @@ async function ruleDeletions(id: string, signal?: AbortSignal): Promise<string |
   return count === 0 ? undefined : `${out.join('\n')}\n`;
 }
 
-/** Whether any firewall rule still carries the network's tag. */
-export async function hasRules(id: string, signal?: AbortSignal): Promise<boolean> {
-  return (await ruleDeletions(id, signal)) !== undefined;
-}
-
 /** A subnet free when the network was made may have been taken since (another root's network, a VPN). */
 async function checkStillFree(record: NetworkRecord, signal?: AbortSignal): Promise<void> {
   const subnet = recordSubnet(record);

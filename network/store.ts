@@ -4,7 +4,7 @@
  * removing them see one another's work. The records are the whole state: nothing is kept in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -29,7 +29,7 @@ import {
   tryParseCidr,
 } from './cidr.js';
 import type { Cidr } from './cidr.js';
-import { hostPrefixes } from './tools.js';
+import { hostPrefixes, linkExists } from './tools.js';
 import type { CreateNetworkOptions, NetworkRecord } from './types.js';
 
 /** docker's default network, made on first use. */
@@ -198,7 +198,7 @@ export async function movedDefaultRecord(
   signal?: AbortSignal,
 ): Promise<NetworkRecord> {
   if (record.name !== DEFAULT_NETWORK || Object.keys(record.endpoints).length > 0) return record;
-  if (existsSync(`/sys/class/net/${record.bridge}`)) return record;
+  if (linkExists(record.bridge)) return record;
   const subnet = recordSubnet(record);
   if (!(await hostPrefixes(signal)).some((p) => overlaps(p, subnet))) return record;
   const cidr = await chooseSubnet(
