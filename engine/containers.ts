@@ -33,15 +33,11 @@ export function openContainers(engine: Engine, options: OpenContainersOptions = 
         if (pull === 'never' || !(err instanceof NotFoundError)) throw err;
       }
     }
-    await engine.gcLock.shared(
-      () =>
-        pullImageRef(engine, ref, {
-          ...sig,
-          ...(progress ? { progress } : {}),
-          ...(options.registry ? { registry: options.registry } : {}),
-        }),
-      signal,
-    );
+    await pullImageRef(engine, ref, {
+      ...sig,
+      ...(progress ? { progress } : {}),
+      ...(options.registry ? { registry: options.registry } : {}),
+    });
     return engine.images.resolve(ref, sig);
   };
   return new ContainerRuntime({

@@ -108,29 +108,13 @@ export class ContainerRuntime implements Containers {
 
 /** The snapshots the containers under `root` stand on (GC roots: their parents are kept through them). */
 export function containerSnapshots(root: string): string[] {
-  const store = new ContainerStore(root);
-  const out: string[] = [];
-  for (const id of store.ids()) {
-    try {
-      out.push(store.readRecord(id).snapshot);
-    } catch {
-      // removed meanwhile
-    }
-  }
-  return out;
+  return new ContainerStore(root).records().map((record) => record.snapshot);
 }
 
 /** The image ids (config digests) the containers under `root` were made from. */
 export function containerImages(root: string): Map<string, string[]> {
-  const store = new ContainerStore(root);
   const out = new Map<string, string[]>();
-  for (const id of store.ids()) {
-    try {
-      const record = store.readRecord(id);
-      out.set(record.imageId, [...(out.get(record.imageId) ?? []), record.name]);
-    } catch {
-      // removed meanwhile
-    }
-  }
+  for (const record of new ContainerStore(root).records())
+    out.set(record.imageId, [...(out.get(record.imageId) ?? []), record.name]);
   return out;
 }

@@ -24,13 +24,10 @@ import type {
   NetworkAttachment,
   PortBinding,
 } from './types.js';
+import type { LogSink } from './logs.js';
 
-/** Where a container's output goes: one per container run (opened at start, closed at its final exit). */
-export interface LogSink {
-  /** A raw chunk of one stream. Must not throw. */
-  write(stream: 'stdout' | 'stderr', chunk: Uint8Array): void;
-  close(): void | Promise<void>;
-}
+// Where a container's output goes (logs.ts): one per container run, opened at start, closed at its final exit.
+export type { LogSink };
 
 /** A running check beside the process (the healthcheck); `stop` when the process exits. */
 export interface Monitor {

@@ -30,7 +30,6 @@ export type { RuntimeContext } from './context.js';
 export { unwiredFields } from './hooks.js';
 export { containerLogPath, containersUsingVolume, rootVolumeStore, runnerHooks } from './wiring.js';
 export type { ContainerHooks, Monitor, MonitorContext, NetworkSetup, PublishedPorts } from './hooks.js';
-// hooks.ts's LogSink is the shape of logs.ts's (rt-aux); the face exports that one once wired.
 export { containersRuncDir } from './paths.js';
 export { adoptSupervisor, prespawnSupervisor } from './detached.js';
 export { ContainerStore } from './store.js';

@@ -10,6 +10,7 @@ import type { ExecMount, RunRequest, TerminalSize } from '../executor/index.js';
 import { mountAll, unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import type { NetworkSetup } from './hooks.js';
+import { ACTIVE_STATUSES } from './store.js';
 import { lockFreed } from './supervisor-lock.js';
 import type { ContainerRecord } from './types.js';
 
@@ -114,7 +115,7 @@ function runRequest(
 export async function undoPrepared(ctx: RuntimeContext, record: ContainerRecord): Promise<void> {
   if (!(await lockFreed(ctx.store.supervisorLock(record.id), 15_000))) return;
   const state = ctx.store.readState(record.id);
-  if (state.status === 'running' || state.status === 'paused' || state.status === 'restarting') return;
+  if (ACTIVE_STATUSES.has(state.status)) return;
   await ctx.runc.delete(record.id).catch(() => undefined);
   await ctx.hooks.network?.detach(record, state).catch(() => undefined);
   await unmount(ctx.store.rootfs(record.id)).catch(() => undefined);

@@ -183,6 +183,19 @@ export class ContainerStore {
     }
   }
 
+  /** The record of every container, in no particular order (one removed meanwhile is left out). */
+  records(): ContainerRecord[] {
+    const out: ContainerRecord[] = [];
+    for (const id of this.ids()) {
+      try {
+        out.push(this.readRecord(id));
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return out;
+  }
+
   /** A full id, a name or a unique id prefix → the id; NotFoundError "No such container: X". */
   resolve(ref: string): string {
     if (ID.test(ref) && this.exists(ref)) return ref;

@@ -25,19 +25,13 @@ export function containerLogPath(dir: string, id: string): string {
 
 /** Which containers (by name), running or not, mount volume `name`: docker counts stopped ones too. */
 export function containersUsingVolume(root: string): VolumeUsers {
-  return (name) => {
-    const store = new ContainerStore(root);
-    const users: string[] = [];
-    for (const id of store.ids()) {
-      try {
-        const record = store.readRecord(id);
-        if (record.volumes.includes(name)) users.push(record.name);
-      } catch {
-        // removed meanwhile
-      }
-    }
-    return Promise.resolve(users);
-  };
+  return (name) =>
+    Promise.resolve(
+      new ContainerStore(root)
+        .records()
+        .filter((record) => record.volumes.includes(name))
+        .map((record) => record.name),
+    );
 }
 
 const volumeStores = new Map<string, VolumeStore>();
