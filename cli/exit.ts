@@ -1,6 +1,7 @@
 /** The one place that maps error codes to process exit codes. */
 import type { ErrorCode } from '../core/index.js';
 import { TsbuildError } from '../core/index.js';
+import { NotATerminalError } from './terminal.js';
 
 const exitCodes: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 2,
@@ -31,9 +32,11 @@ export const EXIT_CONTAINER_CLI_FAILED = 125;
 
 /**
  * The exit status of `run`, `create`, `start -a` and `exec` when they fail, as docker's: 126 when the
- * command cannot be invoked, 127 when it is not found, 130 when cancelled (Ctrl-C), else 125.
+ * command cannot be invoked, 127 when it is not found, 130 when cancelled (Ctrl-C), 1 for `-it` without
+ * a terminal (the docker CLI's own check: nothing ran), else 125.
  */
 export function containerExitCodeFor(error: unknown): number {
+  if (error instanceof NotATerminalError) return 1;
   if (error instanceof TsbuildError) {
     if (
       error.code === 'COMMAND_NOT_FOUND' ||

@@ -6,25 +6,18 @@
  * put in raw mode (every key goes to the container, Ctrl-C included) and restored on every path: the
  * command's end, an error, SIGINT/SIGTERM (the command's signal, cli/signals.ts), SIGHUP (the terminal
  * went away: the run is aborted) and an exit without unwinding (`process.exit`, an uncaught error).
- * The terminal's size is read from whichever of stdout, stdin, stderr is one, and followed on SIGWINCH.
+ * The size of the terminal, and its changes, are the caller's to read (cli/commands/container-run.ts's
+ * attachOptions: stdout's, as the docker CLI's).
  */
 import { isatty } from 'node:tty';
 import type { ReadStream } from 'node:tty';
-import { FailedPreconditionError, windowSize } from '../core/index.js';
-import type { WindowSize } from '../core/index.js';
+import { FailedPreconditionError } from '../core/index.js';
 
 export interface TerminalFlags {
   /** `-i`: keep stdin open and feed it to the container. */
   readonly interactive?: boolean;
   /** `-t`: a pty for the container. */
   readonly tty?: boolean;
-}
-
-/** What a run attaches to: the runner's AttachOptions, minus the output. */
-export interface TerminalIO {
-  readonly stdin?: NodeJS.ReadableStream;
-  readonly terminalSize?: () => WindowSize | undefined;
-  readonly onResize?: (listener: () => void) => () => void;
 }
 
 /** `-it` without a terminal on stdin: the docker CLI's own error, status 1 (not 125: nothing ran). */
@@ -39,19 +32,13 @@ export function checkTerminalFlags(flags: TerminalFlags, stdinFd = 0): void {
   }
 }
 
-/** The first of stdout, stdin and stderr that is a terminal. */
-function terminalFd(): number | undefined {
-  return [1, 0, 2].find((fd) => isatty(fd));
-}
-
 /**
- * Runs `fn` with the host terminal set up for the flags and gives it what to attach: stdin with `-i`,
- * the size and its changes with `-t` (when there is a terminal to measure), and a signal that `signal`
- * or SIGHUP aborts. Raw mode, when set, is undone before this returns or throws, and at process exit.
+ * Runs `fn` with the host terminal set up for the flags, and a signal that `signal` or SIGHUP aborts.
+ * Raw mode, when set, is undone before this returns or throws, and at process exit.
  */
 export async function withTerminal<T>(
   flags: TerminalFlags,
-  fn: (io: TerminalIO, signal: AbortSignal) => Promise<T>,
+  fn: (signal: AbortSignal) => Promise<T>,
   options: { readonly signal?: AbortSignal } = {},
 ): Promise<T> {
   checkTerminalFlags(flags);
@@ -73,32 +60,10 @@ export async function withTerminal<T>(
   process.once('exit', restore);
   try {
     if (raw) stdin.setRawMode(true);
-    return await fn(terminalIO(flags), signal);
+    return await fn(signal);
   } finally {
     restore();
     process.off('SIGHUP', onHangup);
     process.off('exit', restore);
   }
-}
-
-function terminalIO(flags: TerminalFlags): TerminalIO {
-  const fd = flags.tty ? terminalFd() : undefined;
-  return {
-    ...(flags.interactive ? { stdin: process.stdin } : {}),
-    ...(fd !== undefined
-      ? {
-          terminalSize: () => {
-            try {
-              return windowSize(fd);
-            } catch {
-              return undefined; // the terminal went away
-            }
-          },
-          onResize: (listener: () => void) => {
-            process.on('SIGWINCH', listener);
-            return () => void process.off('SIGWINCH', listener);
-          },
-        }
-      : {}),
-  };
 }

@@ -4,6 +4,7 @@
  */
 import type { Scenario } from './scenarios.js';
 import type { Tool } from './tools.js';
+import { RUN_ROWS } from './run-rows.js';
 
 export type RowId =
   | 'a-cold'
@@ -38,7 +39,6 @@ const ROWS: readonly RowId[] = [
   'c-ci',
 ];
 /** The runner rows (run-rows.ts), in a table of their own: their columns are container runners. */
-const RUN_ROWS: readonly RowId[] = ['run-rm', 'run-d'];
 const RUN_TITLES: Partial<Record<RowId, string>> = {
   'run-rm': '`run --rm IMAGE true`, start to exit',
   'run-d': '`run -d IMAGE sleep 1000`, until the CLI returns',
@@ -207,7 +207,7 @@ function runTable(input: ReportInput, rows: readonly RowId[]): string[] {
 
 /** The targets of the tables printed: the build rows' and the runner rows'. */
 function targetsLine(input: ReportInput, builds: boolean, runner: boolean): string {
-  const shown = (row: string): boolean => (RUN_ROWS.includes(row as RowId) ? runner : builds);
+  const shown = (row: string): boolean => ((RUN_ROWS as readonly string[]).includes(row) ? runner : builds);
   const targets = Object.entries(TARGETS)
     .filter(([row]) => shown(row))
     .map(([row, t]) => `${rowTitle(row as RowId, input.scenarios)} < ${t} s`);

@@ -9,7 +9,7 @@ import { containerExitCodeFor } from '../exit.js';
 import { envFromFlags } from './container-env.js';
 import { eachContainer, processIO, pullProgress } from './container-engine.js';
 import type { ContainerIO } from './container-engine.js';
-import { NotATerminalError, withTerminal } from '../terminal.js';
+import { withTerminal } from '../terminal.js';
 
 /** Prints the failure of `fn` and gives docker's status for it (125, 126, 127). */
 export async function withContainerExit(
@@ -20,7 +20,7 @@ export async function withContainerExit(
     return await fn();
   } catch (error) {
     io.err(`${formatError(error, { color: io === processIO && process.stderr.isTTY === true })}\n`);
-    return error instanceof NotATerminalError ? 1 : containerExitCodeFor(error);
+    return containerExitCodeFor(error);
   }
 }
 
@@ -34,8 +34,8 @@ export interface Terminal {
 const processTerminal: Terminal = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
 
 /**
- * What an attached process writes to, and (for a caller without a terminal of its own) stdin with -i and
- * the size with -t; withTerminal's (cli/terminal.ts) replace them in the commands.
+ * What an attached process writes to, stdin with -i, and with -t the terminal's size and its changes
+ * (stdout's, as the docker CLI's; withTerminal in cli/terminal.ts sets the host terminal up around it).
  */
 export function attachOptions(
   spec: { readonly tty?: boolean; readonly openStdin?: boolean },
@@ -78,8 +78,7 @@ export async function runContainer(
     }
     const { exitCode } = await withTerminal(
       { tty: spec.tty === true, interactive: spec.openStdin === true },
-      (tio, sig) =>
-        containers.run(spec, { ...tio, ...attachOptions(spec, sig, term), progress: progress.writer }),
+      (sig) => containers.run(spec, { ...attachOptions(spec, sig, term), progress: progress.writer }),
       { signal },
     );
     return exitCode ?? 0;
@@ -191,7 +190,7 @@ export async function execInContainer(
   if (spec.detach) return (await containers.exec(ref, spec, { signal })).exitCode;
   const { exitCode } = await withTerminal(
     { tty: spec.tty === true, interactive: spec.openStdin === true },
-    (tio, sig) => containers.exec(ref, spec, { ...tio, ...attachOptions(spec, sig, term) }),
+    (sig) => containers.exec(ref, spec, attachOptions(spec, sig, term)),
     { signal },
   );
   return exitCode;

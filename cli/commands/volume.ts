@@ -4,6 +4,7 @@ import { InvalidArgumentError, formatError } from '../../core/index.js';
 import { volumeStore } from '../../engine/index.js';
 import { parseVolumeFilters } from '../../runner/index.js';
 import type { VolumeInfo, VolumePruneResult } from '../../runner/index.js';
+import { eachContainer } from './container-engine.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 import { table } from './image.js';
@@ -98,19 +99,11 @@ export async function volumeRm(
   flags: { force?: boolean },
   globals: GlobalOptions,
 ): Promise<number> {
-  return withEngine(globals, async (engine, signal) => {
+  return withEngine(globals, (engine, signal) => {
     const store = volumeStore(engine);
-    let failed = false;
-    for (const name of names) {
-      try {
-        await store.remove(name, { force: flags.force === true, signal });
-        process.stdout.write(`${name}\n`);
-      } catch (err) {
-        failed = true;
-        process.stderr.write(`${formatError(err)}\n`);
-      }
-    }
-    return failed ? 1 : 0;
+    return eachContainer(names, async (name) => {
+      await store.remove(name, { force: flags.force === true, signal });
+    });
   });
 }
 
