@@ -9,7 +9,6 @@ import { CancelledError, FailedPreconditionError, InvalidArgumentError, delay } 
 import { unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import { startDetached } from './detached.js';
-import { execInContainer } from './exec.js';
 import type { RuncAttach } from '../executor/index.js';
 import { unwiredFields } from './hooks.js';
 import { currentState } from './reconcile.js';
@@ -17,7 +16,7 @@ import { checkSpec, containerSnapshotKey, imageSnapshot, resolveRecord } from '.
 import { prepareStart, undoPrepared } from './start.js';
 import { ACTIVE_STATUSES } from './store.js';
 import { holdLock, lockFreed } from './supervisor-lock.js';
-import { superviseContainer } from './supervisor.js';
+import { hookedSupervision, superviseContainer } from './supervisor.js';
 import type { AttachOptions, ContainerInfo, ContainerRecord, ContainerSpec, CreateOptions } from './types.js';
 
 type Sig = { signal?: AbortSignal };
@@ -155,17 +154,9 @@ async function runAttached(
     const tty = record.spec.tty === true;
     await prepareStart(ctx, record, options.signal, tty ? options.terminalSize?.() : undefined);
     let startError: Error | undefined;
-    const logSink = ctx.hooks.logSink?.(ctx.store.containerDir(record.id), record);
     const state = await superviseContainer({
-      store: ctx.store,
-      runc: ctx.runc,
-      record,
-      ...(logSink ? { logSink } : {}),
+      ...hookedSupervision(ctx.hooks, ctx, record),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-      ...(ctx.hooks.monitor ? { monitor: ctx.hooks.monitor } : {}),
-      ...(ctx.hooks.network ? { detachNetwork: (r, s) => ctx.hooks.network!.detach(r, s) } : {}),
-      ...(ctx.hooks.publish ? { publish: ctx.hooks.publish } : {}),
-      exec: (cmd, signal) => probe(ctx, record, cmd, signal),
       onStart: (result) => void ('error' in result ? (startError = result.error) : undefined),
       attach: attachedIO(record, options),
       ...sig(options.signal),
@@ -176,19 +167,6 @@ async function runAttached(
   } finally {
     lock.release();
   }
-}
-
-async function probe(
-  ctx: RuntimeContext,
-  record: ContainerRecord,
-  cmd: readonly string[],
-  signal: AbortSignal,
-) {
-  let output = '';
-  const onOutput = (_s: string, chunk: Uint8Array): void =>
-    void (output += Buffer.from(chunk).toString('utf8'));
-  const exitCode = await execInContainer(ctx, record, { cmd }, { signal, onOutput });
-  return { exitCode, output };
 }
 
 /**

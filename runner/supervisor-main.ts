@@ -14,7 +14,6 @@ import type { ErrorCode } from '../core/index.js';
 import { RuncContainers } from '../executor/index.js';
 import type { RuncAttach } from '../executor/index.js';
 import type { SupervisorReport } from './detached.js';
-import { execInContainer } from './exec.js';
 import { runnerHooks } from './wiring.js';
 import { takeApart } from './lifecycle.js';
 import { createSnapshotter } from '../snapshotter/index.js';
@@ -22,7 +21,7 @@ import type { ContainerRecord } from './types.js';
 import { containersRuncDir } from './paths.js';
 import { ContainerStore } from './store.js';
 import { holdLock } from './supervisor-lock.js';
-import { superviseContainer } from './supervisor.js';
+import { hookedSupervision, superviseContainer } from './supervisor.js';
 
 let reported = false;
 
@@ -112,29 +111,9 @@ async function main(root: string): Promise<void> {
   try {
     const record = store.readRecord(id);
     const hooks = runnerHooks(root);
-    const logSink = hooks.logSink?.(store.containerDir(id), record);
     await superviseContainer({
-      store,
-      runc,
-      record,
-      ...(logSink ? { logSink } : {}),
-      ...(hooks.monitor ? { monitor: hooks.monitor } : {}),
-      ...(hooks.network ? { detachNetwork: (r, s) => hooks.network!.detach(r, s) } : {}),
-      ...(hooks.publish ? { publish: hooks.publish } : {}),
+      ...hookedSupervision(hooks, { store, runc }, record),
       attach: detachedIO(record),
-      exec: async (cmd, signal) => {
-        let output = '';
-        const exitCode = await execInContainer(
-          { store, runc },
-          record,
-          { cmd },
-          {
-            signal,
-            onOutput: (_s, chunk) => (output += Buffer.from(chunk).toString('utf8')),
-          },
-        );
-        return { exitCode, output };
-      },
       onStart: (result) =>
         report('pid' in result ? { ok: true, pid: result.pid } : errorReport(result.error)),
     });

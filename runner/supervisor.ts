@@ -16,6 +16,8 @@ import { processStartTime } from '../core/index.js';
 import type { TsbuildError } from '../core/index.js';
 import type { RuncAttach, RuncContainers } from '../executor/index.js';
 import { unmount } from '../mount/index.js';
+import { execInContainer } from './exec.js';
+import type { ExecDeps } from './exec.js';
 import type { ContainerHooks, LogSink, Monitor, MonitorContext, PublishedPorts } from './hooks.js';
 import { StartFailureOutput, startFailure, startFailureExitCode } from './start-failure.js';
 import type { ContainerStore } from './store.js';
@@ -47,6 +49,36 @@ export interface SuperviseOptions {
   readonly onStart?: (result: { pid: number } | { error: TsbuildError | Error }) => void;
   /** Abort: the process is killed (SIGKILL) and recorded as such; no restart. */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * What every supervision of `record` takes from the runner's hooks, an attached run's and the detached
+ * supervisor's alike: its log, the healthcheck and the exec its probes run through, the published ports
+ * and the network's release.
+ */
+export function hookedSupervision(
+  hooks: ContainerHooks,
+  deps: ExecDeps,
+  record: ContainerRecord,
+): Omit<SuperviseOptions, 'attach' | 'onOutput' | 'onStart' | 'signal'> {
+  const logSink = hooks.logSink?.(deps.store.containerDir(record.id), record);
+  const network = hooks.network;
+  return {
+    store: deps.store,
+    runc: deps.runc,
+    record,
+    ...(logSink ? { logSink } : {}),
+    ...(hooks.monitor ? { monitor: hooks.monitor } : {}),
+    ...(network ? { detachNetwork: (r, s) => network.detach(r, s) } : {}),
+    ...(hooks.publish ? { publish: hooks.publish } : {}),
+    exec: async (cmd, signal) => {
+      let output = '';
+      const onOutput = (_s: string, chunk: Uint8Array): void =>
+        void (output += Buffer.from(chunk).toString('utf8'));
+      const exitCode = await execInContainer(deps, record, { cmd }, { signal, onOutput });
+      return { exitCode, output };
+    },
+  };
 }
 
 /** Whether `policy` restarts a process that exited with `exitCode` after `restarts` restarts. */
