@@ -69,6 +69,7 @@ describe('core/sys-tty', () => {
 s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 fd=os.open(sys.argv[2], os.O_RDONLY); socket.send_fds(s,[b'/dev/pts/x'],[fd]); s.close()`;
       const child = spawn('python3', ['-c', script, path, file], { stdio: 'inherit' });
+      const exited = new Promise((resolve) => child.once('close', resolve));
       await readable(listener);
       const conn = acceptNow(listener);
       expect(conn).toBeTypeOf('number');
@@ -82,9 +83,10 @@ fd=os.open(sys.argv[2], os.O_RDONLY); socket.send_fds(s,[b'/dev/pts/x'],[fd]); s
       expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(file);
       expect(readFileSync(fd, 'utf8')).toBe('payload\n');
       closeFd(fd);
+      // The sender's end is closed once it has exited (before, the next read may find nothing yet).
+      await exited;
       expect(receiveFdNow(conn!)).toBe('closed');
       closeFd(conn!);
-      await new Promise((resolve) => child.once('close', resolve));
     } finally {
       closeFd(listener);
     }
