@@ -1,12 +1,14 @@
 /**
- * What the build executor (runc.ts) and the containers' runc operations (runc-container.ts) share: the
- * private directory check, the error for a runc binary that cannot be started, runc's own failure
- * read from its JSON log, the pid runc writes (`--pid-file`) and a child's exit status.
+ * What the build executor (runc.ts), the containers' runc operations (runc-container.ts) and the sweep
+ * of dead builds' containers (sweep.ts) share: the private directory check, one runc command and its
+ * errors, runc's own failure read from its JSON log, the pid runc writes (`--pid-file`) and a child's
+ * exit status.
  */
+import { execFile } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { FailedPreconditionError, TsbuildError } from '../core/index.js';
+import { FailedPreconditionError, NotFoundError, TsbuildError, cancelled } from '../core/index.js';
 import type { LogStream, RunOptions } from './types.js';
 
 /**
@@ -39,6 +41,33 @@ export function spawnError(runc: string, err: Error): TsbuildError {
   if (code === 'ENOENT')
     return new FailedPreconditionError(`runc not found (${runc})`, { hint: 'install runc', cause: err });
   return new TsbuildError('INTERNAL', `cannot start runc: ${err.message}`, { cause: err });
+}
+
+/** What runc says of a container that is not there, or no longer runs. */
+const NOT_THERE = /does not exist|container not running|not running/i;
+
+/**
+ * One runc command on the state directory `stateDir` (`runc --root`), to its end: its stdout. It fails
+ * with spawnError when runc cannot be started, `cancelled` on abort, NotFoundError when runc says the
+ * container does not exist or is not running, and otherwise INTERNAL with what runc printed.
+ */
+export function runcCommand(
+  runc: string,
+  stateDir: string,
+  args: readonly string[],
+  signal?: AbortSignal,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const argv = ['--root', stateDir, ...args];
+    execFile(runc, argv, { encoding: 'utf8', ...(signal ? { signal } : {}) }, (err, stdout, stderr) => {
+      if (err === null) return resolve(stdout);
+      if (signal?.aborted) return reject(cancelled(signal));
+      if ((err as NodeJS.ErrnoException).syscall?.startsWith('spawn')) return reject(spawnError(runc, err));
+      const text = stderr.trim() || err.message;
+      const message = `runc ${args[0] ?? ''}: ${text}`;
+      reject(NOT_THERE.test(text) ? new NotFoundError(message) : new TsbuildError('INTERNAL', message));
+    });
+  });
 }
 
 /** The error runc logged, if it failed itself (rather than the process exiting non-zero). */

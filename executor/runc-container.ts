@@ -8,12 +8,12 @@
  * process runs) or failed before (a start failure, read from runc's JSON log). The other verbs are one
  * short runc call each.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FailedPreconditionError, NotFoundError, TsbuildError, delay } from '../core/index.js';
-import { OutputWatch, exitStatus, privateDir, readPid, runcFailure, spawnError } from './runc-common.js';
+import { FailedPreconditionError, NotFoundError, delay } from '../core/index.js';
+import { OutputWatch, exitStatus, privateDir, readPid, runcCommand, runcFailure, spawnError } from './runc-common.js';
 import { runRuncProcess } from './process.js';
 import { runcExec } from './runc-exec.js';
 import type { LogStream, RunOptions } from './types.js';
@@ -215,16 +215,7 @@ export class RuncContainers {
   }
 
   private command(args: readonly string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-      execFile(this.runc, ['--root', this.stateDir, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
-        if (err === null) return resolve(stdout);
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(spawnError(this.runc, err));
-        const text = stderr.trim() || err.message;
-        if (/does not exist|not exist|container not running|not running/i.test(text))
-          return reject(new NotFoundError(`runc ${args[0] ?? ''} ${args[args.length - 1] ?? ''}: ${text}`));
-        reject(new TsbuildError('INTERNAL', `runc ${args[0] ?? ''}: ${text}`));
-      });
-    });
+    return runcCommand(this.runc, this.stateDir, args);
   }
 }
 

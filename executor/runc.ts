@@ -7,14 +7,13 @@
  * SIGKILL and the run rejects with CancelledError. The container, the bundle, the secrets and the
  * mount stubs are always removed.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError } from '../core/index.js';
-import { privateDir } from './runc-common.js';
+import { privateDir, runcCommand } from './runc-common.js';
 import { prepareBundle } from './bundle.js';
 import { ownerAnnotations } from './sweep.js';
 import { MountStubs } from './rootpath.js';
@@ -104,10 +103,8 @@ export class RuncExecutor implements Executor {
     );
   }
 
-  private runcCommand(args: readonly string[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      execFile(this.runc, ['--root', this.stateDir, ...args], (err) => (err ? reject(err) : resolve()));
-    });
+  private async runcCommand(args: readonly string[]): Promise<void> {
+    await runcCommand(this.runc, this.stateDir, args);
   }
 
   /**
@@ -127,11 +124,7 @@ export class RuncExecutor implements Executor {
 
   /** The ids of the containers in the state directory (`runc list`). */
   async list(): Promise<string[]> {
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(this.runc, ['--root', this.stateDir, 'list', '-q'], (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
-      );
-    });
+    const out = await runcCommand(this.runc, this.stateDir, ['list', '-q']);
     return out.split('\n').filter((line) => line !== '');
   }
 }

@@ -6,11 +6,10 @@
  * process's start time, so a reused pid is not mistaken for the owner); runc keeps annotations in its
  * state, and the sweep kills, deletes and cleans up every container whose owner is gone. Containers without our annotations are never touched.
  */
-import { execFile } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { cancelled, delay, processStartTime, sweepDeadOwners, throwIfAborted } from '../core/index.js';
-import { TsbuildError } from '../core/index.js';
+import { delay, processStartTime, sweepDeadOwners, throwIfAborted } from '../core/index.js';
+import { runcCommand } from './runc-common.js';
 
 export const OWNER_PID_ANNOTATION = 'org.tsbuild.owner.pid';
 export const OWNER_START_ANNOTATION = 'org.tsbuild.owner.start';
@@ -58,16 +57,6 @@ interface ContainerState {
   readonly annotations?: Record<string, string>;
 }
 
-function runc(bin: string, stateDir: string, args: readonly string[], signal?: AbortSignal) {
-  return new Promise<string>((resolve, reject) => {
-    execFile(bin, ['--root', stateDir, ...args], { signal, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err === null) return resolve(stdout);
-      if (signal?.aborted) return reject(cancelled(signal));
-      reject(new TsbuildError('INTERNAL', `runc ${args[0] ?? ''}: ${stderr.trim() || err.message}`));
-    });
-  });
-}
-
 async function listContainers(bin: string, stateDir: string, signal?: AbortSignal) {
   let entries: string[];
   try {
@@ -77,7 +66,7 @@ async function listContainers(bin: string, stateDir: string, signal?: AbortSigna
   }
   // runc keeps one directory per container: none means nothing to list (and no runc process to start).
   if (entries.length === 0) return [];
-  const out = await runc(bin, stateDir, ['list', '--format', 'json'], signal);
+  const out = await runcCommand(bin, stateDir, ['list', '--format', 'json'], signal);
   const parsed = JSON.parse(out.trim() || 'null') as ContainerState[] | null;
   return parsed ?? [];
 }
@@ -90,10 +79,10 @@ async function removeNamed(dir: string | undefined, name: string): Promise<void>
 
 /** Kills and deletes one container, then removes its bundle and secrets. */
 async function reap(bin: string, stateDir: string, c: ContainerState, signal?: AbortSignal) {
-  await runc(bin, stateDir, ['kill', c.id, 'KILL'], signal).catch(() => undefined);
+  await runcCommand(bin, stateDir, ['kill', c.id, 'KILL'], signal).catch(() => undefined);
   for (let attempt = 0; ; attempt++) {
     try {
-      await runc(bin, stateDir, ['delete', '--force', c.id], signal);
+      await runcCommand(bin, stateDir, ['delete', '--force', c.id], signal);
       break;
     } catch (err) {
       throwIfAborted(signal);
