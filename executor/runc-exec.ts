@@ -5,12 +5,13 @@
  * `terminal: true` it runs in a pty of its own as a run does (`options.stdin`, `terminalSize`,
  * `onResize`), its `consoleSize` taken from `terminalSize` when absent. On abort the process is killed
  * (SIGKILL), not the container. Its files (process.json, runc's log, the pid file, the console socket)
- * live in a private directory of their own under `workDir`, removed at the end.
+ * live in a private directory of their own under `workDir`, removed at the end; the directory's name
+ * holds the pid of the process that made it, so that the next exec removes what a SIGKILLed one left.
  */
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CancelledError } from '../core/index.js';
+import { CancelledError, otherProcessDead, sweepDeadOwners } from '../core/index.js';
 import { runRuncProcess } from './process.js';
 import { privateDir, readPid } from './runc-common.js';
 import { ociConsoleSize } from './spec.js';
@@ -30,7 +31,9 @@ export async function runcExec(target: RuncExecTarget, options: RunOptions = {})
   if (options.signal?.aborted) throw new CancelledError();
   const { id, processSpec } = target;
   privateDir(target.workDir, 'the exec directory');
-  const dir = await mkdtemp(join(target.workDir, `exec-${id.slice(0, 12)}-`));
+  const prefix = `exec-${id.slice(0, 12)}-`;
+  await sweepDeadOwners(target.workDir, { ownerDead: (name) => ownerDead(prefix, name), remove: removeDir });
+  const dir = await mkdtemp(join(target.workDir, `${prefix}${process.pid}-`));
   try {
     const terminal = processSpec.terminal === true;
     const size = terminal && processSpec.consoleSize === undefined ? options.terminalSize?.() : undefined;
@@ -56,6 +59,18 @@ export async function runcExec(target: RuncExecTarget, options: RunOptions = {})
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Whether `name` is an exec directory of this container (`<prefix><pid>-<random>`) whose maker has exited. */
+function ownerDead(prefix: string, name: string): boolean {
+  if (!name.startsWith(prefix)) return false;
+  const pid = /^(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(prefix.length))?.[1];
+  return pid !== undefined && otherProcessDead(Number(pid));
+}
+
+async function removeDir(path: string): Promise<boolean> {
+  await rm(path, { recursive: true, force: true });
+  return true;
 }
 
 /** SIGKILL to the process whose pid runc wrote (throws while it has not: the caller retries). */

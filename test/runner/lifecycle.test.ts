@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeImageName } from '../../engine/containers.js';
@@ -153,7 +154,15 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
   });
 
   it('exec runs in the container with its env, gives the exit status, and 127 for a missing command', async () => {
-    await t.containers.run(sh('sleep 1000', { name: 'ex', env: ['A=container'] }), { detach: true });
+    const { id } = await t.containers.run(sh('sleep 1000', { name: 'ex', env: ['A=container'] }), {
+      detach: true,
+    });
+    // What a SIGKILLed exec left (its maker's pid is dead) goes with the next exec; a live maker's stays.
+    const execDir = join(t.engine.root, 'containers', id, 'exec');
+    const deadPid = spawnSync('true').pid as number;
+    const left = join(execDir, `exec-${id.slice(0, 12)}-${deadPid}-aB3dE9`);
+    const live = join(execDir, `exec-${id.slice(0, 12)}-${process.pid}-aB3dE9`);
+    for (const dir of [left, live]) mkdirSync(dir, { recursive: true, mode: 0o700 });
     let out = '';
     const onOutput = (_s: string, c: Uint8Array): void => void (out += Buffer.from(c).toString());
     const result = await t.containers.exec(
@@ -168,6 +177,7 @@ describe.skipIf(!enabled)('containers: create, start, stop, kill, rm, wait, paus
     );
     expect(result).toEqual({ exitCode: 7 });
     expect(out).toBe('container exec /tmp 1\n');
+    expect([existsSync(left), existsSync(live)]).toEqual([false, true]);
     await expect(t.containers.exec('ex', { cmd: ['no-such-command'] })).rejects.toMatchObject({
       code: 'COMMAND_NOT_FOUND',
     });
