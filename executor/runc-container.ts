@@ -13,7 +13,15 @@ import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FailedPreconditionError, NotFoundError, delay } from '../core/index.js';
-import { OutputWatch, exitStatus, privateDir, readPid, runcCommand, runcFailure, spawnError } from './runc-common.js';
+import {
+  OutputWatch,
+  exitStatus,
+  privateDir,
+  readPid,
+  runcCommand,
+  runcFailure,
+  spawnError,
+} from './runc-common.js';
 import { runRuncProcess } from './process.js';
 import { runcExec } from './runc-exec.js';
 import type { LogStream, RunOptions } from './types.js';
