@@ -29,6 +29,7 @@ import {
   delay,
   otherProcessDead,
   readSmallFile,
+  sweepDeadOwners,
   tryLockExclusive,
   unlockFile,
 } from '../core/index.js';
@@ -283,23 +284,20 @@ export class ContainerStore {
     undo: (id: string) => Promise<void>,
     takeApart: (dir: string, id: string) => Promise<void>,
   ): Promise<string[]> {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return [];
-    }
-    const cleaned: string[] = [];
-    for (const name of names) {
-      const m = /^\.(new|rm)-(\d+)-([0-9a-f]{64})$/.exec(name);
-      if (m === null || !otherProcessDead(Number(m[2]))) continue;
-      const [, kind, , id] = m as unknown as [string, 'new' | 'rm', string, string];
-      const path = join(this.dir, name);
-      if (kind === 'new') await undo(id).catch(() => undefined);
-      else await takeApart(path, id);
-      rmSync(path, { recursive: true, force: true });
-      cleaned.push(id);
-    }
-    return cleaned;
+    const pending = /^\.(new|rm)-(\d+)-([0-9a-f]{64})$/;
+    const removed = await sweepDeadOwners(this.dir, {
+      ownerDead: (name) => {
+        const m = pending.exec(name);
+        return m !== null && otherProcessDead(Number(m[2]));
+      },
+      remove: async (path, name) => {
+        const [, kind, , id] = pending.exec(name) as unknown as [string, 'new' | 'rm', string, string];
+        if (kind === 'new') await undo(id).catch(() => undefined);
+        else await takeApart(path, id);
+        rmSync(path, { recursive: true, force: true });
+        return true;
+      },
+    });
+    return removed.map((name) => name.slice(-64));
   }
 }
