@@ -2,7 +2,9 @@
  * `--format`: the subset of Go's text/template that docker's `--format` users write, in one place.
  * `{{.Field.Sub}}`, `{{.}}`, string and number literals, functions (`json`, `join`, `lower`, `upper`,
  * `title`, `split`, `index`, `len`, `printf`) called as `{{json .X}}` or piped (`{{.X | json}}`), `{{if}}` and
- * `{{range}}` with `{{else}}` and `{{end}}`, `{{-`/`-}}` trimming. A field the data lacks or a function
+ * `{{range}}` with `{{else}}` and `{{end}}`, `{{-`/`-}}` trimming, and methods of the data (a field whose
+ * value is a function, called with the arguments that follow it: docker's `{{.Label "key"}}`; in the
+ * header row the headers' function of that name gives the header). A field the data lacks or a function
  * not listed is an error naming it (a map's missing key prints `<no value>`, as Go). Docker's
  * `table` prefix adds a header row; `\t` and `\n` in the format are a tab and a newline, and tabs align
  * columns (docker's tabwriter: cells padded by 3, at least 10 wide).
@@ -251,6 +253,11 @@ function evalPipeline(pipeline: Pipeline, dot: unknown, header: boolean): unknow
       op.kind === 'field' ? field(dot, op.path) : op.kind === 'literal' ? op.value : op,
     );
     const [head, ...rest] = values;
+    if (typeof head === 'function') {
+      const args = piped ? [...rest, piped.value] : rest;
+      piped = { value: (head as (...a: unknown[]) => unknown)(...args) };
+      continue;
+    }
     const isFunc = isObject(head) && (head as Operand).kind === 'func';
     if (!isFunc) {
       if (rest.length > 0 || piped)
@@ -302,6 +309,28 @@ export function renderTemplate(
   return render(template.nodes, data, options.header === true);
 }
 
+/**
+ * docker's header of a `{{.Label "key"}}` column: the key's last dot-separated part, `-` and `_` as
+ * spaces (`com.example.build-id` → `build id`).
+ */
+export function labelHeader(key?: unknown): string {
+  return (goString(key).split('.').at(-1) ?? '').replace(/[-_]/g, ' ');
+}
+
+/** A method of a `--format` item (`{{.Label "key"}}`), or of its headers (the column's header). */
+export type FormatMethod = (key?: unknown) => string;
+
+/** What `--format` reads of one item, and a table's headers: docker's field names. */
+export type FormatFields = Readonly<Record<string, string | FormatMethod>>;
+
+/** docker's `{{.Label "key"}}` method over `labels` (an empty string for a key that is not there). */
+export function labelMethod(labels: Readonly<Record<string, string>>): FormatMethod {
+  return (...args: unknown[]) => {
+    if (args.length !== 1) throw templateError(`wrong number of args for Label: want 1 got ${args.length}`);
+    return Object.hasOwn(labels, goString(args[0])) ? (labels[goString(args[0])] as string) : '';
+  };
+}
+
 /** docker's tabwriter: every tab-separated cell padded to its column's widest plus `padding`, at least `minWidth`. */
 export function tabwrite(
   rows: readonly (readonly string[])[],
@@ -328,11 +357,7 @@ export function tabwrite(
  * A `--format` applied to each item, a line each: `table …` gets a header row from `headers` (docker's
  * names of the fields) and, like every format with tabs, aligned columns.
  */
-export function formatItems(
-  format: string,
-  items: readonly unknown[],
-  headers?: Readonly<Record<string, string>>,
-): string {
+export function formatItems(format: string, items: readonly unknown[], headers?: FormatFields): string {
   const isTable = format.startsWith('table');
   if (isTable && headers === undefined) throw templateError('the table format is not supported here');
   const text = (isTable ? format.slice('table'.length) : format)

@@ -4,7 +4,8 @@
  */
 import { InvalidArgumentError } from '../../core/index.js';
 import type { ContainerInfo, ContainerState, ContainerStatus } from '../../runner/index.js';
-import { formatItems } from '../format-template.js';
+import { formatItems, labelHeader, labelMethod } from '../format-template.js';
+import type { FormatFields } from '../format-template.js';
 import { displayPorts } from './container-ports.js';
 import { humanDuration } from './image.js';
 
@@ -63,8 +64,8 @@ export function networkNames(info: ContainerInfo): string[] {
   return [info.record.spec.network ?? 'bridge'];
 }
 
-/** One container's `--format` placeholders (docker's names). */
-export function psItem(info: ContainerInfo, now: number, trunc = true): Record<string, string> {
+/** One container's `--format` placeholders (docker's names) and its `{{.Label "key"}}`. */
+export function psItem(info: ContainerInfo, now: number, trunc = true): FormatFields {
   const { record, state } = info;
   const command = commandLine(info);
   const created = Date.parse(record.created);
@@ -86,10 +87,11 @@ export function psItem(info: ContainerInfo, now: number, trunc = true): Record<s
       .join(','),
     Mounts: mounts.map((m) => (trunc ? ellipsis(m, 15) : m)).join(','),
     Networks: networkNames(info).join(','),
+    Label: labelMethod(record.spec.labels ?? {}),
   };
 }
 
-export const PS_HEADERS: Readonly<Record<string, string>> = {
+export const PS_HEADERS: FormatFields = {
   ID: 'CONTAINER ID',
   Image: 'IMAGE',
   Command: 'COMMAND',
@@ -102,6 +104,7 @@ export const PS_HEADERS: Readonly<Record<string, string>> = {
   Labels: 'LABELS',
   Mounts: 'MOUNTS',
   Networks: 'NETWORKS',
+  Label: labelHeader,
 };
 
 const DEFAULT_FORMAT =

@@ -7,7 +7,6 @@ import type { VolumeInfo, VolumePruneResult } from '../../runner/index.js';
 import { eachContainer } from './container-engine.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
-import { table } from './image.js';
 import { humanSize } from './prune.js';
 import { formatVolumes } from './volume-format.js';
 
@@ -56,8 +55,7 @@ export interface VolumeLsFlags {
 /** What `volume ls` prints for `volumes`: docker's table, names (`-q`), or `--format`. */
 export function volumeLsOutput(volumes: readonly VolumeInfo[], flags: Omit<VolumeLsFlags, 'filter'>): string {
   if (flags.quiet === true) return volumes.map((v) => `${v.Name}\n`).join('');
-  if (flags.format !== undefined && flags.format !== 'table') return formatVolumes(volumes, flags.format);
-  return table([['DRIVER', 'VOLUME NAME'], ...volumes.map((v) => [v.Driver, v.Name])]);
+  return formatVolumes(volumes, flags.format);
 }
 
 export async function volumeLs(flags: VolumeLsFlags, globals: GlobalOptions): Promise<void> {

@@ -197,6 +197,21 @@ describe('ps', () => {
       /can't evaluate field Size/,
     );
   });
+
+  it('{{.Label "key"}}: the value (empty when absent), its header the key\'s last part', () => {
+    const format = 'table {{.Names}}\t{{.Label "app"}}\t{{.Label "com.example.build-id"}}';
+    expect(psOutput([web], { format, filter: [] }, NOW)).toBe(
+      'NAMES     app       build id\nweb       web\n',
+    );
+    expect(psOutput([web], { format: '{{"app" | .Label}}', filter: [] }, NOW)).toBe('web\n');
+    expect(() => psOutput([web], { format: '{{.Label "a" "b"}}', filter: [] }, NOW)).toThrow(
+      /wrong number of args for Label: want 1 got 2/,
+    );
+    // the method is not data: json leaves it out
+    expect(Object.keys(JSON.parse(psOutput([web], { format: 'json', filter: [] }, NOW)))).not.toContain(
+      'Label',
+    );
+  });
 });
 
 describe('inspect', () => {

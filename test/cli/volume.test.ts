@@ -34,15 +34,18 @@ describe('volume output', () => {
   const volumes = [vol('data', { team: 'web', tier: 'front' }), vol('cache')];
 
   it("prints docker's DRIVER / VOLUME NAME table, and names alone with -q", () => {
-    expect(volumeLsOutput(volumes, {})).toBe('DRIVER   VOLUME NAME\nlocal    data\nlocal    cache\n');
+    // docker's tabwriter: cells padded by 3, at least 10 wide
+    expect(volumeLsOutput(volumes, {})).toBe('DRIVER    VOLUME NAME\nlocal     data\nlocal     cache\n');
     expect(volumeLsOutput(volumes, { quiet: true, format: '{{.Driver}}' })).toBe('data\ncache\n');
-    expect(volumeLsOutput([], {})).toBe('DRIVER   VOLUME NAME\n');
+    expect(volumeLsOutput([], {})).toBe('DRIVER    VOLUME NAME\n');
+    expect(volumeLsOutput(volumes, { format: 'table' })).toBe(volumeLsOutput(volumes, {}));
   });
 
   it('formats Go templates of the volume fields, with table headers, and json lines', () => {
     expect(formatVolumes(volumes, '{{.Name}}:{{.Labels}}')).toBe('data:team=web,tier=front\ncache:\n');
+    // a label's header is its key's last dot-separated part, as docker's
     expect(formatVolumes(volumes, 'table {{.Name}}\\t{{.Label "team"}}\\t{{.Scope}}')).toBe(
-      'VOLUME NAME   LABEL TEAM   SCOPE\ndata          web          local\ncache                      local\n',
+      'VOLUME NAME   team      SCOPE\ndata          web       local\ncache                   local\n',
     );
     expect(formatVolumes([volumes[1] as VolumeInfo], 'json')).toBe(
       '{"Driver":"local","Labels":"","Links":"N/A","Mountpoint":"/r/volumes/cache/_data","Name":"cache","Scope":"local","Size":"N/A"}\n',
@@ -50,10 +53,12 @@ describe('volume output', () => {
     expect(formatVolumes([volumes[1] as VolumeInfo], '{{json .}}')).toBe(
       formatVolumes([volumes[1] as VolumeInfo], 'json'),
     );
-    expect(() => formatVolumes([], '{{.CreatedAt}}')).toThrow(
-      '--format: unsupported template action {{.CreatedAt}}',
+    expect(formatVolumes(volumes, '{{range split .Labels ","}}[{{.}}]{{end}}')).toBe(
+      '[team=web][tier=front]\n[]\n',
     );
-    expect(() => formatVolumes([], '{{.Name')).toThrow('unclosed template action');
+    expect(() => formatVolumes(volumes, '{{.CreatedAt}}')).toThrow("can't evaluate field CreatedAt");
+    expect(() => formatVolumes(volumes, '{{.Label}}')).toThrow('wrong number of args for Label');
+    expect(() => formatVolumes([], '{{.Name')).toThrow('unclosed action');
   });
 
   it("prints inspect as docker's JSON array and prune's report", () => {
