@@ -37,10 +37,19 @@ export function addNetworkCommands(program: Command, globals: () => GlobalOption
     .alias('list')
     .description('List networks (the default bridge first).')
     .option('-q, --quiet', 'only network IDs')
-    .option('--format <format>', 'table or json', 'table')
+    .option(
+      '--format <format>',
+      'table, json (inspect\'s JSON) or a Go template: {{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.Labels}} {{.Label "k"}} {{.CreatedAt}}',
+      'table',
+    )
     .addHelpText(
       'after',
-      examples(['tsbuild network ls', 'tsbuild network ls -q', 'tsbuild network ls --format json']),
+      examples([
+        'tsbuild network ls',
+        'tsbuild network ls -q',
+        'tsbuild network ls --format json',
+        "tsbuild network ls --format '{{.Name}}: {{.Internal}}'",
+      ]),
     )
     .action(async (flags: NetworkLsFlags) => {
       const { networkLs } = await import('./commands/network.js');
@@ -71,5 +80,17 @@ export function addNetworkCommands(program: Command, globals: () => GlobalOption
     .action(async (names: string[]) => {
       const { networkRm } = await import('./commands/network.js');
       await networkRm(names, globals());
+    });
+  network
+    .command('prune')
+    .description(
+      "Remove every user network no container is attached to (and the default bridge's device while " +
+        'unused), as `docker network prune`; asks first unless --force.',
+    )
+    .option('-f, --force', 'do not ask for confirmation')
+    .addHelpText('after', examples(['tsbuild network prune', 'tsbuild network prune -f']))
+    .action(async (flags: { force?: boolean }) => {
+      const { networkPrune } = await import('./commands/network.js');
+      process.exitCode = await networkPrune(flags, globals());
     });
 }

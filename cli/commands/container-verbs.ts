@@ -4,10 +4,11 @@
  * so the CLI's logic is pinned without an engine; several containers are each reported, status 1 when
  * any failed, as docker.
  */
-import { createInterface } from 'node:readline/promises';
-import { FailedPreconditionError, formatError } from '../../core/index.js';
+import { formatError } from '../../core/index.js';
 import type { Containers } from '../../runner/index.js';
 import { formatItems, tabwrite } from '../format-template.js';
+import { confirm, pruneCancelled } from './confirm.js';
+import type { Confirm } from './confirm.js';
 import { eachContainer, processIO } from './container-engine.js';
 import type { ContainerIO } from './container-engine.js';
 import { inspectJson } from './container-inspect.js';
@@ -168,35 +169,21 @@ export async function listContainers(
   io.out(psOutput(await containers.list({ all: true }), flags, now));
 }
 
-/** docker's question before a prune; a "y" or "yes" answer goes on. */
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
-
-/** `container prune [-f]`: without -f, asked on a terminal and refused without one. */
+/** `container prune [-f]`: without -f, docker's question first (no: 1, nothing removed). */
 export async function pruneContainers(
   containers: Containers,
   flags: { readonly force?: boolean },
   signal: AbortSignal,
   io: ContainerIO = processIO,
-  /** null: no terminal to ask on. */
-  ask: ((question: string) => Promise<boolean>) | null = process.stdin.isTTY ? confirm : null,
-): Promise<void> {
-  if (!flags.force) {
-    if (ask === null)
-      throw new FailedPreconditionError(
-        'container prune asks for confirmation and stdin is not a terminal: give -f (--force)',
-        { hint: 'with -f every stopped container is removed without asking' },
-      );
-    const question =
-      'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
-    if (!(await ask(question))) return;
+  ask: Confirm = confirm,
+): Promise<number> {
+  const question =
+    'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
+  if (!flags.force && !(await ask(question))) {
+    io.err(pruneCancelled('container'));
+    return 1;
   }
   const { removed } = await containers.prune({ signal });
   if (removed.length > 0) io.out(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}`);
+  return 0;
 }

@@ -1,10 +1,14 @@
-/** `tsbuild network create|ls|inspect|rm`, as docker's (the verbs are engine.networks'). */
+/** `tsbuild network create|ls|inspect|rm|prune`, as docker's (the verbs are engine.networks'). */
 import { InvalidArgumentError } from '../../core/index.js';
 import { engineNetworks } from '../../engine/index.js';
 import type { NetworkInspect } from '../../engine/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
-import { table } from './image.js';
+import { formatItems, labelHeader, labelMethod } from '../format-template.js';
+import type { FormatFields } from '../format-template.js';
+import { confirm, pruneCancelled } from './confirm.js';
+import type { Confirm } from './confirm.js';
+import { goTimeString } from './container-ps.js';
 
 export interface NetworkCreateFlags {
   readonly driver: string;
@@ -49,21 +53,53 @@ export async function networkCreate(name: string, flags: NetworkCreateFlags, glo
   });
 }
 
+/** docker's `network ls` fields of one network, and its `{{.Label "key"}}`. */
+function networkItem(n: NetworkInspect): FormatFields {
+  return {
+    ID: n.Id.slice(0, 12),
+    Name: n.Name,
+    Driver: n.Driver,
+    Scope: n.Scope,
+    IPv6: String(n.EnableIPv6),
+    Internal: String(n.Internal),
+    Labels: Object.entries(n.Labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    CreatedAt: goTimeString(Date.parse(n.Created)),
+    Label: labelMethod(n.Labels),
+  };
+}
+
+const NETWORK_HEADERS: FormatFields = {
+  ID: 'NETWORK ID',
+  Name: 'NAME',
+  Driver: 'DRIVER',
+  Scope: 'SCOPE',
+  IPv6: 'IPV6',
+  Internal: 'INTERNAL',
+  Labels: 'LABELS',
+  CreatedAt: 'CREATED AT',
+  Label: labelHeader,
+};
+
+const DEFAULT_FORMAT = 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
+
+/**
+ * What `network ls` prints: docker's table, IDs alone (`-q`), the networks as inspect's JSON (`json`),
+ * or a Go template of docker's fields (`{{.Name}}`, `table {{.Name}}\t{{.Internal}}` …).
+ */
+export function networkLsOutput(networks: readonly NetworkInspect[], flags: NetworkLsFlags): string {
+  if (flags.format === 'json') return JSON.stringify(networks, null, 2) + '\n';
+  if (flags.quiet === true) return networks.map((n) => `${n.Id.slice(0, 12)}\n`).join('');
+  const format = flags.format === 'table' ? DEFAULT_FORMAT : flags.format;
+  return formatItems(format, networks.map(networkItem), NETWORK_HEADERS);
+}
+
 export async function networkLs(flags: NetworkLsFlags, globals: GlobalOptions): Promise<void> {
-  if (flags.format !== 'table' && flags.format !== 'json')
-    throw new InvalidArgumentError(`invalid --format ${JSON.stringify(flags.format)}: table or json`);
+  if (flags.quiet !== true) networkLsOutput([], flags); // a bad template is refused before the root opens
   await withEngine(globals, async (engine, signal) => {
     const networks = await engineNetworks(engine.root).list({ signal });
-    if (flags.format === 'json') process.stdout.write(JSON.stringify(networks, null, 2) + '\n');
-    else if (flags.quiet === true)
-      process.stdout.write(networks.map((n) => `${n.Id.slice(0, 12)}\n`).join(''));
-    else
-      process.stdout.write(
-        table([
-          ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
-          ...networks.map((n) => [n.Id.slice(0, 12), n.Name, n.Driver, n.Scope]),
-        ]),
-      );
+    process.stdout.write(networkLsOutput(networks, flags));
   });
 }
 
@@ -95,4 +131,32 @@ export async function networkRm(names: string[], globals: GlobalOptions): Promis
       );
     if (failure !== undefined) throw failure;
   });
+}
+
+/**
+ * `network prune [-f]`: every user network no container is attached to (the default bridge's device
+ * too; its record stays, as docker's bridge does), after docker's question unless -f; the names removed
+ * under `Deleted Networks:`. No: status 1, nothing removed.
+ */
+export async function networkPrune(
+  flags: { readonly force?: boolean },
+  globals: GlobalOptions,
+  ask: Confirm = confirm,
+): Promise<number> {
+  const question =
+    'WARNING! This will remove all custom networks not used by at least one container.\n' +
+    'Are you sure you want to continue? [y/N] ';
+  if (flags.force !== true && !(await ask(question))) {
+    process.stderr.write(pruneCancelled('network'));
+    return 1;
+  }
+  return withEngine(
+    globals,
+    async (engine, signal) => {
+      const removed = await engineNetworks(engine.root).prune({ signal });
+      if (removed.length > 0) process.stdout.write(`Deleted Networks:\n${removed.join('\n')}\n`);
+      return 0;
+    },
+    { cancelOnSignal: true },
+  );
 }

@@ -1,5 +1,4 @@
 /** `tsbuild volume create|ls|inspect|rm|prune`, as docker's (output, columns, exit codes). */
-import { createInterface } from 'node:readline';
 import { InvalidArgumentError, formatError } from '../../core/index.js';
 import { volumeStore } from '../../engine/index.js';
 import { parseVolumeFilters } from '../../runner/index.js';
@@ -7,6 +6,7 @@ import type { VolumeInfo, VolumePruneResult } from '../../runner/index.js';
 import { eachContainer } from './container-engine.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
+import { confirm, pruneCancelled } from './confirm.js';
 import { humanSize } from './prune.js';
 import { formatVolumes } from './volume-format.js';
 
@@ -118,28 +118,13 @@ export function pruneWarning(all: boolean): string {
   );
 }
 
-/** Asks on stdout, reads one line of stdin: yes only for y or yes (end of input: no). */
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: false });
-  process.stdout.write(question);
-  try {
-    const answer = await new Promise<string>((resolve) => {
-      rl.once('line', resolve);
-      rl.once('close', () => resolve(''));
-    });
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
-
 export async function volumePrune(
   flags: { force?: boolean; all?: boolean },
   globals: GlobalOptions,
 ): Promise<number> {
   const all = flags.all === true;
   if (flags.force !== true && !(await confirm(pruneWarning(all)))) {
-    process.stderr.write('volume prune has been cancelled\n');
+    process.stderr.write(pruneCancelled('volume'));
     return 1;
   }
   return withEngine(

@@ -128,19 +128,25 @@ describe('several containers', () => {
     expect([stdout, stderr]).toEqual([['out\n'], ['err\n']]);
   });
 
-  it('top prints aligned columns; prune asks, refuses without a terminal', async () => {
+  it('top prints aligned columns; prune asks, and no removes nothing (status 1)', async () => {
     const { containers, calls } = fakeContainers();
-    const { io, out } = captureIO();
+    const { io, out, err } = captureIO();
     await topContainer(containers, 'web', ['aux'], io);
     expect(calls[0]?.args[1]).toEqual({ psArgs: ['aux'] });
     expect(out.join('')).toBe(
       'UID                 PID                 CMD\nroot                1                   sh\n',
     );
-    await expect(pruneContainers(containers, {}, signal, io, null)).rejects.toThrow(/-f/);
-    await pruneContainers(containers, {}, signal, io, async () => false);
+    const asked: string[] = [];
+    const answer = (yes: boolean) => async (question: string) => (asked.push(question), yes);
+    expect(await pruneContainers(containers, {}, signal, io, answer(false))).toBe(1);
     expect(calls.filter((c) => c.method === 'prune')).toHaveLength(0);
-    await pruneContainers(containers, {}, signal, io, async () => true);
-    await pruneContainers(containers, { force: true }, signal, io);
+    expect(asked).toEqual([
+      'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ',
+    ]);
+    expect(err.join('')).toBe('container prune has been cancelled\n');
+    expect(await pruneContainers(containers, {}, signal, io, answer(true))).toBe(0);
+    expect(await pruneContainers(containers, { force: true }, signal, io, answer(false))).toBe(0);
+    expect(asked).toHaveLength(2);
     expect(calls.filter((c) => c.method === 'prune')).toHaveLength(2);
     expect(out.join('')).toContain(`Deleted Containers:\n${'a'.repeat(64)}\n`);
   });

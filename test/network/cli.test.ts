@@ -17,8 +17,8 @@ const canRun = canRunSuite('network CLI', { root: true, built: true, tools: ['ip
 const cli = resolve(repoRoot, 'dist/cli/main.js');
 const root = mkdtempSync(join(tmpdir(), 'tsbuild-net-cli-'));
 
-function tsbuild(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('node', [cli, '--root', root, ...args], { encoding: 'utf8' });
+function tsbuild(args: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('node', [cli, '--root', root, ...args], { encoding: 'utf8', input });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -62,6 +62,13 @@ describe.skipIf(!canRun)('tsbuild network', () => {
     expect(ls[1]).toMatch(/^[0-9a-f]{12}\s+bridge\s+bridge\s+local$/);
     expect(ls[2]).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+clinet\\s+bridge\\s+local$`));
     expect(tsbuild(['network', 'ls', '-q']).stdout).toContain(`${id.slice(0, 12)}\n`);
+    expect(tsbuild(['network', 'ls', '--format', '{{.Name}} {{.Internal}} {{.Label "team"}}']).stdout).toBe(
+      'bridge false \nclinet false web\n',
+    );
+    expect(tsbuild(['network', 'ls', '--format', 'table {{.Name}}\t{{.Driver}}']).stdout).toBe(
+      'NAME      DRIVER\nbridge    bridge\nclinet    bridge\n',
+    );
+    expect(tsbuild(['network', 'ls', '--format', '{{.Nope}}'])).toMatchObject({ status: 2 });
 
     const inspect = tsbuild(['network', 'inspect', id.slice(0, 8)]);
     const [info] = JSON.parse(inspect.stdout) as Inspected[];
@@ -94,6 +101,21 @@ describe.skipIf(!canRun)('tsbuild network', () => {
     expect(rm.stdout).toBe('clinet\n');
     expect(links()).not.toContain(bridge);
     expect(firewall()).not.toContain(id);
+  });
+
+  it('prune asks (a piped answer counts), then removes the unused user networks', () => {
+    for (const name of ['p1', 'p2']) expect(tsbuild(['network', 'create', name]).status).toBe(0);
+    const declined = tsbuild(['network', 'prune'], 'n\n');
+    expect(declined).toMatchObject({ status: 1, stderr: 'network prune has been cancelled\n' });
+    expect(declined.stdout).toBe(
+      'WARNING! This will remove all custom networks not used by at least one container.\n' +
+        'Are you sure you want to continue? [y/N] ',
+    );
+    const pruned = tsbuild(['network', 'prune'], 'y\n');
+    expect(pruned.status, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toContain('Deleted Networks:\np1\np2\n');
+    expect(tsbuild(['network', 'ls', '--format', '{{.Name}}']).stdout).toBe('bridge\n');
+    expect(tsbuild(['network', 'prune', '-f'])).toMatchObject({ status: 0, stdout: '' });
   });
 
   it('is engine.networks in the Node API', async () => {
