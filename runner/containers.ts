@@ -80,7 +80,7 @@ export class ContainerRuntime implements Containers {
   run: Containers['run'] = (spec, options = {}) => runContainer(this.context, spec, options);
   stop: Containers['stop'] = (ref, options = {}) => stopContainer(this.context, ref, options);
   restart: Containers['restart'] = async (ref, options = {}) => {
-    await stopContainer(this.context, ref, options);
+    await stopContainer(this.context, ref, options, 'restart');
     await startContainer(this.context, ref, options.signal);
   };
   kill: Containers['kill'] = (ref, options = {}) => killContainer(this.context, ref, options);

@@ -3,7 +3,13 @@
  * timeout), kill, pause/unpause, exec and top. A user's stop or kill sets `stoppedByUser` first, so the
  * supervisor does not restart what the user stopped.
  */
-import { FailedPreconditionError, InvalidArgumentError, delay, parseSignal } from '../core/index.js';
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  delay,
+  parseSignal,
+} from '../core/index.js';
 import type { RuntimeContext } from './context.js';
 import { execInContainer } from './exec.js';
 import { currentState } from './reconcile.js';
@@ -20,6 +26,16 @@ function notRunning(record: ContainerRecord): FailedPreconditionError {
   return new FailedPreconditionError(`container ${record.name} is not running`);
 }
 
+/** Whether the container is active; false once it is gone (a `--rm` container removes itself). */
+async function active(ctx: RuntimeContext, id: string): Promise<boolean> {
+  try {
+    return ACTIVE_STATUSES.has((await currentState(ctx, id)).status);
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
 /** Resolves once the container is no longer active; false when `ms` passed first. */
 async function exitedWithin(
   ctx: RuntimeContext,
@@ -29,7 +45,7 @@ async function exitedWithin(
 ): Promise<boolean> {
   const end = Date.now() + ms;
   for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
-    if (!ACTIVE_STATUSES.has((await currentState(ctx, id)).status)) return true;
+    if (!(await active(ctx, id))) return true;
     if (Date.now() >= end) return false;
     await delay(Math.min(wait, Math.max(1, end - Date.now())), signal);
   }
@@ -43,6 +59,8 @@ export async function stopContainer(
   ctx: RuntimeContext,
   ref: string,
   options: StopOptions = {},
+  /** `restart`: stopped to be started again, so a `--rm` container stays (as docker's restart). */
+  intent: 'stop' | 'restart' = 'stop',
 ): Promise<void> {
   const { id, record } = running(ctx, ref);
   const stopSignal =
@@ -54,7 +72,12 @@ export async function stopContainer(
   const timeout = options.timeout ?? record.stopTimeout;
   if (!Number.isInteger(timeout) || timeout < -1)
     throw new InvalidArgumentError(`invalid stop timeout (--time) ${timeout}`);
-  await ctx.store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));
+  const keepOnExit = intent === 'restart';
+  await ctx.store.updateState(id, (s) => ({
+    ...s,
+    stoppedByUser: true,
+    ...(keepOnExit ? { keepOnExit } : {}),
+  }));
   if (state.status !== 'restarting') {
     await ctx.runc.kill(id, stopSignal.number).catch(() => undefined);
     if (state.status === 'paused') await ctx.runc.resume(id).catch(() => undefined);

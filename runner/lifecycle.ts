@@ -6,12 +6,11 @@
  * (stop, kill, pause, exec, top) are in control.ts.
  */
 import { CancelledError, FailedPreconditionError, InvalidArgumentError, delay } from '../core/index.js';
-import { unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import { startDetached } from './detached.js';
 import type { RuncAttach } from '../executor/index.js';
 import { unwiredFields } from './hooks.js';
-import { currentState } from './reconcile.js';
+import { currentState, takeApart } from './reconcile.js';
 import { checkSpec, containerSnapshotKey, imageSnapshot, resolveRecord } from './resolve.js';
 import { prepareStart, undoPrepared } from './start.js';
 import { ACTIVE_STATUSES } from './store.js';
@@ -61,12 +60,27 @@ async function madeVolumes(
   return { ...spec, mounts };
 }
 
-/** Starts it detached; a running container is left as it is (docker's `start`). */
+/**
+ * Starts it detached; a running container is left as it is (docker's `start`). Starts of one container
+ * take turns (its start lock). A supervisor still finishing the last run (its exit just recorded) is
+ * waited for; one that keeps holding it (an attached run) means it runs.
+ */
 export async function startContainer(ctx: RuntimeContext, ref: string, signal?: AbortSignal): Promise<void> {
   const id = ctx.store.resolve(ref);
-  const state = await currentState(ctx, id);
-  if (ACTIVE_STATUSES.has(state.status)) return;
-  const record = ctx.store.readRecord(id);
+  const running = async (): Promise<boolean> => ACTIVE_STATUSES.has((await currentState(ctx, id)).status);
+  await ctx.store.withStartLock(
+    id,
+    async () => {
+      if (await running()) return;
+      if (!(await lockFreed(ctx.store.supervisorLock(id), 15_000, signal)) || (await running())) return;
+      await startFree(ctx, ctx.store.readRecord(id), signal);
+    },
+    signal,
+  );
+}
+
+/** Starts a container no supervisor holds under a new one; what was prepared is undone on failure. */
+async function startFree(ctx: RuntimeContext, record: ContainerRecord, signal?: AbortSignal): Promise<void> {
   let prepared = false;
   try {
     await startDetached({
@@ -75,7 +89,7 @@ export async function startContainer(ctx: RuntimeContext, ref: string, signal?: 
       prepare: async () => {
         await prepareStart(ctx, record, signal);
         prepared = true;
-        return id;
+        return record.id;
       },
       ...sig(signal),
     });
@@ -148,11 +162,20 @@ async function runAttached(
   record: ContainerRecord,
   options: AttachOptions,
 ): Promise<number> {
-  const lock = await holdLock(ctx.store.supervisorLock(record.id), 0);
-  if (lock === undefined) throw new FailedPreconditionError(`container ${record.name} is already running`);
+  const tty = record.spec.tty === true;
+  // Held from before the start lock is let go: a concurrent `start` finds it held and leaves it.
+  const lock = await ctx.store.withStartLock(record.id, async () => {
+    const held = await holdLock(ctx.store.supervisorLock(record.id), 0);
+    if (held === undefined) throw new FailedPreconditionError(`container ${record.name} is already running`);
+    try {
+      await prepareStart(ctx, record, options.signal, tty ? options.terminalSize?.() : undefined);
+    } catch (err) {
+      held.release();
+      throw err;
+    }
+    return held;
+  });
   try {
-    const tty = record.spec.tty === true;
-    await prepareStart(ctx, record, options.signal, tty ? options.terminalSize?.() : undefined);
     let startError: Error | undefined;
     const state = await superviseContainer({
       ...hookedSupervision(ctx.hooks, ctx, record),
@@ -193,6 +216,7 @@ export async function removeContainer(
   // The supervisor records the exit and lets go of the lock; a dead one's container is cleaned here.
   if (!(await lockFreed(ctx.store.supervisorLock(id), 15_000, options.signal)))
     throw new FailedPreconditionError(`container ${record.name}: its supervisor did not stop`);
+  if (!ctx.store.exists(id)) return; // a `--rm` container's supervisor removed it meanwhile
   const final = await currentState(ctx, id);
   // A start that failed before any supervisor took the container may have left its network attached.
   await ctx.hooks.network?.detach(record, final);
@@ -202,19 +226,6 @@ export async function removeContainer(
   // Once the container is gone, its anonymous volumes are no one's (another container's are kept).
   if (options.volumes === true && record.volumes.length > 0)
     await ctx.hooks.removeVolumes?.(record, options.signal);
-}
-
-/** What a removed container leaves: the rootfs mount, runc's state, the snapshot. */
-export async function takeApart(
-  ctx: Pick<RuntimeContext, 'runc' | 'snapshotter'>,
-  dir: string,
-  id: string,
-  snapshot: string,
-): Promise<void> {
-  await Promise.all([unmount(`${dir}/rootfs`), ctx.runc.delete(id)]);
-  await ctx.snapshotter.remove(snapshot).catch((err: unknown) => {
-    if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
-  });
 }
 
 export async function inspectContainer(ctx: RuntimeContext, ref: string): Promise<ContainerInfo> {

@@ -3,8 +3,10 @@
  * but anyone can take the supervisor lock: the supervisor died (SIGKILLed, or the host rebooted). Holding
  * that lock, the container is cleaned (runc kill + delete, network detached, rootfs unmounted) and
  * recorded exited: 137 when its process had to be killed, 255 when it was already gone (its status was
- * never heard), with an error that says so. Never a ghost.
+ * never heard), with an error that says so. Never a ghost. A `--rm` container is then removed, as its
+ * supervisor would have done (its anonymous volumes too): it reads as gone (NotFoundError).
  */
+import { NotFoundError } from '../core/index.js';
 import { unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import { ACTIVE_STATUSES } from './store.js';
@@ -18,7 +20,12 @@ export async function currentState(ctx: RuntimeContext, id: string): Promise<Con
   const lock = tryHoldLock(ctx.store.supervisorLock(id));
   if (lock === undefined) return state; // the supervisor lives
   try {
-    return await cleanupOrphan(ctx, id);
+    const cleaned = await cleanupOrphan(ctx, id);
+    const record = ctx.store.readRecord(id);
+    if (record.spec.autoRemove !== true || cleaned.keepOnExit === true) return cleaned;
+    await ctx.store.remove(id, (dir) => takeApart(ctx, dir, id, record.snapshot));
+    await ctx.hooks.removeVolumes?.(record).catch(() => undefined);
+    throw new NotFoundError(`No such container: ${id} (--rm: removed once its supervisor was found dead)`);
   } finally {
     lock.release();
   }
@@ -51,4 +58,17 @@ async function cleanupOrphan(ctx: RuntimeContext, id: string): Promise<Container
     networks: [],
     ports: [],
   }));
+}
+
+/** What a removed container leaves: the rootfs mount, runc's state, the snapshot. */
+export async function takeApart(
+  ctx: Pick<RuntimeContext, 'runc' | 'snapshotter'>,
+  dir: string,
+  id: string,
+  snapshot: string,
+): Promise<void> {
+  await Promise.all([unmount(`${dir}/rootfs`), ctx.runc.delete(id)]);
+  await ctx.snapshotter.remove(snapshot).catch((err: unknown) => {
+    if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
+  });
 }

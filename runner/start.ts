@@ -51,6 +51,7 @@ export async function prepareStart(
     await ctx.store.updateState(id, (s) => ({
       ...s,
       stoppedByUser: false,
+      keepOnExit: false,
       error: '',
       networks: net?.networks ?? [],
       ports: [],
@@ -114,6 +115,7 @@ function runRequest(
  */
 export async function undoPrepared(ctx: RuntimeContext, record: ContainerRecord): Promise<void> {
   if (!(await lockFreed(ctx.store.supervisorLock(record.id), 15_000))) return;
+  if (!ctx.store.exists(record.id)) return; // a `--rm` container's supervisor removed it
   const state = ctx.store.readState(record.id);
   if (ACTIVE_STATUSES.has(state.status)) return;
   await ctx.runc.delete(record.id).catch(() => undefined);

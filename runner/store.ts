@@ -112,6 +112,20 @@ export class ContainerStore {
     return join(this.dir, id, 'supervisor.lock');
   }
 
+  /**
+   * Runs `fn` holding the container's start lock (`start.lock`): one start at a time checks whether the
+   * container runs and prepares it (network, rootfs, bundle) until its supervisor has it.
+   */
+  async withStartLock<T>(id: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await withFileLock(join(this.dir, id, 'start.lock'), fn, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !this.exists(id))
+        throw new NotFoundError(`No such container: ${id}`);
+      throw err;
+    }
+  }
+
   /** Makes a container (see the file's comment); its name is taken only once everything else is there. */
   async create(input: CreateInput, signal?: AbortSignal): Promise<ContainerRecord> {
     mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });

@@ -4,16 +4,26 @@
  * lock anyone can take has lost its supervisor.
  */
 import { closeSync, openSync } from 'node:fs';
-import { delay, tryLockExclusive } from '../core/index.js';
+import { basename, dirname } from 'node:path';
+import { NotFoundError, delay, tryLockExclusive } from '../core/index.js';
 
 /** A held supervisor lock; `release` closes it (idempotent). */
 export interface HeldLock {
   release(): void;
 }
 
-/** Takes the lock at `path` without waiting; undefined while someone holds it. */
+/**
+ * Takes the lock at `path` without waiting; undefined while someone holds it. NotFoundError when the
+ * container's directory is gone (removed meanwhile, as a `--rm` container's supervisor does at its end).
+ */
 export function tryHoldLock(path: string): HeldLock | undefined {
-  const fd = openSync(path, 'a', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(path, 'a', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new NotFoundError(`No such container: ${basename(dirname(path))}`, { cause: err });
+  }
   let locked = false;
   try {
     locked = tryLockExclusive(fd);
@@ -44,9 +54,17 @@ export async function holdLock(
   }
 }
 
-/** Waits until no one holds the lock (the supervisor has ended); false after `timeoutMs`. */
+/**
+ * Waits until no one holds the lock (the supervisor has ended, or the container is gone with it); false
+ * after `timeoutMs`.
+ */
 export async function lockFreed(path: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const held = await holdLock(path, timeoutMs, signal);
-  held?.release();
-  return held !== undefined;
+  try {
+    const held = await holdLock(path, timeoutMs, signal);
+    held?.release();
+    return held !== undefined;
+  } catch (err) {
+    if (err instanceof NotFoundError) return true;
+    throw err;
+  }
 }

@@ -15,7 +15,7 @@ import { RuncContainers } from '../executor/index.js';
 import type { RuncAttach } from '../executor/index.js';
 import type { SupervisorReport } from './detached.js';
 import { runnerHooks } from './wiring.js';
-import { takeApart } from './lifecycle.js';
+import { takeApart } from './reconcile.js';
 import { createSnapshotter } from '../snapshotter/index.js';
 import type { ContainerRecord } from './types.js';
 import { containersRuncDir } from './paths.js';
@@ -117,7 +117,8 @@ async function main(root: string): Promise<void> {
       onStart: (result) =>
         report('pid' in result ? { ok: true, pid: result.pid } : errorReport(result.error)),
     });
-    if (record.spec.autoRemove === true) {
+    // A restart stops a `--rm` container to start it again: it stays (docker's restart).
+    if (record.spec.autoRemove === true && store.readState(id).keepOnExit !== true) {
       await removeAfterExit(root, store, runc, record);
       await hooks.removeVolumes?.(record); // docker's --rm takes the anonymous volumes along
     }

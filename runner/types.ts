@@ -200,6 +200,8 @@ export interface ContainerState {
   readonly restartCount: number;
   /** Set by stop/kill from the user: no restart (always/unless-stopped are honoured as docker). */
   readonly stoppedByUser: boolean;
+  /** Set by `restart` until the next start: a `--rm` container's supervisor leaves it in place. */
+  readonly keepOnExit?: boolean;
   readonly health?: HealthState;
   readonly networks: readonly NetworkAttachment[];
   /** The host ports actually bound (hostPort 0 resolved). */

@@ -69,6 +69,8 @@ export async function eachContainer(
   refs: readonly string[],
   fn: (ref: string) => Promise<string | void>,
   io: ContainerIO = processIO,
+  /** Errors that are printed but leave the status 0 (`rm -f` of a container that is not there). */
+  forgiven: (error: unknown) => boolean = () => false,
 ): Promise<number> {
   let status = 0;
   for (const ref of refs) {
@@ -77,7 +79,7 @@ export async function eachContainer(
       io.out(`${line ?? ref}\n`);
     } catch (error) {
       io.err(`${formatError(error, { color: io === processIO && process.stderr.isTTY === true })}\n`);
-      status = 1;
+      if (!forgiven(error)) status = 1;
     }
   }
   return status;

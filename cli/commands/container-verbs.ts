@@ -4,7 +4,7 @@
  * so the CLI's logic is pinned without an engine; several containers are each reported, status 1 when
  * any failed, as docker.
  */
-import { formatError } from '../../core/index.js';
+import { NotFoundError, formatError } from '../../core/index.js';
 import type { Containers } from '../../runner/index.js';
 import { formatItems, tabwrite } from '../format-template.js';
 import { confirm, pruneCancelled } from './confirm.js';
@@ -66,10 +66,13 @@ export async function removeContainers(
   signal: AbortSignal,
   io: ContainerIO = processIO,
 ): Promise<number> {
+  const force = flags.force === true;
   return eachContainer(
     refs,
-    (ref) => containers.remove(ref, { signal, force: flags.force === true, volumes: flags.volumes === true }),
+    (ref) => containers.remove(ref, { signal, force, volumes: flags.volumes === true }),
     io,
+    // docker's rm -f: a container that is not there is said, not a failure
+    (error) => force && error instanceof NotFoundError,
   );
 }
 

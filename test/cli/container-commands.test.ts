@@ -81,6 +81,16 @@ describe('several containers', () => {
     );
   });
 
+  it('rm: a missing container fails the command, except with -f (said on stderr, as docker)', async () => {
+    const { containers } = fakeContainers({ fail: ['gone'] });
+    const forced = captureIO();
+    expect(await removeContainers(containers, ['gone', 'a'], { force: true }, signal, forced.io)).toBe(0);
+    expect(forced.out.join('')).toBe('a\n');
+    expect(forced.err.join('')).toContain('No such container: gone');
+    const plain = captureIO();
+    expect(await removeContainers(containers, ['gone', 'a'], {}, signal, plain.io)).toBe(1);
+  });
+
   it('inspect: the found ones as a JSON array, 1 when one is missing', async () => {
     const { containers } = fakeContainers({ infos: [info({ id: 'a'.repeat(64), name: 'web' })] });
     const { io, out, err } = captureIO();

@@ -155,4 +155,55 @@ await openContainers(engine).run({ image: 'busybox', name: 'attached', cmd: ['sl
     expect(mountsUnder(t.engine.root)).toEqual([]);
     expect(runcContainers(t.engine.root)).toEqual([]);
   });
+
+  it('run -d --rm: stop and rm -f succeed though the container removes itself; restart keeps it', async () => {
+    const rm = { image: 'busybox', cmd: ['sleep', '1000'], autoRemove: true };
+    const stopped = await t.containers.run(rm, { detach: true });
+    await t.containers.stop(stopped.id, { timeout: 1 });
+    expect(existsSync(join(t.engine.root, 'containers', stopped.id))).toBe(false);
+    const removed = await t.containers.run(rm, { detach: true });
+    await t.containers.remove(removed.id, { force: true });
+    await expect(t.containers.inspect(removed.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // docker's restart turns --rm off while it stops the container: it comes back
+    const restarted = await t.containers.run(rm, { detach: true });
+    await t.containers.restart(restarted.id, { timeout: 1 });
+    expect((await t.containers.inspect(restarted.id)).state).toMatchObject({ status: 'running' });
+    await t.containers.stop(restarted.id, { timeout: 1 });
+    await expect(t.containers.inspect(restarted.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(mountsUnder(t.engine.root)).toEqual([]);
+    expect(runcContainers(t.engine.root)).toEqual([]);
+  });
+
+  it('run -d --rm of a missing command reports 127, and the container is gone', async () => {
+    const spec = { image: 'busybox', cmd: ['no-such-command'], autoRemove: true };
+    await expect(t.containers.run(spec, { detach: true })).rejects.toMatchObject({
+      code: 'COMMAND_NOT_FOUND',
+    });
+    expect((await t.containers.list({ all: true })).filter((c) => c.record.spec.autoRemove)).toEqual([]);
+  });
+
+  it('a --rm container whose supervisor was SIGKILLed is removed when it is next looked at', async () => {
+    const { id } = await t.containers.run(
+      { image: 'busybox', cmd: ['sleep', '1000'], autoRemove: true },
+      { detach: true },
+    );
+    const { state } = await t.containers.inspect(id);
+    process.kill(state.supervisor!.pid, 'SIGKILL');
+    await eventually(async () => !(await t.containers.list({ all: true })).some((c) => c.record.id === id));
+    expect(existsSync(join(t.engine.root, 'containers', id))).toBe(false);
+    expect(mountsUnder(t.engine.root)).toEqual([]);
+    expect(runcContainers(t.engine.root)).toEqual([]);
+  });
+
+  it('starts of one container at once: one starts it, the others find it running', async () => {
+    const { record } = await t.containers.create({ image: 'busybox', cmd: ['sleep', '1000'] });
+    for (let round = 0; round < 2; round++) {
+      await Promise.all([1, 2, 3].map(() => t.containers.start(record.id)));
+      const { state } = await t.containers.inspect(record.id);
+      expect(state.status).toBe('running');
+      expect(runcContainers(t.engine.root)).toEqual([record.id]);
+      await t.containers.stop(record.id, { timeout: 0 });
+    }
+    await expectCleanedAfterRm(record.id);
+  });
 });
