@@ -37,7 +37,10 @@ function addStopCommands(parent: Command, globals: Globals): void {
       'Stop running containers: the stop signal, then SIGKILL after the timeout, as `docker stop`.',
     )
     .argument('<container...>', 'names or ID prefixes')
-    .option('-t, --time <seconds>', "seconds before SIGKILL (default: the container's --stop-timeout, 10)")
+    .option(
+      '-t, --time <seconds>',
+      "seconds before SIGKILL, -1 for no limit (default: the container's --stop-timeout, 10)",
+    )
     .option('-s, --signal <signal>', "the signal to send instead of the container's stop signal")
     .addHelpText(
       'after',
@@ -50,7 +53,7 @@ function addStopCommands(parent: Command, globals: Globals): void {
     .command('restart')
     .description('Stop and start containers again, as `docker restart`.')
     .argument('<container...>', 'names or ID prefixes')
-    .option('-t, --time <seconds>', 'seconds before SIGKILL')
+    .option('-t, --time <seconds>', 'seconds before SIGKILL, -1 for no limit')
     .addHelpText('after', examples(['tsbuild restart web', 'tsbuild restart -t 0 a b']))
     .action((refs: string[], flags: { time?: string }) =>
       onContainers(globals, (v, c, signal, io) => v.restartContainers(c, refs, flags, signal, io)),

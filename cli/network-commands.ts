@@ -1,4 +1,4 @@
-/** `tsbuild network create|ls|inspect|rm` (their module is loaded when they run). */
+/** `tsbuild network create|ls|inspect|rm|prune` (their module is loaded when they run). */
 import type { Command } from 'commander';
 import type { GlobalOptions } from './commands/engine.js';
 import type { NetworkCreateFlags, NetworkLsFlags } from './commands/network.js';
@@ -39,7 +39,7 @@ export function addNetworkCommands(program: Command, globals: () => GlobalOption
     .option('-q, --quiet', 'only network IDs')
     .option(
       '--format <format>',
-      'table, json (inspect\'s JSON) or a Go template: {{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.Labels}} {{.Label "k"}} {{.CreatedAt}}',
+      'table, json (an object a line) or a Go template: {{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.Labels}} {{.Label "k"}} {{.CreatedAt}}',
       'table',
     )
     .addHelpText(
@@ -63,11 +63,16 @@ export function addNetworkCommands(program: Command, globals: () => GlobalOption
     .argument('<network...>', 'network names or ID prefixes')
     .addHelpText(
       'after',
-      examples(['tsbuild network inspect bridge', 'tsbuild network inspect appnet backend']),
+      examples([
+        'tsbuild network inspect bridge',
+        'tsbuild network inspect appnet backend',
+        "tsbuild network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' appnet",
+      ]),
     )
-    .action(async (names: string[]) => {
+    .option('-f, --format <template>', 'a Go template for each network: {{.Name}}, {{json .IPAM.Config}} …')
+    .action(async (names: string[], flags: { format?: string }) => {
       const { networkInspect } = await import('./commands/network.js');
-      await networkInspect(names, globals());
+      await networkInspect(names, flags, globals());
     });
   network
     .command('rm')

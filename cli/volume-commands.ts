@@ -16,6 +16,7 @@ export function addVolumeCommands(program: Command, globals: () => GlobalOptions
     .command('create')
     .description('Create a volume (an existing name is kept as it is); without NAME, an anonymous one.')
     .argument('[name]', 'the volume name: [a-zA-Z0-9][a-zA-Z0-9_.-]+')
+    .option('--name <name>', 'the volume name (the same as the argument)')
     .option('--label <key=value>', 'set a label (repeatable)', collect, [])
     .option('-d, --driver <driver>', 'the volume driver: local, the only one', 'local')
     .option(
@@ -64,10 +65,18 @@ export function addVolumeCommands(program: Command, globals: () => GlobalOptions
     .command('inspect')
     .description("Print volumes as docker's `volume inspect` JSON.")
     .argument('<name...>', 'volume names')
-    .addHelpText('after', examples(['tsbuild volume inspect data', 'tsbuild volume inspect data cache']))
-    .action(async (names: string[]) => {
+    .option('-f, --format <template>', 'a Go template for each volume: {{.Mountpoint}}, {{json .Labels}} …')
+    .addHelpText(
+      'after',
+      examples([
+        'tsbuild volume inspect data',
+        'tsbuild volume inspect data cache',
+        "tsbuild volume inspect -f '{{.Mountpoint}}' data",
+      ]),
+    )
+    .action(async (names: string[], flags: { format?: string }) => {
       const { volumeInspect } = await import('./commands/volume.js');
-      process.exitCode = await volumeInspect(names, globals());
+      process.exitCode = await volumeInspect(names, flags, globals());
     });
   volume
     .command('rm')

@@ -20,7 +20,7 @@ import {
   parsePidsLimit,
   parsePull,
   parseRestart,
-  parseSeconds,
+  parseStopTimeout,
   parseSignal,
 } from './container-values.js';
 
@@ -184,7 +184,7 @@ function lifecycleFromFlags(flags: ContainerFlags): Partial<ContainerSpec> {
     ...(restart !== undefined ? { restart } : {}),
     ...(flags.stopSignal !== undefined ? { stopSignal: parseSignal(flags.stopSignal, '--stop-signal') } : {}),
     ...(flags.stopTimeout !== undefined
-      ? { stopTimeout: parseSeconds(flags.stopTimeout, '--stop-timeout') }
+      ? { stopTimeout: parseStopTimeout(flags.stopTimeout, '--stop-timeout') }
       : {}),
     ...(healthcheck !== undefined ? { healthcheck } : {}),
     ...(flags.rm ? { autoRemove: true } : {}),

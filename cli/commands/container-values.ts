@@ -52,9 +52,10 @@ export function parsePidsLimit(value: string): number {
   return n <= 0 ? -1 : n;
 }
 
-/** An integer of seconds ≥ 0 (`--stop-timeout`, `stop -t`). */
-export function parseSeconds(value: string, flag: string): number {
-  if (!/^\d+$/.test(value)) throw invalid(flag, value, 'not a whole number of seconds');
+/** A stop timeout (`stop -t`, `--stop-timeout`): whole seconds, or -1 to wait for ever (docker's). */
+export function parseStopTimeout(value: string, flag: string): number {
+  if (!/^(-1|\d+)$/.test(value))
+    throw invalid(flag, value, 'not a whole number of seconds (or -1: no limit)');
   return Number(value);
 }
 

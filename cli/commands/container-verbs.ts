@@ -14,7 +14,7 @@ import type { ContainerIO } from './container-engine.js';
 import { inspectJson } from './container-inspect.js';
 import { psOutput } from './container-ps.js';
 import type { PsFlags } from './container-ps.js';
-import { parseLogTime, parseSeconds, parseSignal, parseTail } from './container-values.js';
+import { parseLogTime, parseStopTimeout, parseSignal, parseTail } from './container-values.js';
 
 export async function stopContainers(
   containers: Containers,
@@ -23,7 +23,7 @@ export async function stopContainers(
   signal: AbortSignal,
   io: ContainerIO = processIO,
 ): Promise<number> {
-  const timeout = flags.time !== undefined ? parseSeconds(flags.time, '--time') : undefined;
+  const timeout = flags.time !== undefined ? parseStopTimeout(flags.time, '--time') : undefined;
   // Checked before any container is touched: a bad --signal stops none of them.
   const stopSignal = flags.signal !== undefined ? parseSignal(flags.signal, '--signal') : undefined;
   const options = {
@@ -41,7 +41,7 @@ export async function restartContainers(
   signal: AbortSignal,
   io: ContainerIO = processIO,
 ): Promise<number> {
-  const timeout = flags.time !== undefined ? parseSeconds(flags.time, '--time') : undefined;
+  const timeout = flags.time !== undefined ? parseStopTimeout(flags.time, '--time') : undefined;
   return eachContainer(
     refs,
     (ref) => containers.restart(ref, { signal, ...(timeout !== undefined ? { timeout } : {}) }),

@@ -4,7 +4,7 @@ import { engineNetworks } from '../../engine/index.js';
 import type { NetworkInspect } from '../../engine/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
-import { formatItems, labelHeader, labelMethod } from '../format-template.js';
+import { asGoMap, formatItems, labelHeader, labelMethod } from '../format-template.js';
 import type { FormatFields } from '../format-template.js';
 import { confirm, pruneCancelled } from './confirm.js';
 import type { Confirm } from './confirm.js';
@@ -89,7 +89,8 @@ const DEFAULT_FORMAT = 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
  * or a Go template of docker's fields (`{{.Name}}`, `table {{.Name}}\t{{.Internal}}` …).
  */
 export function networkLsOutput(networks: readonly NetworkInspect[], flags: NetworkLsFlags): string {
-  if (flags.format === 'json') return JSON.stringify(networks, null, 2) + '\n';
+  // docker's json: one object of the ls fields a line (the method is not data: JSON leaves it out)
+  if (flags.format === 'json') return networks.map((n) => `${JSON.stringify(networkItem(n))}\n`).join('');
   if (flags.quiet === true) return networks.map((n) => `${n.Id.slice(0, 12)}\n`).join('');
   const format = flags.format === 'table' ? DEFAULT_FORMAT : flags.format;
   return formatItems(format, networks.map(networkItem), NETWORK_HEADERS);
@@ -103,8 +104,26 @@ export async function networkLs(flags: NetworkLsFlags, globals: GlobalOptions): 
   });
 }
 
+/** docker's `network inspect`: the JSON array, or `--format`'s template for each network. */
+export function networkInspectOutput(networks: readonly NetworkInspect[], format?: string): string {
+  if (format === undefined || format === 'json') return JSON.stringify(networks, null, 4) + '\n';
+  const items = networks.map((n) => ({
+    ...n,
+    IPAM: { ...n.IPAM, Options: asGoMap({ ...n.IPAM.Options }) },
+    Containers: asGoMap({ ...n.Containers }),
+    Options: asGoMap({ ...n.Options }),
+    Labels: asGoMap({ ...n.Labels }),
+  }));
+  return formatItems(format, items);
+}
+
 /** Prints what was found, then fails on the first name that was not (as docker). */
-export async function networkInspect(names: string[], globals: GlobalOptions): Promise<void> {
+export async function networkInspect(
+  names: string[],
+  flags: { readonly format?: string },
+  globals: GlobalOptions,
+): Promise<void> {
+  if (flags.format !== undefined) networkInspectOutput([], flags.format); // a bad template, before the root
   await withEngine(globals, async (engine, signal) => {
     const networks = engineNetworks(engine.root);
     const found: NetworkInspect[] = [];
@@ -114,7 +133,7 @@ export async function networkInspect(names: string[], globals: GlobalOptions): P
         (n) => found.push(n),
         (err: unknown) => (failure ??= err),
       );
-    process.stdout.write(JSON.stringify(found, null, 4) + '\n');
+    process.stdout.write(networkInspectOutput(found, flags.format));
     if (failure !== undefined) throw failure;
   });
 }

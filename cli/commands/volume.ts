@@ -8,6 +8,7 @@ import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 import { confirm, pruneCancelled } from './confirm.js';
 import { humanSize } from './prune.js';
+import { asGoMap, formatItems } from '../format-template.js';
 import { formatVolumes } from './volume-format.js';
 
 /** `KEY=VALUE` flags (`--label`, `-o`) as a record; `KEY` alone is an empty value for labels. */
@@ -24,6 +25,8 @@ export function keyValues(flags: readonly string[], flag: string, bareKey: boole
 }
 
 export interface VolumeCreateFlags {
+  /** docker's `--name`, the same as the argument. */
+  readonly name?: string;
   readonly label: string[];
   readonly driver: string;
   readonly opt: string[];
@@ -34,8 +37,13 @@ export async function volumeCreate(
   flags: VolumeCreateFlags,
   globals: GlobalOptions,
 ): Promise<void> {
+  if (name !== undefined && flags.name !== undefined && name !== flags.name)
+    throw new InvalidArgumentError(
+      'conflicting options: either specify --name or provide positional arg, not both',
+    );
+  const chosen = name ?? flags.name;
   const options = {
-    ...(name !== undefined ? { name } : {}),
+    ...(chosen !== undefined ? { name: chosen } : {}),
     labels: keyValues(flags.label, '--label', true),
     driver: flags.driver,
     driverOpts: keyValues(flags.opt, '--opt', false),
@@ -68,13 +76,24 @@ export async function volumeLs(flags: VolumeLsFlags, globals: GlobalOptions): Pr
   });
 }
 
-/** docker's `inspect` JSON: an array, four-space indents. */
-export function volumeInspectOutput(volumes: readonly VolumeInfo[]): string {
-  return `${JSON.stringify(volumes, null, 4)}\n`;
+/** docker's `inspect` JSON: an array, four-space indents; or `--format`'s template for each volume. */
+export function volumeInspectOutput(volumes: readonly VolumeInfo[], format?: string): string {
+  if (format === undefined || format === 'json') return `${JSON.stringify(volumes, null, 4)}\n`;
+  const items = volumes.map((v) => ({
+    ...v,
+    Labels: asGoMap({ ...v.Labels }),
+    Options: asGoMap({ ...v.Options }),
+  }));
+  return formatItems(format, items);
 }
 
 /** The volumes found are printed; each missing one is an error, and the exit status 1 (as docker). */
-export async function volumeInspect(names: string[], globals: GlobalOptions): Promise<number> {
+export async function volumeInspect(
+  names: string[],
+  flags: { readonly format?: string },
+  globals: GlobalOptions,
+): Promise<number> {
+  if (flags.format !== undefined) volumeInspectOutput([], flags.format); // a bad template, before the root
   return withEngine(globals, async (engine, signal) => {
     const store = volumeStore(engine);
     const found: VolumeInfo[] = [];
@@ -85,7 +104,7 @@ export async function volumeInspect(names: string[], globals: GlobalOptions): Pr
         (err: unknown) => errors.push(err),
       );
     }
-    process.stdout.write(volumeInspectOutput(found));
+    process.stdout.write(volumeInspectOutput(found, flags.format));
     for (const err of errors) process.stderr.write(`${formatError(err)}\n`);
     return errors.length > 0 ? 1 : 0;
   });

@@ -63,6 +63,12 @@ describe('several containers', () => {
     await expect(stopContainers(containers, ['web'], { time: 'soon' }, signal, io)).rejects.toThrow(
       /--time "soon"/,
     );
+    // -1: no limit, as docker's
+    expect(await stopContainers(containers, ['web'], { time: '-1' }, signal, io)).toBe(0);
+    expect(calls.at(-1)?.args[1]).toMatchObject({ timeout: -1 });
+    await expect(stopContainers(containers, ['web'], { time: '-2' }, signal, io)).rejects.toThrow(
+      /--time "-2"/,
+    );
   });
 
   it('kill -s, rm -f -v, wait print and pass their options', async () => {

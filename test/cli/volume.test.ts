@@ -104,9 +104,9 @@ describe.skipIf(!ready)('tsbuild volume end to end', () => {
     // By name, as docker lists them (the anonymous volume's random name may sort either side of `data`).
     const listed = [anon, 'data']
       .sort()
-      .map((n) => `local    ${n}\n`)
+      .map((n) => `local     ${n}\n`)
       .join('');
-    expect(tsbuild(['volume', 'ls']).stdout).toBe(`DRIVER   VOLUME NAME\n${listed}`);
+    expect(tsbuild(['volume', 'ls']).stdout).toBe(`DRIVER    VOLUME NAME\n${listed}`);
     expect(tsbuild(['volume', 'ls', '-q', '--filter', 'label=team=web']).stdout).toBe('data\n');
     expect(tsbuild(['volume', 'ls', '--filter', 'until=1h'])).toMatchObject({ status: 2 });
     const inspect = tsbuild(['volume', 'inspect', 'data', 'nope']);
@@ -116,6 +116,12 @@ describe.skipIf(!ready)('tsbuild volume end to end', () => {
     ]);
     expect(inspect.stderr).toContain('no such volume: nope');
     expect(tsbuild(['volume', 'create', '-o', 'type=tmpfs', 'x'])).toMatchObject({ status: 2 });
+    expect(
+      tsbuild(['volume', 'inspect', '-f', '{{.Name}} {{.Labels.team}} {{.Labels.x}}', 'data']).stdout,
+    ).toBe('data web <no value>\n');
+    expect(tsbuild(['volume', 'create', '--name', 'named', 'other'])).toMatchObject({ status: 2 });
+    expect(tsbuild(['volume', 'create', '--name', 'named']).stdout).toBe('named\n');
+    expect(tsbuild(['volume', 'rm', 'named']).stdout).toBe('named\n');
 
     // Without -f, prune asks; no answer is no.
     const declined = tsbuild(['volume', 'prune']);

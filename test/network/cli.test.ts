@@ -69,6 +69,18 @@ describe.skipIf(!canRun)('tsbuild network', () => {
       'NAME      DRIVER\nbridge    bridge\nclinet    bridge\n',
     );
     expect(tsbuild(['network', 'ls', '--format', '{{.Nope}}'])).toMatchObject({ status: 2 });
+    const lines = tsbuild(['network', 'ls', '--format', 'json']).stdout.trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l) as Record<string, string>)[1]).toMatchObject({
+      ID: id.slice(0, 12),
+      Name: 'clinet',
+      Driver: 'bridge',
+      Internal: 'false',
+      Labels: 'team=web,bare=',
+    });
+    const subnet = '{{range .IPAM.Config}}{{.Subnet}}{{end}} {{.Labels.team}} {{.Labels.nope}}';
+    expect(tsbuild(['network', 'inspect', '-f', subnet, 'clinet']).stdout).toBe(
+      '172.31.220.0/24 web <no value>\n',
+    );
 
     const inspect = tsbuild(['network', 'inspect', id.slice(0, 8)]);
     const [info] = JSON.parse(inspect.stdout) as Inspected[];
@@ -113,7 +125,8 @@ describe.skipIf(!canRun)('tsbuild network', () => {
     );
     const pruned = tsbuild(['network', 'prune'], 'y\n');
     expect(pruned.status, pruned.stderr).toBe(0);
-    expect(pruned.stdout).toContain('Deleted Networks:\np1\np2\n');
+    const deleted = pruned.stdout.slice(pruned.stdout.indexOf('Deleted Networks:\n') + 18);
+    expect(deleted.split('\n').sort()).toEqual(['', 'p1', 'p2']);
     expect(tsbuild(['network', 'ls', '--format', '{{.Name}}']).stdout).toBe('bridge\n');
     expect(tsbuild(['network', 'prune', '-f'])).toMatchObject({ status: 0, stdout: '' });
   });
