@@ -88,9 +88,10 @@ function mountsFromFlags(flags: ContainerFlags): MountSpec[] {
 }
 
 function resourcesFromFlags(flags: ContainerFlags, host: HostFacts): Resources | undefined {
+  const nanoCpus = flags.cpus !== undefined ? parseCpus(flags.cpus, host.cpus) : 0; // 0: no limit
   const r: Resources = {
     ...(flags.memory !== undefined ? { memory: parseMemory(flags.memory) } : {}),
-    ...(flags.cpus !== undefined ? { nanoCpus: parseCpus(flags.cpus, host.cpus) } : {}),
+    ...(nanoCpus > 0 ? { nanoCpus } : {}),
     ...(flags.pidsLimit !== undefined ? { pidsLimit: parsePidsLimit(flags.pidsLimit) } : {}),
   };
   return Object.keys(r).length > 0 ? r : undefined;
@@ -155,7 +156,6 @@ function processFromFlags(
     throw new InvalidArgumentError(
       `invalid --workdir ${JSON.stringify(flags.workdir)}: not an absolute path`,
     );
-  if (flags.user === '') throw new InvalidArgumentError('invalid --user "": give a user or uid[:gid]');
   if (flags.hostname === '') throw new InvalidArgumentError('invalid --hostname "": give a name');
   const env = envFromFlags(flags, host.env, host.readText);
   return {
@@ -165,7 +165,8 @@ function processFromFlags(
       : {}),
     ...(env.length > 0 ? { env } : {}),
     ...(flags.workdir !== undefined ? { workdir: flags.workdir } : {}),
-    ...(flags.user !== undefined ? { user: flags.user } : {}),
+    // docker's `-u ""`: the image's user
+    ...(flags.user !== undefined && flags.user !== '' ? { user: flags.user } : {}),
     ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
     ...(flags.tty ? { tty: true } : {}),
     ...(flags.interactive ? { openStdin: true } : {}),

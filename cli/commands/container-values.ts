@@ -28,7 +28,7 @@ export function parseMemory(value: string, flag = '--memory'): number {
   return bytes;
 }
 
-/** `--cpus 1.5` → nano CPUs: more than 0 and at most the host's CPUs; at most 9 decimals, as docker. */
+/** `--cpus 1.5` → nano CPUs: at most the host's CPUs, 0 for no limit; at most 9 decimals, as docker. */
 export function parseCpus(value: string, hostCpus: number): number {
   const m = /^(\d*)(?:\.(\d*))?$/.exec(value);
   if (!m || value === '' || value === '.')
@@ -36,7 +36,7 @@ export function parseCpus(value: string, hostCpus: number): number {
   const fraction = m[2] ?? '';
   if (fraction.replace(/0+$/, '').length > 9) throw invalid('--cpus', value, 'the value is too precise');
   const nano = Number(m[1] || '0') * 1e9 + Number(fraction.padEnd(9, '0').slice(0, 9) || '0');
-  if (nano <= 0 || nano > hostCpus * 1e9)
+  if (nano > hostCpus * 1e9)
     throw invalid(
       '--cpus',
       value,

@@ -168,9 +168,10 @@ describe('specFromFlags', () => {
     expect(spec({ network: 'none' }).network).toBe('none');
   });
 
-  it('refuses a relative --workdir, an empty --user, a bad --name, a bad --pull', () => {
+  it('refuses a relative --workdir, a bad --name, a bad --pull; -u "" and --cpus 0 are the defaults', () => {
     expect(() => spec({ workdir: 'app' })).toThrow(/--workdir "app"/);
-    expect(() => spec({ user: '' })).toThrow(/--user/);
+    expect(spec({ user: '' }).user).toBeUndefined(); // docker's -u "": the image's user
+    expect(spec({ cpus: '0' }).resources?.nanoCpus).toBeUndefined(); // docker's --cpus 0: no limit
     expect(() => spec({ name: 'a b' })).toThrow(/--name "a b"/);
     expect(() => spec({ pull: 'sometimes' })).toThrow(/--pull "sometimes"/);
   });
@@ -189,13 +190,13 @@ describe('the single values', () => {
     expect(() => parseMemory('lots')).toThrow(/--memory "lots": not a size/);
   });
 
-  it('--cpus: decimal to nano CPUs, > 0 and ≤ host CPUs, 9 decimals at most', () => {
+  it('--cpus: decimal to nano CPUs, ≤ host CPUs (0: no limit), 9 decimals at most', () => {
     expect(parseCpus('0.5', 2)).toBe(500_000_000);
     expect(parseCpus('2', 2)).toBe(2e9);
     expect(parseCpus('.25', 2)).toBe(250_000_000);
     expect(parseCpus('0.000000001', 2)).toBe(1);
     expect(() => parseCpus('3', 2)).toThrow(/--cpus "3": the range of CPUs is from 0.01 to 2.00/);
-    expect(() => parseCpus('0', 2)).toThrow(/--cpus "0"/);
+    expect(parseCpus('0', 2)).toBe(0);
     expect(() => parseCpus('-1', 2)).toThrow(/--cpus "-1": not a number/);
     expect(() => parseCpus('0.0000000001', 2)).toThrow(/too precise/);
   });
