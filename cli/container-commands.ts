@@ -155,6 +155,20 @@ function addReadCommands(parent: Command, globals: Globals): void {
     );
 }
 
+function addPortCommand(parent: Command, globals: Globals): void {
+  parent
+    .command('port')
+    .description(
+      "List a running container's published ports, or the host addresses of one, as `docker port`.",
+    )
+    .argument('<container>', 'name or ID prefix')
+    .argument('[port]', 'PORT or PORT/PROTO (tcp when not said)')
+    .addHelpText('after', examples(['tsbuild port web', 'tsbuild port web 8080/tcp']))
+    .action((ref: string, which: string | undefined) =>
+      onContainers(globals, (v, c, _signal, io) => v.portContainer(c, ref, which, io)),
+    );
+}
+
 function addListCommand(parent: Command, globals: Globals, name: string, aliases: string[]): void {
   parent
     .command(name)
@@ -195,6 +209,7 @@ export function addContainerCommands(program: Command, globals: Globals): void {
   addStopCommands(program, globals);
   addRemoveCommands(program, globals, false);
   addReadCommands(program, globals);
+  addPortCommand(program, globals);
   addListCommand(program, globals, 'ps', []);
   const group = program
     .command('container')
@@ -203,6 +218,7 @@ export function addContainerCommands(program: Command, globals: Globals): void {
   addStopCommands(group, globals);
   addRemoveCommands(group, globals, true);
   addReadCommands(group, globals);
+  addPortCommand(group, globals);
   addListCommand(group, globals, 'ls', ['ps', 'list']);
   group
     .command('prune')

@@ -4,7 +4,7 @@
  * (`[::1]:8080:80`). Also docker's PORTS column (`127.0.0.1:8080->80/tcp`).
  */
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../../core/index.js';
+import { InvalidArgumentError, NotFoundError } from '../../core/index.js';
 import type { PortBinding } from '../../runner/index.js';
 
 function invalid(spec: string, why: string): InvalidArgumentError {
@@ -85,7 +85,7 @@ export function parsePublishFlags(specs: readonly string[]): PortBinding[] {
   return out;
 }
 
-function hostAddress(ip: string): string {
+export function hostAddress(ip: string): string {
   const shown = ip === '' ? '0.0.0.0' : ip;
   return shown.includes(':') ? `[${shown}]` : shown;
 }
@@ -124,4 +124,26 @@ export function displayPorts(ports: readonly PortBinding[]): string {
       return `${hostAddress(first.hostIp)}:${range(first.hostPort, last.hostPort)}->${range(first.containerPort, last.containerPort)}/${first.protocol}`;
     })
     .join(', ');
+}
+
+/**
+ * docker's `port`: each published port as `80/tcp -> 127.0.0.1:8080` (by container port), or for one
+ * `PORT[/PROTO]` (tcp when not said) only the host addresses. NotFoundError when that one is not published.
+ */
+export function portLines(ports: readonly PortBinding[], name: string, which?: string): string[] {
+  const sorted = [...ports].sort(
+    (a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol),
+  );
+  const host = (p: PortBinding): string => `${hostAddress(p.hostIp)}:${p.hostPort}`;
+  if (which === undefined) return sorted.map((p) => `${p.containerPort}/${p.protocol} -> ${host(p)}`);
+  const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(which);
+  if (m === null)
+    throw new InvalidArgumentError(`invalid port ${JSON.stringify(which)}`, {
+      hint: 'PORT or PORT/PROTO: 80/tcp',
+    });
+  const [port, protocol = 'tcp'] = [Number(m[1]), m[2]];
+  const found = sorted.filter((p) => p.containerPort === port && p.protocol === protocol);
+  if (found.length === 0)
+    throw new NotFoundError(`No public port '${port}/${protocol}' published for ${name}`);
+  return found.map(host);
 }

@@ -12,6 +12,7 @@ import type { Confirm } from './confirm.js';
 import { eachContainer, processIO } from './container-engine.js';
 import type { ContainerIO } from './container-engine.js';
 import { inspectJson } from './container-inspect.js';
+import { portLines } from './container-ports.js';
 import { psOutput } from './container-ps.js';
 import type { PsFlags } from './container-ps.js';
 import { parseLogTime, parseStopTimeout, parseSignal, parseTail } from './container-values.js';
@@ -150,6 +151,22 @@ export async function inspectContainers(
   if (flags.format !== undefined && flags.format !== 'json') io.out(formatItems(flags.format, found));
   else io.out(`${JSON.stringify(found, null, 4)}\n`);
   return status;
+}
+
+/** `port CONTAINER [PORT[/PROTO]]`: the running container's published ports, as docker's. */
+export async function portContainer(
+  containers: Containers,
+  ref: string,
+  which: string | undefined,
+  io: ContainerIO = processIO,
+): Promise<void> {
+  const { record, state } = await containers.inspect(ref);
+  const lines = portLines(
+    state.status === 'running' || state.status === 'paused' ? state.ports : [],
+    record.name,
+    which,
+  );
+  io.out(lines.map((line) => `${line}\n`).join(''));
 }
 
 /** `top CONTAINER [ps OPTIONS]`: ps's columns, aligned as docker's. */

@@ -13,6 +13,7 @@ import { runProgram } from '../../cli/program.js';
 import {
   inspectContainers,
   killContainers,
+  portContainer,
   pruneContainers,
   removeContainers,
   stopContainers,
@@ -95,6 +96,31 @@ describe('several containers', () => {
     expect(forced.err.join('')).toContain('No such container: gone');
     const plain = captureIO();
     expect(await removeContainers(containers, ['gone', 'a'], {}, signal, plain.io)).toBe(1);
+  });
+
+  it("port: docker's lines, one port's host addresses, an error for one not published", async () => {
+    const ports = [
+      { hostIp: '127.0.0.1', hostPort: 8081, containerPort: 81, protocol: 'tcp' as const },
+      { hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const },
+      { hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53, protocol: 'udp' as const },
+    ];
+    const web = info({ id: 'a'.repeat(64), name: 'web' }, { ports });
+    const stopped = info({ id: 'b'.repeat(64), name: 'old' }, { status: 'exited', ports });
+    const { containers } = fakeContainers({ infos: [web, stopped] });
+    const { io, out } = captureIO();
+    await portContainer(containers, 'web', undefined, io);
+    expect(out.join('')).toBe('53/udp -> 127.0.0.1:5353\n80/tcp -> 0.0.0.0:8080\n81/tcp -> 127.0.0.1:8081\n');
+    out.length = 0;
+    await portContainer(containers, 'web', '80', io);
+    await portContainer(containers, 'web', '53/udp', io);
+    expect(out.join('')).toBe('0.0.0.0:8080\n127.0.0.1:5353\n');
+    await expect(portContainer(containers, 'web', '53', io)).rejects.toThrow(
+      "No public port '53/tcp' published for web",
+    );
+    await expect(portContainer(containers, 'web', 'http', io)).rejects.toThrow(/invalid port "http"/);
+    out.length = 0;
+    await portContainer(containers, 'old', undefined, io);
+    expect(out.join('')).toBe('');
   });
 
   it('inspect: the found ones as a JSON array, 1 when one is missing', async () => {

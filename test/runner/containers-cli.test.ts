@@ -162,6 +162,8 @@ describe.skipIf(!ready)('tsbuild containers, end to end', () => {
       new RegExp(`^${id.slice(0, 12)}\\s+web-app\\s.*Up .*127\\.0\\.0\\.1:${port}->8080/tcp\\s+web$`),
     );
     expect(ok(['exec', 'web', 'cat', '/etc/hostname']).trim()).toBe(inspect('web').Config.Hostname);
+    expect(ok(['port', 'web'])).toBe(`8080/tcp -> 127.0.0.1:${port}\n`);
+    expect(ok(['port', 'web', '8080/tcp'])).toBe(`127.0.0.1:${port}\n`);
     const inUse = tsbuild(['image', 'rm', 'web-app']);
     expect(inUse.status).toBe(1);
     expect(inUse.stderr).toMatch(/being used by container web/);
