@@ -29,8 +29,9 @@ import {
 } from './lifecycle.js';
 import { containersRuncDir } from './paths.js';
 import { ACTIVE_STATUSES, ContainerStore } from './store.js';
-import { runnerHooks } from './wiring.js';
+import { rootVolumeStore, runnerHooks } from './wiring.js';
 import type { Containers, CreateOptions } from './types.js';
+import { withVolumeSources } from './volume-hooks.js';
 
 export interface ContainerRuntimeOptions {
   readonly root: string;
@@ -88,7 +89,8 @@ export class ContainerRuntime implements Containers {
   wait: Containers['wait'] = (ref, options = {}) => waitContainer(this.context, ref, options);
   pause: Containers['pause'] = (ref) => pauseContainer(this.context, ref);
   unpause: Containers['unpause'] = (ref) => unpauseContainer(this.context, ref);
-  inspect: Containers['inspect'] = (ref) => inspectContainer(this.context, ref);
+  inspect: Containers['inspect'] = async (ref) =>
+    withVolumeSources(await inspectContainer(this.context, ref), rootVolumeStore(this.context.root));
   list: Containers['list'] = (options = {}) => listContainers(this.context, options);
   logs: Containers['logs'] = async (ref, options = {}) => {
     const id = this.context.store.resolve(ref);

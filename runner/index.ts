@@ -1,8 +1,14 @@
 /** runner/: containers started from images in the shared stores. */
-export { checkMountSpecs, createMountVolumes, describeMount, resolveMounts } from './mounts.js';
+export {
+  checkMountSpecs,
+  createMountVolumes,
+  describeMount,
+  imageVolumeMounts,
+  resolveMounts,
+} from './mounts.js';
 export type { MountVolumesOptions, ResolveMountsOptions, ResolvedMounts } from './mounts.js';
 export { VolumeStore, checkVolumeName } from './volume-store.js';
-export { containerVolumeHooks, removeAnonymousVolumes } from './volume-hooks.js';
+export { containerVolumeHooks, removeAnonymousVolumes, withVolumeSources } from './volume-hooks.js';
 export { parseVolumeFilters } from './volume-filter.js';
 export { ANONYMOUS_LABEL } from './volume-types.js';
 export type {

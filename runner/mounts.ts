@@ -2,7 +2,8 @@
  * A container's `-v` / `--mount` / `--tmpfs` (runner/types.ts's `MountSpec`) made into the executor's
  * mounts: binds of host directories, volumes of the volume store (made when missing, filled from the
  * image at their first mount) and tmpfs. `createMountVolumes` is a container create's half (the volumes
- * made, anonymous ones named), `resolveMounts` a start's (the host paths and options runc gets).
+ * made, anonymous ones named), `resolveMounts` a start's (the host paths and options runc gets), and
+ * `imageVolumeMounts` the anonymous volumes an image's VOLUME paths add.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import type { ExecMount } from '../executor/index.js';
@@ -10,8 +11,9 @@ import { InvalidArgumentError, hasCode } from '../core/index.js';
 import { clean } from '../fsutil/index.js';
 import type { MountSpec } from './types.js';
 import { fillVolumeOnce } from './volume-fill.js';
-import { checkVolumeName } from './volume-store.js';
+import { anonymousVolumeName, checkVolumeName } from './volume-store.js';
 import type { VolumeStore } from './volume-store.js';
+import { ANONYMOUS_LABEL } from './volume-types.js';
 
 export interface MountVolumesOptions {
   readonly volumes: VolumeStore;
@@ -24,7 +26,7 @@ export interface ResolveMountsOptions extends MountVolumesOptions {
 }
 
 export interface ResolvedMounts {
-  /** For the executor's `RunRequest.mounts`, in the order of the specs. */
+  /** For the executor's `RunRequest.mounts`: shallower targets first, else in the order of the specs. */
   readonly mounts: ExecMount[];
   /** The volumes mounted, anonymous ones made here included (`ContainerRecord.volumes`). */
   readonly volumes: string[];
@@ -97,6 +99,34 @@ export function checkMountSpecs(specs: readonly MountSpec[]): void {
 }
 
 /**
+ * docker's merge of an image's `Volumes` into a container's mounts: each path no mount of `mounts`
+ * already targets gets an anonymous volume, named by `name` (a new random name by default), filled from
+ * the image at its first mount. A relative path is taken from `/`, as docker resolves it in the rootfs.
+ */
+export function imageVolumeMounts(
+  volumes: Readonly<Record<string, unknown>> | undefined,
+  mounts: readonly MountSpec[],
+  name: () => string = anonymousVolumeName,
+): MountSpec[] {
+  const paths = Object.keys(volumes ?? {});
+  const root = paths.find((path) => clean(`/${path}`) === '/');
+  if (root !== undefined)
+    throw new InvalidArgumentError(`the image's VOLUME ${JSON.stringify(root)} cannot be mounted: it is /`);
+  const taken = new Set(mounts.map((m) => m.target));
+  const targets = [...new Set(paths.map((path) => clean(`/${path}`)))].sort();
+  return targets
+    .filter((target) => !taken.has(target))
+    .map((target) => ({
+      type: 'volume',
+      source: name(),
+      target,
+      readonly: false,
+      noCopy: false,
+      anonymous: true,
+    }));
+}
+
+/**
  * A container create's half: checks the specs and makes their volumes (a missing named one, and each
  * anonymous one with a new name), holding the store's shared side. Returns the specs with every volume
  * named (what the container keeps, so its restarts mount the same volumes) and the volume names.
@@ -147,9 +177,14 @@ async function nameVolumes(
       mounts.push(spec);
       continue;
     }
-    const name = spec.source !== undefined ? { name: spec.source } : {};
-    const info = await store.createLocked({ ...name, ...(signal ? { signal } : {}) });
-    mounts.push({ ...spec, source: info.Name });
+    // A named volume missing at a start is made again; one the container made keeps docker's label.
+    const anonymous = spec.source === undefined || spec.anonymous === true;
+    const info = await store.createLocked({
+      ...(spec.source !== undefined ? { name: spec.source } : {}),
+      ...(anonymous ? { labels: { [ANONYMOUS_LABEL]: '' } } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    mounts.push({ ...spec, source: info.Name, ...(anonymous ? { anonymous } : {}) });
     volumes.push(info.Name);
   }
   return { mounts, volumes };
@@ -176,8 +211,14 @@ export function resolveMounts(
       else if (spec.type === 'tmpfs') mounts.push(tmpfsMount(spec));
       else mounts.push(await volumeMount(spec, options));
     }
-    return { mounts, volumes: named.volumes };
+    return { mounts: byDepth(mounts), volumes: named.volumes };
   }, signal);
+}
+
+/** Shallower targets first, as docker sorts them: `/data` is mounted before `/data/sub` (stable otherwise). */
+function byDepth(mounts: ExecMount[]): ExecMount[] {
+  const depth = (m: ExecMount): number => m.destination.split('/').length;
+  return [...mounts].sort((a, b) => depth(a) - depth(b)); // Array#sort is stable
 }
 
 async function volumeMount(

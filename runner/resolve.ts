@@ -8,6 +8,7 @@ import { capabilitySet, checkHostname, ociResources } from '../executor/index.js
 import { SNAPSHOT_LABEL } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
+import { imageVolumeMounts } from './mounts.js';
 import { checkContainerName } from './names.js';
 import type { ContainerRecord, ContainerSpec, HealthConfig } from './types.js';
 
@@ -90,12 +91,15 @@ export function resolveRecord(
   const stopSignal = spec.stopSignal ?? config.StopSignal ?? 'SIGTERM';
   parseSignal(stopSignal, 'the image STOPSIGNAL');
   const health = healthOf(spec, image);
-  const volumes = (spec.mounts ?? []).flatMap((m) => (m.type === 'volume' && m.source ? [m.source] : []));
+  // The image's VOLUMEs get their anonymous volumes' names here, once: every start mounts the same ones.
+  const own = spec.mounts ?? [];
+  const mounts = [...own, ...imageVolumeMounts(config.Volumes, own)];
+  const volumes = mounts.flatMap((m) => (m.type === 'volume' && m.source ? [m.source] : []));
   return {
     id,
     name,
     created: new Date().toISOString(),
-    spec,
+    spec: mounts.length > own.length ? { ...spec, mounts } : spec,
     imageId: image.configDescriptor.digest,
     parentSnapshot: imageSnapshot(image),
     snapshot: containerSnapshotKey(id),

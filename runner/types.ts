@@ -34,6 +34,11 @@ export type MountSpec =
       readonly readonly: boolean;
       /** `volume-nocopy`: do not fill a new volume from the image. */
       readonly noCopy: boolean;
+      /**
+       * Set on the record for a volume the container made itself (`-v /ctr`, an image's VOLUME): it
+       * carries docker's anonymous label, so `rm -v` and `--rm` remove it.
+       */
+      readonly anonymous?: boolean;
     }
   | {
       readonly type: 'tmpfs';
@@ -212,6 +217,8 @@ export interface ContainerState {
 export interface ContainerInfo {
   readonly record: ContainerRecord;
   readonly state: ContainerState;
+  /** Each of `record.volumes` → its directory on the host (`<root>/volumes/NAME/_data`), for inspect. */
+  readonly volumeSources?: Readonly<Record<string, string>>;
 }
 
 export interface ContainerOutput {

@@ -7,7 +7,7 @@
 import type { ExecMount } from '../executor/index.js';
 import { TsbuildError } from '../core/index.js';
 import { resolveMounts } from './mounts.js';
-import type { ContainerRecord } from './types.js';
+import type { ContainerInfo, ContainerRecord } from './types.js';
 import type { VolumeStore } from './volume-store.js';
 import { ANONYMOUS_LABEL } from './volume-types.js';
 
@@ -32,6 +32,12 @@ export async function removeAnonymousVolumes(
     }
   }
   return removed;
+}
+
+/** `info` with its volumes' host directories, which docker's inspect shows as `Mounts[].Source`. */
+export function withVolumeSources(info: ContainerInfo, store: VolumeStore): ContainerInfo {
+  const volumeSources = Object.fromEntries(info.record.volumes.map((name) => [name, store.mountpoint(name)]));
+  return { ...info, volumeSources };
 }
 
 /** The lifecycle's `resolveMounts` and `removeVolumes` hooks over `store`. */

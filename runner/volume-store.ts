@@ -56,6 +56,11 @@ export function checkVolumeName(name: string): void {
   }
 }
 
+/** A new anonymous volume's name: 64 random hex digits, as docker's. */
+export function anonymousVolumeName(): string {
+  return randomBytes(32).toString('hex');
+}
+
 function checkCreateOptions(options: VolumeCreateOptions): void {
   if (options.name !== undefined) checkVolumeName(options.name);
   const driver = options.driver ?? 'local';
@@ -124,7 +129,7 @@ export class VolumeStore {
   async createLocked(options: Pick<VolumeCreateOptions, 'name' | 'labels' | 'signal'>): Promise<VolumeInfo> {
     const labels: Record<string, string> = { ...(options.labels ?? {}) };
     if (options.name === undefined) labels[ANONYMOUS_LABEL] = '';
-    const name = options.name ?? randomBytes(32).toString('hex');
+    const name = options.name ?? anonymousVolumeName();
     checkVolumeName(name);
     const signal = options.signal;
     signal?.throwIfAborted();

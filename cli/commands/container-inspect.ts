@@ -23,7 +23,9 @@ function portMap(ports: readonly PortBinding[]): Record<string, { HostIp: string
 }
 
 function bindString(m: MountSpec): string | undefined {
-  if (m.type === 'tmpfs' || m.source === undefined) return undefined;
+  // An anonymous volume (`-v /ctr`, an image's VOLUME) is in Config.Volumes, as docker's.
+  if (m.type === 'tmpfs' || m.source === undefined || (m.type === 'volume' && m.anonymous === true))
+    return undefined;
   const modes = [m.readonly ? 'ro' : '', m.type === 'bind' && m.propagation ? m.propagation : ''].filter(
     Boolean,
   );
@@ -72,15 +74,34 @@ function hostConfig(info: ContainerInfo): Record<string, unknown> {
   };
 }
 
+/** docker's `Mode`: a bind's or named volume's `-v` modes (a named volume's default is "z"), else "". */
+function mountMode(m: MountSpec): string {
+  if (m.type === 'tmpfs' || (m.type === 'volume' && m.anonymous === true)) return '';
+  return m.readonly ? 'ro' : m.type === 'volume' ? 'z' : '';
+}
+
 function mountsJson(info: ContainerInfo): Record<string, unknown>[] {
-  return (info.record.spec.mounts ?? []).map((m) => ({
-    Type: m.type,
-    ...(m.type === 'volume' ? { Name: m.source ?? '' } : {}),
-    Source: m.type === 'bind' ? m.source : '',
-    Destination: m.target,
-    RW: m.type === 'tmpfs' ? true : !m.readonly,
-    Propagation: m.type === 'bind' ? (m.propagation ?? 'rprivate') : '',
-  }));
+  return (info.record.spec.mounts ?? []).map((m) => {
+    const name = m.type === 'volume' ? (m.source ?? '') : undefined;
+    return {
+      Type: m.type,
+      ...(name !== undefined ? { Name: name } : {}),
+      Source: m.type === 'bind' ? m.source : name !== undefined ? (info.volumeSources?.[name] ?? '') : '',
+      Destination: m.target,
+      ...(m.type === 'volume' ? { Driver: 'local' } : {}),
+      Mode: mountMode(m),
+      RW: m.type === 'tmpfs' ? true : !m.readonly,
+      Propagation: m.type === 'bind' ? (m.propagation ?? 'rprivate') : '',
+    };
+  });
+}
+
+/** docker's Config.Volumes: the anonymous volumes' targets (the image's VOLUMEs and `-v /ctr`), or null. */
+function configVolumes(info: ContainerInfo): Record<string, unknown> | null {
+  const targets = (info.record.spec.mounts ?? []).flatMap((m) =>
+    m.type === 'volume' && m.anonymous === true ? [m.target] : [],
+  );
+  return targets.length ? asGoMap(Object.fromEntries(targets.map((t) => [t, asGoMap({})]))) : null;
 }
 
 function healthcheckJson(info: ContainerInfo): Record<string, unknown> | undefined {
@@ -115,6 +136,7 @@ function configJson(info: ContainerInfo): Record<string, unknown> {
     Cmd: record.cmd ?? spec.cmd ?? null,
     ...(health ? { Healthcheck: health } : {}),
     Image: spec.image,
+    Volumes: configVolumes(info),
     WorkingDir: record.workdir,
     Entrypoint: record.entrypoint ?? spec.entrypoint ?? null,
     Labels: asGoMap({ ...(spec.labels ?? {}) }),
