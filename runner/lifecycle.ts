@@ -11,6 +11,7 @@ import { startDetached } from './detached.js';
 import type { RuncAttach } from '../executor/index.js';
 import { unwiredFields } from './hooks.js';
 import { currentState, takeApart } from './reconcile.js';
+import { imageVolumeMounts } from './mounts.js';
 import { checkSpec, containerSnapshotKey, imageSnapshot, resolveRecord } from './resolve.js';
 import { prepareStart, undoPrepared } from './start.js';
 import { ACTIVE_STATUSES } from './store.js';
@@ -35,7 +36,14 @@ export async function createContainer(
   const parent = imageSnapshot(image);
   if (parent !== undefined) await ctx.snapshotter.stat(parent, sig(signal));
   resolveRecord(spec, image, '0'.repeat(64), 'check'); // refuses what cannot run before anything is made
-  const made = await madeVolumes(ctx, spec, signal);
+  // The image's VOLUME paths no mount covers get their anonymous volumes now, as docker's create makes them.
+  const own = spec.mounts ?? [];
+  const imageMounts = imageVolumeMounts(image.config.config?.Volumes, own);
+  const made = await madeVolumes(
+    ctx,
+    imageMounts.length > 0 ? { ...spec, mounts: [...own, ...imageMounts] } : spec,
+    signal,
+  );
   const record = await ctx.store.create(
     {
       name: spec.name,
