@@ -17,6 +17,7 @@ import type { TsbuildError } from '../core/index.js';
 import type { RuncAttach, RuncContainers } from '../executor/index.js';
 import { unmount } from '../mount/index.js';
 import { execInContainer } from './exec.js';
+import { startingHealth } from './health.js';
 import type { ExecDeps } from './exec.js';
 import type { ContainerHooks, LogSink, Monitor, MonitorContext, PublishedPorts } from './hooks.js';
 import { StartFailureOutput, startFailure, startFailureExitCode } from './start-failure.js';
@@ -205,6 +206,9 @@ async function runOnce(
   }
   const startedAt = Date.now();
   const supervisor = await self;
+  // `starting` in the same write as `running`: inspect and ps never see a running container that has a
+  // healthcheck without its health (the monitor's first result comes an interval later).
+  const health = options.monitor && options.exec ? startingHealth(record.healthcheck) : undefined;
   await store.updateState(record.id, (s) => ({
     ...s,
     status: 'running',
@@ -213,6 +217,7 @@ async function runOnce(
     exitCode: 0,
     error: '',
     startedAt: new Date(startedAt).toISOString(),
+    ...(health ? { health } : {}),
   }));
   if (first) options.onStart?.({ pid });
   const onAbort = (): void => void runc.kill(record.id, 'KILL').catch(() => undefined);
