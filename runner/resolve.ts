@@ -4,7 +4,7 @@
  * on, as docker resolves `docker create`. Everything a user can get wrong is refused here, by flag.
  */
 import { InvalidArgumentError, parseSignal } from '../core/index.js';
-import { capabilitySet, checkHostname, ociResources } from '../executor/index.js';
+import { DEFAULT_PATH, capabilitySet, checkHostname, ociResources } from '../executor/index.js';
 import { SNAPSHOT_LABEL } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
@@ -16,6 +16,17 @@ export function mergeEnv(base: readonly string[], extra: readonly string[]): str
   const out = new Map<string, string>();
   for (const entry of [...base, ...extra]) out.set(entry.split('=', 1)[0] ?? '', entry);
   return [...out.values()];
+}
+
+/**
+ * The env docker gives a container's process and each exec (CreateDaemonEnvironment): PATH, HOSTNAME
+ * and, with a terminal, TERM=xterm, with `env` (the image's and the user's) over them, so that a value
+ * the image or the user sets wins. An exec passes its own `-t`, not the container's, as docker's.
+ */
+export function daemonEnv(env: readonly string[], options: { hostname: string; tty: boolean }): string[] {
+  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${options.hostname}`];
+  if (options.tty) defaults.push('TERM=xterm');
+  return mergeEnv(defaults, env);
 }
 
 /** The image's snapshot a container stands on: a built image's own, else its unpacked chain's top. */
