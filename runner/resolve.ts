@@ -82,6 +82,15 @@ function healthOf(spec: ContainerSpec, image: ResolvedImage): HealthConfig | und
   };
 }
 
+/** docker's Config.ExposedPorts: the image's EXPOSE merged with the published ports, each once. */
+function exposedPorts(spec: ContainerSpec, image: ResolvedImage): string[] {
+  const exposed = Object.keys(image.config.config?.ExposedPorts ?? {}).map((port) =>
+    port.includes('/') ? port : `${port}/tcp`,
+  );
+  const published = (spec.ports ?? []).map((p) => `${p.containerPort}/${p.protocol}`);
+  return [...new Set([...exposed, ...published])];
+}
+
 /** The record of a new container `id` named `name` made from `spec` on `image`. */
 export function resolveRecord(
   spec: ContainerSpec,
@@ -98,7 +107,8 @@ export function resolveRecord(
     throw new InvalidArgumentError(`no command specified: image ${image.record.name} has none`, {
       hint: 'give one: tsbuild run IMAGE COMMAND',
     });
-  const stopSignal = spec.stopSignal ?? config.StopSignal ?? 'SIGTERM';
+  const configStopSignal = spec.stopSignal ?? (config.StopSignal || undefined);
+  const stopSignal = configStopSignal ?? 'SIGTERM';
   parseSignal(stopSignal, 'the image STOPSIGNAL');
   const health = healthOf(spec, image);
   const volumes = (spec.mounts ?? []).flatMap((m) => (m.type === 'volume' && m.source ? [m.source] : []));
@@ -119,6 +129,10 @@ export function resolveRecord(
     stopSignal,
     stopTimeout: spec.stopTimeout ?? 10,
     ...(health !== undefined ? { healthcheck: health } : {}),
+    entrypoint,
+    cmd,
+    exposedPorts: exposedPorts(spec, image),
+    ...(configStopSignal !== undefined ? { configStopSignal } : {}),
     volumes,
   };
 }

@@ -336,8 +336,6 @@ describe('inspect', () => {
         Entrypoint: ['httpd'],
         Cmd: ['-f'],
         Labels: { a: 'b' },
-        StopSignal: 'SIGTERM',
-        StopTimeout: 10,
       },
       NetworkSettings: {
         Ports: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '32768' }] },
@@ -361,5 +359,77 @@ describe('inspect', () => {
     expect(formatItems('{{json .NetworkSettings.Ports}}', [j])).toBe(
       '{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"32768"}]}\n',
     );
+  });
+});
+
+describe("inspect: docker's merged Config and the default bridge's NetworkSettings", () => {
+  const bridge = {
+    network: 'bridge',
+    networkId: 'n0',
+    ipAddress: '172.30.0.2',
+    prefixLen: 24,
+    gateway: '172.30.0.1',
+    macAddress: '02:42:ac:1e:00:02',
+    aliases: [],
+  };
+
+  it('Cmd and Entrypoint as resolved (null when empty); ExposedPorts from the image and -p', () => {
+    const j = inspectJson(
+      info(
+        {
+          id: '2'.repeat(64),
+          entrypoint: [],
+          cmd: ['sh'],
+          exposedPorts: ['8080/tcp', '82/tcp'],
+          spec: {
+            image: 'busybox',
+            ports: [{ hostIp: '', hostPort: 0, containerPort: 82, protocol: 'tcp' }],
+          },
+        },
+        { networks: [bridge], ports: [{ hostIp: '', hostPort: 32768, containerPort: 82, protocol: 'tcp' }] },
+      ),
+    );
+    expect(j).toMatchObject({
+      Config: { Cmd: ['sh'], Entrypoint: null, ExposedPorts: { '8080/tcp': {}, '82/tcp': {} } },
+      HostConfig: { PortBindings: { '82/tcp': [{ HostIp: '', HostPort: '' }] } },
+      NetworkSettings: {
+        SandboxKey: `/run/netns/tsbuild-${'2'.repeat(64)}`,
+        IPAddress: '172.30.0.2',
+        Gateway: '172.30.0.1',
+        IPPrefixLen: 24,
+        MacAddress: '02:42:ac:1e:00:02',
+        // -p 82 listens on every address: docker's 0.0.0.0; an exposed port not published is null.
+        Ports: { '82/tcp': [{ HostIp: '0.0.0.0', HostPort: '32768' }], '8080/tcp': null },
+      },
+    });
+    expect(
+      formatItems(
+        '{{.NetworkSettings.IPAddress}} {{(index (index .NetworkSettings.Ports "82/tcp") 0).HostPort}}',
+        [j],
+      ),
+    ).toBe('172.30.0.2 32768\n');
+  });
+
+  it('StopSignal, StopTimeout and an empty ExposedPorts are left out of the JSON but read as zero', () => {
+    const plain = inspectJson(info({ id: '3'.repeat(64) }, { networks: [{ ...bridge, network: 'mynet' }] }));
+    const config = JSON.parse(JSON.stringify(plain)).Config as Record<string, unknown>;
+    expect(Object.keys(config)).not.toContain('StopSignal');
+    expect(Object.keys(config)).not.toContain('StopTimeout');
+    expect(Object.keys(config)).not.toContain('ExposedPorts');
+    expect(
+      formatItems(
+        '[{{.Config.StopSignal}}] {{.Config.StopTimeout}} {{.Config.ExposedPorts}} [{{.NetworkSettings.IPAddress}}]',
+        [plain],
+      ),
+    ).toBe('[] <nil> map[] []\n');
+    const given = inspectJson(
+      info({
+        id: '4'.repeat(64),
+        configStopSignal: 'SIGUSR1',
+        spec: { image: 'busybox', stopTimeout: 3 },
+      }),
+    );
+    expect(given).toMatchObject({ Config: { StopSignal: 'SIGUSR1', StopTimeout: 3 } });
+    expect(formatItems('{{.NetworkSettings.SandboxKey}}|', [given])).toBe('|\n');
   });
 });
