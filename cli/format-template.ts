@@ -2,14 +2,17 @@
  * `--format`: the subset of Go's text/template that docker's `--format` users write, in one place.
  * `{{.Field.Sub}}`, `{{.}}`, string and number literals, functions (`json`, `join`, `lower`, `upper`,
  * `title`, `split`, `index`, `len`, `printf`) called as `{{json .X}}` or piped (`{{.X | json}}`), `{{if}}` and
- * `{{range}}` with `{{else}}` and `{{end}}`, `{{-`/`-}}` trimming, and methods of the data (a field whose
+ * `{{range}}` with `{{else}}` and `{{end}}`, variables (`{{range $k, $v := .Map}}`, `{{$x := …}}`, `$`
+ * the root data), parenthesized pipelines (`{{(index .List 0).Field}}`; the pipeline grammar is
+ * format-pipeline.ts's), `{{-`/`-}}` trimming, and methods of the data (a field whose
  * value is a function, called with the arguments that follow it: docker's `{{.Label "key"}}`; in the
  * header row the headers' function of that name gives the header). A field the data lacks or a function
  * not listed is an error naming it (a map's missing key prints `<no value>`, as Go). Docker's
  * `table` prefix adds a header row; `\t` and `\n` in the format are a tab and a newline, and tabs align
  * columns (docker's tabwriter: cells padded by 3, at least 10 wide).
  */
-import { InvalidArgumentError } from '../core/index.js';
+import { parsePipeline, templateError } from './format-pipeline.js';
+import type { Operand, Pipeline } from './format-pipeline.js';
 
 const goMaps = new WeakSet<object>();
 
@@ -19,12 +22,17 @@ export function asGoMap<T extends object>(value: T): T {
   return value;
 }
 
-type Operand =
-  | { readonly kind: 'field'; readonly path: readonly string[] }
-  | { readonly kind: 'literal'; readonly value: unknown }
-  | { readonly kind: 'func'; readonly name: string };
-type Command = readonly Operand[];
-type Pipeline = readonly Command[];
+/**
+ * Fields docker's JSON leaves out when empty (Go's `omitempty`) that its templates, run on the Go
+ * struct, still read as their zero value: added to `value` not enumerable, so that the JSON (and
+ * `{{json}}`) skips them and `{{.Field}}` finds them.
+ */
+export function withOmitted<T extends object>(value: T, zeros: Readonly<Record<string, unknown>>): T {
+  for (const [key, zero] of Object.entries(zeros))
+    if (!(key in value)) Object.defineProperty(value, key, { value: zero, enumerable: false });
+  return value;
+}
+
 type Node =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'output'; readonly pipeline: Pipeline }
@@ -34,12 +42,6 @@ type Node =
       readonly body: readonly Node[];
       readonly otherwise: readonly Node[];
     };
-
-function templateError(message: string): InvalidArgumentError {
-  return new InvalidArgumentError(`template: ${message}`, {
-    hint: "see Go's text/template: {{.Field}}, {{json .Field}}, {{range .List}}…{{end}}",
-  });
-}
 
 const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
   json: (v) => JSON.stringify(v ?? null),
@@ -54,6 +56,8 @@ const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
   index: (v, ...keys) => keys.reduce((cur, key) => indexOf(cur, key), v),
   printf: (format, ...args) => printf(goString(format), args),
 };
+
+const isFunction = (name: string): boolean => Object.hasOwn(FUNCS, name);
 
 /** fmt.Sprintf's common verbs: %s %v %d %q %%; another verb is refused by name. */
 function printf(format: string, args: unknown[]): string {
@@ -102,45 +106,6 @@ function truthy(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;
   if (isObject(v)) return Object.keys(v).length > 0;
   return true;
-}
-
-const TOKEN =
-  /\s*(?:(\|)|("(?:[^"\\]|\\.)*")|(`[^`]*`)|(-?\d+(?:\.\d+)?)(?![\w.])|((?:\.[A-Za-z_]\w*)+|\.)|([A-Za-z_]\w*)|(\S))/y;
-
-/** A double-quoted literal (JSON's escapes, which are Go's common ones). */
-function stringLiteral(text: string): string {
-  try {
-    return JSON.parse(text) as string;
-  } catch {
-    throw templateError(`invalid string ${text} (escapes: \\n \\t \\" \\\\ \\uXXXX)`);
-  }
-}
-
-/** The operands of one action's text, split at `|`. */
-function parsePipeline(source: string): Pipeline {
-  const commands: Operand[][] = [[]];
-  TOKEN.lastIndex = 0;
-  while (TOKEN.lastIndex < source.length) {
-    const m = TOKEN.exec(source);
-    if (!m) break;
-    const current = commands.at(-1) as Operand[];
-    if (m[1]) commands.push([]);
-    else if (m[2]) current.push({ kind: 'literal', value: stringLiteral(m[2]) });
-    else if (m[3]) current.push({ kind: 'literal', value: m[3].slice(1, -1) });
-    else if (m[4]) current.push({ kind: 'literal', value: Number(m[4]) });
-    else if (m[5]) current.push({ kind: 'field', path: m[5] === '.' ? [] : m[5].slice(1).split('.') });
-    else if (m[6]) {
-      if (m[6] === 'true' || m[6] === 'false') current.push({ kind: 'literal', value: m[6] === 'true' });
-      else if (FUNCS[m[6]] === undefined) throw templateError(`function ${JSON.stringify(m[6])} not defined`);
-      else current.push({ kind: 'func', name: m[6] });
-    } else if (m[7]) {
-      throw templateError(
-        `unexpected ${JSON.stringify(m[7])} in {{${source}}} (variables and parentheses are not supported)`,
-      );
-    }
-  }
-  if (commands.some((c) => c.length === 0)) throw templateError(`missing value in {{${source}}}`);
-  return commands;
 }
 
 interface Action {
@@ -208,7 +173,7 @@ function parseNodes(
       return { nodes, stop: keyword };
     }
     if (keyword === 'range' || keyword === 'if') {
-      const pipeline = parsePipeline(word?.[2] ?? '');
+      const pipeline = parsePipeline(word?.[2] ?? '', isFunction, keyword === 'range' ? 2 : 1);
       const body = parseNodes(actions, pos, true);
       const otherwise = body.stop === 'else' ? parseNodes(actions, pos, true) : { nodes: [], stop: 'end' };
       if (otherwise.stop !== 'end') throw templateError(`unexpected EOF: {{${keyword}}} without {{end}}`);
@@ -216,7 +181,7 @@ function parseNodes(
     } else if (keyword === 'with' || keyword === 'define' || keyword === 'template' || keyword === 'block') {
       throw templateError(`{{${keyword}}} is not supported`);
     } else if (a.action !== '' && !a.action.startsWith('/*')) {
-      nodes.push({ kind: 'output', pipeline: parsePipeline(a.action) });
+      nodes.push({ kind: 'output', pipeline: parsePipeline(a.action, isFunction, 1) });
     }
   }
   if (inBlock) throw templateError('unexpected EOF: a block without {{end}}');
@@ -245,57 +210,90 @@ function field(dot: unknown, path: readonly string[]): unknown {
   return value;
 }
 
-/** `header`: docker's header row, where a function gives back its first argument (the field's header). */
-function evalPipeline(pipeline: Pipeline, dot: unknown, header: boolean): unknown {
+/** Where a pipeline is evaluated: the dot, the variables in scope (`$` the root data), the header row or not. */
+interface Context {
+  readonly dot: unknown;
+  readonly vars: Map<string, unknown>;
+  /** docker's header row, where a function gives back its first argument (the field's header). */
+  readonly header: boolean;
+}
+
+function operandValue(op: Operand, ctx: Context): unknown {
+  switch (op.kind) {
+    case 'field':
+      return field(ctx.dot, op.path);
+    case 'literal':
+      return op.value;
+    case 'func':
+      return callFunction(op.name, [], ctx);
+    case 'variable':
+      if (!ctx.vars.has(op.name)) throw templateError(`undefined variable "${op.name}"`);
+      return op.path.length > 0 ? field(ctx.vars.get(op.name), op.path) : ctx.vars.get(op.name);
+    case 'pipeline': {
+      const value = evalPipeline(op.pipeline, ctx);
+      return op.path.length > 0 ? field(value, op.path) : value;
+    }
+  }
+}
+
+function callFunction(name: string, args: unknown[], ctx: Context): unknown {
+  return ctx.header ? args[0] : (FUNCS[name] as (...a: unknown[]) => unknown)(...args);
+}
+
+function evalPipeline(pipeline: Pipeline, ctx: Context): unknown {
   let piped: { value: unknown } | undefined;
-  for (const command of pipeline) {
-    const values = command.map((op) =>
-      op.kind === 'field' ? field(dot, op.path) : op.kind === 'literal' ? op.value : op,
-    );
-    const [head, ...rest] = values;
-    if (typeof head === 'function') {
-      const args = piped ? [...rest, piped.value] : rest;
-      piped = { value: (head as (...a: unknown[]) => unknown)(...args) };
+  for (const [first, ...rest] of pipeline.commands) {
+    const values = rest.map((op) => operandValue(op, ctx));
+    const args = piped ? [...values, piped.value] : values;
+    if (first?.kind === 'func') {
+      piped = { value: callFunction(first.name, args, ctx) };
       continue;
     }
-    const isFunc = isObject(head) && (head as Operand).kind === 'func';
-    if (!isFunc) {
-      if (rest.length > 0 || piped)
-        throw templateError(`can't give arguments to a non-function ${goString(head)}`);
-      piped = { value: head };
-      continue;
-    }
-    const args = piped ? [...rest, piped.value] : rest;
-    const fn = FUNCS[(head as { name: string }).name] as (...a: unknown[]) => unknown;
-    piped = { value: header ? args[0] : fn(...args) };
+    const head = first === undefined ? undefined : operandValue(first, ctx);
+    if (typeof head === 'function') piped = { value: (head as (...a: unknown[]) => unknown)(...args) };
+    else if (args.length > 0) throw templateError(`can't give arguments to a non-function ${goString(head)}`);
+    else piped = { value: head };
   }
   return piped?.value;
 }
 
-function render(nodes: readonly Node[], dot: unknown, header: boolean): string {
+/** A block's own scope: what it declares ends with it, as Go's. */
+function declared(ctx: Context, dot: unknown, names: readonly string[], values: readonly unknown[]): Context {
+  const vars = new Map(ctx.vars);
+  names.forEach((name, i) => vars.set(name, values[i]));
+  return { dot, vars, header: ctx.header };
+}
+
+/** A range's items as [key or index, element]; maps by sorted key, as Go's. */
+function rangeItems(value: unknown): (readonly [unknown, unknown])[] {
+  if (Array.isArray(value)) return value.map((item: unknown, i) => [i, item] as const);
+  if (isObject(value))
+    return Object.keys(value)
+      .sort()
+      .map((k) => [k, value[k]] as const);
+  if (value === null || value === undefined) return [];
+  throw templateError(`range can't iterate over ${goString(value)}`);
+}
+
+function render(nodes: readonly Node[], ctx: Context): string {
   let out = '';
   for (const node of nodes) {
     if (node.kind === 'text') out += node.text;
-    else if (node.kind === 'output') out += goString(evalPipeline(node.pipeline, dot, header));
-    else {
-      const value = evalPipeline(node.pipeline, dot, header);
-      if (node.kind === 'if') out += render(truthy(value) ? node.body : node.otherwise, dot, header);
-      else {
-        const items = Array.isArray(value)
-          ? value
-          : isObject(value)
-            ? Object.keys(value)
-                .sort()
-                .map((k) => value[k])
-            : value === null || value === undefined
-              ? []
-              : undefined;
-        if (items === undefined) throw templateError(`range can't iterate over ${goString(value)}`);
-        out +=
-          items.length === 0
-            ? render(node.otherwise, dot, header)
-            : items.map((item) => render(node.body, item, header)).join('');
-      }
+    else if (node.kind === 'output') {
+      const value = evalPipeline(node.pipeline, ctx);
+      const [name] = node.pipeline.decl;
+      if (name === undefined) out += goString(value);
+      else ctx.vars.set(name, value); // `{{$x := …}}` prints nothing
+    } else if (node.kind === 'if') {
+      const value = evalPipeline(node.pipeline, ctx);
+      const inner = declared(ctx, ctx.dot, node.pipeline.decl, [value]);
+      out += render(truthy(value) ? node.body : node.otherwise, inner);
+    } else {
+      const items = rangeItems(evalPipeline(node.pipeline, ctx));
+      const { decl } = node.pipeline;
+      if (items.length === 0) out += render(node.otherwise, declared(ctx, ctx.dot, [], []));
+      for (const [key, item] of items)
+        out += render(node.body, declared(ctx, item, decl, decl.length === 2 ? [key, item] : [item]));
     }
   }
   return out;
@@ -306,7 +304,7 @@ export function renderTemplate(
   data: unknown,
   options: { header?: boolean } = {},
 ): string {
-  return render(template.nodes, data, options.header === true);
+  return render(template.nodes, { dot: data, vars: new Map([['$', data]]), header: options.header === true });
 }
 
 /**

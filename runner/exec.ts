@@ -9,7 +9,7 @@ import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import { processEnv, resolveUser } from '../executor/index.js';
 import type { RuncContainers } from '../executor/index.js';
-import { mergeEnv } from './resolve.js';
+import { daemonEnv, mergeEnv } from './resolve.js';
 import { startFailure } from './start-failure.js';
 import type { ContainerStore } from './store.js';
 import type { AttachOptions, ContainerRecord, ExecSpec } from './types.js';
@@ -39,7 +39,10 @@ async function execProcess(
     ...config.process,
     terminal: spec.tty === true,
     args: [...spec.cmd],
-    env: processEnv(mergeEnv(record.env, spec.env ?? []), user.home),
+    env: processEnv(
+      mergeEnv(daemonEnv(record.env, { hostname: record.hostname, tty: spec.tty === true }), spec.env ?? []),
+      user.home,
+    ),
     cwd,
     user: { uid: user.uid, gid: user.gid, additionalGids: [...user.additionalGids] },
   };

@@ -69,6 +69,16 @@ export function healthcheckArgs(
   });
 }
 
+/**
+ * The health a container with an enabled healthcheck has from the moment it runs until its first probe
+ * ends (docker's initHealthMonitor, at every start): `starting`, no failures, no probes yet.
+ */
+export function startingHealth(config: HealthConfig | undefined): HealthState | undefined {
+  const kind = config?.test[0];
+  if (kind !== 'CMD' && kind !== 'CMD-SHELL') return undefined;
+  return { status: 'starting', failingStreak: 0, log: [] };
+}
+
 /** A duration of the config (ns, 0 or absent = the default) in ms. */
 function durationMs(ns: number | undefined, fallback: number, name: string): number {
   if (ns === undefined || ns === 0) return fallback;

@@ -4,7 +4,7 @@
  * on, as docker resolves `docker create`. Everything a user can get wrong is refused here, by flag.
  */
 import { InvalidArgumentError, parseSignal } from '../core/index.js';
-import { capabilitySet, checkHostname, ociResources } from '../executor/index.js';
+import { DEFAULT_PATH, capabilitySet, checkHostname, ociResources } from '../executor/index.js';
 import { SNAPSHOT_LABEL } from '../image/index.js';
 import type { ResolvedImage } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
@@ -17,6 +17,17 @@ export function mergeEnv(base: readonly string[], extra: readonly string[]): str
   const out = new Map<string, string>();
   for (const entry of [...base, ...extra]) out.set(entry.split('=', 1)[0] ?? '', entry);
   return [...out.values()];
+}
+
+/**
+ * The env docker gives a container's process and each exec (CreateDaemonEnvironment): PATH, HOSTNAME
+ * and, with a terminal, TERM=xterm, with `env` (the image's and the user's) over them, so that a value
+ * the image or the user sets wins. An exec passes its own `-t`, not the container's, as docker's.
+ */
+export function daemonEnv(env: readonly string[], options: { hostname: string; tty: boolean }): string[] {
+  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${options.hostname}`];
+  if (options.tty) defaults.push('TERM=xterm');
+  return mergeEnv(defaults, env);
 }
 
 /** The image's snapshot a container stands on: a built image's own, else its unpacked chain's top. */
@@ -72,6 +83,15 @@ function healthOf(spec: ContainerSpec, image: ResolvedImage): HealthConfig | und
   };
 }
 
+/** docker's Config.ExposedPorts: the image's EXPOSE merged with the published ports, each once. */
+function exposedPorts(spec: ContainerSpec, image: ResolvedImage): string[] {
+  const exposed = Object.keys(image.config.config?.ExposedPorts ?? {}).map((port) =>
+    port.includes('/') ? port : `${port}/tcp`,
+  );
+  const published = (spec.ports ?? []).map((p) => `${p.containerPort}/${p.protocol}`);
+  return [...new Set([...exposed, ...published])];
+}
+
 /** The record of a new container `id` named `name` made from `spec` on `image`. */
 export function resolveRecord(
   spec: ContainerSpec,
@@ -88,7 +108,8 @@ export function resolveRecord(
     throw new InvalidArgumentError(`no command specified: image ${image.record.name} has none`, {
       hint: 'give one: tsbuild run IMAGE COMMAND',
     });
-  const stopSignal = spec.stopSignal ?? config.StopSignal ?? 'SIGTERM';
+  const configStopSignal = spec.stopSignal ?? (config.StopSignal || undefined);
+  const stopSignal = configStopSignal ?? 'SIGTERM';
   parseSignal(stopSignal, 'the image STOPSIGNAL');
   const health = healthOf(spec, image);
   // The image's VOLUMEs get their anonymous volumes' names here, once: every start mounts the same ones.
@@ -112,6 +133,10 @@ export function resolveRecord(
     stopSignal,
     stopTimeout: spec.stopTimeout ?? 10,
     ...(health !== undefined ? { healthcheck: health } : {}),
+    entrypoint,
+    cmd,
+    exposedPorts: exposedPorts(spec, image),
+    ...(configStopSignal !== undefined ? { configStopSignal } : {}),
     volumes,
   };
 }

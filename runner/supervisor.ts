@@ -17,6 +17,8 @@ import type { TsbuildError } from '../core/index.js';
 import type { RuncAttach, RuncContainers } from '../executor/index.js';
 import { unmount } from '../mount/index.js';
 import { execInContainer } from './exec.js';
+import { startingHealth } from './health.js';
+import { watchOom } from './oom.js';
 import type { ExecDeps } from './exec.js';
 import type { ContainerHooks, LogSink, Monitor, MonitorContext, PublishedPorts } from './hooks.js';
 import { StartFailureOutput, startFailure, startFailureExitCode } from './start-failure.js';
@@ -205,6 +207,9 @@ async function runOnce(
   }
   const startedAt = Date.now();
   const supervisor = await self;
+  // `starting` in the same write as `running`: inspect and ps never see a running container that has a
+  // healthcheck without its health (the monitor's first result comes an interval later).
+  const health = options.monitor && options.exec ? startingHealth(record.healthcheck) : undefined;
   await store.updateState(record.id, (s) => ({
     ...s,
     status: 'running',
@@ -213,21 +218,28 @@ async function runOnce(
     exitCode: 0,
     error: '',
     startedAt: new Date(startedAt).toISOString(),
+    oomKilled: false,
+    ...(health ? { health } : {}),
   }));
   if (first) options.onStart?.({ pid });
   const onAbort = (): void => void runc.kill(record.id, 'KILL').catch(() => undefined);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
   const monitor = startMonitor(options, pid);
+  // The OOMs a container meets come from its memory limit (--memory): without one, only a host-wide
+  // OOM could kill it, not worth a runc process beside every container.
+  const oom = record.spec.resources?.memory !== undefined ? watchOom(runc, record.id) : undefined;
   const exitCode = await run.exited;
   options.signal?.removeEventListener('abort', onAbort);
   await monitor?.stop();
+  const oomKilled = (await oom?.stop()) ?? false;
   output.release();
   const state = await store.updateState(record.id, (s) => ({
     ...s,
     status: 'exited',
     pid: 0,
     exitCode,
+    oomKilled,
     finishedAt: now(),
   }));
   return { state, failed: false, ranMs: Date.now() - startedAt };

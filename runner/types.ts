@@ -169,6 +169,13 @@ export interface ContainerRecord {
    */
   readonly entrypoint?: readonly string[];
   readonly cmd?: readonly string[];
+  /** docker's Config.ExposedPorts: the image's EXPOSE, then the `-p` ports (`80/tcp`), each once. */
+  readonly exposedPorts?: readonly string[];
+  /**
+   * docker's Config.StopSignal: the spec's or the image's STOPSIGNAL, absent when neither gives one
+   * (`stopSignal` is then docker's default, SIGTERM).
+   */
+  readonly configStopSignal?: string;
   /** Volume names the container mounts (anonymous ones included), for `rm -v` and `volume rm`. */
   readonly volumes: readonly string[];
 }

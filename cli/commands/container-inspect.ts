@@ -4,7 +4,8 @@
  * `--format`.
  */
 import type { ContainerInfo, MountSpec, PortBinding } from '../../runner/index.js';
-import { asGoMap } from '../format-template.js';
+import { DEFAULT_NETWORK, netnsPath } from '../../network/index.js';
+import { asGoMap, withOmitted } from '../format-template.js';
 import { networkNames } from './container-ps.js';
 
 /** Go's zero time, which docker prints for a time never set. */
@@ -14,11 +15,20 @@ function portKey(p: PortBinding): string {
   return `${p.containerPort}/${p.protocol}`;
 }
 
-/** `{"80/tcp": [{HostIp, HostPort}]}`; hostPort 0 is docker's "" (any port). */
-function portMap(ports: readonly PortBinding[]): Record<string, { HostIp: string; HostPort: string }[]> {
-  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+type PortMap = Record<string, { HostIp: string; HostPort: string }[] | null>;
+
+/**
+ * `{"80/tcp": [{HostIp, HostPort}]}`; hostPort 0 is docker's "" (any port). `bound`: the ports as the
+ * proxy bound them (NetworkSettings.Ports), where docker names all addresses `0.0.0.0`; HostConfig's
+ * PortBindings keep the flag's "".
+ */
+function portMap(ports: readonly PortBinding[], bound = false): PortMap {
+  const out: PortMap = {};
   for (const p of ports)
-    (out[portKey(p)] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort === 0 ? '' : String(p.hostPort) });
+    (out[portKey(p)] ??= []).push({
+      HostIp: bound && p.hostIp === '' ? '0.0.0.0' : p.hostIp,
+      HostPort: p.hostPort === 0 ? '' : String(p.hostPort),
+    });
   return asGoMap(out);
 }
 
@@ -120,8 +130,10 @@ function configJson(info: ContainerInfo): Record<string, unknown> {
   const { record } = info;
   const spec = record.spec;
   const health = healthcheckJson(info);
-  const exposed = asGoMap(Object.fromEntries((spec.ports ?? []).map((p) => [portKey(p), asGoMap({})])));
-  return {
+  const exposed = asGoMap(Object.fromEntries(exposedPorts(info).map((port) => [port, asGoMap({})])));
+  // Records made before Entrypoint, Cmd and the stop signal were recorded show the spec's.
+  const stopSignal = record.configStopSignal ?? spec.stopSignal;
+  const config = {
     Hostname: record.hostname,
     Domainname: '',
     User: record.user,
@@ -133,16 +145,27 @@ function configJson(info: ContainerInfo): Record<string, unknown> {
     OpenStdin: spec.openStdin === true,
     StdinOnce: spec.openStdin === true,
     Env: record.env,
-    Cmd: record.cmd ?? spec.cmd ?? null,
+    Cmd: orNull(record.cmd ?? spec.cmd),
     ...(health ? { Healthcheck: health } : {}),
     Image: spec.image,
     Volumes: configVolumes(info),
     WorkingDir: record.workdir,
-    Entrypoint: record.entrypoint ?? spec.entrypoint ?? null,
+    Entrypoint: orNull(record.entrypoint ?? spec.entrypoint),
     Labels: asGoMap({ ...(spec.labels ?? {}) }),
-    StopSignal: record.stopSignal,
-    StopTimeout: record.stopTimeout,
+    ...(stopSignal !== undefined ? { StopSignal: stopSignal } : {}),
+    ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
   };
+  return withOmitted(config, { ExposedPorts: asGoMap({}), StopSignal: '', StopTimeout: null });
+}
+
+/** A list docker keeps as null when empty (Config.Cmd, Config.Entrypoint). */
+function orNull(list: readonly string[] | undefined): readonly string[] | null {
+  return list !== undefined && list.length > 0 ? list : null;
+}
+
+/** docker's Config.ExposedPorts keys: the image's EXPOSE and the `-p` ports (the spec's alone on old records). */
+function exposedPorts(info: ContainerInfo): readonly string[] {
+  return info.record.exposedPorts ?? [...new Set((info.record.spec.ports ?? []).map(portKey))];
 }
 
 function networkSettings(info: ContainerInfo): Record<string, unknown> {
@@ -163,7 +186,35 @@ function networkSettings(info: ContainerInfo): Record<string, unknown> {
       ];
     }),
   );
-  return { Ports: portMap(info.state.ports), Networks: asGoMap(networks) };
+  const bridge = defaultBridgeSettings(info);
+  // docker's order: SandboxKey, Ports, then the bridge's fields, then Networks.
+  return { SandboxKey: bridge.SandboxKey, Ports: runningPorts(info), ...bridge, Networks: asGoMap(networks) };
+}
+
+/**
+ * NetworkSettings.Ports: the published ports as bound and, while the container runs, the exposed ones
+ * not published as null (docker's `"80/tcp": null`).
+ */
+function runningPorts(info: ContainerInfo): PortMap {
+  const ports = portMap(info.state.ports, true);
+  if (info.state.status !== 'running' && info.state.status !== 'paused') return ports;
+  for (const port of exposedPorts(info)) ports[port] ??= null;
+  return ports;
+}
+
+/**
+ * docker's top-level NetworkSettings fields: the default bridge's address, gateway and MAC (empty on
+ * other networks, as docker keeps them for the bridge alone), and the network namespace while attached.
+ */
+function defaultBridgeSettings(info: ContainerInfo): Record<string, unknown> {
+  const bridge = info.state.networks.find((n) => n.network === DEFAULT_NETWORK);
+  return {
+    SandboxKey: info.state.networks.length > 0 ? netnsPath(info.record.id) : '',
+    Gateway: bridge?.gateway ?? '',
+    IPAddress: bridge?.ipAddress ?? '',
+    IPPrefixLen: bridge?.prefixLen ?? 0,
+    MacAddress: bridge?.macAddress ?? '',
+  };
 }
 
 /** `docker container inspect`'s object for one container. */

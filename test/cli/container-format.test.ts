@@ -63,12 +63,49 @@ describe('format-template', () => {
 
   it('refuses unknown functions, variables, unclosed actions and blocks by name', () => {
     expect(() => parseTemplate('{{frobnicate .Name}}')).toThrow(/function "frobnicate" not defined/);
-    expect(() => parseTemplate('{{$x := .Name}}')).toThrow(/unexpected "\$"/);
+    expect(() => parseTemplate('{{$x = .Name}}')).toThrow(/unexpected "="/);
+    expect(() => render('{{$nope}}', data)).toThrow(/undefined variable "\$nope"/);
+    expect(() => parseTemplate('{{$a, $b := .Args}}')).toThrow(/too many declarations/);
+    expect(() => parseTemplate('{{index ($x := .Args) 0}}')).toThrow(/no variable is declared here/);
+    expect(() => parseTemplate('{{(index .Args 0}}')).toThrow(/unclosed left paren/);
+    expect(() => parseTemplate('{{.Name)}}')).toThrow(/unexpected "\)"/);
+    expect(() => parseTemplate('{{()}}')).toThrow(/missing value/);
     expect(() => parseTemplate('{{.Name')).toThrow(/unclosed action/);
     expect(() => parseTemplate('{{"\\x41"}}')).toThrow(/invalid string/);
     expect(() => parseTemplate('{{range .Args}}x')).toThrow(/without \{\{end\}\}/);
     expect(() => parseTemplate('{{end}}')).toThrow(/unexpected \{\{end\}\}/);
     expect(() => parseTemplate('{{with .Name}}x{{end}}')).toThrow(/\{\{with\}\} is not supported/);
+  });
+
+  it("parenthesized pipelines, with fields after the paren, as docker's docs write them", () => {
+    const ports = {
+      NetworkSettings: {
+        Ports: asGoMap({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] }),
+      },
+    };
+    expect(render('{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}', ports)).toBe('8080');
+    expect(render('{{(index .Args 1)}} {{upper (index .Args 1)}}', data)).toBe('echo hi ECHO HI');
+    expect(render('{{printf "%s-%s" (lower .Name) (.State.Status)}}', data)).toBe('web-running');
+    expect(render('{{if (len .Args)}}yes{{end}}', data)).toBe('yes');
+    expect(render('{{(.State).Status}} {{(.State) | json}}', data)).toMatch(/^running \{"Status"/);
+    // `(x) .A` is two operands: the second is an argument, here to a non-function.
+    expect(() => render('{{(.State) .Name}}', data)).toThrow(/can't give arguments to a non-function/);
+    expect(() => render('{{(.State).Bogus}}', data)).toThrow(/can't evaluate field Bogus/);
+  });
+
+  it('variables: range $k, $v := and $v :=, $x := on its own, $ the root, scoped to their block', () => {
+    expect(render('{{range $k, $v := .Labels}}{{$k}}={{$v}} {{end}}', data)).toBe('a=1 b=2 ');
+    expect(render('{{range $i, $a := .Args}}{{$i}}:{{$a}},{{end}}', data)).toBe('0:-c,1:echo hi,');
+    expect(render('{{range $a := .Args}}[{{$a}}|{{.}}]{{end}}', data)).toBe('[-c|-c][echo hi|echo hi]');
+    expect(render('{{range .Args}}{{$.Name}}:{{.}} {{end}}', data)).toBe('web:-c web:echo hi ');
+    expect(render('{{range $n, $net := .Networks}}{{$n}}={{$net.IPAddress}} {{end}}', data)).toBe(
+      'bridge=10.88.0.2 other=10.89.0.3 ',
+    );
+    expect(render('{{$n := .Name}}{{range .Args}}{{$n}}{{end}}', data)).toBe('webweb');
+    expect(render('{{if $s := .State.Status}}{{$s}}{{end}}', data)).toBe('running');
+    expect(render('{{$}}', 'root')).toBe('root');
+    // What a block declares ends with it.
+    expect(() => render('{{range $a := .Args}}{{end}}{{$a}}', data)).toThrow(/undefined variable "\$a"/);
   });
 
   it('table: headers from the names, \\t aligned as tabwriter (pad 3, min 10)', () => {
@@ -299,8 +336,6 @@ describe('inspect', () => {
         Entrypoint: ['httpd'],
         Cmd: ['-f'],
         Labels: { a: 'b' },
-        StopSignal: 'SIGTERM',
-        StopTimeout: 10,
       },
       NetworkSettings: {
         Ports: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '32768' }] },
@@ -324,5 +359,77 @@ describe('inspect', () => {
     expect(formatItems('{{json .NetworkSettings.Ports}}', [j])).toBe(
       '{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"32768"}]}\n',
     );
+  });
+});
+
+describe("inspect: docker's merged Config and the default bridge's NetworkSettings", () => {
+  const bridge = {
+    network: 'bridge',
+    networkId: 'n0',
+    ipAddress: '172.30.0.2',
+    prefixLen: 24,
+    gateway: '172.30.0.1',
+    macAddress: '02:42:ac:1e:00:02',
+    aliases: [],
+  };
+
+  it('Cmd and Entrypoint as resolved (null when empty); ExposedPorts from the image and -p', () => {
+    const j = inspectJson(
+      info(
+        {
+          id: '2'.repeat(64),
+          entrypoint: [],
+          cmd: ['sh'],
+          exposedPorts: ['8080/tcp', '82/tcp'],
+          spec: {
+            image: 'busybox',
+            ports: [{ hostIp: '', hostPort: 0, containerPort: 82, protocol: 'tcp' }],
+          },
+        },
+        { networks: [bridge], ports: [{ hostIp: '', hostPort: 32768, containerPort: 82, protocol: 'tcp' }] },
+      ),
+    );
+    expect(j).toMatchObject({
+      Config: { Cmd: ['sh'], Entrypoint: null, ExposedPorts: { '8080/tcp': {}, '82/tcp': {} } },
+      HostConfig: { PortBindings: { '82/tcp': [{ HostIp: '', HostPort: '' }] } },
+      NetworkSettings: {
+        SandboxKey: `/run/netns/tsbuild-${'2'.repeat(64)}`,
+        IPAddress: '172.30.0.2',
+        Gateway: '172.30.0.1',
+        IPPrefixLen: 24,
+        MacAddress: '02:42:ac:1e:00:02',
+        // -p 82 listens on every address: docker's 0.0.0.0; an exposed port not published is null.
+        Ports: { '82/tcp': [{ HostIp: '0.0.0.0', HostPort: '32768' }], '8080/tcp': null },
+      },
+    });
+    expect(
+      formatItems(
+        '{{.NetworkSettings.IPAddress}} {{(index (index .NetworkSettings.Ports "82/tcp") 0).HostPort}}',
+        [j],
+      ),
+    ).toBe('172.30.0.2 32768\n');
+  });
+
+  it('StopSignal, StopTimeout and an empty ExposedPorts are left out of the JSON but read as zero', () => {
+    const plain = inspectJson(info({ id: '3'.repeat(64) }, { networks: [{ ...bridge, network: 'mynet' }] }));
+    const config = JSON.parse(JSON.stringify(plain)).Config as Record<string, unknown>;
+    expect(Object.keys(config)).not.toContain('StopSignal');
+    expect(Object.keys(config)).not.toContain('StopTimeout');
+    expect(Object.keys(config)).not.toContain('ExposedPorts');
+    expect(
+      formatItems(
+        '[{{.Config.StopSignal}}] {{.Config.StopTimeout}} {{.Config.ExposedPorts}} [{{.NetworkSettings.IPAddress}}]',
+        [plain],
+      ),
+    ).toBe('[] <nil> map[] []\n');
+    const given = inspectJson(
+      info({
+        id: '4'.repeat(64),
+        configStopSignal: 'SIGUSR1',
+        spec: { image: 'busybox', stopTimeout: 3 },
+      }),
+    );
+    expect(given).toMatchObject({ Config: { StopSignal: 'SIGUSR1', StopTimeout: 3 } });
+    expect(formatItems('{{.NetworkSettings.SandboxKey}}|', [given])).toBe('|\n');
   });
 });

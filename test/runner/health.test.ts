@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { goDuration, healthcheckArgs, startHealthMonitor } from '../../runner/health.js';
+import { goDuration, healthcheckArgs, startHealthMonitor, startingHealth } from '../../runner/health.js';
 import type { HealthProbe, ProbeResult } from '../../runner/health.js';
 import type { HealthConfig, HealthState } from '../../runner/types.js';
 
@@ -57,6 +57,17 @@ describe('healthcheck monitor', () => {
     expect(goDuration(1500)).toBe('1.5s');
     expect(goDuration(250)).toBe('250ms');
     expect(goDuration(90_000)).toBe('1m30s');
+  });
+
+  it('a container with a healthcheck is starting from its start, before any probe (docker: initHealthMonitor)', () => {
+    expect(startingHealth({ test: ['CMD', 'true'] })).toEqual({
+      status: 'starting',
+      failingStreak: 0,
+      log: [],
+    });
+    expect(startingHealth({ test: ['CMD-SHELL', 'true'] })?.status).toBe('starting');
+    expect(startingHealth({ test: ['NONE'] })).toBeUndefined();
+    expect(startingHealth(undefined)).toBeUndefined();
   });
 
   it('probes every interval (default 30 s), starting → healthy, log of the last five', async () => {
