@@ -10,6 +10,7 @@ import type { ExecMount, RunRequest, TerminalSize } from '../executor/index.js';
 import { mountAll, unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import type { NetworkSetup } from './hooks.js';
+import { daemonEnv } from './resolve.js';
 import { ACTIVE_STATUSES } from './store.js';
 import { lockFreed } from './supervisor-lock.js';
 import type { ContainerRecord } from './types.js';
@@ -92,7 +93,8 @@ function runRequest(
   return {
     rootfs,
     args: [record.path, ...record.args],
-    env: record.env,
+    // docker's PATH, HOSTNAME and (with -t) TERM, under the image's and the user's values
+    env: daemonEnv(record.env, { hostname: record.hostname, tty: spec.tty === true }),
     cwd: record.workdir,
     user: record.user,
     hostname: record.hostname,

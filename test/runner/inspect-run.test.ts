@@ -96,6 +96,16 @@ describe.skipIf(!ready)('inspect, ps and exec at run time, as docker', () => {
     ok(['rm', '-f', 'ex']);
   });
 
+  it("a run's process gets docker's HOSTNAME, and TERM=xterm with -t; -e wins", () => {
+    const plain = ok(['run', '--rm', '--hostname', 'box2', 'busybox', 'env']).split('\n');
+    expect(plain).toContain('HOSTNAME=box2');
+    expect(plain.some((l) => l.startsWith('TERM='))).toBe(false);
+    expect(ok(['run', '--rm', '-t', 'busybox', 'env']).split(/\r?\n/)).toContain('TERM=xterm');
+    expect(ok(['run', '--rm', '-e', 'HOSTNAME=mine', 'busybox', 'env']).split('\n')).toContain(
+      'HOSTNAME=mine',
+    );
+  });
+
   it("inspect: the image's Entrypoint, Cmd, EXPOSE and STOPSIGNAL merged; the bridge's address; -p on all addresses", () => {
     ok(['run', '-d', '--name', 'ports', '-p', '82', 'exposer']);
     expect(format('ports', '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.StopSignal}}')).toBe(
