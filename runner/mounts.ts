@@ -241,8 +241,26 @@ async function bindMount(spec: Extract<MountSpec, { type: 'bind' }>): Promise<Ex
   return { destination: spec.target, type: 'bind', source: spec.source, options };
 }
 
+/** A mount flag and its opposite: a `--tmpfs` flag replaces its opposite among the defaults. */
+const OPPOSITES: Readonly<Record<string, string>> = {
+  ro: 'rw',
+  rw: 'ro',
+  exec: 'noexec',
+  noexec: 'exec',
+  suid: 'nosuid',
+  nosuid: 'suid',
+  dev: 'nodev',
+  nodev: 'dev',
+};
+
+/** docker's tmpfs: rw, noexec, nosuid, nodev, mode 1777 unless said otherwise. */
 function tmpfsMount(spec: Extract<MountSpec, { type: 'tmpfs' }>): ExecMount {
-  const options = ['nosuid', 'nodev', `mode=${(spec.mode ?? 0o1777).toString(8)}`];
+  let options = ['rw', 'noexec', 'nosuid', 'nodev'];
+  for (const option of spec.options ?? []) {
+    const opposite = OPPOSITES[option];
+    options = [...options.filter((o) => o !== opposite && o !== option), option];
+  }
+  options.push(`mode=${(spec.mode ?? 0o1777).toString(8)}`);
   if (spec.size !== undefined) options.push(`size=${spec.size}`);
   return { destination: spec.target, type: 'tmpfs', options };
 }

@@ -47,6 +47,11 @@ export type MountSpec =
       readonly size?: number;
       /** Default 0o1777. */
       readonly mode?: number;
+      /**
+       * Mount flags given with `--tmpfs` (`ro`, `exec`, `suid`, `uid=1000` …), applied over docker's
+       * defaults (rw, noexec, nosuid, nodev): a flag replaces its opposite.
+       */
+      readonly options?: readonly string[];
     };
 
 export type RestartPolicyName = 'no' | 'on-failure' | 'always' | 'unless-stopped';

@@ -44,6 +44,7 @@ function bindString(m: MountSpec): string | undefined {
 
 function tmpfsOptions(m: MountSpec & { type: 'tmpfs' }): string {
   return [
+    ...(m.options ?? []),
     m.size !== undefined ? `size=${m.size}` : '',
     m.mode !== undefined ? `mode=${m.mode.toString(8)}` : '',
   ]

@@ -264,24 +264,41 @@ export function parseMountFlag(spec: string): MountSpec {
   );
 }
 
-/** `--tmpfs /path[:size=…,mode=…]`. */
+/** The mount flags `--tmpfs` takes besides size= and mode=, as docker's (tmpfs's own and the VFS's). */
+const TMPFS_FLAGS = new Set(
+  ['ro', 'rw', 'exec', 'noexec', 'suid', 'nosuid', 'dev', 'nodev', 'sync', 'async', 'dirsync'].concat([
+    'atime',
+    'noatime',
+    'diratime',
+    'nodiratime',
+    'relatime',
+    'norelatime',
+    'strictatime',
+  ]),
+);
+
+/** `--tmpfs /path[:opts]`: size=, mode=, uid=, gid=, nr_inodes= and mount flags (rw, noexec, nosuid …). */
 export function parseTmpfsFlag(spec: string): MountSpec {
   const colon = spec.indexOf(':');
   const target = containerPath(colon < 0 ? spec : spec.slice(0, colon), '--tmpfs', spec);
   let size: number | undefined;
   let mode: number | undefined;
+  const options: string[] = [];
   for (const option of colon < 0 ? [] : spec.slice(colon + 1).split(',')) {
     const eq = option.indexOf('=');
     const key = eq < 0 ? option : option.slice(0, eq);
     const value = option.slice(eq + 1);
     if (key === 'size' && eq > 0) size = tmpfsSize(value, '--tmpfs', spec);
     else if (key === 'mode' && eq > 0) mode = tmpfsMode(value, '--tmpfs', spec);
+    else if (['uid', 'gid', 'nr_inodes'].includes(key) && /^\d+$/.test(value))
+      options.push(`${key}=${value}`);
+    else if (eq < 0 && TMPFS_FLAGS.has(option)) options.push(option);
     else
       throw invalid(
         '--tmpfs',
         spec,
         `unsupported option ${JSON.stringify(option)}`,
-        'use size=SIZE and mode=OCTAL',
+        'use size=SIZE, mode=OCTAL, uid=N, gid=N, nr_inodes=N and mount flags: ro, rw, exec, noexec, suid, nosuid, dev, nodev …',
       );
   }
   return {
@@ -289,6 +306,7 @@ export function parseTmpfsFlag(spec: string): MountSpec {
     target,
     ...(size !== undefined ? { size } : {}),
     ...(mode !== undefined ? { mode } : {}),
+    ...(options.length > 0 ? { options } : {}),
   };
 }
 

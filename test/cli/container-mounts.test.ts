@@ -133,9 +133,18 @@ describe('--tmpfs', () => {
       size: 1024 * 1024,
       mode: 0o700,
     });
-    expect(() => parseTmpfsFlag('/run:noexec')).toThrow(
-      /--tmpfs "\/run:noexec": unsupported option "noexec"/,
-    );
+    // docker's own example
+    expect(parseTmpfsFlag('/run:rw,noexec,nosuid,size=65536k')).toEqual({
+      type: 'tmpfs',
+      target: '/run',
+      size: 65536 * 1024,
+      options: ['rw', 'noexec', 'nosuid'],
+    });
+    expect(parseTmpfsFlag('/run:exec,uid=1000,gid=1000')).toMatchObject({
+      options: ['exec', 'uid=1000', 'gid=1000'],
+    });
+    expect(() => parseTmpfsFlag('/run:bind')).toThrow(/--tmpfs "\/run:bind": unsupported option "bind"/);
+    expect(() => parseTmpfsFlag('/run:uid=me')).toThrow(/unsupported option "uid=me"/);
     expect(() => parseTmpfsFlag('run')).toThrow(/--tmpfs "run"/);
   });
 });

@@ -246,7 +246,21 @@ describe.skipIf(!enabled)('volumes, binds and tmpfs mounts in containers', () =>
       'stat -c %a /t; grep " /t " /proc/mounts; dd if=/dev/zero of=/t/big bs=1024 count=2048 2>/dev/null; echo dd=$?';
     const result = await run([spec], script);
     expect(result.code).toBe(0);
-    expect(result.out).toMatch(/^700\ntmpfs \/t tmpfs rw,nosuid,nodev,.*size=1024k,mode=700.*\ndd=1\n$/);
+    expect(result.out).toMatch(
+      /^700\ntmpfs \/t tmpfs rw,nosuid,nodev,noexec,.*size=1024k,mode=700.*\ndd=1\n$/,
+    );
+  });
+
+  it("a tmpfs is noexec by default, as docker's; --tmpfs /t:exec,ro turns that around", async () => {
+    const script = 'cp /bin/busybox /t/bb 2>/dev/null; /t/bb true; echo run=$?; grep " /t " /proc/mounts';
+    const plain = await run([{ type: 'tmpfs', target: '/t' }], script);
+    expect(plain.out).toMatch(/^run=126\ntmpfs \/t tmpfs rw,nosuid,nodev,noexec,/);
+    const flipped = await run(
+      [{ type: 'tmpfs', target: '/t', options: ['exec', 'ro'] }],
+      'touch /t/x; grep " /t " /proc/mounts',
+    );
+    expect(flipped.out).toMatch(/tmpfs \/t tmpfs ro,nosuid,nodev,/);
+    expect(flipped.out).not.toMatch(/noexec/);
   });
 
   it('with a read-only rootfs, refuses writes outside the mounts; the mounts and /dev/shm stay writable', async () => {
