@@ -70,6 +70,8 @@ export interface ContainerFlags {
 export interface HostFacts {
   readonly env: NodeJS.ProcessEnv;
   readonly cpus: number;
+  /** What a relative bind source (`-v ./dir:/ctr`) is resolved against; default the process's. */
+  readonly cwd?: string;
   readonly readText?: (file: string) => string;
 }
 
@@ -77,10 +79,10 @@ export function hostFacts(): HostFacts {
   return { env: process.env, cpus: availableParallelism() };
 }
 
-function mountsFromFlags(flags: ContainerFlags): MountSpec[] {
+function mountsFromFlags(flags: ContainerFlags, cwd: string): MountSpec[] {
   const mounts = [
-    ...flags.volume.map(parseVolumeFlag),
-    ...flags.mount.map(parseMountFlag),
+    ...flags.volume.map((v) => parseVolumeFlag(v, cwd)),
+    ...flags.mount.map((m) => parseMountFlag(m, cwd)),
     ...flags.tmpfs.map(parseTmpfsFlag),
   ];
   checkMountTargets(mounts);
@@ -203,7 +205,7 @@ export function specFromFlags(
     throw new InvalidArgumentError('no image given', {
       hint: 'tsbuild run [OPTIONS] IMAGE [COMMAND] [ARG...]',
     });
-  const mounts = mountsFromFlags(flags);
+  const mounts = mountsFromFlags(flags, host.cwd ?? process.cwd());
   const ports = parsePublishFlags(flags.publish);
   if (ports.length > 0 && (flags.network === 'host' || flags.network === 'none'))
     throw new InvalidArgumentError(`-p cannot be used with --network ${flags.network}`, {

@@ -2,6 +2,7 @@
  * `-v`, `--mount` and `--tmpfs` → `MountSpec`s, with docker's syntax and checks. What docker accepts but
  * tsbuild cannot honour (SELinux relabelling, consistency modes, volume drivers) is refused by name.
  */
+import { resolve } from 'node:path';
 import { clean } from '../../fsutil/index.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import { ramInBytes } from '../../frontend/index.js';
@@ -73,10 +74,11 @@ function volumeModes(modes: string, spec: string): VolumeModes {
 }
 
 /**
- * One `-v`: `/host:/ctr[:modes]` (a bind; a missing host directory is created), `name:/ctr[:modes]` (a
- * named volume), `/ctr` (an anonymous volume).
+ * One `-v`: `/host:/ctr[:modes]` (a bind; a missing host directory is created; a source that starts
+ * with `.` is a path relative to `cwd`, as docker 23's), `name:/ctr[:modes]` (a named volume), `/ctr`
+ * (an anonymous volume).
  */
-export function parseVolumeFlag(spec: string): MountSpec {
+export function parseVolumeFlag(spec: string, cwd: string = process.cwd()): MountSpec {
   const parts = spec.split(':');
   if (parts[0] === '' || parts.length > 3) throw invalid('-v', spec, 'use [SOURCE:]TARGET[:MODES]');
   if (parts.length === 1) {
@@ -87,9 +89,9 @@ export function parseVolumeFlag(spec: string): MountSpec {
     throw invalid('-v', spec, 'a mode without a source: an anonymous volume takes no mode');
   const target = containerPath(rawTarget, '-v', spec);
   const m = modes === undefined ? { readonly: false, noCopy: false } : volumeModes(modes, spec);
-  if (source.startsWith('/')) {
+  if (source.startsWith('/') || source.startsWith('.')) {
     if (m.noCopy) throw invalid('-v', spec, 'nocopy applies to a volume, not to a bind mount');
-    const cleaned = clean(source);
+    const cleaned = resolve(cwd, source);
     return {
       type: 'bind',
       source: cleaned,
@@ -104,7 +106,7 @@ export function parseVolumeFlag(spec: string): MountSpec {
       '-v',
       spec,
       `${JSON.stringify(source)} includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`,
-      'if you intended to pass a host directory, use an absolute path',
+      'if you intended to pass a host directory, use an absolute path or one starting with ./',
     );
   if (m.propagation) throw invalid('-v', spec, 'a propagation mode applies to a bind mount, not to a volume');
   return { type: 'volume', source, target, readonly: m.readonly, noCopy: m.noCopy };
@@ -196,8 +198,8 @@ function mountFields(spec: string): Map<string, string | undefined> {
   return fields;
 }
 
-/** `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,…]`. */
-export function parseMountFlag(spec: string): MountSpec {
+/** `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,…]`; a relative bind source is from `cwd`. */
+export function parseMountFlag(spec: string, cwd: string = process.cwd()): MountSpec {
   const f = mountFields(spec);
   const type = (f.get('type') ?? 'volume').toLowerCase();
   const rawTarget = f.get('target');
@@ -213,8 +215,6 @@ export function parseMountFlag(spec: string): MountSpec {
     only(['volume-nocopy', 'tmpfs-size', 'tmpfs-mode'], type);
     if (source === undefined || source === '')
       throw invalid('--mount', spec, 'source is required for a bind mount');
-    if (!source.startsWith('/'))
-      throw invalid('--mount', spec, `the bind source ${JSON.stringify(source)} is not an absolute path`);
     const propagation = f.get('bind-propagation');
     if (propagation !== undefined && !PROPAGATIONS.includes(propagation))
       throw invalid(
@@ -225,7 +225,7 @@ export function parseMountFlag(spec: string): MountSpec {
       );
     return {
       type,
-      source: clean(source),
+      source: resolve(cwd, source),
       target,
       readonly,
       createSource: false,

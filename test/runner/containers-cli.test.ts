@@ -42,9 +42,10 @@ interface Result {
   readonly stderr: string;
 }
 
-function tsbuild(args: string[], input?: string): Result {
+function tsbuild(args: string[], input?: string, cwd?: string): Result {
   const r = spawnSync(bin, ['--root', root, ...args], {
     env: { ...process.env, TSBUILD_NO_DAEMON: '1' },
+    ...(cwd !== undefined ? { cwd } : {}),
     encoding: 'utf8',
     timeout: 60_000,
     ...(input !== undefined ? { input } : { stdio: ['ignore', 'pipe', 'pipe'] }),
@@ -193,6 +194,13 @@ describe.skipIf(!ready)('tsbuild containers, end to end', () => {
     mkdirSync(host);
     ok(['run', '--rm', '-v', `${host}:/b`, 'busybox', 'sh', '-c', 'echo from-container > /b/out']);
     expect(readFileSync(join(host, 'out'), 'utf8')).toBe('from-container\n');
+    // docker 23+: a source starting with . is a path from the working directory
+    const relative = tsbuild(
+      ['run', '--rm', '-v', './bind:/b:ro', 'busybox', 'cat', '/b/out'],
+      undefined,
+      work,
+    );
+    expect(relative).toMatchObject({ status: 0, stdout: 'from-container\n' });
     expect(ok(['run', '--rm', '--tmpfs', '/t', 'busybox', 'sh', '-c', 'grep " /t " /proc/mounts'])).toMatch(
       /^tmpfs \/t tmpfs /,
     );
