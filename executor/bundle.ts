@@ -67,6 +67,10 @@ function validate(request: RunRequest): void {
 function validateNetwork(request: RunRequest): void {
   const network = request.network;
   if (typeof network === 'object') checkAbsolute(network.netnsPath, 'netnsPath');
+  if (request.hostEtcHosts === true && ((network ?? 'host') !== 'host' || request.hostsPath !== undefined))
+    throw new InvalidArgumentError(
+      "hostEtcHosts: the host's /etc/hosts is for host networking without hostsPath",
+    );
   if (request.hostsPath === undefined) return;
   checkAbsolute(request.hostsPath, 'hostsPath');
   if ((request.extraHosts ?? []).length > 0)
@@ -118,24 +122,32 @@ async function writeSecrets(
   return mounts;
 }
 
+/** A host file's text; empty when the host has none (the container gets the fallback). */
+function hostFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function withNewline(text: string): string {
+  return text === '' || text.endsWith('\n') ? text : `${text}\n`;
+}
+
 async function writeNetworkFiles(bundle: string, request: RunRequest, hostname: string) {
   const network = request.network ?? 'host';
-  let hostResolv = '';
-  try {
-    hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    // No resolver configuration on the host: the container gets the fallback.
-  }
+  const hostResolv = hostFile('/etc/resolv.conf');
   const files = {
     hosts: request.hostsPath ?? join(bundle, 'hosts'),
     resolvConf: join(bundle, 'resolv.conf'),
     hostname: join(bundle, 'hostname'),
   };
   // Small files, written synchronously (a thread-pool round trip each otherwise, on every RUN).
-  if (request.hostsPath === undefined)
-    writeFileSync(files.hosts, hostsFile(hostname) + extraHostLines(request.extraHosts ?? []), {
-      mode: 0o644,
-    });
+  if (request.hostsPath === undefined) {
+    const base = request.hostEtcHosts === true ? hostFile('/etc/hosts') : hostsFile(hostname);
+    writeFileSync(files.hosts, withNewline(base) + extraHostLines(request.extraHosts ?? []), { mode: 0o644 });
+  }
   writeFileSync(files.resolvConf, resolvConfFile(hostResolv, network), { mode: 0o644 });
   writeFileSync(files.hostname, `${hostname}\n`, { mode: 0o644 });
   return files;

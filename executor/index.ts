@@ -6,6 +6,7 @@ export type {
   LogStream,
   NetworkMode,
   NetworkRequest,
+  NetworkRunFields,
   Rlimit,
   RunOptions,
   RunRequest,

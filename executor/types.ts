@@ -67,6 +67,11 @@ export interface RunRequest {
   readonly hostsPath?: string;
   /** `--add-host name:ip` entries appended to the generated /etc/hosts (refused with `hostsPath`). */
   readonly extraHosts?: readonly string[];
+  /**
+   * /etc/hosts starts from a copy of the host's instead of localhost and the hostname: docker's
+   * `--network host` (with `network: 'host'` only; extraHosts still appended).
+   */
+  readonly hostEtcHosts?: boolean;
   readonly mounts?: readonly ExecMount[];
   readonly readonlyRootfs?: boolean;
   readonly secretFiles?: readonly SecretFile[];
@@ -136,3 +141,8 @@ export interface ExecutorOptions {
 export interface Executor {
   run(request: RunRequest, options?: RunOptions): Promise<RunResult>;
 }
+
+/** What a container's network setup gives the executor's request. */
+export type NetworkRunFields = Pick<RunRequest, 'hostsPath' | 'extraHosts' | 'hostEtcHosts'> & {
+  readonly network: NetworkRequest;
+};

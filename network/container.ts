@@ -6,7 +6,7 @@
  * made by runc; `bridge` (the default) and a user network are a `connect` plus a port proxy.
  */
 import { InvalidArgumentError } from '../core/index.js';
-import type { NetworkRequest } from '../executor/index.js';
+import type { NetworkRunFields } from '../executor/index.js';
 import { cleanupContainer, connect } from './attach.js';
 import { startPortProxy } from './proxy.js';
 import type { PortProxy } from './proxy.js';
@@ -32,12 +32,8 @@ export interface ContainerNetworkOptions {
 }
 
 export interface ContainerNetwork {
-  /** The executor's RunRequest fields: `network`, and `hostsPath` or `extraHosts`. */
-  readonly run: {
-    readonly network: NetworkRequest;
-    readonly hostsPath?: string;
-    readonly extraHosts?: readonly string[];
-  };
+  /** The executor's RunRequest fields: `network`, and `hostsPath` or `extraHosts` (and `hostEtcHosts`). */
+  readonly run: NetworkRunFields;
   /** For ContainerState.networks (empty for host and none). */
   readonly attachments: readonly NetworkAttachment[];
   /** For ContainerState.ports: the bindings as bound (hostPort 0 resolved). */
@@ -62,7 +58,8 @@ export async function setUpContainerNetwork(options: ContainerNetworkOptions): P
   if (mode === 'host' || mode === 'none') {
     refuseOnShared(mode, options);
     return {
-      run: { network: mode, extraHosts },
+      // docker's host networking: the host's /etc/hosts (its hostname is the host's too: resolve.ts)
+      run: { network: mode, extraHosts, ...(mode === 'host' ? { hostEtcHosts: true } : {}) },
       attachments: [],
       ports: [],
       release: () => Promise.resolve(),

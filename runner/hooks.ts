@@ -15,7 +15,7 @@
  * The detached supervisor (supervisor-main.ts) is another process: what it needs (logSink, monitor,
  * network.detach) it takes from `supervisorHooks()` below, the one place the integrator wires them.
  */
-import type { ExecMount, NetworkRequest } from '../executor/index.js';
+import type { ExecMount, NetworkRunFields } from '../executor/index.js';
 import type {
   ContainerRecord,
   ContainerState,
@@ -50,11 +50,7 @@ export interface MonitorContext {
 /** What a network attach gives the container before its process starts. */
 export interface NetworkSetup {
   /** The executor's request fields: the network (host, none or a namespace path), the hosts file. */
-  readonly run: {
-    readonly network: NetworkRequest;
-    readonly hostsPath?: string;
-    readonly extraHosts?: readonly string[];
-  };
+  readonly run: NetworkRunFields;
   readonly networks: readonly NetworkAttachment[];
 }
 

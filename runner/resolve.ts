@@ -3,6 +3,7 @@
  * user), the stop signal and timeout, the healthcheck, and the snapshot the container's own is prepared
  * on, as docker resolves `docker create`. Everything a user can get wrong is refused here, by flag.
  */
+import { hostname } from 'node:os';
 import { InvalidArgumentError, parseSignal } from '../core/index.js';
 import { DEFAULT_PATH, capabilitySet, checkHostname, ociResources } from '../executor/index.js';
 import { SNAPSHOT_LABEL } from '../image/index.js';
@@ -28,6 +29,16 @@ export function daemonEnv(env: readonly string[], options: { hostname: string; t
   const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${options.hostname}`];
   if (options.tty) defaults.push('TERM=xterm');
   return mergeEnv(defaults, env);
+}
+
+/** The host's name for a container on the host's network (its id's start if the kernel's is not valid). */
+function hostName(id: string): string {
+  try {
+    checkHostname(hostname());
+    return hostname();
+  } catch {
+    return id.slice(0, 12);
+  }
 }
 
 /** The image's snapshot a container stands on: a built image's own, else its unpacked chain's top. */
@@ -129,7 +140,8 @@ export function resolveRecord(
     env: mergeEnv(config.Env ?? [], spec.env ?? []),
     workdir: spec.workdir ?? (config.WorkingDir || '/'),
     user: spec.user ?? config.User ?? '',
-    hostname: spec.hostname ?? id.slice(0, 12),
+    // docker's host networking: the host's name (a container's own name is its id's start otherwise)
+    hostname: spec.hostname ?? (spec.network === 'host' ? hostName(id) : id.slice(0, 12)),
     stopSignal,
     stopTimeout: spec.stopTimeout ?? 10,
     ...(health !== undefined ? { healthcheck: health } : {}),

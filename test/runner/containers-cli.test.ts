@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
@@ -242,6 +242,22 @@ describe.skipIf(!ready)('tsbuild containers, end to end', () => {
     });
     expect(got).toBe('built by tsbuild\n');
     expect(ok(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net'])).toBe('lo\n');
+    // docker's host networking: the host's name and /etc/hosts (and --add-host after it)
+    const onHost = ok([
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '--add-host',
+      'extra:10.9.8.7',
+      'busybox',
+      'sh',
+      '-c',
+      'hostname; cat /etc/hosts',
+    ]);
+    expect(onHost).toBe(
+      `${hostname()}\n${readFileSync('/etc/hosts', 'utf8').replace(/\n?$/, '\n')}10.9.8.7\textra\n`,
+    );
     ok(['rm', '-f', 'ca']);
     ok(['network', 'rm', 'e2e-net']);
     const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' });
