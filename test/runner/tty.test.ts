@@ -139,7 +139,7 @@ describe.skipIf(!ready)('tsbuild run -i/-t', () => {
 
   // Each Ctrl-C reaches the container once: without -t through the CLI's sig-proxy alone (runc, in a
   // process group of its own, does not get the terminal's too), with -t as the pty's input.
-  for (const flags of [[], ['-it']]) {
+  for (const flags of [[], ['-i'], ['-it']]) {
     it(`Ctrl-C in a terminal reaches \`${['run', ...flags].join(' ')}\` once per press; its exit ends the run`, async () => {
       const tmux = new Tmux();
       const marker = `ctrl-c-${randomBytes(4).toString('hex')}`;
