@@ -2,11 +2,11 @@
  * `run`, `create`, `start` and `exec`, the container commands that end with docker's statuses (125 for
  * their own usage errors too); registered by container-commands.ts. Their modules load when one runs.
  */
-import { CommanderError } from 'commander';
+import { CommanderError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { GlobalOptions } from './commands/engine.js';
 import type { ContainerFlags } from './commands/container-flags.js';
-import type { ExecFlags } from './commands/container-run.js';
+import type { ExecFlags, RunMode } from './commands/container-run.js';
 import { EXIT_CONTAINER_CLI_FAILED } from './exit.js';
 import { collect, examples } from './program.js';
 
@@ -89,6 +89,21 @@ function addSpecOptions(cmd: Command): Command {
     .option('--log-opt <opt>', 'json-file log options: max-size=SIZE, max-file=N (repeatable)', collect, []);
 }
 
+/**
+ * docker's `--sig-proxy`, a boolean flag that takes a value only after `=`: `--sig-proxy`,
+ * `--sig-proxy=true`, `--sig-proxy=false` (the last one given wins). Commander would take the next
+ * argument (the image) as an optional value, so the spellings with a value are flags of their own,
+ * hidden from the help, that set the same `sigProxy`.
+ */
+function addSigProxy(cmd: Command): Command {
+  cmd.option('--sig-proxy', 'forward the signals the CLI receives to the process (default; not with -t)');
+  for (const value of ['true', 'false'] as const) {
+    cmd.addOption(new Option(`--sig-proxy=${value}`).hideHelp());
+    cmd.on(`option:sig-proxy=${value}`, () => cmd.setOptionValue('sigProxy', value === 'true'));
+  }
+  return cmd;
+}
+
 /** `run`, `create`, `start` and `exec` under `parent`. */
 export function addRunCommands(parent: Command, globals: Globals): void {
   addRun(parent, globals);
@@ -98,7 +113,7 @@ export function addRunCommands(parent: Command, globals: Globals): void {
 }
 
 function addRun(parent: Command, globals: Globals): void {
-  addSpecOptions(exitsWith125(parent.command('run')))
+  addSigProxy(addSpecOptions(exitsWith125(parent.command('run'))))
     .description(
       'Create and start a container from an image, as `docker run` (pulled when not in the store).',
     )
@@ -116,7 +131,7 @@ function addRun(parent: Command, globals: Globals): void {
         'tsbuild run -d --restart on-failure:3 --memory 256m --cpus 0.5 --health-cmd "wget -qO- localhost" app',
       ]),
     )
-    .action(async (image: string, command: string[], flags: ContainerFlags & { detach?: boolean }) => {
+    .action(async (image: string, command: string[], flags: ContainerFlags & RunMode) => {
       const [{ specFromFlags, hostFacts }, run, { withContainers }] = await Promise.all([
         import('./commands/container-flags.js'),
         import('./commands/container-run.js'),
@@ -124,13 +139,10 @@ function addRun(parent: Command, globals: Globals): void {
       ]);
       process.exitCode = await run.withContainerExit(() => {
         const spec = specFromFlags(image, command, flags, hostFacts());
-        return withContainers(
-          globals(),
-          (c, signal) => run.runContainer(c, spec, flags.detach === true, signal),
-          {
-            cancelOnSignal: true,
-          },
-        );
+        const mode = { detach: flags.detach === true, sigProxy: flags.sigProxy !== false };
+        return withContainers(globals(), (c, signal) => run.runContainer(c, spec, mode, signal), {
+          cancelOnSignal: true,
+        });
       });
     });
 }

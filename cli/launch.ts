@@ -26,7 +26,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { commandOf, daemonSocketFor, supervisorRootFor } from './launch-target.js';
-import { spawnDetachedNode } from '../core/index.js';
+import { refuseInspectorSignal, spawnDetachedNode } from '../core/index.js';
 import type * as Client from './client.js';
 import type * as Main from './main.js';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,8 @@ function earlySupervisor(): Main.MainStart['supervisor'] {
 }
 
 function launch(): void {
+  // First of all: every command (the daemon too) runs as root, and SIGUSR1 would open Node's inspector.
+  refuseInspectorSignal();
   const runMain = (stdin?: Buffer): void => {
     const supervisor = earlySupervisor();
     loadBundle<typeof Main>(MAIN).start({

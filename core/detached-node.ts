@@ -12,7 +12,8 @@ export type DetachedNode = ChildProcessByStdio<Writable, Readable, null>;
 
 /** `node script ...args` in its own session; neither it nor its pipes keep this process alive. */
 export function spawnDetachedNode(script: string, args: readonly string[]): DetachedNode {
-  const child = spawn(process.execPath, [script, ...args], {
+  // `--` ends Node's own options: an argument such as `--env-file` is the script's, never Node's.
+  const child = spawn(process.execPath, ['--', script, ...args], {
     detached: true,
     cwd: '/',
     stdio: ['pipe', 'pipe', 'ignore'],

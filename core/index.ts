@@ -86,4 +86,5 @@ export {
 } from './sys-tty.js';
 export type { ChildExit, FdEvents, FdPoll, ReceivedFd, WindowSize } from './sys-tty.js';
 export { spawnDetachedNode } from './detached-node.js';
+export { refuseInspectorSignal } from './inspector-signal.js';
 export type { DetachedNode } from './detached-node.js';

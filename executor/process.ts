@@ -97,8 +97,11 @@ function runcArgs(proc: RuncProcess, detach: readonly string[]): string[] {
 
 async function runForeground(proc: RuncProcess, options: RunOptions): Promise<RunResult> {
   const stdin = options.stdin;
+  // A process group of its own, as runc-container.ts's run: a terminal's Ctrl-C goes to the caller
+  // alone, which aborts or forwards it (an attached `run -i`'s sig-proxy), not through runc as well.
   const child = spawn(proc.runc, runcArgs(proc, []), {
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   proc.onPid?.(child.pid);
   const output = new OutputWatch(options.onLog);

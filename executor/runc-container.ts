@@ -93,7 +93,10 @@ export class RuncContainers {
       return this.runAttached(id, bundle, argv0, options);
     const args = ['--root', this.stateDir, '--log', log, '--log-format', 'json'];
     args.push('run', '--pid-file', pidFile, '--bundle', bundle, id);
-    const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: runc forwards every signal it gets to the container, and a terminal's
+    // Ctrl-C, sent to the whole foreground group, would reach the container twice, through runc and
+    // through the attached CLI's sig-proxy (cli/signals.ts), which alone decides what to forward.
+    const child = spawn(this.runc, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const watch_ = new OutputWatch(options.onOutput);
     child.stdout.on('data', (chunk: Buffer) => watch_.add('stdout', chunk));
     child.stderr.on('data', (chunk: Buffer) => watch_.add('stderr', chunk));

@@ -185,13 +185,19 @@ async function runAttached(
   });
   try {
     let startError: Error | undefined;
+    let stopForwarding: (() => void) | undefined;
+    // Signals forwarded (sig-proxy) go to whichever process runs now: a restart's too.
+    const send = (signal: string): void => void ctx.runc.kill(record.id, signal).catch(() => undefined);
     const state = await superviseContainer({
       ...hookedSupervision(ctx.hooks, ctx, record),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-      onStart: (result) => void ('error' in result ? (startError = result.error) : undefined),
+      onStart: (result) => {
+        if ('error' in result) startError = result.error;
+        else stopForwarding = options.forwardSignals?.(send);
+      },
       attach: attachedIO(record, options),
       ...sig(options.signal),
-    });
+    }).finally(() => stopForwarding?.());
     if (startError !== undefined) throw startError;
     if (options.signal?.aborted) throw new CancelledError('run cancelled', { cause: options.signal.reason });
     return state.exitCode;

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { closeSync, openSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { TsbuildError, tryLockExclusive, unlockFile } from '../core/index.js';
+import { refuseInspectorSignal, TsbuildError, tryLockExclusive, unlockFile } from '../core/index.js';
 import type { ErrorCode } from '../core/index.js';
 import { RuncContainers } from '../executor/index.js';
 import type { RuncAttach } from '../executor/index.js';
@@ -97,6 +97,7 @@ function warmUp(): void {
 }
 
 async function main(root: string): Promise<void> {
+  refuseInspectorSignal(); // a root process: SIGUSR1 must not open Node's inspector
   for (const sig of ['SIGINT', 'SIGHUP', 'SIGPIPE'] as const) process.on(sig, () => undefined);
   const store = new ContainerStore(root);
   const runc = new RuncContainers({ stateDir: containersRuncDir(root) });

@@ -256,6 +256,12 @@ export interface AttachOptions extends ContainerOutput {
   /** The terminal size now, and a way to hear of changes (`process.stdout`'s 'resize'). */
   readonly terminalSize?: () => { rows: number; columns: number } | undefined;
   readonly onResize?: (listener: () => void) => () => void;
+  /**
+   * `run` attached (docker's sig-proxy): called once the process has started with a way to send it a
+   * signal (a name or number, as `kill`); returns how to stop. Those signals are not aborts: the run
+   * goes on until the process exits.
+   */
+  readonly forwardSignals?: (send: (signal: string) => void) => () => void;
   readonly signal?: AbortSignal;
 }
 

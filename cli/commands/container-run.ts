@@ -9,6 +9,7 @@ import { containerExitCodeFor } from '../exit.js';
 import { envFromFlags } from './container-env.js';
 import { eachContainer, processIO, pullProgress } from './container-engine.js';
 import type { ContainerIO } from './container-engine.js';
+import { proxySignals } from '../signals.js';
 import { withTerminal } from '../terminal.js';
 
 /** Prints the failure of `fn` and gives docker's status for it (125, 126, 127). */
@@ -59,26 +60,49 @@ export function attachOptions(
   };
 }
 
+/** How `run` runs: `-d`; `--sig-proxy` (docker's default true). */
+export interface RunMode {
+  readonly detach?: boolean;
+  readonly sigProxy?: boolean;
+}
+
+/**
+ * Whether an attached run forwards the CLI's signals to its container, as docker's `--sig-proxy`: not
+ * with -t (docker turns it off: the terminal sends Ctrl-C as input). `--sig-proxy=false` would have the
+ * CLI go away on a signal and the container run on, but an attached run's container is supervised by
+ * this very process: refused, not ignored.
+ */
+function proxiesSignals(spec: ContainerSpec, mode: RunMode): boolean {
+  if (spec.tty === true) return false;
+  if (mode.sigProxy === false)
+    throw new InvalidArgumentError('--sig-proxy=false is not supported for an attached run', {
+      hint: 'the container lives in this process: use `run -d` and `logs -f` to leave it running, or -t',
+    });
+  return true;
+}
+
 /** `run`: created and started; attached, the container's status; `-d`, its ID printed. */
 export async function runContainer(
   containers: Containers,
   spec: ContainerSpec,
-  detach: boolean,
+  mode: RunMode,
   signal: AbortSignal,
   io: ContainerIO = processIO,
   term: Terminal = processTerminal,
 ): Promise<number> {
   const progress = pullProgress(term.stderr);
   try {
-    if (detach) {
+    if (mode.detach === true) {
       const { id } = await containers.run(spec, { detach: true, signal, progress: progress.writer });
       await progress.close();
       io.out(`${id}\n`);
       return 0;
     }
+    const forward = proxiesSignals(spec, mode) ? { forwardSignals: proxySignals } : {};
     const { exitCode } = await withTerminal(
       { tty: spec.tty === true, interactive: spec.openStdin === true },
-      (sig) => containers.run(spec, { ...attachOptions(spec, sig, term), progress: progress.writer }),
+      (sig) =>
+        containers.run(spec, { ...attachOptions(spec, sig, term), ...forward, progress: progress.writer }),
       { signal },
     );
     return exitCode ?? 0;
@@ -107,7 +131,9 @@ export async function createContainer(
 
 /**
  * `start -a`: started, its output streamed from then on (its log followed from the start time) until
- * it stops; the container's status.
+ * it stops; the container's status. Without a terminal the signals the CLI receives meanwhile go to
+ * the container, as docker's (its start -a has no --sig-proxy=false); with one a signal ends the CLI
+ * and the container, supervised elsewhere, runs on.
  */
 export async function startAttached(
   containers: Containers,
@@ -116,26 +142,34 @@ export async function startAttached(
   term: Terminal = processTerminal,
   now: () => number = Date.now,
 ): Promise<number> {
+  // Known by its ID from here on, as docker's: the signals reach this container whatever is renamed.
+  const { record } = await containers.inspect(ref);
+  const id = record.id;
   const since = now() / 1000;
-  await containers.start(ref, { signal });
+  await containers.start(id, { signal });
+  const stopProxy =
+    record.spec.tty === true
+      ? undefined
+      : proxySignals((sig) => void containers.kill(id, { signal: sig }).catch(() => undefined));
   const following = new AbortController();
   const stopFollowing = (): void => following.abort();
   signal.addEventListener('abort', stopFollowing, { once: true });
   const { onOutput } = attachOptions({}, signal, term);
-  const logs = containers.logs(ref, {
+  const logs = containers.logs(id, {
     follow: true,
     since,
     signal: following.signal,
     ...(onOutput ? { onOutput } : {}),
   });
   try {
-    const { exitCode } = await containers.wait(ref, { condition: 'not-running', signal });
+    const { exitCode } = await containers.wait(id, { condition: 'not-running', signal });
     // The follow ends when the container stops; what is still in flight gets 2 s.
     const grace = setTimeout(stopFollowing, 2000);
     await logs.catch(() => {});
     clearTimeout(grace);
     return exitCode;
   } finally {
+    stopProxy?.();
     stopFollowing();
     signal.removeEventListener('abort', stopFollowing);
     await logs.catch(() => {});

@@ -9,18 +9,58 @@ import { captureIO, fakeContainers, info } from './container-fixtures.js';
 const signal = new AbortController().signal;
 
 describe('start -a', () => {
+  const id = 'a'.repeat(64);
+
   it('starts, follows the log from the start time, ends with the exit code', async () => {
-    const { containers, calls } = fakeContainers({ waitExit: 4 });
+    const { containers, calls } = fakeContainers({ waitExit: 4, infos: [info({ id, name: 'job' })] });
     const written: string[] = [];
     const stream = { isTTY: false, write: (c: Uint8Array) => void written.push(Buffer.from(c).toString()) };
     const term = { stdin: process.stdin, stdout: stream, stderr: stream } as unknown as Parameters<
       typeof startAttached
     >[3];
     expect(await startAttached(containers, 'job', signal, term, () => 5_000)).toBe(4);
-    expect(calls.map((c) => c.method)).toEqual(['start', 'logs', 'wait']);
-    expect(calls[1]?.args[1]).toMatchObject({ follow: true, since: 5 });
-    expect(calls[2]?.args[1]).toMatchObject({ condition: 'not-running' });
+    expect(calls.map((c) => c.method)).toEqual(['inspect', 'start', 'logs', 'wait']);
+    expect(calls[1]?.args[0]).toBe(id);
+    expect(calls[2]?.args[1]).toMatchObject({ follow: true, since: 5 });
+    expect(calls[3]?.args[1]).toMatchObject({ condition: 'not-running' });
     expect(written).toEqual(['out\n', 'err\n']);
+  });
+
+  /** start -a of `spec` whose wait lets the test emit signals meanwhile; the calls made. */
+  async function signalledWhileWaiting(tty: boolean, emit: () => void): Promise<string[][]> {
+    const { containers, calls } = fakeContainers({
+      infos: [info({ id, name: 'job', spec: { image: 'busybox', ...(tty ? { tty: true } : {}) } })],
+    });
+    const wait = containers.wait.bind(containers);
+    containers.wait = async (ref, options) => {
+      emit();
+      return wait(ref, options);
+    };
+    const stream = { isTTY: false, write: () => true };
+    const term = { stdin: process.stdin, stdout: stream, stderr: stream } as unknown as Parameters<
+      typeof startAttached
+    >[3];
+    await startAttached(containers, 'job', signal, term);
+    return calls
+      .filter((c) => c.method === 'kill')
+      .map((c) => [c.args[0] as string, (c.args[1] as { signal: string }).signal]);
+  }
+
+  it('forwards the signals the CLI receives to the container (by ID) while it waits', async () => {
+    const kills = await signalledWhileWaiting(false, () => {
+      process.emit('SIGTERM', 'SIGTERM');
+      process.emit('SIGUSR2', 'SIGUSR2');
+    });
+    expect(kills).toEqual([
+      [id, 'SIGTERM'],
+      [id, 'SIGUSR2'],
+    ]);
+    expect(process.listenerCount('SIGUSR2')).toBe(0);
+  });
+
+  it('a container with a terminal gets none, as docker', async () => {
+    const kills = await signalledWhileWaiting(true, () => process.emit('SIGUSR2', 'SIGUSR2'));
+    expect(kills).toEqual([]);
   });
 });
 

@@ -204,11 +204,11 @@ describe('run, create and exec', () => {
   it('run -d prints the ID; attached returns the exit code', async () => {
     const { containers, calls } = fakeContainers({ waitExit: 3 });
     const { io, out } = captureIO();
-    expect(await runContainer(containers, { image: 'busybox' }, true, signal, io, term)).toBe(0);
+    expect(await runContainer(containers, { image: 'busybox' }, { detach: true }, signal, io, term)).toBe(0);
     expect(out.join('')).toBe(`${'e'.repeat(64)}\n`);
-    expect(
-      await runContainer(containers, { image: 'busybox', openStdin: true }, false, signal, io, term),
-    ).toBe(3);
+    expect(await runContainer(containers, { image: 'busybox', openStdin: true }, {}, signal, io, term)).toBe(
+      3,
+    );
     const attached = calls[1]?.args[1] as { stdin?: unknown; progress?: unknown };
     expect(attached.stdin).toBe(term.stdin);
     expect(attached.progress).toBeDefined();
@@ -217,14 +217,7 @@ describe('run, create and exec', () => {
   it('-it without a terminal on stdin: "the input device is not a TTY"', async () => {
     const { containers } = fakeContainers();
     await expect(
-      runContainer(
-        containers,
-        { image: 'b', tty: true, openStdin: true },
-        false,
-        signal,
-        captureIO().io,
-        term,
-      ),
+      runContainer(containers, { image: 'b', tty: true, openStdin: true }, {}, signal, captureIO().io, term),
     ).rejects.toThrow(/not a TTY/);
   });
 

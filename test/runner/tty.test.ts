@@ -137,6 +137,44 @@ describe.skipIf(!ready)('tsbuild run -i/-t', () => {
     }, 60_000);
   }
 
+  // Each Ctrl-C reaches the container once: without -t through the CLI's sig-proxy alone (runc, in a
+  // process group of its own, does not get the terminal's too), with -t as the pty's input.
+  for (const flags of [[], ['-i'], ['-it']]) {
+    it(`Ctrl-C in a terminal reaches \`${['run', ...flags].join(' ')}\` once per press; its exit ends the run`, async () => {
+      const tmux = new Tmux();
+      const marker = `ctrl-c-${randomBytes(4).toString('hex')}`;
+      // A busy loop runs the trap at once: two SIGINTs close together would show as two lines.
+      const script = `n=0; trap 'n=$((n+1)); echo int-$n; [ $n = 2 ] && exit 6' INT; echo ${marker}; while :; do :; done`;
+      const cli = [bin, '--root', root, 'run', '--rm', ...flags, 'busybox', 'sh', '-c', script];
+      try {
+        tmux.run(
+          'new-session',
+          '-d',
+          '-s',
+          'tty',
+          '-x',
+          '80',
+          '-y',
+          '24',
+          `${cli.map(quote).join(' ')}; echo status=$?; sleep 600`,
+        );
+        await tmux.waitFor(new RegExp(`^${marker}`, 'm'));
+        tmux.run('send-keys', '-t', 'tty', 'C-c');
+        await tmux.waitFor(/int-1/);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(tmux.screen()).not.toContain('int-2');
+        tmux.run('send-keys', '-t', 'tty', 'C-c');
+        const screen = await tmux.waitFor('status=');
+        expect(screen).toContain('int-2');
+        expect(screen).not.toContain('int-3');
+        expect(screen).toContain('status=6');
+        expect(leftovers()).toEqual([]);
+      } finally {
+        tmux.kill();
+      }
+    }, 60_000);
+  }
+
   function sh(command: string): { status: number | null; stdout: string; stderr: string } {
     const r = spawnSync('sh', ['-c', command], { encoding: 'utf8', env });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
