@@ -36,7 +36,7 @@ function addSpecOptions(cmd: Command): Command {
     .option('--env-file <file>', 'read KEY=value lines from a file (# comments; repeatable)', collect, [])
     .option(
       '-v, --volume <spec>',
-      '/host:/ctr[:ro|rw|nocopy|propagation], NAME:/ctr[:ro] or /ctr (repeatable)',
+      '/host:/ctr or ./dir:/ctr [:ro|rw|propagation], NAME:/ctr[:ro|nocopy] or /ctr (repeatable)',
       collect,
       [],
     )
@@ -46,7 +46,12 @@ function addSpecOptions(cmd: Command): Command {
       collect,
       [],
     )
-    .option('--tmpfs <path>', 'a tmpfs at PATH[:size=…,mode=…] (repeatable)', collect, [])
+    .option(
+      '--tmpfs <path>',
+      'a tmpfs at PATH[:size=…,mode=…,uid=…,gid=…,exec,ro …] (default rw,noexec,nosuid,nodev; repeatable)',
+      collect,
+      [],
+    )
     .option(
       '-p, --publish <spec>',
       'publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], ranges as 8000-8001:80-81 (repeatable)',
