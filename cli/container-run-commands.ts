@@ -58,6 +58,8 @@ function addSpecOptions(cmd: Command): Command {
       collect,
       [],
     )
+    .option('-P, --publish-all', 'publish every exposed port (EXPOSE, --expose) on a free host port')
+    .option('--expose <port>', 'expose a port or a range: 80, 8000-8010/udp (repeatable)', collect, [])
     .option('--network <name>', "bridge (default), host, none or a network's name")
     .option('--network-alias <alias>', 'another name on a user-defined network (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "working directory instead of the image's WORKDIR")

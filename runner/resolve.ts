@@ -11,7 +11,7 @@ import type { ResolvedImage } from '../image/index.js';
 import { chainIDs } from '../oci/index.js';
 import { imageVolumeMounts } from './mounts.js';
 import { checkContainerName } from './names.js';
-import type { ContainerRecord, ContainerSpec, HealthConfig } from './types.js';
+import type { ContainerRecord, ContainerSpec, HealthConfig, PortBinding } from './types.js';
 
 /** `KEY=value` lists merged, later keys replacing earlier ones in place. */
 export function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
@@ -100,7 +100,20 @@ function exposedPorts(spec: ContainerSpec, image: ResolvedImage): string[] {
     port.includes('/') ? port : `${port}/tcp`,
   );
   const published = (spec.ports ?? []).map((p) => `${p.containerPort}/${p.protocol}`);
-  return [...new Set([...exposed, ...published])];
+  return [...new Set([...exposed, ...(spec.expose ?? []), ...published])];
+}
+
+/** `-P`: `spec.ports`, then each exposed tcp or udp port they leave out on a free host port (all addresses). */
+function publishedAll(spec: ContainerSpec, exposed: readonly string[]): PortBinding[] | undefined {
+  if (spec.publishAll !== true) return undefined;
+  const own = spec.ports ?? [];
+  const taken = new Set(own.map((p) => `${p.containerPort}/${p.protocol}`));
+  const more = exposed.flatMap((key): PortBinding[] => {
+    const [port, protocol] = key.split('/');
+    if (taken.has(key) || (protocol !== 'tcp' && protocol !== 'udp')) return [];
+    return [{ hostIp: '', hostPort: 0, containerPort: Number(port), protocol }];
+  });
+  return [...own, ...more];
 }
 
 /** The record of a new container `id` named `name` made from `spec` on `image`. */
@@ -123,15 +136,22 @@ export function resolveRecord(
   const stopSignal = configStopSignal ?? 'SIGTERM';
   parseSignal(stopSignal, 'the image STOPSIGNAL');
   const health = healthOf(spec, image);
-  // The image's VOLUMEs get their anonymous volumes' names here, once: every start mounts the same ones.
+  // The image's VOLUMEs no mount covers (createContainer made their volumes already; named here
+  // otherwise), and -P's ports: once, in the record, so that every start has the same ones.
   const own = spec.mounts ?? [];
   const mounts = [...own, ...imageVolumeMounts(config.Volumes, own)];
   const volumes = mounts.flatMap((m) => (m.type === 'volume' && m.source ? [m.source] : []));
+  const exposed = exposedPorts(spec, image);
+  const ports = publishedAll(spec, exposed);
   return {
     id,
     name,
     created: new Date().toISOString(),
-    spec: mounts.length > own.length ? { ...spec, mounts } : spec,
+    spec: {
+      ...spec,
+      ...(mounts.length > own.length ? { mounts } : {}),
+      ...(ports !== undefined ? { ports } : {}),
+    },
     imageId: image.configDescriptor.digest,
     parentSnapshot: imageSnapshot(image),
     snapshot: containerSnapshotKey(id),
@@ -147,7 +167,7 @@ export function resolveRecord(
     ...(health !== undefined ? { healthcheck: health } : {}),
     entrypoint,
     cmd,
-    exposedPorts: exposedPorts(spec, image),
+    exposedPorts: exposed,
     ...(configStopSignal !== undefined ? { configStopSignal } : {}),
     volumes,
   };

@@ -105,6 +105,13 @@ export interface ContainerSpec {
   readonly mounts?: readonly MountSpec[];
   readonly readOnly?: boolean;
   readonly ports?: readonly PortBinding[];
+  /** `--expose`: more exposed ports (`80/tcp`), published only by `publishAll`. */
+  readonly expose?: readonly string[];
+  /**
+   * `-P`: every exposed port (the image's EXPOSE, `expose`) that `ports` does not publish gets a free
+   * host port on all addresses; the record's spec holds them as `ports`.
+   */
+  readonly publishAll?: boolean;
   /** 'bridge' (default), 'host', 'none' or a user network's name. */
   readonly network?: string;
   readonly networkAliases?: readonly string[];

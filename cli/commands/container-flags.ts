@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../../core/index.js';
 import type { ContainerSpec, HealthConfig, MountSpec, Resources } from '../../runner/index.js';
 import { envFromFlags } from './container-env.js';
 import { checkMountTargets, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from './container-mounts.js';
-import { parsePublishFlags } from './container-ports.js';
+import { parseExpose, parsePublishFlags } from './container-ports.js';
 import {
   checkName,
   parseAddHost,
@@ -37,6 +37,9 @@ export interface ContainerFlags {
   readonly mount: string[];
   readonly tmpfs: string[];
   readonly publish: string[];
+  /** `-P`: every exposed port (the image's EXPOSE and --expose) on a free host port. */
+  readonly publishAll?: boolean;
+  readonly expose: string[];
   readonly network?: string;
   readonly networkAlias: string[];
   readonly workdir?: string;
@@ -207,13 +210,20 @@ export function specFromFlags(
     });
   const mounts = mountsFromFlags(flags, host.cwd ?? process.cwd());
   const ports = parsePublishFlags(flags.publish);
-  if (ports.length > 0 && (flags.network === 'host' || flags.network === 'none'))
-    throw new InvalidArgumentError(`-p cannot be used with --network ${flags.network}`, {
-      hint:
-        flags.network === 'host'
-          ? "with the host's network the container's ports are the host's"
-          : 'a container without a network has no port to publish',
-    });
+  const expose = [...new Set(flags.expose.flatMap(parseExpose))];
+  if (
+    (ports.length > 0 || flags.publishAll === true) &&
+    (flags.network === 'host' || flags.network === 'none')
+  )
+    throw new InvalidArgumentError(
+      `${ports.length > 0 ? '-p' : '-P'} cannot be used with --network ${flags.network}`,
+      {
+        hint:
+          flags.network === 'host'
+            ? "with the host's network the container's ports are the host's"
+            : 'a container without a network has no port to publish',
+      },
+    );
   const resources = resourcesFromFlags(flags, host);
   const labels = parseLabels(flags.label);
   const logOptions = parseLogOptions(flags.logOpt);
@@ -227,6 +237,8 @@ export function specFromFlags(
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(flags.readOnly ? { readOnly: true } : {}),
     ...(ports.length > 0 ? { ports } : {}),
+    ...(expose.length > 0 ? { expose } : {}),
+    ...(flags.publishAll === true ? { publishAll: true } : {}),
     ...networkFromFlags(flags),
     ...(extraHosts.length > 0 ? { extraHosts } : {}),
     ...(capAdd.length > 0 ? { capAdd } : {}),

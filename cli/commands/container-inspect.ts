@@ -61,6 +61,7 @@ function hostConfig(info: ContainerInfo): Record<string, unknown> {
     Binds: binds.length ? binds : null,
     NetworkMode: spec.network ?? 'bridge',
     PortBindings: portMap(spec.ports ?? []),
+    PublishAllPorts: spec.publishAll === true,
     RestartPolicy: {
       Name: spec.restart?.name ?? 'no',
       MaximumRetryCount: spec.restart?.maximumRetryCount ?? 0,

@@ -70,6 +70,20 @@ export function parsePublish(spec: string): PortBinding[] {
   return out;
 }
 
+/** One `--expose` value (`80`, `80/udp`, `8000-8010/tcp`) → docker's `PORT/PROTO` keys. */
+export function parseExpose(spec: string): string[] {
+  const slash = spec.lastIndexOf('/');
+  const proto = slash < 0 ? 'tcp' : spec.slice(slash + 1).toLowerCase();
+  const range = /^(\d+)(?:-(\d+))?$/.exec(slash < 0 ? spec : spec.slice(0, slash));
+  const start = Number(range?.[1]);
+  const end = range?.[2] === undefined ? start : Number(range[2]);
+  if ((proto !== 'tcp' && proto !== 'udp') || !range || start < 1 || end > 65535 || end < start)
+    throw new InvalidArgumentError(`invalid --expose ${JSON.stringify(spec)}`, {
+      hint: 'use PORT[/tcp|udp] or a range: 8000-8010/tcp',
+    });
+  return Array.from({ length: end - start + 1 }, (_, i) => `${start + i}/${proto}`);
+}
+
 /** Every `-p`; a container port published twice on one address is refused. */
 export function parsePublishFlags(specs: readonly string[]): PortBinding[] {
   const out = specs.flatMap(parsePublish);

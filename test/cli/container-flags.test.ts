@@ -26,6 +26,7 @@ function flags(over: Partial<ContainerFlags> = {}): ContainerFlags {
     mount: [],
     tmpfs: [],
     publish: [],
+    expose: [],
     networkAlias: [],
     addHost: [],
     capAdd: [],

@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnvFile } from '../../cli/commands/container-env.js';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../../cli/commands/container-mounts.js';
-import { displayPorts, parsePublish, parsePublishFlags } from '../../cli/commands/container-ports.js';
+import {
+  displayPorts,
+  parseExpose,
+  parsePublish,
+  parsePublishFlags,
+} from '../../cli/commands/container-ports.js';
 
 describe('-v', () => {
   it.each([
@@ -156,6 +161,16 @@ describe('--tmpfs', () => {
     expect(() => parseTmpfsFlag('/run:bind')).toThrow(/--tmpfs "\/run:bind": unsupported option "bind"/);
     expect(() => parseTmpfsFlag('/run:uid=me')).toThrow(/unsupported option "uid=me"/);
     expect(() => parseTmpfsFlag('run')).toThrow(/--tmpfs "run"/);
+  });
+});
+
+describe('--expose', () => {
+  it("a port, a protocol, a range: docker's PORT/PROTO keys", () => {
+    expect(parseExpose('80')).toEqual(['80/tcp']);
+    expect(parseExpose('53/UDP')).toEqual(['53/udp']);
+    expect(parseExpose('8000-8002/tcp')).toEqual(['8000/tcp', '8001/tcp', '8002/tcp']);
+    for (const bad of ['http', '0', '80/sctp', '9-8', '70000'])
+      expect(() => parseExpose(bad)).toThrow(`invalid --expose ${JSON.stringify(bad)}`);
   });
 });
 

@@ -59,7 +59,9 @@ describe.skipIf(!ready)('inspect, ps and exec at run time, as docker', () => {
   }, 120_000);
 
   afterAll(() => {
-    spawnSync(bin, ['--root', root, 'rm', '-f', 'hc', 'ex', 'ports', 'oom', 'fits'], { stdio: 'ignore' });
+    spawnSync(bin, ['--root', root, 'rm', '-f', 'hc', 'ex', 'ports', 'pall', 'oom', 'fits'], {
+      stdio: 'ignore',
+    });
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -120,6 +122,31 @@ describe.skipIf(!ready)('inspect, ps and exec at run time, as docker', () => {
       /^8080\/tcp=<nil> 82\/tcp=\[\{0\.0\.0\.0 \d+\}\]$/,
     );
     ok(['rm', '-f', 'ports']);
+  });
+
+  it('-P publishes every exposed port (EXPOSE and --expose) on a free host port; -p keeps its own', () => {
+    ok([
+      'run',
+      '-d',
+      '--name',
+      'pall',
+      '-P',
+      '--expose',
+      '9000-9001/udp',
+      '-p',
+      '127.0.0.1::8080',
+      'exposer',
+    ]);
+    const lines = ok(['port', 'pall']).trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^8080\/tcp -> 127\.0\.0\.1:\d+$/);
+    expect(lines[1]).toMatch(/^9000\/udp -> 0\.0\.0\.0:\d+$/);
+    expect(lines[2]).toMatch(/^9001\/udp -> 0\.0\.0\.0:\d+$/);
+    expect(format('pall', '{{.HostConfig.PublishAllPorts}} {{json .Config.ExposedPorts}}')).toBe(
+      'true {"8080/tcp":{},"9000/udp":{},"9001/udp":{}}',
+    );
+    ok(['rm', '-f', 'pall']);
+    expect(tsbuild(['run', '--rm', '-P', '--network', 'host', 'exposer'])).toMatchObject({ status: 125 });
   });
 
   it('State.OOMKilled after the OOM killer ran under --memory, false for a container that fits', () => {
