@@ -105,10 +105,31 @@ export function hostAddress(ip: string): string {
 }
 
 /**
- * docker's PORTS column: `127.0.0.1:8080->80/tcp`, consecutive ports of one address and protocol as a
- * range (`0.0.0.0:8000-8001->80-81/tcp`), joined by `, `.
+ * docker's PORTS column: the exposed ports nothing publishes (`8080/tcp`), then the published ones
+ * (`127.0.0.1:8080->80/tcp`), consecutive ports of one address and protocol as a range
+ * (`0.0.0.0:8000-8001->80-81/tcp`), joined by `, `.
  */
-export function displayPorts(ports: readonly PortBinding[]): string {
+export function displayPorts(ports: readonly PortBinding[], exposed: readonly string[] = []): string {
+  return [...unpublished(ports, exposed), published(ports)].filter((part) => part !== '').join(', ');
+}
+
+/** Exposed ports no binding publishes (`PORT/PROTO` keys), as docker's `8080/tcp` or `8000-8001/tcp`. */
+function unpublished(ports: readonly PortBinding[], exposed: readonly string[]): string[] {
+  const bound = new Set(ports.map((p) => `${p.containerPort}/${p.protocol}`));
+  const keys = exposed
+    .filter((key) => !bound.has(key))
+    .map((key) => ({ port: Number(key.split('/')[0]), protocol: key.split('/')[1] ?? 'tcp' }))
+    .sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
+  const out: { first: number; last: number; protocol: string }[] = [];
+  for (const k of keys) {
+    const group = out.at(-1);
+    if (group && group.protocol === k.protocol && k.port === group.last + 1) group.last = k.port;
+    else out.push({ first: k.port, last: k.port, protocol: k.protocol });
+  }
+  return out.map((g) => `${g.first === g.last ? g.first : `${g.first}-${g.last}`}/${g.protocol}`);
+}
+
+function published(ports: readonly PortBinding[]): string {
   const sorted = [...ports].sort(
     (a, b) =>
       a.hostIp.localeCompare(b.hostIp) ||

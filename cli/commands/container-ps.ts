@@ -80,7 +80,10 @@ export function psItem(info: ContainerInfo, now: number, trunc = true): FormatFi
     RunningFor: `${humanDuration(now - created)} ago`,
     Status: statusText(state, now),
     State: state.status,
-    Ports: displayPorts(state.status === 'running' || state.status === 'paused' ? state.ports : []),
+    Ports:
+      state.status === 'running' || state.status === 'paused'
+        ? displayPorts(state.ports, record.exposedPorts ?? [])
+        : '',
     Names: record.name,
     Labels: Object.entries(record.spec.labels ?? {})
       .map(([k, v]) => `${k}=${v}`)

@@ -225,6 +225,10 @@ describe('-p', () => {
       '0.0.0.0:8000-8001->80-81/tcp, [::1]:9000->90/udp',
     );
     expect(displayPorts([])).toBe('');
+    // exposed ports nothing publishes come first, as docker's
+    expect(displayPorts([b('127.0.0.1', 8080, 80)], ['80/tcp', '8001/tcp', '8000/tcp', '53/udp'])).toBe(
+      '8000-8001/tcp, 53/udp, 127.0.0.1:8080->80/tcp',
+    );
   });
 });
 
