@@ -17,12 +17,12 @@ import {
 } from 'node:fs';
 import { get } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
 import { freePort } from '../helpers/net.js';
 import { canRunSuite } from '../helpers/prereq.js';
-import { repoRoot } from '../helpers/shared.js';
+import { TSBUILD_BIN as bin, cliOnRoot, until } from '../helpers/cli-root.js';
 
 const ready = canRunSuite('containers (CLI)', {
   root: true,
@@ -32,42 +32,10 @@ const ready = canRunSuite('containers (CLI)', {
   tools: ['ip', 'iptables-save', 'nft'],
 });
 
-const bin = resolve(repoRoot, 'bin/tsbuild');
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-containers-'));
 const root = join(work, 'root');
 
-interface Result {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function tsbuild(args: string[], input?: string, cwd?: string): Result {
-  const r = spawnSync(bin, ['--root', root, ...args], {
-    env: { ...process.env, TSBUILD_NO_DAEMON: '1' },
-    ...(cwd !== undefined ? { cwd } : {}),
-    encoding: 'utf8',
-    timeout: 60_000,
-    ...(input !== undefined ? { input } : { stdio: ['ignore', 'pipe', 'pipe'] }),
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(args: string[], input?: string): string {
-  const r = tsbuild(args, input);
-  expect(r.status, `tsbuild ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { tsbuild, ok } = cliOnRoot(root);
 
 interface Inspected {
   Id: string;
@@ -195,11 +163,9 @@ describe.skipIf(!ready)('tsbuild containers, end to end', () => {
     ok(['run', '--rm', '-v', `${host}:/b`, 'busybox', 'sh', '-c', 'echo from-container > /b/out']);
     expect(readFileSync(join(host, 'out'), 'utf8')).toBe('from-container\n');
     // docker 23+: a source starting with . is a path from the working directory
-    const relative = tsbuild(
-      ['run', '--rm', '-v', './bind:/b:ro', 'busybox', 'cat', '/b/out'],
-      undefined,
-      work,
-    );
+    const relative = tsbuild(['run', '--rm', '-v', './bind:/b:ro', 'busybox', 'cat', '/b/out'], {
+      cwd: work,
+    });
     expect(relative).toMatchObject({ status: 0, stdout: 'from-container\n' });
     expect(ok(['run', '--rm', '--tmpfs', '/t', 'busybox', 'sh', '-c', 'grep " /t " /proc/mounts'])).toMatch(
       /^tmpfs \/t tmpfs /,

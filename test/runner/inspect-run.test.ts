@@ -7,11 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
 import { canRunSuite } from '../helpers/prereq.js';
-import { repoRoot } from '../helpers/shared.js';
+import { TSBUILD_BIN as bin, cliOnRoot } from '../helpers/cli-root.js';
 
 const ready = canRunSuite('inspect at run time (CLI)', {
   root: true,
@@ -21,25 +21,10 @@ const ready = canRunSuite('inspect at run time (CLI)', {
   tools: ['ip', 'iptables-save', 'nft'],
 });
 
-const bin = resolve(repoRoot, 'bin/tsbuild');
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-inspect-run-'));
 const root = join(work, 'root');
 
-function tsbuild(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(bin, ['--root', root, ...args], {
-    env: { ...process.env, TSBUILD_NO_DAEMON: '1' },
-    encoding: 'utf8',
-    timeout: 60_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(args: string[]): string {
-  const r = tsbuild(args);
-  expect(r.status, `tsbuild ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const { tsbuild, ok } = cliOnRoot(root);
 
 const format = (name: string, template: string): string => ok(['inspect', '-f', template, name]).trim();
 

@@ -9,15 +9,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxRootfs } from '../helpers/engine.js';
 import { canRunSuite } from '../helpers/prereq.js';
-import { repoRoot } from '../helpers/shared.js';
+import { TSBUILD_BIN as bin, cliOnRoot, until as waitUntil } from '../helpers/cli-root.js';
 
 const ready = canRunSuite('signals (CLI)', { root: true, runc: true, overlay: true, built: true });
 
-const bin = resolve(repoRoot, 'bin/tsbuild');
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-signals-'));
 const root = join(work, 'root');
 // The inspector on a free port, should one open: a check of ours must not pass because 9229 is taken.
@@ -25,31 +24,8 @@ const env = { ...process.env, TSBUILD_NO_DAEMON: '1', NODE_OPTIONS: '--inspect-p
 /** The CLIs and daemons started here: killed at the end if a failed test left one running. */
 const started = new Set<ChildProcess>();
 
-function tsbuild(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(bin, ['--root', root, ...args], {
-    env,
-    encoding: 'utf8',
-    timeout: 60_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(args: string[]): string {
-  const r = tsbuild(args);
-  expect(r.status, `tsbuild ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { tsbuild, ok } = cliOnRoot(root, env);
+const until = <T>(what: string, probe: () => T | undefined): Promise<T> => waitUntil(what, probe, 15_000);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
