@@ -80,7 +80,7 @@ function indexOf(value: unknown, key: unknown): unknown {
     if (key < 0 || key >= value.length) throw templateError(`index out of range: ${key}`);
     return value[key];
   }
-  if (isObject(value) && typeof key === 'string') return value[key];
+  if (isObject(value) && typeof key === 'string') return Object.hasOwn(value, key) ? value[key] : undefined;
   throw templateError(`can't index ${goString(value)} with ${goString(key)}`);
 }
 
@@ -96,7 +96,8 @@ export function goString(v: unknown): string {
       const keys = Object.keys(v).sort();
       return `map[${keys.map((k) => `${k}:${goString(v[k])}`).join(' ')}]`;
     }
-    return `{${Object.values(v).map(goString).join(' ')}}`;
+    const fields = Object.values(v).filter((x) => typeof x !== 'function'); // methods are not printed
+    return `{${fields.map(goString).join(' ')}}`;
   }
   return String(v);
 }
@@ -155,12 +156,14 @@ function closingBraces(template: string, from: number): number {
   throw templateError(`unclosed action in ${JSON.stringify(template)}`);
 }
 
+/** Where a block's node list stopped: `{{end}}`, `{{else}}`, or `{{else if PIPELINE}}` (its text). */
+interface Stop {
+  readonly keyword: 'end' | 'else';
+  readonly elseIf?: string;
+}
+
 /** The node list up to `{{else}}`/`{{end}}` (which it returns) or the end of the template. */
-function parseNodes(
-  actions: Action[],
-  pos: { i: number },
-  inBlock: boolean,
-): { nodes: Node[]; stop?: string } {
+function parseNodes(actions: Action[], pos: { i: number }, inBlock: boolean): { nodes: Node[]; stop?: Stop } {
   const nodes: Node[] = [];
   while (pos.i < actions.length) {
     const a = actions[pos.i++] as Action;
@@ -168,17 +171,13 @@ function parseNodes(
     if (a.action === undefined) continue;
     const word = /^(\w+)\b\s*(.*)$/s.exec(a.action);
     const keyword = word?.[1];
+    const rest = word?.[2] ?? '';
     if (keyword === 'end' || keyword === 'else') {
       if (!inBlock) throw templateError(`unexpected {{${keyword}}}`);
-      return { nodes, stop: keyword };
+      return { nodes, stop: blockStop(keyword, rest) };
     }
-    if (keyword === 'range' || keyword === 'if') {
-      const pipeline = parsePipeline(word?.[2] ?? '', isFunction, keyword === 'range' ? 2 : 1);
-      const body = parseNodes(actions, pos, true);
-      const otherwise = body.stop === 'else' ? parseNodes(actions, pos, true) : { nodes: [], stop: 'end' };
-      if (otherwise.stop !== 'end') throw templateError(`unexpected EOF: {{${keyword}}} without {{end}}`);
-      nodes.push({ kind: keyword, pipeline, body: body.nodes, otherwise: otherwise.nodes });
-    } else if (keyword === 'with' || keyword === 'define' || keyword === 'template' || keyword === 'block') {
+    if (keyword === 'range' || keyword === 'if') nodes.push(parseBlock(keyword, rest, actions, pos));
+    else if (keyword === 'with' || keyword === 'define' || keyword === 'template' || keyword === 'block') {
       throw templateError(`{{${keyword}}} is not supported`);
     } else if (a.action !== '' && !a.action.startsWith('/*')) {
       nodes.push({ kind: 'output', pipeline: parsePipeline(a.action, isFunction, 1) });
@@ -186,6 +185,29 @@ function parseNodes(
   }
   if (inBlock) throw templateError('unexpected EOF: a block without {{end}}');
   return { nodes };
+}
+
+function blockStop(keyword: 'end' | 'else', rest: string): Stop {
+  if (rest === '') return { keyword };
+  const elseIf = keyword === 'else' ? /^if\s+(.+)$/s.exec(rest)?.[1] : undefined;
+  if (elseIf === undefined) throw templateError(`unexpected ${JSON.stringify(rest)} in {{${keyword}}}`);
+  return { keyword, elseIf };
+}
+
+/** `{{if}}` or `{{range}}` to its `{{end}}`; `{{else if B}}` is an `{{if B}}` in the else that shares it. */
+function parseBlock(keyword: 'if' | 'range', text: string, actions: Action[], pos: { i: number }): Node {
+  const pipeline = parsePipeline(text, isFunction, keyword === 'range' ? 2 : 1);
+  const body = parseNodes(actions, pos, true);
+  let otherwise: Node[] = [];
+  if (body.stop?.elseIf !== undefined) {
+    if (keyword === 'range') throw templateError('{{else if}} is not allowed in a {{range}}');
+    otherwise = [parseBlock('if', body.stop.elseIf, actions, pos)];
+  } else if (body.stop?.keyword === 'else') {
+    const tail = parseNodes(actions, pos, true);
+    if (tail.stop?.keyword !== 'end') throw templateError(`unexpected EOF: {{${keyword}}} without {{end}}`);
+    otherwise = tail.nodes;
+  }
+  return { kind: keyword, pipeline, body: body.nodes, otherwise };
 }
 
 export interface Template {
@@ -200,10 +222,10 @@ function field(dot: unknown, path: readonly string[]): unknown {
   let value = dot;
   for (const name of path) {
     if (isObject(value) && goMaps.has(value)) {
-      value = value[name];
+      value = Object.hasOwn(value, name) ? value[name] : undefined;
       continue;
     }
-    if (!isObject(value) || !(name in value))
+    if (!isObject(value) || !Object.hasOwn(value, name))
       throw templateError(`can't evaluate field ${name}${path.length > 1 ? ` (in .${path.join('.')})` : ''}`);
     value = value[name];
   }
@@ -218,7 +240,13 @@ interface Context {
   readonly header: boolean;
 }
 
-function operandValue(op: Operand, ctx: Context): unknown {
+/** An operand's value; a method of the data used as an operand (not a command's head) is called bare, as Go's. */
+function operandValue(op: Operand, ctx: Context, head = false): unknown {
+  const value = operandValueOf(op, ctx);
+  return !head && typeof value === 'function' ? (value as () => unknown)() : value;
+}
+
+function operandValueOf(op: Operand, ctx: Context): unknown {
   switch (op.kind) {
     case 'field':
       return field(ctx.dot, op.path);
@@ -249,7 +277,7 @@ function evalPipeline(pipeline: Pipeline, ctx: Context): unknown {
       piped = { value: callFunction(first.name, args, ctx) };
       continue;
     }
-    const head = first === undefined ? undefined : operandValue(first, ctx);
+    const head = first === undefined ? undefined : operandValue(first, ctx, true);
     if (typeof head === 'function') piped = { value: (head as (...a: unknown[]) => unknown)(...args) };
     else if (args.length > 0) throw templateError(`can't give arguments to a non-function ${goString(head)}`);
     else piped = { value: head };

@@ -118,4 +118,33 @@ describe('format-template', () => {
     expect(formatItems('{{.A}}', [{ A: 1 }, { A: 2 }])).toBe('1\n2\n');
     expect(() => formatItems('table {{.A}}', [])).toThrow(/table format is not supported here/);
   });
+
+  it('else if, as Go: the first true branch; text after else or end is refused', () => {
+    const t = '{{if .A}}a{{else if .B}}b{{else if .C}}c{{else}}none{{end}}';
+    expect(render(t, { A: false, B: false, C: true })).toBe('c');
+    expect(render(t, { A: false, B: 1, C: true })).toBe('b');
+    expect(render(t, { A: false, B: 0, C: '' })).toBe('none');
+    expect(render('{{if .A}}a{{else if .B}}b{{end}}', { A: false, B: false })).toBe('');
+    expect(() => parseTemplate('{{if .A}}{{end junk}}')).toThrow(/unexpected "junk" in \{\{end\}\}/);
+    expect(() => parseTemplate('{{range .A}}{{else if .B}}{{end}}')).toThrow(
+      /not allowed in a \{\{range\}\}/,
+    );
+  });
+
+  it("reads the data's own fields only: a JS prototype's are fields it lacks", () => {
+    expect(() => render('{{.valueOf}}', { A: 1 })).toThrow(/can't evaluate field valueOf/);
+    expect(() => render('{{.toString}}', { A: 1 })).toThrow(/can't evaluate field toString/);
+    expect(render('{{index .M "constructor"}} {{.M.constructor}}', { M: asGoMap({ a: '1' }) })).toBe(
+      '<no value> <no value>',
+    );
+  });
+
+  it("a method used as an operand is called bare (Go's wrong number of args); methods are not printed", () => {
+    const item = {
+      Name: 'n',
+      Label: (...args: unknown[]) => (args.length === 1 ? `v-${String(args[0])}` : 'bare'),
+    };
+    expect(render('{{upper .Label}} {{.Label "k"}}', item)).toBe('BARE v-k');
+    expect(render('{{.}}', item)).toBe('{n}');
+  });
 });
