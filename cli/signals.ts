@@ -6,8 +6,16 @@
 
 const running = new Set<AbortController>();
 let cancelledAll = false;
-/** How many proxySignals are forwarding now: while one is, SIGINT and SIGTERM abort nothing. */
+/** How many proxySignals are forwarding now: while one is, SIGINT, SIGTERM and SIGHUP abort nothing. */
 let proxying = 0;
+
+/** Whether an attached container gets the signals this process receives (proxySignals). */
+export function isProxying(): boolean {
+  return proxying > 0;
+}
+
+/** What ends a command (its clean-up first): Ctrl-C, a kill, and a terminal (or ssh session) that went away. */
+const ABORTING: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * What an attached run forwards to its container, as docker's sig-proxy: docker forwards every signal
@@ -42,23 +50,21 @@ export function cancelRunning(): void {
 }
 
 /**
- * Runs `fn` with a signal that SIGINT or SIGTERM (or cancelRunning) aborts while `fn` runs. The first
+ * Runs `fn` with a signal that SIGINT, SIGTERM or SIGHUP (or cancelRunning) aborts while `fn` runs. The first
  * one aborts and stops listening: a second one ends the process, as a second Ctrl-C should. While
  * proxySignals forwards them, they abort nothing.
  */
 export async function abortOnSignals<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const stop = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const name of ABORTING) process.off(name, onSignal);
   };
   function onSignal(): void {
     if (proxying > 0) return;
     stop();
     controller.abort();
   }
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const name of ABORTING) process.on(name, onSignal);
   running.add(controller);
   if (cancelledAll) controller.abort();
   try {

@@ -11,6 +11,7 @@
  */
 import { isatty } from 'node:tty';
 import type { ReadStream } from 'node:tty';
+import { isProxying } from './signals.js';
 import { FailedPreconditionError } from '../core/index.js';
 
 export interface TerminalFlags {
@@ -44,6 +45,7 @@ export async function withTerminal<T>(
   checkTerminalFlags(flags);
   const hangup = new AbortController();
   const onHangup = (): void => {
+    if (isProxying()) return; // the attached container gets it (sig-proxy), and decides
     restore();
     hangup.abort(new Error('SIGHUP'));
   };

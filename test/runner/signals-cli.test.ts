@@ -178,6 +178,16 @@ describe.skipIf(!ready)('tsbuild signals, end to end', () => {
     expect(ok(['ps', '-a', '--format', '{{.Names}}'])).not.toContain('run-attached');
   }, 60_000);
 
+  it('HUP to the CLI of an attached run is forwarded, not a hang-up of the run', async () => {
+    const script = 'trap "echo got HUP" HUP; trap "exit 5" TERM; echo ready; while :; do sleep .1; done';
+    const cli = spawnCli(['run', '--rm', 'busybox', 'sh', '-c', script]);
+    await until('the traps', () => (cli.out().includes('ready') ? true : undefined));
+    process.kill(pidOf(cli), 'SIGHUP');
+    await until('HUP in the container', () => (cli.out().includes('got HUP') ? true : undefined));
+    process.kill(pidOf(cli), 'SIGTERM');
+    expect(await cli.exited, cli.err()).toBe(5);
+  }, 60_000);
+
   it('Ctrl-C (SIGINT) twice is forwarded twice: the CLI waits for the container', async () => {
     const script =
       'n=0; trap "n=\\$((n+1)); echo int \\$n; [ \\$n = 2 ] && exit 4" INT; echo ready; while :; do sleep .1; done';
