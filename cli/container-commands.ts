@@ -225,7 +225,9 @@ export function addContainerCommands(program: Command, globals: Globals): void {
     .description('Remove every stopped container, as `docker container prune` (asks first without -f).')
     .option('-f, --force', 'do not ask for confirmation')
     .addHelpText('after', examples(['tsbuild container prune', 'tsbuild container prune -f']))
-    .action((flags: { force?: boolean }) =>
-      onContainers(globals, (v, c, signal, io) => v.pruneContainers(c, flags, signal, io)),
-    );
+    .action(async (flags: { force?: boolean }) => {
+      const { containerPruneConfirmed } = await import('./commands/container-verbs.js');
+      if (!(await containerPruneConfirmed(flags))) process.exitCode = 1;
+      else await onContainers(globals, (v, c, signal, io) => v.pruneContainers(c, signal, io));
+    });
 }

@@ -6,7 +6,13 @@ import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../../core/index.js';
 import type { ContainerSpec, HealthConfig, MountSpec, Resources } from '../../runner/index.js';
 import { envFromFlags } from './container-env.js';
-import { checkMountTargets, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from './container-mounts.js';
+import {
+  checkMountTargets,
+  parseMountFlag,
+  parseTmpfsFlag,
+  parseVolumeFlag,
+  workingDirectory,
+} from './container-mounts.js';
 import { parseExpose, parsePublishFlags } from './container-ports.js';
 import {
   checkName,
@@ -82,7 +88,7 @@ export function hostFacts(): HostFacts {
   return { env: process.env, cpus: availableParallelism() };
 }
 
-function mountsFromFlags(flags: ContainerFlags, cwd: string): MountSpec[] {
+function mountsFromFlags(flags: ContainerFlags, cwd: () => string): MountSpec[] {
   const mounts = [
     ...flags.volume.map((v) => parseVolumeFlag(v, cwd)),
     ...flags.mount.map((m) => parseMountFlag(m, cwd)),
@@ -208,7 +214,8 @@ export function specFromFlags(
     throw new InvalidArgumentError('no image given', {
       hint: 'tsbuild run [OPTIONS] IMAGE [COMMAND] [ARG...]',
     });
-  const mounts = mountsFromFlags(flags, host.cwd ?? process.cwd());
+  const cwd = host.cwd;
+  const mounts = mountsFromFlags(flags, cwd !== undefined ? () => cwd : workingDirectory);
   const ports = parsePublishFlags(flags.publish);
   const expose = [...new Set(flags.expose.flatMap(parseExpose))];
   if (

@@ -78,7 +78,7 @@ function volumeModes(modes: string, spec: string): VolumeModes {
  * with `.` is a path relative to `cwd`, as docker 23's), `name:/ctr[:modes]` (a named volume), `/ctr`
  * (an anonymous volume).
  */
-export function parseVolumeFlag(spec: string, cwd: string = process.cwd()): MountSpec {
+export function parseVolumeFlag(spec: string, cwd: () => string = workingDirectory): MountSpec {
   const parts = spec.split(':');
   if (parts[0] === '' || parts.length > 3) throw invalid('-v', spec, 'use [SOURCE:]TARGET[:MODES]');
   if (parts.length === 1) {
@@ -91,7 +91,7 @@ export function parseVolumeFlag(spec: string, cwd: string = process.cwd()): Moun
   const m = modes === undefined ? { readonly: false, noCopy: false } : volumeModes(modes, spec);
   if (source.startsWith('/') || source.startsWith('.')) {
     if (m.noCopy) throw invalid('-v', spec, 'nocopy applies to a volume, not to a bind mount');
-    const cleaned = resolve(cwd, source);
+    const cleaned = source.startsWith('/') ? resolve(source) : resolve(cwd(), source);
     return {
       type: 'bind',
       source: cleaned,
@@ -110,6 +110,21 @@ export function parseVolumeFlag(spec: string, cwd: string = process.cwd()): Moun
     );
   if (m.propagation) throw invalid('-v', spec, 'a propagation mode applies to a bind mount, not to a volume');
   return { type: 'volume', source, target, readonly: m.readonly, noCopy: m.noCopy };
+}
+
+/** This process's working directory, asked for only by a relative source (it may have been removed). */
+export function workingDirectory(): string {
+  try {
+    return process.cwd();
+  } catch (err) {
+    throw new InvalidArgumentError(
+      'a relative -v or --mount source needs a working directory, and it is gone',
+      {
+        cause: err,
+        hint: 'give an absolute path, or run from a directory that exists',
+      },
+    );
+  }
 }
 
 /** `readonly`, `volume-nocopy`: no value = true; docker's bool spellings. */
@@ -199,7 +214,7 @@ function mountFields(spec: string): Map<string, string | undefined> {
 }
 
 /** `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,…]`; a relative bind source is from `cwd`. */
-export function parseMountFlag(spec: string, cwd: string = process.cwd()): MountSpec {
+export function parseMountFlag(spec: string, cwd: () => string = workingDirectory): MountSpec {
   const f = mountFields(spec);
   const type = (f.get('type') ?? 'volume').toLowerCase();
   const rawTarget = f.get('target');
@@ -225,7 +240,7 @@ export function parseMountFlag(spec: string, cwd: string = process.cwd()): Mount
       );
     return {
       type,
-      source: resolve(cwd, source),
+      source: source.startsWith('/') ? resolve(source) : resolve(cwd(), source),
       target,
       readonly,
       createSource: false,

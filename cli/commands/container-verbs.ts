@@ -189,21 +189,29 @@ export async function listContainers(
   io.out(psOutput(await containers.list({ all: true }), flags, now));
 }
 
-/** `container prune [-f]`: without -f, docker's question first (no: 1, nothing removed). */
-export async function pruneContainers(
-  containers: Containers,
+/**
+ * `container prune` without -f: docker's question, asked before the engine opens (a Ctrl-C there ends
+ * the command at once); false (and docker's cancelled line) for no.
+ */
+export async function containerPruneConfirmed(
   flags: { readonly force?: boolean },
-  signal: AbortSignal,
   io: ContainerIO = processIO,
   ask: Confirm = confirm,
-): Promise<number> {
+): Promise<boolean> {
+  if (flags.force === true) return true;
   const question =
     'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
-  if (!flags.force && !(await ask(question))) {
-    io.err(pruneCancelled('container'));
-    return 1;
-  }
+  if (await ask(question)) return true;
+  io.err(pruneCancelled('container'));
+  return false;
+}
+
+/** `container prune`: every stopped container removed, docker's report. */
+export async function pruneContainers(
+  containers: Containers,
+  signal: AbortSignal,
+  io: ContainerIO = processIO,
+): Promise<void> {
   const { removed } = await containers.prune({ signal });
   if (removed.length > 0) io.out(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}`);
-  return 0;
 }

@@ -14,6 +14,7 @@ import {
   inspectContainers,
   killContainers,
   portContainer,
+  containerPruneConfirmed,
   pruneContainers,
   removeContainers,
   stopContainers,
@@ -180,16 +181,16 @@ describe('several containers', () => {
     );
     const asked: string[] = [];
     const answer = (yes: boolean) => async (question: string) => (asked.push(question), yes);
-    expect(await pruneContainers(containers, {}, signal, io, answer(false))).toBe(1);
-    expect(calls.filter((c) => c.method === 'prune')).toHaveLength(0);
+    expect(await containerPruneConfirmed({}, io, answer(false))).toBe(false);
     expect(asked).toEqual([
       'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ',
     ]);
     expect(err.join('')).toBe('container prune has been cancelled\n');
-    expect(await pruneContainers(containers, {}, signal, io, answer(true))).toBe(0);
-    expect(await pruneContainers(containers, { force: true }, signal, io, answer(false))).toBe(0);
+    expect(await containerPruneConfirmed({}, io, answer(true))).toBe(true);
+    expect(await containerPruneConfirmed({ force: true }, io, answer(false))).toBe(true);
     expect(asked).toHaveLength(2);
-    expect(calls.filter((c) => c.method === 'prune')).toHaveLength(2);
+    await pruneContainers(containers, signal, io);
+    expect(calls.filter((c) => c.method === 'prune')).toHaveLength(1);
     expect(out.join('')).toContain(`Deleted Containers:\n${'a'.repeat(64)}\n`);
   });
 });

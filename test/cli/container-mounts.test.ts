@@ -58,12 +58,15 @@ describe('-v', () => {
   });
 
   it('a source starting with . is a host path from the working directory (docker 23+)', () => {
-    expect(parseVolumeFlag('./data:/data', '/work/app')).toMatchObject({
+    expect(parseVolumeFlag('./data:/data', () => '/work/app')).toMatchObject({
       type: 'bind',
       source: '/work/app/data',
     });
-    expect(parseVolumeFlag('..:/up:ro', '/work/app')).toMatchObject({ source: '/work', readonly: true });
-    expect(parseVolumeFlag('.:/here', '/work/app')).toMatchObject({ source: '/work/app' });
+    expect(parseVolumeFlag('..:/up:ro', () => '/work/app')).toMatchObject({
+      source: '/work',
+      readonly: true,
+    });
+    expect(parseVolumeFlag('.:/here', () => '/work/app')).toMatchObject({ source: '/work/app' });
     try {
       parseVolumeFlag('data/x:/data');
       expect.unreachable();
@@ -75,7 +78,7 @@ describe('-v', () => {
 
 describe('--mount', () => {
   it('a relative bind source is from the working directory', () => {
-    expect(parseMountFlag('type=bind,src=rel,dst=/b', '/work/app')).toMatchObject({
+    expect(parseMountFlag('type=bind,src=rel,dst=/b', () => '/work/app')).toMatchObject({
       source: '/work/app/rel',
     });
   });
