@@ -81,7 +81,14 @@ export class ContainerRuntime implements Containers {
   run: Containers['run'] = (spec, options = {}) => runContainer(this.context, spec, options);
   stop: Containers['stop'] = (ref, options = {}) => stopContainer(this.context, ref, options);
   restart: Containers['restart'] = async (ref, options = {}) => {
-    await stopContainer(this.context, ref, options, 'restart');
+    try {
+      await stopContainer(this.context, ref, options, 'restart');
+    } catch (err) {
+      // An unfinished restart gives a --rm container its auto-removal back (docker's restart does).
+      const id = this.context.store.resolve(ref);
+      await this.context.store.updateState(id, (s) => ({ ...s, keepOnExit: false })).catch(() => undefined);
+      throw err;
+    }
     await startContainer(this.context, ref, options.signal);
   };
   kill: Containers['kill'] = (ref, options = {}) => killContainer(this.context, ref, options);

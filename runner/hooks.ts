@@ -78,7 +78,7 @@ export interface ContainerHooks {
     rootfs: string,
     signal?: AbortSignal,
   ) => Promise<ExecMount[]>;
-  readonly removeVolumes?: (record: ContainerRecord, signal?: AbortSignal) => Promise<void>;
+  readonly removeVolumes?: (record: Pick<ContainerRecord, 'volumes'>, signal?: AbortSignal) => Promise<void>;
   /** At create: the volumes the mounts name made (anonymous ones named), the mounts as recorded. */
   readonly createMounts?: (
     specs: readonly MountSpec[],

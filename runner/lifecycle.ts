@@ -39,21 +39,27 @@ export async function createContainer(
   // The image's VOLUME paths no mount covers get their anonymous volumes now, as docker's create makes them.
   const own = spec.mounts ?? [];
   const imageMounts = imageVolumeMounts(image.config.config?.Volumes, own);
-  const made = await madeVolumes(
+  const { spec: made, volumes } = await madeVolumes(
     ctx,
     imageMounts.length > 0 ? { ...spec, mounts: [...own, ...imageMounts] } : spec,
     signal,
   );
-  const record = await ctx.store.create(
-    {
-      name: spec.name,
-      record: (id, name) => resolveRecord(made, image, id, name),
-      prepare: async (id) =>
-        void (await ctx.snapshotter.prepare(containerSnapshotKey(id), parent, sig(signal))),
-      undo: (id) => ctx.snapshotter.remove(containerSnapshotKey(id)),
-    },
-    signal,
-  );
+  const record = await ctx.store
+    .create(
+      {
+        name: spec.name,
+        record: (id, name) => resolveRecord(made, image, id, name),
+        prepare: async (id) =>
+          void (await ctx.snapshotter.prepare(containerSnapshotKey(id), parent, sig(signal))),
+        undo: (id) => ctx.snapshotter.remove(containerSnapshotKey(id)),
+      },
+      signal,
+    )
+    .catch(async (err: unknown) => {
+      // The anonymous volumes made for it are no one's (a taken name, an abort): they go, as docker's.
+      await ctx.hooks.removeVolumes?.({ volumes }).catch(() => undefined);
+      throw err;
+    });
   return { record, state: ctx.store.readState(record.id) };
 }
 
@@ -62,10 +68,10 @@ async function madeVolumes(
   ctx: RuntimeContext,
   spec: ContainerSpec,
   signal?: AbortSignal,
-): Promise<ContainerSpec> {
-  if ((spec.mounts?.length ?? 0) === 0 || ctx.hooks.createMounts === undefined) return spec;
-  const { mounts } = await ctx.hooks.createMounts(spec.mounts ?? [], signal);
-  return { ...spec, mounts };
+): Promise<{ spec: ContainerSpec; volumes: string[] }> {
+  if ((spec.mounts?.length ?? 0) === 0 || ctx.hooks.createMounts === undefined) return { spec, volumes: [] };
+  const { mounts, volumes } = await ctx.hooks.createMounts(spec.mounts ?? [], signal);
+  return { spec: { ...spec, mounts }, volumes };
 }
 
 /**
@@ -116,6 +122,8 @@ async function runDetached(
   const { signal } = options;
   let made: string | undefined;
   let prepared: ContainerRecord | undefined;
+  // Its start lock from the create until its supervisor has it, as a `start` holds it.
+  let releaseStart: (() => void) | undefined;
   try {
     await startDetached({
       script: ctx.supervisorScript(),
@@ -123,6 +131,7 @@ async function runDetached(
       prepare: async () => {
         const { record } = await createContainer(ctx, spec, options);
         made = record.id;
+        releaseStart = await ctx.store.lockStart(record.id, signal);
         await prepareStart(ctx, record, signal);
         prepared = record;
         return record.id;
@@ -130,10 +139,13 @@ async function runDetached(
       ...sig(signal),
     });
   } catch (err) {
+    releaseStart?.();
     if (prepared !== undefined) await undoPrepared(ctx, prepared);
     if (made !== undefined && spec.autoRemove === true)
-      await removeContainer(ctx, made, { force: true }).catch(() => undefined);
+      await removeContainer(ctx, made, { force: true, volumes: true }).catch(() => undefined);
     throw err;
+  } finally {
+    releaseStart?.();
   }
   return made as string;
 }
@@ -146,11 +158,18 @@ export async function runContainer(
 ): Promise<{ id: string; exitCode?: number }> {
   if (options.detach === true) return { id: await runDetached(ctx, spec, options) };
   const { record } = await createContainer(ctx, spec, options);
+  let startedAt: string | undefined;
   try {
-    return { id: record.id, exitCode: await runAttached(ctx, record, options) };
+    const ran = await runAttached(ctx, record, options);
+    startedAt = ran.startedAt;
+    return { id: record.id, exitCode: ran.exitCode };
   } finally {
-    if (spec.autoRemove === true && ctx.store.exists(record.id))
-      await removeContainer(ctx, record.id, { force: true, volumes: true }).catch(() => undefined);
+    // An attached --rm run's end: the container goes with its anonymous volumes, unless a `restart`
+    // took it over (its detached supervisor then removes it when it stops for good).
+    if (spec.autoRemove === true) {
+      const keep = startedAt !== undefined ? { unlessRestartedSince: startedAt } : {};
+      await removeContainer(ctx, record.id, { force: true, volumes: true, ...keep }).catch(() => undefined);
+    }
   }
 }
 
@@ -165,24 +184,30 @@ function attachedIO(record: ContainerRecord, options: AttachOptions): RuncAttach
   };
 }
 
+/** The attached run: its status, and when it started (a later start is a restart's). */
 async function runAttached(
   ctx: RuntimeContext,
   record: ContainerRecord,
   options: AttachOptions,
-): Promise<number> {
+): Promise<{ exitCode: number; startedAt: string }> {
   const tty = record.spec.tty === true;
   // Held from before the start lock is let go: a concurrent `start` finds it held and leaves it.
-  const lock = await ctx.store.withStartLock(record.id, async () => {
-    const held = await holdLock(ctx.store.supervisorLock(record.id), 0);
-    if (held === undefined) throw new FailedPreconditionError(`container ${record.name} is already running`);
-    try {
-      await prepareStart(ctx, record, options.signal, tty ? options.terminalSize?.() : undefined);
-    } catch (err) {
-      held.release();
-      throw err;
-    }
-    return held;
-  });
+  const lock = await ctx.store.withStartLock(
+    record.id,
+    async () => {
+      const held = await holdLock(ctx.store.supervisorLock(record.id), 0);
+      if (held === undefined)
+        throw new FailedPreconditionError(`container ${record.name} is already running`);
+      try {
+        await prepareStart(ctx, record, options.signal, tty ? options.terminalSize?.() : undefined);
+      } catch (err) {
+        held.release();
+        throw err;
+      }
+      return held;
+    },
+    options.signal,
+  );
   try {
     let startError: Error | undefined;
     let stopForwarding: (() => void) | undefined;
@@ -200,7 +225,7 @@ async function runAttached(
     }).finally(() => stopForwarding?.());
     if (startError !== undefined) throw startError;
     if (options.signal?.aborted) throw new CancelledError('run cancelled', { cause: options.signal.reason });
-    return state.exitCode;
+    return { exitCode: state.exitCode, startedAt: state.startedAt };
   } finally {
     lock.release();
   }
@@ -213,11 +238,29 @@ async function runAttached(
 export async function removeContainer(
   ctx: RuntimeContext,
   ref: string,
-  options: { force?: boolean; volumes?: boolean; signal?: AbortSignal } = {},
+  options: RemoveOptions = {},
 ): Promise<void> {
   const id = ctx.store.resolve(ref);
+  // One at a time with starts: a start in progress (a restart's) ends first, and none begins meanwhile.
+  await ctx.store.withStartLock(id, () => removeStopped(ctx, id, options), options.signal);
+}
+
+interface RemoveOptions {
+  readonly force?: boolean;
+  readonly volumes?: boolean;
+  readonly signal?: AbortSignal;
+  /**
+   * An attached `--rm` run's end: left in place when a `restart` is taking the container over (it set
+   * `keepOnExit`) or has started it again since this start time.
+   */
+  readonly unlessRestartedSince?: string;
+}
+
+async function removeStopped(ctx: RuntimeContext, id: string, options: RemoveOptions): Promise<void> {
   const record = ctx.store.readRecord(id);
   const state = await currentState(ctx, id);
+  const since = options.unlessRestartedSince;
+  if (since !== undefined && (state.keepOnExit === true || state.startedAt !== since)) return;
   if (ACTIVE_STATUSES.has(state.status)) {
     if (options.force !== true)
       throw new FailedPreconditionError(`cannot remove container ${record.name}: it is ${state.status}`, {

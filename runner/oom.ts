@@ -22,6 +22,8 @@ export function watchOom(runc: { readonly runc: string; readonly stateDir: strin
   // No stats wanted, only the OOM events: an interval that never comes.
   const child = spawn(runc.runc, ['--root', runc.stateDir, 'events', '--interval', '87600h', id], {
     stdio: ['ignore', 'pipe', 'ignore'],
+    // Its own process group: a terminal's Ctrl-C to an attached run must not end the watch.
+    detached: true,
   });
   const ended = new Promise<void>((resolve) => {
     child.once('close', () => resolve());

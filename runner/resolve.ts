@@ -110,8 +110,10 @@ function publishedAll(spec: ContainerSpec, exposed: readonly string[]): PortBind
   const taken = new Set(own.map((p) => `${p.containerPort}/${p.protocol}`));
   const more = exposed.flatMap((key): PortBinding[] => {
     const [port, protocol] = key.split('/');
-    if (taken.has(key) || (protocol !== 'tcp' && protocol !== 'udp')) return [];
-    return [{ hostIp: '', hostPort: 0, containerPort: Number(port), protocol }];
+    const number = Number(port);
+    const publishable = Number.isInteger(number) && number > 0 && number < 65536;
+    if (taken.has(key) || !publishable || (protocol !== 'tcp' && protocol !== 'udp')) return [];
+    return [{ hostIp: '', hostPort: 0, containerPort: number, protocol }];
   });
   return [...own, ...more];
 }

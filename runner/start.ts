@@ -11,7 +11,7 @@ import { mountAll, unmount } from '../mount/index.js';
 import type { RuntimeContext } from './context.js';
 import type { NetworkSetup } from './hooks.js';
 import { daemonEnv } from './resolve.js';
-import { ACTIVE_STATUSES } from './store.js';
+import { ACTIVE_STATUSES, initialState } from './store.js';
 import { lockFreed } from './supervisor-lock.js';
 import type { ContainerRecord } from './types.js';
 
@@ -74,8 +74,11 @@ async function undoStart(
     () => true,
     () => false,
   );
-  if (attached === true)
-    await ctx.hooks.network?.detach(record, ctx.store.readState(record.id)).catch(() => undefined);
+  if (attached === true) {
+    // The state only says which networks it was on; a container removed meanwhile has none to say.
+    const state = ctx.store.exists(record.id) ? ctx.store.readState(record.id) : initialState();
+    await ctx.hooks.network?.detach(record, state).catch(() => undefined);
+  }
   if (mounted) await unmount(ctx.store.rootfs(record.id)).catch(() => undefined);
 }
 

@@ -67,22 +67,35 @@ export interface CreateInput {
   readonly undo: (id: string) => Promise<void>;
 }
 
+/** Takes an exclusive flock on `path` (an existing directory's file; never makes one); the release. */
+export async function acquireFileLock(path: string, signal?: AbortSignal): Promise<() => void> {
+  const fd = openSync(path, 'a', 0o600);
+  try {
+    for (let wait = 1; !tryLockExclusive(fd); wait = Math.min(wait * 2, 20)) await delay(wait, signal);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    unlockFile(fd);
+    closeSync(fd);
+  };
+}
+
 /** Runs `fn` holding an exclusive flock on `path` (an existing directory's file; never makes one). */
 export async function withFileLock<T>(
   path: string,
   fn: () => T | Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
-  const fd = openSync(path, 'a', 0o600);
+  const release = await acquireFileLock(path, signal);
   try {
-    for (let wait = 1; !tryLockExclusive(fd); wait = Math.min(wait * 2, 20)) await delay(wait, signal);
-    try {
-      return await fn();
-    } finally {
-      unlockFile(fd);
-    }
+    return await fn();
   } finally {
-    closeSync(fd);
+    release();
   }
 }
 
@@ -117,8 +130,18 @@ export class ContainerStore {
    * container runs and prepares it (network, rootfs, bundle) until its supervisor has it.
    */
   async withStartLock<T>(id: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.lockStart(id, signal);
     try {
-      return await withFileLock(join(this.dir, id, 'start.lock'), fn, signal);
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** The start lock of withStartLock, held until the returned release is called. */
+  async lockStart(id: string, signal?: AbortSignal): Promise<() => void> {
+    try {
+      return await acquireFileLock(join(this.dir, id, 'start.lock'), signal);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !this.exists(id))
         throw new NotFoundError(`No such container: ${id}`);

@@ -206,6 +206,9 @@ async function runOnce(
     return { state, failed: true, ranMs: 0 };
   }
   const startedAt = Date.now();
+  // The OOMs a container meets come from its memory limit (--memory): without one, only a host-wide
+  // OOM could kill it, not worth a runc process beside every container. Watched from the start on.
+  const oom = record.spec.resources?.memory !== undefined ? watchOom(runc, record.id) : undefined;
   const supervisor = await self;
   // `starting` in the same write as `running`: inspect and ps never see a running container that has a
   // healthcheck without its health (the monitor's first result comes an interval later).
@@ -226,9 +229,6 @@ async function runOnce(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
   const monitor = startMonitor(options, pid);
-  // The OOMs a container meets come from its memory limit (--memory): without one, only a host-wide
-  // OOM could kill it, not worth a runc process beside every container.
-  const oom = record.spec.resources?.memory !== undefined ? watchOom(runc, record.id) : undefined;
   const exitCode = await run.exited;
   options.signal?.removeEventListener('abort', onAbort);
   await monitor?.stop();

@@ -108,6 +108,16 @@ describe.skipIf(!enabled)("an image's VOLUME paths in containers", () => {
     expect(await volumeNames()).toEqual(before);
   });
 
+  it('a create that fails (a taken name) leaves no anonymous volume behind', async () => {
+    const { record } = await t.containers.create(sh('true', { name: 'taken' }));
+    const before = await volumeNames();
+    await expect(t.containers.create(sh('true', { name: 'taken' }))).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+    });
+    expect(await volumeNames()).toEqual(before);
+    await t.containers.remove(record.id, { volumes: true });
+  });
+
   it("a user's volume at the path replaces it: no anonymous volume is made", async () => {
     const before = await volumeNames();
     const mine: MountSpec = {

@@ -206,4 +206,42 @@ await openContainers(engine).run({ image: 'busybox', name: 'attached', cmd: ['sl
     }
     await expectCleanedAfterRm(record.id);
   });
+
+  it('restart of an attached --rm run: the run ends, the container comes back and goes at its next stop', async () => {
+    const attached = t.containers.run({
+      image: 'busybox',
+      cmd: ['sleep', '1000'],
+      name: 'att-rm',
+      autoRemove: true,
+    });
+    await eventually(
+      async () => (await t.containers.inspect('att-rm').catch(() => undefined))?.state.status === 'running',
+    );
+    await t.containers.restart('att-rm', { timeout: 0 });
+    expect((await attached).exitCode).toBe(137);
+    const { state } = await t.containers.inspect('att-rm');
+    expect(state.status).toBe('running');
+    await t.containers.stop('att-rm', { timeout: 0 });
+    await expect(t.containers.inspect('att-rm')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(mountsUnder(t.engine.root)).toEqual([]);
+    expect(runcContainers(t.engine.root)).toEqual([]);
+  });
+
+  it('run -d and a start of the same name at once: one container, running once', async () => {
+    const detached = t.containers.run(
+      { image: 'busybox', cmd: ['sleep', '1000'], name: 'raced' },
+      { detach: true },
+    );
+    const starts: Promise<unknown>[] = [];
+    await eventually(async () => {
+      const found = (await t.containers.list({ all: true })).some((c) => c.record.name === 'raced');
+      if (found) starts.push(t.containers.start('raced'));
+      return found;
+    });
+    const { id } = await detached;
+    await Promise.all(starts);
+    expect((await t.containers.inspect(id)).state.status).toBe('running');
+    expect(runcContainers(t.engine.root)).toEqual([id]);
+    await t.containers.remove(id, { force: true });
+  });
 });
