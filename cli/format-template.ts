@@ -380,6 +380,15 @@ export function tabwrite(
 }
 
 /**
+ * `inspect -f`: the template applied to each item, a line each, as docker's inspect: the text as given
+ * (no `table`, no `\\t` made a tab, no columns).
+ */
+export function formatEach(format: string, items: readonly unknown[]): string {
+  const template = parseTemplate(format);
+  return items.map((item) => `${renderTemplate(template, item)}\n`).join('');
+}
+
+/**
  * A `--format` applied to each item, a line each: `table …` gets a header row from `headers` (docker's
  * names of the fields) and, like every format with tabs, aligned columns.
  */

@@ -6,7 +6,7 @@
  */
 import { NotFoundError, formatError } from '../../core/index.js';
 import type { Containers } from '../../runner/index.js';
-import { formatItems, tabwrite } from '../format-template.js';
+import { formatEach, tabwrite } from '../format-template.js';
 import { confirm, pruneCancelled } from './confirm.js';
 import type { Confirm } from './confirm.js';
 import { eachContainer, processIO } from './container-engine.js';
@@ -148,7 +148,7 @@ export async function inspectContainers(
       status = 1;
     }
   }
-  if (flags.format !== undefined && flags.format !== 'json') io.out(formatItems(flags.format, found));
+  if (flags.format !== undefined && flags.format !== 'json') io.out(formatEach(flags.format, found));
   else io.out(`${JSON.stringify(found, null, 4)}\n`);
   return status;
 }

@@ -4,7 +4,7 @@ import { engineNetworks } from '../../engine/index.js';
 import type { NetworkInspect } from '../../engine/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
-import { asGoMap, formatItems, labelHeader, labelMethod } from '../format-template.js';
+import { asGoMap, formatEach, formatItems, labelHeader, labelMethod } from '../format-template.js';
 import type { FormatFields } from '../format-template.js';
 import { confirm, pruneCancelled } from './confirm.js';
 import type { Confirm } from './confirm.js';
@@ -114,7 +114,7 @@ export function networkInspectOutput(networks: readonly NetworkInspect[], format
     Options: asGoMap({ ...n.Options }),
     Labels: asGoMap({ ...n.Labels }),
   }));
-  return formatItems(format, items);
+  return formatEach(format, items);
 }
 
 /** Prints what was found, then fails on the first name that was not (as docker). */

@@ -8,7 +8,7 @@ import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 import { confirm, pruneCancelled } from './confirm.js';
 import { humanSize } from './prune.js';
-import { asGoMap, formatItems } from '../format-template.js';
+import { asGoMap, formatEach } from '../format-template.js';
 import { formatVolumes } from './volume-format.js';
 
 /** `KEY=VALUE` flags (`--label`, `-o`) as a record; `KEY` alone is an empty value for labels. */
@@ -84,7 +84,7 @@ export function volumeInspectOutput(volumes: readonly VolumeInfo[], format?: str
     Labels: asGoMap({ ...v.Labels }),
     Options: asGoMap({ ...v.Options }),
   }));
-  return formatItems(format, items);
+  return formatEach(format, items);
 }
 
 /** The volumes found are printed; each missing one is an error, and the exit status 1 (as docker). */

@@ -1,6 +1,12 @@
 /** cli/format-template.ts: the Go-template subset of every --format. */
 import { describe, expect, it } from 'vitest';
-import { asGoMap, formatItems, parseTemplate, renderTemplate } from '../../cli/format-template.js';
+import {
+  asGoMap,
+  formatEach,
+  formatItems,
+  parseTemplate,
+  renderTemplate,
+} from '../../cli/format-template.js';
 
 const render = (t: string, data: unknown) => renderTemplate(parseTemplate(t), data);
 
@@ -146,5 +152,10 @@ describe('format-template', () => {
     };
     expect(render('{{upper .Label}} {{.Label "k"}}', item)).toBe('BARE v-k');
     expect(render('{{.}}', item)).toBe('{n}');
+  });
+
+  it("inspect's -f: each item's line, the text as given (no table, no tabs made, no columns)", () => {
+    expect(formatEach('{{.A}}\\t{{.B}}', [{ A: 'x', B: 'y' }])).toBe('x\\ty\n');
+    expect(formatEach('table {{.A}}', [{ A: 1 }, { A: 2 }])).toBe('table 1\ntable 2\n');
   });
 });
