@@ -4,8 +4,8 @@
  */
 import { InvalidArgumentError } from '../../core/index.js';
 import type { ContainerInfo, ContainerState, ContainerStatus } from '../../runner/index.js';
-import { formatItems, labelHeader, labelMethod } from '../format-template.js';
-import type { FormatFields } from '../format-template.js';
+import { formatItems, labelHeader, labelMethod } from '../format-output.js';
+import type { FormatFields } from '../format-output.js';
 import { displayPorts } from './container-ports.js';
 import { humanDuration } from './image.js';
 

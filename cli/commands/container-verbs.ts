@@ -6,7 +6,7 @@
  */
 import { NotFoundError, formatError } from '../../core/index.js';
 import type { Containers } from '../../runner/index.js';
-import { formatEach, tabwrite } from '../format-template.js';
+import { formatEach, tabwrite } from '../format-output.js';
 import { confirm, pruneCancelled } from './confirm.js';
 import type { Confirm } from './confirm.js';
 import { eachContainer, processIO } from './container-engine.js';

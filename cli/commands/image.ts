@@ -11,7 +11,7 @@ import {
 import type { ImageInspect } from '../../engine/index.js';
 import { familiarReference, parseReference } from '../../oci/index.js';
 import { progressUnder, reportStep } from '../../core/index.js';
-import { tabwrite } from '../format-template.js';
+import { tabwrite } from '../format-output.js';
 import { parseProgressMode, withRenderer } from '../progress/index.js';
 import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';

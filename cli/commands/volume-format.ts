@@ -5,8 +5,8 @@
  * `{{.Size}}`, both `N/A` as docker prints them without usage data); `table …` adds docker's header row.
  */
 import type { VolumeInfo } from '../../runner/index.js';
-import { formatItems, labelHeader, labelMethod } from '../format-template.js';
-import type { FormatFields } from '../format-template.js';
+import { formatItems, labelHeader, labelMethod } from '../format-output.js';
+import type { FormatFields } from '../format-output.js';
 
 /** docker's header of each `volume ls` field (what a `table` format's header row shows). */
 const VOLUME_HEADERS: FormatFields = {

@@ -8,7 +8,8 @@ import { withEngine } from './engine.js';
 import type { GlobalOptions } from './engine.js';
 import { confirm, pruneCancelled } from './confirm.js';
 import { humanSize } from './prune.js';
-import { asGoMap, formatEach } from '../format-template.js';
+import { asGoMap } from '../format-template.js';
+import { formatEach } from '../format-output.js';
 import { formatVolumes } from './volume-format.js';
 
 /** `KEY=VALUE` flags (`--label`, `-o`) as a record; `KEY` alone is an empty value for labels. */

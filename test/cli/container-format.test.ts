@@ -1,6 +1,6 @@
 /** ps's rows and STATUS strings with a fixed clock, and inspect's JSON shape (the engine: format-template.test.ts). */
 import { describe, expect, it } from 'vitest';
-import { formatItems } from '../../cli/format-template.js';
+import { formatItems } from '../../cli/format-output.js';
 import { psOutput, statusText } from '../../cli/commands/container-ps.js';
 import { inspectJson } from '../../cli/commands/container-inspect.js';
 import { NOW, ago, info } from './container-fixtures.js';

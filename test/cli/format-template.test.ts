@@ -1,12 +1,7 @@
 /** cli/format-template.ts: the Go-template subset of every --format. */
 import { describe, expect, it } from 'vitest';
-import {
-  asGoMap,
-  formatEach,
-  formatItems,
-  parseTemplate,
-  renderTemplate,
-} from '../../cli/format-template.js';
+import { asGoMap, parseTemplate, renderTemplate } from '../../cli/format-template.js';
+import { formatEach, formatItems } from '../../cli/format-output.js';
 
 const render = (t: string, data: unknown) => renderTemplate(parseTemplate(t), data);
 
